@@ -1,3 +1,25 @@
-var builder = WebApplication.CreateBuilder(args);
+using Broker.Dev;
+using Broker.Hosting;
+using Microsoft.Extensions.Options;
+
+// Composition root only: configuration, services, endpoints.
+var dev = DevMode.IsRequested(args);
+var builder = WebApplication.CreateBuilder(DevMode.WithoutFlag(args));
+if (dev)
+{
+    DevMode.Configure(builder);
+}
+
+builder.Services.AddBroker(builder.Configuration);
+
 var app = builder.Build();
+app.MapBroker();
+if (dev)
+{
+    DevMode.Announce(app.Logger, app.Services.GetRequiredService<IOptions<BrokerOptions>>().Value.Issuer!);
+}
+
 await app.RunAsync();
+
+/// <summary>The entry point, visible to the test host.</summary>
+public partial class Program;

@@ -1,0 +1,46 @@
+using System.Text.Json;
+using Broker.Grants;
+using Broker.Hosting;
+
+namespace Broker.Audit;
+
+/// <summary>
+/// Writes audit events: to the grant store (a grant and its event in one step) and as one structured
+/// JSON log line each, under the <c>Broker.Audit</c> category so operators can route them apart.
+/// </summary>
+internal sealed class AuditTrail(IGrantStore store, ILoggerFactory loggerFactory)
+{
+    private readonly ILogger _logger = loggerFactory.CreateLogger("Broker.Audit");
+
+    /// <summary>Records a grant with its issuance event. Throws when the store cannot confirm the write.</summary>
+    public async ValueTask RecordGrantAsync(GrantRecord grant, AuditEvent issued, CancellationToken cancellationToken)
+    {
+        await store.RecordAsync(grant, issued, cancellationToken);
+        WriteLine(issued);
+    }
+
+    /// <summary>
+    /// Records an event without a grant. A store failure does not hide the event: it is still logged,
+    /// and the failure is reported.
+    /// </summary>
+    public async ValueTask RecordAsync(AuditEvent auditEvent, CancellationToken cancellationToken)
+    {
+        WriteLine(auditEvent);
+        try
+        {
+            await store.AppendAuditAsync(auditEvent, cancellationToken);
+        }
+        catch (GrantStoreUnavailableException)
+        {
+            Log.AuditStoreUnavailable(_logger, auditEvent.Type);
+        }
+    }
+
+    private void WriteLine(AuditEvent auditEvent)
+    {
+        if (_logger.IsEnabled(LogLevel.Information))
+        {
+            Log.AuditEvent(_logger, JsonSerializer.Serialize(auditEvent, BrokerJsonContext.Default.AuditEvent));
+        }
+    }
+}

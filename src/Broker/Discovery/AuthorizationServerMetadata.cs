@@ -1,0 +1,49 @@
+using System.Text.Json.Serialization;
+
+namespace Broker.Discovery;
+
+/// <summary>RFC 8414 authorization server metadata, plus the broker's task-context parameters.</summary>
+public sealed record AuthorizationServerMetadata
+{
+    [JsonPropertyName("issuer")]
+    public required string Issuer { get; init; }
+
+    [JsonPropertyName("token_endpoint")]
+    public required string TokenEndpoint { get; init; }
+
+    [JsonPropertyName("jwks_uri")]
+    public required string JwksUri { get; init; }
+
+    /// <summary>REQUIRED by RFC 8414; empty because the broker has no authorization endpoint.</summary>
+    [JsonPropertyName("response_types_supported")]
+    public IReadOnlyList<string> ResponseTypesSupported { get; init; } = [];
+
+    [JsonPropertyName("grant_types_supported")]
+    public required IReadOnlyList<string> GrantTypesSupported { get; init; }
+
+    /// <summary>"none": the subject token is the credential.</summary>
+    [JsonPropertyName("token_endpoint_auth_methods_supported")]
+    public required IReadOnlyList<string> TokenEndpointAuthMethodsSupported { get; init; }
+
+    [JsonPropertyName("token_exchange_subject_token_types_supported")]
+    public required IReadOnlyList<string> SubjectTokenTypesSupported { get; init; }
+
+    [JsonPropertyName("token_exchange_actor_token_types_supported")]
+    public required IReadOnlyList<string> ActorTokenTypesSupported { get; init; }
+
+    [JsonPropertyName("token_exchange_requested_token_types_supported")]
+    public required IReadOnlyList<string> RequestedTokenTypesSupported { get; init; }
+
+    [JsonPropertyName("token_signing_alg_values_supported")]
+    public required IReadOnlyList<string> TokenSigningAlgValuesSupported { get; init; }
+
+    [JsonPropertyName("subject_token_signing_alg_values_supported")]
+    public required IReadOnlyList<string> SubjectTokenSigningAlgValuesSupported { get; init; }
+
+    /// <summary>Broker extension: the request parameters that carry the task context.</summary>
+    [JsonPropertyName("task_context_parameters_supported")]
+    public required IReadOnlyList<string> TaskContextParametersSupported { get; init; }
+
+    [JsonPropertyName("resource_indicators_supported")]
+    public bool ResourceIndicatorsSupported { get; init; } = true;
+}

@@ -1,0 +1,47 @@
+using System.Text.Json;
+using Broker.Exchange;
+using Broker.Hosting;
+using Broker.Subjects;
+using Broker.Tokens;
+using Microsoft.Extensions.Options;
+using Microsoft.IdentityModel.Tokens;
+using Microsoft.Net.Http.Headers;
+
+namespace Broker.Discovery;
+
+/// <summary>RFC 8414 metadata at <c>/.well-known/oauth-authorization-server</c>.</summary>
+internal static class DiscoveryModule
+{
+    public static void Map(IEndpointRouteBuilder endpoints)
+    {
+        // GET /.well-known/oauth-authorization-server — RFC 8414 §3. Rendered once: it changes only with configuration.
+        var body = new Lazy<byte[]>(() => Render(endpoints.ServiceProvider.GetRequiredService<IOptions<BrokerOptions>>().Value.Issuer!));
+        endpoints.MapGet("/.well-known/oauth-authorization-server", (HttpContext context, CancellationToken ct) =>
+        {
+            context.Response.ContentType = "application/json";
+            context.Response.Headers[HeaderNames.CacheControl] = "public, max-age=3600";
+            return context.Response.Body.WriteAsync(body.Value, ct).AsTask();
+        }).AllowAnonymous();
+    }
+
+    internal static byte[] Render(string issuer)
+    {
+        var baseUrl = issuer.TrimEnd('/');
+        string[] jwtTypes = [CapabilityTokenTypes.Jwt, CapabilityTokenTypes.IdToken, CapabilityTokenTypes.AccessToken];
+        var metadata = new AuthorizationServerMetadata
+        {
+            Issuer = issuer,
+            TokenEndpoint = $"{baseUrl}/oauth2/token",
+            JwksUri = $"{baseUrl}/.well-known/jwks.json",
+            GrantTypesSupported = [ExchangeParameters.TokenExchangeGrantType],
+            TokenEndpointAuthMethodsSupported = ["none"],
+            SubjectTokenTypesSupported = jwtTypes,
+            ActorTokenTypesSupported = jwtTypes,
+            RequestedTokenTypesSupported = [CapabilityTokenTypes.AccessToken, CapabilityTokenTypes.Jwt],
+            TokenSigningAlgValuesSupported = [SecurityAlgorithms.EcdsaSha256],
+            SubjectTokenSigningAlgValuesSupported = SubjectAlgorithms.Allowed,
+            TaskContextParametersSupported = [ExchangeParameters.TaskId, ExchangeParameters.Purpose, ExchangeParameters.ExpiresIn],
+        };
+        return JsonSerializer.SerializeToUtf8Bytes(metadata, BrokerJsonContext.Default.AuthorizationServerMetadata);
+    }
+}

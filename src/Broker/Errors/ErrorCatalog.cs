@@ -1,0 +1,74 @@
+namespace Broker.Errors;
+
+/// <summary>
+/// Every error the broker returns to a caller, by stable reason code. The only source of
+/// <c>error_description</c> text (see STYLE: never echo exception text or token content).
+/// </summary>
+public static class ErrorCatalog
+{
+    // :: The HTTP request and its form (RFC 6749 §3.2, §5.2).
+    public static readonly ErrorDescriptor NotForm = new("request.content_type", OAuthErrors.InvalidRequest, "The request body must be application/x-www-form-urlencoded.");
+    public static readonly ErrorDescriptor FormTooLarge = new("request.too_large", OAuthErrors.InvalidRequest, "The request is larger than the broker accepts.", StatusCodes.Status413PayloadTooLarge);
+    public static readonly ErrorDescriptor FormMalformed = new("request.malformed", OAuthErrors.InvalidRequest, "The request body could not be read as a form.");
+    public static readonly ErrorDescriptor DuplicateParameter = new("request.duplicate_parameter", OAuthErrors.InvalidRequest, "A request parameter was sent more than once.");
+    public static readonly ErrorDescriptor MissingGrantType = new("request.missing_grant_type", OAuthErrors.InvalidRequest, "The grant_type parameter is required.");
+    public static readonly ErrorDescriptor UnsupportedGrantType = new("request.unsupported_grant_type", OAuthErrors.UnsupportedGrantType, "Only urn:ietf:params:oauth:grant-type:token-exchange is supported.");
+    public static readonly ErrorDescriptor MissingSubjectToken = new("request.missing_subject_token", OAuthErrors.InvalidRequest, "The subject_token parameter is required.");
+    public static readonly ErrorDescriptor MissingSubjectTokenType = new("request.missing_subject_token_type", OAuthErrors.InvalidRequest, "The subject_token_type parameter is required.");
+    public static readonly ErrorDescriptor UnsupportedSubjectTokenType = new("request.unsupported_subject_token_type", OAuthErrors.InvalidRequest, "The subject_token_type is not supported; use urn:ietf:params:oauth:token-type:jwt, id_token or access_token.");
+    public static readonly ErrorDescriptor SubjectTokenTooLarge = new("request.subject_token_too_large", OAuthErrors.InvalidRequest, "The subject_token is longer than the broker accepts.");
+    public static readonly ErrorDescriptor ActorTokenTypeWithoutToken = new("request.actor_token_type_without_token", OAuthErrors.InvalidRequest, "actor_token_type was sent without actor_token.");
+    public static readonly ErrorDescriptor ActorTokenWithoutType = new("request.actor_token_without_type", OAuthErrors.InvalidRequest, "actor_token requires actor_token_type.");
+    public static readonly ErrorDescriptor UnsupportedActorTokenType = new("request.unsupported_actor_token_type", OAuthErrors.InvalidRequest, "The actor_token_type is not supported; use urn:ietf:params:oauth:token-type:jwt, id_token or access_token.");
+    public static readonly ErrorDescriptor ActorTokenTooLarge = new("request.actor_token_too_large", OAuthErrors.InvalidRequest, "The actor_token is longer than the broker accepts.");
+    public static readonly ErrorDescriptor UnsupportedRequestedTokenType = new("request.unsupported_requested_token_type", OAuthErrors.InvalidRequest, "Only access_token or jwt can be requested.");
+    public static readonly ErrorDescriptor MissingScope = new("request.missing_scope", OAuthErrors.InvalidScope, "The scope parameter is required: name the capabilities this task needs.");
+    public static readonly ErrorDescriptor MalformedScope = new("request.malformed_scope", OAuthErrors.InvalidScope, "The scope parameter is not a space-separated list of capability names.");
+    public static readonly ErrorDescriptor TooManyScopes = new("request.too_many_scopes", OAuthErrors.InvalidScope, "The request names more capabilities than the broker accepts in one token.");
+    public static readonly ErrorDescriptor MissingTarget = new("request.missing_target", OAuthErrors.InvalidTarget, "Name the MCP server with the resource or audience parameter.");
+    public static readonly ErrorDescriptor MultipleTargets = new("request.multiple_targets", OAuthErrors.InvalidTarget, "A token is issued for one resource and at most one audience.");
+    public static readonly ErrorDescriptor MalformedResource = new("request.malformed_resource", OAuthErrors.InvalidTarget, "The resource parameter must be an absolute https URI without a fragment (RFC 8707).");
+    public static readonly ErrorDescriptor MalformedAudience = new("request.malformed_audience", OAuthErrors.InvalidTarget, "The audience parameter is empty or too long.");
+    public static readonly ErrorDescriptor MissingTaskId = new("request.missing_task_id", OAuthErrors.InvalidRequest, "The task_id parameter is required.");
+    public static readonly ErrorDescriptor MalformedTaskId = new("request.malformed_task_id", OAuthErrors.InvalidRequest, "task_id must be 1-128 characters of A-Z a-z 0-9 . _ : / -.");
+    public static readonly ErrorDescriptor MissingPurpose = new("request.missing_purpose", OAuthErrors.InvalidRequest, "The purpose parameter is required.");
+    public static readonly ErrorDescriptor MalformedPurpose = new("request.malformed_purpose", OAuthErrors.InvalidRequest, "purpose must be 1-128 characters of A-Z a-z 0-9 . _ : / -.");
+    public static readonly ErrorDescriptor MalformedExpiresIn = new("request.malformed_expires_in", OAuthErrors.InvalidRequest, "expires_in must be a whole number of seconds greater than zero.");
+    public static readonly ErrorDescriptor TaskContextChanged = new("request.task_context_changed", OAuthErrors.InvalidRequest, "A re-exchanged token keeps the task_id and purpose of the token it came from.");
+
+    // :: The subject and actor tokens (RFC 8693 §2.2.2: invalid_grant).
+    public static readonly ErrorDescriptor SubjectMalformed = new("subject.malformed", OAuthErrors.InvalidGrant, "The subject_token is not a well-formed signed JWT.");
+    public static readonly ErrorDescriptor SubjectUntrustedIssuer = new("subject.untrusted_issuer", OAuthErrors.InvalidGrant, "The subject_token was not issued by an identity source the broker trusts.");
+    public static readonly ErrorDescriptor SubjectUnsupportedAlgorithm = new("subject.unsupported_algorithm", OAuthErrors.InvalidGrant, "The subject_token is signed with an algorithm the broker does not accept.");
+    public static readonly ErrorDescriptor SubjectInvalidType = new("subject.invalid_type", OAuthErrors.InvalidGrant, "The subject_token has a typ header the broker does not accept for its issuer.");
+    public static readonly ErrorDescriptor SubjectMissingKeyId = new("subject.missing_kid", OAuthErrors.InvalidGrant, "The subject_token has no kid header.");
+    public static readonly ErrorDescriptor SubjectUnknownKey = new("subject.unknown_key", OAuthErrors.InvalidGrant, "The subject_token is signed with a key its issuer does not publish.");
+    public static readonly ErrorDescriptor SubjectInvalidSignature = new("subject.invalid_signature", OAuthErrors.InvalidGrant, "The subject_token signature is not valid.");
+    public static readonly ErrorDescriptor SubjectExpired = new("subject.expired", OAuthErrors.InvalidGrant, "The subject_token has expired.");
+    public static readonly ErrorDescriptor SubjectNotYetValid = new("subject.not_yet_valid", OAuthErrors.InvalidGrant, "The subject_token is not valid yet.");
+    public static readonly ErrorDescriptor SubjectMissingExpiry = new("subject.missing_exp", OAuthErrors.InvalidGrant, "The subject_token has no exp claim.");
+    public static readonly ErrorDescriptor SubjectInvalidAudience = new("subject.invalid_audience", OAuthErrors.InvalidGrant, "The subject_token audience does not name this broker.");
+    public static readonly ErrorDescriptor SubjectInvalidIssuer = new("subject.invalid_issuer", OAuthErrors.InvalidGrant, "The subject_token issuer does not match its identity source.");
+    public static readonly ErrorDescriptor SubjectInvalidSubject = new("subject.invalid_sub", OAuthErrors.InvalidGrant, "The subject_token has no usable sub claim.");
+    public static readonly ErrorDescriptor SubjectUnmappable = new("subject.unmappable", OAuthErrors.InvalidGrant, "The subject_token lacks the claims its identity source maps to a workload identity.");
+    public static readonly ErrorDescriptor SubjectCarriesDelegation = new("subject.foreign_act", OAuthErrors.InvalidGrant, "Only tokens issued by this broker may carry a delegation chain (act).");
+    public static readonly ErrorDescriptor SubjectGrantNotActive = new("subject.grant_not_active", OAuthErrors.InvalidGrant, "The subject_token's grant is revoked or unknown.");
+    public static readonly ErrorDescriptor SubjectIssuerUnavailable = new("subject.issuer_unavailable", OAuthErrors.InvalidGrant, "The subject_token's issuer keys could not be obtained; try again later.");
+    public static readonly ErrorDescriptor ActorInvalid = new("actor.invalid", OAuthErrors.InvalidGrant, "The actor_token is not valid.");
+
+    // :: Policy (deny by default).
+    public static readonly ErrorDescriptor NoTenant = new("policy.no_tenant", OAuthErrors.InvalidGrant, "No tenant accepts this workload identity.");
+    public static readonly ErrorDescriptor AmbiguousTenant = new("policy.ambiguous_tenant", OAuthErrors.InvalidGrant, "More than one tenant accepts this workload identity; the policy must be made unambiguous.");
+    public static readonly ErrorDescriptor ScopeNotAllowed = new("policy.scope_not_allowed", OAuthErrors.InvalidScope, "One or more requested capabilities are not allowed for this workload, task and purpose.");
+    public static readonly ErrorDescriptor ScopeBeyondSubjectToken = new("policy.scope_beyond_subject_token", OAuthErrors.InvalidScope, "A re-exchange can only narrow: a requested capability is not in the subject token.");
+    public static readonly ErrorDescriptor TargetMismatch = new("policy.target_mismatch", OAuthErrors.InvalidTarget, "The requested capabilities do not live on the requested resource or audience.");
+    public static readonly ErrorDescriptor TargetBeyondSubjectToken = new("policy.target_beyond_subject_token", OAuthErrors.InvalidTarget, "A re-exchange can only narrow: the target differs from the subject token's audience.");
+    public static readonly ErrorDescriptor ProofOfPossessionRequired = new("policy.pop_required", OAuthErrors.InvalidRequest, "A requested capability requires a proof-of-possession binding that this request does not provide.");
+    public static readonly ErrorDescriptor ActorNotAllowed = new("policy.actor_not_allowed", OAuthErrors.UnauthorizedClient, "The actor is not allowed to act for this subject.");
+    public static readonly ErrorDescriptor ActorOtherTenant = new("policy.actor_other_tenant", OAuthErrors.UnauthorizedClient, "The actor belongs to another tenant.");
+    public static readonly ErrorDescriptor DelegationTooDeep = new("policy.delegation_too_deep", OAuthErrors.UnauthorizedClient, "The delegation chain would be longer than the policy allows.");
+
+    // :: The broker itself.
+    public static readonly ErrorDescriptor StoreUnavailable = new("server.store_unavailable", OAuthErrors.TemporarilyUnavailable, "The broker cannot record grants right now; try again shortly.", StatusCodes.Status503ServiceUnavailable);
+    public static readonly ErrorDescriptor PolicyUnavailable = new("server.policy_unavailable", OAuthErrors.TemporarilyUnavailable, "The broker has no policy loaded.", StatusCodes.Status503ServiceUnavailable);
+}

@@ -1,0 +1,31 @@
+using Broker.Policy;
+using Broker.Tokens;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Options;
+
+namespace Broker.Exchange;
+
+/// <summary>The token-exchange endpoint and its pipeline.</summary>
+internal static class ExchangeModule
+{
+    public static void Register(IServiceCollection services, IConfiguration configuration)
+    {
+        services.AddOptions<ExchangeOptions>().Bind(configuration.GetSection("Broker:Exchange"));
+        services.TryAddSingleton(sp => new PolicyEvaluator(sp.GetRequiredService<TimeProvider>())
+        {
+            DefaultLifetime = sp.GetRequiredService<IOptions<PolicyOptions>>().Value.DefaultTokenLifetime,
+        });
+        services.TryAddSingleton<CapabilityTokenIssuer>();
+        services.TryAddSingleton<TokenExchangeService>();
+        services.TryAddSingleton<TokenEndpoint>();
+    }
+
+    public static void Map(IEndpointRouteBuilder endpoints)
+    {
+        // POST /oauth2/token — RFC 8693 token exchange. Anonymous at the HTTP layer: the subject
+        // token is the credential (there are no client secrets).
+        endpoints.MapPost("/oauth2/token", (HttpContext context, TokenEndpoint endpoint, CancellationToken ct) => endpoint.HandleAsync(context, ct))
+            .AllowAnonymous()
+            .DisableAntiforgery();
+    }
+}

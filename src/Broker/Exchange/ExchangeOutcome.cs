@@ -1,0 +1,18 @@
+using Broker.Errors;
+using Broker.Grants;
+
+namespace Broker.Exchange;
+
+/// <summary>The result of one exchange: a closed set, mapped to HTTP once in <see cref="TokenEndpoint"/>.</summary>
+public abstract record ExchangeOutcome
+{
+    private ExchangeOutcome()
+    {
+    }
+
+    /// <summary>A token was minted and its grant recorded.</summary>
+    public sealed record Issued(TokenExchangeResponse Response, GrantRecord Grant) : ExchangeOutcome;
+
+    /// <summary>Refused; the reason is safe to return.</summary>
+    public sealed record Rejected(ErrorDescriptor Reason) : ExchangeOutcome;
+}

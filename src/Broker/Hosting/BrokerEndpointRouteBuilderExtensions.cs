@@ -1,0 +1,30 @@
+using Broker.Dev;
+using Broker.Discovery;
+using Broker.Exchange;
+using Broker.Hosting;
+using Broker.Keys;
+using Microsoft.Extensions.Options;
+
+namespace Microsoft.AspNetCore.Builder;
+
+/// <summary>Maps every broker endpoint.</summary>
+public static class BrokerEndpointRouteBuilderExtensions
+{
+    public static IEndpointRouteBuilder MapBroker(this IEndpointRouteBuilder endpoints)
+    {
+        ArgumentNullException.ThrowIfNull(endpoints);
+
+        // Load the signing keys now: a bad key file must stop the start, not the first exchange.
+        _ = endpoints.ServiceProvider.GetRequiredService<ISigningKeyProvider>();
+        ExchangeModule.Map(endpoints);
+        KeysModule.Map(endpoints);
+        DiscoveryModule.Map(endpoints);
+        HealthModule.Map(endpoints);
+        if (endpoints.ServiceProvider.GetRequiredService<IOptions<BrokerOptions>>().Value.DevMode)
+        {
+            DevModule.Map(endpoints);
+        }
+
+        return endpoints;
+    }
+}

@@ -1,0 +1,85 @@
+using Broker.Audit;
+using Broker.Dev;
+using Broker.Exchange;
+using Broker.Grants;
+using Broker.Hosting;
+using Broker.Keys;
+using Broker.Policy;
+using Broker.Subjects;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Options;
+
+namespace Microsoft.Extensions.DependencyInjection;
+
+/// <summary>Registers the broker. Idempotent: every registration is a TryAdd.</summary>
+public static class BrokerServiceCollectionExtensions
+{
+    /// <summary>Adds every broker feature, configured from <c>Broker:*</c>.</summary>
+    public static IBrokerBuilder AddBroker(this IServiceCollection services, IConfiguration configuration)
+    {
+        ArgumentNullException.ThrowIfNull(configuration);
+        services.TryAddSingleton(TimeProvider.System);
+        services.AddOptions<BrokerOptions>().Bind(configuration.GetSection("Broker")).ValidateOnStart();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<BrokerOptions>, BrokerOptionsValidator>());
+
+        KeysModule.Register(services, configuration);
+        AddPolicy(services, configuration);
+        AddSubjects(services, configuration);
+        AddGrants(services);
+        ExchangeModule.Register(services, configuration);
+        if (configuration.GetValue<bool>("Broker:DevMode"))
+        {
+            DevModule.Register(services);
+        }
+
+        return new BrokerBuilder(services, configuration);
+    }
+
+    private static void AddPolicy(IServiceCollection services, IConfiguration configuration)
+    {
+        services.AddOptions<PolicyOptions>().Bind(configuration.GetSection("Broker:Policy")).ValidateOnStart();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<PolicyOptions>, PolicyOptionsValidator>());
+        services.TryAddSingleton(sp =>
+        {
+            var broker = sp.GetRequiredService<IOptions<BrokerOptions>>().Value;
+            var policy = sp.GetRequiredService<IOptions<PolicyOptions>>().Value;
+            return new PolicyLoadOptions(broker.DevMode, broker.DevMode || policy.AllowInsecureLoopbackUrls, policy.MaxTokenLifetime);
+        });
+        services.TryAddSingleton<FilePolicyProvider>();
+        services.TryAddSingleton<IPolicyProvider>(sp => sp.GetRequiredService<FilePolicyProvider>());
+        services.AddHostedService(sp => sp.GetRequiredService<FilePolicyProvider>());
+    }
+
+    private static void AddSubjects(IServiceCollection services, IConfiguration configuration)
+    {
+        services.AddOptions<SubjectsOptions>().Bind(configuration.GetSection("Broker:Subjects")).ValidateOnStart();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<SubjectsOptions>, SubjectsOptionsValidator>());
+
+        // Issuers and bundle endpoints: bounded responses, bounded time, and no redirects, so only
+        // the URLs written in policy are ever fetched.
+        foreach (var name in new[] { OidcConfigurationRegistry.HttpClientName, TrustBundleRegistry.HttpClientName })
+        {
+            services.AddHttpClient(name, (sp, client) =>
+                {
+                    client.Timeout = sp.GetRequiredService<IOptions<SubjectsOptions>>().Value.FetchTimeout;
+                    client.MaxResponseContentBufferSize = 1024 * 1024;
+                })
+                .ConfigurePrimaryHttpMessageHandler(() => new SocketsHttpHandler { AllowAutoRedirect = false });
+        }
+
+        services.TryAddSingleton<ValidationCache>();
+        services.TryAddSingleton<OidcConfigurationRegistry>();
+        services.TryAddSingleton<TrustBundleRegistry>();
+        services.AddHostedService(sp => sp.GetRequiredService<TrustBundleRegistry>());
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<ISubjectTokenValidator, SpiffeJwtSubjectValidator>());
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<ISubjectTokenValidator, OidcSubjectValidator>());
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<ISubjectTokenValidator, BrokerTokenSubjectValidator>());
+        services.TryAddSingleton<SubjectTokenValidator>();
+    }
+
+    private static void AddGrants(IServiceCollection services)
+    {
+        services.TryAddSingleton<IGrantStore, InMemoryGrantStore>();
+        services.TryAddSingleton<AuditTrail>();
+    }
+}

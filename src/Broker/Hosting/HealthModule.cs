@@ -1,0 +1,30 @@
+using Broker.Policy;
+using Broker.Subjects;
+
+namespace Broker.Hosting;
+
+/// <summary>Liveness and readiness for orchestrators.</summary>
+internal static class HealthModule
+{
+    public static void Map(IEndpointRouteBuilder endpoints)
+    {
+        // GET /healthz — the process is up.
+        endpoints.MapGet("/healthz", () => Results.Json(
+            new HealthReport("ok", new Dictionary<string, string>()), BrokerJsonContext.Default.HealthReport)).AllowAnonymous();
+
+        // GET /readyz — can serve exchanges: a policy is in force and every trust domain has a bundle.
+        endpoints.MapGet("/readyz", (IPolicyProvider policy, TrustBundleRegistry bundles) =>
+        {
+            var checks = new Dictionary<string, string>
+            {
+                ["policy"] = policy.Current is { } current ? current.Version : "not loaded",
+                ["bundles"] = bundles.AllLoaded ? "ok" : "missing",
+            };
+            var ready = policy.Current is not null && bundles.AllLoaded;
+            return Results.Json(
+                new HealthReport(ready ? "ready" : "not ready", checks),
+                BrokerJsonContext.Default.HealthReport,
+                statusCode: ready ? StatusCodes.Status200OK : StatusCodes.Status503ServiceUnavailable);
+        }).AllowAnonymous();
+    }
+}

@@ -1,0 +1,11 @@
+namespace Broker.Hosting;
+
+/// <summary>Returned by <c>AddBroker()</c> so features can be configured further.</summary>
+public interface IBrokerBuilder
+{
+    IServiceCollection Services { get; }
+
+    IConfiguration Configuration { get; }
+}
+
+internal sealed record BrokerBuilder(IServiceCollection Services, IConfiguration Configuration) : IBrokerBuilder;

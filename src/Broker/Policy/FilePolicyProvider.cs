@@ -1,0 +1,106 @@
+using Microsoft.Extensions.Options;
+
+namespace Broker.Policy;
+
+/// <summary>
+/// Loads the policy directory at start (refusing to start on errors) and reloads it when a file
+/// changes. A bad edit is logged with file:line messages and the last good policy stays in force;
+/// requests in flight keep the snapshot they started with.
+/// </summary>
+internal sealed class FilePolicyProvider : IPolicyProvider, IHostedService, IDisposable
+{
+    private readonly PolicyOptions _options;
+    private readonly PolicyLoadOptions _loadOptions;
+    private readonly ILogger<FilePolicyProvider> _logger;
+    private readonly Lock _reloadLock = new();
+    private FileSystemWatcher? _watcher;
+    private Timer? _debounce;
+    private volatile PolicySet? _current;
+
+    public FilePolicyProvider(IOptions<PolicyOptions> options, PolicyLoadOptions loadOptions, ILogger<FilePolicyProvider> logger)
+    {
+        _options = options.Value;
+        _loadOptions = loadOptions;
+        _logger = logger;
+    }
+
+    public PolicySet? Current => _current;
+
+    public event Action<PolicySet>? Changed;
+
+    public PolicyLoadResult Reload()
+    {
+        lock (_reloadLock)
+        {
+            var result = PolicyLoader.Load(_options.Path!, _loadOptions);
+            if (!result.Succeeded)
+            {
+                foreach (var error in result.Errors)
+                {
+                    Log.PolicyError(_logger, error.ToString());
+                }
+
+                Log.PolicyRejected(_logger, result.Errors.Count, _current?.Version);
+                return result;
+            }
+
+            var policy = result.Policy!;
+            if (policy.Version == _current?.Version)
+            {
+                return result;
+            }
+
+            _current = policy;
+            Log.PolicyLoaded(_logger, policy.Version, policy.Tenants.Count);
+            Changed?.Invoke(policy);
+            return result;
+        }
+    }
+
+    public Task StartAsync(CancellationToken cancellationToken)
+    {
+        var result = Reload();
+        if (!result.Succeeded)
+        {
+            throw new InvalidOperationException(
+                $"The policy in '{_options.Path}' has {result.Errors.Count} error(s):{Environment.NewLine}" +
+                string.Join(Environment.NewLine, result.Errors));
+        }
+
+        if (_options.Watch)
+        {
+            _debounce = new Timer(_ => Reload());
+            _watcher = new FileSystemWatcher(Path.GetFullPath(_options.Path!))
+            {
+                IncludeSubdirectories = true,
+                NotifyFilter = NotifyFilters.FileName | NotifyFilters.DirectoryName | NotifyFilters.LastWrite | NotifyFilters.Size,
+            };
+            _watcher.Changed += OnChange;
+            _watcher.Created += OnChange;
+            _watcher.Deleted += OnChange;
+            _watcher.Renamed += OnChange;
+            _watcher.EnableRaisingEvents = true;
+        }
+
+        return Task.CompletedTask;
+    }
+
+    public Task StopAsync(CancellationToken cancellationToken)
+    {
+        if (_watcher is not null)
+        {
+            _watcher.EnableRaisingEvents = false;
+        }
+
+        return Task.CompletedTask;
+    }
+
+    public void Dispose()
+    {
+        _watcher?.Dispose();
+        _debounce?.Dispose();
+    }
+
+    private void OnChange(object sender, FileSystemEventArgs e) =>
+        _debounce?.Change(_options.ReloadDebounce, Timeout.InfiniteTimeSpan);
+}

@@ -1,0 +1,197 @@
+using Broker.Errors;
+using Broker.Subjects;
+
+namespace Broker.Policy;
+
+/// <summary>
+/// Decides an exchange against one policy snapshot. Deny by default: the granted capabilities are
+/// exactly those requested, and only when every one of them is allowed (no silent partial grants).
+/// </summary>
+public sealed class PolicyEvaluator(TimeProvider timeProvider)
+{
+    /// <summary>Lifetime when the request names none. Five minutes: long enough for one task step.</summary>
+    public TimeSpan DefaultLifetime { get; init; } = TimeSpan.FromMinutes(5);
+
+    public PolicyDecision Evaluate(PolicySet policy, PolicyRequest request)
+    {
+        ArgumentNullException.ThrowIfNull(policy);
+        ArgumentNullException.ThrowIfNull(request);
+        var version = policy.Version;
+
+        // :: Step 1. The subject's tenant. A broker token names it; anything else is placed by the
+        // tenants that trust its identity source.
+        var (tenant, tenantError) = ResolveTenant(policy, request.Subject);
+        if (tenant is null)
+        {
+            return new PolicyDecision.Denied(version, tenantError!, null);
+        }
+
+        // :: Step 2. The delegation chain: the new actor first, then the chain the subject already had
+        // (RFC 8693 §4.1: the most recent actor is the outermost act claim).
+        var grant = request.Subject.Grant;
+        IReadOnlyList<string> chain = grant?.ActorChain ?? [];
+        if (request.Actor is { } actor)
+        {
+            var (actorTenant, _) = ResolveTenant(policy, actor);
+            if (actorTenant is null)
+            {
+                return new PolicyDecision.Denied(version, ErrorCatalog.ActorNotAllowed, tenant.Name);
+            }
+
+            if (!ReferenceEquals(actorTenant, tenant))
+            {
+                return new PolicyDecision.Denied(version, ErrorCatalog.ActorOtherTenant, tenant.Name);
+            }
+
+            chain = [actor.Id, .. chain];
+        }
+
+        // :: Step 3. A re-exchange can only narrow what the subject token already carries.
+        if (grant is not null)
+        {
+            foreach (var name in request.Capabilities)
+            {
+                if (!grant.Scope.Contains(name, StringComparer.Ordinal))
+                {
+                    return new PolicyDecision.Denied(version, ErrorCatalog.ScopeBeyondSubjectToken, tenant.Name);
+                }
+            }
+        }
+
+        // :: Step 4. Every capability must exist in this tenant and live on the one target.
+        var capabilities = new Capability[request.Capabilities.Count];
+        for (var i = 0; i < capabilities.Length; i++)
+        {
+            if (!tenant.Capabilities.TryGetValue(request.Capabilities[i], out var capability))
+            {
+                // Same answer as "not allowed": the caller learns nothing about what exists.
+                return new PolicyDecision.Denied(version, ErrorCatalog.ScopeNotAllowed, tenant.Name);
+            }
+
+            capabilities[i] = capability;
+        }
+
+        var audience = request.Resource ?? request.Audience!;
+        foreach (var capability in capabilities)
+        {
+            if ((request.Resource is not null && !string.Equals(capability.Resource, request.Resource, StringComparison.Ordinal))
+                || (request.Audience is not null && !string.Equals(capability.Audience, request.Audience, StringComparison.Ordinal)
+                    && !(request.Resource is null && string.Equals(capability.Resource, request.Audience, StringComparison.Ordinal))))
+            {
+                return new PolicyDecision.Denied(version, ErrorCatalog.TargetMismatch, tenant.Name);
+            }
+        }
+
+        if (grant is not null && !string.Equals(grant.Audience, audience, StringComparison.Ordinal))
+        {
+            return new PolicyDecision.Denied(version, ErrorCatalog.TargetBeyondSubjectToken, tenant.Name);
+        }
+
+        // :: Step 5. Each capability needs a rule that lets this subject execute it for this purpose,
+        // and, when delegated, lets the current actor act at this depth.
+        foreach (var capability in capabilities)
+        {
+            if (capability.RequireProofOfPossession)
+            {
+                return new PolicyDecision.Denied(version, ErrorCatalog.ProofOfPossessionRequired, tenant.Name);
+            }
+
+            var denial = FindExecuteRule(tenant, capability, request, chain);
+            if (denial is not null)
+            {
+                return new PolicyDecision.Denied(version, denial, tenant.Name);
+            }
+        }
+
+        // :: Step 6. Lifetime = the smallest of what was asked, the capabilities' and tenant's maximum,
+        // and, for a re-exchange, what is left of the subject token.
+        var lifetime = request.RequestedLifetime ?? DefaultLifetime;
+        lifetime = Min(lifetime, tenant.MaxLifetime);
+        foreach (var capability in capabilities)
+        {
+            lifetime = Min(lifetime, capability.MaxLifetime);
+        }
+
+        if (grant is not null)
+        {
+            lifetime = Min(lifetime, request.Subject.ExpiresAt - timeProvider.GetUtcNow());
+        }
+
+        return new PolicyDecision.Allowed(version, tenant.Name, request.Capabilities, audience, lifetime, chain);
+    }
+
+    /// <summary>Null when allowed; otherwise the most specific reason no rule allowed it.</summary>
+    private static ErrorDescriptor? FindExecuteRule(TenantPolicy tenant, Capability capability, PolicyRequest request, IReadOnlyList<string> chain)
+    {
+        ErrorDescriptor reason = ErrorCatalog.ScopeNotAllowed;
+        foreach (var rule in tenant.Rules)
+        {
+            if ((rule.Permissions & CapabilityPermissions.Execute) == 0
+                || !rule.Covers(capability.Name)
+                || !rule.MatchesSubject(request.Subject.Id)
+                // Claim conditions read the presented token. A broker token carries no upstream claims,
+                // so claim-conditioned rules do not match it: fail closed rather than guess.
+                || !ClaimCondition.AllSatisfied(rule.Claims, request.Subject.Claims)
+                || (rule.Purposes is not null && !rule.Purposes.Contains(request.Purpose)))
+            {
+                continue;
+            }
+
+            if (chain.Count == 0)
+            {
+                return null;
+            }
+
+            if (rule.Delegation is null || !rule.Delegation.AllowsActor(chain[0]))
+            {
+                reason = ErrorCatalog.ActorNotAllowed;
+                continue;
+            }
+
+            if (chain.Count > rule.Delegation.MaxDepth)
+            {
+                reason = ErrorCatalog.DelegationTooDeep;
+                continue;
+            }
+
+            return null;
+        }
+
+        return reason;
+    }
+
+    private static (TenantPolicy? Tenant, ErrorDescriptor? Error) ResolveTenant(PolicySet policy, WorkloadIdentity identity)
+    {
+        if (identity.Grant is { } grant)
+        {
+            return policy.Tenants.TryGetValue(grant.Tenant, out var own) ? (own, null) : (null, ErrorCatalog.NoTenant);
+        }
+
+        IReadOnlyList<TenantBinding> bindings = identity.Kind switch
+        {
+            IdentityKind.SpiffeJwt when policy.TrustDomains.TryGetValue(identity.Source, out var td) => td.Tenants,
+            IdentityKind.Oidc when policy.OidcIssuers.TryGetValue(identity.Source, out var issuer) => issuer.Tenants,
+            _ => [],
+        };
+
+        TenantPolicy? found = null;
+        foreach (var binding in bindings)
+        {
+            if (!binding.Matches(identity.Id, identity.Claims))
+            {
+                continue;
+            }
+
+            if (found is not null && found.Name != binding.Tenant)
+            {
+                return (null, ErrorCatalog.AmbiguousTenant);
+            }
+
+            found = policy.Tenants[binding.Tenant];
+        }
+
+        return found is null ? (null, ErrorCatalog.NoTenant) : (found, null);
+    }
+
+    private static TimeSpan Min(TimeSpan a, TimeSpan b) => a < b ? a : b;
+}

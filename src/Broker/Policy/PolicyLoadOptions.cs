@@ -1,0 +1,11 @@
+namespace Broker.Policy;
+
+/// <summary>What a policy may declare in this process.</summary>
+/// <param name="AllowDevIssuer">Accept <c>bundle: dev</c> (only under <c>--dev</c>).</param>
+/// <param name="AllowInsecureLoopbackUrls">Accept <c>http://</c> issuers and bundle endpoints on loopback (dev and tests).</param>
+/// <param name="MaxTokenLifetime">The ceiling no tenant or capability may exceed.</param>
+public sealed record PolicyLoadOptions(bool AllowDevIssuer, bool AllowInsecureLoopbackUrls, TimeSpan MaxTokenLifetime)
+{
+    /// <summary>The production defaults: no dev issuer, https only, tokens of at most one hour.</summary>
+    public static PolicyLoadOptions Default { get; } = new(false, false, TimeSpan.FromHours(1));
+}

@@ -1,0 +1,139 @@
+using System.Collections.Frozen;
+
+namespace Broker.Policy;
+
+/// <summary>
+/// A compiled, immutable policy: every file of the policy directory at one moment. Requests read
+/// one snapshot from start to end, so a reload never changes the rules under a running decision.
+/// </summary>
+public sealed class PolicySet
+{
+    public required string Version { get; init; }
+
+    public required FrozenDictionary<string, TenantPolicy> Tenants { get; init; }
+
+    /// <summary>SPIFFE trust domains any tenant trusts, by trust domain name.</summary>
+    public required FrozenDictionary<string, TrustDomainSource> TrustDomains { get; init; }
+
+    /// <summary>OIDC issuers any tenant trusts, by exact issuer URL.</summary>
+    public required FrozenDictionary<string, OidcIssuerSource> OidcIssuers { get; init; }
+}
+
+/// <summary>One tenant: its capabilities and the rules over them.</summary>
+public sealed class TenantPolicy
+{
+    public required string Name { get; init; }
+
+    /// <summary>No token of this tenant lives longer.</summary>
+    public required TimeSpan MaxLifetime { get; init; }
+
+    public required FrozenDictionary<string, Capability> Capabilities { get; init; }
+
+    public required IReadOnlyList<PolicyRule> Rules { get; init; }
+}
+
+/// <summary>A governed MCP capability: a named set of tools on one MCP server.</summary>
+public sealed class Capability
+{
+    public required string Name { get; init; }
+
+    public required string Tenant { get; init; }
+
+    /// <summary>The MCP server's canonical resource URI (RFC 8707), if any.</summary>
+    public string? Resource { get; init; }
+
+    /// <summary>A logical audience name the MCP server also answers to, if any.</summary>
+    public string? Audience { get; init; }
+
+    public required IReadOnlyList<string> Tools { get; init; }
+
+    public required TimeSpan MaxLifetime { get; init; }
+
+    /// <summary>Tokens for this capability must be sender-constrained (DPoP or mTLS).</summary>
+    public bool RequireProofOfPossession { get; init; }
+}
+
+/// <summary>What a rule lets its subjects do with its capabilities.</summary>
+[Flags]
+public enum CapabilityPermissions
+{
+    None = 0,
+
+    /// <summary>See that the capability exists (catalog).</summary>
+    Discover = 1,
+
+    /// <summary>Obtain a token for it and call its tools.</summary>
+    Execute = 2,
+
+    /// <summary>Publish or change the capability (catalog).</summary>
+    Publish = 4,
+}
+
+/// <summary>One allow rule. There are no deny rules: anything no rule allows is denied.</summary>
+public sealed class PolicyRule
+{
+    public required string Name { get; init; }
+
+    public required IReadOnlyList<SubjectPattern> Subjects { get; init; }
+
+    public required IReadOnlyList<ClaimCondition> Claims { get; init; }
+
+    /// <summary>Capability names; null means every capability of the tenant.</summary>
+    public required FrozenSet<string>? Capabilities { get; init; }
+
+    public required CapabilityPermissions Permissions { get; init; }
+
+    /// <summary>Allowed purposes; null means any purpose.</summary>
+    public required FrozenSet<string>? Purposes { get; init; }
+
+    /// <summary>Who may act for the subjects; null means no delegation under this rule.</summary>
+    public DelegationRule? Delegation { get; init; }
+
+    public bool Covers(string capability) => Capabilities is null || Capabilities.Contains(capability);
+
+    public bool MatchesSubject(string subject)
+    {
+        foreach (var pattern in Subjects)
+        {
+            if (pattern.Matches(subject))
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+}
+
+/// <summary>Delegation under a rule: which actors, and how long the chain may grow.</summary>
+public sealed record DelegationRule(IReadOnlyList<SubjectPattern> Actors, int MaxDepth)
+{
+    public bool AllowsActor(string actor) => Actors.Any(p => p.Matches(actor));
+}
+
+/// <summary>
+/// A tenant's claim on an identity source: tokens from the source belong to the tenant when the
+/// subject and claims match. Lets one trust domain or cluster issuer serve several tenants.
+/// </summary>
+public sealed record TenantBinding(string Tenant, IReadOnlyList<SubjectPattern> Subjects, IReadOnlyList<ClaimCondition> Claims)
+{
+    public bool Matches(string subject, IReadOnlyDictionary<string, IReadOnlyList<string>> claims) =>
+        (Subjects.Count == 0 || Subjects.Any(p => p.Matches(subject))) && ClaimCondition.AllSatisfied(Claims, claims);
+}
+
+/// <summary>Where a SPIFFE trust domain's JWT bundle comes from. Exactly one member is set.</summary>
+public sealed record BundleSourceSpec(string? File, Uri? Endpoint, bool DevIssuer)
+{
+    public override string ToString() => File is not null ? $"file {File}" : Endpoint is not null ? $"endpoint {Endpoint}" : "dev issuer";
+}
+
+/// <summary>A SPIFFE trust domain some tenants trust, with its bundle source.</summary>
+public sealed record TrustDomainSource(string TrustDomain, BundleSourceSpec Bundle, IReadOnlyList<TenantBinding> Tenants);
+
+/// <summary>An OIDC issuer some tenants trust, and how its tokens map to workload identities.</summary>
+public sealed record OidcIssuerSource(
+    string Issuer,
+    IReadOnlyList<string> Audiences,
+    Uri? JwksUri,
+    string SubjectTemplate,
+    IReadOnlyList<TenantBinding> Tenants);

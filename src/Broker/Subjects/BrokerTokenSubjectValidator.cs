@@ -1,0 +1,106 @@
+using Broker.Errors;
+using Broker.Grants;
+using Broker.Hosting;
+using Broker.Keys;
+using Broker.Policy;
+using Broker.Tokens;
+using Microsoft.Extensions.Options;
+using Microsoft.IdentityModel.JsonWebTokens;
+using Microsoft.IdentityModel.Tokens;
+
+namespace Broker.Subjects;
+
+/// <summary>
+/// Capability tokens this broker issued, presented again to narrow them or to delegate. The token
+/// must verify against our key ring, and its grant must still be active: the grant record, not the
+/// token's claims, is what a re-exchange narrows.
+/// </summary>
+internal sealed class BrokerTokenSubjectValidator : ISubjectTokenValidator
+{
+    private readonly ISigningKeyProvider _keys;
+    private readonly IGrantStore _grants;
+    private readonly JsonWebTokenHandler _handler = new();
+    private readonly string _issuer;
+    private readonly SubjectsOptions _options;
+    private readonly TimeProvider _timeProvider;
+
+    public BrokerTokenSubjectValidator(ISigningKeyProvider keys, IGrantStore grants, IOptions<BrokerOptions> broker, IOptions<SubjectsOptions> options, TimeProvider timeProvider)
+    {
+        _keys = keys;
+        _grants = grants;
+        _issuer = broker.Value.Issuer!;
+        _options = options.Value;
+        _timeProvider = timeProvider;
+    }
+
+    public IdentityKind Kind => IdentityKind.Broker;
+
+    public async ValueTask<SubjectValidationResult> ValidateAsync(string token, JsonWebToken parsed, PolicySet policy, CancellationToken cancellationToken)
+    {
+        var key = _keys.Find(parsed.Kid);
+        if (key is null)
+        {
+            return new SubjectValidationResult.Invalid(ErrorCatalog.SubjectUnknownKey);
+        }
+
+        var parameters = new TokenValidationParameters
+        {
+            ValidIssuer = _issuer,
+            // Our tokens name an MCP server as audience; a re-exchange is bounded by the grant instead.
+            ValidateAudience = false,
+            ValidTypes = [CapabilityTokenTypes.AccessTokenJwt],
+            IssuerSigningKey = key.Key,
+            TryAllIssuerSigningKeys = false,
+            ValidAlgorithms = [SecurityAlgorithms.EcdsaSha256],
+            RequireSignedTokens = true,
+            // Lifetime is checked below against the broker's clock.
+            ValidateLifetime = false,
+            ClockSkew = _options.ClockSkew,
+        };
+
+        var result = await _handler.ValidateTokenAsync(parsed, parameters);
+        if (!result.IsValid)
+        {
+            return new SubjectValidationResult.Invalid(result.Exception switch
+            {
+                SecurityTokenExpiredException => ErrorCatalog.SubjectExpired,
+                SecurityTokenNotYetValidException => ErrorCatalog.SubjectNotYetValid,
+                SecurityTokenInvalidSignatureException => ErrorCatalog.SubjectInvalidSignature,
+                SecurityTokenInvalidTypeException => ErrorCatalog.SubjectInvalidType,
+                _ => ErrorCatalog.SubjectMalformed,
+            });
+        }
+
+        if (TokenLifetime.Check(parsed, _timeProvider.GetUtcNow(), _options.ClockSkew) is { } lifetimeError)
+        {
+            return new SubjectValidationResult.Invalid(lifetimeError);
+        }
+
+        var grant = string.IsNullOrEmpty(parsed.Id) || parsed.Id.Length > GrantId.MaxLength
+            ? null
+            : await _grants.FindAsync(parsed.Id, cancellationToken);
+        if (grant is null || grant.Status != GrantStatus.Active || !string.Equals(grant.Subject, parsed.Subject, StringComparison.Ordinal))
+        {
+            return new SubjectValidationResult.Invalid(ErrorCatalog.SubjectGrantNotActive);
+        }
+
+        return new SubjectValidationResult.Valid(new WorkloadIdentity
+        {
+            Id = grant.Subject,
+            Kind = IdentityKind.Broker,
+            Source = _issuer,
+            Claims = EmptyClaims,
+            ExpiresAt = grant.ExpiresAt,
+            KeyId = parsed.Kid,
+            Grant = new BrokerGrantContext(grant.Id, grant.Tenant, grant.Capabilities, grant.Audience, grant.ActorChain, grant.TaskId, grant.Purpose),
+        });
+    }
+
+    /// <summary>
+    /// Never served from the validation cache: a grant can be revoked at any moment, so the store is
+    /// asked on every presentation.
+    /// </summary>
+    public bool IsStillTrusted(WorkloadIdentity identity, PolicySet policy) => false;
+
+    private static readonly IReadOnlyDictionary<string, IReadOnlyList<string>> EmptyClaims = new Dictionary<string, IReadOnlyList<string>>();
+}

@@ -1,0 +1,21 @@
+namespace Broker.Subjects;
+
+/// <summary>Subject validation log messages, EventIds 1100-1199. Names are a telemetry contract: never rename.</summary>
+/// <remarks>Tokens are never logged: only their SHA-256.</remarks>
+internal static partial class Log
+{
+    [LoggerMessage(1100, LogLevel.Debug, "{Kind} token rejected: {Reason} (token sha256 {TokenSha256}).", EventName = nameof(SubjectRejected))]
+    public static partial void SubjectRejected(ILogger logger, IdentityKind kind, string reason, string tokenSha256);
+
+    [LoggerMessage(1101, LogLevel.Warning, "Could not obtain the keys of issuer {Issuer}: {Error}", EventName = nameof(IssuerKeysUnavailable))]
+    public static partial void IssuerKeysUnavailable(ILogger logger, string issuer, string error);
+
+    [LoggerMessage(1102, LogLevel.Warning, "Could not load the JWT bundle of trust domain {TrustDomain} from {Source}: {Error}", EventName = nameof(BundleUnavailable))]
+    public static partial void BundleUnavailable(ILogger logger, string trustDomain, string source, string error);
+
+    [LoggerMessage(1103, LogLevel.Information, "Loaded the JWT bundle of trust domain {TrustDomain} from {Source}: {KeyCount} key(s).", EventName = nameof(BundleLoaded))]
+    public static partial void BundleLoaded(ILogger logger, string trustDomain, string source, int keyCount);
+
+    [LoggerMessage(1104, LogLevel.Debug, "Subject token validation detail: {Detail}", EventName = nameof(ValidationDetail))]
+    public static partial void ValidationDetail(ILogger logger, string detail);
+}

@@ -1,0 +1,51 @@
+namespace Broker.Subjects;
+
+/// <summary>Where a validated identity came from.</summary>
+public enum IdentityKind
+{
+    /// <summary>A SPIFFE JWT-SVID, trusted through its trust domain's bundle.</summary>
+    SpiffeJwt = 0,
+
+    /// <summary>An OIDC workload token, trusted through its issuer's discovery document and JWKS.</summary>
+    Oidc = 1,
+
+    /// <summary>A capability token this broker issued (re-exchange or delegation).</summary>
+    Broker = 2,
+}
+
+/// <summary>
+/// A validated caller: the workload identity policy matches on, the claims its conditions read, and,
+/// for the broker's own tokens, the grant it carries.
+/// </summary>
+public sealed record WorkloadIdentity
+{
+    /// <summary>The workload identity: a SPIFFE ID, or the mapped OIDC subject.</summary>
+    public required string Id { get; init; }
+
+    public required IdentityKind Kind { get; init; }
+
+    /// <summary>The trust domain name or issuer URL the identity was validated against.</summary>
+    public required string Source { get; init; }
+
+    /// <summary>Scalar claims of the presented token, flattened by path (<c>kubernetes.io/namespace</c>).</summary>
+    public required IReadOnlyDictionary<string, IReadOnlyList<string>> Claims { get; init; }
+
+    /// <summary>When the presented token expires.</summary>
+    public required DateTimeOffset ExpiresAt { get; init; }
+
+    /// <summary>The <c>kid</c> that signed the presented token, so a cached result can be dropped with its key.</summary>
+    public required string KeyId { get; init; }
+
+    /// <summary>Set when the token is one this broker issued.</summary>
+    public BrokerGrantContext? Grant { get; init; }
+}
+
+/// <summary>What a broker-issued subject token already carries; a re-exchange can only narrow it.</summary>
+public sealed record BrokerGrantContext(
+    string GrantId,
+    string Tenant,
+    IReadOnlyList<string> Scope,
+    string Audience,
+    IReadOnlyList<string> ActorChain,
+    string TaskId,
+    string Purpose);

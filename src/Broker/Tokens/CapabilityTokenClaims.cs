@@ -1,0 +1,14 @@
+namespace Broker.Tokens;
+
+/// <summary>Claim names of the capability token beyond the registered ones. A contract with every verifier.</summary>
+public static class CapabilityTokenClaims
+{
+    public const string ClientId = "client_id";
+    public const string Scope = "scope";
+    public const string Tenant = "tenant";
+    public const string TaskId = "task_id";
+    public const string Purpose = "purpose";
+
+    /// <summary>RFC 8693 §4.1 actor claim, nested for earlier actors.</summary>
+    public const string Actor = "act";
+}

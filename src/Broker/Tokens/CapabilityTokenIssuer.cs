@@ -1,0 +1,71 @@
+using System.Buffers;
+using System.Text;
+using System.Text.Json;
+using Broker.Hosting;
+using Broker.Keys;
+using Microsoft.Extensions.Options;
+using Microsoft.IdentityModel.JsonWebTokens;
+
+namespace Broker.Tokens;
+
+/// <summary>
+/// Mints capability tokens: RFC 9068 JWT access tokens (<c>typ</c> <c>at+jwt</c>), ES256, signed by
+/// the active key of the ring with its RFC 7638 thumbprint as <c>kid</c>. The payload is written
+/// directly as UTF-8 JSON (it rides on every tool call, so it stays small), and Microsoft.IdentityModel
+/// signs it.
+/// </summary>
+internal sealed class CapabilityTokenIssuer(ISigningKeyProvider keys, IOptions<BrokerOptions> options)
+{
+    private static readonly Dictionary<string, object> Header = new(StringComparer.Ordinal) { ["typ"] = CapabilityTokenTypes.AccessTokenJwt };
+    private readonly JsonWebTokenHandler _handler = new() { SetDefaultTimesOnTokenCreation = false };
+    private readonly string _issuer = options.Value.Issuer!;
+
+    public string Issue(CapabilityTokenRequest request)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        var payload = WritePayload(request);
+        return _handler.CreateToken(payload, keys.Active.Credentials, Header);
+    }
+
+    private string WritePayload(CapabilityTokenRequest request)
+    {
+        var buffer = new ArrayBufferWriter<byte>(512);
+        using (var writer = new Utf8JsonWriter(buffer))
+        {
+            writer.WriteStartObject();
+            writer.WriteString(JwtRegisteredClaimNames.Iss, _issuer);
+            writer.WriteString(JwtRegisteredClaimNames.Sub, request.Subject);
+            writer.WriteString(JwtRegisteredClaimNames.Aud, request.Audience);
+            writer.WriteString(CapabilityTokenClaims.ClientId, request.ClientId);
+            writer.WriteString(CapabilityTokenClaims.Scope, string.Join(' ', request.Capabilities));
+            writer.WriteString(JwtRegisteredClaimNames.Jti, request.GrantId);
+            writer.WriteNumber(JwtRegisteredClaimNames.Iat, request.IssuedAt.ToUnixTimeSeconds());
+            writer.WriteNumber(JwtRegisteredClaimNames.Nbf, request.IssuedAt.ToUnixTimeSeconds());
+            writer.WriteNumber(JwtRegisteredClaimNames.Exp, request.ExpiresAt.ToUnixTimeSeconds());
+            writer.WriteString(CapabilityTokenClaims.Tenant, request.Tenant);
+            writer.WriteString(CapabilityTokenClaims.TaskId, request.TaskId);
+            writer.WriteString(CapabilityTokenClaims.Purpose, request.Purpose);
+            if (request.ActorChain.Count > 0)
+            {
+                WriteActor(writer, request.ActorChain, 0);
+            }
+
+            writer.WriteEndObject();
+        }
+
+        return Encoding.UTF8.GetString(buffer.WrittenSpan);
+    }
+
+    /// <summary>RFC 8693 §4.1: <c>act</c> names the current actor; earlier actors nest inside it.</summary>
+    private static void WriteActor(Utf8JsonWriter writer, IReadOnlyList<string> chain, int index)
+    {
+        writer.WriteStartObject(CapabilityTokenClaims.Actor);
+        writer.WriteString(JwtRegisteredClaimNames.Sub, chain[index]);
+        if (index + 1 < chain.Count)
+        {
+            WriteActor(writer, chain, index + 1);
+        }
+
+        writer.WriteEndObject();
+    }
+}
