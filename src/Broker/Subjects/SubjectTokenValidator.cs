@@ -71,16 +71,16 @@ internal sealed class SubjectTokenValidator
             return new SubjectValidationResult.Invalid(ErrorCatalog.SubjectMalformed);
         }
 
+        // The allow-list is checked before any key lookup (RFC 8725 §3.1); it also refuses "none".
+        if (!SubjectAlgorithms.IsAllowed(parsed.Alg))
+        {
+            return new SubjectValidationResult.Invalid(ErrorCatalog.SubjectUnsupportedAlgorithm);
+        }
+
         // JWE, or a JWS without a signature: we only accept signed JWTs.
         if (parsed.IsEncrypted || string.IsNullOrEmpty(parsed.EncodedSignature))
         {
             return new SubjectValidationResult.Invalid(ErrorCatalog.SubjectMalformed);
-        }
-
-        // The allow-list is checked before any key lookup (RFC 8725 §3.1).
-        if (!SubjectAlgorithms.IsAllowed(parsed.Alg))
-        {
-            return new SubjectValidationResult.Invalid(ErrorCatalog.SubjectUnsupportedAlgorithm);
         }
 
         if (string.IsNullOrEmpty(parsed.Kid))

@@ -1,0 +1,71 @@
+using Broker.Grants;
+using Broker.Audit;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+
+namespace Broker.IntegrationTests.Infrastructure;
+
+/// <summary>
+/// The real broker on real Kestrel, bound to a free loopback port, configured in memory.
+/// </summary>
+public sealed class BrokerTestHost : IAsyncDisposable
+{
+    public const string Issuer = "https://broker.test";
+
+    private readonly WebApplication _app;
+
+    private BrokerTestHost(WebApplication app, Uri baseAddress)
+    {
+        _app = app;
+        BaseAddress = baseAddress;
+        Client = new HttpClient { BaseAddress = baseAddress };
+    }
+
+    public Uri BaseAddress { get; }
+
+    public HttpClient Client { get; }
+
+    public IServiceProvider Services => _app.Services;
+
+    /// <summary>Every audit event the broker wrote to its (in-memory) store.</summary>
+    public IReadOnlyCollection<AuditEvent> AuditTrail => ((InMemoryGrantStore)Services.GetRequiredService<IGrantStore>()).AuditTrail;
+
+    public static async Task<BrokerTestHost> StartAsync(string policyDirectory, Action<Dictionary<string, string?>>? configure = null, Action<IServiceCollection>? services = null)
+    {
+        var settings = new Dictionary<string, string?>
+        {
+            ["Broker:Issuer"] = Issuer,
+            ["Broker:Policy:Path"] = policyDirectory,
+            ["Broker:Policy:AllowInsecureLoopbackUrls"] = "true",
+            ["Broker:Policy:ReloadDebounce"] = "00:00:00.100",
+            ["Broker:Keys:AllowEphemeralKey"] = "true",
+            ["Broker:Subjects:MinimumKeyRefreshInterval"] = "00:00:01",
+        };
+        configure?.Invoke(settings);
+
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.Configuration.AddInMemoryCollection(settings);
+        builder.Logging.ClearProviders();
+        builder.WebHost.UseUrls("http://127.0.0.1:0");
+        services?.Invoke(builder.Services);
+        builder.Services.AddBroker(builder.Configuration);
+
+        var app = builder.Build();
+        app.MapBroker();
+        await app.StartAsync();
+        var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.Single();
+        return new BrokerTestHost(app, new Uri(address));
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        Client.Dispose();
+        await _app.StopAsync();
+        await _app.DisposeAsync();
+    }
+}
