@@ -9,11 +9,14 @@ namespace Broker.IntegrationTests.Exchange;
 /// A broker with two tenants (acme, globex), two SPIFFE trust domains backed by bundle files and an
 /// OIDC issuer served on loopback, shared by the exchange tests.
 /// </summary>
-public sealed class ExchangeFixture : IAsyncLifetime
+public sealed class ExchangeFixture : IAsyncLifetime, IAsyncDisposable
 {
     public const string InvoicesResource = "https://mcp.acme.test/invoices";
     public const string CrmResource = "https://mcp.acme.test/crm";
     public const string GlobexInvoicesResource = "https://mcp.globex.test/invoices";
+
+    /// <summary>Extra broker settings, for tests that start their own fixture.</summary>
+    public Action<Dictionary<string, string?>>? Configure { get; init; }
 
     public TempDirectory Directory { get; } = new();
 
@@ -33,7 +36,7 @@ public sealed class ExchangeFixture : IAsyncLifetime
         Oidc = await TestOidcIssuer.StartAsync();
         Directory.Write("policy/acme.yaml", AcmePolicy(Oidc.Issuer));
         Directory.Write("policy/globex.yaml", GlobexPolicy);
-        Host = await BrokerTestHost.StartAsync(Path.Combine(Directory.Path, "policy"));
+        Host = await BrokerTestHost.StartAsync(Path.Combine(Directory.Path, "policy"), Configure);
     }
 
     public async ValueTask DisposeAsync()

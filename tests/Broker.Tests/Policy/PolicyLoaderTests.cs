@@ -1,0 +1,141 @@
+using Broker.Policy;
+
+namespace Broker.Tests.Policy;
+
+public sealed class PolicyLoaderTests : IDisposable
+{
+    private readonly string _directory = Directory.CreateTempSubdirectory("broker-policy-").FullName;
+
+    public void Dispose() => Directory.Delete(_directory, recursive: true);
+
+    private const string Valid = """
+        tenant: acme
+        max_lifetime: 10m
+        trust:
+          spiffe:
+            - trust_domain: acme.test
+              bundle_endpoint: https://spire.acme.test/bundle
+        capabilities:
+          - name: invoices.read
+            resource: https://mcp.acme.test/invoices
+            tools: [list_invoices]
+            max_lifetime: 5m
+        rules:
+          - name: agents
+            subjects: ["spiffe://acme.test/agents/*"]
+            capabilities: [invoices.read]
+            permissions: [discover, execute]
+            purposes: [billing]
+            delegation:
+              actors: ["spiffe://acme.test/orchestrator"]
+              max_depth: 2
+        """;
+
+    private PolicyLoadResult Load(params (string File, string Content)[] files)
+    {
+        foreach (var (file, content) in files)
+        {
+            var path = Path.Combine(_directory, file);
+            Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+            File.WriteAllText(path, content);
+        }
+
+        return PolicyLoader.Load(_directory, PolicyLoadOptions.Default);
+    }
+
+    [Fact]
+    public void Load_ValidPolicy_CompilesEverySection()
+    {
+        var result = Load(("acme.yaml", Valid));
+
+        Assert.True(result.Succeeded, string.Join('\n', result.Errors));
+        var tenant = result.Policy!.Tenants["acme"];
+        Assert.Equal(TimeSpan.FromMinutes(10), tenant.MaxLifetime);
+        Assert.Equal(TimeSpan.FromMinutes(5), tenant.Capabilities["invoices.read"].MaxLifetime);
+        var rule = Assert.Single(tenant.Rules);
+        Assert.Equal(CapabilityPermissions.Discover | CapabilityPermissions.Execute, rule.Permissions);
+        Assert.Equal(2, rule.Delegation!.MaxDepth);
+        Assert.Equal(new Uri("https://spire.acme.test/bundle"), result.Policy.TrustDomains["acme.test"].Bundle.Endpoint);
+        Assert.Matches("^sha256:[0-9a-f]{24}$", result.Policy.Version);
+    }
+
+    [Fact]
+    public void Load_SameFilesTwice_SameVersion_AndAnyEditChangesIt()
+    {
+        var first = Load(("acme.yaml", Valid)).Policy!.Version;
+        var second = PolicyLoader.Load(_directory, PolicyLoadOptions.Default).Policy!.Version;
+        var edited = Load(("acme.yaml", Valid.Replace("10m", "9m", StringComparison.Ordinal))).Policy!.Version;
+
+        Assert.Equal(first, second);
+        Assert.NotEqual(first, edited);
+    }
+
+    [Fact]
+    public void Load_TenantSpreadOverFiles_IsMerged()
+    {
+        var result = Load(
+            ("acme/trust.yaml", "tenant: acme\ntrust:\n  spiffe:\n    - trust_domain: acme.test\n      bundle_endpoint: https://spire.acme.test/b\n"),
+            ("acme/caps.yaml", "tenant: acme\ncapabilities:\n  - name: a\n    resource: https://mcp.acme.test/a\nrules:\n  - subjects: [\"spiffe://acme.test/x\"]\n    capabilities: [a]\n    permissions: [execute]\n"));
+
+        Assert.True(result.Succeeded, string.Join('\n', result.Errors));
+        Assert.Single(result.Policy!.Tenants);
+        Assert.Single(result.Policy.Tenants["acme"].Rules);
+    }
+
+    [Theory]
+    [InlineData("tenant: acme\nrules: [\n", 3, "not valid YAML")]
+    [InlineData("tenant: acme\nunknown: 1\n", 2, "unknown key 'unknown'")]
+    [InlineData("tenant: Acme\n", 1, "'tenant' must be")]
+    [InlineData("tenant: acme\nmax_lifetime: 2h\n", 2, "may not exceed 60 minutes")]
+    [InlineData("tenant: acme\nmax_lifetime: soon\n", 2, "positive duration")]
+    [InlineData("tenant: acme\ncapabilities:\n  - name: a b\n    resource: https://x.test/mcp\n", 3, "scope-token")]
+    [InlineData("tenant: acme\ncapabilities:\n  - name: a\n    resource: http://x.test/mcp\n", 4, "https URI")]
+    [InlineData("tenant: acme\ncapabilities:\n  - name: a\n", 3, "needs 'resource'")]
+    [InlineData("tenant: acme\ncapabilities:\n  - name: a\n    resource: https://x.test/a\n  - name: a\n    resource: https://x.test/a\n", 5, "declared twice")]
+    [InlineData("tenant: acme\nrules:\n  - subjects: [\"spiffe://acme.test/x\"]\n    capabilities: [nope]\n    permissions: [execute]\n", 3, "does not declare")]
+    [InlineData("tenant: acme\nrules:\n  - subjects: [\"spiffe://acme.test/x\"]\n    capabilities: [\"*\"]\n    permissions: [run]\n", 5, "unknown permission 'run'")]
+    [InlineData("tenant: acme\nrules:\n  - subjects: [\"spiffe://*.test/x\"]\n    capabilities: [\"*\"]\n    permissions: [execute]\n", 3, "must be exact")]
+    [InlineData("tenant: acme\nrules:\n  - capabilities: [\"*\"]\n    permissions: [execute]\n", 3, "at least one entry in 'subjects'")]
+    [InlineData("tenant: acme\nrules:\n  - subjects: [x]\n    capabilities: [\"*\"]\n    permissions: [execute]\n    delegation:\n      actors: [y]\n      max_depth: 9\n", 8, "from 1 to 8")]
+    [InlineData("tenant: acme\ntrust:\n  spiffe:\n    - trust_domain: acme.test\n", 4, "exactly one of")]
+    [InlineData("tenant: acme\ntrust:\n  spiffe:\n    - trust_domain: acme.test\n      bundle: dev\n", 5, "only accepted when the broker runs with --dev")]
+    [InlineData("tenant: acme\ntrust:\n  spiffe:\n    - trust_domain: acme.test\n      bundle_file: missing.json\n", 5, "does not exist")]
+    [InlineData("tenant: acme\ntrust:\n  oidc:\n    - issuer: http://idp.test\n", 4, "must use https")]
+    [InlineData("tenant: acme\ntrust:\n  oidc:\n    - issuer: https://idp.test\n      subject: static\n", 5, "placeholder")]
+    [InlineData("tenant: acme\ntrust:\n  spiffe:\n    - trust_domain: acme.test\n      bundle_endpoint: https://b.test\n      subjects: [\"spiffe://other.test/x\"]\n", 6, "outside trust domain")]
+    public void Load_InvalidPolicy_ReportsFileAndLine(string content, int line, string message)
+    {
+        var result = Load(("bad.yaml", content));
+
+        Assert.False(result.Succeeded);
+        Assert.Null(result.Policy);
+        Assert.Contains(result.Errors, e => e.File == "bad.yaml" && e.Line == line && e.Message.Contains(message, StringComparison.Ordinal));
+        Assert.StartsWith($"bad.yaml:{line}:", result.Errors.First(e => e.Line == line).ToString(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Load_OneBadFileAmongGoodOnes_ProducesNoPolicy()
+    {
+        var result = Load(("acme.yaml", Valid), ("zz.yaml", "tenant: globex\ncapabilities: 3\n"));
+
+        Assert.False(result.Succeeded);
+        Assert.Null(result.Policy);
+    }
+
+    [Fact]
+    public void Load_ConflictingBundleSourcesForOneTrustDomain_IsRefused()
+    {
+        var result = Load(
+            ("a.yaml", "tenant: a\ntrust:\n  spiffe:\n    - trust_domain: shared.test\n      bundle_endpoint: https://one.test/b\n"),
+            ("b.yaml", "tenant: b\ntrust:\n  spiffe:\n    - trust_domain: shared.test\n      bundle_endpoint: https://two.test/b\n"));
+
+        Assert.Contains(result.Errors, e => e.Message.Contains("another bundle source", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void Load_EmptyOrMissingDirectory_Fails()
+    {
+        Assert.False(PolicyLoader.Load(_directory, PolicyLoadOptions.Default).Succeeded);
+        Assert.False(PolicyLoader.Load(Path.Combine(_directory, "nope"), PolicyLoadOptions.Default).Succeeded);
+    }
+}

@@ -1,7 +1,0 @@
-namespace Broker.Tests;
-
-public class ProbeTests
-{
-    [Fact]
-    public void Probe() => Assert.True(true);
-}
