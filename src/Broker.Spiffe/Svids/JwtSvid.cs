@@ -68,6 +68,9 @@ public sealed class JwtSvid
     /// <summary>The Workload API's hint for this SVID, if it came from there (spec §1); otherwise null.</summary>
     public string? Hint { get; init; }
 
+    /// <summary>A copy carrying the Workload API's hint.</summary>
+    internal JwtSvid WithHint(string hint) => new(Id, Audience, Expiry, KeyId, Token) { Hint = hint };
+
     /// <summary>Returns the compact JWS, to send as <c>Authorization: Bearer</c>. It is a credential: never log it.</summary>
     public string Marshal() => Token.EncodedToken;
 

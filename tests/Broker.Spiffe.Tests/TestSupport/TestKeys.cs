@@ -66,6 +66,10 @@ public static class TestKeys
         return JsonSerializer.Serialize(d);
     }
 
+    /// <summary>A plain JWKS, as SPIRE's FetchJWTBundles sends it: keys with kid, no use.</summary>
+    public static string JwksJson(IEnumerable<JsonWebKey> keys) =>
+        "{\"keys\":[" + string.Join(',', keys.Select(k => JwkJson(k))) + "]}";
+
     /// <summary>Signs a compact JWS by hand: header and payload are serialised as given.</summary>
     public static string Sign(object header, object payload, AsymmetricAlgorithm? key, string alg)
     {
