@@ -44,6 +44,10 @@ public sealed record AuthorizationServerMetadata
     [JsonPropertyName("task_context_parameters_supported")]
     public required IReadOnlyList<string> TaskContextParametersSupported { get; init; }
 
+    /// <summary>RFC 8705 §3.3: tokens exchanged over mutual TLS are bound to the client certificate.</summary>
+    [JsonPropertyName("tls_client_certificate_bound_access_tokens")]
+    public bool TlsClientCertificateBoundAccessTokens { get; init; }
+
     [JsonPropertyName("resource_indicators_supported")]
     public bool ResourceIndicatorsSupported { get; init; } = true;
 }

@@ -1,6 +1,7 @@
 using System.Text.Json;
 using Broker.Exchange;
 using Broker.Hosting;
+using Broker.SpiffeAgent;
 using Broker.Subjects;
 using Broker.Tokens;
 using Microsoft.Extensions.Options;
@@ -15,7 +16,9 @@ internal static class DiscoveryModule
     public static void Map(IEndpointRouteBuilder endpoints)
     {
         // GET /.well-known/oauth-authorization-server — RFC 8414 §3. Rendered once: it changes only with configuration.
-        var body = new Lazy<byte[]>(() => Render(endpoints.ServiceProvider.GetRequiredService<IOptions<BrokerOptions>>().Value.Issuer!));
+        var body = new Lazy<byte[]>(() => Render(
+            endpoints.ServiceProvider.GetRequiredService<IOptions<BrokerOptions>>().Value.Issuer!,
+            endpoints.ServiceProvider.GetRequiredService<IOptions<SpiffeAgentOptions>>().Value.RequestClientCertificates));
         endpoints.MapGet("/.well-known/oauth-authorization-server", (HttpContext context, CancellationToken ct) =>
         {
             context.Response.ContentType = "application/json";
@@ -24,10 +27,11 @@ internal static class DiscoveryModule
         }).AllowAnonymous();
     }
 
-    internal static byte[] Render(string issuer)
+    internal static byte[] Render(string issuer, bool mutualTls)
     {
         var baseUrl = issuer.TrimEnd('/');
         string[] jwtTypes = [CapabilityTokenTypes.Jwt, CapabilityTokenTypes.IdToken, CapabilityTokenTypes.AccessToken];
+        string[] subjectTypes = mutualTls ? [.. jwtTypes, X509SvidSubjectValidator.TokenType] : jwtTypes;
         var metadata = new AuthorizationServerMetadata
         {
             Issuer = issuer,
@@ -35,12 +39,13 @@ internal static class DiscoveryModule
             JwksUri = $"{baseUrl}/.well-known/jwks.json",
             GrantTypesSupported = [ExchangeParameters.TokenExchangeGrantType],
             TokenEndpointAuthMethodsSupported = ["none"],
-            SubjectTokenTypesSupported = jwtTypes,
+            SubjectTokenTypesSupported = subjectTypes,
             ActorTokenTypesSupported = jwtTypes,
             RequestedTokenTypesSupported = [CapabilityTokenTypes.AccessToken, CapabilityTokenTypes.Jwt],
             TokenSigningAlgValuesSupported = [SecurityAlgorithms.EcdsaSha256],
             SubjectTokenSigningAlgValuesSupported = SubjectAlgorithms.Allowed,
             TaskContextParametersSupported = [ExchangeParameters.TaskId, ExchangeParameters.Purpose, ExchangeParameters.ExpiresIn],
+            TlsClientCertificateBoundAccessTokens = mutualTls,
         };
         return JsonSerializer.SerializeToUtf8Bytes(metadata, BrokerJsonContext.Default.AuthorizationServerMetadata);
     }

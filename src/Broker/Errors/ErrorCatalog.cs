@@ -54,6 +54,10 @@ public static class ErrorCatalog
     public static readonly ErrorDescriptor SubjectCarriesDelegation = new("subject.foreign_act", OAuthErrors.InvalidGrant, "Only tokens issued by this broker may carry a delegation chain (act).");
     public static readonly ErrorDescriptor SubjectGrantNotActive = new("subject.grant_not_active", OAuthErrors.InvalidGrant, "The subject_token's grant is revoked or unknown.");
     public static readonly ErrorDescriptor SubjectIssuerUnavailable = new("subject.issuer_unavailable", OAuthErrors.InvalidGrant, "The subject_token's issuer keys could not be obtained; try again later.");
+    public static readonly ErrorDescriptor SubjectNoClientCertificate = new("subject.no_client_certificate", OAuthErrors.InvalidGrant, "This subject_token_type needs a TLS client certificate (an X509-SVID) on the connection.");
+    public static readonly ErrorDescriptor SubjectCertificateMismatch = new("subject.certificate_mismatch", OAuthErrors.InvalidGrant, "The subject_token is not the x5t#S256 of the TLS client certificate.");
+    public static readonly ErrorDescriptor SubjectCertificateInvalid = new("subject.certificate_invalid", OAuthErrors.InvalidGrant, "The TLS client certificate is not a valid X509-SVID of a trusted trust domain.");
+    public static readonly ErrorDescriptor SubjectBindingMismatch = new("subject.binding_mismatch", OAuthErrors.InvalidGrant, "The subject_token is bound to a client certificate that is not on this connection.");
     public static readonly ErrorDescriptor ActorInvalid = new("actor.invalid", OAuthErrors.InvalidGrant, "The actor_token is not valid.");
 
     // :: Policy (deny by default).

@@ -1,6 +1,7 @@
 using System.Globalization;
 using Broker.Errors;
 using Broker.Policy;
+using Broker.Subjects;
 using Broker.Tokens;
 using Microsoft.Extensions.Primitives;
 
@@ -61,7 +62,7 @@ internal static class ExchangeRequestReader
             return (null, ErrorCatalog.MissingSubjectTokenType);
         }
 
-        if (!IsJwtTokenType(subjectTokenType))
+        if (!IsJwtTokenType(subjectTokenType) && subjectTokenType != X509SvidSubjectValidator.TokenType)
         {
             return (null, ErrorCatalog.UnsupportedSubjectTokenType);
         }

@@ -40,7 +40,8 @@ internal sealed class TokenEndpoint(TokenExchangeService exchange, IOptions<Exch
         ExchangeOutcome outcome;
         try
         {
-            outcome = await exchange.ExchangeAsync(request, context.Connection.RemoteIpAddress?.ToString(), cancellationToken);
+            var caller = new ExchangeCaller(context.Connection.RemoteIpAddress?.ToString(), context.Connection.ClientCertificate);
+            outcome = await exchange.ExchangeAsync(request, caller, cancellationToken);
         }
         catch (Exception ex) when (ex is not OperationCanceledException)
         {

@@ -15,13 +15,14 @@ namespace Broker.Exchange;
 internal sealed class TokenExchangeService(
     IPolicyProvider policyProvider,
     SubjectTokenValidator subjects,
+    X509SvidSubjectValidator certificates,
     PolicyEvaluator evaluator,
     CapabilityTokenIssuer issuer,
     AuditTrail audit,
     TimeProvider timeProvider,
     ILogger<TokenExchangeService> logger)
 {
-    public async ValueTask<ExchangeOutcome> ExchangeAsync(TokenExchangeRequest request, string? clientAddress, CancellationToken cancellationToken)
+    public async ValueTask<ExchangeOutcome> ExchangeAsync(TokenExchangeRequest request, ExchangeCaller caller, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(request);
         var subjectHash = TokenHash.Of(request.SubjectToken);
@@ -34,14 +35,14 @@ internal sealed class TokenExchangeService(
             Audience = request.Resource ?? request.Audience,
             TaskId = request.TaskId,
             Purpose = request.Purpose,
-            ClientAddress = clientAddress,
+            ClientAddress = caller.Address,
             SubjectTokenSha256 = subjectHash.ToString(),
         };
 
         ExchangeOutcome? outcome = null;
         try
         {
-            outcome = await RunAsync(request, subjectHash, auditEvent, cancellationToken);
+            outcome = await RunAsync(request, caller, subjectHash, auditEvent, cancellationToken);
             return outcome;
         }
         finally
@@ -61,7 +62,7 @@ internal sealed class TokenExchangeService(
         }
     }
 
-    private async ValueTask<ExchangeOutcome> RunAsync(TokenExchangeRequest request, TokenHash subjectHash, AuditEvent auditEvent, CancellationToken cancellationToken)
+    private async ValueTask<ExchangeOutcome> RunAsync(TokenExchangeRequest request, ExchangeCaller caller, TokenHash subjectHash, AuditEvent auditEvent, CancellationToken cancellationToken)
     {
         var policy = policyProvider.Current;
         if (policy is null)
@@ -70,10 +71,24 @@ internal sealed class TokenExchangeService(
         }
 
         // :: Step 1. Who is asking for whom.
-        var subjectResult = await subjects.ValidateAsync(request.SubjectToken, subjectHash, policy, cancellationToken);
+        var subjectResult = request.SubjectTokenType == X509SvidSubjectValidator.TokenType
+            ? certificates.Validate(caller.ClientCertificate, request.SubjectToken, policy)
+            : await subjects.ValidateAsync(request.SubjectToken, subjectHash, policy, cancellationToken);
         if (subjectResult is not SubjectValidationResult.Valid { Identity: var subject })
         {
             return new ExchangeOutcome.Rejected(((SubjectValidationResult.Invalid)subjectResult).Reason);
+        }
+
+        // A token bound to a certificate (RFC 8705) can only be re-exchanged over that certificate,
+        // and the binding carries over: narrowing never turns a bound token into a bearer token.
+        if (subject.Grant?.CertificateThumbprint is { } boundTo)
+        {
+            if (caller.ClientCertificate is null || X509SvidSubjectValidator.Thumbprint(caller.ClientCertificate) != boundTo)
+            {
+                return new ExchangeOutcome.Rejected(ErrorCatalog.SubjectBindingMismatch);
+            }
+
+            subject = subject with { CertificateThumbprint = boundTo };
         }
 
         auditEvent = auditEvent with { Subject = subject.Id, ActorChain = subject.Grant?.ActorChain ?? [] };
@@ -115,7 +130,7 @@ internal sealed class TokenExchangeService(
         var clientId = allowed.ActorChain.Count > 0 ? allowed.ActorChain[0] : subject.Id;
         var token = issuer.Issue(new CapabilityTokenRequest(
             grantId, subject.Id, clientId, allowed.Audience, allowed.Capabilities, allowed.Tenant,
-            request.TaskId, request.Purpose, allowed.ActorChain, issuedAt, expiresAt));
+            request.TaskId, request.Purpose, allowed.ActorChain, issuedAt, expiresAt, subject.CertificateThumbprint));
 
         // :: Step 4. Record before returning: no token leaves without its grant (fail closed).
         var grant = new GrantRecord
@@ -133,6 +148,7 @@ internal sealed class TokenExchangeService(
             ExpiresAt = expiresAt,
             PolicyVersion = allowed.PolicyVersion,
             ParentGrantId = subject.Grant?.GrantId,
+            Binding = subject.CertificateThumbprint is { } thumbprint ? new GrantBinding(null, thumbprint) : null,
         };
         var issuedEvent = auditEvent with
         {

@@ -5,6 +5,7 @@ using Broker.Grants;
 using Broker.Hosting;
 using Broker.Keys;
 using Broker.Policy;
+using Broker.SpiffeAgent;
 using Broker.Subjects;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
@@ -22,6 +23,7 @@ public static class BrokerServiceCollectionExtensions
         services.AddOptions<BrokerOptions>().Bind(configuration.GetSection("Broker")).ValidateOnStart();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<BrokerOptions>, BrokerOptionsValidator>());
 
+        SpiffeAgentModule.Register(services, configuration);
         KeysModule.Register(services, configuration);
         AddPolicy(services, configuration);
         AddSubjects(services, configuration);
@@ -43,7 +45,8 @@ public static class BrokerServiceCollectionExtensions
         {
             var broker = sp.GetRequiredService<IOptions<BrokerOptions>>().Value;
             var policy = sp.GetRequiredService<IOptions<PolicyOptions>>().Value;
-            return new PolicyLoadOptions(broker.DevMode, broker.DevMode || policy.AllowInsecureLoopbackUrls, policy.MaxTokenLifetime);
+            var workloadApi = sp.GetRequiredService<IOptions<SpiffeAgentOptions>>().Value.ResolvedEndpoint is not null;
+            return new PolicyLoadOptions(broker.DevMode, broker.DevMode || policy.AllowInsecureLoopbackUrls, policy.MaxTokenLifetime, workloadApi);
         });
         services.TryAddSingleton<FilePolicyProvider>();
         services.TryAddSingleton<IPolicyProvider>(sp => sp.GetRequiredService<FilePolicyProvider>());
@@ -75,6 +78,7 @@ public static class BrokerServiceCollectionExtensions
         services.TryAddEnumerable(ServiceDescriptor.Singleton<ISubjectTokenValidator, OidcSubjectValidator>());
         services.TryAddEnumerable(ServiceDescriptor.Singleton<ISubjectTokenValidator, BrokerTokenSubjectValidator>());
         services.TryAddSingleton<SubjectTokenValidator>();
+        services.TryAddSingleton<X509SvidSubjectValidator>();
     }
 
     private static void AddGrants(IServiceCollection services)

@@ -1,4 +1,6 @@
 using Broker.Policy;
+using Broker.SpiffeAgent;
+using Microsoft.Extensions.Options;
 using Broker.Subjects;
 
 namespace Broker.Hosting;
@@ -13,14 +15,16 @@ internal static class HealthModule
             new HealthReport("ok", new Dictionary<string, string>()), BrokerJsonContext.Default.HealthReport)).AllowAnonymous();
 
         // GET /readyz — can serve exchanges: a policy is in force and every trust domain has a bundle.
-        endpoints.MapGet("/readyz", (IPolicyProvider policy, TrustBundleRegistry bundles) =>
+        endpoints.MapGet("/readyz", (IPolicyProvider policy, TrustBundleRegistry bundles, WorkloadApiConnection workloadApi, IOptions<SpiffeAgentOptions> spiffe) =>
         {
+            var workloadApiReady = spiffe.Value.ResolvedEndpoint is null || workloadApi.IsReady;
             var checks = new Dictionary<string, string>
             {
                 ["policy"] = policy.Current is { } current ? current.Version : "not loaded",
                 ["bundles"] = bundles.AllLoaded ? "ok" : "missing",
+                ["workload_api"] = spiffe.Value.ResolvedEndpoint is null ? "not configured" : workloadApiReady ? "ok" : "waiting",
             };
-            var ready = policy.Current is not null && bundles.AllLoaded;
+            var ready = policy.Current is not null && bundles.AllLoaded && workloadApiReady;
             return Results.Json(
                 new HealthReport(ready ? "ready" : "not ready", checks),
                 BrokerJsonContext.Default.HealthReport,

@@ -91,7 +91,7 @@ public sealed class PolicyEvaluator(TimeProvider timeProvider)
         // and, when delegated, lets the current actor act at this depth.
         foreach (var capability in capabilities)
         {
-            if (capability.RequireProofOfPossession)
+            if (capability.RequireProofOfPossession && request.Subject.CertificateThumbprint is null)
             {
                 return new PolicyDecision.Denied(version, ErrorCatalog.ProofOfPossessionRequired, tenant.Name);
             }
@@ -169,7 +169,7 @@ public sealed class PolicyEvaluator(TimeProvider timeProvider)
 
         IReadOnlyList<TenantBinding> bindings = identity.Kind switch
         {
-            IdentityKind.SpiffeJwt when policy.TrustDomains.TryGetValue(identity.Source, out var td) => td.Tenants,
+            IdentityKind.SpiffeJwt or IdentityKind.SpiffeX509 when policy.TrustDomains.TryGetValue(identity.Source, out var td) => td.Tenants,
             IdentityKind.Oidc when policy.OidcIssuers.TryGetValue(identity.Source, out var issuer) => issuer.Tenants,
             _ => [],
         };

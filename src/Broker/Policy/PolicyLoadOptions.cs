@@ -4,7 +4,8 @@ namespace Broker.Policy;
 /// <param name="AllowDevIssuer">Accept <c>bundle: dev</c> (only under <c>--dev</c>).</param>
 /// <param name="AllowInsecureLoopbackUrls">Accept <c>http://</c> issuers and bundle endpoints on loopback (dev and tests).</param>
 /// <param name="MaxTokenLifetime">The ceiling no tenant or capability may exceed.</param>
-public sealed record PolicyLoadOptions(bool AllowDevIssuer, bool AllowInsecureLoopbackUrls, TimeSpan MaxTokenLifetime)
+/// <param name="WorkloadApiConfigured">Accept <c>bundle: workload_api</c> (the broker has a Workload API endpoint).</param>
+public sealed record PolicyLoadOptions(bool AllowDevIssuer, bool AllowInsecureLoopbackUrls, TimeSpan MaxTokenLifetime, bool WorkloadApiConfigured = false)
 {
     /// <summary>The production defaults: no dev issuer, https only, tokens of at most one hour.</summary>
     public static PolicyLoadOptions Default { get; } = new(false, false, TimeSpan.FromHours(1));

@@ -186,7 +186,7 @@ public static class PolicyLoader
         var special = r.Scalar(map, "bundle", What);
         if ((file is null ? 0 : 1) + (endpoint is null ? 0 : 1) + (special is null ? 0 : 1) != 1)
         {
-            r.Error(map, "a SPIFFE trust entry needs exactly one of 'bundle_file', 'bundle_endpoint' or 'bundle: dev'");
+            r.Error(map, "a SPIFFE trust entry needs exactly one of 'bundle_file', 'bundle_endpoint' or 'bundle: workload_api'");
             return null;
         }
 
@@ -199,22 +199,31 @@ public static class PolicyLoader
                 r.Error(YamlPolicyReader.Get(map, "bundle_file")!, $"bundle file '{file}' does not exist");
             }
 
-            spec = new BundleSourceSpec(full, null, false);
+            spec = new BundleSourceSpec(BundleSourceKind.File, File: full);
         }
         else if (endpoint is not null)
         {
             if (CheckUrl(r, YamlPolicyReader.Get(map, "bundle_endpoint")!, endpoint, "bundle_endpoint", options) is { } uri)
             {
-                spec = new BundleSourceSpec(null, uri, false);
+                spec = new BundleSourceSpec(BundleSourceKind.Endpoint, Endpoint: uri);
             }
         }
         else if (special == "dev" && options.AllowDevIssuer)
         {
-            spec = new BundleSourceSpec(null, null, true);
+            spec = new BundleSourceSpec(BundleSourceKind.Dev);
+        }
+        else if (special == "workload_api" && options.WorkloadApiConfigured)
+        {
+            spec = new BundleSourceSpec(BundleSourceKind.WorkloadApi);
         }
         else
         {
-            r.Error(YamlPolicyReader.Get(map, "bundle")!, special == "dev" ? "'bundle: dev' is only accepted when the broker runs with --dev" : "'bundle' accepts only the value 'dev'");
+            r.Error(YamlPolicyReader.Get(map, "bundle")!, special switch
+            {
+                "dev" => "'bundle: dev' is only accepted when the broker runs with --dev",
+                "workload_api" => "'bundle: workload_api' needs the SPIFFE Workload API (Broker:Spiffe:EndpointSocket or SPIFFE_ENDPOINT_SOCKET)",
+                _ => "'bundle' accepts 'workload_api' or 'dev'",
+            });
         }
 
         var binding = ReadBinding(r, map, What, tenant, trustDomain);

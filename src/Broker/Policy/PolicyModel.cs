@@ -121,10 +121,32 @@ public sealed record TenantBinding(string Tenant, IReadOnlyList<SubjectPattern> 
         (Subjects.Count == 0 || Subjects.Any(p => p.Matches(subject))) && ClaimCondition.AllSatisfied(Claims, claims);
 }
 
-/// <summary>Where a SPIFFE trust domain's JWT bundle comes from. Exactly one member is set.</summary>
-public sealed record BundleSourceSpec(string? File, Uri? Endpoint, bool DevIssuer)
+/// <summary>Where a SPIFFE trust domain's bundle comes from.</summary>
+public enum BundleSourceKind
 {
-    public override string ToString() => File is not null ? $"file {File}" : Endpoint is not null ? $"endpoint {Endpoint}" : "dev issuer";
+    /// <summary>A SPIFFE bundle file, re-read when it changes.</summary>
+    File = 0,
+
+    /// <summary>A SPIFFE federation bundle endpoint (https_web), polled at its refresh hint.</summary>
+    Endpoint = 1,
+
+    /// <summary>The broker's own SPIFFE Workload API (its trust domain and federated ones), live.</summary>
+    WorkloadApi = 2,
+
+    /// <summary>The in-process identity source of <c>--dev</c>.</summary>
+    Dev = 3,
+}
+
+/// <summary>Where a trust domain's bundle comes from; <see cref="File"/> or <see cref="Endpoint"/> set for those kinds.</summary>
+public sealed record BundleSourceSpec(BundleSourceKind Kind, string? File = null, Uri? Endpoint = null)
+{
+    public override string ToString() => Kind switch
+    {
+        BundleSourceKind.File => $"file {File}",
+        BundleSourceKind.Endpoint => $"endpoint {Endpoint}",
+        BundleSourceKind.WorkloadApi => "the Workload API",
+        _ => "the dev identity source",
+    };
 }
 
 /// <summary>A SPIFFE trust domain some tenants trust, with its bundle source.</summary>

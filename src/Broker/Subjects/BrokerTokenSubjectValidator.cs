@@ -92,7 +92,7 @@ internal sealed class BrokerTokenSubjectValidator : ISubjectTokenValidator
             Claims = EmptyClaims,
             ExpiresAt = grant.ExpiresAt,
             KeyId = parsed.Kid,
-            Grant = new BrokerGrantContext(grant.Id, grant.Tenant, grant.Capabilities, grant.Audience, grant.ActorChain, grant.TaskId, grant.Purpose),
+            Grant = new BrokerGrantContext(grant.Id, grant.Tenant, grant.Capabilities, grant.Audience, grant.ActorChain, grant.TaskId, grant.Purpose, grant.Binding?.X509Thumbprint),
         });
     }
 

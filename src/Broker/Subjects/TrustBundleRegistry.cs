@@ -7,11 +7,13 @@ using Broker.Spiffe.Bundles;
 namespace Broker.Subjects;
 
 /// <summary>
-/// The JWT bundles of every trust domain the policy trusts, kept current: bundle files are re-read
-/// when they change, bundle endpoints are polled at their <c>spiffe_refresh_hint</c>. Only the URLs
-/// written in policy are ever fetched. A trust domain removed from policy is dropped at once.
+/// The bundles (JWT and X.509 authorities) of every trust domain the policy trusts, kept current:
+/// bundle files are re-read when they change, bundle endpoints are polled at their
+/// <c>spiffe_refresh_hint</c>, Workload API bundles are live. Only the URLs written in policy are
+/// ever fetched. A trust domain removed from policy is dropped at once, and each trust domain is
+/// only ever answered with its own bundle (SPIFFE Federation: never merge trust domains).
 /// </summary>
-internal sealed class TrustBundleRegistry : IJwtBundleSource, IHostedService, IDisposable
+internal sealed class TrustBundleRegistry : IJwtBundleSource, IX509BundleSource, IHostedService, IDisposable
 {
     private static readonly TimeSpan DefaultRefresh = TimeSpan.FromMinutes(5);
     private static readonly TimeSpan FilePollInterval = TimeSpan.FromSeconds(2);
@@ -20,6 +22,7 @@ internal sealed class TrustBundleRegistry : IJwtBundleSource, IHostedService, ID
     private readonly IPolicyProvider _policy;
     private readonly IHttpClientFactory _httpClientFactory;
     private readonly IDevBundleSource? _devBundles;
+    private readonly IWorkloadApiBundleSource? _workloadApi;
     private readonly TimeProvider _timeProvider;
     private readonly ILogger<TrustBundleRegistry> _logger;
     private readonly CancellationTokenSource _stopping = new();
@@ -30,8 +33,10 @@ internal sealed class TrustBundleRegistry : IJwtBundleSource, IHostedService, ID
         IHttpClientFactory httpClientFactory,
         TimeProvider timeProvider,
         ILogger<TrustBundleRegistry> logger,
-        IDevBundleSource? devBundles = null)
+        IDevBundleSource? devBundles = null,
+        IWorkloadApiBundleSource? workloadApi = null)
     {
+        _workloadApi = workloadApi;
         _policy = policy;
         _httpClientFactory = httpClientFactory;
         _devBundles = devBundles;
@@ -50,17 +55,45 @@ internal sealed class TrustBundleRegistry : IJwtBundleSource, IHostedService, ID
             return false;
         }
 
-        if (entry.Spec.DevIssuer)
+        switch (entry.Spec.Kind)
         {
-            return _devBundles?.TryGetJwtBundle(trustDomain, out bundle) ?? false;
+            case BundleSourceKind.Dev:
+                return _devBundles?.TryGetJwtBundle(trustDomain, out bundle) ?? false;
+            case BundleSourceKind.WorkloadApi:
+                return _workloadApi?.TryGetJwtBundle(trustDomain, out bundle) ?? false;
+            default:
+                bundle = entry.Bundle?.JwtBundle;
+                return bundle is not null;
+        }
+    }
+
+    public bool TryGetX509Bundle(TrustDomain trustDomain, [NotNullWhen(true)] out X509Bundle? bundle)
+    {
+        bundle = null;
+        if (!_entries.TryGetValue(trustDomain.Name, out var entry))
+        {
+            return false;
         }
 
-        bundle = entry.Bundle;
-        return bundle is not null;
+        switch (entry.Spec.Kind)
+        {
+            case BundleSourceKind.Dev:
+                return false;
+            case BundleSourceKind.WorkloadApi:
+                return _workloadApi?.TryGetX509Bundle(trustDomain, out bundle) ?? false;
+            default:
+                bundle = entry.Bundle?.X509Bundle;
+                return bundle is not null && bundle.Authorities.Count > 0;
+        }
     }
 
     /// <summary>True when every trust domain in policy has a bundle (for readiness).</summary>
-    public bool AllLoaded => _entries.Values.All(e => e.Spec.DevIssuer || e.Bundle is not null);
+    public bool AllLoaded => _entries.Values.All(e => e.Spec.Kind switch
+    {
+        BundleSourceKind.Dev => true,
+        BundleSourceKind.WorkloadApi => _workloadApi is not null && _workloadApi.TryGetJwtBundle(e.TrustDomain, out _),
+        _ => e.Bundle is not null,
+    });
 
     public async Task StartAsync(CancellationToken cancellationToken)
     {
@@ -103,7 +136,7 @@ internal sealed class TrustBundleRegistry : IJwtBundleSource, IHostedService, ID
         foreach (var (name, source) in policy.TrustDomains)
         {
             var entry = _entries.GetOrAdd(name, _ => new Entry(TrustDomain.Parse(name), source.Bundle));
-            if (entry.Bundle is null && !entry.Spec.DevIssuer)
+            if (entry.Bundle is null && IsFetched(entry.Spec))
             {
                 await RefreshAsync(entry, cancellationToken);
             }
@@ -121,7 +154,7 @@ internal sealed class TrustBundleRegistry : IJwtBundleSource, IHostedService, ID
             }
 
             var due = entry.Spec.File is not null || entry.NextRefresh <= now;
-            if (due && !entry.Spec.DevIssuer)
+            if (due && IsFetched(entry.Spec))
             {
                 await RefreshAsync(entry, _stopping.Token);
             }
@@ -156,7 +189,7 @@ internal sealed class TrustBundleRegistry : IJwtBundleSource, IHostedService, ID
             }
 
             var bundle = SpiffeBundle.Parse(entry.TrustDomain, json);
-            entry.Bundle = bundle.JwtBundle;
+            entry.Bundle = bundle;
             entry.NextRefresh = _timeProvider.GetUtcNow() + (bundle.RefreshHint is { } hint && hint > TimeSpan.Zero ? hint : DefaultRefresh);
             Log.BundleLoaded(_logger, entry.TrustDomain.Name, entry.Spec.ToString(), bundle.JwtBundle.Authorities.Count);
         }
@@ -172,6 +205,8 @@ internal sealed class TrustBundleRegistry : IJwtBundleSource, IHostedService, ID
         }
     }
 
+    private static bool IsFetched(BundleSourceSpec spec) => spec.Kind is BundleSourceKind.File or BundleSourceKind.Endpoint;
+
     private sealed class Entry(TrustDomain trustDomain, BundleSourceSpec spec)
     {
         public TrustDomain TrustDomain { get; } = trustDomain;
@@ -180,7 +215,7 @@ internal sealed class TrustBundleRegistry : IJwtBundleSource, IHostedService, ID
 
         public SemaphoreSlim Gate { get; } = new(1, 1);
 
-        public volatile JwtBundle? Bundle;
+        public volatile SpiffeBundle? Bundle;
 
         public DateTime FileStamp { get; set; }
 
@@ -190,3 +225,6 @@ internal sealed class TrustBundleRegistry : IJwtBundleSource, IHostedService, ID
 
 /// <summary>The in-process identity source of <c>--dev</c>, registered only in dev mode.</summary>
 internal interface IDevBundleSource : IJwtBundleSource;
+
+/// <summary>Bundles from the broker's own SPIFFE Workload API, registered when it is configured.</summary>
+internal interface IWorkloadApiBundleSource : IJwtBundleSource, IX509BundleSource;

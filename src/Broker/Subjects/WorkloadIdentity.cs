@@ -11,6 +11,9 @@ public enum IdentityKind
 
     /// <summary>A capability token this broker issued (re-exchange or delegation).</summary>
     Broker = 2,
+
+    /// <summary>An X509-SVID presented as the TLS client certificate (RFC 8705 mutual TLS).</summary>
+    SpiffeX509 = 3,
 }
 
 /// <summary>
@@ -38,6 +41,12 @@ public sealed record WorkloadIdentity
 
     /// <summary>Set when the token is one this broker issued.</summary>
     public BrokerGrantContext? Grant { get; init; }
+
+    /// <summary>
+    /// RFC 8705 <c>x5t#S256</c> of the TLS client certificate this identity was proven with, or that
+    /// a broker-issued subject token is bound to; the minted token is bound to it too.
+    /// </summary>
+    public string? CertificateThumbprint { get; init; }
 }
 
 /// <summary>What a broker-issued subject token already carries; a re-exchange can only narrow it.</summary>
@@ -48,4 +57,5 @@ public sealed record BrokerGrantContext(
     string Audience,
     IReadOnlyList<string> ActorChain,
     string TaskId,
-    string Purpose);
+    string Purpose,
+    string? CertificateThumbprint = null);

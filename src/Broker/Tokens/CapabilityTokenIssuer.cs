@@ -50,6 +50,14 @@ internal sealed class CapabilityTokenIssuer(ISigningKeyProvider keys, IOptions<B
                 WriteActor(writer, request.ActorChain, 0);
             }
 
+            // RFC 8705 §3.1: bound to the client certificate the subject was proven with.
+            if (request.X509Thumbprint is not null)
+            {
+                writer.WriteStartObject(CapabilityTokenClaims.Confirmation);
+                writer.WriteString(CapabilityTokenClaims.X509ThumbprintSha256, request.X509Thumbprint);
+                writer.WriteEndObject();
+            }
+
             writer.WriteEndObject();
         }
 

@@ -12,4 +12,5 @@ public sealed record CapabilityTokenRequest(
     string Purpose,
     IReadOnlyList<string> ActorChain,
     DateTimeOffset IssuedAt,
-    DateTimeOffset ExpiresAt);
+    DateTimeOffset ExpiresAt,
+    string? X509Thumbprint = null);

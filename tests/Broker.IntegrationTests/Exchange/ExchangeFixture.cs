@@ -16,7 +16,13 @@ public sealed class ExchangeFixture : IAsyncLifetime, IAsyncDisposable
     public const string GlobexInvoicesResource = "https://mcp.globex.test/invoices";
 
     /// <summary>Extra broker settings, for tests that start their own fixture.</summary>
-    public Action<Dictionary<string, string?>>? Configure { get; init; }
+    public Action<Dictionary<string, string?>>? Configure { get; set; }
+
+    /// <summary>Serve HTTPS (the test supplies the certificate through <see cref="Configure"/>).</summary>
+    public bool Https { get; set; }
+
+    /// <summary>Runs after the trust domains exist and before the broker starts.</summary>
+    public Action? BeforeStart { get; set; }
 
     public TempDirectory Directory { get; } = new();
 
@@ -36,7 +42,8 @@ public sealed class ExchangeFixture : IAsyncLifetime, IAsyncDisposable
         Oidc = await TestOidcIssuer.StartAsync();
         Directory.Write("policy/acme.yaml", AcmePolicy(Oidc.Issuer));
         Directory.Write("policy/globex.yaml", GlobexPolicy);
-        Host = await BrokerTestHost.StartAsync(Path.Combine(Directory.Path, "policy"), Configure);
+        BeforeStart?.Invoke();
+        Host = await BrokerTestHost.StartAsync(Path.Combine(Directory.Path, "policy"), Configure, https: Https);
     }
 
     public async ValueTask DisposeAsync()

@@ -35,7 +35,11 @@ public sealed class BrokerTestHost : IAsyncDisposable
     /// <summary>Every audit event the broker wrote to its (in-memory) store.</summary>
     public IReadOnlyCollection<AuditEvent> AuditTrail => ((InMemoryGrantStore)Services.GetRequiredService<IGrantStore>()).AuditTrail;
 
-    public static async Task<BrokerTestHost> StartAsync(string policyDirectory, Action<Dictionary<string, string?>>? configure = null, Action<IServiceCollection>? services = null)
+    public static async Task<BrokerTestHost> StartAsync(
+        string policyDirectory,
+        Action<Dictionary<string, string?>>? configure = null,
+        Action<IServiceCollection>? services = null,
+        bool https = false)
     {
         var settings = new Dictionary<string, string?>
         {
@@ -51,7 +55,12 @@ public sealed class BrokerTestHost : IAsyncDisposable
         var builder = WebApplication.CreateSlimBuilder();
         builder.Configuration.AddInMemoryCollection(settings);
         builder.Logging.ClearProviders();
-        builder.WebHost.UseUrls("http://127.0.0.1:0");
+        if (https)
+        {
+            builder.WebHost.UseKestrelHttpsConfiguration();
+        }
+
+        builder.WebHost.UseUrls(https ? "https://127.0.0.1:0" : "http://127.0.0.1:0");
         services?.Invoke(builder.Services);
         builder.Services.AddBroker(builder.Configuration);
 
