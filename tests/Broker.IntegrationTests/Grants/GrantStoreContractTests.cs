@@ -36,11 +36,14 @@ public abstract class GrantStoreContractTests : IAsyncLifetime
 
     public virtual async ValueTask InitializeAsync() => _store = await CreateReplicaAsync();
 
-    public virtual ValueTask DisposeAsync()
+    public async ValueTask DisposeAsync()
     {
+        await DisposeCoreAsync();
         GC.SuppressFinalize(this);
-        return ValueTask.CompletedTask;
     }
+
+    /// <summary>Releases what a derived class created (connections, stores).</summary>
+    protected virtual ValueTask DisposeCoreAsync() => ValueTask.CompletedTask;
 
     [Fact]
     public async Task RecordAsync_ThenFind_ReturnsTheGrantAsActive()
