@@ -18,12 +18,18 @@ internal sealed class GrantDocument
 
     /// <summary>Omitted when equal to the subject (the common, undelegated case).</summary>
     [JsonPropertyName("c")] public string? ClientId { get; set; }
-    [JsonPropertyName("a")] public string[]? ActorChain { get; set; }
-    [JsonPropertyName("p")] public string[]? Capabilities { get; set; }
+
+    /// <summary>Space-separated, current actor first: actor identities (SPIFFE IDs, URIs) contain no spaces.</summary>
+    [JsonPropertyName("a")] public string? ActorChain { get; set; }
+
+    /// <summary>Space-separated, as in the token's <c>scope</c> (RFC 6749 §3.3: scope tokens contain no spaces).</summary>
+    [JsonPropertyName("p")] public string? Capabilities { get; set; }
     [JsonPropertyName("u")] public string Audience { get; set; } = "";
     [JsonPropertyName("k")] public string TaskId { get; set; } = "";
     [JsonPropertyName("w")] public string Purpose { get; set; } = "";
-    [JsonPropertyName("i")] public long IssuedAt { get; set; }
+
+    /// <summary>Lifetime in ms (expiry minus issuance): six digits instead of a second thirteen-digit time.</summary>
+    [JsonPropertyName("l")] public long Lifetime { get; set; }
     [JsonPropertyName("e")] public long ExpiresAt { get; set; }
     [JsonPropertyName("j")] public string? JwkThumbprint { get; set; }
     [JsonPropertyName("x")] public string? X509Thumbprint { get; set; }
@@ -35,12 +41,12 @@ internal sealed class GrantDocument
         Tenant = grant.Tenant,
         Subject = grant.Subject,
         ClientId = string.Equals(grant.ClientId, grant.Subject, StringComparison.Ordinal) ? null : grant.ClientId,
-        ActorChain = grant.ActorChain.Count == 0 ? null : [.. grant.ActorChain],
-        Capabilities = grant.Capabilities.Count == 0 ? null : [.. grant.Capabilities],
+        ActorChain = Join(grant.ActorChain),
+        Capabilities = Join(grant.Capabilities),
         Audience = grant.Audience,
         TaskId = grant.TaskId,
         Purpose = grant.Purpose,
-        IssuedAt = grant.IssuedAt.ToUnixTimeMilliseconds(),
+        Lifetime = grant.ExpiresAt.ToUnixTimeMilliseconds() - grant.IssuedAt.ToUnixTimeMilliseconds(),
         ExpiresAt = grant.ExpiresAt.ToUnixTimeMilliseconds(),
         JwkThumbprint = grant.Binding?.JwkThumbprint,
         X509Thumbprint = grant.Binding?.X509Thumbprint,
@@ -54,12 +60,12 @@ internal sealed class GrantDocument
         Tenant = Tenant,
         Subject = Subject,
         ClientId = ClientId ?? Subject,
-        ActorChain = ActorChain ?? [],
-        Capabilities = Capabilities ?? [],
+        ActorChain = Split(ActorChain),
+        Capabilities = Split(Capabilities),
         Audience = Audience,
         TaskId = TaskId,
         Purpose = Purpose,
-        IssuedAt = DateTimeOffset.FromUnixTimeMilliseconds(IssuedAt),
+        IssuedAt = DateTimeOffset.FromUnixTimeMilliseconds(ExpiresAt - Lifetime),
         ExpiresAt = DateTimeOffset.FromUnixTimeMilliseconds(ExpiresAt),
         Binding = JwkThumbprint is null && X509Thumbprint is null ? null : new GrantBinding(JwkThumbprint, X509Thumbprint),
         PolicyVersion = PolicyVersion,
@@ -67,6 +73,26 @@ internal sealed class GrantDocument
         Status = revocation is null ? GrantStatus.Active : GrantStatus.Revoked,
         Revocation = revocation,
     };
+
+    private static string? Join(IReadOnlyList<string> values)
+    {
+        if (values.Count == 0)
+        {
+            return null;
+        }
+
+        foreach (var value in values)
+        {
+            if (value.Length == 0 || value.Contains(' ', StringComparison.Ordinal))
+            {
+                throw new ArgumentException("Capabilities and actor identities are non-empty and contain no spaces.", nameof(values));
+            }
+        }
+
+        return string.Join(' ', values);
+    }
+
+    private static string[] Split(string? joined) => joined is null ? [] : joined.Split(' ');
 }
 
 /// <summary>
