@@ -49,9 +49,8 @@ internal sealed class InMemoryGrantStore : IGrantStore
 
     public ValueTask RecordAsync(GrantRecord grant, AuditEvent issued, CancellationToken cancellationToken)
     {
-        ArgumentNullException.ThrowIfNull(grant);
-        ArgumentNullException.ThrowIfNull(issued);
         var now = _timeProvider.GetUtcNow();
+        GrantValidation.ForRecord(grant, issued, now);
         lock (_lock)
         {
             Purge(now);
@@ -113,8 +112,7 @@ internal sealed class InMemoryGrantStore : IGrantStore
 
     public ValueTask<RevokeResult> RevokeAsync(string grantId, string revokedBy, string reason, CancellationToken cancellationToken)
     {
-        ArgumentException.ThrowIfNullOrEmpty(revokedBy);
-        ArgumentNullException.ThrowIfNull(reason);
+        GrantValidation.ForRevocation(revokedBy, reason);
         var now = _timeProvider.GetUtcNow();
         RevokeResult result;
         lock (_lock)
@@ -135,8 +133,7 @@ internal sealed class InMemoryGrantStore : IGrantStore
     {
         ArgumentNullException.ThrowIfNull(query);
         query.Validate();
-        ArgumentException.ThrowIfNullOrEmpty(revokedBy);
-        ArgumentNullException.ThrowIfNull(reason);
+        GrantValidation.ForRevocation(revokedBy, reason);
         var now = _timeProvider.GetUtcNow();
         List<RevocationEntry> entries = [];
         lock (_lock)
@@ -163,8 +160,7 @@ internal sealed class InMemoryGrantStore : IGrantStore
     {
         ArgumentNullException.ThrowIfNull(query);
         query.Validate();
-        ArgumentOutOfRangeException.ThrowIfLessThan(pageSize, 1);
-        ArgumentOutOfRangeException.ThrowIfGreaterThan(pageSize, GrantQuery.MaxPageSize);
+        GrantValidation.ForCount(pageSize, GrantQuery.MaxPageSize);
         var now = _timeProvider.GetUtcNow();
         lock (_lock)
         {
@@ -192,8 +188,7 @@ internal sealed class InMemoryGrantStore : IGrantStore
     public ValueTask<RevocationPage> ReadRevocationsAsync(string tenant, string? afterPosition, int count, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(tenant);
-        ArgumentOutOfRangeException.ThrowIfLessThan(count, 1);
-        ArgumentOutOfRangeException.ThrowIfGreaterThan(count, 1000);
+        GrantValidation.ForCount(count);
         var after = afterPosition is null ? 0 : ParsePosition(afterPosition);
         lock (_lock)
         {
@@ -210,15 +205,15 @@ internal sealed class InMemoryGrantStore : IGrantStore
 
     public ValueTask<IReadOnlyList<AuditEvent>> ReadAuditAsync(string? tenant, int count, CancellationToken cancellationToken)
     {
-        ArgumentOutOfRangeException.ThrowIfLessThan(count, 1);
-        ArgumentOutOfRangeException.ThrowIfGreaterThan(count, 1000);
+        GrantValidation.ForCount(count);
         lock (_lock)
         {
             TrimAudit(_timeProvider.GetUtcNow());
             List<AuditEvent> events = [];
             for (var node = _audit.Last; node is not null && events.Count < count; node = node.Previous)
             {
-                if (string.Equals(node.Value.Tenant, tenant, StringComparison.Ordinal))
+                // A tenant-less event is filed under "" (as in Redis), so null and "" read the same events.
+                if (string.Equals(node.Value.Tenant ?? string.Empty, tenant ?? string.Empty, StringComparison.Ordinal))
                 {
                     events.Add(node.Value);
                 }

@@ -71,19 +71,9 @@ internal sealed class RedisGrantStore : IGrantStore, IAsyncDisposable
 
     public async ValueTask RecordAsync(GrantRecord grant, AuditEvent issued, CancellationToken cancellationToken)
     {
-        ArgumentNullException.ThrowIfNull(grant);
-        ArgumentNullException.ThrowIfNull(issued);
-        var tag = GrantId.RoutingTag(grant.Tenant);
-        if (!GrantId.TryGetRoutingTag(grant.Id, out var idTag) || !string.Equals(idTag, tag, StringComparison.Ordinal))
-        {
-            throw new ArgumentException("The grant ID was not made by GrantId.New for this tenant.", nameof(grant));
-        }
-
         var now = _timeProvider.GetUtcNow();
-        if (grant.ExpiresAt <= now)
-        {
-            throw new ArgumentException("The grant has already expired.", nameof(grant));
-        }
+        GrantValidation.ForRecord(grant, issued, now);
+        var tag = GrantId.RoutingTag(grant.Tenant);
 
         var expiry = grant.ExpiresAt.ToUnixTimeMilliseconds();
         var ttl = (long)(grant.ExpiresAt - now + _options.Retention).TotalMilliseconds;
@@ -150,8 +140,7 @@ internal sealed class RedisGrantStore : IGrantStore, IAsyncDisposable
 
     public async ValueTask<RevokeResult> RevokeAsync(string grantId, string revokedBy, string reason, CancellationToken cancellationToken)
     {
-        ArgumentException.ThrowIfNullOrEmpty(revokedBy);
-        ArgumentNullException.ThrowIfNull(reason);
+        GrantValidation.ForRevocation(revokedBy, reason);
         if (!GrantId.TryGetRoutingTag(grantId, out var tag))
         {
             return GrantNotFound.Instance;
@@ -170,8 +159,7 @@ internal sealed class RedisGrantStore : IGrantStore, IAsyncDisposable
     {
         ArgumentNullException.ThrowIfNull(query);
         query.Validate();
-        ArgumentException.ThrowIfNullOrEmpty(revokedBy);
-        ArgumentNullException.ThrowIfNull(reason);
+        GrantValidation.ForRevocation(revokedBy, reason);
 
         // Batches keep each script short: a script blocks the whole Redis node while it runs. Each grant's
         // revocation is atomic; the bulk is not. Revoked grants stay in the index, so the cursor stays valid.
@@ -200,8 +188,7 @@ internal sealed class RedisGrantStore : IGrantStore, IAsyncDisposable
     {
         ArgumentNullException.ThrowIfNull(query);
         query.Validate();
-        ArgumentOutOfRangeException.ThrowIfLessThan(pageSize, 1);
-        ArgumentOutOfRangeException.ThrowIfGreaterThan(pageSize, GrantQuery.MaxPageSize);
+        GrantValidation.ForCount(pageSize, GrantQuery.MaxPageSize);
         var tag = GrantId.RoutingTag(query.Tenant);
         if (cursor is not null && (!GrantId.TryGetRoutingTag(cursor, out var cursorTag) || !string.Equals(cursorTag, tag, StringComparison.Ordinal)))
         {
@@ -245,8 +232,7 @@ internal sealed class RedisGrantStore : IGrantStore, IAsyncDisposable
     public async ValueTask<RevocationPage> ReadRevocationsAsync(string tenant, string? afterPosition, int count, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(tenant);
-        ArgumentOutOfRangeException.ThrowIfLessThan(count, 1);
-        ArgumentOutOfRangeException.ThrowIfGreaterThan(count, 1000);
+        GrantValidation.ForCount(count);
         if (afterPosition is not null && !IsStreamId(afterPosition))
         {
             throw new ArgumentException("Not a revocation stream position of this store.", nameof(afterPosition));
@@ -260,7 +246,8 @@ internal sealed class RedisGrantStore : IGrantStore, IAsyncDisposable
         for (var round = 0; round < MaxReadRounds && entries.Count < count; round++)
         {
             var min = position is null ? "-" : "(" + position;
-            var read = await RunAsync(nameof(ReadRevocationsAsync), db => db.StreamRangeAsync(key, min, "+", count - entries.Count), cancellationToken);
+            var wanted = count - entries.Count;
+            var read = await RunAsync(nameof(ReadRevocationsAsync), db => db.StreamRangeAsync(key, min, "+", wanted), cancellationToken);
             foreach (var entry in read)
             {
                 position = entry.Id.ToString();
@@ -271,8 +258,9 @@ internal sealed class RedisGrantStore : IGrantStore, IAsyncDisposable
                 }
             }
 
-            if (read.Length < count - entries.Count)
+            if (read.Length < wanted)
             {
+                // The end of the stream.
                 break;
             }
         }
@@ -282,15 +270,15 @@ internal sealed class RedisGrantStore : IGrantStore, IAsyncDisposable
 
     public async ValueTask<IReadOnlyList<AuditEvent>> ReadAuditAsync(string? tenant, int count, CancellationToken cancellationToken)
     {
-        ArgumentOutOfRangeException.ThrowIfLessThan(count, 1);
-        ArgumentOutOfRangeException.ThrowIfGreaterThan(count, 1000);
+        GrantValidation.ForCount(count);
         var key = _keys.AuditStream(GrantId.RoutingTag(tenant ?? string.Empty));
         List<AuditEvent> events = [];
         string? before = null;
         for (var round = 0; round < MaxReadRounds && events.Count < count; round++)
         {
             var max = before is null ? "+" : "(" + before;
-            var read = await RunAsync(nameof(ReadAuditAsync), db => db.StreamRangeAsync(key, "-", max, count - events.Count, Order.Descending), cancellationToken);
+            var wanted = count - events.Count;
+            var read = await RunAsync(nameof(ReadAuditAsync), db => db.StreamRangeAsync(key, "-", max, wanted, Order.Descending), cancellationToken);
             foreach (var entry in read)
             {
                 before = entry.Id.ToString();
@@ -301,13 +289,14 @@ internal sealed class RedisGrantStore : IGrantStore, IAsyncDisposable
                 }
             }
 
-            if (read.Length < count - events.Count)
+            if (read.Length < wanted)
             {
+                // The start of the stream.
                 break;
             }
         }
 
-        return events.Count > count ? events[..count] : events;
+        return events;
     }
 
     public async ValueTask<RevocationSubscription> SubscribeRevocationsAsync(CancellationToken cancellationToken)

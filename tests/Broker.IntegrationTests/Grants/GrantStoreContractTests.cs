@@ -85,6 +85,46 @@ public abstract class GrantStoreContractTests : IAsyncLifetime
         await Assert.ThrowsAsync<InvalidOperationException>(async () => await Store.RecordAsync(grant, Issued(grant), Ct));
     }
 
+    public static TheoryData<string> InvalidGrants => ["foreign id", "malformed id", "expired", "expires before issued", "audit of another tenant"];
+
+    [Theory]
+    [MemberData(nameof(InvalidGrants))]
+    public async Task RecordAsync_InvalidGrant_ThrowsAndRecordsNothing(string invalid)
+    {
+        // Arrange
+        var grant = NewGrant();
+        var issued = Issued(grant);
+        (grant, issued) = invalid switch
+        {
+            "foreign id" => (grant with { Id = GrantId.New(Tenant + "-other") }, issued),
+            "malformed id" => (grant with { Id = "jti-1" }, issued),
+            "expired" => (grant with { IssuedAt = Now().AddMinutes(-10), ExpiresAt = Now().AddSeconds(-1) }, issued),
+            "expires before issued" => (grant with { ExpiresAt = grant.IssuedAt.AddTicks(-TimeSpan.TicksPerMillisecond) }, issued),
+            _ => (grant, issued with { Tenant = Tenant + "-other" }),
+        };
+
+        // Act + Assert
+        await Assert.ThrowsAsync<ArgumentException>(async () => await Store.RecordAsync(grant, issued, Ct));
+        Assert.Null(await Store.FindAsync(grant.Id, Ct));
+        Assert.Empty(await Store.ReadAuditAsync(Tenant, 10, Ct));
+    }
+
+    [Theory]
+    [InlineData("", "reason")]
+    [InlineData("admin", null)]
+    [InlineData("admin", "x513")]
+    [InlineData("x513", "reason")]
+    public async Task RevokeAsync_InvalidRevokerOrReason_Throws(string revokedBy, string? reason)
+    {
+        var grant = NewGrant();
+        await Store.RecordAsync(grant, Issued(grant), Ct);
+        static string Expand(string? value) => value == "x513" ? new string('x', 513) : value!;
+
+        await Assert.ThrowsAnyAsync<ArgumentException>(async () => await Store.RevokeAsync(grant.Id, Expand(revokedBy), Expand(reason), Ct));
+        await Assert.ThrowsAnyAsync<ArgumentException>(async () => await Store.RevokeAllAsync(GrantQuery.ForTenant(Tenant), Expand(revokedBy), Expand(reason), Ct));
+        Assert.False(await Store.IsRevokedAsync(grant.Id, Ct));
+    }
+
     [Fact]
     public async Task RecordAsync_AppendsTheIssuedAuditEventInTheSameStep()
     {
@@ -273,14 +313,14 @@ public abstract class GrantStoreContractTests : IAsyncLifetime
 
         // Act + Assert
         Assert.Equal(2, await Store.RevokeAllAsync(GrantQuery.ForTask(Tenant, "task-T"), "admin", "task done", Ct));
-        Assert.All(aT, id => Assert.True(Store.IsRevokedAsync(id, Ct).AsTask().Result));
+        Assert.All(await RevokedAsync(aT), Assert.True);
         Assert.False(await Store.IsRevokedAsync(aU[0], Ct));
 
         Assert.Equal(1, await Store.RevokeAllAsync(GrantQuery.ForSubject(Tenant, "spiffe://acme.example/a"), "admin", "subject", Ct));
         Assert.True(await Store.IsRevokedAsync(aU[0], Ct));
 
         Assert.Equal(2, await Store.RevokeAllAsync(GrantQuery.ForTenant(Tenant), "admin", "tenant", Ct));
-        Assert.All(bV, id => Assert.True(Store.IsRevokedAsync(id, Ct).AsTask().Result));
+        Assert.All(await RevokedAsync(bV), Assert.True);
         Assert.Equal(0, await Store.RevokeAllAsync(GrantQuery.ForTenant(Tenant), "admin", "again", Ct));
         Assert.False(await Store.IsRevokedAsync(other.Id, Ct));
 
@@ -472,6 +512,9 @@ public abstract class GrantStoreContractTests : IAsyncLifetime
         Tenant = tenant,
         RequestedCapabilities = ["files.write"],
     };
+
+    private async Task<bool[]> RevokedAsync(IEnumerable<string> ids)
+        => await Task.WhenAll(ids.Select(id => Store.IsRevokedAsync(id, Ct).AsTask()));
 
     private async Task<List<string>> RecordManyAsync(int count, string subject, string taskId)
     {

@@ -46,13 +46,26 @@ public sealed class RedisServerFixture : IAsyncLifetime
             return;
         }
 
-        var directory = Directory.CreateTempSubdirectory("broker-redis-").FullName;
-        _process = new RedisProcess(
-            directory,
-            RedisProcess.FreePort(),
-            _durable ? ["--appendonly", "yes", "--appendfsync", "always"] : ["--appendonly", "no"]);
-        await _process.StartAsync();
-        Configuration = _process.EndPoint;
+        // The port was free when picked; another process on this machine may take it first. Try a few.
+        for (var attempt = 1; ; attempt++)
+        {
+            var directory = Directory.CreateTempSubdirectory("broker-redis-").FullName;
+            _process = new RedisProcess(
+                directory,
+                RedisProcess.FreePort(),
+                _durable ? ["--appendonly", "yes", "--appendfsync", "always"] : ["--appendonly", "no"]);
+            try
+            {
+                await _process.StartAsync();
+                Configuration = _process.EndPoint;
+                return;
+            }
+            catch (InvalidOperationException) when (attempt < 3)
+            {
+                await _process.DisposeAsync();
+                TryDelete(directory);
+            }
+        }
     }
 
     /// <summary>A key prefix no other test uses.</summary>
