@@ -18,6 +18,7 @@ internal sealed class InMemoryGrantStore : IGrantStore
     private readonly Dictionary<string, GrantRecord> _grants = new(StringComparer.Ordinal);
     private readonly PriorityQueue<string, DateTimeOffset> _removals = new();
     private readonly Dictionary<string, List<RevocationEntry>> _revocations = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, long> _trimmedUpTo = new(StringComparer.Ordinal);
     private readonly LinkedList<AuditEvent> _audit = new();
     private readonly RevocationBroadcaster _broadcaster = new();
     private long _revocationSequence;
@@ -193,13 +194,14 @@ internal sealed class InMemoryGrantStore : IGrantStore
         lock (_lock)
         {
             TrimRevocations(tenant, _timeProvider.GetUtcNow());
+            var lost = afterPosition is not null && _trimmedUpTo.TryGetValue(tenant, out var trimmed) && after < trimmed;
             if (!_revocations.TryGetValue(tenant, out var entries))
             {
-                return ValueTask.FromResult(new RevocationPage([], afterPosition));
+                return ValueTask.FromResult(new RevocationPage([], afterPosition, lost));
             }
 
             var page = entries.Where(e => ParsePosition(e.Position) > after).Take(count).ToList();
-            return ValueTask.FromResult(new RevocationPage(page, page.Count > 0 ? page[^1].Position : afterPosition));
+            return ValueTask.FromResult(new RevocationPage(page, page.Count > 0 ? page[^1].Position : afterPosition, lost));
         }
     }
 
@@ -310,12 +312,19 @@ internal sealed class InMemoryGrantStore : IGrantStore
 
         var oldest = now - _options.RevocationStreamRetention;
         var remove = 0;
-        while (remove < entries.Count && (entries.Count - remove > _options.RevocationStreamMaxLength || entries[remove].RevokedAt < oldest))
+        // By age, never the newest entry (as in Redis): a caught-up reader keeps its place through a quiet period.
+        while (remove < entries.Count
+            && (entries.Count - remove > _options.RevocationStreamMaxLength
+                || (entries[remove].RevokedAt < oldest && remove < entries.Count - 1)))
         {
             remove++;
         }
 
-        entries.RemoveRange(0, remove);
+        if (remove > 0)
+        {
+            _trimmedUpTo[tenant] = ParsePosition(entries[remove - 1].Position);
+            entries.RemoveRange(0, remove);
+        }
     }
 
     private static long ParsePosition(string position) =>

@@ -57,6 +57,13 @@ internal static class RedisGrantScripts
         local now = tonumber(ARGV[1])
         local results = {}
         local revoked = false
+        -- Trimming by age never removes the newest entry from before this call, so a reader that is caught up
+        -- can still find its position after a quiet period longer than the retention (see HistoryStart).
+        local minId = ARGV[5]
+        local newest = redis.call('XREVRANGE', KEYS[1], '+', '-', 'COUNT', 1)[1]
+        if newest and tonumber(string.match(newest[1], '^(%d+)')) < tonumber(minId) then
+          minId = newest[1]
+        end
         for j = 0, (#KEYS - 2) / 2 - 1 do
           local grantKey, revocationKey, id = KEYS[3 + 2 * j], KEYS[4 + 2 * j], ARGV[11 + j]
           local document = redis.call('GET', grantKey)
@@ -88,7 +95,7 @@ internal static class RedisGrantScripts
           end
         end
         if revoked then
-          redis.call('XTRIM', KEYS[1], 'MINID', '~', ARGV[5])
+          redis.call('XTRIM', KEYS[1], 'MINID', '~', minId)
           redis.call('PEXPIRE', KEYS[1], ARGV[6])
           redis.call('XTRIM', KEYS[2], 'MINID', '~', ARGV[8])
           redis.call('PEXPIRE', KEYS[2], ARGV[9])
@@ -122,5 +129,27 @@ internal static class RedisGrantScripts
           ids[#ids + 1] = items[i]
         end
         return ids
+        """;
+
+    /// <summary>
+    /// Where a stream's retained history starts. KEYS: stream. Returns false when the stream does not exist,
+    /// {1, id} with the first retained entry, or {2, id} with the last generated ID when every entry was trimmed.
+    /// (XINFO STREAM max-deleted-entry-id would be exact, but Redis 7.0 moves it only for XDEL, not for trimming.)
+    /// </summary>
+    public const string HistoryStart = """
+        if redis.call('EXISTS', KEYS[1]) == 0 then
+          return false
+        end
+        local first = redis.call('XRANGE', KEYS[1], '-', '+', 'COUNT', 1)[1]
+        if first then
+          return {1, first[1]}
+        end
+        local info = redis.call('XINFO', 'STREAM', KEYS[1])
+        for i = 1, #info, 2 do
+          if info[i] == 'last-generated-id' then
+            return {2, info[i + 1]}
+          end
+        end
+        return {2, '0-0'}
         """;
 }

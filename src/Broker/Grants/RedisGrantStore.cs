@@ -22,6 +22,13 @@ internal sealed class RedisGrantStore : IGrantStore, IAsyncDisposable
     private const int BulkBatchSize = 200;
     private const int MaxReadRounds = 10;
 
+    /// <summary>
+    /// How long a revocation stream outlives its last append. The stream keeps its newest entry whatever its age,
+    /// so a caught-up reader resumes without a resynchronisation after a quiet period up to this long; after it,
+    /// the stream of an abandoned tenant goes away.
+    /// </summary>
+    private static readonly TimeSpan RevocationStreamIdleLifetime = TimeSpan.FromDays(30);
+
     private readonly IConnectionMultiplexer _connection;
     private readonly RedisGrantKeys _keys;
     private readonly GrantsOptions _options;
@@ -243,12 +250,21 @@ internal sealed class RedisGrantStore : IGrantStore, IAsyncDisposable
         var key = _keys.RevocationStream(GrantId.RoutingTag(tenant));
         List<RevocationEntry> entries = [];
         var position = afterPosition;
+        var lost = false;
         for (var round = 0; round < MaxReadRounds && entries.Count < count; round++)
         {
             var min = position is null ? "-" : "(" + position;
             var wanted = count - entries.Count;
-            var read = await RunAsync(nameof(ReadRevocationsAsync), db => db.StreamRangeAsync(key, min, "+", wanted), cancellationToken);
-            foreach (var entry in read)
+            var read = RunAsync(nameof(ReadRevocationsAsync), db => db.StreamRangeAsync(key, min, "+", wanted), cancellationToken);
+            if (round == 0 && afterPosition is not null)
+            {
+                // Asked after the read on the same connection, so Redis answers it after the XRANGE: a trim in
+                // between can only make the answer more cautious, never hide a loss.
+                lost = await HistoryLostAsync(key, afterPosition, cancellationToken);
+            }
+
+            var entriesRead = await read;
+            foreach (var entry in entriesRead)
             {
                 position = entry.Id.ToString();
                 if (string.Equals(entry["t"].ToString(), tenant, StringComparison.Ordinal))
@@ -258,14 +274,33 @@ internal sealed class RedisGrantStore : IGrantStore, IAsyncDisposable
                 }
             }
 
-            if (read.Length < wanted)
+            if (entriesRead.Length < wanted)
             {
                 // The end of the stream.
                 break;
             }
         }
 
-        return new RevocationPage(entries, position);
+        return new RevocationPage(entries, position, lost);
+    }
+
+    /// <summary>
+    /// Whether entries after <paramref name="afterPosition"/> may have been trimmed: the retained history starts
+    /// after it (an entry between the two may have existed), or the stream is gone altogether (it expired after a
+    /// full retention period without revocations).
+    /// </summary>
+    private async Task<bool> HistoryLostAsync(RedisKey key, string afterPosition, CancellationToken cancellationToken)
+    {
+        var start = await RunAsync(nameof(ReadRevocationsAsync), db => db.ScriptEvaluateAsync(RedisGrantScripts.HistoryStart, [key]), cancellationToken);
+        if (start.IsNull)
+        {
+            return true;
+        }
+
+        // {1, first retained entry} or {2, last generated ID of an emptied stream}: either way, anything after
+        // the reader's position and before the boundary may have been trimmed.
+        var boundary = (string)((RedisResult[])start!)[1]!;
+        return CompareStreamIds(afterPosition, boundary) < 0;
     }
 
     public async ValueTask<IReadOnlyList<AuditEvent>> ReadAuditAsync(string? tenant, int count, CancellationToken cancellationToken)
@@ -394,7 +429,7 @@ internal sealed class RedisGrantStore : IGrantStore, IAsyncDisposable
         args[2] = reason;
         args[3] = _options.RevocationStreamMaxLength;
         args[4] = MinId(now, _options.RevocationStreamRetention);
-        args[5] = (long)_options.RevocationStreamRetention.TotalMilliseconds;
+        args[5] = (long)(_options.RevocationStreamRetention + RevocationStreamIdleLifetime).TotalMilliseconds;
         args[6] = _options.AuditMaxLength;
         args[7] = MinId(now, _options.AuditRetention);
         args[8] = (long)_options.AuditRetention.TotalMilliseconds;
@@ -460,6 +495,19 @@ internal sealed class RedisGrantStore : IGrantStore, IAsyncDisposable
 
     private static string MinId(DateTimeOffset now, TimeSpan retention)
         => (now - retention).ToUnixTimeMilliseconds().ToString(CultureInfo.InvariantCulture);
+
+    private static int CompareStreamIds(string left, string right)
+    {
+        static (ulong Ms, ulong Seq) Parse(string id)
+        {
+            var dash = id.IndexOf('-', StringComparison.Ordinal);
+            return dash < 0
+                ? (ulong.Parse(id, CultureInfo.InvariantCulture), 0)
+                : (ulong.Parse(id.AsSpan(0, dash), CultureInfo.InvariantCulture), ulong.Parse(id.AsSpan(dash + 1), CultureInfo.InvariantCulture));
+        }
+
+        return Parse(left).CompareTo(Parse(right));
+    }
 
     /// <summary>A Redis stream ID, <c>ms-seq</c>: the only shape of position accepted from outside.</summary>
     private static bool IsStreamId(string value)

@@ -15,4 +15,9 @@ public sealed record RevocationEntry(string Position, string GrantId, string Ten
 /// <param name="Position">
 /// Where the next read continues (the last position read, or the requested one when nothing was read).
 /// </param>
-public sealed record RevocationPage(IReadOnlyList<RevocationEntry> Entries, string? Position);
+/// <param name="HistoryLost">
+/// True when entries after the requested position may have been trimmed (by age or length) before this read:
+/// the reader may have missed revocations and must resynchronise (status list) before trusting the feed again.
+/// Conservative: it can be true when nothing of this tenant was lost, never false when something was.
+/// </param>
+public sealed record RevocationPage(IReadOnlyList<RevocationEntry> Entries, string? Position, bool HistoryLost = false);

@@ -29,6 +29,9 @@ public abstract class GrantStoreContractTests : IAsyncLifetime
     /// </summary>
     protected abstract ValueTask<IGrantStore> CreateReplicaAsync();
 
+    /// <summary>A store of its own (its own data for the in-memory store) with <paramref name="options"/>.</summary>
+    protected abstract ValueTask<IGrantStore> CreateStoreAsync(GrantsOptions options);
+
     /// <summary>Lets <paramref name="duration"/> pass on the stores' clock.</summary>
     protected abstract Task PassAsync(TimeSpan duration);
 
@@ -380,6 +383,80 @@ public abstract class GrantStoreContractTests : IAsyncLifetime
         Assert.All(seen, e => Assert.Equal(Tenant, e.Tenant));
         Assert.Equal(ids.Skip(5), resumed.Entries.Select(e => e.GrantId));
         Assert.Equal(resumed.Entries[^1].Position, resumed.Position);
+    }
+
+    [Fact]
+    public async Task ReadRevocationsAsync_PositionOlderThanTheTrimmedHistory_SaysHistoryLost()
+    {
+        // Arrange: a short stream; the first revocation's position, then enough revocations to trim it away.
+        var store = await CreateStoreAsync(new GrantsOptions { Retention = TimeSpan.FromSeconds(30), RevocationStreamMaxLength = 100 });
+        var first = NewGrant(taskId: "first");
+        await store.RecordAsync(first, Issued(first), Ct);
+        var firstPosition = Assert.IsType<Revoked>(await store.RevokeAsync(first.Id, "admin", "x", Ct)).Entry.Position;
+        for (var i = 0; i < 300; i++)
+        {
+            var grant = NewGrant(taskId: "many");
+            await store.RecordAsync(grant, Issued(grant), Ct);
+        }
+
+        Assert.Equal(300, await store.RevokeAllAsync(GrantQuery.ForTask(Tenant, "many"), "admin", "x", Ct));
+
+        // Act
+        var resumedLate = await store.ReadRevocationsAsync(Tenant, firstPosition, 1000, Ct);
+        var caughtUp = await store.ReadRevocationsAsync(Tenant, resumedLate.Position, 10, Ct);
+        var fresh = await store.ReadRevocationsAsync(Tenant, null, 10, Ct);
+
+        // Assert
+        Assert.True(resumedLate.HistoryLost);
+        Assert.True(resumedLate.Entries.Count < 300);
+        Assert.False(caughtUp.HistoryLost);
+        Assert.Empty(caughtUp.Entries);
+        Assert.False(fresh.HistoryLost);
+    }
+
+    [Fact]
+    public async Task ReadRevocationsAsync_CaughtUpReaderAfterAQuietPeriodLongerThanRetention_LosesNothing()
+    {
+        // Arrange: entries are kept for ShortLifetime; a reader reads the first revocation.
+        var store = await CreateStoreAsync(new GrantsOptions { Retention = TimeSpan.FromSeconds(30), RevocationStreamRetention = ShortLifetime });
+        var grants = new List<GrantRecord>();
+        for (var i = 0; i < 3; i++)
+        {
+            var grant = NewGrant(lifetime: TimeSpan.FromMinutes(30));
+            await store.RecordAsync(grant, Issued(grant), Ct);
+            grants.Add(grant);
+        }
+
+        await store.RevokeAsync(grants[0].Id, "admin", "x", Ct);
+        var position = (await store.ReadRevocationsAsync(Tenant, null, 10, Ct)).Position;
+
+        // Act: quiet for longer than the retention, then two more revocations, each after another quiet period.
+        await PassAsync(ShortLifetime + TimeSpan.FromMilliseconds(500));
+        await store.RevokeAsync(grants[1].Id, "admin", "x", Ct);
+        var second = await store.ReadRevocationsAsync(Tenant, position, 10, Ct);
+        await PassAsync(ShortLifetime + TimeSpan.FromMilliseconds(500));
+        await store.RevokeAsync(grants[2].Id, "admin", "x", Ct);
+        var third = await store.ReadRevocationsAsync(Tenant, second.Position, 10, Ct);
+
+        // Assert
+        Assert.False(second.HistoryLost);
+        Assert.Equal([grants[1].Id], second.Entries.Select(e => e.GrantId));
+        Assert.False(third.HistoryLost);
+        Assert.Equal([grants[2].Id], third.Entries.Select(e => e.GrantId));
+    }
+
+    [Fact]
+    public async Task ReadRevocationsAsync_NothingTrimmed_SaysNoHistoryLost()
+    {
+        var grant = NewGrant();
+        await Store.RecordAsync(grant, Issued(grant), Ct);
+        var position = Assert.IsType<Revoked>(await Store.RevokeAsync(grant.Id, "admin", "x", Ct)).Entry.Position;
+
+        var page = await Store.ReadRevocationsAsync(Tenant, position, 10, Ct);
+
+        Assert.False(page.HistoryLost);
+        Assert.Empty(page.Entries);
+        Assert.Equal(position, page.Position);
     }
 
     [Fact]

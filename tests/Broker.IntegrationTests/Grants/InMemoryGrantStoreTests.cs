@@ -17,6 +17,9 @@ public sealed class InMemoryGrantStoreTests : GrantStoreContractTests
     protected override ValueTask<IGrantStore> CreateReplicaAsync()
         => ValueTask.FromResult<IGrantStore>(_store ??= new InMemoryGrantStore(_time, Options.Create(new GrantsOptions { Retention = TimeSpan.FromMinutes(5) })));
 
+    protected override ValueTask<IGrantStore> CreateStoreAsync(GrantsOptions options)
+        => ValueTask.FromResult<IGrantStore>(new InMemoryGrantStore(_time, Options.Create(options)));
+
     protected override Task PassAsync(TimeSpan duration)
     {
         _time.Advance(duration);

@@ -29,14 +29,16 @@ public abstract class RedisGrantStoreTestBase : GrantStoreContractTests
     protected override Task PassAsync(TimeSpan duration) => Task.Delay(duration, Ct);
 
     /// <summary>A new connection and a store on it: another broker replica.</summary>
-    protected override async ValueTask<IGrantStore> CreateReplicaAsync() => await CreateStoreAsync();
+    protected override async ValueTask<IGrantStore> CreateReplicaAsync() => await ConnectStoreAsync(GrantsOptions);
 
-    private protected async Task<RedisGrantStore> CreateStoreAsync(RedisOptions? redisOptions = null)
+    protected override async ValueTask<IGrantStore> CreateStoreAsync(GrantsOptions options) => await ConnectStoreAsync(options);
+
+    private protected async Task<RedisGrantStore> ConnectStoreAsync(GrantsOptions options)
     {
-        redisOptions ??= new RedisOptions { Configuration = Configuration, KeyPrefix = KeyPrefix };
+        var redisOptions = new RedisOptions { Configuration = Configuration, KeyPrefix = KeyPrefix };
         var connection = await ConnectionMultiplexer.ConnectAsync(RedisGrantStore.CreateConfiguration(redisOptions));
         _connections.Add(connection);
-        var store = new RedisGrantStore(connection, Options.Create(redisOptions), Options.Create(GrantsOptions), TimeProvider.System, NullLogger<RedisGrantStore>.Instance);
+        var store = new RedisGrantStore(connection, Options.Create(redisOptions), Options.Create(options), TimeProvider.System, NullLogger<RedisGrantStore>.Instance);
         _stores.Add(store);
         return store;
     }
@@ -89,10 +91,7 @@ public abstract class RedisGrantStoreTestBase : GrantStoreContractTests
     public async Task Expiry_RecordKeyVanishesWhenTtlPasses()
     {
         // Arrange: no retention, so the record goes when the token expires.
-        var redisOptions = new RedisOptions { Configuration = Configuration, KeyPrefix = KeyPrefix };
-        var connection = await ConnectionMultiplexer.ConnectAsync(RedisGrantStore.CreateConfiguration(redisOptions));
-        _connections.Add(connection);
-        var store = new RedisGrantStore(connection, Options.Create(redisOptions), Options.Create(new GrantsOptions { Retention = TimeSpan.Zero }), TimeProvider.System, NullLogger<RedisGrantStore>.Instance);
+        var store = await ConnectStoreAsync(new GrantsOptions { Retention = TimeSpan.Zero });
         var grant = NewGrant(lifetime: TimeSpan.FromSeconds(1));
         await store.RecordAsync(grant, Issued(grant), Ct);
 
