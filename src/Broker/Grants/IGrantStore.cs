@@ -3,20 +3,90 @@ using Broker.Audit;
 namespace Broker.Grants;
 
 /// <summary>
-/// The system of record for grants. A token is returned to a caller only after
-/// <see cref="RecordAsync"/> completed: implementations must not return before the grant is durable.
+/// The system of record for grants, their revocation and the audit trail. A token is returned to a caller only
+/// after <see cref="RecordAsync"/> completed: implementations must not return before the grant is durable.
 /// </summary>
+/// <remarks>
+/// Every member either completes or throws <see cref="GrantStoreUnavailableException"/> within the store's
+/// configured timeout; callers fail closed on it. Malformed grant IDs are treated as unknown, never as errors,
+/// because they arrive from outside (admin API, introspection).
+/// </remarks>
 public interface IGrantStore
 {
     /// <summary>
-    /// Records a grant together with the audit event that describes its issuance, as one step.
+    /// Records a grant together with the audit event that describes its issuance, as one step: either both are
+    /// stored or neither is.
     /// </summary>
     /// <exception cref="GrantStoreUnavailableException">The store could not confirm the write; the token must not be returned.</exception>
+    /// <exception cref="InvalidOperationException">A grant with this ID is already recorded (a bug upstream: IDs are random).</exception>
     ValueTask RecordAsync(GrantRecord grant, AuditEvent issued, CancellationToken cancellationToken);
 
-    /// <summary>Finds a grant by ID; null when unknown or already expired from the store.</summary>
+    /// <summary>
+    /// Finds a grant by ID, with its revocation if any; null when unknown, malformed or expired.
+    /// </summary>
     ValueTask<GrantRecord?> FindAsync(string grantId, CancellationToken cancellationToken);
 
     /// <summary>Appends an audit event that has no grant of its own (a denial, an admin action).</summary>
     ValueTask AppendAuditAsync(AuditEvent auditEvent, CancellationToken cancellationToken);
+
+    /// <summary>What the store knows about a grant ID: active, revoked, expired or unknown.</summary>
+    ValueTask<GrantState> GetStateAsync(string grantId, CancellationToken cancellationToken);
+
+    /// <summary>True when the grant was revoked. Unknown and expired grants are not revoked (verifiers check expiry themselves).</summary>
+    ValueTask<bool> IsRevokedAsync(string grantId, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Revokes one grant as a single atomic step: the grant is marked revoked (when, by whom, why), the revocation
+    /// is appended to the revocation stream and to the audit trail, and every replica is notified.
+    /// </summary>
+    /// <param name="grantId">The grant to revoke.</param>
+    /// <param name="revokedBy">The identity that revokes: an admin, or the workload itself (RFC 7009).</param>
+    /// <param name="reason">Why, in a few words; stored and audited, so no secrets.</param>
+    /// <param name="cancellationToken">Cancels the wait (not necessarily the revocation).</param>
+    /// <returns><see cref="Revoked"/>, <see cref="AlreadyRevoked"/> (harmless repeat) or <see cref="GrantNotFound"/> (unknown or expired).</returns>
+    ValueTask<RevokeResult> RevokeAsync(string grantId, string revokedBy, string reason, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Revokes every unexpired grant selected by <paramref name="query"/>, each exactly as <see cref="RevokeAsync"/>
+    /// would. Each grant's revocation is atomic; the whole batch is not (grants recorded meanwhile may be missed,
+    /// so callers that must stop a task also deny new exchanges for it).
+    /// </summary>
+    /// <returns>How many grants this call revoked (already revoked ones are not counted).</returns>
+    ValueTask<int> RevokeAllAsync(GrantQuery query, string revokedBy, string reason, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Lists unexpired grants (revoked ones included) selected by <paramref name="query"/>, latest expiry first,
+    /// ties by ID descending; see <see cref="GrantPage"/>. Cursor-based: a cursor stays valid while grants are
+    /// recorded and revoked.
+    /// </summary>
+    /// <param name="query">Which grants.</param>
+    /// <param name="cursor">Null for the first page, otherwise <see cref="GrantPage.NextCursor"/> of the previous page.</param>
+    /// <param name="pageSize">1 to <see cref="GrantQuery.MaxPageSize"/>.</param>
+    /// <param name="cancellationToken">Cancels the call.</param>
+    ValueTask<GrantPage> ListAsync(GrantQuery query, string? cursor, int pageSize, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Reads a tenant's revocation stream after <paramref name="afterPosition"/> (exclusive), oldest first. A reader
+    /// that resumes from the last position it saw misses nothing still retained.
+    /// </summary>
+    /// <param name="tenant">The tenant.</param>
+    /// <param name="afterPosition">Null to read from the oldest retained entry.</param>
+    /// <param name="count">At most this many entries (1 to 1000).</param>
+    /// <param name="cancellationToken">Cancels the call.</param>
+    ValueTask<RevocationPage> ReadRevocationsAsync(string tenant, string? afterPosition, int count, CancellationToken cancellationToken);
+
+    /// <summary>Reads the most recent audit events of a tenant, newest first (null tenant: events with no tenant).</summary>
+    /// <param name="tenant">The tenant, or null for events recorded before a tenant was known.</param>
+    /// <param name="count">At most this many events (1 to 1000).</param>
+    /// <param name="cancellationToken">Cancels the call.</param>
+    ValueTask<IReadOnlyList<AuditEvent>> ReadAuditAsync(string? tenant, int count, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Starts a live feed of revocations made by any replica. The feed is active when the returned task completes:
+    /// every revocation made after that is announced (best effort; see <see cref="RevocationSubscription"/>).
+    /// </summary>
+    ValueTask<RevocationSubscription> SubscribeRevocationsAsync(CancellationToken cancellationToken);
+
+    /// <summary>True when the store can serve requests now (for <c>/readyz</c>); never throws for an unreachable store.</summary>
+    ValueTask<bool> IsReadyAsync(CancellationToken cancellationToken);
 }

@@ -1,52 +1,334 @@
-using System.Collections.Concurrent;
+using System.Globalization;
 using Broker.Audit;
+using Microsoft.Extensions.Options;
 
 namespace Broker.Grants;
 
 /// <summary>
-/// The embedded grant store for <c>--dev</c> and single-process use. Grants live in process memory
-/// and are gone on restart; expired grants are dropped lazily.
+/// The embedded grant store for <c>--dev</c> and single-process use. Grants live in process memory and are gone
+/// on restart. Expiry follows the <see cref="TimeProvider"/>; records are dropped <see cref="GrantsOptions.Retention"/>
+/// after their token expired, revocation and audit entries by age and count. Thread-safe: one lock guards all state,
+/// which also makes every operation atomic, as in the Redis store.
 /// </summary>
-internal sealed class InMemoryGrantStore(TimeProvider timeProvider) : IGrantStore
+internal sealed class InMemoryGrantStore : IGrantStore
 {
-    private readonly ConcurrentDictionary<string, GrantRecord> _grants = new(StringComparer.Ordinal);
-    private readonly ConcurrentQueue<AuditEvent> _audit = new();
+    private readonly TimeProvider _timeProvider;
+    private readonly GrantsOptions _options;
+    private readonly Lock _lock = new();
+    private readonly Dictionary<string, GrantRecord> _grants = new(StringComparer.Ordinal);
+    private readonly PriorityQueue<string, DateTimeOffset> _removals = new();
+    private readonly Dictionary<string, List<RevocationEntry>> _revocations = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, long> _trimmedUpTo = new(StringComparer.Ordinal);
+    private readonly LinkedList<AuditEvent> _audit = new();
+    private readonly RevocationBroadcaster _broadcaster = new();
+    private long _revocationSequence;
 
-    /// <summary>The audit events recorded so far, oldest first.</summary>
-    public IReadOnlyCollection<AuditEvent> AuditTrail => _audit;
+    public InMemoryGrantStore(TimeProvider timeProvider)
+        : this(timeProvider, Options.Create(new GrantsOptions()))
+    {
+    }
+
+    public InMemoryGrantStore(TimeProvider timeProvider, IOptions<GrantsOptions> options)
+    {
+        ArgumentNullException.ThrowIfNull(timeProvider);
+        ArgumentNullException.ThrowIfNull(options);
+        _timeProvider = timeProvider;
+        _options = options.Value;
+    }
+
+    /// <summary>The audit events retained so far, oldest first.</summary>
+    public IReadOnlyCollection<AuditEvent> AuditTrail
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return [.. _audit];
+            }
+        }
+    }
 
     public ValueTask RecordAsync(GrantRecord grant, AuditEvent issued, CancellationToken cancellationToken)
     {
-        ArgumentNullException.ThrowIfNull(grant);
-        if (!_grants.TryAdd(grant.Id, grant))
+        var now = _timeProvider.GetUtcNow();
+        GrantValidation.ForRecord(grant, issued, now);
+        lock (_lock)
         {
-            // A 128-bit random ID never collides by chance; a duplicate is a bug upstream.
-            throw new InvalidOperationException($"Grant '{grant.Id}' is already recorded.");
+            Purge(now);
+            if (!_grants.TryAdd(grant.Id, grant with { Status = GrantStatus.Active, Revocation = null }))
+            {
+                // A 128-bit random ID never collides by chance; a duplicate is a bug upstream.
+                throw new InvalidOperationException($"Grant '{grant.Id}' is already recorded.");
+            }
+
+            _removals.Enqueue(grant.Id, grant.ExpiresAt + _options.Retention);
+            AppendAudit(issued, now);
         }
 
-        _audit.Enqueue(issued);
         return ValueTask.CompletedTask;
     }
 
     public ValueTask<GrantRecord?> FindAsync(string grantId, CancellationToken cancellationToken)
     {
-        if (!_grants.TryGetValue(grantId, out var grant))
+        var now = _timeProvider.GetUtcNow();
+        lock (_lock)
         {
-            return ValueTask.FromResult<GrantRecord?>(null);
+            return ValueTask.FromResult(grantId is not null && _grants.TryGetValue(grantId, out var grant) && grant.ExpiresAt > now
+                ? grant
+                : null);
         }
-
-        if (grant.ExpiresAt <= timeProvider.GetUtcNow())
-        {
-            _grants.TryRemove(grantId, out _);
-            return ValueTask.FromResult<GrantRecord?>(null);
-        }
-
-        return ValueTask.FromResult<GrantRecord?>(grant);
     }
 
     public ValueTask AppendAuditAsync(AuditEvent auditEvent, CancellationToken cancellationToken)
     {
-        _audit.Enqueue(auditEvent);
+        ArgumentNullException.ThrowIfNull(auditEvent);
+        var now = _timeProvider.GetUtcNow();
+        lock (_lock)
+        {
+            AppendAudit(auditEvent, now);
+        }
+
         return ValueTask.CompletedTask;
     }
+
+    public ValueTask<GrantState> GetStateAsync(string grantId, CancellationToken cancellationToken)
+    {
+        var now = _timeProvider.GetUtcNow();
+        lock (_lock)
+        {
+            Purge(now);
+            if (grantId is null || !_grants.TryGetValue(grantId, out var grant))
+            {
+                return ValueTask.FromResult(GrantState.Unknown);
+            }
+
+            return ValueTask.FromResult(grant.Status == GrantStatus.Revoked ? GrantState.Revoked
+                : grant.ExpiresAt > now ? GrantState.Active
+                : GrantState.Expired);
+        }
+    }
+
+    public async ValueTask<bool> IsRevokedAsync(string grantId, CancellationToken cancellationToken)
+        => await GetStateAsync(grantId, cancellationToken) == GrantState.Revoked;
+
+    public ValueTask<RevokeResult> RevokeAsync(string grantId, string revokedBy, string reason, CancellationToken cancellationToken)
+    {
+        GrantValidation.ForRevocation(revokedBy, reason);
+        var now = _timeProvider.GetUtcNow();
+        RevokeResult result;
+        lock (_lock)
+        {
+            Purge(now);
+            result = RevokeLocked(grantId, revokedBy, reason, now);
+        }
+
+        if (result is Revoked revoked)
+        {
+            _broadcaster.Publish(revoked.Entry);
+        }
+
+        return ValueTask.FromResult(result);
+    }
+
+    public ValueTask<int> RevokeAllAsync(GrantQuery query, string revokedBy, string reason, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(query);
+        query.Validate();
+        GrantValidation.ForRevocation(revokedBy, reason);
+        var now = _timeProvider.GetUtcNow();
+        List<RevocationEntry> entries = [];
+        lock (_lock)
+        {
+            Purge(now);
+            foreach (var grant in Select(query, now))
+            {
+                if (RevokeLocked(grant.Id, revokedBy, reason, now) is Revoked revoked)
+                {
+                    entries.Add(revoked.Entry);
+                }
+            }
+        }
+
+        foreach (var entry in entries)
+        {
+            _broadcaster.Publish(entry);
+        }
+
+        return ValueTask.FromResult(entries.Count);
+    }
+
+    public ValueTask<GrantPage> ListAsync(GrantQuery query, string? cursor, int pageSize, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(query);
+        query.Validate();
+        GrantValidation.ForCount(pageSize, GrantQuery.MaxPageSize);
+        var now = _timeProvider.GetUtcNow();
+        lock (_lock)
+        {
+            var selected = Select(query, now);
+            var start = 0;
+            if (cursor is not null)
+            {
+                // The cursor is the last grant of the previous page. If it is gone it has expired, and so has every
+                // grant after it in this order: the listing is over (the Redis store behaves the same).
+                var index = selected.FindIndex(g => string.Equals(g.Id, cursor, StringComparison.Ordinal));
+                if (index < 0)
+                {
+                    return ValueTask.FromResult(new GrantPage([], null));
+                }
+
+                start = index + 1;
+            }
+
+            var page = selected.Skip(start).Take(pageSize).ToList();
+            var next = start + page.Count < selected.Count ? page[^1].Id : null;
+            return ValueTask.FromResult(new GrantPage(page, next));
+        }
+    }
+
+    public ValueTask<RevocationPage> ReadRevocationsAsync(string tenant, string? afterPosition, int count, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(tenant);
+        GrantValidation.ForCount(count);
+        var after = afterPosition is null ? 0 : ParsePosition(afterPosition);
+        lock (_lock)
+        {
+            TrimRevocations(tenant, _timeProvider.GetUtcNow());
+            var lost = afterPosition is not null && _trimmedUpTo.TryGetValue(tenant, out var trimmed) && after < trimmed;
+            if (!_revocations.TryGetValue(tenant, out var entries))
+            {
+                return ValueTask.FromResult(new RevocationPage([], afterPosition, lost));
+            }
+
+            var page = entries.Where(e => ParsePosition(e.Position) > after).Take(count).ToList();
+            return ValueTask.FromResult(new RevocationPage(page, page.Count > 0 ? page[^1].Position : afterPosition, lost));
+        }
+    }
+
+    public ValueTask<IReadOnlyList<AuditEvent>> ReadAuditAsync(string? tenant, int count, CancellationToken cancellationToken)
+    {
+        GrantValidation.ForCount(count);
+        lock (_lock)
+        {
+            TrimAudit(_timeProvider.GetUtcNow());
+            List<AuditEvent> events = [];
+            for (var node = _audit.Last; node is not null && events.Count < count; node = node.Previous)
+            {
+                // A tenant-less event is filed under "" (as in Redis), so null and "" read the same events.
+                if (string.Equals(node.Value.Tenant ?? string.Empty, tenant ?? string.Empty, StringComparison.Ordinal))
+                {
+                    events.Add(node.Value);
+                }
+            }
+
+            return ValueTask.FromResult<IReadOnlyList<AuditEvent>>(events);
+        }
+    }
+
+    public ValueTask<RevocationSubscription> SubscribeRevocationsAsync(CancellationToken cancellationToken)
+        => ValueTask.FromResult(_broadcaster.Add(static _ => ValueTask.CompletedTask));
+
+    public ValueTask<bool> IsReadyAsync(CancellationToken cancellationToken) => ValueTask.FromResult(true);
+
+    private RevokeResult RevokeLocked(string grantId, string revokedBy, string reason, DateTimeOffset now)
+    {
+        if (grantId is null || !_grants.TryGetValue(grantId, out var grant) || grant.ExpiresAt <= now)
+        {
+            return GrantNotFound.Instance;
+        }
+
+        if (grant.Revocation is { } existing)
+        {
+            return new AlreadyRevoked(existing);
+        }
+
+        var revocation = new GrantRevocation(now, revokedBy, reason);
+        _grants[grantId] = grant with { Status = GrantStatus.Revoked, Revocation = revocation };
+        var entry = new RevocationEntry(
+            (++_revocationSequence).ToString(CultureInfo.InvariantCulture), grant.Id, grant.Tenant, now);
+        if (!_revocations.TryGetValue(grant.Tenant, out var entries))
+        {
+            _revocations[grant.Tenant] = entries = [];
+        }
+
+        entries.Add(entry);
+        TrimRevocations(grant.Tenant, now);
+        AppendAudit(RevocationAudit(grant, revocation), now);
+        return new Revoked(entry);
+    }
+
+    internal static AuditEvent RevocationAudit(GrantRecord grant, GrantRevocation revocation) => new()
+    {
+        Type = AuditEventTypes.GrantRevoked,
+        Time = revocation.RevokedAt,
+        Outcome = AuditOutcome.Allowed,
+        Reason = revocation.Reason,
+        Tenant = grant.Tenant,
+        Subject = grant.Subject,
+        TaskId = grant.TaskId,
+        GrantId = grant.Id,
+        Actor = revocation.RevokedBy,
+    };
+
+    private List<GrantRecord> Select(GrantQuery query, DateTimeOffset now) =>
+        [.. _grants.Values
+            .Where(g => g.ExpiresAt > now
+                && string.Equals(g.Tenant, query.Tenant, StringComparison.Ordinal)
+                && (query.Subject is null || string.Equals(g.Subject, query.Subject, StringComparison.Ordinal))
+                && (query.TaskId is null || string.Equals(g.TaskId, query.TaskId, StringComparison.Ordinal)))
+            .OrderByDescending(g => g.ExpiresAt)
+            .ThenByDescending(g => g.Id, StringComparer.Ordinal)];
+
+    private void Purge(DateTimeOffset now)
+    {
+        while (_removals.TryPeek(out var grantId, out var removeAt) && removeAt <= now)
+        {
+            _removals.Dequeue();
+            _grants.Remove(grantId);
+        }
+    }
+
+    private void AppendAudit(AuditEvent auditEvent, DateTimeOffset now)
+    {
+        _audit.AddLast(auditEvent);
+        TrimAudit(now);
+    }
+
+    private void TrimAudit(DateTimeOffset now)
+    {
+        var oldest = now - _options.AuditRetention;
+        while (_audit.First is { } first && (_audit.Count > _options.AuditMaxLength || first.Value.Time < oldest))
+        {
+            _audit.RemoveFirst();
+        }
+    }
+
+    private void TrimRevocations(string tenant, DateTimeOffset now)
+    {
+        if (!_revocations.TryGetValue(tenant, out var entries))
+        {
+            return;
+        }
+
+        var oldest = now - _options.RevocationStreamRetention;
+        var remove = 0;
+        // By age, never the newest entry (as in Redis): a caught-up reader keeps its place through a quiet period.
+        while (remove < entries.Count
+            && (entries.Count - remove > _options.RevocationStreamMaxLength
+                || (entries[remove].RevokedAt < oldest && remove < entries.Count - 1)))
+        {
+            remove++;
+        }
+
+        if (remove > 0)
+        {
+            _trimmedUpTo[tenant] = ParsePosition(entries[remove - 1].Position);
+            entries.RemoveRange(0, remove);
+        }
+    }
+
+    private static long ParsePosition(string position) =>
+        long.TryParse(position, NumberStyles.None, CultureInfo.InvariantCulture, out var value)
+            ? value
+            : throw new ArgumentException("Not a revocation stream position of this store.", nameof(position));
 }

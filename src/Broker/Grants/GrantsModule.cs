@@ -1,0 +1,44 @@
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Options;
+using StackExchange.Redis;
+
+namespace Broker.Grants;
+
+/// <summary>Registers the grant store: Redis when <c>Broker:Redis:Configuration</c> is set, in-memory otherwise.</summary>
+internal static class GrantsModule
+{
+    public static IServiceCollection Register(IServiceCollection services, IConfiguration configuration)
+    {
+        ArgumentNullException.ThrowIfNull(services);
+        ArgumentNullException.ThrowIfNull(configuration);
+
+        services.AddOptions<GrantsOptions>().Bind(configuration.GetSection(GrantsOptions.SectionName)).ValidateOnStart();
+        services.AddOptions<RedisOptions>().Bind(configuration.GetSection(RedisOptions.SectionName)).ValidateOnStart();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<GrantsOptions>, GrantsOptionsValidator>());
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<RedisOptions>, RedisOptionsValidator>());
+        services.TryAddSingleton(TimeProvider.System);
+
+        // The choice is made at registration: a process is either backed by Redis or it is not, and silently
+        // falling back to memory when Redis is configured but down would lose grants and revocations.
+        if (string.IsNullOrWhiteSpace(configuration[$"{RedisOptions.SectionName}:{nameof(RedisOptions.Configuration)}"]))
+        {
+            services.TryAddSingleton<IGrantStore>(sp =>
+            {
+                Log.InMemoryGrantStoreSelected(sp.GetRequiredService<ILogger<InMemoryGrantStore>>());
+                return new InMemoryGrantStore(sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<IOptions<GrantsOptions>>());
+            });
+            return services;
+        }
+
+        // One multiplexer per process, shared by every feature that uses Redis (it is thread-safe and pipelined).
+        services.TryAddSingleton<IConnectionMultiplexer>(sp =>
+        {
+            var options = sp.GetRequiredService<IOptions<RedisOptions>>().Value;
+            var redis = RedisGrantStore.CreateConfiguration(options);
+            Log.RedisGrantStoreSelected(sp.GetRequiredService<ILogger<RedisGrantStore>>(), new RedisConfigurationLogValue(redis), options.KeyPrefix);
+            return ConnectionMultiplexer.Connect(redis);
+        });
+        services.TryAddSingleton<IGrantStore, RedisGrantStore>();
+        return services;
+    }
+}

@@ -1,0 +1,62 @@
+using System.Globalization;
+using StackExchange.Redis;
+
+namespace Broker.Grants;
+
+/// <summary>
+/// Key and channel names of the Redis grant store; the table is in <c>docs/architecture.md</c>.
+/// </summary>
+/// <remarks>
+/// Redis Cluster runs a script or a multi-key command only when all its keys hash to one slot, and hashes only
+/// the part of a key between the first <c>{</c> and the following <c>}</c> when there is one (the hash tag). Every
+/// key of a tenant carries the tenant's routing tag, <c>{tag}</c>, so recording a grant (record, three indexes,
+/// audit entry) and revoking it (mark, revocation stream, audit entry) are each one script on one slot. The grant
+/// ID starts with the same tag (<see cref="GrantId.New"/>), so a store given only an ID knows the slot without a
+/// lookup. The trade-off: one tenant's grants live on one cluster node — load spreads across tenants, not within
+/// one. A separate lookup key (ID → tenant) would spread a tenant but cannot be written in the same atomic step,
+/// since it lives in another slot. The tag is 24 bits, so unrelated tenants may share a slot; every name below
+/// that is about a tenant still spells the tenant out, and readers of the shared streams filter by tenant.
+/// </remarks>
+internal sealed class RedisGrantKeys(string prefix)
+{
+    /// <summary>The pub/sub channel for revocation announcements (not slot-bound: PUBLISH reaches every node).</summary>
+    public RedisChannel RevocationChannel { get; } = RedisChannel.Literal(prefix + "revocations");
+
+    /// <summary><c>{p}{tag}:g:{id}</c> — the grant record (compact JSON string).</summary>
+    public RedisKey Grant(string tag, string grantId) => $"{prefix}{{{tag}}}:g:{grantId}";
+
+    /// <summary><c>{p}{tag}:r:{id}</c> — the revocation of a grant (compact JSON string), absent while active.</summary>
+    public RedisKey Revocation(string tag, string grantId) => $"{prefix}{{{tag}}}:r:{grantId}";
+
+    /// <summary>The index a query reads: tenant, subject or task; scores are expiries in Unix ms.</summary>
+    public RedisKey Index(GrantQuery query)
+    {
+        var tag = GrantId.RoutingTag(query.Tenant);
+        return query switch
+        {
+            { Subject: { } subject } => SubjectIndex(tag, query.Tenant, subject),
+            { TaskId: { } taskId } => TaskIndex(tag, query.Tenant, taskId),
+            _ => TenantIndex(tag, query.Tenant),
+        };
+    }
+
+    /// <summary><c>{p}{tag}:t:{tenant}</c> — every grant of a tenant.</summary>
+    public RedisKey TenantIndex(string tag, string tenant) => $"{prefix}{{{tag}}}:t:{tenant}";
+
+    /// <summary>
+    /// <c>{p}{tag}:s:{len(tenant)}:{tenant}:{subject}</c> — a subject's grants. The tenant's length keeps the
+    /// boundary unambiguous when a tenant name contains a colon.
+    /// </summary>
+    public RedisKey SubjectIndex(string tag, string tenant, string subject)
+        => $"{prefix}{{{tag}}}:s:{tenant.Length.ToString(CultureInfo.InvariantCulture)}:{tenant}:{subject}";
+
+    /// <summary><c>{p}{tag}:k:{len(tenant)}:{tenant}:{task}</c> — a task's grants.</summary>
+    public RedisKey TaskIndex(string tag, string tenant, string taskId)
+        => $"{prefix}{{{tag}}}:k:{tenant.Length.ToString(CultureInfo.InvariantCulture)}:{tenant}:{taskId}";
+
+    /// <summary><c>{p}{tag}:rev</c> — the revocation stream of the tenants with this tag.</summary>
+    public RedisKey RevocationStream(string tag) => $"{prefix}{{{tag}}}:rev";
+
+    /// <summary><c>{p}{tag}:audit</c> — the audit stream of the tenants with this tag (no tenant: the tag of "").</summary>
+    public RedisKey AuditStream(string tag) => $"{prefix}{{{tag}}}:audit";
+}

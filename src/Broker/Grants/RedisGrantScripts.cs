@@ -1,0 +1,155 @@
+namespace Broker.Grants;
+
+/// <summary>
+/// The Lua scripts of the Redis grant store. A script runs atomically: no other command runs between its first
+/// and last call (EVAL semantics), and replicas and the AOF receive its effects as one MULTI/EXEC. That is what
+/// makes "record a grant and its audit event" and "revoke, append to the stream, announce" single steps.
+/// Every key a script touches is passed in KEYS and shares one hash tag, so each script runs on one Redis Cluster
+/// slot. Times come from the caller's <see cref="TimeProvider"/>, not from Redis TIME, so scripts stay
+/// deterministic. StackExchange.Redis sends EVALSHA once the script is cached and falls back to EVAL on NOSCRIPT.
+/// </summary>
+internal static class RedisGrantScripts
+{
+    /// <summary>
+    /// Records a grant. KEYS: grant, tenant index, subject index, task index, audit stream.
+    /// ARGV: document, record TTL ms, expiry (Unix ms), grant ID, now (Unix ms), audit document, audit MAXLEN,
+    /// audit MINID, audit stream TTL ms. Returns 1 when recorded, 0 when the ID exists (nothing written).
+    /// </summary>
+    public const string Record = """
+        -- SET NX: a duplicate ID writes nothing, and the caller learns of it.
+        if not redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2], 'NX') then
+          return 0
+        end
+        local expiry = tonumber(ARGV[3])
+        local ttl = expiry - tonumber(ARGV[5])
+        for i = 2, 4 do
+          -- Indexes are sorted sets scored by expiry: expired members are trimmed here, lazily, without SCAN,
+          -- and an index key lives exactly as long as its latest-expiring member.
+          redis.call('ZADD', KEYS[i], expiry, ARGV[4])
+          redis.call('ZREMRANGEBYSCORE', KEYS[i], '-inf', ARGV[5])
+          if redis.call('PTTL', KEYS[i]) < ttl then
+            redis.call('PEXPIRE', KEYS[i], ttl)
+          end
+        end
+        redis.call('XADD', KEYS[5], 'MAXLEN', '~', ARGV[7], '*', 'e', ARGV[6])
+        redis.call('XTRIM', KEYS[5], 'MINID', '~', ARGV[8])
+        redis.call('PEXPIRE', KEYS[5], ARGV[9])
+        return 1
+        """;
+
+    /// <summary>
+    /// Appends an audit event. KEYS: audit stream. ARGV: document, MAXLEN, MINID, stream TTL ms.
+    /// </summary>
+    public const string AppendAudit = """
+        redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[2], '*', 'e', ARGV[1])
+        redis.call('XTRIM', KEYS[1], 'MINID', '~', ARGV[3])
+        redis.call('PEXPIRE', KEYS[1], ARGV[4])
+        return 1
+        """;
+
+    /// <summary>
+    /// Revokes grants of one routing tag, each exactly once. KEYS: revocation stream, audit stream, then a grant
+    /// key and a revocation key per grant. ARGV: now (Unix ms), revoked by, reason, stream MAXLEN, stream MINID,
+    /// stream TTL ms, audit MAXLEN, audit MINID, audit TTL ms, channel, then the grant IDs.
+    /// Returns per grant: {0} not found or expired; {1, position, tenant} revoked now; {2, revocation} revoked before.
+    /// </summary>
+    public const string Revoke = """
+        local now = tonumber(ARGV[1])
+        local results = {}
+        local revoked = false
+        -- Trimming by age never removes the newest entry from before this call, so a reader that is caught up
+        -- can still find its position after a quiet period longer than the retention (see HistoryStart).
+        local minId = ARGV[5]
+        local newest = redis.call('XREVRANGE', KEYS[1], '+', '-', 'COUNT', 1)[1]
+        if newest and tonumber(string.match(newest[1], '^(%d+)')) < tonumber(minId) then
+          minId = newest[1]
+        end
+        for j = 0, (#KEYS - 2) / 2 - 1 do
+          local grantKey, revocationKey, id = KEYS[3 + 2 * j], KEYS[4 + 2 * j], ARGV[11 + j]
+          local document = redis.call('GET', grantKey)
+          local grant = document and cjson.decode(document)
+          if not grant or tonumber(grant.e) <= now then
+            results[#results + 1] = {0}
+          else
+            local existing = redis.call('GET', revocationKey)
+            if existing then
+              -- Revoking twice is harmless: the first revocation stands, nothing is appended or announced.
+              results[#results + 1] = {2, existing}
+            else
+              local revocation = cjson.encode({at = now, by = ARGV[2], why = ARGV[3]})
+              -- The mark lives exactly as long as the record it marks.
+              local ttl = redis.call('PTTL', grantKey)
+              if ttl > 0 then
+                redis.call('SET', revocationKey, revocation, 'PX', ttl)
+              else
+                redis.call('SET', revocationKey, revocation)
+              end
+              local position = redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[4], '*', 'g', id, 't', grant.t, 'at', ARGV[1])
+              redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[7], '*', 'e', cjson.encode({
+                ty = 'grant.revoked', tm = now, t = grant.t, s = grant.s, k = grant.k, g = id, ac = ARGV[2], r = ARGV[3]}))
+              -- Classic PUBLISH reaches subscribers on every node of a cluster, so every replica hears it.
+              redis.call('PUBLISH', ARGV[10], cjson.encode({p = position, g = id, t = grant.t, at = now}))
+              results[#results + 1] = {1, position, grant.t}
+              revoked = true
+            end
+          end
+        end
+        if revoked then
+          redis.call('XTRIM', KEYS[1], 'MINID', '~', minId)
+          redis.call('PEXPIRE', KEYS[1], ARGV[6])
+          redis.call('XTRIM', KEYS[2], 'MINID', '~', ARGV[8])
+          redis.call('PEXPIRE', KEYS[2], ARGV[9])
+        end
+        return results
+        """;
+
+    /// <summary>
+    /// One page of an index, latest expiry first, ties by member descending (ZRANGE REV order). KEYS: index.
+    /// ARGV: now (Unix ms), how many, cursor (the last ID of the previous page, or empty).
+    /// Returns the IDs of unexpired grants after the cursor.
+    /// </summary>
+    public const string Page = """
+        local start = 0
+        if ARGV[3] ~= '' then
+          local rank = redis.call('ZREVRANK', KEYS[1], ARGV[3])
+          -- A member leaves an index only when trimmed as expired, and every member after it in this order
+          -- expires no later: a vanished cursor means the listing is over.
+          if not rank then
+            return {}
+          end
+          start = rank + 1
+        end
+        local now = tonumber(ARGV[1])
+        local items = redis.call('ZRANGE', KEYS[1], start, start + tonumber(ARGV[2]) - 1, 'REV', 'WITHSCORES')
+        local ids = {}
+        for i = 1, #items, 2 do
+          if tonumber(items[i + 1]) <= now then
+            break
+          end
+          ids[#ids + 1] = items[i]
+        end
+        return ids
+        """;
+
+    /// <summary>
+    /// Where a stream's retained history starts. KEYS: stream. Returns false when the stream does not exist,
+    /// {1, id} with the first retained entry, or {2, id} with the last generated ID when every entry was trimmed.
+    /// (XINFO STREAM max-deleted-entry-id would be exact, but Redis 7.0 moves it only for XDEL, not for trimming.)
+    /// </summary>
+    public const string HistoryStart = """
+        if redis.call('EXISTS', KEYS[1]) == 0 then
+          return false
+        end
+        local first = redis.call('XRANGE', KEYS[1], '-', '+', 'COUNT', 1)[1]
+        if first then
+          return {1, first[1]}
+        end
+        local info = redis.call('XINFO', 'STREAM', KEYS[1])
+        for i = 1, #info, 2 do
+          if info[i] == 'last-generated-id' then
+            return {2, info[i + 1]}
+          end
+        end
+        return {2, '0-0'}
+        """;
+}

@@ -1,0 +1,569 @@
+using System.Globalization;
+using System.Text.Json;
+using Broker.Audit;
+using Microsoft.Extensions.Options;
+using StackExchange.Redis;
+
+namespace Broker.Grants;
+
+/// <summary>
+/// The production grant store: Redis (standalone, Sentinel or Cluster) through one shared
+/// <see cref="IConnectionMultiplexer"/>. Key layout in <see cref="RedisGrantKeys"/> and <c>docs/architecture.md</c>;
+/// the atomic steps are the scripts in <see cref="RedisGrantScripts"/>.
+/// </summary>
+/// <remarks>
+/// Fails closed: every call waits at most <see cref="RedisOptions.OperationTimeout"/>, and any Redis failure or
+/// timeout surfaces as <see cref="GrantStoreUnavailableException"/>, never as a Redis exception. A write that timed
+/// out may still have been applied (Redis had it but the reply was lost): for a grant that is harmless, the token
+/// was not returned and the orphan record expires with its TTL.
+/// </remarks>
+internal sealed class RedisGrantStore : IGrantStore, IAsyncDisposable
+{
+    private const int BulkBatchSize = 200;
+    private const int MaxReadRounds = 10;
+
+    /// <summary>
+    /// How long a revocation stream outlives its last append. The stream keeps its newest entry whatever its age,
+    /// so a caught-up reader resumes without a resynchronisation after a quiet period up to this long; after it,
+    /// the stream of an abandoned tenant goes away.
+    /// </summary>
+    private static readonly TimeSpan RevocationStreamIdleLifetime = TimeSpan.FromDays(30);
+
+    private readonly IConnectionMultiplexer _connection;
+    private readonly RedisGrantKeys _keys;
+    private readonly GrantsOptions _options;
+    private readonly TimeSpan _timeout;
+    private readonly TimeProvider _timeProvider;
+    private readonly ILogger _logger;
+    private readonly RevocationBroadcaster _broadcaster = new();
+    private readonly SemaphoreSlim _subscribeLock = new(1, 1);
+    private bool _subscribed;
+
+    public RedisGrantStore(
+        IConnectionMultiplexer connection,
+        IOptions<RedisOptions> redisOptions,
+        IOptions<GrantsOptions> options,
+        TimeProvider timeProvider,
+        ILogger<RedisGrantStore> logger)
+    {
+        ArgumentNullException.ThrowIfNull(connection);
+        ArgumentNullException.ThrowIfNull(redisOptions);
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentNullException.ThrowIfNull(timeProvider);
+        ArgumentNullException.ThrowIfNull(logger);
+        _connection = connection;
+        _keys = new RedisGrantKeys(redisOptions.Value.KeyPrefix);
+        _timeout = redisOptions.Value.OperationTimeout;
+        _options = options.Value;
+        _timeProvider = timeProvider;
+        _logger = logger;
+    }
+
+    /// <summary>The StackExchange.Redis settings for <paramref name="options"/>: bounded waits, no abort when Redis is down at start.</summary>
+    internal static ConfigurationOptions CreateConfiguration(RedisOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        var configuration = ConfigurationOptions.Parse(options.Configuration ?? string.Empty);
+
+        // Start even when Redis is down (readiness reports it; calls fail closed) and keep reconnecting.
+        configuration.AbortOnConnectFail = false;
+        configuration.ConnectTimeout = (int)options.ConnectTimeout.TotalMilliseconds;
+
+        // The library's own limits match ours, so a queued command is failed by the library, not left running.
+        configuration.AsyncTimeout = (int)options.OperationTimeout.TotalMilliseconds;
+        configuration.SyncTimeout = (int)options.OperationTimeout.TotalMilliseconds;
+        configuration.ClientName ??= "broker";
+        return configuration;
+    }
+
+    public async ValueTask RecordAsync(GrantRecord grant, AuditEvent issued, CancellationToken cancellationToken)
+    {
+        var now = _timeProvider.GetUtcNow();
+        GrantValidation.ForRecord(grant, issued, now);
+        var tag = GrantId.RoutingTag(grant.Tenant);
+
+        var expiry = grant.ExpiresAt.ToUnixTimeMilliseconds();
+        var ttl = (long)(grant.ExpiresAt - now + _options.Retention).TotalMilliseconds;
+        RedisKey[] keys =
+        [
+            _keys.Grant(tag, grant.Id),
+            _keys.TenantIndex(tag, grant.Tenant),
+            _keys.SubjectIndex(tag, grant.Tenant, grant.Subject),
+            _keys.TaskIndex(tag, grant.Tenant, grant.TaskId),
+            _keys.AuditStream(tag),
+        ];
+        RedisValue[] args =
+        [
+            JsonSerializer.Serialize(GrantDocument.From(grant), GrantsJsonContext.Compact.GrantDocument),
+            Math.Max(ttl, 1),
+            expiry,
+            grant.Id,
+            now.ToUnixTimeMilliseconds(),
+            JsonSerializer.Serialize(AuditDocument.From(issued), GrantsJsonContext.Compact.AuditDocument),
+            _options.AuditMaxLength,
+            MinId(now, _options.AuditRetention),
+            (long)_options.AuditRetention.TotalMilliseconds,
+        ];
+        var recorded = await RunAsync(nameof(RecordAsync), db => db.ScriptEvaluateAsync(RedisGrantScripts.Record, keys, args), cancellationToken);
+        if ((int)recorded == 0)
+        {
+            // A 128-bit random ID never collides by chance; a duplicate is a bug upstream.
+            throw new InvalidOperationException($"Grant '{grant.Id}' is already recorded.");
+        }
+    }
+
+    public async ValueTask<GrantRecord?> FindAsync(string grantId, CancellationToken cancellationToken)
+    {
+        var (grant, _) = await ReadAsync(grantId, nameof(FindAsync), cancellationToken);
+        return grant is not null && grant.ExpiresAt > _timeProvider.GetUtcNow() ? grant : null;
+    }
+
+    public async ValueTask AppendAuditAsync(AuditEvent auditEvent, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(auditEvent);
+        var now = _timeProvider.GetUtcNow();
+        RedisKey[] keys = [_keys.AuditStream(GrantId.RoutingTag(auditEvent.Tenant ?? string.Empty))];
+        RedisValue[] args =
+        [
+            JsonSerializer.Serialize(AuditDocument.From(auditEvent), GrantsJsonContext.Compact.AuditDocument),
+            _options.AuditMaxLength,
+            MinId(now, _options.AuditRetention),
+            (long)_options.AuditRetention.TotalMilliseconds,
+        ];
+        await RunAsync(nameof(AppendAuditAsync), db => db.ScriptEvaluateAsync(RedisGrantScripts.AppendAudit, keys, args), cancellationToken);
+    }
+
+    public async ValueTask<GrantState> GetStateAsync(string grantId, CancellationToken cancellationToken)
+    {
+        var (grant, known) = await ReadAsync(grantId, nameof(GetStateAsync), cancellationToken);
+        return !known ? GrantState.Unknown
+            : grant!.Status == GrantStatus.Revoked ? GrantState.Revoked
+            : grant.ExpiresAt > _timeProvider.GetUtcNow() ? GrantState.Active
+            : GrantState.Expired;
+    }
+
+    public async ValueTask<bool> IsRevokedAsync(string grantId, CancellationToken cancellationToken)
+        => await GetStateAsync(grantId, cancellationToken) == GrantState.Revoked;
+
+    public async ValueTask<RevokeResult> RevokeAsync(string grantId, string revokedBy, string reason, CancellationToken cancellationToken)
+    {
+        GrantValidation.ForRevocation(revokedBy, reason);
+        if (!GrantId.TryGetRoutingTag(grantId, out var tag))
+        {
+            return GrantNotFound.Instance;
+        }
+
+        var result = (await RevokeBatchAsync(tag, [grantId], revokedBy, reason, cancellationToken))[0];
+        if (result is Revoked revoked)
+        {
+            Log.GrantRevoked(_logger, grantId, revoked.Entry.Tenant, revokedBy);
+        }
+
+        return result;
+    }
+
+    public async ValueTask<int> RevokeAllAsync(GrantQuery query, string revokedBy, string reason, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(query);
+        query.Validate();
+        GrantValidation.ForRevocation(revokedBy, reason);
+
+        // Batches keep each script short: a script blocks the whole Redis node while it runs. Each grant's
+        // revocation is atomic; the bulk is not. Revoked grants stay in the index, so the cursor stays valid.
+        var tag = GrantId.RoutingTag(query.Tenant);
+        var index = _keys.Index(query);
+        var count = 0;
+        string? cursor = null;
+        while (true)
+        {
+            var ids = await PageIdsAsync(index, cursor, BulkBatchSize, cancellationToken);
+            if (ids.Count == 0)
+            {
+                break;
+            }
+
+            var results = await RevokeBatchAsync(tag, ids, revokedBy, reason, cancellationToken);
+            count += results.Count(r => r is Revoked);
+            cursor = ids[^1];
+        }
+
+        Log.GrantsRevokedInBulk(_logger, count, query.Tenant, revokedBy, query.Subject, query.TaskId);
+        return count;
+    }
+
+    public async ValueTask<GrantPage> ListAsync(GrantQuery query, string? cursor, int pageSize, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(query);
+        query.Validate();
+        GrantValidation.ForCount(pageSize, GrantQuery.MaxPageSize);
+        var tag = GrantId.RoutingTag(query.Tenant);
+        if (cursor is not null && (!GrantId.TryGetRoutingTag(cursor, out var cursorTag) || !string.Equals(cursorTag, tag, StringComparison.Ordinal)))
+        {
+            throw new ArgumentException("Not a cursor of this listing.", nameof(cursor));
+        }
+
+        // One more than asked tells whether there is a next page.
+        var ids = await PageIdsAsync(_keys.Index(query), cursor, pageSize + 1, cancellationToken);
+        var more = ids.Count > pageSize;
+        if (more)
+        {
+            ids.RemoveAt(ids.Count - 1);
+        }
+
+        if (ids.Count == 0)
+        {
+            return new GrantPage([], null);
+        }
+
+        // MGET over keys of one hash tag is a single-slot multi-key command, allowed on a cluster.
+        var keys = new RedisKey[ids.Count * 2];
+        for (var i = 0; i < ids.Count; i++)
+        {
+            keys[2 * i] = _keys.Grant(tag, ids[i]);
+            keys[(2 * i) + 1] = _keys.Revocation(tag, ids[i]);
+        }
+
+        var values = await RunAsync(nameof(ListAsync), db => db.StringGetAsync(keys), cancellationToken);
+        List<GrantRecord> grants = new(ids.Count);
+        for (var i = 0; i < ids.Count; i++)
+        {
+            if (ToRecord(ids[i], values[2 * i], values[(2 * i) + 1]) is { } grant)
+            {
+                grants.Add(grant);
+            }
+        }
+
+        return new GrantPage(grants, more ? ids[^1] : null);
+    }
+
+    public async ValueTask<RevocationPage> ReadRevocationsAsync(string tenant, string? afterPosition, int count, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(tenant);
+        GrantValidation.ForCount(count);
+        if (afterPosition is not null && !IsStreamId(afterPosition))
+        {
+            throw new ArgumentException("Not a revocation stream position of this store.", nameof(afterPosition));
+        }
+
+        // The stream is shared by the tenants of one routing tag; entries of other tenants are skipped, and the
+        // position still advances past them so a reader never rereads them.
+        var key = _keys.RevocationStream(GrantId.RoutingTag(tenant));
+        List<RevocationEntry> entries = [];
+        var position = afterPosition;
+        var lost = false;
+        for (var round = 0; round < MaxReadRounds && entries.Count < count; round++)
+        {
+            var min = position is null ? "-" : "(" + position;
+            var wanted = count - entries.Count;
+            var read = RunAsync(nameof(ReadRevocationsAsync), db => db.StreamRangeAsync(key, min, "+", wanted), cancellationToken);
+            if (round == 0 && afterPosition is not null)
+            {
+                // Asked after the read on the same connection, so Redis answers it after the XRANGE: a trim in
+                // between can only make the answer more cautious, never hide a loss.
+                lost = await HistoryLostAsync(key, afterPosition, cancellationToken);
+            }
+
+            var entriesRead = await read;
+            foreach (var entry in entriesRead)
+            {
+                position = entry.Id.ToString();
+                if (string.Equals(entry["t"].ToString(), tenant, StringComparison.Ordinal))
+                {
+                    entries.Add(new RevocationEntry(
+                        position, entry["g"].ToString(), tenant, DateTimeOffset.FromUnixTimeMilliseconds((long)entry["at"])));
+                }
+            }
+
+            if (entriesRead.Length < wanted)
+            {
+                // The end of the stream.
+                break;
+            }
+        }
+
+        return new RevocationPage(entries, position, lost);
+    }
+
+    /// <summary>
+    /// Whether entries after <paramref name="afterPosition"/> may have been trimmed: the retained history starts
+    /// after it (an entry between the two may have existed), or the stream is gone altogether (it expired after a
+    /// full retention period without revocations).
+    /// </summary>
+    private async Task<bool> HistoryLostAsync(RedisKey key, string afterPosition, CancellationToken cancellationToken)
+    {
+        var start = await RunAsync(nameof(ReadRevocationsAsync), db => db.ScriptEvaluateAsync(RedisGrantScripts.HistoryStart, [key]), cancellationToken);
+        if (start.IsNull)
+        {
+            return true;
+        }
+
+        // {1, first retained entry} or {2, last generated ID of an emptied stream}: either way, anything after
+        // the reader's position and before the boundary may have been trimmed.
+        var boundary = (string)((RedisResult[])start!)[1]!;
+        return CompareStreamIds(afterPosition, boundary) < 0;
+    }
+
+    public async ValueTask<IReadOnlyList<AuditEvent>> ReadAuditAsync(string? tenant, int count, CancellationToken cancellationToken)
+    {
+        GrantValidation.ForCount(count);
+        var key = _keys.AuditStream(GrantId.RoutingTag(tenant ?? string.Empty));
+        List<AuditEvent> events = [];
+        string? before = null;
+        for (var round = 0; round < MaxReadRounds && events.Count < count; round++)
+        {
+            var max = before is null ? "+" : "(" + before;
+            var wanted = count - events.Count;
+            var read = await RunAsync(nameof(ReadAuditAsync), db => db.StreamRangeAsync(key, "-", max, wanted, Order.Descending), cancellationToken);
+            foreach (var entry in read)
+            {
+                before = entry.Id.ToString();
+                var auditEvent = JsonSerializer.Deserialize((string)entry["e"]!, GrantsJsonContext.Compact.AuditDocument)?.ToEvent();
+                if (auditEvent is not null && string.Equals(auditEvent.Tenant ?? string.Empty, tenant ?? string.Empty, StringComparison.Ordinal))
+                {
+                    events.Add(auditEvent);
+                }
+            }
+
+            if (read.Length < wanted)
+            {
+                // The start of the stream.
+                break;
+            }
+        }
+
+        return events;
+    }
+
+    public async ValueTask<RevocationSubscription> SubscribeRevocationsAsync(CancellationToken cancellationToken)
+    {
+        await _subscribeLock.WaitAsync(cancellationToken);
+        try
+        {
+            if (!_subscribed)
+            {
+                // One channel subscription per store, fanned out locally: the multiplexer keeps it alive and
+                // resubscribes after a reconnect. Announcements published while disconnected are lost (pub/sub is
+                // at-most-once); readers recover them from the revocation stream.
+                var subscriber = _connection.GetSubscriber();
+                await Bound(nameof(SubscribeRevocationsAsync), subscriber.SubscribeAsync(_keys.RevocationChannel, OnNotice), cancellationToken);
+                _subscribed = true;
+                Log.RevocationChannelSubscribed(_logger, _keys.RevocationChannel.ToString());
+            }
+
+            return _broadcaster.Add(static _ => ValueTask.CompletedTask);
+        }
+        finally
+        {
+            _subscribeLock.Release();
+        }
+    }
+
+    public async ValueTask<bool> IsReadyAsync(CancellationToken cancellationToken)
+    {
+        try
+        {
+            // Every primary must answer: on a cluster, any one of them down makes some tenants unavailable.
+            var primaries = _connection.GetServers().Where(s => !s.IsReplica).ToList();
+            if (primaries.Count == 0 || primaries.Any(s => !s.IsConnected))
+            {
+                return false;
+            }
+
+            await Bound(nameof(IsReadyAsync), Task.WhenAll(primaries.Select(s => s.PingAsync())), cancellationToken);
+            return true;
+        }
+        catch (GrantStoreUnavailableException e)
+        {
+            Log.ReadinessProbeFailed(_logger, e);
+            return false;
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (_subscribed)
+        {
+            try
+            {
+                await _connection.GetSubscriber().UnsubscribeAsync(_keys.RevocationChannel, OnNotice).WaitAsync(_timeout);
+            }
+            catch (Exception e) when (e is RedisException or TimeoutException or ObjectDisposedException)
+            {
+                // Shutting down: the connection going away ends the subscription anyway.
+            }
+        }
+
+        _subscribeLock.Dispose();
+    }
+
+    private void OnNotice(RedisChannel channel, RedisValue message)
+    {
+        try
+        {
+            var notice = JsonSerializer.Deserialize((string)message!, GrantsJsonContext.Compact.RevocationNotice);
+            if (notice is null || !IsStreamId(notice.Position) || !GrantId.IsWellFormed(notice.GrantId))
+            {
+                Log.RevocationNoticeMalformed(_logger, null);
+                return;
+            }
+
+            _broadcaster.Publish(new RevocationEntry(
+                notice.Position, notice.GrantId, notice.Tenant, DateTimeOffset.FromUnixTimeMilliseconds(notice.RevokedAt)));
+        }
+        catch (JsonException e)
+        {
+            Log.RevocationNoticeMalformed(_logger, e);
+        }
+    }
+
+    private async Task<IReadOnlyList<RevokeResult>> RevokeBatchAsync(
+        string tag, List<string> ids, string revokedBy, string reason, CancellationToken cancellationToken)
+    {
+        var now = _timeProvider.GetUtcNow();
+        var keys = new RedisKey[2 + (2 * ids.Count)];
+        keys[0] = _keys.RevocationStream(tag);
+        keys[1] = _keys.AuditStream(tag);
+        var args = new RedisValue[10 + ids.Count];
+        args[0] = now.ToUnixTimeMilliseconds();
+        args[1] = revokedBy;
+        args[2] = reason;
+        args[3] = _options.RevocationStreamMaxLength;
+        args[4] = MinId(now, _options.RevocationStreamRetention);
+        args[5] = (long)(_options.RevocationStreamRetention + RevocationStreamIdleLifetime).TotalMilliseconds;
+        args[6] = _options.AuditMaxLength;
+        args[7] = MinId(now, _options.AuditRetention);
+        args[8] = (long)_options.AuditRetention.TotalMilliseconds;
+        args[9] = _keys.RevocationChannel.ToString();
+        for (var i = 0; i < ids.Count; i++)
+        {
+            keys[2 + (2 * i)] = _keys.Grant(tag, ids[i]);
+            keys[3 + (2 * i)] = _keys.Revocation(tag, ids[i]);
+            args[10 + i] = ids[i];
+        }
+
+        var reply = await RunAsync(nameof(RevokeAsync), db => db.ScriptEvaluateAsync(RedisGrantScripts.Revoke, keys, args), cancellationToken);
+        var rows = (RedisResult[])reply!;
+        var results = new RevokeResult[ids.Count];
+        for (var i = 0; i < ids.Count; i++)
+        {
+            var row = (RedisResult[])rows[i]!;
+            results[i] = (int)row[0] switch
+            {
+                1 => new Revoked(new RevocationEntry((string)row[1]!, ids[i], (string)row[2]!, DateTimeOffset.FromUnixTimeMilliseconds(now.ToUnixTimeMilliseconds()))),
+                2 => new AlreadyRevoked(ParseRevocation((string)row[1]!)),
+                _ => GrantNotFound.Instance,
+            };
+        }
+
+        return results;
+    }
+
+    private async Task<List<string>> PageIdsAsync(RedisKey index, string? cursor, int count, CancellationToken cancellationToken)
+    {
+        RedisValue[] args = [_timeProvider.GetUtcNow().ToUnixTimeMilliseconds(), count, cursor ?? string.Empty];
+        var reply = await RunAsync("ListIndex", db => db.ScriptEvaluateAsync(RedisGrantScripts.Page, [index], args), cancellationToken);
+        return [.. ((RedisResult[])reply!).Select(r => (string)r!)];
+    }
+
+    private async Task<(GrantRecord? Grant, bool Known)> ReadAsync(string grantId, string operation, CancellationToken cancellationToken)
+    {
+        if (!GrantId.TryGetRoutingTag(grantId, out var tag))
+        {
+            return (null, false);
+        }
+
+        RedisKey[] keys = [_keys.Grant(tag, grantId), _keys.Revocation(tag, grantId)];
+        var values = await RunAsync(operation, db => db.StringGetAsync(keys), cancellationToken);
+        var grant = ToRecord(grantId, values[0], values[1]);
+        return (grant, grant is not null);
+    }
+
+    private static GrantRecord? ToRecord(string grantId, RedisValue document, RedisValue revocation)
+    {
+        if (document.IsNull)
+        {
+            return null;
+        }
+
+        var grant = JsonSerializer.Deserialize((string)document!, GrantsJsonContext.Compact.GrantDocument);
+        return grant?.ToRecord(grantId, revocation.IsNull ? null : ParseRevocation((string)revocation!));
+    }
+
+    private static GrantRevocation ParseRevocation(string json)
+        => (JsonSerializer.Deserialize(json, GrantsJsonContext.Compact.RevocationDocument)
+            ?? throw new InvalidOperationException("A stored revocation is empty.")).ToRevocation();
+
+    private static string MinId(DateTimeOffset now, TimeSpan retention)
+        => (now - retention).ToUnixTimeMilliseconds().ToString(CultureInfo.InvariantCulture);
+
+    private static int CompareStreamIds(string left, string right)
+    {
+        static (ulong Ms, ulong Seq) Parse(string id)
+        {
+            var dash = id.IndexOf('-', StringComparison.Ordinal);
+            return dash < 0
+                ? (ulong.Parse(id, CultureInfo.InvariantCulture), 0)
+                : (ulong.Parse(id.AsSpan(0, dash), CultureInfo.InvariantCulture), ulong.Parse(id.AsSpan(dash + 1), CultureInfo.InvariantCulture));
+        }
+
+        return Parse(left).CompareTo(Parse(right));
+    }
+
+    /// <summary>A Redis stream ID, <c>ms-seq</c>: the only shape of position accepted from outside.</summary>
+    private static bool IsStreamId(string value)
+    {
+        var dash = value.IndexOf('-', StringComparison.Ordinal);
+        return dash > 0 && dash < value.Length - 1 && value.Length <= 41
+            && value.AsSpan(0, dash).ContainsAnyExceptInRange('0', '9') is false
+            && value.AsSpan(dash + 1).ContainsAnyExceptInRange('0', '9') is false;
+    }
+
+    private Task<T> RunAsync<T>(string operation, Func<IDatabaseAsync, Task<T>> call, CancellationToken cancellationToken)
+    {
+        cancellationToken.ThrowIfCancellationRequested();
+        Task<T> task;
+        try
+        {
+            task = call(_connection.GetDatabase());
+        }
+        catch (RedisException e)
+        {
+            Log.GrantStoreUnavailable(_logger, operation, e);
+            throw new GrantStoreUnavailableException("The grant store is unavailable.", e);
+        }
+
+        return Bound(operation, task, cancellationToken);
+    }
+
+    private async Task<T> Bound<T>(string operation, Task<T> task, CancellationToken cancellationToken)
+    {
+        await Bound(operation, (Task)task, cancellationToken);
+        return await task;
+    }
+
+    /// <summary>
+    /// Waits for <paramref name="task"/> at most the operation timeout, turning every Redis failure into
+    /// <see cref="GrantStoreUnavailableException"/>. The timeout is real time, not the store's TimeProvider:
+    /// it bounds how long a caller actually waits.
+    /// </summary>
+    private async Task Bound(string operation, Task task, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await task.WaitAsync(_timeout, cancellationToken);
+        }
+        catch (TimeoutException e)
+        {
+            // RedisTimeoutException is a TimeoutException too. An abandoned task's later failure is observed here
+            // so it does not surface as an unobserved task exception.
+            _ = task.ContinueWith(static t => _ = t.Exception, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted, TaskScheduler.Default);
+            Log.GrantStoreTimedOut(_logger, operation, _timeout.TotalMilliseconds, e);
+            throw new GrantStoreUnavailableException("The grant store did not answer in time.", e);
+        }
+        catch (RedisException e)
+        {
+            Log.GrantStoreUnavailable(_logger, operation, e);
+            throw new GrantStoreUnavailableException("The grant store is unavailable.", e);
+        }
+    }
+}

@@ -1,0 +1,25 @@
+namespace Broker.Grants;
+
+/// <summary>
+/// The outcome of revoking one grant: exactly one of <see cref="Revoked"/>, <see cref="AlreadyRevoked"/> or
+/// <see cref="GrantNotFound"/>. Revoking is idempotent: a second revocation changes nothing and says so.
+/// </summary>
+public abstract record RevokeResult
+{
+    private protected RevokeResult()
+    {
+    }
+}
+
+/// <summary>This call revoked the grant; <paramref name="Entry"/> is its place in the revocation stream.</summary>
+public sealed record Revoked(RevocationEntry Entry) : RevokeResult;
+
+/// <summary>The grant had been revoked before; <paramref name="Revocation"/> is that first revocation, unchanged.</summary>
+public sealed record AlreadyRevoked(GrantRevocation Revocation) : RevokeResult;
+
+/// <summary>No such grant: the ID is unknown, malformed, or the grant has expired.</summary>
+public sealed record GrantNotFound : RevokeResult
+{
+    /// <summary>The single instance.</summary>
+    public static GrantNotFound Instance { get; } = new();
+}

@@ -1,0 +1,193 @@
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+using Broker.Audit;
+using Broker.Grants;
+using Broker.IntegrationTests.Redis;
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Options;
+using StackExchange.Redis;
+
+namespace Broker.IntegrationTests.Grants;
+
+/// <summary>
+/// Measures Redis memory per grant (record, indexes, audit entry) over a sample of realistic grants and extrapolates
+/// to a million. Prints its numbers (see docs/architecture.md); asserts only that it measured something. Runs on a
+/// server of its own so that <c>used_memory</c> is not disturbed by other tests.
+/// </summary>
+public sealed class GrantMemoryReport : IAsyncLifetime
+{
+    // BROKER_MEMORY_SAMPLE runs a bigger sample by hand (indexes change encoding past 128 members).
+    private static readonly int Grants = int.TryParse(Environment.GetEnvironmentVariable("BROKER_MEMORY_SAMPLE"), CultureInfo.InvariantCulture, out var n) && n > 0 ? n : 10_000;
+    private const int Subjects = 200;
+    private const int GrantsPerTask = 2;
+    private const string Tenant = "acme-corp";
+
+    private readonly RedisServerFixture _redis = new(durable: false, allowOverride: false);
+
+    public ValueTask InitializeAsync() => _redis.InitializeAsync();
+
+    public ValueTask DisposeAsync() => _redis.DisposeAsync();
+
+    [Fact]
+    public async Task BytesPerGrant_RealisticSample_IsReported()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        var redisOptions = new RedisOptions { Configuration = _redis.Configuration, KeyPrefix = "broker:" };
+        await using var connection = await ConnectionMultiplexer.ConnectAsync(RedisGrantStore.CreateConfiguration(redisOptions));
+        await using var store = new RedisGrantStore(connection, Options.Create(redisOptions), Options.Create(new GrantsOptions()), TimeProvider.System, NullLogger<RedisGrantStore>.Instance);
+        var adminConfiguration = ConfigurationOptions.Parse(_redis.Configuration);
+        adminConfiguration.AllowAdmin = true;
+        await using var admin = await ConnectionMultiplexer.ConnectAsync(adminConfiguration);
+        var db = admin.GetDatabase();
+        var server = admin.GetServer(admin.GetEndPoints()[0]);
+        var keys = new RedisGrantKeys(redisOptions.KeyPrefix);
+        var tag = GrantId.RoutingTag(Tenant);
+
+        // Warm up (scripts cached, the tenant's streams exist) outside the measurement.
+        var warmup = Sample(0, "warmup-" + Guid.NewGuid().ToString("N"));
+        await store.RecordAsync(warmup, Issued(warmup), ct);
+        var before = await UsedMemoryAsync(server);
+
+        // Record the sample, 64 at a time.
+        var grants = Enumerable.Range(0, Grants).Select(i => Sample(i, null)).ToList();
+        foreach (var chunk in grants.Chunk(64))
+        {
+            await Task.WhenAll(chunk.Select(g => store.RecordAsync(g, Issued(g), ct).AsTask()));
+        }
+
+        var after = await UsedMemoryAsync(server);
+
+        // Per-structure sizes (MEMORY USAGE counts key, object and value, not the keyspace and expiry dict entries).
+        long records = 0;
+        foreach (var chunk in grants.Chunk(256))
+        {
+            var sizes = await Task.WhenAll(chunk.Select(g => MemoryUsageAsync(db, keys.Grant(tag, g.Id))));
+            records += sizes.Sum();
+        }
+
+        var tenantIndex = await MemoryUsageAsync(db, keys.TenantIndex(tag, Tenant));
+        long subjectIndexes = 0;
+        foreach (var subject in grants.Select(g => g.Subject).Distinct())
+        {
+            subjectIndexes += await MemoryUsageAsync(db, keys.SubjectIndex(tag, Tenant, subject));
+        }
+
+        long taskIndexes = 0;
+        foreach (var chunk in grants.Select(g => g.TaskId).Distinct().Chunk(256))
+        {
+            taskIndexes += (await Task.WhenAll(chunk.Select(t => MemoryUsageAsync(db, keys.TaskIndex(tag, Tenant, t))))).Sum();
+        }
+
+        var audit = await MemoryUsageAsync(db, keys.AuditStream(tag));
+        var auditEntries = await db.StreamLengthAsync(keys.AuditStream(tag));
+
+        // The alternative encoding: the same members as a hash per grant.
+        long hashes = 0;
+        var jsonBytes = 0L;
+        foreach (var grant in grants.Take(1000))
+        {
+            var json = JsonSerializer.Serialize(GrantDocument.From(grant), GrantsJsonContext.Compact.GrantDocument);
+            jsonBytes += Encoding.UTF8.GetByteCount(json);
+            var fields = JsonDocument.Parse(json).RootElement.EnumerateObject()
+                .Select(p => new HashEntry(p.Name, p.Value.ValueKind == JsonValueKind.Array ? string.Join(' ', p.Value.EnumerateArray()) : p.Value.ToString()))
+                .ToArray();
+            var key = $"measure:{{{tag}}}:h:{grant.Id}";
+            await db.HashSetAsync(key, fields);
+            hashes += await MemoryUsageAsync(db, key);
+        }
+
+        // The hash's cliff: one value over hash-max-listpack-value (64 bytes by default) turns the compact listpack
+        // into a hashtable. A 74-character SPIFFE ID is enough.
+        var longSubject = Sample(1, null) with { Subject = "spiffe://prod.acme.example/ns/payments-team/sa/invoice-reconciliation-agent" };
+        var longJson = JsonSerializer.Serialize(GrantDocument.From(longSubject), GrantsJsonContext.Compact.GrantDocument);
+        await db.StringSetAsync($"measure:{{{tag}}}:j:long", longJson);
+        await db.HashSetAsync($"measure:{{{tag}}}:h:long", [.. JsonDocument.Parse(longJson).RootElement.EnumerateObject().Select(p => new HashEntry(p.Name, p.Value.ToString()))]);
+        var longAsJson = await MemoryUsageAsync(db, $"measure:{{{tag}}}:j:long");
+        var longAsHash = await MemoryUsageAsync(db, $"measure:{{{tag}}}:h:long");
+
+        // Report.
+        double perGrantTotal = (double)(after - before) / Grants;
+        double perRecord = (double)records / Grants;
+        double perIndexes = (double)(tenantIndex + subjectIndexes + taskIndexes) / Grants;
+        double perAudit = (double)audit / Grants;
+        double perAuditEntry = (double)audit / auditEntries;
+        double withoutAudit = perGrantTotal - perAudit;
+        var auditCap = new GrantsOptions().AuditMaxLength;
+        double millionBytes = (withoutAudit * 1_000_000) + (perAuditEntry * auditCap);
+        var report = new StringBuilder()
+            .AppendLine(CultureInfo.InvariantCulture, $"Grants recorded: {Grants:N0} (1 tenant, {Subjects} subjects, {GrantsPerTask} grants per task)")
+            .AppendLine(CultureInfo.InvariantCulture, $"used_memory delta per grant (record + 3 index entries + audit entry): {perGrantTotal:F0} B")
+            .AppendLine(CultureInfo.InvariantCulture, $"  record (MEMORY USAGE, JSON string):  {perRecord:F0} B (document {jsonBytes / 1000.0:F0} B)")
+            .AppendLine(CultureInfo.InvariantCulture, $"  same record as a hash (MEMORY USAGE): {hashes / 1000.0:F0} B")
+            .AppendLine(CultureInfo.InvariantCulture, $"  one 74-character subject: JSON string {longAsJson} B, hash {longAsHash} B")
+            .AppendLine(CultureInfo.InvariantCulture, $"  indexes (tenant {tenantIndex / (double)Grants:F0} + subject {subjectIndexes / (double)Grants:F0} + task {taskIndexes / (double)Grants:F0}): {perIndexes:F0} B")
+            .AppendLine(CultureInfo.InvariantCulture, $"  audit stream: {perAudit:F0} B per grant ({auditEntries:N0} entries retained, {perAuditEntry:F0} B each)")
+            .AppendLine(CultureInfo.InvariantCulture, $"  keyspace + expiry dict entries and allocator slack (remainder): {perGrantTotal - perRecord - perIndexes - perAudit:F0} B")
+            .AppendLine(CultureInfo.InvariantCulture, $"per grant without audit: {withoutAudit:F0} B; audit amortised over 1M grants with the stream capped at {auditCap:N0}: {perAuditEntry * auditCap / 1_000_000:F0} B")
+            .AppendLine(CultureInfo.InvariantCulture, $"1M active grants: {millionBytes / (1024 * 1024):F0} MiB ({millionBytes / 1_000_000:F0} B per grant)")
+            .ToString();
+        TestContext.Current.TestOutputHelper?.WriteLine(report);
+        TestContext.Current.SendDiagnosticMessage(report);
+        var reportPath = Environment.GetEnvironmentVariable("BROKER_MEMORY_REPORT");
+        if (!string.IsNullOrEmpty(reportPath))
+        {
+            await File.WriteAllTextAsync(reportPath, report, ct);
+        }
+
+        Assert.True(after > before);
+        Assert.True(records > 0 && audit > 0);
+    }
+
+    private static async Task<long> UsedMemoryAsync(IServer server)
+    {
+        var info = await server.InfoAsync("memory");
+        return long.Parse(info.SelectMany(g => g).Single(p => p.Key == "used_memory").Value, CultureInfo.InvariantCulture);
+    }
+
+    private static async Task<long> MemoryUsageAsync(IDatabase db, RedisKey key)
+        => (long)await db.ExecuteAsync("MEMORY", "USAGE", key.ToString(), "SAMPLES", "0");
+
+    private static GrantRecord Sample(int i, string? taskId)
+    {
+        var now = DateTimeOffset.FromUnixTimeMilliseconds(TimeProvider.System.GetUtcNow().ToUnixTimeMilliseconds());
+        var subject = $"spiffe://acme.example/ns/agents-{i % Subjects % 10}/sa/research-agent-{i % Subjects}";
+        var delegated = i % 5 == 0;
+        IReadOnlyList<string> actors = delegated ? ["spiffe://acme.example/ns/orchestrator/sa/planner"] : [];
+        return new GrantRecord
+        {
+            Id = GrantId.New(Tenant),
+            Tenant = Tenant,
+            Subject = subject,
+            ClientId = delegated ? actors[0] : subject,
+            ActorChain = actors,
+            Capabilities = ["files.read", "search.query"],
+            Audience = "https://mcp.acme.example/files",
+            TaskId = taskId ?? $"task-{new Guid(i / GrantsPerTask, 0, 0, new byte[8]):D}",
+            Purpose = "summarise the quarterly report for finance",
+            IssuedAt = now,
+            ExpiresAt = now.AddMinutes(10),
+            Binding = i % 2 == 0 ? new GrantBinding("0ZcOCORZNYy-DWpqq30jZyJGHTN0d2HglBV3uiguA4I", null) : null,
+            PolicyVersion = "sha256:Yt0nN3gkA0bS3rQ6yJ8c2mTt9u1w4x5z7a8b9c0d1e2",
+        };
+    }
+
+    private static AuditEvent Issued(GrantRecord grant) => new()
+    {
+        Type = AuditEventTypes.TokenExchange,
+        Time = grant.IssuedAt,
+        Outcome = AuditOutcome.Allowed,
+        Tenant = grant.Tenant,
+        Subject = grant.Subject,
+        ActorChain = grant.ActorChain,
+        RequestedCapabilities = grant.Capabilities,
+        GrantedCapabilities = grant.Capabilities,
+        Audience = grant.Audience,
+        TaskId = grant.TaskId,
+        Purpose = grant.Purpose,
+        PolicyVersion = grant.PolicyVersion,
+        GrantId = grant.Id,
+        ClientAddress = "10.42.7.19",
+        SubjectTokenSha256 = "n4bQgYhMfWWaL-qgxVrQFaO_TxsrC4Is0V1sFbDwCgg",
+    };
+}

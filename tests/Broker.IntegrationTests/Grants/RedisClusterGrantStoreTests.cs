@@ -1,0 +1,36 @@
+using Broker.Grants;
+using Broker.IntegrationTests.Redis;
+using StackExchange.Redis;
+
+namespace Broker.IntegrationTests.Grants;
+
+/// <summary>The grant store contract against a three-node local Redis Cluster.</summary>
+public sealed class RedisClusterGrantStoreTests(RedisClusterFixture cluster) : RedisGrantStoreTestBase(cluster.Configuration)
+{
+    [Fact]
+    public async Task RecordAsync_ManyTenants_SpreadAcrossNodesEachInOneSlot()
+    {
+        // Arrange + Act
+        var keys = new RedisGrantKeys(KeyPrefix);
+        HashSet<int> slots = [];
+        for (var i = 0; i < 30; i++)
+        {
+            var grant = NewGrant(tenant: $"{Tenant}-{i}");
+            await Store.RecordAsync(grant, Issued(grant), Ct);
+            var tag = GrantId.RoutingTag(grant.Tenant);
+
+            // Assert: every key of the grant hashes to the slot of its ID's routing tag.
+            var slot = await KeySlotAsync(keys.Grant(tag, grant.Id));
+            Assert.Equal(slot, await KeySlotAsync(keys.TenantIndex(tag, grant.Tenant)));
+            Assert.Equal(slot, await KeySlotAsync(keys.SubjectIndex(tag, grant.Tenant, grant.Subject)));
+            Assert.Equal(slot, await KeySlotAsync(keys.AuditStream(tag)));
+            slots.Add(slot);
+        }
+
+        var nodes = Database.Multiplexer.GetServers().Select(s => s.EndPoint).ToHashSet();
+        Assert.True(slots.Count > 20);
+        Assert.Equal(3, nodes.Count);
+    }
+
+    private Task<int> KeySlotAsync(RedisKey key) => Task.FromResult(Database.Multiplexer.HashSlot(key));
+}

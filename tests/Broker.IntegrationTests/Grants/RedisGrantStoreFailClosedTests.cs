@@ -1,0 +1,176 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using Broker.Audit;
+using Broker.Grants;
+using Broker.IntegrationTests.Redis;
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Options;
+using StackExchange.Redis;
+
+namespace Broker.IntegrationTests.Grants;
+
+/// <summary>
+/// Fail closed: while Redis is down every call ends within the timeout, either confirmed or with
+/// <see cref="GrantStoreUnavailableException"/>; nothing confirmed is lost. Runs on a server of its own (an
+/// fsync-always append-only file, so a stop and start keeps every acknowledged write) because it stops it.
+/// </summary>
+public sealed class RedisGrantStoreFailClosedTests : IAsyncLifetime
+{
+    private static readonly TimeSpan Timeout = TimeSpan.FromMilliseconds(500);
+
+    // Generous: this is "never hangs", not a latency target.
+    private static readonly TimeSpan Slack = TimeSpan.FromSeconds(2);
+
+    private readonly RedisServerFixture _redis = new(durable: true, allowOverride: false);
+    private readonly string _tenant = "tenant-" + Guid.NewGuid().ToString("N")[..8];
+
+    private static CancellationToken Ct => TestContext.Current.CancellationToken;
+
+    public ValueTask InitializeAsync() => _redis.InitializeAsync();
+
+    public ValueTask DisposeAsync() => _redis.DisposeAsync();
+
+    [Fact]
+    public async Task RecordAsync_RedisStopsMidRun_EachCallIsDurableOrFailsClosedWithinTheTimeout()
+    {
+        // Arrange
+        var (connection, store) = await ConnectAsync(_redis.Configuration);
+        await using var _ = connection;
+        ConcurrentBag<Outcome> outcomes = [];
+        using var stop = new CancellationTokenSource();
+        var workers = Enumerable.Range(0, 4).Select(_ => Task.Run(async () =>
+        {
+            while (!stop.IsCancellationRequested)
+            {
+                var grant = NewGrant();
+                var watch = Stopwatch.StartNew();
+                try
+                {
+                    await store.RecordAsync(grant, Issued(grant), CancellationToken.None);
+                    outcomes.Add(new Outcome(grant.Id, null, watch.Elapsed));
+                }
+                catch (Exception e)
+                {
+                    outcomes.Add(new Outcome(grant.Id, e, watch.Elapsed));
+                    await Task.Delay(10, CancellationToken.None);
+                }
+            }
+        }, CancellationToken.None)).ToList();
+        await WaitUntilAsync(() => outcomes.Count(o => o.Error is null) >= 40);
+
+        // Act: Redis goes away under load, stays away for a while, then comes back.
+        await _redis.StopAsync();
+        await Task.Delay(TimeSpan.FromSeconds(1.5), Ct);
+        var readyWhileDown = await store.IsReadyAsync(Ct);
+        await stop.CancelAsync();
+        await Task.WhenAll(workers);
+        await _redis.StartAsync();
+
+        // Assert: every call either succeeded or failed closed, and none waited past the timeout.
+        Assert.Contains(outcomes, o => o.Error is not null);
+        Assert.All(outcomes.Where(o => o.Error is not null), o => Assert.IsType<GrantStoreUnavailableException>(o.Error));
+        Assert.All(outcomes, o => Assert.True(o.Elapsed < Timeout + Slack, $"A call took {o.Elapsed}."));
+        Assert.False(readyWhileDown);
+
+        // Assert: after the restart, every confirmed grant is there (the store reconnects by itself).
+        await WaitUntilAsync(async () => await store.IsReadyAsync(Ct));
+        foreach (var confirmed in outcomes.Where(o => o.Error is null))
+        {
+            Assert.NotNull(await store.FindAsync(confirmed.GrantId, Ct));
+        }
+
+        var after = NewGrant();
+        await store.RecordAsync(after, Issued(after), Ct);
+        Assert.NotNull(await store.FindAsync(after.Id, Ct));
+    }
+
+    [Fact]
+    public async Task EveryOperation_NothingListening_FailsClosedWithinTheTimeout()
+    {
+        // Arrange: a port nobody listens on.
+        var (connection, store) = await ConnectAsync($"127.0.0.1:{RedisProcess.FreePort()}");
+        await using var _ = connection;
+        var grant = NewGrant();
+        Func<Task>[] calls =
+        [
+            async () => await store.RecordAsync(grant, Issued(grant), Ct),
+            async () => await store.FindAsync(grant.Id, Ct),
+            async () => await store.GetStateAsync(grant.Id, Ct),
+            async () => await store.RevokeAsync(grant.Id, "admin", "x", Ct),
+            async () => await store.RevokeAllAsync(GrantQuery.ForTenant(_tenant), "admin", "x", Ct),
+            async () => await store.ListAsync(GrantQuery.ForTenant(_tenant), null, 10, Ct),
+            async () => await store.ReadRevocationsAsync(_tenant, null, 10, Ct),
+            async () => await store.ReadAuditAsync(_tenant, 10, Ct),
+            async () => await store.AppendAuditAsync(Issued(grant), Ct),
+            async () => await store.SubscribeRevocationsAsync(Ct),
+        ];
+
+        foreach (var call in calls)
+        {
+            // Act
+            var watch = Stopwatch.StartNew();
+            await Assert.ThrowsAsync<GrantStoreUnavailableException>(call);
+
+            // Assert
+            Assert.True(watch.Elapsed < Timeout + Slack, $"A call took {watch.Elapsed}.");
+        }
+
+        Assert.False(await store.IsReadyAsync(Ct));
+    }
+
+    private static async Task<(IConnectionMultiplexer Connection, RedisGrantStore Store)> ConnectAsync(string configuration)
+    {
+        var options = new RedisOptions
+        {
+            Configuration = configuration,
+            KeyPrefix = RedisServerFixture.NewKeyPrefix(),
+            OperationTimeout = Timeout,
+            ConnectTimeout = TimeSpan.FromSeconds(1),
+        };
+        var connection = await ConnectionMultiplexer.ConnectAsync(RedisGrantStore.CreateConfiguration(options));
+        var store = new RedisGrantStore(connection, Options.Create(options), Options.Create(new GrantsOptions()), TimeProvider.System, NullLogger<RedisGrantStore>.Instance);
+        return (connection, store);
+    }
+
+    private static async Task WaitUntilAsync(Func<Task<bool>> condition)
+    {
+        var watch = Stopwatch.StartNew();
+        while (!await condition())
+        {
+            Assert.True(watch.Elapsed < TimeSpan.FromSeconds(20), "The condition did not hold within 20 s.");
+            await Task.Delay(50, Ct);
+        }
+    }
+
+    private static Task WaitUntilAsync(Func<bool> condition) => WaitUntilAsync(() => Task.FromResult(condition()));
+
+    private GrantRecord NewGrant()
+    {
+        var now = DateTimeOffset.FromUnixTimeMilliseconds(TimeProvider.System.GetUtcNow().ToUnixTimeMilliseconds());
+        return new GrantRecord
+        {
+            Id = GrantId.New(_tenant),
+            Tenant = _tenant,
+            Subject = "spiffe://acme.example/ns/agents/sa/research-agent",
+            ClientId = "spiffe://acme.example/ns/agents/sa/research-agent",
+            Capabilities = ["files.read"],
+            Audience = "https://mcp.acme.example/files",
+            TaskId = "task-1",
+            Purpose = "fail-closed test",
+            IssuedAt = now,
+            ExpiresAt = now.AddMinutes(10),
+            PolicyVersion = "sha256-test",
+        };
+    }
+
+    private static AuditEvent Issued(GrantRecord grant) => new()
+    {
+        Type = AuditEventTypes.TokenExchange,
+        Time = grant.IssuedAt,
+        Outcome = AuditOutcome.Allowed,
+        Tenant = grant.Tenant,
+        GrantId = grant.Id,
+    };
+
+    private sealed record Outcome(string GrantId, Exception? Error, TimeSpan Elapsed);
+}

@@ -1,0 +1,75 @@
+using System.Diagnostics;
+
+namespace Broker.IntegrationTests.Redis;
+
+/// <summary>
+/// A local Redis Cluster for the tests: three <c>redis-server --cluster-enabled yes</c> primaries on free loopback
+/// ports (bus ports too), joined with <c>redis-cli --cluster create … --cluster-replicas 0</c>, ready once every node
+/// reports <c>cluster_state:ok</c>. <c>BROKER_TEST_REDIS_CLUSTER</c> uses an existing cluster instead.
+/// </summary>
+public sealed class RedisClusterFixture : IAsyncLifetime
+{
+    /// <summary>Names an existing cluster (connection string) to use instead of starting one.</summary>
+    public const string OverrideVariable = "BROKER_TEST_REDIS_CLUSTER";
+
+    private readonly List<RedisProcess> _nodes = [];
+
+    /// <summary>The StackExchange.Redis configuration string: every node.</summary>
+    public string Configuration { get; private set; } = string.Empty;
+
+    public async ValueTask InitializeAsync()
+    {
+        var external = Environment.GetEnvironmentVariable(OverrideVariable);
+        if (!string.IsNullOrWhiteSpace(external))
+        {
+            Configuration = external;
+            return;
+        }
+
+        for (var i = 0; i < 3; i++)
+        {
+            var directory = Directory.CreateTempSubdirectory("broker-redis-cluster-").FullName;
+            var node = new RedisProcess(directory, RedisProcess.FreePort(),
+            [
+                "--appendonly", "no",
+                "--cluster-enabled", "yes",
+                "--cluster-config-file", Path.Combine(directory, "nodes.conf"),
+                "--cluster-node-timeout", "5000",
+                // The bus port defaults to port + 10000, which may be taken or out of range: pick a free one.
+                "--cluster-port", RedisProcess.FreePort().ToString(System.Globalization.CultureInfo.InvariantCulture),
+            ]);
+            _nodes.Add(node);
+        }
+
+        await Task.WhenAll(_nodes.Select(n => n.StartAsync()));
+        await RedisProcess.CliAsync(["--cluster", "create", .. _nodes.Select(n => n.EndPoint), "--cluster-replicas", "0", "--cluster-yes"]);
+
+        var deadline = Stopwatch.StartNew();
+        while (true)
+        {
+            var states = await Task.WhenAll(_nodes.Select(n => RedisProcess.CliAsync("-p", n.Port.ToString(System.Globalization.CultureInfo.InvariantCulture), "cluster", "info")));
+            if (states.All(s => s.Contains("cluster_state:ok", StringComparison.Ordinal) && s.Contains("cluster_known_nodes:3", StringComparison.Ordinal)))
+            {
+                break;
+            }
+
+            if (deadline.Elapsed > TimeSpan.FromSeconds(30))
+            {
+                throw new InvalidOperationException("The local Redis Cluster did not reach cluster_state:ok within 30 s:\n" + string.Join("\n", states));
+            }
+
+            await Task.Delay(100);
+        }
+
+        Configuration = string.Join(',', _nodes.Select(n => n.EndPoint));
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        foreach (var node in _nodes)
+        {
+            await node.DisposeAsync();
+            RedisServerFixture.TryDelete(node.Directory);
+        }
+    }
+}
