@@ -27,7 +27,8 @@ public static class BrokerServiceCollectionExtensions
         KeysModule.Register(services, configuration);
         AddPolicy(services, configuration);
         AddSubjects(services, configuration);
-        AddGrants(services);
+        GrantsModule.Register(services, configuration);
+        services.TryAddSingleton<AuditTrail>();
         ExchangeModule.Register(services, configuration);
         if (configuration.GetValue<bool>("Broker:DevMode"))
         {
@@ -79,11 +80,5 @@ public static class BrokerServiceCollectionExtensions
         services.TryAddEnumerable(ServiceDescriptor.Singleton<ISubjectTokenValidator, BrokerTokenSubjectValidator>());
         services.TryAddSingleton<SubjectTokenValidator>();
         services.TryAddSingleton<X509SvidSubjectValidator>();
-    }
-
-    private static void AddGrants(IServiceCollection services)
-    {
-        services.TryAddSingleton<IGrantStore, InMemoryGrantStore>();
-        services.TryAddSingleton<AuditTrail>();
     }
 }
