@@ -36,6 +36,7 @@ public sealed class RedisGrantStoreFailClosedTests : IAsyncLifetime
         // Arrange
         var (connection, store) = await ConnectAsync(_redis.Configuration);
         await using var _ = connection;
+        await using var subscription = await store.SubscribeRevocationsAsync(Ct);
         ConcurrentBag<Outcome> outcomes = [];
         using var stop = new CancellationTokenSource();
         var workers = Enumerable.Range(0, 4).Select(_ => Task.Run(async () =>
@@ -82,6 +83,17 @@ public sealed class RedisGrantStoreFailClosedTests : IAsyncLifetime
         var after = NewGrant();
         await store.RecordAsync(after, Issued(after), Ct);
         Assert.NotNull(await store.FindAsync(after.Id, Ct));
+
+        // Assert: the revocation feed came back with the connection (the multiplexer resubscribes).
+        await store.RevokeAsync(after.Id, "admin", "after the outage", Ct);
+        using var wait = CancellationTokenSource.CreateLinkedTokenSource(Ct);
+        wait.CancelAfter(TimeSpan.FromSeconds(10));
+        RevocationEntry announced;
+        do
+        {
+            announced = await subscription.Reader.ReadAsync(wait.Token);
+        }
+        while (announced.GrantId != after.Id);
     }
 
     [Fact]
