@@ -16,6 +16,8 @@ namespace Broker.IntegrationTests.Grants;
 /// </summary>
 public sealed class RedisGrantStoreFailClosedTests : IAsyncLifetime
 {
+    private const string Password = "s3cr3t-redis-password";
+
     private static readonly TimeSpan Timeout = TimeSpan.FromMilliseconds(500);
 
     // Generous: this is "never hangs", not a latency target.
@@ -99,8 +101,8 @@ public sealed class RedisGrantStoreFailClosedTests : IAsyncLifetime
     [Fact]
     public async Task EveryOperation_NothingListening_FailsClosedWithinTheTimeout()
     {
-        // Arrange: a port nobody listens on.
-        var (connection, store) = await ConnectAsync($"127.0.0.1:{RedisProcess.FreePort()}");
+        // Arrange: a port nobody listens on, and a password that must never show up in what callers may log.
+        var (connection, store) = await ConnectAsync($"127.0.0.1:{RedisProcess.FreePort()},password={Password}");
         await using var _ = connection;
         var grant = NewGrant();
         Func<Task>[] calls =
@@ -121,10 +123,11 @@ public sealed class RedisGrantStoreFailClosedTests : IAsyncLifetime
         {
             // Act
             var watch = Stopwatch.StartNew();
-            await Assert.ThrowsAsync<GrantStoreUnavailableException>(call);
+            var error = await Assert.ThrowsAsync<GrantStoreUnavailableException>(call);
 
             // Assert
             Assert.True(watch.Elapsed < Timeout + Slack, $"A call took {watch.Elapsed}.");
+            Assert.DoesNotContain(Password, error.ToString(), StringComparison.Ordinal);
         }
 
         Assert.False(await store.IsReadyAsync(Ct));
