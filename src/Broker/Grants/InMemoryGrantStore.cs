@@ -21,6 +21,7 @@ internal sealed class InMemoryGrantStore : IGrantStore
     private readonly Dictionary<string, long> _trimmedUpTo = new(StringComparer.Ordinal);
     private readonly LinkedList<AuditEvent> _audit = new();
     private readonly RevocationBroadcaster _broadcaster = new();
+    private readonly long _firstPosition;
     private long _revocationSequence;
 
     public InMemoryGrantStore(TimeProvider timeProvider)
@@ -34,6 +35,11 @@ internal sealed class InMemoryGrantStore : IGrantStore
         ArgumentNullException.ThrowIfNull(options);
         _timeProvider = timeProvider;
         _options = options.Value;
+
+        // Positions continue from the clock, as Redis stream IDs do, so a feed client that resumes with a position
+        // from before a restart reads everything since and is told that what came before is gone.
+        _firstPosition = timeProvider.GetUtcNow().ToUnixTimeMilliseconds() * 1000;
+        _revocationSequence = _firstPosition;
     }
 
     /// <summary>The audit events retained so far, oldest first.</summary>
@@ -194,7 +200,8 @@ internal sealed class InMemoryGrantStore : IGrantStore
         lock (_lock)
         {
             TrimRevocations(tenant, _timeProvider.GetUtcNow());
-            var lost = afterPosition is not null && _trimmedUpTo.TryGetValue(tenant, out var trimmed) && after < trimmed;
+            var lost = afterPosition is not null
+                && (after < _firstPosition || (_trimmedUpTo.TryGetValue(tenant, out var trimmed) && after < trimmed));
             if (!_revocations.TryGetValue(tenant, out var entries))
             {
                 return ValueTask.FromResult(new RevocationPage([], afterPosition, lost));

@@ -38,4 +38,25 @@ public sealed class InMemoryGrantStoreTests : GrantStoreContractTests
 
         Assert.Equal(GrantState.Unknown, await Store.GetStateAsync(grant.Id, Ct));
     }
+
+    [Fact]
+    public async Task ReadRevocationsAsync_PositionFromBeforeARestart_ReadsEverythingSinceAndSaysHistoryLost()
+    {
+        // Arrange: a position from a store that is gone, then a restarted store with a revocation of its own.
+        var grant = NewGrant();
+        await Store.RecordAsync(grant, Issued(grant), Ct);
+        var oldPosition = Assert.IsType<Revoked>(await Store.RevokeAsync(grant.Id, "admin", "x", Ct)).Entry.Position;
+        _time.Advance(TimeSpan.FromSeconds(5));
+        var restarted = new InMemoryGrantStore(_time);
+        var again = NewGrant();
+        await restarted.RecordAsync(again, Issued(again), Ct);
+        await restarted.RevokeAsync(again.Id, "admin", "x", Ct);
+
+        // Act
+        var page = await restarted.ReadRevocationsAsync(Tenant, oldPosition, 10, Ct);
+
+        // Assert
+        Assert.True(page.HistoryLost);
+        Assert.Equal([again.Id], page.Entries.Select(e => e.GrantId));
+    }
 }

@@ -16,6 +16,8 @@ namespace Broker.IntegrationTests.Grants;
 /// </summary>
 public sealed class RedisGrantStoreFailClosedTests : IAsyncLifetime
 {
+    private const string Password = "s3cr3t-redis-password";
+
     private static readonly TimeSpan Timeout = TimeSpan.FromMilliseconds(500);
 
     // Generous: this is "never hangs", not a latency target.
@@ -36,6 +38,7 @@ public sealed class RedisGrantStoreFailClosedTests : IAsyncLifetime
         // Arrange
         var (connection, store) = await ConnectAsync(_redis.Configuration);
         await using var _ = connection;
+        await using var subscription = await store.SubscribeRevocationsAsync(Ct);
         ConcurrentBag<Outcome> outcomes = [];
         using var stop = new CancellationTokenSource();
         var workers = Enumerable.Range(0, 4).Select(_ => Task.Run(async () =>
@@ -82,13 +85,24 @@ public sealed class RedisGrantStoreFailClosedTests : IAsyncLifetime
         var after = NewGrant();
         await store.RecordAsync(after, Issued(after), Ct);
         Assert.NotNull(await store.FindAsync(after.Id, Ct));
+
+        // Assert: the revocation feed came back with the connection (the multiplexer resubscribes).
+        await store.RevokeAsync(after.Id, "admin", "after the outage", Ct);
+        using var wait = CancellationTokenSource.CreateLinkedTokenSource(Ct);
+        wait.CancelAfter(TimeSpan.FromSeconds(10));
+        RevocationEntry announced;
+        do
+        {
+            announced = await subscription.Reader.ReadAsync(wait.Token);
+        }
+        while (announced.GrantId != after.Id);
     }
 
     [Fact]
     public async Task EveryOperation_NothingListening_FailsClosedWithinTheTimeout()
     {
-        // Arrange: a port nobody listens on.
-        var (connection, store) = await ConnectAsync($"127.0.0.1:{RedisProcess.FreePort()}");
+        // Arrange: a port nobody listens on, and a password that must never show up in what callers may log.
+        var (connection, store) = await ConnectAsync($"127.0.0.1:{RedisProcess.FreePort()},password={Password}");
         await using var _ = connection;
         var grant = NewGrant();
         Func<Task>[] calls =
@@ -109,10 +123,11 @@ public sealed class RedisGrantStoreFailClosedTests : IAsyncLifetime
         {
             // Act
             var watch = Stopwatch.StartNew();
-            await Assert.ThrowsAsync<GrantStoreUnavailableException>(call);
+            var error = await Assert.ThrowsAsync<GrantStoreUnavailableException>(call);
 
             // Assert
             Assert.True(watch.Elapsed < Timeout + Slack, $"A call took {watch.Elapsed}.");
+            Assert.DoesNotContain(Password, error.ToString(), StringComparison.Ordinal);
         }
 
         Assert.False(await store.IsReadyAsync(Ct));

@@ -13,6 +13,22 @@ public sealed class RedisClusterFixture : IAsyncLifetime
     public const string OverrideVariable = "BROKER_TEST_REDIS_CLUSTER";
 
     private readonly List<RedisProcess> _nodes = [];
+    private readonly bool _durable;
+    private readonly bool _allowOverride;
+
+    /// <summary>The shared, throw-away cluster (or <c>BROKER_TEST_REDIS_CLUSTER</c>).</summary>
+    public RedisClusterFixture()
+        : this(durable: false, allowOverride: true)
+    {
+    }
+
+    /// <param name="durable">Append-only files with fsync on every write, so nodes can be stopped and started.</param>
+    /// <param name="allowOverride">False for a cluster the test must stop and start nodes of.</param>
+    internal RedisClusterFixture(bool durable, bool allowOverride)
+    {
+        _durable = durable;
+        _allowOverride = allowOverride;
+    }
 
     /// <summary>The StackExchange.Redis configuration string: every node.</summary>
     public string Configuration { get; private set; } = string.Empty;
@@ -20,7 +36,7 @@ public sealed class RedisClusterFixture : IAsyncLifetime
     public async ValueTask InitializeAsync()
     {
         var external = Environment.GetEnvironmentVariable(OverrideVariable);
-        if (!string.IsNullOrWhiteSpace(external))
+        if (_allowOverride && !string.IsNullOrWhiteSpace(external))
         {
             Configuration = external;
             return;
@@ -31,7 +47,7 @@ public sealed class RedisClusterFixture : IAsyncLifetime
             var directory = Directory.CreateTempSubdirectory("broker-redis-cluster-").FullName;
             var node = new RedisProcess(directory, RedisProcess.FreePort(),
             [
-                "--appendonly", "no",
+                .. _durable ? ["--appendonly", "yes", "--appendfsync", "always"] : new[] { "--appendonly", "no" },
                 "--cluster-enabled", "yes",
                 "--cluster-config-file", Path.Combine(directory, "nodes.conf"),
                 "--cluster-node-timeout", "5000",
@@ -43,7 +59,25 @@ public sealed class RedisClusterFixture : IAsyncLifetime
 
         await Task.WhenAll(_nodes.Select(n => n.StartAsync()));
         await RedisProcess.CliAsync(["--cluster", "create", .. _nodes.Select(n => n.EndPoint), "--cluster-replicas", "0", "--cluster-yes"]);
+        await WaitUntilHealthyAsync();
+        Configuration = string.Join(',', _nodes.Select(n => n.EndPoint));
+    }
 
+    /// <summary>The client endpoints of the nodes, in start order.</summary>
+    public IReadOnlyList<string> EndPoints => [.. _nodes.Select(n => n.EndPoint)];
+
+    /// <summary>Stops one node (SHUTDOWN: its append-only file, if any, is flushed).</summary>
+    public Task StopNodeAsync(int index) => _nodes[index].StopAsync();
+
+    /// <summary>Starts a stopped node again (same port, directory and nodes.conf) and waits for the cluster.</summary>
+    public async Task StartNodeAsync(int index)
+    {
+        await _nodes[index].StartAsync();
+        await WaitUntilHealthyAsync();
+    }
+
+    private async Task WaitUntilHealthyAsync()
+    {
         var deadline = Stopwatch.StartNew();
         while (true)
         {
@@ -60,8 +94,6 @@ public sealed class RedisClusterFixture : IAsyncLifetime
 
             await Task.Delay(100);
         }
-
-        Configuration = string.Join(',', _nodes.Select(n => n.EndPoint));
     }
 
     public async ValueTask DisposeAsync()
