@@ -16,7 +16,7 @@ var app = builder.Build();
 app.MapBroker();
 if (dev)
 {
-    DevMode.Announce(app.Logger, app.Services.GetRequiredService<IOptions<BrokerOptions>>().Value.Issuer!);
+    DevMode.Announce(app.Logger, app.Services.GetRequiredService<IOptions<BrokerOptions>>().Value.Issuer!, app.Services.GetRequiredService<DevIdentityIssuer>());
 }
 
 await app.RunAsync();

@@ -38,8 +38,11 @@ internal sealed class DevIdentityIssuer : IDevBundleSource
         _timeProvider = timeProvider;
     }
 
-    /// <summary>Issues a five-minute JWT-SVID for <paramref name="id"/>, audience = this broker.</summary>
-    public string Issue(SpiffeId id)
+    /// <summary>The dev admin, a global admin under <c>--dev</c>.</summary>
+    public static readonly SpiffeId Admin = SpiffeId.Parse("spiffe://dev.localhost/admin");
+
+    /// <summary>Issues a JWT-SVID for <paramref name="id"/> (five minutes by default), audience = this broker.</summary>
+    public string Issue(SpiffeId id, TimeSpan? lifetime = null)
     {
         var now = _timeProvider.GetUtcNow().UtcDateTime;
         return _handler.CreateToken(new SecurityTokenDescriptor
@@ -52,7 +55,7 @@ internal sealed class DevIdentityIssuer : IDevBundleSource
             },
             IssuedAt = now,
             NotBefore = now,
-            Expires = now.AddMinutes(5),
+            Expires = now.Add(lifetime ?? TimeSpan.FromMinutes(5)),
             SigningCredentials = _credentials,
             TokenType = "JWT",
         });

@@ -24,14 +24,16 @@ internal static class DevMode
             ["Broker:Keys:AllowEphemeralKey"] = "true",
             ["Broker:Policy:Path"] = builder.Configuration["Broker:Policy:Path"] ?? Path.Combine(AppContext.BaseDirectory, "dev-policy"),
             ["Broker:Redis:Configuration"] = "",
+            ["Broker:Admin:GlobalAdmins:0"] = DevIdentityIssuer.Admin.ToString(),
         });
 
         // Loopback only, whatever --urls says: the dev identity source hands out identities to anyone who asks.
         builder.WebHost.UseUrls(issuer);
     }
 
-    public static void Announce(ILogger logger, string issuer)
+    public static void Announce(ILogger logger, string issuer, DevIdentityIssuer identities)
     {
+        ArgumentNullException.ThrowIfNull(identities);
         const string Banner = """
 
             ************************************************************************
@@ -42,6 +44,10 @@ internal static class DevMode
 
             """;
         Console.Error.WriteLine(Banner);
+
+        // A credential for the admin API and brokerctl, valid for an hour. Dev only: printing a
+        // credential is exactly what a production broker must never do.
+        Console.Error.WriteLine($"Dev admin ({DevIdentityIssuer.Admin}), valid 1 h:{Environment.NewLine}  export BROKER_URL={issuer} BROKER_TOKEN={identities.Issue(DevIdentityIssuer.Admin, TimeSpan.FromHours(1))}{Environment.NewLine}");
         Log.DevModeStarted(logger, issuer);
     }
 }

@@ -14,6 +14,14 @@ public sealed record AuthorizationServerMetadata
     [JsonPropertyName("jwks_uri")]
     public required string JwksUri { get; init; }
 
+    /// <summary>RFC 7009 (RFC 8414 §2).</summary>
+    [JsonPropertyName("revocation_endpoint")]
+    public required string RevocationEndpoint { get; init; }
+
+    /// <summary>RFC 7662 (RFC 8414 §2).</summary>
+    [JsonPropertyName("introspection_endpoint")]
+    public required string IntrospectionEndpoint { get; init; }
+
     /// <summary>REQUIRED by RFC 8414; empty because the broker has no authorization endpoint.</summary>
     [JsonPropertyName("response_types_supported")]
     public IReadOnlyList<string> ResponseTypesSupported { get; init; } = [];

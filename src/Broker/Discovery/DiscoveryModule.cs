@@ -37,6 +37,8 @@ internal static class DiscoveryModule
             Issuer = issuer,
             TokenEndpoint = $"{baseUrl}/oauth2/token",
             JwksUri = $"{baseUrl}/.well-known/jwks.json",
+            RevocationEndpoint = $"{baseUrl}/oauth2/revoke",
+            IntrospectionEndpoint = $"{baseUrl}/oauth2/introspect",
             GrantTypesSupported = [ExchangeParameters.TokenExchangeGrantType],
             TokenEndpointAuthMethodsSupported = ["none"],
             SubjectTokenTypesSupported = subjectTypes,

@@ -16,6 +16,7 @@ internal static class ExchangeModule
             DefaultLifetime = sp.GetRequiredService<IOptions<PolicyOptions>>().Value.DefaultTokenLifetime,
         });
         services.TryAddSingleton<CapabilityTokenIssuer>();
+        services.TryAddSingleton<CapabilityTokenReader>();
         services.TryAddSingleton<TokenExchangeService>();
         services.TryAddSingleton<TokenEndpoint>();
     }

@@ -1,8 +1,10 @@
+using Broker.Admin;
 using Broker.Dev;
 using Broker.Discovery;
 using Broker.Exchange;
 using Broker.Hosting;
 using Broker.Keys;
+using Broker.Revocation;
 using Microsoft.Extensions.Options;
 
 namespace Microsoft.AspNetCore.Builder;
@@ -17,6 +19,8 @@ public static class BrokerEndpointRouteBuilderExtensions
         // Load the signing keys now: a bad key file must stop the start, not the first exchange.
         _ = endpoints.ServiceProvider.GetRequiredService<ISigningKeyProvider>();
         ExchangeModule.Map(endpoints);
+        AdminModule.Map(endpoints);
+        RevocationModule.Map(endpoints);
         KeysModule.Map(endpoints);
         DiscoveryModule.Map(endpoints);
         HealthModule.Map(endpoints);

@@ -1,8 +1,10 @@
 using System.Text.Json.Serialization;
+using Broker.Admin;
 using Broker.Audit;
 using Broker.Discovery;
 using Broker.Errors;
 using Broker.Exchange;
+using Broker.Introspection;
 using Broker.Keys;
 
 namespace Broker.Hosting;
@@ -15,4 +17,12 @@ namespace Broker.Hosting;
 [JsonSerializable(typeof(AuthorizationServerMetadata))]
 [JsonSerializable(typeof(AuditEvent))]
 [JsonSerializable(typeof(HealthReport))]
+[JsonSerializable(typeof(GrantView))]
+[JsonSerializable(typeof(GrantListView))]
+[JsonSerializable(typeof(RevokeView))]
+[JsonSerializable(typeof(RevokeRequest))]
+[JsonSerializable(typeof(BulkRevokeRequest))]
+[JsonSerializable(typeof(BulkRevokeView))]
+[JsonSerializable(typeof(AuditListView))]
+[JsonSerializable(typeof(IntrospectionResponse))]
 internal sealed partial class BrokerJsonContext : JsonSerializerContext;

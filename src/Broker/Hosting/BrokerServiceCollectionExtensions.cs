@@ -1,3 +1,4 @@
+using Broker.Admin;
 using Broker.Audit;
 using Broker.Dev;
 using Broker.Exchange;
@@ -5,6 +6,7 @@ using Broker.Grants;
 using Broker.Hosting;
 using Broker.Keys;
 using Broker.Policy;
+using Broker.Revocation;
 using Broker.SpiffeAgent;
 using Broker.Subjects;
 using Microsoft.Extensions.DependencyInjection.Extensions;
@@ -30,6 +32,8 @@ public static class BrokerServiceCollectionExtensions
         GrantsModule.Register(services, configuration);
         services.TryAddSingleton<AuditTrail>();
         ExchangeModule.Register(services, configuration);
+        AdminModule.Register(services, configuration);
+        RevocationModule.Register(services);
         if (configuration.GetValue<bool>("Broker:DevMode"))
         {
             DevModule.Register(services);

@@ -160,7 +160,11 @@ public sealed class PolicyEvaluator(TimeProvider timeProvider)
         return reason;
     }
 
-    private static (TenantPolicy? Tenant, ErrorDescriptor? Error) ResolveTenant(PolicySet policy, WorkloadIdentity identity)
+    /// <summary>
+    /// The tenant a validated identity belongs to: named by a broker token, otherwise the one tenant
+    /// whose trust entry for the identity's source matches it.
+    /// </summary>
+    public static (TenantPolicy? Tenant, ErrorDescriptor? Error) ResolveTenant(PolicySet policy, WorkloadIdentity identity)
     {
         if (identity.Grant is { } grant)
         {

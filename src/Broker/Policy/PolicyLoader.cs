@@ -110,7 +110,7 @@ public static class PolicyLoader
 
     private static TenantFragment ReadTenant(YamlPolicyReader r, string fileDirectory, YamlMappingNode root, PolicyLoadOptions options)
     {
-        r.RequireKnownKeys(root, "a policy document", "tenant", "max_lifetime", "trust", "capabilities", "rules");
+        r.RequireKnownKeys(root, "a policy document", "tenant", "max_lifetime", "trust", "capabilities", "rules", "admins");
         var name = r.Scalar(root, "tenant", "a policy document", required: true);
         if (name is not null && !IsName(name))
         {
@@ -152,6 +152,8 @@ public static class PolicyLoader
                 fragment.Capabilities.Add((capability, node));
             }
         }
+
+        fragment.Admins.AddRange(ReadPatterns(r, root, "admins", "a tenant"));
 
         foreach (var node in r.Sequence(root, "rules", "a tenant"))
         {
@@ -549,6 +551,7 @@ public static class PolicyLoader
                 MaxLifetime = tenantMax > options.MaxTokenLifetime ? options.MaxTokenLifetime : tenantMax,
                 Capabilities = capabilities.ToFrozenDictionary(StringComparer.Ordinal),
                 Rules = rules,
+                Admins = [.. parts.SelectMany(p => p.Admins)],
             };
         }
 
@@ -596,6 +599,8 @@ public static class PolicyLoader
         public List<(Capability Capability, YamlNode Node)> Capabilities { get; } = [];
 
         public List<(PolicyRule Rule, YamlNode Node)> Rules { get; } = [];
+
+        public List<SubjectPattern> Admins { get; } = [];
     }
 
     private sealed record SpiffeSourceFragment(string TrustDomain, BundleSourceSpec Bundle, TenantBinding Binding, YamlNode Node, YamlPolicyReader Reader);

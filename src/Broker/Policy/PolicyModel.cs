@@ -30,6 +30,9 @@ public sealed class TenantPolicy
     public required FrozenDictionary<string, Capability> Capabilities { get; init; }
 
     public required IReadOnlyList<PolicyRule> Rules { get; init; }
+
+    /// <summary>Who may administer this tenant's grants (their identity must also belong to the tenant).</summary>
+    public IReadOnlyList<SubjectPattern> Admins { get; init; } = [];
 }
 
 /// <summary>A governed MCP capability: a named set of tools on one MCP server.</summary>

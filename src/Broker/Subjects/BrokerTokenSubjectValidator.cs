@@ -1,12 +1,10 @@
 using Broker.Errors;
 using Broker.Grants;
 using Broker.Hosting;
-using Broker.Keys;
 using Broker.Policy;
 using Broker.Tokens;
 using Microsoft.Extensions.Options;
 using Microsoft.IdentityModel.JsonWebTokens;
-using Microsoft.IdentityModel.Tokens;
 
 namespace Broker.Subjects;
 
@@ -17,16 +15,15 @@ namespace Broker.Subjects;
 /// </summary>
 internal sealed class BrokerTokenSubjectValidator : ISubjectTokenValidator
 {
-    private readonly ISigningKeyProvider _keys;
+    private readonly CapabilityTokenReader _reader;
     private readonly IGrantStore _grants;
-    private readonly JsonWebTokenHandler _handler = new();
     private readonly string _issuer;
     private readonly SubjectsOptions _options;
     private readonly TimeProvider _timeProvider;
 
-    public BrokerTokenSubjectValidator(ISigningKeyProvider keys, IGrantStore grants, IOptions<BrokerOptions> broker, IOptions<SubjectsOptions> options, TimeProvider timeProvider)
+    public BrokerTokenSubjectValidator(CapabilityTokenReader reader, IGrantStore grants, IOptions<BrokerOptions> broker, IOptions<SubjectsOptions> options, TimeProvider timeProvider)
     {
-        _keys = keys;
+        _reader = reader;
         _grants = grants;
         _issuer = broker.Value.Issuer!;
         _options = options.Value;
@@ -37,38 +34,10 @@ internal sealed class BrokerTokenSubjectValidator : ISubjectTokenValidator
 
     public async ValueTask<SubjectValidationResult> ValidateAsync(string token, JsonWebToken parsed, PolicySet policy, CancellationToken cancellationToken)
     {
-        var key = _keys.Find(parsed.Kid);
-        if (key is null)
+        var (_, error) = await _reader.ReadAsync(parsed);
+        if (error is not null)
         {
-            return new SubjectValidationResult.Invalid(ErrorCatalog.SubjectUnknownKey);
-        }
-
-        var parameters = new TokenValidationParameters
-        {
-            ValidIssuer = _issuer,
-            // Our tokens name an MCP server as audience; a re-exchange is bounded by the grant instead.
-            ValidateAudience = false,
-            ValidTypes = [CapabilityTokenTypes.AccessTokenJwt],
-            IssuerSigningKey = key.Key,
-            TryAllIssuerSigningKeys = false,
-            ValidAlgorithms = [SecurityAlgorithms.EcdsaSha256],
-            RequireSignedTokens = true,
-            // Lifetime is checked below against the broker's clock.
-            ValidateLifetime = false,
-            ClockSkew = _options.ClockSkew,
-        };
-
-        var result = await _handler.ValidateTokenAsync(parsed, parameters);
-        if (!result.IsValid)
-        {
-            return new SubjectValidationResult.Invalid(result.Exception switch
-            {
-                SecurityTokenExpiredException => ErrorCatalog.SubjectExpired,
-                SecurityTokenNotYetValidException => ErrorCatalog.SubjectNotYetValid,
-                SecurityTokenInvalidSignatureException => ErrorCatalog.SubjectInvalidSignature,
-                SecurityTokenInvalidTypeException => ErrorCatalog.SubjectInvalidType,
-                _ => ErrorCatalog.SubjectMalformed,
-            });
+            return new SubjectValidationResult.Invalid(error);
         }
 
         if (TokenLifetime.Check(parsed, _timeProvider.GetUtcNow(), _options.ClockSkew) is { } lifetimeError)

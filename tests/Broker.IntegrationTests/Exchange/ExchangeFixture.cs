@@ -14,6 +14,7 @@ public sealed class ExchangeFixture : IAsyncLifetime, IAsyncDisposable
     public const string InvoicesResource = "https://mcp.acme.test/invoices";
     public const string CrmResource = "https://mcp.acme.test/crm";
     public const string GlobexInvoicesResource = "https://mcp.globex.test/invoices";
+    public const string GlobalAdmin = "spiffe://acme.test/platform/root";
 
     /// <summary>Extra broker settings, for tests that start their own fixture.</summary>
     public Action<Dictionary<string, string?>>? Configure { get; set; }
@@ -43,7 +44,14 @@ public sealed class ExchangeFixture : IAsyncLifetime, IAsyncDisposable
         Directory.Write("policy/acme.yaml", AcmePolicy(Oidc.Issuer));
         Directory.Write("policy/globex.yaml", GlobexPolicy);
         BeforeStart?.Invoke();
-        Host = await BrokerTestHost.StartAsync(Path.Combine(Directory.Path, "policy"), Configure, https: Https);
+        Host = await BrokerTestHost.StartAsync(
+            Path.Combine(Directory.Path, "policy"),
+            s =>
+            {
+                s["Broker:Admin:GlobalAdmins:0"] = GlobalAdmin;
+                Configure?.Invoke(s);
+            },
+            https: Https);
     }
 
     public async ValueTask DisposeAsync()
@@ -77,6 +85,7 @@ public sealed class ExchangeFixture : IAsyncLifetime, IAsyncDisposable
     private static string AcmePolicy(string oidcIssuer) => $$"""
         tenant: acme
         max_lifetime: 10m
+        admins: ["spiffe://acme.test/admins/*"]
         trust:
           spiffe:
             - trust_domain: acme.test
@@ -124,6 +133,7 @@ public sealed class ExchangeFixture : IAsyncLifetime, IAsyncDisposable
 
     private const string GlobexPolicy = $$"""
         tenant: globex
+        admins: ["spiffe://globex.test/admins/*"]
         trust:
           spiffe:
             - trust_domain: globex.test

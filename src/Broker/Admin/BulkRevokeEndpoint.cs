@@ -1,0 +1,41 @@
+using Broker.Audit;
+using Broker.Exchange;
+using Broker.Grants;
+using Broker.Hosting;
+
+namespace Broker.Admin;
+
+/// <summary><c>POST /admin/v1/grants/revoke</c>: revoke every grant of a tenant, subject or task.</summary>
+internal sealed class BulkRevokeEndpoint(AdminGate gate, IGrantStore store)
+{
+    public const string Action = "admin.grants.revoke";
+
+    public async Task<IResult> HandleAsync(HttpContext context, CancellationToken cancellationToken)
+    {
+        var body = await AdminJson.ReadAsync(context, BrokerJsonContext.Default.BulkRevokeRequest, cancellationToken);
+        if (body is null || string.IsNullOrEmpty(body.Tenant) || !AdminInput.IsValidReason(body.Reason)
+            || (body.Subject is not null && body.TaskId is not null)
+            || body.Subject is { Length: 0 or > 2048 }
+            || (body.TaskId is not null && !TaskContext.IsValidValue(body.TaskId)))
+        {
+            return AdminResults.Invalid("The body must name a tenant, at most one of subject or task_id, and a reason of 1-256 characters.");
+        }
+
+        var (admin, error) = await gate.AuthorizeAsync(context, body.Tenant, Action, cancellationToken);
+        if (admin is null)
+        {
+            return error!;
+        }
+
+        try
+        {
+            var count = await store.RevokeAllAsync(new GrantQuery(body.Tenant, body.Subject, body.TaskId), admin.Id, body.Reason!, cancellationToken);
+            await gate.AuditAsync(context, Action, admin.Id, body.Tenant, AuditOutcome.Allowed, $"{count} revoked: {body.Reason}");
+            return Results.Json(new BulkRevokeView(count), BrokerJsonContext.Default.BulkRevokeView);
+        }
+        catch (GrantStoreUnavailableException)
+        {
+            return AdminResults.StoreUnavailable();
+        }
+    }
+}

@@ -1,0 +1,39 @@
+using Broker.Audit;
+using Broker.Grants;
+using Broker.Hosting;
+
+namespace Broker.Admin;
+
+/// <summary><c>GET /admin/v1/grants/{grant_id}</c>: one grant, to admins of its tenant.</summary>
+internal sealed class GetGrantEndpoint(AdminGate gate, IGrantStore store, TimeProvider timeProvider)
+{
+    public const string Action = "admin.grant.read";
+
+    public async Task<IResult> HandleAsync(HttpContext context, string grantId, CancellationToken cancellationToken)
+    {
+        var (admin, error) = await gate.AuthenticateAsync(context, Action, null, cancellationToken);
+        if (admin is null)
+        {
+            return error!;
+        }
+
+        try
+        {
+            var grant = AdminInput.IsValidGrantId(grantId) ? await store.FindAsync(grantId, cancellationToken) : null;
+
+            // Another tenant's grant is "not found": its existence is not this admin's to learn.
+            if (grant is null || !gate.MayAdminister(admin, grant.Tenant))
+            {
+                await gate.AuditAsync(context, Action, admin.Id, grant?.Tenant, AuditOutcome.Denied, grant is null ? "admin.not_found" : "admin.forbidden", grant?.Id);
+                return AdminResults.Error(AdminResults.NotFound);
+            }
+
+            await gate.AuditAsync(context, Action, admin.Id, grant.Tenant, AuditOutcome.Allowed, null, grant.Id);
+            return Results.Json(GrantView.From(grant, timeProvider.GetUtcNow()), BrokerJsonContext.Default.GrantView);
+        }
+        catch (GrantStoreUnavailableException)
+        {
+            return AdminResults.StoreUnavailable();
+        }
+    }
+}

@@ -1,0 +1,63 @@
+using Broker.Grants;
+
+namespace Broker.Admin;
+
+/// <summary>A grant as the admin API shows it.</summary>
+public sealed record GrantView(
+    string GrantId,
+    string Tenant,
+    string Subject,
+    string ClientId,
+    IReadOnlyList<string> ActorChain,
+    IReadOnlyList<string> Capabilities,
+    string Audience,
+    string TaskId,
+    string Purpose,
+    DateTimeOffset IssuedAt,
+    DateTimeOffset ExpiresAt,
+    string PolicyVersion,
+    string? ParentGrantId,
+    GrantBindingView? Binding,
+    string Status,
+    RevocationView? Revocation)
+{
+    public static GrantView From(GrantRecord grant, DateTimeOffset now)
+    {
+        ArgumentNullException.ThrowIfNull(grant);
+        var status = grant.Status == GrantStatus.Revoked ? "revoked" : grant.ExpiresAt <= now ? "expired" : "active";
+        return new GrantView(
+            grant.Id, grant.Tenant, grant.Subject, grant.ClientId, grant.ActorChain, grant.Capabilities, grant.Audience,
+            grant.TaskId, grant.Purpose, grant.IssuedAt, grant.ExpiresAt, grant.PolicyVersion, grant.ParentGrantId,
+            grant.Binding is { } b ? new GrantBindingView(b.JwkThumbprint, b.X509Thumbprint) : null,
+            status,
+            grant.Revocation is { } r ? new RevocationView(r.RevokedAt, r.RevokedBy, r.Reason) : null);
+    }
+}
+
+/// <summary>The <c>cnf</c> binding of a grant.</summary>
+public sealed record GrantBindingView(
+    [property: System.Text.Json.Serialization.JsonPropertyName("jkt")] string? Jkt,
+    [property: System.Text.Json.Serialization.JsonPropertyName("x5t#S256")] string? X5tS256);
+
+/// <summary>When, by whom and why a grant was revoked.</summary>
+public sealed record RevocationView(DateTimeOffset RevokedAt, string RevokedBy, string Reason);
+
+/// <summary>A page of grants.</summary>
+public sealed record GrantListView(
+    IReadOnlyList<GrantView> Grants,
+    [property: System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.Never)] string? NextCursor);
+
+/// <summary>The outcome of revoking one grant.</summary>
+public sealed record RevokeView(string GrantId, string Result, DateTimeOffset? RevokedAt);
+
+/// <summary>The body of a single revocation.</summary>
+public sealed record RevokeRequest(string? Reason);
+
+/// <summary>The body of a bulk revocation.</summary>
+public sealed record BulkRevokeRequest(string? Tenant, string? Subject, string? TaskId, string? Reason);
+
+/// <summary>The outcome of a bulk revocation.</summary>
+public sealed record BulkRevokeView(int Revoked);
+
+/// <summary>A page of audit events.</summary>
+public sealed record AuditListView(IReadOnlyList<Audit.AuditEvent> Events);

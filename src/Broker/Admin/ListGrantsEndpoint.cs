@@ -1,0 +1,46 @@
+using Broker.Audit;
+using Broker.Exchange;
+using Broker.Grants;
+using Broker.Hosting;
+
+namespace Broker.Admin;
+
+/// <summary><c>GET /admin/v1/grants?tenant=…</c>: a page of a tenant's grants, optionally of one subject or task.</summary>
+internal sealed class ListGrantsEndpoint(AdminGate gate, IGrantStore store, TimeProvider timeProvider)
+{
+    public const string Action = "admin.grants.list";
+
+    public async Task<IResult> HandleAsync(HttpContext context, CancellationToken cancellationToken)
+    {
+        var query = context.Request.Query;
+        string? tenant = query["tenant"], subject = query["subject"], taskId = query["task_id"], cursor = query["cursor"];
+        if (string.IsNullOrEmpty(tenant) || (subject is not null && taskId is not null)
+            || subject is { Length: 0 or > 2048 } || (taskId is not null && !TaskContext.IsValidValue(taskId))
+            || cursor is { Length: > 512 } || !AdminInput.TryLimit(query["limit"], out var limit))
+        {
+            return AdminResults.Invalid("Name a tenant, at most one of subject or task_id, and a limit of 1-1000.");
+        }
+
+        var (admin, error) = await gate.AuthorizeAsync(context, tenant, Action, cancellationToken);
+        if (admin is null)
+        {
+            return error!;
+        }
+
+        try
+        {
+            var page = await store.ListAsync(new GrantQuery(tenant, subject, taskId), cursor, limit, cancellationToken);
+            await gate.AuditAsync(context, Action, admin.Id, tenant, AuditOutcome.Allowed, null);
+            var now = timeProvider.GetUtcNow();
+            return Results.Json(new GrantListView([.. page.Grants.Select(g => GrantView.From(g, now))], page.NextCursor), BrokerJsonContext.Default.GrantListView);
+        }
+        catch (ArgumentException)
+        {
+            return AdminResults.Invalid("The cursor is not valid for this query.");
+        }
+        catch (GrantStoreUnavailableException)
+        {
+            return AdminResults.StoreUnavailable();
+        }
+    }
+}

@@ -1,0 +1,39 @@
+using Broker.Audit;
+using Broker.Grants;
+using Broker.Hosting;
+
+namespace Broker.Admin;
+
+/// <summary><c>GET /admin/v1/audit?tenant=…</c>: the newest audit events of a tenant.</summary>
+internal sealed class ReadAuditEndpoint(AdminGate gate, IGrantStore store)
+{
+    public const string Action = "admin.audit.read";
+
+    public async Task<IResult> HandleAsync(HttpContext context, CancellationToken cancellationToken)
+    {
+        var tenant = context.Request.Query["tenant"].ToString();
+        if (!AdminInput.TryLimit(context.Request.Query["limit"], out var limit) || tenant.Length > 128)
+        {
+            return AdminResults.Invalid("limit must be 1-1000.");
+        }
+
+        // No tenant: the events that have none (refusals before a tenant was known), global admins only.
+        var scope = tenant.Length == 0 ? null : tenant;
+        var (admin, error) = await gate.AuthorizeAsync(context, scope, Action, cancellationToken);
+        if (admin is null)
+        {
+            return error!;
+        }
+
+        try
+        {
+            var events = await store.ReadAuditAsync(scope, limit, cancellationToken);
+            await gate.AuditAsync(context, Action, admin.Id, scope, AuditOutcome.Allowed, null);
+            return Results.Json(new AuditListView(events), BrokerJsonContext.Default.AuditListView);
+        }
+        catch (GrantStoreUnavailableException)
+        {
+            return AdminResults.StoreUnavailable();
+        }
+    }
+}

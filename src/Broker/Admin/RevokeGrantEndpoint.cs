@@ -1,0 +1,76 @@
+using System.Text.Json;
+using Broker.Audit;
+using Broker.Grants;
+using Broker.Hosting;
+
+namespace Broker.Admin;
+
+/// <summary><c>POST /admin/v1/grants/{grant_id}/revoke</c>: revoke one grant, atomically, with a reason.</summary>
+internal sealed class RevokeGrantEndpoint(AdminGate gate, IGrantStore store)
+{
+    public const string Action = "admin.grant.revoke";
+
+    public async Task<IResult> HandleAsync(HttpContext context, string grantId, CancellationToken cancellationToken)
+    {
+        var (admin, error) = await gate.AuthenticateAsync(context, Action, null, cancellationToken);
+        if (admin is null)
+        {
+            return error!;
+        }
+
+        var body = await AdminJson.ReadAsync(context, BrokerJsonContext.Default.RevokeRequest, cancellationToken);
+        if (body is null || !AdminInput.IsValidReason(body.Reason))
+        {
+            return AdminResults.Invalid("The body must be {\"reason\": \"…\"} with a reason of 1-256 characters.");
+        }
+
+        try
+        {
+            var grant = AdminInput.IsValidGrantId(grantId) ? await store.FindAsync(grantId, cancellationToken) : null;
+            if (grant is null || !gate.MayAdminister(admin, grant.Tenant))
+            {
+                await gate.AuditAsync(context, Action, admin.Id, grant?.Tenant, AuditOutcome.Denied, grant is null ? "admin.not_found" : "admin.forbidden", grant?.Id);
+                return AdminResults.Error(AdminResults.NotFound);
+            }
+
+            var result = await store.RevokeAsync(grant.Id, admin.Id, body.Reason!, cancellationToken);
+            await gate.AuditAsync(context, AuditEventTypes.GrantRevoked, admin.Id, grant.Tenant, AuditOutcome.Allowed, body.Reason, grant.Id);
+            return result switch
+            {
+                Revoked revoked => Results.Json(new RevokeView(grant.Id, "revoked", revoked.Entry.RevokedAt), BrokerJsonContext.Default.RevokeView),
+                AlreadyRevoked already => Results.Json(new RevokeView(grant.Id, "already_revoked", already.Revocation.RevokedAt), BrokerJsonContext.Default.RevokeView),
+                _ => AdminResults.Error(AdminResults.NotFound),
+            };
+        }
+        catch (GrantStoreUnavailableException)
+        {
+            return AdminResults.StoreUnavailable();
+        }
+    }
+}
+
+/// <summary>Reads small JSON bodies within a bound; null when absent or malformed.</summary>
+internal static class AdminJson
+{
+    private const int MaxBodyBytes = 16 * 1024;
+
+    public static async Task<T?> ReadAsync<T>(HttpContext context, System.Text.Json.Serialization.Metadata.JsonTypeInfo<T> type, CancellationToken cancellationToken)
+        where T : class
+    {
+        if (context.Request.ContentLength is > MaxBodyBytes || !context.Request.HasJsonContentType())
+        {
+            return null;
+        }
+
+        try
+        {
+            using var bounded = new MemoryStream();
+            await context.Request.Body.CopyToAsync(bounded, cancellationToken);
+            return bounded.Length > MaxBodyBytes ? null : JsonSerializer.Deserialize(bounded.ToArray(), type);
+        }
+        catch (JsonException)
+        {
+            return null;
+        }
+    }
+}

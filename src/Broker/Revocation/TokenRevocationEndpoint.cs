@@ -1,0 +1,102 @@
+using Broker.Audit;
+using Broker.Grants;
+using Broker.Subjects;
+using Broker.Tokens;
+using Microsoft.AspNetCore.Http.Features;
+using Microsoft.Extensions.Options;
+using Microsoft.Net.Http.Headers;
+
+namespace Broker.Revocation;
+
+/// <summary>
+/// <c>POST /oauth2/revoke</c> (RFC 7009): the holder of a capability token revokes it, or, with
+/// <c>revoke_task=true</c>, every active grant of that token's task and subject. Possession of a
+/// valid token is the authorisation (revoking only ever takes rights away). The answer is 200 whatever
+/// the token was (RFC 7009 §2.2), so the endpoint tells nothing about tokens it does not honour.
+/// </summary>
+internal sealed class TokenRevocationEndpoint(CapabilityTokenReader reader, IGrantStore store, AuditTrail audit, TimeProvider timeProvider, IOptions<SubjectsOptions> subjects)
+{
+    public const string HolderReason = "revoked by the token holder";
+
+    public async Task<IResult> HandleAsync(HttpContext context, CancellationToken cancellationToken)
+    {
+        context.Response.Headers[HeaderNames.CacheControl] = "no-store";
+        if (context.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } limit)
+        {
+            limit.MaxRequestBodySize = 32 * 1024;
+        }
+
+        if (!context.Request.HasFormContentType)
+        {
+            return Results.Json(new Errors.OAuthErrorResponse(Errors.OAuthErrors.InvalidRequest, "The request body must be application/x-www-form-urlencoded."), Hosting.BrokerJsonContext.Default.OAuthErrorResponse, statusCode: 400);
+        }
+
+        IFormCollection form;
+        try
+        {
+            form = await context.Request.ReadFormAsync(cancellationToken);
+        }
+        catch (Exception ex) when (ex is InvalidDataException or BadHttpRequestException or IOException)
+        {
+            return Results.Json(new Errors.OAuthErrorResponse(Errors.OAuthErrors.InvalidRequest, "The request body could not be read as a form."), Hosting.BrokerJsonContext.Default.OAuthErrorResponse, statusCode: 400);
+        }
+
+        var token = await reader.TryReadAsync(form["token"].Count == 1 ? form["token"][0] : null, subjects.Value.MaxTokenLength);
+        if (token is null || string.IsNullOrEmpty(token.Id))
+        {
+            return Results.Ok();
+        }
+
+        try
+        {
+            var grant = await store.FindAsync(token.Id, cancellationToken);
+            if (grant is null || grant.Subject != token.Subject)
+            {
+                return Results.Ok();
+            }
+
+            var revoked = 0;
+            if (form["revoke_task"] == "true")
+            {
+                // The whole task, but only this subject's grants in it: a holder speaks for itself.
+                string? cursor = null;
+                do
+                {
+                    var page = await store.ListAsync(GrantQuery.ForTask(grant.Tenant, grant.TaskId), cursor, GrantQuery.MaxPageSize, cancellationToken);
+                    foreach (var sibling in page.Grants.Where(g => g.Subject == grant.Subject && g.Status == GrantStatus.Active))
+                    {
+                        revoked += await store.RevokeAsync(sibling.Id, grant.Subject, HolderReason, cancellationToken) is Revoked ? 1 : 0;
+                    }
+
+                    cursor = page.NextCursor;
+                }
+                while (cursor is not null);
+            }
+            else
+            {
+                revoked = await store.RevokeAsync(grant.Id, grant.Subject, HolderReason, cancellationToken) is Revoked ? 1 : 0;
+            }
+
+            await audit.RecordAsync(new AuditEvent
+            {
+                Type = AuditEventTypes.GrantRevoked,
+                Time = timeProvider.GetUtcNow(),
+                Outcome = AuditOutcome.Allowed,
+                Reason = form["revoke_task"] == "true" ? $"task revoked by holder: {revoked} grant(s)" : HolderReason,
+                Tenant = grant.Tenant,
+                Subject = grant.Subject,
+                TaskId = grant.TaskId,
+                GrantId = grant.Id,
+                Actor = grant.Subject,
+                ClientAddress = context.Connection.RemoteIpAddress?.ToString(),
+            }, CancellationToken.None);
+            return Results.Ok();
+        }
+        catch (GrantStoreUnavailableException)
+        {
+            // Not a silent success: the holder must know the token is still live (RFC 7009 §2.2.1, 503).
+            context.Response.Headers.RetryAfter = "1";
+            return Results.Json(new Errors.OAuthErrorResponse(Errors.OAuthErrors.TemporarilyUnavailable, Errors.ErrorCatalog.StoreUnavailable.Description), Hosting.BrokerJsonContext.Default.OAuthErrorResponse, statusCode: 503);
+        }
+    }
+}
