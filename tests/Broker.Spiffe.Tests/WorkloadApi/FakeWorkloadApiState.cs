@@ -44,6 +44,7 @@ public sealed class FakeWorkloadApiState
     private readonly Queue<StatusCode> _failures = new();
     private readonly ConcurrentDictionary<string, int> _calls = new(StringComparer.Ordinal);
     private TaskCompletionSource _changed = NewSignal();
+    private TaskCompletionSource _firstMessageGate = Released();
     private IssuedCertificate? _intermediate;
     private X509SVIDResponse? _rawX509;
     private CallerMode _mode = CallerMode.Identity;
@@ -165,6 +166,34 @@ public sealed class FakeWorkloadApiState
 
     /// <summary>Sends this exact X509SVIDResponse instead of the real one (faults: empty svids, bad DER, wrong key); null to stop.</summary>
     public void SetRawX509Response(X509SVIDResponse? response) => Change(() => _rawX509 = response);
+
+    /// <summary>Fault: streams opened from now on hold their first message until <see cref="ReleaseFirstMessages"/> (a slow agent).</summary>
+    public void HoldFirstMessages()
+    {
+        lock (_gate)
+        {
+            _firstMessageGate = NewSignal();
+        }
+    }
+
+    public void ReleaseFirstMessages()
+    {
+        lock (_gate)
+        {
+            _firstMessageGate.TrySetResult();
+        }
+    }
+
+    internal Task FirstMessageGate
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _firstMessageGate.Task;
+            }
+        }
+    }
 
     /// <summary>The next <paramref name="count"/> calls (any RPC) fail with <paramref name="code"/>.</summary>
     public void FailNextCalls(StatusCode code, int count)
@@ -420,6 +449,13 @@ public sealed class FakeWorkloadApiState
     private static string NewKid() => Convert.ToHexString(RandomNumberGenerator.GetBytes(8)).ToLowerInvariant();
 
     private static TaskCompletionSource NewSignal() => new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    private static TaskCompletionSource Released()
+    {
+        var signal = NewSignal();
+        signal.SetResult();
+        return signal;
+    }
 }
 
 /// <summary>Raised inside stream handlers when the test aborts every stream.</summary>

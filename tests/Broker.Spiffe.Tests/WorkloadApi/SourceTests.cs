@@ -112,6 +112,20 @@ public sealed class SourceTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task BundleSource_CreateAsync_WaitsForSlowAgent()
+    {
+        State.HoldFirstMessages();
+        var creating = BundleSource.CreateAsync(new WorkloadApiSourceOptions { Client = _client }, Ct);
+        await EventuallyAsync(() => State.OpenStreams == 2);
+        Assert.False(creating.IsCompleted);
+
+        State.ReleaseFirstMessages();
+
+        await using var source = await creating.WaitAsync(RecordingWatcher<object>.Timeout, Ct);
+        Assert.True(source.TryGetJwtBundle(Td, out _));
+    }
+
+    [Fact]
     public async Task X509Source_CreateAsync_NonRetryableError_Throws()
     {
         State.FailNextCalls(StatusCode.InvalidArgument, 1);

@@ -150,7 +150,7 @@ public sealed class WorkloadApiClientTests : IAsyncLifetime
         Assert.Equal(2, serials.Distinct().Count());
     }
 
-    public static TheoryData<string> UnusableMessages() => ["empty svids", "bad DER", "key of another leaf", "spiffe_id differs", "bad bundle key"];
+    public static TheoryData<string> UnusableMessages() => ["empty svids", "bad DER", "key of another leaf", "spiffe_id differs", "bad bundle key", "hint too long"];
 
     [Theory]
     [MemberData(nameof(UnusableMessages))]
@@ -183,6 +183,10 @@ public sealed class WorkloadApiClientTests : IAsyncLifetime
                 break;
             case "spiffe_id differs":
                 svid.SpiffeId = "spiffe://example.org/someone-else";
+                bad.Svids.Add(svid);
+                break;
+            case "hint too long":
+                svid.Hint = new string('h', 1025);
                 bad.Svids.Add(svid);
                 break;
             default:
@@ -290,6 +294,30 @@ public sealed class WorkloadApiClientTests : IAsyncLifetime
         var headers = new Metadata { { "workload.spiffe.io", "false" } };
         ex = await Assert.ThrowsAsync<RpcException>(async () => await raw.FetchJWTSVIDAsync(new JWTSVIDRequest { Audience = { "a" } }, headers, cancellationToken: Ct));
         Assert.Equal(StatusCode.InvalidArgument, ex.StatusCode);
+    }
+
+    [Fact]
+    public async Task WitSvidRpc_IsUnimplemented()
+    {
+        // The optional WIT-SVID profile is not served, as with SPIRE (spec §1).
+        using var channel = GrpcChannel.ForAddress("http://localhost", new GrpcChannelOptions
+        {
+            HttpHandler = new SocketsHttpHandler
+            {
+                ConnectCallback = async (_, ct) =>
+                {
+                    var socket = new System.Net.Sockets.Socket(System.Net.Sockets.AddressFamily.Unix, System.Net.Sockets.SocketType.Stream, System.Net.Sockets.ProtocolType.Unspecified);
+                    await socket.ConnectAsync(_server.Address.EndPoint, ct);
+                    return new System.Net.Sockets.NetworkStream(socket, ownsSocket: true);
+                },
+            },
+        });
+        var bytes = Marshallers.Create<byte[]>(b => b, b => b);
+        var method = new Method<byte[], byte[]>(MethodType.ServerStreaming, "SpiffeWorkloadAPI", "FetchWITSVID", bytes, bytes);
+        using var call = channel.CreateCallInvoker().AsyncServerStreamingCall(method, null, new CallOptions(new Metadata { { "workload.spiffe.io", "true" } }, cancellationToken: Ct), []);
+
+        var ex = await Assert.ThrowsAsync<RpcException>(() => call.ResponseStream.MoveNext(Ct));
+        Assert.Equal(StatusCode.Unimplemented, ex.StatusCode);
     }
 
     [Fact]
