@@ -4,6 +4,7 @@ using System.Net;
 using System.Net.Security;
 using System.Security.Cryptography.X509Certificates;
 using Broker.Spiffe.Bundles;
+using Broker.Spiffe.Internal;
 using Broker.Spiffe.Svids;
 
 namespace Broker.Spiffe.Federation;
@@ -139,16 +140,10 @@ public sealed class BundleEndpointClient : IDisposable
     /// </summary>
     private bool ValidateSpiffeServer(object sender, X509Certificate? certificate, X509Chain? chain, SslPolicyErrors errors)
     {
-        if (certificate is not X509Certificate2 leaf)
+        var presented = PeerCertificates.FromCallback(certificate, chain);
+        if (presented is null)
         {
             return false;
-        }
-
-        // The peer's intermediates arrive in the chain's extra store.
-        var presented = new List<X509Certificate2> { leaf };
-        if (chain is not null)
-        {
-            presented.AddRange(chain.ChainPolicy.ExtraStore.Where(c => !c.RawData.AsSpan().SequenceEqual(leaf.RawData)));
         }
 
         IX509BundleSource? bundles = _options.EndpointSpiffeId.IsMemberOf(_options.TrustDomain)
