@@ -1,5 +1,6 @@
 // Broker.Spiffe — SPIFFE for .NET.
 
+using System.Security.Cryptography.X509Certificates;
 using Broker.Spiffe.Bundles;
 using Broker.Spiffe.Svids;
 using Broker.Spiffe.Tests.TestSupport;
@@ -111,6 +112,37 @@ public sealed class WorkloadApiClientTests : IAsyncLifetime
 
         await stop.CancelAsync();
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() => watch);
+    }
+
+    [Fact]
+    public async Task WatchX509Context_AutomaticRotationAtHalfLifetime_IsPushed()
+    {
+        // Arrange: SPIRE-like rotation driven by a fake clock.
+        var clock = new Microsoft.Extensions.Time.Testing.FakeTimeProvider(DateTimeOffset.UtcNow);
+        State.TimeProvider = clock;
+        State.StartAutoRotation();
+        var watcher = new RecordingWatcher<X509Context>();
+        _ = _client.WatchX509ContextAsync(watcher, Ct);
+        var first = await watcher.NextUpdateAsync();
+
+        // Act: 55% of the lifetime is past the latest possible rotation point (50% + 10% of 50%).
+        clock.Advance(State.LeafTemplate.Lifetime * 0.55);
+
+        // Assert
+        var rotated = await watcher.NextUpdateAsync();
+        Assert.NotEqual(first.DefaultSvid.Certificate.SerialNumber, rotated.DefaultSvid.Certificate.SerialNumber);
+    }
+
+    [Fact]
+    public async Task FetchX509Context_RsaLeaf_ParsesAndVerifies()
+    {
+        State.LeafTemplate = new LeafSpec { Rsa = true };
+        State.RotateX509Svids();
+
+        var context = await _client.FetchX509ContextAsync(Ct);
+
+        Assert.NotNull(context.DefaultSvid.Certificate.GetRSAPrivateKey());
+        Assert.Equal(context.DefaultSvid.Id, X509SvidVerifier.Verify(context.DefaultSvid.Certificates, context.Bundles));
     }
 
     [Fact]
