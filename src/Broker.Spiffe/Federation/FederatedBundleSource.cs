@@ -122,7 +122,9 @@ public sealed class FederatedBundleSource : IX509BundleSource, IJwtBundleSource,
                 {
                     Apply(await _client.FetchAsync(token).ConfigureAwait(false));
                 }
-                catch (Exception ex) when (ex is BundleEndpointException or SpiffeBundleFormatException)
+#pragma warning disable CA1031 // Whatever goes wrong in one poll, the loop must live to poll again.
+                catch (Exception ex) when (ex is not OperationCanceledException)
+#pragma warning restore CA1031
                 {
                     Log.FetchFailed(_logger, _options.TrustDomain.Name, Interval(), ex);
                 }

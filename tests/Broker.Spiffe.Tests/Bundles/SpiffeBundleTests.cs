@@ -168,3 +168,18 @@ public sealed class SpiffeBundleMapTests
         Assert.Throws<SpiffeBundleFormatException>(() => SpiffeBundleMap.Parse(Encoding.UTF8.GetBytes(json)));
     }
 }
+
+public sealed class SpiffeBundleKeyTypeTests
+{
+    [Fact]
+    public void Parse_X509EntryWhoseCertificateKeyDiffersFromKty_Throws()
+    {
+        // An RSA-declared entry carrying an EC CA certificate.
+        using var ca = TestKeys.CreateCa("example.org");
+        using var rsa = System.Security.Cryptography.RSA.Create(2048);
+        var jwk = TestKeys.ToJwk(rsa, "");
+        var json = $$"""{"keys":[{"use":"x509-svid","kty":"RSA","n":"{{jwk.N}}","e":"{{jwk.E}}","x5c":["{{Convert.ToBase64String(ca.RawData)}}"]}]}""";
+
+        Assert.Throws<SpiffeBundleFormatException>(() => SpiffeBundle.Parse(TrustDomain.Parse("example.org"), Encoding.UTF8.GetBytes(json)));
+    }
+}
