@@ -45,7 +45,9 @@ internal sealed class SourceWatch<T> : IWorkloadApiWatcher<T>
                 {
                     _first.TrySetCanceled(stop);
                 }
-                catch (WorkloadApiException ex)
+#pragma warning disable CA1031 // Any end of the watch (non-retryable status, a client disposed underneath us) fails closed.
+                catch (Exception ex)
+#pragma warning restore CA1031
                 {
                     Log.SourceWatchStopped(_logger, _source, ex);
                     _first.TrySetException(ex);
