@@ -62,9 +62,12 @@ internal sealed class SourceWatch<T> : IWorkloadApiWatcher<T>
     public void OnUpdate(T update)
     {
         Volatile.Write(ref _current, update);
-        _first.TrySetResult();
         Log.SourceUpdated(_logger, _source);
         _changed();
+
+        // Last, so that CreateAsync returns only after the first update's event has been raised: a handler
+        // subscribed after CreateAsync sees only later changes.
+        _first.TrySetResult();
     }
 
     public void OnError(WorkloadApiException exception)
