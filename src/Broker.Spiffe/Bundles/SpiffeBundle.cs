@@ -112,7 +112,21 @@ public sealed class SpiffeBundle
                         continue;
                     }
 
-                    x509.Add(LoadCertificate(key.X5c[0]));
+                    var cert = LoadCertificate(key.X5c[0]);
+                    x509.Add(cert);
+
+                    // The certificate is the authority; its key must be of the type the entry declares, which also
+                    // keeps ToJson() able to write every parsed bundle back.
+                    var certKty = cert.GetKeyAlgorithm() switch
+                    {
+                        "1.2.840.10045.2.1" => JsonWebAlgorithmsKeyTypes.EllipticCurve,
+                        "1.2.840.113549.1.1.1" => JsonWebAlgorithmsKeyTypes.RSA,
+                        _ => null,
+                    };
+                    if (certKty != key.Kty)
+                    {
+                        throw new SpiffeBundleFormatException("spiffebundle: x509-svid certificate key type does not match the entry's kty.");
+                    }
                 }
                 else
                 {

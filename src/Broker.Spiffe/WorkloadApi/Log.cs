@@ -35,7 +35,7 @@ internal static partial class Log
     [LoggerMessage(EventId = 6101, EventName = "SourceIdentityRevoked", Level = LogLevel.Warning, Message = "{Source}: the Workload API reports no identity; dropping the current SVIDs.")]
     public static partial void SourceIdentityRevoked(ILogger logger, string source);
 
-    [LoggerMessage(EventId = 6102, EventName = "SourceWatchStopped", Level = LogLevel.Error, Message = "{Source}: watch stopped after a non-retryable error.")]
+    [LoggerMessage(EventId = 6102, EventName = "SourceWatchStopped", Level = LogLevel.Error, Message = "{Source}: watch stopped for good; serving nothing until the source is recreated.")]
     public static partial void SourceWatchStopped(ILogger logger, string source, Exception exception);
 
     [LoggerMessage(EventId = 6103, EventName = "SourceUpdateHandlerFailed", Level = LogLevel.Error, Message = "{Source}: an Updated handler threw.")]

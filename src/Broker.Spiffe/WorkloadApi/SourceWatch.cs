@@ -45,7 +45,9 @@ internal sealed class SourceWatch<T> : IWorkloadApiWatcher<T>
                 {
                     _first.TrySetCanceled(stop);
                 }
-                catch (WorkloadApiException ex)
+#pragma warning disable CA1031 // Any end of the watch (non-retryable status, a client disposed underneath us) fails closed.
+                catch (Exception ex)
+#pragma warning restore CA1031
                 {
                     Log.SourceWatchStopped(_logger, _source, ex);
                     _first.TrySetException(ex);
@@ -60,9 +62,12 @@ internal sealed class SourceWatch<T> : IWorkloadApiWatcher<T>
     public void OnUpdate(T update)
     {
         Volatile.Write(ref _current, update);
-        _first.TrySetResult();
         Log.SourceUpdated(_logger, _source);
         _changed();
+
+        // Last, so that CreateAsync returns only after the first update's event has been raised: a handler
+        // subscribed after CreateAsync sees only later changes.
+        _first.TrySetResult();
     }
 
     public void OnError(WorkloadApiException exception)

@@ -28,6 +28,9 @@ public sealed class WorkloadApiClient : IAsyncDisposable
     /// <summary>The security header every Workload API call must carry (spec §1).</summary>
     public const string SecurityHeaderName = "workload.spiffe.io";
 
+    /// <summary>The longest hint the Workload API may send, in bytes (spec §1).</summary>
+    internal const int MaxHintBytes = 1024;
+
     private readonly GrpcChannel _channel;
     private readonly SpiffeWorkloadAPI.SpiffeWorkloadAPIClient _client;
     private readonly IBackoffStrategy _backoff;
@@ -174,6 +177,11 @@ public sealed class WorkloadApiClient : IAsyncDisposable
                 throw new WorkloadApiException("workloadapi: FetchJWTSVID returned a JWT-SVID whose subject differs from its spiffe_id.");
             }
 
+            if (System.Text.Encoding.UTF8.GetByteCount(svid.Hint) > MaxHintBytes)
+            {
+                throw new WorkloadApiException("workloadapi: FetchJWTSVID returned a hint longer than 1024 bytes.");
+            }
+
             if (svid.Hint.Length > 0 && !hints.Add(svid.Hint))
             {
                 Log.DuplicateHint(_logger, "FetchJWTSVID");
@@ -245,6 +253,11 @@ public sealed class WorkloadApiClient : IAsyncDisposable
             if (!SpiffeId.TryParse(item.SpiffeId, out var id))
             {
                 throw new FormatException("X509SVID has an invalid spiffe_id.");
+            }
+
+            if (System.Text.Encoding.UTF8.GetByteCount(item.Hint) > MaxHintBytes)
+            {
+                throw new FormatException("X509SVID hint is longer than 1024 bytes.");
             }
 
             var svid = X509Svid.ParseRaw(item.X509Svid.Span, item.X509SvidKey.Span, item.Hint);

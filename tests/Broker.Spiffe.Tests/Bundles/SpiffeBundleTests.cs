@@ -136,3 +136,50 @@ public sealed class SpiffeBundleTests
         Assert.Throws<ArgumentException>(() => SpiffeBundle.Parse(default, """{"keys":[]}"""u8));
     }
 }
+
+public sealed class SpiffeBundleMapTests
+{
+    [Fact]
+    public void Parse_TwoTrustDomains_ServesEach()
+    {
+        using var ca = TestKeys.CreateCa("example.org");
+        var a = new SpiffeBundle(TrustDomain.Parse("example.org"), [ca], []).ToJson();
+        var json = $$"""{"trust_domains":{"example.org":{{a}},"spiffe://other.org":{"keys":[]} } }""";
+
+        var map = SpiffeBundleMap.Parse(Encoding.UTF8.GetBytes(json));
+
+        Assert.Equal(2, map.Bundles.Count);
+        Assert.True(map.TryGetX509Bundle(TrustDomain.Parse("example.org"), out var x509));
+        Assert.Single(x509.Authorities);
+        Assert.True(map.TryGetJwtBundle(TrustDomain.Parse("other.org"), out var jwt));
+        Assert.Empty(jwt.Authorities);
+        Assert.False(map.TryGetX509Bundle(TrustDomain.Parse("third.org"), out _));
+    }
+
+    [Theory]
+    [InlineData("""{}""")]
+    [InlineData("""{"trust_domains":[]}""")]
+    [InlineData("""{"trust_domains":{"Example.org":{"keys":[]}}}""")]
+    [InlineData("""{"trust_domains":{"example.org":{"keys":[]},"example.org":{"keys":[]}}}""")]
+    [InlineData("""{"trust_domains":{"example.org":{"keys":[]},"spiffe://example.org":{"keys":[]}}}""")]
+    [InlineData("""{"trust_domains":{"example.org":{}}}""")]
+    public void Parse_Malformed_Throws(string json)
+    {
+        Assert.Throws<SpiffeBundleFormatException>(() => SpiffeBundleMap.Parse(Encoding.UTF8.GetBytes(json)));
+    }
+}
+
+public sealed class SpiffeBundleKeyTypeTests
+{
+    [Fact]
+    public void Parse_X509EntryWhoseCertificateKeyDiffersFromKty_Throws()
+    {
+        // An RSA-declared entry carrying an EC CA certificate.
+        using var ca = TestKeys.CreateCa("example.org");
+        using var rsa = System.Security.Cryptography.RSA.Create(2048);
+        var jwk = TestKeys.ToJwk(rsa, "");
+        var json = $$"""{"keys":[{"use":"x509-svid","kty":"RSA","n":"{{jwk.N}}","e":"{{jwk.E}}","x5c":["{{Convert.ToBase64String(ca.RawData)}}"]}]}""";
+
+        Assert.Throws<SpiffeBundleFormatException>(() => SpiffeBundle.Parse(TrustDomain.Parse("example.org"), Encoding.UTF8.GetBytes(json)));
+    }
+}

@@ -102,6 +102,7 @@ public sealed class FakeWorkloadApiService(FakeWorkloadApiState state) : SpiffeW
         state.StreamOpened();
         try
         {
+            await state.FirstMessageGate.WaitAsync(context.CancellationToken);
             T? last = null;
             while (true)
             {

@@ -44,10 +44,12 @@ public sealed class FakeWorkloadApiState
     private readonly Queue<StatusCode> _failures = new();
     private readonly ConcurrentDictionary<string, int> _calls = new(StringComparer.Ordinal);
     private TaskCompletionSource _changed = NewSignal();
+    private TaskCompletionSource _firstMessageGate = Released();
     private IssuedCertificate? _intermediate;
     private X509SVIDResponse? _rawX509;
     private CallerMode _mode = CallerMode.Identity;
     private int _openStreams;
+    private ITimer? _rotation;
 
     public FakeWorkloadApiState(string trustDomain = "example.org", bool useIntermediate = false)
     {
@@ -68,7 +70,10 @@ public sealed class FakeWorkloadApiState
     /// <summary>Lifetime of issued JWT-SVIDs. Default 5 minutes (SPIRE's default_jwt_svid_ttl).</summary>
     public TimeSpan JwtSvidTtl { get; set; } = TimeSpan.FromMinutes(5);
 
-    /// <summary>The clock for JWT-SVIDs.</summary>
+    /// <summary>Shape of issued leaf SVIDs (key type, lifetime…). Default: EC P-256, 1 hour (SPIRE's defaults).</summary>
+    public LeafSpec LeafTemplate { get; set; } = new();
+
+    /// <summary>The clock for JWT-SVIDs and automatic rotation.</summary>
     public TimeProvider TimeProvider { get; set; } = TimeProvider.System;
 
     /// <summary>The current roots of the own trust domain, oldest first.</summary>
@@ -126,6 +131,29 @@ public sealed class FakeWorkloadApiState
     /// <summary>Reissues every leaf SVID (X.509 rotation) and pushes it.</summary>
     public void RotateX509Svids() => Change(IssueLeaves);
 
+    /// <summary>
+    /// Rotates X509-SVIDs by themselves as SPIRE does: when half the lifetime (±10%) has passed, on
+    /// <see cref="TimeProvider"/> (drive it with a FakeTimeProvider).
+    /// </summary>
+    public void StartAutoRotation()
+    {
+        lock (_gate)
+        {
+            _rotation?.Dispose();
+            _rotation = TimeProvider.CreateTimer(_ => { RotateX509Svids(); ArmRotation(); }, null, NextRotation(), Timeout.InfiniteTimeSpan);
+        }
+    }
+
+    private void ArmRotation()
+    {
+        lock (_gate)
+        {
+            _rotation?.Change(NextRotation(), Timeout.InfiniteTimeSpan);
+        }
+    }
+
+    private TimeSpan NextRotation() => LeafTemplate.Lifetime / 2 * (0.9 + (Random.Shared.NextDouble() * 0.2));
+
     /// <summary>CA rotation, step 1: add a new root, issue from it; the bundle holds old and new.</summary>
     public void AddRootAndSwitch() => Change(() =>
     {
@@ -165,6 +193,34 @@ public sealed class FakeWorkloadApiState
 
     /// <summary>Sends this exact X509SVIDResponse instead of the real one (faults: empty svids, bad DER, wrong key); null to stop.</summary>
     public void SetRawX509Response(X509SVIDResponse? response) => Change(() => _rawX509 = response);
+
+    /// <summary>Fault: streams opened from now on hold their first message until <see cref="ReleaseFirstMessages"/> (a slow agent).</summary>
+    public void HoldFirstMessages()
+    {
+        lock (_gate)
+        {
+            _firstMessageGate = NewSignal();
+        }
+    }
+
+    public void ReleaseFirstMessages()
+    {
+        lock (_gate)
+        {
+            _firstMessageGate.TrySetResult();
+        }
+    }
+
+    internal Task FirstMessageGate
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _firstMessageGate.Task;
+            }
+        }
+    }
 
     /// <summary>The next <paramref name="count"/> calls (any RPC) fail with <paramref name="code"/>.</summary>
     public void FailNextCalls(StatusCode code, int count)
@@ -393,7 +449,7 @@ public sealed class FakeWorkloadApiState
         var issuer = _intermediate ?? _roots[^1];
         foreach (var (id, _) in _identities)
         {
-            _leaves[id] = TestPki.CreateLeaf(issuer, id.ToString());
+            _leaves[id] = TestPki.CreateLeaf(issuer, id.ToString(), LeafTemplate);
         }
     }
 
@@ -420,6 +476,13 @@ public sealed class FakeWorkloadApiState
     private static string NewKid() => Convert.ToHexString(RandomNumberGenerator.GetBytes(8)).ToLowerInvariant();
 
     private static TaskCompletionSource NewSignal() => new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    private static TaskCompletionSource Released()
+    {
+        var signal = NewSignal();
+        signal.SetResult();
+        return signal;
+    }
 }
 
 /// <summary>Raised inside stream handlers when the test aborts every stream.</summary>

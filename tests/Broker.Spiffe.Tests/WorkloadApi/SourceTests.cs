@@ -112,6 +112,40 @@ public sealed class SourceTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task BundleSource_CreateAsync_WaitsForSlowAgent()
+    {
+        State.HoldFirstMessages();
+        var creating = BundleSource.CreateAsync(new WorkloadApiSourceOptions { Client = _client }, Ct);
+        await EventuallyAsync(() => State.OpenStreams == 2);
+        Assert.False(creating.IsCompleted);
+
+        State.ReleaseFirstMessages();
+
+        await using var source = await creating.WaitAsync(RecordingWatcher<object>.Timeout, Ct);
+        Assert.True(source.TryGetJwtBundle(Td, out _));
+    }
+
+    [Fact]
+    public async Task X509Source_WatchStopsForGood_FailsClosed()
+    {
+        // Arrange
+        await using var source = await X509Source.CreateAsync(new X509SourceOptions { Client = _client }, Ct);
+        var updates = Updates(h => source.Updated += h);
+
+        // Act: the next stream attempt is refused with a non-retryable status.
+        State.FailNextCalls(StatusCode.InvalidArgument, 1);
+        await _server.RestartAsync();
+        while (source.TryGetX509Svid(out _))
+        {
+            await WaitAsync(updates);
+        }
+
+        // Assert: nothing is served any more, and disposal is clean.
+        Assert.False(source.TryGetX509Bundle(Td, out _));
+        Assert.Throws<InvalidOperationException>(source.GetX509Svid);
+    }
+
+    [Fact]
     public async Task X509Source_CreateAsync_NonRetryableError_Throws()
     {
         State.FailNextCalls(StatusCode.InvalidArgument, 1);

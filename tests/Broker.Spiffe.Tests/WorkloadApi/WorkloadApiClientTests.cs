@@ -1,5 +1,6 @@
 // Broker.Spiffe — SPIFFE for .NET.
 
+using System.Security.Cryptography.X509Certificates;
 using Broker.Spiffe.Bundles;
 using Broker.Spiffe.Svids;
 using Broker.Spiffe.Tests.TestSupport;
@@ -114,6 +115,37 @@ public sealed class WorkloadApiClientTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task WatchX509Context_AutomaticRotationAtHalfLifetime_IsPushed()
+    {
+        // Arrange: SPIRE-like rotation driven by a fake clock.
+        var clock = new Microsoft.Extensions.Time.Testing.FakeTimeProvider(DateTimeOffset.UtcNow);
+        State.TimeProvider = clock;
+        State.StartAutoRotation();
+        var watcher = new RecordingWatcher<X509Context>();
+        _ = _client.WatchX509ContextAsync(watcher, Ct);
+        var first = await watcher.NextUpdateAsync();
+
+        // Act: 55% of the lifetime is past the latest possible rotation point (50% + 10% of 50%).
+        clock.Advance(State.LeafTemplate.Lifetime * 0.55);
+
+        // Assert
+        var rotated = await watcher.NextUpdateAsync();
+        Assert.NotEqual(first.DefaultSvid.Certificate.SerialNumber, rotated.DefaultSvid.Certificate.SerialNumber);
+    }
+
+    [Fact]
+    public async Task FetchX509Context_RsaLeaf_ParsesAndVerifies()
+    {
+        State.LeafTemplate = new LeafSpec { Rsa = true };
+        State.RotateX509Svids();
+
+        var context = await _client.FetchX509ContextAsync(Ct);
+
+        Assert.NotNull(context.DefaultSvid.Certificate.GetRSAPrivateKey());
+        Assert.Equal(context.DefaultSvid.Id, X509SvidVerifier.Verify(context.DefaultSvid.Certificates, context.Bundles));
+    }
+
+    [Fact]
     public async Task WatchX509Context_FederatedBundleRemoved_IsDropped()
     {
         var watcher = new RecordingWatcher<X509Context>();
@@ -150,7 +182,7 @@ public sealed class WorkloadApiClientTests : IAsyncLifetime
         Assert.Equal(2, serials.Distinct().Count());
     }
 
-    public static TheoryData<string> UnusableMessages() => ["empty svids", "bad DER", "key of another leaf", "spiffe_id differs", "bad bundle key"];
+    public static TheoryData<string> UnusableMessages() => ["empty svids", "bad DER", "key of another leaf", "spiffe_id differs", "bad bundle key", "hint too long"];
 
     [Theory]
     [MemberData(nameof(UnusableMessages))]
@@ -183,6 +215,10 @@ public sealed class WorkloadApiClientTests : IAsyncLifetime
                 break;
             case "spiffe_id differs":
                 svid.SpiffeId = "spiffe://example.org/someone-else";
+                bad.Svids.Add(svid);
+                break;
+            case "hint too long":
+                svid.Hint = new string('h', 1025);
                 bad.Svids.Add(svid);
                 break;
             default:
@@ -290,6 +326,30 @@ public sealed class WorkloadApiClientTests : IAsyncLifetime
         var headers = new Metadata { { "workload.spiffe.io", "false" } };
         ex = await Assert.ThrowsAsync<RpcException>(async () => await raw.FetchJWTSVIDAsync(new JWTSVIDRequest { Audience = { "a" } }, headers, cancellationToken: Ct));
         Assert.Equal(StatusCode.InvalidArgument, ex.StatusCode);
+    }
+
+    [Fact]
+    public async Task WitSvidRpc_IsUnimplemented()
+    {
+        // The optional WIT-SVID profile is not served, as with SPIRE (spec §1).
+        using var channel = GrpcChannel.ForAddress("http://localhost", new GrpcChannelOptions
+        {
+            HttpHandler = new SocketsHttpHandler
+            {
+                ConnectCallback = async (_, ct) =>
+                {
+                    var socket = new System.Net.Sockets.Socket(System.Net.Sockets.AddressFamily.Unix, System.Net.Sockets.SocketType.Stream, System.Net.Sockets.ProtocolType.Unspecified);
+                    await socket.ConnectAsync(_server.Address.EndPoint, ct);
+                    return new System.Net.Sockets.NetworkStream(socket, ownsSocket: true);
+                },
+            },
+        });
+        var bytes = Marshallers.Create<byte[]>(b => b, b => b);
+        var method = new Method<byte[], byte[]>(MethodType.ServerStreaming, "SpiffeWorkloadAPI", "FetchWITSVID", bytes, bytes);
+        using var call = channel.CreateCallInvoker().AsyncServerStreamingCall(method, null, new CallOptions(new Metadata { { "workload.spiffe.io", "true" } }, cancellationToken: Ct), []);
+
+        var ex = await Assert.ThrowsAsync<RpcException>(() => call.ResponseStream.MoveNext(Ct));
+        Assert.Equal(StatusCode.Unimplemented, ex.StatusCode);
     }
 
     [Fact]

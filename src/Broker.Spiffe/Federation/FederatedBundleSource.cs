@@ -1,0 +1,176 @@
+// Broker.Spiffe — SPIFFE for .NET.
+
+using System.Diagnostics.CodeAnalysis;
+using Broker.Spiffe.Bundles;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+
+namespace Broker.Spiffe.Federation;
+
+/// <summary>
+/// A foreign trust domain's bundle, polled from its bundle endpoint every <c>spiffe_refresh_hint</c> (else
+/// <see cref="BundleEndpointOptions.DefaultRefreshInterval"/>). On failure the latest bundle stays in force and
+/// the next attempt waits for the next interval; a bundle with a lower <c>spiffe_sequence</c> than the current
+/// one is ignored (spec §4). Serves only its own trust domain. Thread-safe.
+/// </summary>
+public sealed class FederatedBundleSource : IX509BundleSource, IJwtBundleSource, IAsyncDisposable
+{
+    private readonly BundleEndpointOptions _options;
+    private readonly BundleEndpointClient _client;
+    private readonly ILogger _logger;
+    private readonly CancellationTokenSource _stop = new();
+    private SpiffeBundle _current;
+    private Task _loop = Task.CompletedTask;
+
+    private FederatedBundleSource(BundleEndpointOptions options, BundleEndpointClient client, SpiffeBundle initial, ILogger logger)
+    {
+        _options = options;
+        _client = client;
+        _current = initial;
+        _logger = logger;
+    }
+
+    /// <summary>Raised after the bundle changes (not after a poll that returned the same bundle). Handlers must not block.</summary>
+    public event EventHandler? Updated;
+
+    /// <summary>The bundle in force.</summary>
+    public SpiffeBundle Current => Volatile.Read(ref _current);
+
+    /// <summary>
+    /// Fetches the bundle once and starts polling. If the first fetch fails, an <c>https_spiffe</c> source starts
+    /// from <see cref="BundleEndpointOptions.InitialBundle"/>; otherwise the error is thrown.
+    /// </summary>
+    /// <exception cref="BundleEndpointException">The first fetch failed and there is no initial bundle.</exception>
+    /// <exception cref="SpiffeBundleFormatException">The first fetch returned an invalid bundle and there is no initial bundle.</exception>
+    public static async Task<FederatedBundleSource> CreateAsync(BundleEndpointOptions options, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        var client = new BundleEndpointClient(options);
+        var logger = options.LoggerFactory?.CreateLogger<FederatedBundleSource>() ?? (ILogger)NullLogger.Instance;
+        SpiffeBundle initial;
+        try
+        {
+            initial = await client.FetchAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is BundleEndpointException or SpiffeBundleFormatException && options.InitialBundle is not null)
+        {
+            Log.InitialFetchFailed(logger, options.TrustDomain.Name, ex);
+            initial = options.InitialBundle;
+        }
+        catch
+        {
+            client.Dispose();
+            throw;
+        }
+
+        var source = new FederatedBundleSource(options, client, initial, logger);
+        source._loop = Task.Run(() => source.RefreshLoopAsync(options.TimeProvider.GetUtcNow()), CancellationToken.None);
+        return source;
+    }
+
+    /// <inheritdoc />
+    public bool TryGetX509Bundle(TrustDomain trustDomain, [NotNullWhen(true)] out X509Bundle? bundle)
+    {
+        bundle = trustDomain == _options.TrustDomain ? Current.X509Bundle : null;
+        return bundle is not null;
+    }
+
+    /// <inheritdoc />
+    public bool TryGetJwtBundle(TrustDomain trustDomain, [NotNullWhen(true)] out JwtBundle? bundle)
+    {
+        bundle = trustDomain == _options.TrustDomain ? Current.JwtBundle : null;
+        return bundle is not null;
+    }
+
+    /// <inheritdoc />
+    public async ValueTask DisposeAsync()
+    {
+        if (_stop.IsCancellationRequested)
+        {
+            return;
+        }
+
+        await _stop.CancelAsync().ConfigureAwait(false);
+        await _loop.ConfigureAwait(false);
+        _stop.Dispose();
+        _client.Dispose();
+    }
+
+    private TimeSpan Interval()
+    {
+        var interval = Current.RefreshHint ?? _options.DefaultRefreshInterval;
+        return interval < _options.MinRefreshInterval ? _options.MinRefreshInterval : interval;
+    }
+
+    private async Task RefreshLoopAsync(DateTimeOffset lastAttempt)
+    {
+        var time = _options.TimeProvider;
+        var token = _stop.Token;
+        try
+        {
+            while (true)
+            {
+                // Absolute due time, so a clock that jumps while we are not yet waiting still triggers the poll.
+                var delay = lastAttempt + Interval() - time.GetUtcNow();
+                if (delay > TimeSpan.Zero)
+                {
+                    await Task.Delay(delay, time, token).ConfigureAwait(false);
+                }
+
+                lastAttempt = time.GetUtcNow();
+                try
+                {
+                    Apply(await _client.FetchAsync(token).ConfigureAwait(false));
+                }
+#pragma warning disable CA1031 // Whatever goes wrong in one poll, the loop must live to poll again.
+                catch (Exception ex) when (ex is not OperationCanceledException)
+#pragma warning restore CA1031
+                {
+                    Log.FetchFailed(_logger, _options.TrustDomain.Name, Interval(), ex);
+                }
+            }
+        }
+        catch (OperationCanceledException) when (token.IsCancellationRequested)
+        {
+            // Disposed.
+        }
+    }
+
+    private void Apply(SpiffeBundle fetched)
+    {
+        var current = Current;
+        if (fetched.SequenceNumber < current.SequenceNumber)
+        {
+            Log.StaleBundleIgnored(_logger, _options.TrustDomain.Name, fetched.SequenceNumber!.Value, current.SequenceNumber!.Value);
+            return;
+        }
+
+        if (string.Equals(fetched.ToJson(), current.ToJson(), StringComparison.Ordinal))
+        {
+            // Unchanged: no event, so subscribers only hear about real changes.
+            return;
+        }
+
+        Volatile.Write(ref _current, fetched);
+        Log.BundleUpdated(_logger, _options.TrustDomain.Name, fetched.SequenceNumber);
+        var handler = Updated;
+        if (handler is null)
+        {
+            return;
+        }
+
+        foreach (var single in handler.GetInvocationList().Cast<EventHandler>())
+        {
+            try
+            {
+                single(this, EventArgs.Empty);
+            }
+#pragma warning disable CA1031 // A subscriber's bug must not stop bundle refresh.
+            catch (Exception ex)
+#pragma warning restore CA1031
+            {
+                Log.UpdateHandlerFailed(_logger, ex);
+            }
+        }
+    }
+}
