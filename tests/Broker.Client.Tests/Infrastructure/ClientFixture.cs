@@ -12,7 +12,8 @@ public sealed class ClientFixture : IAsyncLifetime, IAsyncDisposable
     public const string McpResource = "https://mcp.client.test/mcp";
     public const string CrmResource = "https://mcp.client.test/crm";
 
-    private const string Policy = $$"""
+    /// <summary>One tenant trusting SPIFFE trust domain <c>client.test</c> through <c>bundles/client.json</c>.</summary>
+    public const string Policy = $$"""
         tenant: client
         max_lifetime: 10m
         trust:
