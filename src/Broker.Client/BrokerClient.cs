@@ -31,7 +31,11 @@ public sealed class BrokerClient
     private readonly ILogger _logger;
 
     /// <summary>Creates the client.</summary>
-    /// <param name="httpClient">The HTTP client for the broker; not disposed by this class.</param>
+    /// <param name="httpClient">
+    /// The HTTP client for the broker; not disposed by this class. Its handler should not follow redirects
+    /// (<c>AllowAutoRedirect = false</c>, as <c>AddBrokerClient</c> configures it): a followed 307 or 308 would send
+    /// the subject token to wherever the redirect points.
+    /// </param>
     /// <param name="options">The configuration; read, not copied, so do not change it afterwards.</param>
     /// <param name="timeProvider">Clock for expiry and retry delays; <see cref="TimeProvider.System"/> by default.</param>
     /// <param name="logger">Logger; none by default.</param>

@@ -39,6 +39,21 @@ public static class BrokerClientServiceCollectionExtensions
             sp.GetService<ILogger<CapabilityTokenCache>>()));
 
         var builder = services.AddHttpClient(HttpClientName);
+
+        // A 307/308 would re-post the subject token, a bearer credential, to wherever the answer points. The
+        // broker never redirects its token endpoint, so a redirect is refused (reported as invalid_response).
+        builder.ConfigurePrimaryHttpMessageHandler((handler, _) =>
+        {
+            switch (handler)
+            {
+                case SocketsHttpHandler sockets:
+                    sockets.AllowAutoRedirect = false;
+                    break;
+                case HttpClientHandler client:
+                    client.AllowAutoRedirect = false;
+                    break;
+            }
+        });
         if (!services.Any(d => d.ServiceType == typeof(BrokerClient)))
         {
             builder.AddTypedClient((http, sp) => new BrokerClient(

@@ -1,5 +1,6 @@
 using System.Net;
 using Broker.Client.Tests.Infrastructure;
+using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
 
@@ -136,6 +137,38 @@ public sealed class CapabilityTokenHandlerTests(ClientFixture fixture) : IClassF
         Assert.Equal(2, fixture.Exchanges("handler-di"));
         Assert.Single(services, d => d.ServiceType == typeof(CapabilityTokenCache));
         Assert.Single(services, d => d.ServiceType == typeof(BrokerClient));
+    }
+
+    [Fact]
+    public async Task AddBrokerClient_BrokerAnswersWithRedirect_SubjectTokenNotForwarded()
+    {
+        // Arrange: a "broker" that redirects the exchange, with the subject token in its body, elsewhere.
+        await using var elsewhere = await StubServer.McpAsync();
+        await using var broker = await StubServer.StartAsync((context, _) =>
+        {
+            context.Response.StatusCode = StatusCodes.Status307TemporaryRedirect;
+            context.Response.Headers.Location = new Uri(elsewhere.BaseAddress, "/collect").ToString();
+            return Task.CompletedTask;
+        });
+        var services = new ServiceCollection();
+        services.AddBrokerClient(o =>
+        {
+            o.TokenEndpoint = new Uri(broker.BaseAddress, "/oauth2/token");
+            o.SubjectTokenSource = new DelegateSubjectTokenSource(_ => ValueTask.FromResult(new SubjectToken("subject.jwt.value", SubjectTokenTypes.Jwt)));
+            o.DefaultTaskId = "handler-redirect";
+            o.DefaultPurpose = "client-tests";
+        });
+        await using var provider = services.BuildServiceProvider();
+        var client = provider.GetRequiredService<BrokerClient>();
+
+        // Act
+        var error = await Assert.ThrowsAsync<BrokerExchangeException>(() => client.ExchangeAsync(Call));
+
+        // Assert
+        Assert.Equal(BrokerExchangeException.InvalidResponse, error.Error);
+        Assert.Equal(HttpStatusCode.TemporaryRedirect, error.StatusCode);
+        Assert.Single(broker.Requests);
+        Assert.Empty(elsewhere.Requests);
     }
 
     [Fact]
