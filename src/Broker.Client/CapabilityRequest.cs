@@ -102,6 +102,10 @@ public sealed record CapabilityRequest
         && Capabilities.SequenceEqual(other.Capabilities, StringComparer.Ordinal);
 
     /// <inheritdoc />
+    public override string ToString() =>
+        $"CapabilityRequest {{ Resource = {Resource}, Audience = {Audience}, Scope = {Scope}, TaskId = {TaskId}, Purpose = {Purpose}, Lifetime = {Lifetime} }}";
+
+    /// <inheritdoc />
     public override int GetHashCode() => HashCode.Combine(Resource, Audience, TaskId, Purpose, Lifetime, Scope);
 
     /// <summary>
