@@ -110,6 +110,20 @@ public sealed class CapabilityRequestTests
     }
 
     [Fact]
+    public void ToString_OfTokens_NeverPrintsTheToken()
+    {
+        // Arrange
+        var subject = new SubjectToken("eyJhbGciOiJFUzI1NiJ9.subject.secret", SubjectTokenTypes.Jwt, DateTimeOffset.UnixEpoch);
+        var capability = new CapabilityToken("eyJhbGciOiJFUzI1NiJ9.capability.secret", DateTimeOffset.UnixEpoch.AddMinutes(5), "a b", SubjectTokenTypes.AccessToken, DateTimeOffset.UnixEpoch);
+
+        // Assert
+        Assert.DoesNotContain("secret", subject.ToString(), StringComparison.Ordinal);
+        Assert.DoesNotContain("secret", capability.ToString(), StringComparison.Ordinal);
+        Assert.Contains("Scope = a b", capability.ToString(), StringComparison.Ordinal);
+        Assert.Contains("Scope = a b", new CapabilityRequest("b", "a").ToString(), StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Resolve_NoTarget_ThrowsArgumentException()
     {
         var request = new CapabilityRequest("a") { TaskId = "t", Purpose = "p" };

@@ -102,6 +102,30 @@ public sealed class CapabilityTokenCacheTests(ClientFixture fixture) : IClassFix
     }
 
     [Fact]
+    public async Task GetTokenAsync_OneCallerCancels_SharedExchangeCompletesForTheOthers()
+    {
+        // Arrange
+        var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var subject = fixture.Svid();
+        subject.Gate = release.Task;
+        using var cache = new CapabilityTokenCache(new BrokerClient(new HttpClient(), fixture.Options("cache-cancel", subject)));
+        using var impatient = new CancellationTokenSource();
+        var first = cache.GetTokenAsync(Read, impatient.Token);
+        var second = cache.GetTokenAsync(Read);
+
+        // Act
+        await impatient.CancelAsync();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => first);
+        release.SetResult();
+        var token = await second;
+
+        // Assert
+        Assert.Same(token, await cache.GetTokenAsync(Read));
+        Assert.Equal(1, subject.Calls);
+        Assert.Equal(1, fixture.Exchanges("cache-cancel"));
+    }
+
+    [Fact]
     public async Task GetTokenAsync_DifferentRequests_DifferentTokens()
     {
         // Arrange
