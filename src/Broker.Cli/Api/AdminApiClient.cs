@@ -17,6 +17,9 @@ internal sealed class AdminApiClient : IDisposable
 {
     private const int MaxDescriptionLength = 512;
 
+    // --all reads page after page; no single answer of the admin API comes near this.
+    private const int MaxResponseBytes = 32 * 1024 * 1024;
+
     private readonly HttpClient _http;
     private readonly BrokerConnection _connection;
 
@@ -33,6 +36,7 @@ internal sealed class AdminApiClient : IDisposable
         {
             BaseAddress = connection.AdminBaseUri,
             Timeout = connection.Timeout,
+            MaxResponseContentBufferSize = MaxResponseBytes,
         };
         _http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", connection.Token);
         _http.DefaultRequestHeaders.Accept.Add(new MediaTypeWithQualityHeaderValue("application/json"));
