@@ -40,30 +40,42 @@ internal static class GrantsRevokeCommand
         }
 
         var json = parseResult.GetValue(globals.Json);
-        if (request.GrantId is not null)
-        {
-            var result = await client.RevokeAsync(request.GrantId, request.Reason, cancellationToken);
-            if (result is ApiResult<RevokeResult>.Failed failed)
-            {
-                return environment.Fail(failed.Failure);
-            }
+        return request.GrantId is not null
+            ? await RevokeOneAsync(client, environment, json, request.GrantId, request.Reason, cancellationToken)
+            : await RevokeManyAsync(client, environment, json, request, cancellationToken);
+    }
 
-            var (revoked, body) = (ApiResult<RevokeResult>.Ok)result;
-            environment.Out.WriteLine(json ? body.Trim() : revoked.Result == "already_revoked"
-                ? $"Grant {Text.Printable(revoked.GrantId)} was already revoked at {Text.Timestamp(revoked.RevokedAt)}."
-                : $"Revoked grant {Text.Printable(revoked.GrantId)} at {Text.Timestamp(revoked.RevokedAt)}.");
-            return ExitCodes.Success;
+    private static async Task<int> RevokeOneAsync(AdminApiClient client, CliEnvironment environment, bool json, string grantId, string reason, CancellationToken cancellationToken)
+    {
+        var result = await client.RevokeAsync(grantId, reason, cancellationToken);
+        if (result is ApiResult<RevokeResult>.Failed failed)
+        {
+            return environment.Fail(failed.Failure);
         }
 
-        var bulk = await client.RevokeManyAsync(request.Tenant!, request.Subject, request.TaskId, request.Reason, cancellationToken);
-        if (bulk is ApiResult<BulkRevokeResult>.Failed bulkFailed)
+        var (revoked, body) = (ApiResult<RevokeResult>.Ok)result;
+        var id = Text.Printable(revoked.GrantId);
+        var at = Text.Timestamp(revoked.RevokedAt);
+        environment.Out.WriteLine(
+            json ? body.Trim()
+            : revoked.Result == "already_revoked" ? $"Grant {id} was already revoked at {at}."
+            : $"Revoked grant {id} at {at}.");
+        return ExitCodes.Success;
+    }
+
+    private static async Task<int> RevokeManyAsync(AdminApiClient client, CliEnvironment environment, bool json, Request request, CancellationToken cancellationToken)
+    {
+        var result = await client.RevokeManyAsync(request.Tenant!, request.Subject, request.TaskId, request.Reason, cancellationToken);
+        if (result is ApiResult<BulkRevokeResult>.Failed failed)
         {
-            return environment.Fail(bulkFailed.Failure);
+            return environment.Fail(failed.Failure);
         }
 
-        var (count, bulkBody) = (ApiResult<BulkRevokeResult>.Ok)bulk;
+        var (revoked, body) = (ApiResult<BulkRevokeResult>.Ok)result;
         var scope = request.Subject is not null ? $"subject {Text.Printable(request.Subject)}" : $"task {Text.Printable(request.TaskId)}";
-        environment.Out.WriteLine(json ? bulkBody.Trim() : $"Revoked {count.Revoked} grant{(count.Revoked == 1 ? "" : "s")} of {scope} in tenant {Text.Printable(request.Tenant)}.");
+        environment.Out.WriteLine(json
+            ? body.Trim()
+            : $"Revoked {revoked.Revoked} grant{(revoked.Revoked == 1 ? "" : "s")} of {scope} in tenant {Text.Printable(request.Tenant)}.");
         return ExitCodes.Success;
     }
 

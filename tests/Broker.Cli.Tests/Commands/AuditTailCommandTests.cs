@@ -86,8 +86,9 @@ public sealed class AuditTailCommandTests
         // Act
         var running = Program.RunAsync(Brokerctl.Against(stub, AdminApiStub.AcmeToken, "audit", "tail", "--tenant", "acme", "--follow"), environment, cancellation.Token);
         await WaitUntilAsync(() => Printed().Contains("agents/first", StringComparison.Ordinal));
-        stub.AddEvent("token.exchange", "2026-11-24T10:03:25+00:00", "acme", "spiffe://acme.example/agents/second");
-        stub.AddEvent("token.exchange", "2026-11-24T10:03:26+00:00", "acme", "spiffe://acme.example/agents/third");
+        stub.AddEvents(
+            AdminApiStub.Event("token.exchange", "2026-11-24T10:03:25+00:00", "acme", "spiffe://acme.example/agents/second"),
+            AdminApiStub.Event("token.exchange", "2026-11-24T10:03:26+00:00", "acme", "spiffe://acme.example/agents/third"));
         await WaitUntilAsync(() => Printed().Contains("agents/third", StringComparison.Ordinal));
         var requestsBefore = stub.Requests.Count;
         await WaitUntilAsync(() => stub.Requests.Count >= requestsBefore + 2);
@@ -133,6 +134,74 @@ public sealed class AuditTailCommandTests
         Assert.Equal(2, lines.Length);
         Assert.EndsWith("first", JsonDocument.Parse(lines[0]).RootElement.GetProperty("subject").GetString(), StringComparison.Ordinal);
         Assert.EndsWith("second", JsonDocument.Parse(lines[1]).RootElement.GetProperty("subject").GetString(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task AuditTail_FollowThroughOutage_ReportedOnceAndKeepsPolling()
+    {
+        // Arrange
+        await using var stub = await AdminApiStub.StartAsync();
+        stub.AddEvent("token.exchange", "2026-11-24T10:03:24+00:00", "acme", "spiffe://acme.example/agents/first");
+        var (environment, printed, errors) = FollowEnvironment();
+        using var cancellation = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+
+        // Act
+        var running = Program.RunAsync(Brokerctl.Against(stub, AdminApiStub.AcmeToken, "audit", "tail", "--tenant", "acme", "--follow"), environment, cancellation.Token);
+        await WaitUntilAsync(() => printed().Contains("agents/first", StringComparison.Ordinal));
+        stub.Unavailable = true;
+        var requestsBefore = stub.Requests.Count;
+        await WaitUntilAsync(() => stub.Requests.Count >= requestsBefore + 3);
+        stub.AddEvent("token.exchange", "2026-11-24T10:03:25+00:00", "acme", "spiffe://acme.example/agents/after-outage");
+        stub.Unavailable = false;
+        await WaitUntilAsync(() => printed().Contains("agents/after-outage", StringComparison.Ordinal));
+        await cancellation.CancelAsync();
+
+        // Assert
+        Assert.Equal(0, await running);
+        var reported = Assert.Single(errors().Split('\n', StringSplitOptions.RemoveEmptyEntries));
+        Assert.Equal("brokerctl: the broker is unavailable: 503 temporarily_unavailable: the grant store is unreachable (retry after 5 s); still polling", reported);
+    }
+
+    [Fact]
+    public async Task AuditTail_FollowMoreNewEventsThanLimit_WarnsOfSkippedEvents()
+    {
+        // Arrange
+        await using var stub = await AdminApiStub.StartAsync();
+        stub.AddEvent("token.exchange", "2026-11-24T10:03:24+00:00", "acme", "spiffe://acme.example/agents/first");
+        var (environment, printed, errors) = FollowEnvironment();
+        using var cancellation = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+
+        // Act
+        var running = Program.RunAsync(Brokerctl.Against(stub, AdminApiStub.AcmeToken, "audit", "tail", "--tenant", "acme", "--limit", "2", "--follow"), environment, cancellation.Token);
+        await WaitUntilAsync(() => printed().Contains("agents/first", StringComparison.Ordinal));
+        stub.AddEvents([.. Enumerable.Range(0, 3).Select(i =>
+            AdminApiStub.Event("token.exchange", $"2026-11-24T10:04:0{i}+00:00", "acme", $"spiffe://acme.example/agents/burst-{i}"))]);
+
+        await WaitUntilAsync(() => printed().Contains("agents/burst-2", StringComparison.Ordinal));
+        await cancellation.CancelAsync();
+
+        // Assert
+        Assert.Equal(0, await running);
+        Assert.Contains("more than 2 events since the last poll", errors(), StringComparison.Ordinal);
+        Assert.DoesNotContain("burst-0", printed(), StringComparison.Ordinal);
+    }
+
+    private static (CliEnvironment Environment, Func<string> Printed, Func<string> Errors) FollowEnvironment()
+    {
+        var stdout = new StringWriter();
+        var stderr = new StringWriter();
+        var output = TextWriter.Synchronized(stdout);
+        var error = TextWriter.Synchronized(stderr);
+        var environment = new CliEnvironment(output, error) { GetVariable = _ => null, FollowInterval = TimeSpan.FromMilliseconds(50) };
+        string Read(TextWriter writer, StringWriter inner)
+        {
+            lock (writer)
+            {
+                return inner.ToString();
+            }
+        }
+
+        return (environment, () => Read(output, stdout), () => Read(error, stderr));
     }
 
     private static async Task WaitUntilAsync(Func<bool> condition)

@@ -93,23 +93,29 @@ internal sealed class AdminApiStub : IAsyncDisposable
     };
 
     /// <summary>Appends an audit event (newest); the API answers newest first.</summary>
-    public void AddEvent(string type, string time, string tenant, string? subject = null, string? grantId = null, string outcome = "Allowed", string? error = null)
+    public void AddEvent(string type, string time, string tenant, string? subject = null, string? grantId = null, string outcome = "Allowed", string? error = null) =>
+        AddEvents(Event(type, time, tenant, subject, grantId, outcome, error));
+
+    /// <summary>Appends several events at once: no request sees only some of them.</summary>
+    public void AddEvents(params JsonObject[] events)
     {
         lock (_lock)
         {
-            _events.Add(new JsonObject
-            {
-                ["type"] = type,
-                ["time"] = time,
-                ["outcome"] = outcome,
-                ["error"] = error,
-                ["tenant"] = tenant,
-                ["subject"] = subject,
-                ["grant_id"] = grantId,
-                ["actor_chain"] = new JsonArray(),
-            });
+            _events.AddRange(events);
         }
     }
+
+    public static JsonObject Event(string type, string time, string tenant, string? subject = null, string? grantId = null, string outcome = "Allowed", string? error = null) => new()
+    {
+        ["type"] = type,
+        ["time"] = time,
+        ["outcome"] = outcome,
+        ["error"] = error,
+        ["tenant"] = tenant,
+        ["subject"] = subject,
+        ["grant_id"] = grantId,
+        ["actor_chain"] = new JsonArray(),
+    };
 
     public JsonObject? FindGrant(string id)
     {
