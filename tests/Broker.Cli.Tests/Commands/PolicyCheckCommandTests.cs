@@ -1,0 +1,140 @@
+using System.Text.Json;
+using Broker.Cli.Tests.Infrastructure;
+
+namespace Broker.Cli.Tests.Commands;
+
+public sealed class PolicyCheckCommandTests : IDisposable
+{
+    private const string ValidPolicy = """
+        tenant: acme
+        max_lifetime: 15m
+        trust:
+          spiffe:
+            - trust_domain: acme.example
+              bundle_endpoint: https://spire.acme.example/bundle
+        capabilities:
+          - name: invoices.read
+            resource: https://mcp.acme.example/invoices
+            tools: [list_invoices, get_invoice]
+        rules:
+          - name: readers
+            subjects: ["spiffe://acme.example/agents/*"]
+            capabilities: [invoices.read]
+            permissions: [discover, execute]
+        """;
+
+    private readonly string _directory = Directory.CreateTempSubdirectory("brokerctl-policy-").FullName;
+
+    public void Dispose() => Directory.Delete(_directory, recursive: true);
+
+    [Fact]
+    public async Task PolicyCheck_ValidDirectory_Exit0()
+    {
+        // Arrange
+        File.WriteAllText(Path.Combine(_directory, "acme.yaml"), ValidPolicy);
+        using var stdout = new StringWriter();
+        using var stderr = new StringWriter();
+
+        // Act: through the public entry point.
+        var exitCode = await Program.RunAsync(["policy", "check", _directory], stdout, stderr);
+
+        // Assert
+        Assert.Equal(0, exitCode);
+        Assert.Equal("", stderr.ToString());
+        Assert.StartsWith($"{_directory}: valid, 1 tenant (acme), version sha256:", stdout.ToString(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task PolicyCheck_InvalidDirectory_Exit5WithFileLineColumn()
+    {
+        // Arrange
+        File.WriteAllText(Path.Combine(_directory, "acme.yaml"), ValidPolicy.Replace("[discover, execute]", "[discover, fly]", StringComparison.Ordinal));
+        File.WriteAllText(Path.Combine(_directory, "bad.yaml"), "tenant: beta\nbogus: 1\n");
+
+        // Act
+        var run = await Brokerctl.RunAsync("policy", "check", _directory);
+
+        // Assert
+        Assert.Equal(5, run.ExitCode);
+        var lines = run.OutLines;
+        Assert.Equal(2, lines.Length);
+        Assert.Equal($"{Path.Join(_directory, "acme.yaml")}:15:18: unknown permission 'fly'; expected discover, execute or publish", lines[0]);
+        Assert.StartsWith($"{Path.Join(_directory, "bad.yaml")}:2:1: unknown key 'bogus'", lines[1], StringComparison.Ordinal);
+        Assert.Equal($"brokerctl: 2 errors in policy directory '{_directory}'", run.Error.Trim());
+    }
+
+    [Fact]
+    public async Task PolicyCheck_DevBundle_RefusedUnlessDev()
+    {
+        // Arrange
+        File.WriteAllText(
+            Path.Combine(_directory, "dev.yaml"),
+            ValidPolicy.Replace("bundle_endpoint: https://spire.acme.example/bundle", "bundle: dev", StringComparison.Ordinal));
+
+        // Act
+        var production = await Brokerctl.RunAsync("policy", "check", _directory);
+        var dev = await Brokerctl.RunAsync("policy", "check", "--dev", _directory);
+
+        // Assert
+        Assert.Equal(5, production.ExitCode);
+        Assert.Contains("dev.yaml:6:15: 'bundle: dev' is only accepted when the broker runs with --dev", production.Out, StringComparison.Ordinal);
+        Assert.Equal(0, dev.ExitCode);
+    }
+
+    [Fact]
+    public async Task PolicyCheck_Json_ReportsErrorsAsObjects()
+    {
+        // Arrange
+        File.WriteAllText(Path.Combine(_directory, "bad.yaml"), "tenant: beta\nbogus: 1\n");
+
+        // Act
+        var run = await Brokerctl.RunAsync("--json", "policy", "check", _directory);
+
+        // Assert
+        Assert.Equal(5, run.ExitCode);
+        using var document = JsonDocument.Parse(run.Out);
+        Assert.False(document.RootElement.GetProperty("valid").GetBoolean());
+        var error = Assert.Single(document.RootElement.GetProperty("errors").EnumerateArray());
+        Assert.Equal(2, error.GetProperty("line").GetInt32());
+        Assert.StartsWith("unknown key 'bogus'", error.GetProperty("message").GetString(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task PolicyCheck_JsonValid_ReportsTenantsAndVersion()
+    {
+        // Arrange
+        File.WriteAllText(Path.Combine(_directory, "acme.yaml"), ValidPolicy);
+
+        // Act
+        var run = await Brokerctl.RunAsync("policy", "check", _directory, "--json");
+
+        // Assert
+        Assert.Equal(0, run.ExitCode);
+        using var document = JsonDocument.Parse(run.Out);
+        Assert.True(document.RootElement.GetProperty("valid").GetBoolean());
+        Assert.Equal("acme", document.RootElement.GetProperty("tenants")[0].GetString());
+        Assert.StartsWith("sha256:", document.RootElement.GetProperty("version").GetString(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task PolicyCheck_EmptyDirectory_Exit5()
+    {
+        // Act
+        var run = await Brokerctl.RunAsync("policy", "check", _directory);
+
+        // Assert
+        Assert.Equal(5, run.ExitCode);
+        Assert.Contains("has no .yaml or .yml files", run.Out, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task PolicyCheck_MissingDirectory_UsageError()
+    {
+        // Act
+        var run = await Brokerctl.RunAsync("policy", "check", Path.Combine(_directory, "missing"));
+
+        // Assert
+        Assert.Equal(2, run.ExitCode);
+        Assert.Contains("does not exist", run.Error, StringComparison.Ordinal);
+    }
+}
