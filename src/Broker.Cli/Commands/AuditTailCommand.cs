@@ -15,7 +15,7 @@ internal static class AuditTailCommand
         new("OUTCOME", 7),
         new("TENANT", 16),
         new("IDENTITY", 48),
-        new("GRANT ID", 22),
+        new("GRANT ID", 28), // fits a whole grant ID (27 characters): it is what admins copy into revoke
         new("ERROR", 40),
     ];
 

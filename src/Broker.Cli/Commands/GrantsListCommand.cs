@@ -11,7 +11,7 @@ internal static class GrantsListCommand
 {
     private static readonly Column[] Columns =
     [
-        new("GRANT ID", 24),
+        new("GRANT ID", 28), // fits a whole grant ID (27 characters): it is what admins copy into revoke
         new("SUBJECT", 48),
         new("CAPABILITIES", 32),
         new("TASK", 24),

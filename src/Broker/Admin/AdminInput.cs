@@ -8,9 +8,9 @@ internal static class AdminInput
     public const int MaxReasonLength = 256;
     public const int DefaultLimit = 100;
 
-    /// <summary>1-256 characters, none of them control characters (no forged log lines).</summary>
+    /// <summary>1-256 characters (UTF-16 units), not only white space, no control characters (no forged log lines).</summary>
     public static bool IsValidReason(string? reason) =>
-        reason is { Length: > 0 and <= MaxReasonLength } && !reason.Any(char.IsControl);
+        reason is { Length: > 0 and <= MaxReasonLength } && !string.IsNullOrWhiteSpace(reason) && !reason.Any(char.IsControl);
 
     public static bool IsValidGrantId(string? grantId) => GrantId.IsWellFormed(grantId);
 

@@ -53,7 +53,10 @@ public sealed record AuditEvent
 /// <summary>The outcome of an audited decision.</summary>
 public enum AuditOutcome
 {
+    [System.Text.Json.Serialization.JsonStringEnumMemberName("allowed")]
     Allowed = 0,
+
+    [System.Text.Json.Serialization.JsonStringEnumMemberName("denied")]
     Denied = 1,
 }
 
