@@ -191,6 +191,13 @@ public sealed class FakeWorkloadApiState
         _jwtCache.Clear();
     });
 
+    /// <summary>Removes every JWT signing key but the newest from the bundle: the end of a JWT key rotation.</summary>
+    public void DropOldJwtKeys() => Change(() =>
+    {
+        _jwtKeys.RemoveRange(0, _jwtKeys.Count - 1);
+        _jwtCache.Clear();
+    });
+
     /// <summary>Sends this exact X509SVIDResponse instead of the real one (faults: empty svids, bad DER, wrong key); null to stop.</summary>
     public void SetRawX509Response(X509SVIDResponse? response) => Change(() => _rawX509 = response);
 
