@@ -3,7 +3,7 @@ namespace Broker.Exchange;
 /// <summary>Exchange log messages, EventIds 1000-1099. Names are a telemetry contract: never rename.</summary>
 internal static partial class Log
 {
-    [LoggerMessage(1000, LogLevel.Information, "Issued grant {GrantId} in tenant {Tenant} to {Subject} for {LifetimeSeconds} s.", EventName = nameof(TokenIssued))]
+    [LoggerMessage(1000, LogLevel.Debug, "Issued grant {GrantId} in tenant {Tenant} to {Subject} for {LifetimeSeconds} s.", EventName = nameof(TokenIssued))]
     public static partial void TokenIssued(ILogger logger, string grantId, string tenant, string subject, long lifetimeSeconds);
 
     [LoggerMessage(1001, LogLevel.Debug, "Token exchange refused: {Reason}.", EventName = nameof(ExchangeRefused))]
