@@ -87,6 +87,20 @@ internal sealed class AdminGate
         return admin.IsGlobal || (_policy.Current?.Tenants.TryGetValue(tenant, out var target) == true && admin.MayAdminister(tenant, target.Admins));
     }
 
+    /// <summary>The log line of a revocation the store audited atomically.</summary>
+    public void LogRevocation(HttpContext context, string admin, string tenant, string grantId, string reason) =>
+        _audit.LogRecorded(new AuditEvent
+        {
+            Type = AuditEventTypes.GrantRevoked,
+            Time = _timeProvider.GetUtcNow(),
+            Outcome = AuditOutcome.Allowed,
+            Reason = reason,
+            Tenant = tenant,
+            Actor = admin,
+            GrantId = grantId,
+            ClientAddress = context.Connection.RemoteIpAddress?.ToString(),
+        });
+
     /// <summary>Audits an admin action with the admin's identity.</summary>
     public ValueTask AuditAsync(HttpContext context, string action, string? admin, string? tenant, AuditOutcome outcome, string? reason, string? grantId = null) =>
         _audit.RecordAsync(new AuditEvent

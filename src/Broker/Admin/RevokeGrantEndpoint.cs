@@ -33,8 +33,12 @@ internal sealed class RevokeGrantEndpoint(AdminGate gate, IGrantStore store)
                 return AdminResults.Error(AdminResults.NotFound);
             }
 
+            // The store audits the revocation in the same atomic step, with the admin as its actor.
             var result = await store.RevokeAsync(grant.Id, admin.Id, body.Reason!, cancellationToken);
-            await gate.AuditAsync(context, AuditEventTypes.GrantRevoked, admin.Id, grant.Tenant, AuditOutcome.Allowed, body.Reason, grant.Id);
+            if (result is Revoked)
+            {
+                gate.LogRevocation(context, admin.Id, grant.Tenant, grant.Id, body.Reason!);
+            }
             return result switch
             {
                 Revoked revoked => Results.Json(new RevokeView(grant.Id, "revoked", revoked.Entry.RevokedAt), BrokerJsonContext.Default.RevokeView),

@@ -36,6 +36,12 @@ internal sealed class AuditTrail(IGrantStore store, ILoggerFactory loggerFactory
         }
     }
 
+    /// <summary>
+    /// Writes the log line of an event the store already recorded in an atomic step of its own
+    /// (a revocation), so the log stays a complete copy of the trail.
+    /// </summary>
+    public void LogRecorded(AuditEvent auditEvent) => WriteLine(auditEvent);
+
     private void WriteLine(AuditEvent auditEvent)
     {
         if (_logger.IsEnabled(LogLevel.Information))

@@ -22,7 +22,9 @@ internal static class DevMode
             ["Broker:DevMode"] = "true",
             ["Broker:Issuer"] = issuer,
             ["Broker:Keys:AllowEphemeralKey"] = "true",
-            ["Broker:Policy:Path"] = builder.Configuration["Broker:Policy:Path"] ?? Path.Combine(AppContext.BaseDirectory, "dev-policy"),
+            ["Broker:Policy:Path"] = string.IsNullOrWhiteSpace(builder.Configuration["Broker:Policy:Path"])
+                ? Path.Combine(AppContext.BaseDirectory, "dev-policy")
+                : builder.Configuration["Broker:Policy:Path"],
             ["Broker:Redis:Configuration"] = "",
             ["Broker:Admin:GlobalAdmins:0"] = DevIdentityIssuer.Admin.ToString(),
         });

@@ -18,6 +18,30 @@ internal sealed class TokenRevocationEndpoint(CapabilityTokenReader reader, IGra
 {
     public const string HolderReason = "revoked by the token holder";
 
+    /// <summary>Revokes one grant as its holder.</summary>
+    private async Task RevokeAsync(HttpContext context, GrantRecord grant, CancellationToken cancellationToken)
+    {
+        if (await store.RevokeAsync(grant.Id, grant.Subject, HolderReason, cancellationToken) is not Revoked)
+        {
+            return;
+        }
+
+        // The store audited it atomically; this is the log line of that event.
+        audit.LogRecorded(new AuditEvent
+        {
+            Type = AuditEventTypes.GrantRevoked,
+            Time = timeProvider.GetUtcNow(),
+            Outcome = AuditOutcome.Allowed,
+            Reason = HolderReason,
+            Tenant = grant.Tenant,
+            Subject = grant.Subject,
+            TaskId = grant.TaskId,
+            GrantId = grant.Id,
+            Actor = grant.Subject,
+            ClientAddress = context.Connection.RemoteIpAddress?.ToString(),
+        });
+    }
+
     public async Task<IResult> HandleAsync(HttpContext context, CancellationToken cancellationToken)
     {
         context.Response.Headers[HeaderNames.CacheControl] = "no-store";
@@ -55,7 +79,6 @@ internal sealed class TokenRevocationEndpoint(CapabilityTokenReader reader, IGra
                 return Results.Ok();
             }
 
-            var revoked = 0;
             if (form["revoke_task"] == "true")
             {
                 // The whole task, but only this subject's grants in it: a holder speaks for itself.
@@ -65,7 +88,7 @@ internal sealed class TokenRevocationEndpoint(CapabilityTokenReader reader, IGra
                     var page = await store.ListAsync(GrantQuery.ForTask(grant.Tenant, grant.TaskId), cursor, GrantQuery.MaxPageSize, cancellationToken);
                     foreach (var sibling in page.Grants.Where(g => g.Subject == grant.Subject && g.Status == GrantStatus.Active))
                     {
-                        revoked += await store.RevokeAsync(sibling.Id, grant.Subject, HolderReason, cancellationToken) is Revoked ? 1 : 0;
+                        await RevokeAsync(context, sibling, cancellationToken);
                     }
 
                     cursor = page.NextCursor;
@@ -74,22 +97,9 @@ internal sealed class TokenRevocationEndpoint(CapabilityTokenReader reader, IGra
             }
             else
             {
-                revoked = await store.RevokeAsync(grant.Id, grant.Subject, HolderReason, cancellationToken) is Revoked ? 1 : 0;
+                await RevokeAsync(context, grant, cancellationToken);
             }
 
-            await audit.RecordAsync(new AuditEvent
-            {
-                Type = AuditEventTypes.GrantRevoked,
-                Time = timeProvider.GetUtcNow(),
-                Outcome = AuditOutcome.Allowed,
-                Reason = form["revoke_task"] == "true" ? $"task revoked by holder: {revoked} grant(s)" : HolderReason,
-                Tenant = grant.Tenant,
-                Subject = grant.Subject,
-                TaskId = grant.TaskId,
-                GrantId = grant.Id,
-                Actor = grant.Subject,
-                ClientAddress = context.Connection.RemoteIpAddress?.ToString(),
-            }, CancellationToken.None);
             return Results.Ok();
         }
         catch (GrantStoreUnavailableException)

@@ -1,0 +1,137 @@
+using System.Diagnostics;
+using System.Net;
+using System.Text.RegularExpressions;
+using Broker.IntegrationTests.Redis;
+
+namespace Broker.IntegrationTests.Dev;
+
+/// <summary>
+/// The README's quick start, for real: the broker process started with <c>--dev</c>, then the three
+/// curl steps (a dev JWT-SVID, the exchange, the verification) and the printed admin credential.
+/// </summary>
+public sealed partial class DevModeTests : IAsyncLifetime
+{
+    private readonly int _port = RedisProcess.FreePort();
+    private readonly List<string> _output = [];
+    private Process _broker = null!;
+    private HttpClient _client = null!;
+
+    public async ValueTask InitializeAsync()
+    {
+        var start = new ProcessStartInfo("dotnet")
+        {
+            ArgumentList = { Path.Combine(AppContext.BaseDirectory, "Broker.dll"), "--dev", $"--Broker:Dev:Port={_port}" },
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            WorkingDirectory = Path.GetTempPath(),
+        };
+        _broker = Process.Start(start)!;
+        _broker.OutputDataReceived += (_, e) => Record(e.Data);
+        _broker.ErrorDataReceived += (_, e) => Record(e.Data);
+        _broker.BeginOutputReadLine();
+        _broker.BeginErrorReadLine();
+        _client = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{_port}") };
+
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(60);
+        while (true)
+        {
+            Assert.False(_broker.HasExited, "The dev broker exited: " + Output);
+            Assert.True(DateTime.UtcNow < deadline, "The dev broker did not become ready: " + Output);
+            try
+            {
+                using var ready = await _client.GetAsync("/readyz");
+                if (ready.StatusCode == HttpStatusCode.OK)
+                {
+                    break;
+                }
+            }
+            catch (HttpRequestException)
+            {
+            }
+
+            await Task.Delay(200);
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        _client.Dispose();
+        if (!_broker.HasExited)
+        {
+            _broker.Kill(entireProcessTree: true);
+            await _broker.WaitForExitAsync();
+        }
+
+        _broker.Dispose();
+    }
+
+    private string Output
+    {
+        get
+        {
+            lock (_output)
+            {
+                return string.Join('\n', _output);
+            }
+        }
+    }
+
+    private void Record(string? line)
+    {
+        if (line is not null)
+        {
+            lock (_output)
+            {
+                _output.Add(line);
+            }
+        }
+    }
+
+    [Fact]
+    public async Task QuickStart_SvidExchangeAndVerify_AsInTheReadme()
+    {
+        // SVID=$(curl -s -X POST 'http://127.0.0.1:5080/dev/svid?spiffe_id=spiffe://dev.localhost/agents/demo')
+        using var svidResponse = await _client.PostAsync("/dev/svid?spiffe_id=spiffe://dev.localhost/agents/demo", null);
+        var svid = (await svidResponse.Content.ReadAsStringAsync()).Trim();
+        Assert.Equal(HttpStatusCode.OK, svidResponse.StatusCode);
+
+        // TOKEN=$(curl -s http://127.0.0.1:5080/oauth2/token -d … | sed …)
+        using var exchange = await _client.PostAsync("/oauth2/token", new FormUrlEncodedContent(new Dictionary<string, string>
+        {
+            ["grant_type"] = "urn:ietf:params:oauth:grant-type:token-exchange",
+            ["subject_token_type"] = "urn:ietf:params:oauth:token-type:jwt",
+            ["subject_token"] = svid,
+            ["resource"] = "https://mcp.dev.localhost/mcp",
+            ["scope"] = "files.read",
+            ["task_id"] = "demo-1",
+            ["purpose"] = "triage",
+        }));
+        var body = await exchange.Content.ReadAsStringAsync();
+        Assert.Equal(HttpStatusCode.OK, exchange.StatusCode);
+        var token = AccessToken().Match(body).Groups[1].Value;
+
+        // curl -s -X POST http://127.0.0.1:5080/dev/verify -H "Authorization: Bearer $TOKEN"
+        using var verify = new HttpRequestMessage(HttpMethod.Post, "/dev/verify");
+        verify.Headers.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", token);
+        using var verified = await _client.SendAsync(verify);
+        var text = await verified.Content.ReadAsStringAsync();
+        Assert.Equal(HttpStatusCode.OK, verified.StatusCode);
+        Assert.StartsWith("valid:", text, StringComparison.Ordinal);
+        Assert.Contains("\"sub\":\"spiffe://dev.localhost/agents/demo\"", text, StringComparison.Ordinal);
+
+        // The banner says it is not for production, and a dev admin credential is printed.
+        Assert.Contains("NOT FOR PRODUCTION", Output, StringComparison.Ordinal);
+        Assert.Matches("export BROKER_URL=http://127.0.0.1:[0-9]+ BROKER_TOKEN=ey", Output);
+    }
+
+    [Fact]
+    public async Task DevIdentitySource_RefusesIdsOutsideTheDevTrustDomain()
+    {
+        using var response = await _client.PostAsync("/dev/svid?spiffe_id=spiffe://prod.example/agents/x", null);
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+    }
+
+    [GeneratedRegex("\"access_token\":\"([^\"]+)\"")]
+    private static partial Regex AccessToken();
+}
