@@ -5,7 +5,7 @@
 # measures, and stops the broker. Load only ever goes to 127.0.0.1.
 #
 # Knobs (environment): RUNS=3 DURATION=20s WARMUP=5s CONNECTIONS=32 THREADS=1 PORT=5199 MODES="off on"
-# TOKENS_COUNT=1000. Any DOTNET_* variable set by the caller reaches the broker (e.g. DOTNET_gcServer=0).
+# TOKENS_COUNT=1000 LOG_LEVEL=Warning. Any DOTNET_* variable set by the caller reaches the broker (e.g. DOTNET_gcServer=0).
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -51,7 +51,7 @@ start_broker() { # $1 = true|false (validation cache)
   Broker__Policy__Path=$work/policy \
   Broker__Keys__AllowEphemeralKey=true \
   Broker__Subjects__ValidationCache__Enabled=$1 \
-  Logging__LogLevel__Default=Warning \
+  Logging__LogLevel__Default=${LOG_LEVEL:-Warning} \
     dotnet "$broker_dll" --urls "$base" >"$work/broker.log" 2>&1 &
   broker_pid=$!
   for _ in $(seq 1 100); do
@@ -91,6 +91,8 @@ check_exchange() {
   fi
 }
 
+# utime + stime of a process, in clock ticks (proc(5), fields 14 and 15).
+cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
 median() { sort -g | awk '{ v[NR] = $1 } END { if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 field() { sed -n "s/.* $1=\([^ ]*\).*/\1/p"; }
 
@@ -108,17 +110,26 @@ for mode in $MODES; do
     check_exchange
     wrk -t"$THREADS" -c"$CONNECTIONS" -d"$WARMUP" -s "$here/exchange.lua" "$base" >/dev/null
     echo "-- cache $mode, run $run: wrk -t$THREADS -c$CONNECTIONS -d$DURATION --latency"
-    wrk -t"$THREADS" -c"$CONNECTIONS" -d"$DURATION" --latency -s "$here/exchange.lua" "$base" | tee "$work/wrk.txt"
+    cpu_before=$(cpu_ticks "$broker_pid")
+    wrk -t"$THREADS" -c"$CONNECTIONS" -d"$DURATION" --latency -s "$here/exchange.lua" "$base" >"$work/wrk.txt"
+    cpu_after=$(cpu_ticks "$broker_pid")
+    grep -v '^RESULT' "$work/wrk.txt"
     rss=$(ps -o rss= -p "$broker_pid" | tr -d ' ')
     line=$(grep '^RESULT' "$work/wrk.txt")
-    echo "$line rss_mib=$((rss / 1024))" | tee -a "$results"
+    requests=$(echo "$line" | field requests)
+    # Broker CPU (user + system, all threads) per request: what one exchange costs over HTTP.
+    cpu_us=$(awk -v t=$((cpu_after - cpu_before)) -v hz="$(getconf CLK_TCK)" -v n="$requests" 'BEGIN { printf "%.0f", t / hz * 1e6 / n }')
+    # The machine's 1-minute load average: other work on a shared box shows up here, and in p99.
+    load=$(cut -d' ' -f1 /proc/loadavg)
+    echo "$line broker_cpu_us_per_req=$cpu_us rss_mib=$((rss / 1024)) loadavg=$load" | tee -a "$results"
     stop_broker
   done
   rps=$(field rps <"$results" | median)
   p50=$(field p50_ms <"$results" | median)
   p99=$(field p99_ms <"$results" | median)
+  cpu=$(field broker_cpu_us_per_req <"$results" | median)
   bad=$(field non200 <"$results" | awk '{ s += $1 } END { print s }')
-  summary+=("cache $mode: median of $RUNS run(s): $rps req/s, p50 $p50 ms, p99 $p99 ms, non-200 total $bad")
+  summary+=("cache $mode: median of $RUNS run(s): $rps req/s, p50 $p50 ms, p99 $p99 ms, broker CPU $cpu us/request, non-200 total $bad")
 done
 
 echo
