@@ -112,6 +112,12 @@ for mode in $MODES; do
     echo "-- cache $mode, run $run: wrk -t$THREADS -c$CONNECTIONS -d$DURATION --latency"
     cpu_before=$(cpu_ticks "$broker_pid")
     wrk -t"$THREADS" -c"$CONNECTIONS" -d"$DURATION" --latency -s "$here/exchange.lua" "$base" >"$work/wrk.txt"
+    if ! kill -0 "$broker_pid" 2>/dev/null; then
+      wait "$broker_pid" && status=0 || status=$?
+      echo "the broker exited during the run (status $status); its log:" >&2
+      tail -n 50 "$work/broker.log" >&2
+      exit 1
+    fi
     cpu_after=$(cpu_ticks "$broker_pid")
     grep -v '^RESULT' "$work/wrk.txt"
     rss=$(ps -o rss= -p "$broker_pid" | tr -d ' ')
