@@ -1,0 +1,48 @@
+using BenchmarkDotNet.Attributes;
+using Broker.Exchange;
+using Broker.Tokens;
+
+namespace Broker.Benchmarks;
+
+/// <summary>
+/// The whole exchange without HTTP (<see cref="TokenExchangeService.ExchangeAsync"/>): subject
+/// validation, policy, mint, grant and audit event into the in-memory store. The same subject token
+/// every time, so with the cache on subject validation is a cache hit.
+/// </summary>
+public class ExchangeBenchmarks
+{
+    private BrokerHost _broker = null!;
+    private TokenExchangeService _service = null!;
+    private TokenExchangeRequest _request = null!;
+
+    [Params(false, true)]
+    public bool Cache { get; set; }
+
+    [GlobalSetup]
+    public async Task SetupAsync()
+    {
+        _broker = await BrokerHost.StartAsync(Cache);
+        _service = _broker.Get<TokenExchangeService>();
+        _request = new TokenExchangeRequest
+        {
+            SubjectToken = _broker.TrustDomain.MintSvid(BenchTrustDomain.AgentId(1), DateTimeOffset.UtcNow, TimeSpan.FromHours(1)),
+            SubjectTokenType = CapabilityTokenTypes.Jwt,
+            Resource = BenchTrustDomain.Resource,
+            Capabilities = [BenchTrustDomain.Scope],
+            RequestedTokenType = CapabilityTokenTypes.AccessToken,
+            TaskId = BenchTrustDomain.TaskId,
+            Purpose = BenchTrustDomain.Purpose,
+        };
+        if (!await Exchange())
+        {
+            throw new InvalidOperationException("The bench exchange was refused.");
+        }
+    }
+
+    [GlobalCleanup]
+    public async Task CleanupAsync() => await _broker.DisposeAsync();
+
+    [Benchmark]
+    public async ValueTask<bool> Exchange() =>
+        await _service.ExchangeAsync(_request, "127.0.0.1", CancellationToken.None) is ExchangeOutcome.Issued;
+}

@@ -1,0 +1,143 @@
+#!/usr/bin/env bash
+# Load test of POST /oauth2/token with wrk, validation cache off then on (bench/README.md).
+# Each run starts a fresh Release broker on loopback (in-memory grant store, ephemeral key, generated
+# policy trusting bench.example), checks one exchange answers 200 with an access_token, warms up,
+# measures, and stops the broker. Load only ever goes to 127.0.0.1.
+#
+# Knobs (environment): RUNS=3 DURATION=20s WARMUP=5s CONNECTIONS=32 THREADS=1 PORT=5199 MODES="off on"
+# TOKENS_COUNT=1000 LOG_LEVEL=Warning. Any DOTNET_* variable set by the caller reaches the broker (e.g. DOTNET_gcServer=0).
+set -euo pipefail
+
+here=$(cd "$(dirname "$0")" && pwd)
+root=$(cd "$here/../.." && pwd)
+PORT=${PORT:-5199}
+RUNS=${RUNS:-3}
+DURATION=${DURATION:-20s}
+WARMUP=${WARMUP:-5s}
+CONNECTIONS=${CONNECTIONS:-32}
+THREADS=${THREADS:-1}
+MODES=${MODES:-"off on"}
+TOKENS_COUNT=${TOKENS_COUNT:-1000}
+ISSUER=https://broker.bench.example
+
+if ! command -v wrk >/dev/null 2>&1; then
+  echo "wrk is not installed: apt-get install wrk" >&2
+  exit 1
+fi
+
+echo "== $(date -u '+%Y-%m-%dT%H:%M:%SZ') on $(nproc) CPU(s): $(lscpu | sed -n 's/^Model name: *//p')"
+
+# Building the benchmark project builds the broker too.
+dotnet build -c Release -nologo -v q "$root/bench/Broker.Benchmarks/Broker.Benchmarks.csproj" >/dev/null
+broker_dll=$root/src/Broker/bin/Release/net10.0/Broker.dll
+tool_dll=$root/bench/Broker.Benchmarks/bin/Release/net10.0/Broker.Benchmarks.dll
+
+work=$(mktemp -d -t broker-load-XXXXXX)
+broker_pid=
+cleanup() {
+  if [[ -n $broker_pid ]] && kill -0 "$broker_pid" 2>/dev/null; then
+    kill "$broker_pid" && wait "$broker_pid" 2>/dev/null || true
+  fi
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+dotnet "$tool_dll" load-tokens "$work" "$TOKENS_COUNT"
+export TOKENS=$work/tokens.txt
+base=http://127.0.0.1:$PORT
+
+start_broker() { # $1 = true|false (validation cache)
+  Broker__Issuer=$ISSUER \
+  Broker__Policy__Path=$work/policy \
+  Broker__Keys__AllowEphemeralKey=true \
+  Broker__Subjects__ValidationCache__Enabled=$1 \
+  Logging__LogLevel__Default=${LOG_LEVEL:-Warning} \
+    dotnet "$broker_dll" --urls "$base" >"$work/broker.log" 2>&1 &
+  broker_pid=$!
+  for _ in $(seq 1 100); do
+    if curl -fsS "$base/readyz" >/dev/null 2>&1; then
+      return 0
+    fi
+    if ! kill -0 "$broker_pid" 2>/dev/null; then
+      break
+    fi
+    sleep 0.2
+  done
+  echo "the broker did not become ready:" >&2
+  cat "$work/broker.log" >&2
+  exit 1
+}
+
+stop_broker() {
+  kill "$broker_pid"
+  wait "$broker_pid" 2>/dev/null || true
+  broker_pid=
+}
+
+# A fast stream of 400s is not a benchmark: one exchange must succeed before anything is measured.
+check_exchange() {
+  local status
+  status=$(curl -sS -o "$work/sample.json" -w '%{http_code}' "$base/oauth2/token" \
+    --data-urlencode "grant_type=urn:ietf:params:oauth:grant-type:token-exchange" \
+    --data-urlencode "subject_token_type=urn:ietf:params:oauth:token-type:jwt" \
+    --data-urlencode "subject_token=$(head -n 1 "$TOKENS")" \
+    --data-urlencode "resource=https://mcp.bench.example/mcp" \
+    --data-urlencode "scope=files.read" \
+    --data-urlencode "task_id=bench-task-1" \
+    --data-urlencode "purpose=benchmark")
+  if [[ $status != 200 ]] || ! grep -q '"access_token"' "$work/sample.json"; then
+    echo "sample exchange failed: HTTP $status $(cat "$work/sample.json")" >&2
+    exit 1
+  fi
+}
+
+# utime + stime of a process, in clock ticks (proc(5), fields 14 and 15).
+cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
+median() { sort -g | awk '{ v[NR] = $1 } END { if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+field() { sed -n "s/.* $1=\([^ ]*\).*/\1/p"; }
+
+summary=()
+for mode in $MODES; do
+  case $mode in
+    off) cache=false ;;
+    on) cache=true ;;
+    *) echo "MODES: 'off' or 'on', not '$mode'" >&2; exit 2 ;;
+  esac
+  results=$work/results-$mode.txt
+  : >"$results"
+  for run in $(seq 1 "$RUNS"); do
+    start_broker "$cache"
+    check_exchange
+    wrk -t"$THREADS" -c"$CONNECTIONS" -d"$WARMUP" -s "$here/exchange.lua" "$base" >/dev/null
+    echo "-- cache $mode, run $run: wrk -t$THREADS -c$CONNECTIONS -d$DURATION --latency"
+    cpu_before=$(cpu_ticks "$broker_pid")
+    wrk -t"$THREADS" -c"$CONNECTIONS" -d"$DURATION" --latency -s "$here/exchange.lua" "$base" >"$work/wrk.txt"
+    if ! kill -0 "$broker_pid" 2>/dev/null; then
+      wait "$broker_pid" && status=0 || status=$?
+      echo "the broker exited during the run (status $status); its log:" >&2
+      tail -n 50 "$work/broker.log" >&2
+      exit 1
+    fi
+    cpu_after=$(cpu_ticks "$broker_pid")
+    grep -v '^RESULT' "$work/wrk.txt"
+    rss=$(ps -o rss= -p "$broker_pid" | tr -d ' ')
+    line=$(grep '^RESULT' "$work/wrk.txt")
+    requests=$(echo "$line" | field requests)
+    # Broker CPU (user + system, all threads) per request: what one exchange costs over HTTP.
+    cpu_us=$(awk -v t=$((cpu_after - cpu_before)) -v hz="$(getconf CLK_TCK)" -v n="$requests" 'BEGIN { printf "%.0f", t / hz * 1e6 / n }')
+    # The machine's 1-minute load average: other work on a shared box shows up here, and in p99.
+    load=$(cut -d' ' -f1 /proc/loadavg)
+    echo "$line broker_cpu_us_per_req=$cpu_us rss_mib=$((rss / 1024)) loadavg=$load" | tee -a "$results"
+    stop_broker
+  done
+  rps=$(field rps <"$results" | median)
+  p50=$(field p50_ms <"$results" | median)
+  p99=$(field p99_ms <"$results" | median)
+  cpu=$(field broker_cpu_us_per_req <"$results" | median)
+  bad=$(field non200 <"$results" | awk '{ s += $1 } END { print s }')
+  summary+=("cache $mode: median of $RUNS run(s): $rps req/s, p50 $p50 ms, p99 $p99 ms, broker CPU $cpu us/request, non-200 total $bad")
+done
+
+echo
+echo "== summary (wrk -t$THREADS -c$CONNECTIONS -d$DURATION, $TOKENS_COUNT distinct subject tokens)"
+printf '%s\n' "${summary[@]}"
