@@ -44,5 +44,7 @@ public class ExchangeBenchmarks
 
     [Benchmark]
     public async ValueTask<bool> Exchange() =>
-        await _service.ExchangeAsync(_request, "127.0.0.1", CancellationToken.None) is ExchangeOutcome.Issued;
+        await _service.ExchangeAsync(_request, Caller, CancellationToken.None) is ExchangeOutcome.Issued;
+
+    private static readonly ExchangeCaller Caller = new("127.0.0.1");
 }

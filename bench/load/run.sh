@@ -5,7 +5,8 @@
 # measures, and stops the broker. Load only ever goes to 127.0.0.1.
 #
 # Knobs (environment): RUNS=3 DURATION=20s WARMUP=5s CONNECTIONS=32 THREADS=1 PORT=5199 MODES="off on"
-# TOKENS_COUNT=1000 LOG_LEVEL=Warning. Any DOTNET_* variable set by the caller reaches the broker (e.g. DOTNET_gcServer=0).
+# TOKENS_COUNT=1000 LOG_LEVEL=Warning STORE=memory|redis. Any DOTNET_* variable set by the caller reaches the broker (e.g. DOTNET_gcServer=0).
+# STORE=redis starts a throw-away redis-server on loopback (PORT+1, no persistence) and records grants there.
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -43,6 +44,19 @@ cleanup() {
 trap cleanup EXIT
 
 dotnet "$tool_dll" load-tokens "$work" "$TOKENS_COUNT"
+
+STORE=${STORE:-memory}
+redis_config=
+if [[ $STORE == redis ]]; then
+  redis_port=$((PORT + 1))
+  redis-server --port "$redis_port" --bind 127.0.0.1 --save "" --appendonly no --dir "$work" --daemonize yes \
+    --pidfile "$work/redis.pid" --logfile "$work/redis.log" >/dev/null
+  for _ in $(seq 1 50); do redis-cli -p "$redis_port" ping >/dev/null 2>&1 && break; sleep 0.1; done
+  redis_config=127.0.0.1:$redis_port
+  stop_redis() { redis-cli -p "$redis_port" shutdown nosave >/dev/null 2>&1 || true; }
+  trap 'stop_redis; cleanup' EXIT
+fi
+echo "== grant store: $STORE"
 export TOKENS=$work/tokens.txt
 base=http://127.0.0.1:$PORT
 
@@ -51,6 +65,7 @@ start_broker() { # $1 = true|false (validation cache)
   Broker__Policy__Path=$work/policy \
   Broker__Keys__AllowEphemeralKey=true \
   Broker__Subjects__ValidationCache__Enabled=$1 \
+  Broker__Redis__Configuration=$redis_config \
   Logging__LogLevel__Default=${LOG_LEVEL:-Warning} \
     dotnet "$broker_dll" --urls "$base" >"$work/broker.log" 2>&1 &
   broker_pid=$!
