@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using Broker.Policy;
 using Microsoft.Extensions.Options;
 
 namespace Broker.Subjects;
@@ -8,10 +9,20 @@ namespace Broker.Subjects;
 /// swept, and if that frees nothing the cache is cleared (a burst of distinct tokens costs
 /// re-validation, never unbounded memory).
 /// </summary>
-internal sealed class ValidationCache(IOptions<SubjectsOptions> options, TimeProvider timeProvider)
+internal sealed class ValidationCache
 {
     private readonly ConcurrentDictionary<TokenHash, WorkloadIdentity> _entries = new();
-    private readonly ValidationCacheOptions _options = options.Value.ValidationCache;
+    private readonly ValidationCacheOptions _options;
+    private readonly TimeProvider _timeProvider;
+
+    public ValidationCache(IOptions<SubjectsOptions> options, TimeProvider timeProvider, IPolicyProvider policy)
+    {
+        _options = options.Value.ValidationCache;
+        _timeProvider = timeProvider;
+
+        // A new policy may map claims to identities differently or drop a source: start afresh.
+        policy.Changed += _ => Clear();
+    }
 
     public bool Enabled => _options.Enabled;
 
@@ -25,7 +36,7 @@ internal sealed class ValidationCache(IOptions<SubjectsOptions> options, TimePro
             return false;
         }
 
-        if (found.ExpiresAt <= timeProvider.GetUtcNow())
+        if (found.ExpiresAt <= _timeProvider.GetUtcNow())
         {
             _entries.TryRemove(hash, out _);
             return false;
@@ -60,7 +71,7 @@ internal sealed class ValidationCache(IOptions<SubjectsOptions> options, TimePro
 
     private void Sweep()
     {
-        var now = timeProvider.GetUtcNow();
+        var now = _timeProvider.GetUtcNow();
         foreach (var (key, value) in _entries)
         {
             if (value.ExpiresAt <= now)
