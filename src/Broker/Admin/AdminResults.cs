@@ -10,8 +10,7 @@ internal static class AdminResults
     public static readonly ErrorDescriptor InsufficientScope = new("admin.forbidden", "insufficient_scope", "This identity may not administer that tenant.", StatusCodes.Status403Forbidden);
     public static readonly ErrorDescriptor NotFound = new("admin.not_found", "not_found", "No such grant, or it has expired.", StatusCodes.Status404NotFound);
 
-    public static IResult Error(ErrorDescriptor error) =>
-        Results.Json(new OAuthErrorResponse(error.Error, error.Description), BrokerJsonContext.Default.OAuthErrorResponse, statusCode: error.StatusCode);
+    public static IResult Error(ErrorDescriptor error) => ErrorResults.Json(error);
 
     public static IResult Invalid(string description) =>
         Results.Json(new OAuthErrorResponse(OAuthErrors.InvalidRequest, description), BrokerJsonContext.Default.OAuthErrorResponse, statusCode: StatusCodes.Status400BadRequest);

@@ -74,5 +74,7 @@ public static class ErrorCatalog
 
     // :: The broker itself.
     public static readonly ErrorDescriptor StoreUnavailable = new("server.store_unavailable", OAuthErrors.TemporarilyUnavailable, "The broker cannot record grants right now; try again shortly.", StatusCodes.Status503ServiceUnavailable);
+    public static readonly ErrorDescriptor ServerError = new("server.exception", OAuthErrors.ServerError, "The broker could not complete the request.", StatusCodes.Status500InternalServerError);
+    public static readonly ErrorDescriptor RevocationNotForm = new("revoke.content_type", OAuthErrors.InvalidRequest, "The request body must be application/x-www-form-urlencoded.");
     public static readonly ErrorDescriptor PolicyUnavailable = new("server.policy_unavailable", OAuthErrors.TemporarilyUnavailable, "The broker has no policy loaded.", StatusCodes.Status503ServiceUnavailable);
 }

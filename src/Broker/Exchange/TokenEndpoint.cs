@@ -47,7 +47,7 @@ internal sealed class TokenEndpoint(TokenExchangeService exchange, IOptions<Exch
         {
             // Audited by the service; the caller gets a generic error, never the exception text.
             Log.ExchangeFailed(logger, ex);
-            await WriteErrorAsync(context, new ErrorDescriptor("server.exception", OAuthErrors.ServerError, "The broker could not complete the exchange.", StatusCodes.Status500InternalServerError), cancellationToken);
+            await WriteErrorAsync(context, ErrorCatalog.ServerError, cancellationToken);
             return;
         }
 

@@ -1,4 +1,5 @@
 using Broker.Audit;
+using Broker.Errors;
 using Broker.Grants;
 using Broker.Subjects;
 using Broker.Tokens;
@@ -52,7 +53,7 @@ internal sealed class TokenRevocationEndpoint(CapabilityTokenReader reader, IGra
 
         if (!context.Request.HasFormContentType)
         {
-            return Results.Json(new Errors.OAuthErrorResponse(Errors.OAuthErrors.InvalidRequest, "The request body must be application/x-www-form-urlencoded."), Hosting.BrokerJsonContext.Default.OAuthErrorResponse, statusCode: 400);
+            return ErrorResults.Json(ErrorCatalog.RevocationNotForm);
         }
 
         IFormCollection form;
@@ -62,7 +63,7 @@ internal sealed class TokenRevocationEndpoint(CapabilityTokenReader reader, IGra
         }
         catch (Exception ex) when (ex is InvalidDataException or BadHttpRequestException or IOException)
         {
-            return Results.Json(new Errors.OAuthErrorResponse(Errors.OAuthErrors.InvalidRequest, "The request body could not be read as a form."), Hosting.BrokerJsonContext.Default.OAuthErrorResponse, statusCode: 400);
+            return ErrorResults.Json(ErrorCatalog.FormMalformed);
         }
 
         var token = await reader.TryReadAsync(form["token"].Count == 1 ? form["token"][0] : null, subjects.Value.MaxTokenLength);
@@ -106,7 +107,7 @@ internal sealed class TokenRevocationEndpoint(CapabilityTokenReader reader, IGra
         {
             // Not a silent success: the holder must know the token is still live (RFC 7009 §2.2.1, 503).
             context.Response.Headers.RetryAfter = "1";
-            return Results.Json(new Errors.OAuthErrorResponse(Errors.OAuthErrors.TemporarilyUnavailable, Errors.ErrorCatalog.StoreUnavailable.Description), Hosting.BrokerJsonContext.Default.OAuthErrorResponse, statusCode: 503);
+            return ErrorResults.Json(ErrorCatalog.StoreUnavailable);
         }
     }
 }
