@@ -33,7 +33,7 @@ internal sealed class BrokerHost : IAsyncDisposable
         where T : notnull => Services.GetRequiredService<T>();
 
     /// <summary>Starts a broker over a fresh temporary policy directory.</summary>
-    public static async Task<BrokerHost> StartAsync(bool validationCache)
+    public static async Task<BrokerHost> StartAsync(bool validationCache, string? redis = null)
     {
         var directory = Directory.CreateTempSubdirectory("broker-bench-").FullName;
         var trustDomain = new BenchTrustDomain();
@@ -49,6 +49,7 @@ internal sealed class BrokerHost : IAsyncDisposable
             ["Broker:Policy:Watch"] = "false",
             ["Broker:Keys:AllowEphemeralKey"] = "true",
             ["Broker:Subjects:ValidationCache:Enabled"] = validationCache ? "true" : "false",
+            ["Broker:Redis:Configuration"] = redis,
         });
         builder.Services.AddLogging();
         builder.Services.AddBroker(builder.Configuration);

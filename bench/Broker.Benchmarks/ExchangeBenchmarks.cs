@@ -7,21 +7,27 @@ namespace Broker.Benchmarks;
 /// <summary>
 /// The whole exchange without HTTP (<see cref="TokenExchangeService.ExchangeAsync"/>): subject
 /// validation, policy, mint, grant and audit event into the in-memory store. The same subject token
-/// every time, so with the cache on subject validation is a cache hit.
+/// every time, so with the cache on subject validation is a cache hit. <see cref="Store"/> <c>redis</c>
+/// records into a throw-away redis-server on loopback instead (started here, no persistence).
 /// </summary>
 public class ExchangeBenchmarks
 {
     private BrokerHost _broker = null!;
+    private RedisServer? _redis;
     private TokenExchangeService _service = null!;
     private TokenExchangeRequest _request = null!;
 
     [Params(false, true)]
     public bool Cache { get; set; }
 
+    [Params("memory", "redis")]
+    public string Store { get; set; } = "memory";
+
     [GlobalSetup]
     public async Task SetupAsync()
     {
-        _broker = await BrokerHost.StartAsync(Cache);
+        _redis = Store == "redis" ? await RedisServer.StartAsync() : null;
+        _broker = await BrokerHost.StartAsync(Cache, _redis?.Configuration);
         _service = _broker.Get<TokenExchangeService>();
         _request = new TokenExchangeRequest
         {
@@ -40,7 +46,11 @@ public class ExchangeBenchmarks
     }
 
     [GlobalCleanup]
-    public async Task CleanupAsync() => await _broker.DisposeAsync();
+    public async Task CleanupAsync()
+    {
+        await _broker.DisposeAsync();
+        _redis?.Dispose();
+    }
 
     [Benchmark]
     public async ValueTask<bool> Exchange() =>
