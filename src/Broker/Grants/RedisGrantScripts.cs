@@ -11,30 +11,88 @@ namespace Broker.Grants;
 internal static class RedisGrantScripts
 {
     /// <summary>
-    /// Records a grant. KEYS: grant, tenant index, subject index, task index, audit stream.
-    /// ARGV: document, record TTL ms, expiry (Unix ms), grant ID, now (Unix ms), audit document, audit MAXLEN,
-    /// audit MINID, audit stream TTL ms. Returns 1 when recorded, 0 when the ID exists (nothing written).
+    /// Records a grant. KEYS: grant, tenant index, subject index, task index, audit stream, string dictionary.
+    /// ARGV: record TTL ms, expiry (Unix ms), grant ID, now (Unix ms), audit document, audit MAXLEN, audit MINID,
+    /// audit stream TTL ms, dictionary number (0 or 1), most strings a dictionary may hold, then record positions
+    /// 3 to 17 of <see cref="RedisGrantRecordFormat"/> ("" for absent). Returns 1 when recorded, 0 when the ID
+    /// exists (nothing written).
     /// </summary>
     public const string Record = """
-        -- SET NX: a duplicate ID writes nothing, and the caller learns of it.
-        if not redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2], 'NX') then
+        -- A duplicate ID writes nothing (not even a dictionary entry), and the caller learns of it.
+        if redis.call('EXISTS', KEYS[1]) == 1 then
           return 0
         end
-        local expiry = tonumber(ARGV[3])
-        local ttl = expiry - tonumber(ARGV[5])
+        local dictionary, capacity = KEYS[6], tonumber(ARGV[10])
+        -- Repeated strings (tenant, subject, audience, purpose, policy version...) are stored once per tag and
+        -- dictionary as '=' .. string -> number and number -> string; a full dictionary stores them in the record.
+        local function intern(value)
+          local number = redis.call('HGET', dictionary, '=' .. value)
+          if number then
+            return tonumber(number)
+          end
+          if redis.call('HLEN', dictionary) >= capacity then
+            return value
+          end
+          number = redis.call('HINCRBY', dictionary, '#', 1)
+          redis.call('HSET', dictionary, '=' .. value, number, number, value)
+          return number
+        end
+        local function optional(value, convert)
+          if value == '' then
+            return false
+          end
+          return convert and convert(value) or value
+        end
+        local expiry = tonumber(ARGV[2])
+        local record = {
+          tonumber(ARGV[9]), expiry, tonumber(ARGV[11]), intern(ARGV[12]), intern(ARGV[13]),
+          optional(ARGV[14], intern), optional(ARGV[15], intern), optional(ARGV[16], intern), intern(ARGV[17]),
+          ARGV[18], intern(ARGV[19]), intern(ARGV[20]),
+          optional(ARGV[21]), optional(ARGV[22]), optional(ARGV[23]), optional(ARGV[24]), optional(ARGV[25])}
+        while #record > 12 and record[#record] == false do
+          record[#record] = nil
+        end
+        redis.call('SET', KEYS[1], cmsgpack.pack(record), 'PX', ARGV[1])
+        -- The dictionary outlives every record that refers to it.
+        if redis.call('PTTL', dictionary) < tonumber(ARGV[1]) then
+          redis.call('PEXPIRE', dictionary, ARGV[1])
+        end
+        local ttl = expiry - tonumber(ARGV[4])
         for i = 2, 4 do
           -- Indexes are sorted sets scored by expiry: expired members are trimmed here, lazily, without SCAN,
           -- and an index key lives exactly as long as its latest-expiring member.
-          redis.call('ZADD', KEYS[i], expiry, ARGV[4])
-          redis.call('ZREMRANGEBYSCORE', KEYS[i], '-inf', ARGV[5])
+          redis.call('ZADD', KEYS[i], expiry, ARGV[3])
+          redis.call('ZREMRANGEBYSCORE', KEYS[i], '-inf', ARGV[4])
           if redis.call('PTTL', KEYS[i]) < ttl then
             redis.call('PEXPIRE', KEYS[i], ttl)
           end
         end
-        redis.call('XADD', KEYS[5], 'MAXLEN', '~', ARGV[7], '*', 'e', ARGV[6])
-        redis.call('XTRIM', KEYS[5], 'MINID', '~', ARGV[8])
-        redis.call('PEXPIRE', KEYS[5], ARGV[9])
+        redis.call('XADD', KEYS[5], 'MAXLEN', '~', ARGV[6], '*', 'e', ARGV[5])
+        redis.call('XTRIM', KEYS[5], 'MINID', '~', ARGV[7])
+        redis.call('PEXPIRE', KEYS[5], ARGV[8])
         return 1
+        """;
+
+    /// <summary>
+    /// Reads grants with their revocation marks and the dictionary strings they refer to, in one step (so a
+    /// dictionary cannot expire between reading a record and its strings). KEYS: dictionary 0, dictionary 1, then
+    /// a grant key and a revocation key per grant. Returns per grant {record, mark, strings of positions 4–12},
+    /// false for whatever is absent.
+    /// </summary>
+    public const string Read = """
+        local results = {}
+        for j = 0, (#KEYS - 2) / 2 - 1 do
+          local document = redis.call('GET', KEYS[3 + 2 * j])
+          local strings = {}
+          if document and string.byte(document, 1) ~= 123 then
+            local grant = cmsgpack.unpack(document)
+            for i = 4, 12 do
+              strings[i - 3] = type(grant[i]) == 'number' and redis.call('HGET', KEYS[1 + grant[1]], grant[i])
+            end
+          end
+          results[#results + 1] = {document, redis.call('GET', KEYS[4 + 2 * j]), strings}
+        end
+        return results
         """;
 
     /// <summary>
@@ -48,8 +106,8 @@ internal static class RedisGrantScripts
         """;
 
     /// <summary>
-    /// Revokes grants of one routing tag, each exactly once. KEYS: revocation stream, audit stream, then a grant
-    /// key and a revocation key per grant. ARGV: now (Unix ms), revoked by, reason, stream MAXLEN, stream MINID,
+    /// Revokes grants of one routing tag, each exactly once. KEYS: revocation stream, audit stream, dictionary 0,
+    /// dictionary 1, then a grant key and a revocation key per grant. ARGV: now (Unix ms), revoked by, reason, stream MAXLEN, stream MINID,
     /// stream TTL ms, audit MAXLEN, audit MINID, audit TTL ms, channel, then the grant IDs.
     /// Returns per grant: {0} not found or expired; {1, position, tenant} revoked now; {2, revocation} revoked before.
     /// </summary>
@@ -64,11 +122,28 @@ internal static class RedisGrantScripts
         if newest and tonumber(string.match(newest[1], '^(%d+)')) < tonumber(minId) then
           minId = newest[1]
         end
-        for j = 0, (#KEYS - 2) / 2 - 1 do
-          local grantKey, revocationKey, id = KEYS[3 + 2 * j], KEYS[4 + 2 * j], ARGV[11 + j]
-          local document = redis.call('GET', grantKey)
-          local grant = document and cjson.decode(document)
-          if not grant or tonumber(grant.e) <= now then
+        -- Expiry, tenant, subject and task of a record (RedisGrantRecordFormat; compact JSON before it).
+        local function load(document)
+          if not document then
+            return nil
+          end
+          if string.byte(document, 1) == 123 then
+            local grant = cjson.decode(document)
+            return {e = tonumber(grant.e), t = grant.t, s = grant.s, k = grant.k}
+          end
+          local grant = cmsgpack.unpack(document)
+          local function text(value)
+            if type(value) == 'number' then
+              return redis.call('HGET', KEYS[3 + grant[1]], value)
+            end
+            return value
+          end
+          return {e = grant[2], t = text(grant[4]), s = text(grant[5]), k = grant[10]}
+        end
+        for j = 0, (#KEYS - 4) / 2 - 1 do
+          local grantKey, revocationKey, id = KEYS[5 + 2 * j], KEYS[6 + 2 * j], ARGV[11 + j]
+          local grant = load(redis.call('GET', grantKey))
+          if not grant or grant.e <= now then
             results[#results + 1] = {0}
           else
             local existing = redis.call('GET', revocationKey)

@@ -23,6 +23,20 @@ internal sealed class RedisGrantStore : IGrantStore, IAsyncDisposable
     private const int MaxReadRounds = 10;
 
     /// <summary>
+    /// Most hash fields of one string dictionary (two per string, plus the counter). It bounds what a tenant can
+    /// pin in memory with strings that never repeat (a fresh purpose per task, say): past it, strings are stored in
+    /// the record instead, as without a dictionary.
+    /// </summary>
+    private const int DictionaryCapacity = 8193;
+
+    /// <summary>
+    /// How long a dictionary takes new strings before the other one takes over. The idle one expires once the last
+    /// record that refers to it has, so strings no longer used (old policy versions, departed workloads) go away;
+    /// if it has not expired when its turn comes again, it is reused as it is (its numbers never change).
+    /// </summary>
+    private static readonly TimeSpan DictionaryPeriod = TimeSpan.FromHours(1);
+
+    /// <summary>
     /// How long a revocation stream outlives its last append. The stream keeps its newest entry whatever its age,
     /// so a caught-up reader resumes without a resynchronisation after a quiet period up to this long; after it,
     /// the stream of an abandoned tenant goes away.
@@ -84,6 +98,7 @@ internal sealed class RedisGrantStore : IGrantStore, IAsyncDisposable
 
         var expiry = grant.ExpiresAt.ToUnixTimeMilliseconds();
         var ttl = (long)(grant.ExpiresAt - now + _options.Retention).TotalMilliseconds;
+        var dictionary = DictionaryNumber(now);
         RedisKey[] keys =
         [
             _keys.Grant(tag, grant.Id),
@@ -91,10 +106,10 @@ internal sealed class RedisGrantStore : IGrantStore, IAsyncDisposable
             _keys.SubjectIndex(tag, grant.Tenant, grant.Subject),
             _keys.TaskIndex(tag, grant.Tenant, grant.TaskId),
             _keys.AuditStream(tag),
+            _keys.Dictionary(tag, dictionary),
         ];
         RedisValue[] args =
         [
-            JsonSerializer.Serialize(GrantDocument.From(grant), GrantsJsonContext.Compact.GrantDocument),
             Math.Max(ttl, 1),
             expiry,
             grant.Id,
@@ -103,6 +118,9 @@ internal sealed class RedisGrantStore : IGrantStore, IAsyncDisposable
             _options.AuditMaxLength,
             MinId(now, _options.AuditRetention),
             (long)_options.AuditRetention.TotalMilliseconds,
+            dictionary,
+            DictionaryCapacity,
+            .. RedisGrantRecordFormat.Fields(grant),
         ];
         var recorded = await RunAsync(nameof(RecordAsync), db => db.ScriptEvaluateAsync(RedisGrantScripts.Record, keys, args), cancellationToken);
         if ((int)recorded == 0)
@@ -215,19 +233,11 @@ internal sealed class RedisGrantStore : IGrantStore, IAsyncDisposable
             return new GrantPage([], null);
         }
 
-        // MGET over keys of one hash tag is a single-slot multi-key command, allowed on a cluster.
-        var keys = new RedisKey[ids.Count * 2];
-        for (var i = 0; i < ids.Count; i++)
-        {
-            keys[2 * i] = _keys.Grant(tag, ids[i]);
-            keys[(2 * i) + 1] = _keys.Revocation(tag, ids[i]);
-        }
-
-        var values = await RunAsync(nameof(ListAsync), db => db.StringGetAsync(keys), cancellationToken);
+        var rows = await ReadRecordsAsync(nameof(ListAsync), tag, ids, cancellationToken);
         List<GrantRecord> grants = new(ids.Count);
         for (var i = 0; i < ids.Count; i++)
         {
-            if (ToRecord(ids[i], values[2 * i], values[(2 * i) + 1]) is { } grant)
+            if (ToRecord(ids[i], rows[i]) is { } grant)
             {
                 grants.Add(grant);
             }
@@ -420,9 +430,11 @@ internal sealed class RedisGrantStore : IGrantStore, IAsyncDisposable
         string tag, List<string> ids, string revokedBy, string reason, CancellationToken cancellationToken)
     {
         var now = _timeProvider.GetUtcNow();
-        var keys = new RedisKey[2 + (2 * ids.Count)];
+        var keys = new RedisKey[4 + (2 * ids.Count)];
         keys[0] = _keys.RevocationStream(tag);
         keys[1] = _keys.AuditStream(tag);
+        keys[2] = _keys.Dictionary(tag, 0);
+        keys[3] = _keys.Dictionary(tag, 1);
         var args = new RedisValue[10 + ids.Count];
         args[0] = now.ToUnixTimeMilliseconds();
         args[1] = revokedBy;
@@ -436,8 +448,8 @@ internal sealed class RedisGrantStore : IGrantStore, IAsyncDisposable
         args[9] = _keys.RevocationChannel.ToString();
         for (var i = 0; i < ids.Count; i++)
         {
-            keys[2 + (2 * i)] = _keys.Grant(tag, ids[i]);
-            keys[3 + (2 * i)] = _keys.Revocation(tag, ids[i]);
+            keys[4 + (2 * i)] = _keys.Grant(tag, ids[i]);
+            keys[5 + (2 * i)] = _keys.Revocation(tag, ids[i]);
             args[10 + i] = ids[i];
         }
 
@@ -472,22 +484,47 @@ internal sealed class RedisGrantStore : IGrantStore, IAsyncDisposable
             return (null, false);
         }
 
-        RedisKey[] keys = [_keys.Grant(tag, grantId), _keys.Revocation(tag, grantId)];
-        var values = await RunAsync(operation, db => db.StringGetAsync(keys), cancellationToken);
-        var grant = ToRecord(grantId, values[0], values[1]);
+        var grant = ToRecord(grantId, (await ReadRecordsAsync(operation, tag, [grantId], cancellationToken))[0]);
         return (grant, grant is not null);
     }
 
-    private static GrantRecord? ToRecord(string grantId, RedisValue document, RedisValue revocation)
+    /// <summary>Records, revocation marks and dictionary strings of grants of one tag: one single-slot script.</summary>
+    private async Task<RedisResult[]> ReadRecordsAsync(string operation, string tag, List<string> ids, CancellationToken cancellationToken)
     {
-        if (document.IsNull)
+        var keys = new RedisKey[2 + (ids.Count * 2)];
+        keys[0] = _keys.Dictionary(tag, 0);
+        keys[1] = _keys.Dictionary(tag, 1);
+        for (var i = 0; i < ids.Count; i++)
+        {
+            keys[2 + (2 * i)] = _keys.Grant(tag, ids[i]);
+            keys[3 + (2 * i)] = _keys.Revocation(tag, ids[i]);
+        }
+
+        var reply = await RunAsync(operation, db => db.ScriptEvaluateAsync(RedisGrantScripts.Read, keys), cancellationToken);
+        return (RedisResult[])reply!;
+    }
+
+    private static GrantRecord? ToRecord(string grantId, RedisResult row)
+    {
+        var values = (RedisResult[])row!;
+        if (values[0].IsNull)
         {
             return null;
         }
 
-        var grant = JsonSerializer.Deserialize((string)document!, GrantsJsonContext.Compact.GrantDocument);
-        return grant?.ToRecord(grantId, revocation.IsNull ? null : ParseRevocation((string)revocation!));
+        var document = (byte[])values[0]!;
+        var revocation = values[1].IsNull ? null : ParseRevocation((string)values[1]!);
+        if (document.Length > 0 && document[0] == (byte)'{')
+        {
+            // Written before the binary format; read until it expires.
+            return JsonSerializer.Deserialize(document, GrantsJsonContext.Compact.GrantDocument)?.ToRecord(grantId, revocation);
+        }
+
+        return RedisGrantRecordFormat.Decode(grantId, document, (RedisResult[])values[2]!, revocation);
     }
+
+    /// <summary>The dictionary that takes new strings now: they alternate every <see cref="DictionaryPeriod"/>.</summary>
+    private static int DictionaryNumber(DateTimeOffset now) => (int)(now.ToUnixTimeMilliseconds() / (long)DictionaryPeriod.TotalMilliseconds % 2);
 
     private static GrantRevocation ParseRevocation(string json)
         => (JsonSerializer.Deserialize(json, GrantsJsonContext.Compact.RevocationDocument)

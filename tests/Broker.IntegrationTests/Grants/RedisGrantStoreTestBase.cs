@@ -103,6 +103,71 @@ public abstract class RedisGrantStoreTestBase : GrantStoreContractTests
         Assert.Equal(GrantState.Unknown, await store.GetStateAsync(grant.Id, Ct));
     }
 
+    [Theory]
+    [InlineData("0ZcOCORZNYy-DWpqq30jZyJGHTN0d2HglBV3uiguA4I", null)]
+    [InlineData(null, "0ZcOCORZNYy-DWpqq30jZyJGHTN0d2HglBV3uiguA4I")]
+    [InlineData("0ZcOCORZNYy-DWpqq30jZyJGHTN0d2HglBV3uiguA4J", null)]
+    [InlineData("jkt-thumbprint", "x5t-thumbprint")]
+    public async Task RecordAsync_ThumbprintsCanonicalOrNot_RoundTripExactly(string? jkt, string? x5t)
+    {
+        // Arrange: canonical base64url of 32 bytes is stored as the bytes; anything else (a last character with
+        // spare bits set, another length) as the text.
+        var grant = NewGrant(binding: new GrantBinding(jkt, x5t), parent: GrantId.New(Tenant));
+
+        // Act
+        await Store.RecordAsync(grant, Issued(grant), Ct);
+
+        // Assert
+        AssertSameGrant(grant, await Store.FindAsync(grant.Id, Ct));
+    }
+
+    [Fact]
+    public async Task RecordAsync_DictionaryFull_StoresTheStringsInTheRecord()
+    {
+        // Arrange: both dictionaries of the tag already hold as many strings as they may.
+        var keys = new RedisGrantKeys(KeyPrefix);
+        var tag = GrantId.RoutingTag(Tenant);
+        var filler = Enumerable.Range(0, 8193).Select(i => new HashEntry("=filler-" + i, i)).ToArray();
+        await Database.HashSetAsync(keys.Dictionary(tag, 0), filler);
+        await Database.HashSetAsync(keys.Dictionary(tag, 1), filler);
+        var grant = NewGrant(subject: "spiffe://acme.example/ns/agents/sa/never-seen", actorChain: ["spiffe://acme.example/orchestrator"]);
+
+        // Act
+        await Store.RecordAsync(grant, Issued(grant), Ct);
+        await Store.RevokeAsync(grant.Id, "admin", "full", Ct);
+
+        // Assert: read, listed and revoked with every string intact; the dictionaries did not grow.
+        AssertSameGrant(grant, await Store.FindAsync(grant.Id, Ct));
+        var listed = Assert.Single((await Store.ListAsync(GrantQuery.ForSubject(Tenant, grant.Subject), null, 10, Ct)).Grants);
+        AssertSameGrant(grant, listed);
+        Assert.Equal(GrantStatus.Revoked, listed.Status);
+        var audited = (await Store.ReadAuditAsync(Tenant, 1, Ct))[0];
+        Assert.Equal((grant.Subject, grant.TaskId), (audited.Subject, audited.TaskId));
+        Assert.Equal(8193, await Database.HashLengthAsync(keys.Dictionary(tag, 0)));
+        Assert.Equal(8193, await Database.HashLengthAsync(keys.Dictionary(tag, 1)));
+    }
+
+    [Fact]
+    public async Task FindAsync_RecordInTheFormerJsonForm_IsReadAndRevoked()
+    {
+        // Arrange: a record as the store wrote it before the binary format, still within its TTL after an upgrade.
+        var grant = NewGrant(actorChain: ["spiffe://acme.example/orchestrator"], binding: new GrantBinding("jkt-thumbprint", null));
+        var json = System.Text.Json.JsonSerializer.Serialize(GrantDocument.From(grant), GrantsJsonContext.Compact.GrantDocument);
+        var key = new RedisGrantKeys(KeyPrefix).Grant(GrantId.RoutingTag(Tenant), grant.Id);
+        await Database.StringSetAsync(key, json, TimeSpan.FromMinutes(15));
+
+        // Act
+        var found = await Store.FindAsync(grant.Id, Ct);
+        var result = await Store.RevokeAsync(grant.Id, "admin", "upgrade", Ct);
+
+        // Assert
+        AssertSameGrant(grant, found);
+        Assert.IsType<Revoked>(result);
+        Assert.Equal(GrantState.Revoked, await Store.GetStateAsync(grant.Id, Ct));
+        var audited = (await Store.ReadAuditAsync(Tenant, 1, Ct))[0];
+        Assert.Equal((grant.Subject, grant.TaskId), (audited.Subject, audited.TaskId));
+    }
+
     [Fact]
     public async Task IsReadyAsync_ReachableRedis_IsTrue()
         => Assert.True(await Store.IsReadyAsync(Ct));
