@@ -15,17 +15,18 @@ namespace Broker.Grants;
 /// Positions (1-based, as in Lua): 1 dictionary (0 or 1), 2 expiry (Unix ms), 3 lifetime (ms), 4 tenant, 5 subject,
 /// 6 client (false: the subject), 7 actor chain, 8 capabilities (both space-separated, false: none), 9 audience,
 /// 10 task, 11 purpose, 12 policy version, 13 <c>jkt</c> and 14 <c>x5t#S256</c> as their 32 decoded bytes, 15 and
-/// 16 the same two as text when they are not canonical base64url of 32 bytes, 17 parent grant ID. Positions 4–9,
-/// 11 and 12 hold either a dictionary number or, when the dictionary is full, the string itself; trailing
+/// 16 the same two as text when they are not canonical base64url of 32 bytes, 17 parent grant ID. Positions 4–16
+/// but 10 hold either a dictionary number or, when the dictionary is full, the string itself (a workload's
+/// proof-of-possession key and certificate serve many grants, like its subject); trailing
 /// absent positions (false) are left out. The grant ID is the key. Keep in step with <see cref="RedisGrantScripts"/>.
 /// Records written before this format are compact JSON (<see cref="GrantDocument"/>, first byte <c>{</c>) and
 /// are still read until they expire.
 /// </remarks>
 internal static class RedisGrantRecordFormat
 {
-    /// <summary>Record positions whose value may be a dictionary number: 4 to 12 except the task (10).</summary>
+    /// <summary>Record positions whose value may be a dictionary number: 4 to 16 except the task (10).</summary>
     public const int FirstInterned = 4;
-    public const int LastInterned = 12;
+    public const int LastInterned = 16;
     private const int TaskPosition = 10;
 
     /// <summary>The ARGV values for record positions 3 to 17 (lifetime onwards), "" for absent.</summary>
@@ -67,21 +68,23 @@ internal static class RedisGrantRecordFormat
             values[i] = reader.ReadValue();
         }
 
-        string? Text(int position)
+        byte[]? Bytes(int position)
         {
             return values[position - 1] switch
             {
                 null => null,
-                byte[] bytes => Encoding.UTF8.GetString(bytes),
+                byte[] bytes => bytes,
                 long when position is >= FirstInterned and <= LastInterned and not TaskPosition
-                    => (string?)names[position - FirstInterned] ?? throw new InvalidOperationException("A stored grant refers to a missing dictionary entry."),
+                    => (byte[]?)names[position - FirstInterned] ?? throw new InvalidOperationException("A stored grant refers to a missing dictionary entry."),
                 _ => throw new InvalidOperationException("A stored grant is malformed."),
             };
         }
 
+        string? Text(int position) => Bytes(position) is { } bytes ? Encoding.UTF8.GetString(bytes) : null;
+
         long Number(int position) => values[position - 1] as long? ?? throw new InvalidOperationException("A stored grant is malformed.");
 
-        string? Binary(int raw, int text) => values[raw - 1] is byte[] bytes ? Base64Url.EncodeToString(bytes) : Text(text);
+        string? Binary(int raw, int text) => Bytes(raw) is { } bytes ? Base64Url.EncodeToString(bytes) : Text(text);
 
         var expiry = Number(2);
         var subject = Text(5) ?? string.Empty;

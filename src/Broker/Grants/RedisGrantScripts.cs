@@ -23,7 +23,7 @@ internal static class RedisGrantScripts
           return 0
         end
         local dictionary, capacity = KEYS[6], tonumber(ARGV[10])
-        -- Repeated strings (tenant, subject, audience, purpose, policy version...) are stored once per tag and
+        -- Repeated strings (tenant, subject, audience, purpose, policy version, key thumbprints...) are stored once per tag and
         -- dictionary as '=' .. string -> number and number -> string; a full dictionary stores them in the record.
         local function intern(value)
           local number = redis.call('HGET', dictionary, '=' .. value)
@@ -48,7 +48,8 @@ internal static class RedisGrantScripts
           tonumber(ARGV[9]), expiry, tonumber(ARGV[11]), intern(ARGV[12]), intern(ARGV[13]),
           optional(ARGV[14], intern), optional(ARGV[15], intern), optional(ARGV[16], intern), intern(ARGV[17]),
           ARGV[18], intern(ARGV[19]), intern(ARGV[20]),
-          optional(ARGV[21]), optional(ARGV[22]), optional(ARGV[23]), optional(ARGV[24]), optional(ARGV[25])}
+          optional(ARGV[21], intern), optional(ARGV[22], intern), optional(ARGV[23], intern), optional(ARGV[24], intern),
+          optional(ARGV[25])}
         while #record > 12 and record[#record] == false do
           record[#record] = nil
         end
@@ -61,6 +62,7 @@ internal static class RedisGrantScripts
         for i = 2, 4 do
           -- Indexes are sorted sets scored by expiry: expired members are trimmed here, lazily, without SCAN,
           -- and an index key lives exactly as long as its latest-expiring member.
+          -- Members are the ID without its routing tag, which every member of the index shares.
           redis.call('ZADD', KEYS[i], expiry, ARGV[3])
           redis.call('ZREMRANGEBYSCORE', KEYS[i], '-inf', ARGV[4])
           if redis.call('PTTL', KEYS[i]) < ttl then
@@ -76,7 +78,7 @@ internal static class RedisGrantScripts
     /// <summary>
     /// Reads grants with their revocation marks and the dictionary strings they refer to, in one step (so a
     /// dictionary cannot expire between reading a record and its strings). KEYS: dictionary 0, dictionary 1, then
-    /// a grant key and a revocation key per grant. Returns per grant {record, mark, strings of positions 4–12},
+    /// a grant key and a revocation key per grant. Returns per grant {record, mark, strings of positions 4–16},
     /// false for whatever is absent.
     /// </summary>
     public const string Read = """
@@ -86,7 +88,7 @@ internal static class RedisGrantScripts
           local strings = {}
           if document and string.byte(document, 1) ~= 123 then
             local grant = cmsgpack.unpack(document)
-            for i = 4, 12 do
+            for i = 4, 16 do
               strings[i - 3] = type(grant[i]) == 'number' and redis.call('HGET', KEYS[1 + grant[1]], grant[i])
             end
           end
@@ -180,13 +182,14 @@ internal static class RedisGrantScripts
 
     /// <summary>
     /// One page of an index, latest expiry first, ties by member descending (ZRANGE REV order). KEYS: index.
-    /// ARGV: now (Unix ms), how many, cursor (the last ID of the previous page, or empty).
-    /// Returns the IDs of unexpired grants after the cursor.
+    /// ARGV: now (Unix ms), how many, cursor member (the last ID of the previous page without its routing tag, or
+    /// empty), the same ID whole. Returns the members of unexpired grants after the cursor.
     /// </summary>
     public const string Page = """
         local start = 0
         if ARGV[3] ~= '' then
-          local rank = redis.call('ZREVRANK', KEYS[1], ARGV[3])
+          -- Members written before the routing tag was left out of them carry the whole ID (ARGV[4]).
+          local rank = redis.call('ZREVRANK', KEYS[1], ARGV[3]) or redis.call('ZREVRANK', KEYS[1], ARGV[4])
           -- A member leaves an index only when trimmed as expired, and every member after it in this order
           -- expires no later: a vanished cursor means the listing is over.
           if not rank then

@@ -112,7 +112,7 @@ internal sealed class RedisGrantStore : IGrantStore, IAsyncDisposable
         [
             Math.Max(ttl, 1),
             expiry,
-            grant.Id,
+            IndexMember(grant.Id),
             now.ToUnixTimeMilliseconds(),
             JsonSerializer.Serialize(AuditDocument.From(issued), GrantsJsonContext.Compact.AuditDocument),
             _options.AuditMaxLength,
@@ -194,7 +194,7 @@ internal sealed class RedisGrantStore : IGrantStore, IAsyncDisposable
         string? cursor = null;
         while (true)
         {
-            var ids = await PageIdsAsync(index, cursor, BulkBatchSize, cancellationToken);
+            var ids = await PageIdsAsync(tag, index, cursor, BulkBatchSize, cancellationToken);
             if (ids.Count == 0)
             {
                 break;
@@ -221,7 +221,7 @@ internal sealed class RedisGrantStore : IGrantStore, IAsyncDisposable
         }
 
         // One more than asked tells whether there is a next page.
-        var ids = await PageIdsAsync(_keys.Index(query), cursor, pageSize + 1, cancellationToken);
+        var ids = await PageIdsAsync(tag, _keys.Index(query), cursor, pageSize + 1, cancellationToken);
         var more = ids.Count > pageSize;
         if (more)
         {
@@ -470,11 +470,11 @@ internal sealed class RedisGrantStore : IGrantStore, IAsyncDisposable
         return results;
     }
 
-    private async Task<List<string>> PageIdsAsync(RedisKey index, string? cursor, int count, CancellationToken cancellationToken)
+    private async Task<List<string>> PageIdsAsync(string tag, RedisKey index, string? cursor, int count, CancellationToken cancellationToken)
     {
-        RedisValue[] args = [_timeProvider.GetUtcNow().ToUnixTimeMilliseconds(), count, cursor ?? string.Empty];
+        RedisValue[] args = [_timeProvider.GetUtcNow().ToUnixTimeMilliseconds(), count, cursor is null ? string.Empty : IndexMember(cursor), cursor ?? string.Empty];
         var reply = await RunAsync("ListIndex", db => db.ScriptEvaluateAsync(RedisGrantScripts.Page, [index], args), cancellationToken);
-        return [.. ((RedisResult[])reply!).Select(r => (string)r!)];
+        return [.. ((RedisResult[])reply!).Select(r => GrantIdOfMember(tag, (string)r!))];
     }
 
     private async Task<(GrantRecord? Grant, bool Known)> ReadAsync(string grantId, string operation, CancellationToken cancellationToken)
@@ -522,6 +522,17 @@ internal sealed class RedisGrantStore : IGrantStore, IAsyncDisposable
 
         return RedisGrantRecordFormat.Decode(grantId, document, (RedisResult[])values[2]!, revocation);
     }
+
+    /// <summary>
+    /// A grant's member in its indexes: the ID without the routing tag and dot, which every member of an index
+    /// shares (an index belongs to one tenant), so the order of members is the order of IDs. Five bytes less per
+    /// member, enough to keep a two-grant task index a size class smaller.
+    /// </summary>
+    private static string IndexMember(string grantId) => grantId[(GrantId.RoutingTagLength + 1)..];
+
+    /// <summary>The grant ID of an index member; members written before <see cref="IndexMember"/> are whole IDs.</summary>
+    private static string GrantIdOfMember(string tag, string member)
+        => GrantId.IsWellFormed(member) ? member : string.Concat(tag, ".", member);
 
     /// <summary>The dictionary that takes new strings now: they alternate every <see cref="DictionaryPeriod"/>.</summary>
     private static int DictionaryNumber(DateTimeOffset now) => (int)(now.ToUnixTimeMilliseconds() / (long)DictionaryPeriod.TotalMilliseconds % 2);

@@ -169,6 +169,36 @@ public abstract class RedisGrantStoreTestBase : GrantStoreContractTests
     }
 
     [Fact]
+    public async Task ListAsync_IndexMembersInTheFormerWholeIdForm_AreListedAndPagedThrough()
+    {
+        // Arrange: a grant recorded before index members left out the routing tag, between two recorded now.
+        var keys = new RedisGrantKeys(KeyPrefix);
+        var tag = GrantId.RoutingTag(Tenant);
+        var later = NewGrant(lifetime: TimeSpan.FromMinutes(30));
+        var earlier = NewGrant(lifetime: TimeSpan.FromMinutes(10));
+        var former = NewGrant(lifetime: TimeSpan.FromMinutes(20));
+        await Store.RecordAsync(later, Issued(later), Ct);
+        await Store.RecordAsync(earlier, Issued(earlier), Ct);
+        var json = System.Text.Json.JsonSerializer.Serialize(GrantDocument.From(former), GrantsJsonContext.Compact.GrantDocument);
+        await Database.StringSetAsync(keys.Grant(tag, former.Id), json, TimeSpan.FromMinutes(35));
+        await Database.SortedSetAddAsync(keys.TenantIndex(tag, Tenant), former.Id, former.ExpiresAt.ToUnixTimeMilliseconds());
+
+        // Act: one grant per page, so each is a cursor once.
+        List<string> ids = [];
+        string? cursor = null;
+        do
+        {
+            var page = await Store.ListAsync(GrantQuery.ForTenant(Tenant), cursor, 1, Ct);
+            ids.AddRange(page.Grants.Select(g => g.Id));
+            cursor = page.NextCursor;
+        }
+        while (cursor is not null);
+
+        // Assert
+        Assert.Equal([later.Id, former.Id, earlier.Id], ids);
+    }
+
+    [Fact]
     public async Task IsReadyAsync_ReachableRedis_IsTrue()
         => Assert.True(await Store.IsReadyAsync(Ct));
 
