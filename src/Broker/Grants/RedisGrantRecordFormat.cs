@@ -12,41 +12,86 @@ namespace Broker.Grants;
 /// record themselves, so the format is MessagePack and the reader below is the small subset those scripts emit.
 /// </summary>
 /// <remarks>
-/// Positions (1-based, as in Lua): 1 dictionary (0 or 1), 2 expiry (Unix ms), 3 lifetime (ms), 4 tenant, 5 subject,
-/// 6 client (false: the subject), 7 actor chain, 8 capabilities (both space-separated, false: none), 9 audience,
-/// 10 task, 11 purpose, 12 policy version, 13 <c>jkt</c> and 14 <c>x5t#S256</c> as their 32 decoded bytes, 15 and
-/// 16 the same two as text when they are not canonical base64url of 32 bytes, 17 parent grant ID. Positions 4–16
-/// but 10 hold either a dictionary number or, when the dictionary is full, the string itself (a workload's
-/// proof-of-possession key and certificate serve many grants, like its subject); trailing
-/// absent positions (false) are left out. The grant ID is the key. Keep in step with <see cref="RedisGrantScripts"/>.
-/// Records written before this format are compact JSON (<see cref="GrantDocument"/>, first byte <c>{</c>) and
-/// are still read until they expire.
+/// Positions (1-based, as in Lua): 1 expiry (<see cref="StoredExpiry"/>), 2 lifetime (<see cref="StoredLifetime"/>),
+/// 3 tenant, 4 subject, 5 capabilities (space-separated, false: none), 6 audience, 7 task, 8 purpose, 9 policy
+/// version, 10 <c>jkt</c> as its 32 decoded bytes, 11 client (absent: the current actor when delegated, else the
+/// subject), 12 actor chain (space-separated), 13 <c>x5t#S256</c> as its 32 bytes, 14 and 15 the two thumbprints as
+/// text when they are not canonical base64url of 32 bytes, 16 parent grant ID. Positions 3 to 15 but 7 hold either
+/// a number of the dictionary <see cref="DictionaryNumber"/> picks or, when the dictionary is full, the string
+/// itself (a workload's proof-of-possession key and certificate serve many grants, like its subject). Absent
+/// positions are false, and trailing ones are left out: the rarer a member, the later it comes. The grant ID is
+/// the key. Keep in step with <see cref="RedisGrantScripts"/>. Records written before this format are compact JSON
+/// (<see cref="GrantDocument"/>, first byte <c>{</c>) and are still read until they expire.
 /// </remarks>
 internal static class RedisGrantRecordFormat
 {
-    /// <summary>Record positions whose value may be a dictionary number: 4 to 16 except the task (10).</summary>
-    public const int FirstInterned = 4;
-    public const int LastInterned = 16;
-    private const int TaskPosition = 10;
+    /// <summary>Record positions whose value may be a dictionary number: 3 to 15 except the task (7).</summary>
+    public const int FirstInterned = 3;
+    public const int LastInterned = 15;
+    private const int TaskPosition = 7;
+    private const int Positions = 16;
 
-    /// <summary>The ARGV values for record positions 3 to 17 (lifetime onwards), "" for absent.</summary>
-    public static RedisValue[] Fields(GrantRecord grant)
+    /// <summary>2^32: expiries stored below it are the low 32 bits of the expiry (<see cref="StoredExpiry"/>).</summary>
+    private const long Modulus = 1L << 32;
+
+    /// <summary>
+    /// How long a dictionary takes new strings before the other one takes over. The idle one expires once the last
+    /// record that refers to it has, so strings no longer used (old policy versions, departed workloads) go away;
+    /// if it has not expired when its turn comes again, it is reused as it is (its numbers never change).
+    /// </summary>
+    private static readonly long DictionaryPeriodMs = (long)TimeSpan.FromHours(1).TotalMilliseconds;
+
+    /// <summary>
+    /// The dictionary (0 or 1) of a record: by the hour of its expiry, so the record need not say which. The scripts
+    /// compute the same.
+    /// </summary>
+    public static int DictionaryNumber(long expiry) => (int)(expiry / DictionaryPeriodMs % 2);
+
+    /// <summary>
+    /// The expiry as stored: its low 32 bits (5 bytes instead of 9) when every reader sees the record within 2^30 ms
+    /// (12 days) of the expiry — it lives from now to expiry + retention — so the expiry is the value congruent to it
+    /// nearest to the reader's clock, whatever the clock skew between replicas; the whole expiry otherwise (it is
+    /// above 2^32, so the two never mix up).
+    /// </summary>
+    public static long StoredExpiry(long expiry, long now, long retention)
+        => expiry - now + retention < (1L << 30) ? expiry % Modulus : expiry;
+
+    /// <summary>The expiry of a stored value, read at <paramref name="now"/>.</summary>
+    public static long Expiry(long stored, long now)
     {
+        if (stored >= Modulus)
+        {
+            return stored;
+        }
+
+        var difference = (((stored - now) % Modulus) + Modulus) % Modulus;
+        return now + (difference >= Modulus / 2 ? difference - Modulus : difference);
+    }
+
+    /// <summary>Whole seconds as their negation (600 s: 3 bytes instead of 5), other lifetimes in ms.</summary>
+    public static long StoredLifetime(long lifetime) => lifetime > 0 && lifetime % 1000 == 0 ? -(lifetime / 1000) : lifetime;
+
+    /// <summary>The ARGV values for record positions 1 to 16, "" for absent.</summary>
+    public static RedisValue[] Fields(GrantRecord grant, long now, long retention)
+    {
+        var expiry = grant.ExpiresAt.ToUnixTimeMilliseconds();
         var jkt = grant.Binding?.JwkThumbprint;
         var x5t = grant.Binding?.X509Thumbprint;
+        var defaultClient = grant.ActorChain.Count > 0 ? grant.ActorChain[0] : grant.Subject;
         return
         [
-            grant.ExpiresAt.ToUnixTimeMilliseconds() - grant.IssuedAt.ToUnixTimeMilliseconds(),
+            StoredExpiry(expiry, now, retention),
+            StoredLifetime(expiry - grant.IssuedAt.ToUnixTimeMilliseconds()),
             grant.Tenant,
             grant.Subject,
-            string.Equals(grant.ClientId, grant.Subject, StringComparison.Ordinal) ? string.Empty : grant.ClientId,
-            Join(grant.ActorChain),
             Join(grant.Capabilities),
             grant.Audience,
             grant.TaskId,
             grant.Purpose,
             grant.PolicyVersion,
             Thumbprint(jkt) is { } jktBytes ? jktBytes : RedisValue.EmptyString,
+            string.Equals(grant.ClientId, defaultClient, StringComparison.Ordinal) ? string.Empty : grant.ClientId,
+            Join(grant.ActorChain),
             Thumbprint(x5t) is { } x5tBytes ? x5tBytes : RedisValue.EmptyString,
             jkt is not null && Thumbprint(jkt) is null ? jkt : string.Empty,
             x5t is not null && Thumbprint(x5t) is null ? x5t : string.Empty,
@@ -55,14 +100,15 @@ internal static class RedisGrantRecordFormat
     }
 
     /// <summary>
-    /// Decodes a record. <paramref name="names"/> holds, for positions 4 to 12, the dictionary string of each
-    /// position that holds a number (the read and revoke scripts look them up in the same atomic step).
+    /// Decodes a record read at <paramref name="now"/>. <paramref name="names"/> holds, for positions 3 to 15, the
+    /// dictionary string of each position that holds a number (the read and revoke scripts look them up in the
+    /// same atomic step).
     /// </summary>
-    public static GrantRecord Decode(string id, byte[] document, RedisResult[] names, GrantRevocation? revocation)
+    public static GrantRecord Decode(string id, byte[] document, RedisResult[] names, GrantRevocation? revocation, long now)
     {
         var reader = new Reader(document);
         var count = reader.ReadArrayHeader();
-        var values = new object?[17];
+        var values = new object?[Positions];
         for (var i = 0; i < count && i < values.Length; i++)
         {
             values[i] = reader.ReadValue();
@@ -86,26 +132,28 @@ internal static class RedisGrantRecordFormat
 
         string? Binary(int raw, int text) => Bytes(raw) is { } bytes ? Base64Url.EncodeToString(bytes) : Text(text);
 
-        var expiry = Number(2);
-        var subject = Text(5) ?? string.Empty;
-        var jkt = Binary(13, 15);
-        var x5t = Binary(14, 16);
+        var expiry = Expiry(Number(1), now);
+        var lifetime = Number(2);
+        var subject = Text(4) ?? string.Empty;
+        var actors = Split(Text(12));
+        var jkt = Binary(10, 14);
+        var x5t = Binary(13, 15);
         return new GrantRecord
         {
             Id = id,
-            Tenant = Text(4) ?? string.Empty,
+            Tenant = Text(3) ?? string.Empty,
             Subject = subject,
-            ClientId = Text(6) ?? subject,
-            ActorChain = Split(Text(7)),
-            Capabilities = Split(Text(8)),
-            Audience = Text(9) ?? string.Empty,
-            TaskId = Text(10) ?? string.Empty,
-            Purpose = Text(11) ?? string.Empty,
-            IssuedAt = DateTimeOffset.FromUnixTimeMilliseconds(expiry - Number(3)),
+            ClientId = Text(11) ?? (actors.Length > 0 ? actors[0] : subject),
+            ActorChain = actors,
+            Capabilities = Split(Text(5)),
+            Audience = Text(6) ?? string.Empty,
+            TaskId = Text(7) ?? string.Empty,
+            Purpose = Text(8) ?? string.Empty,
+            IssuedAt = DateTimeOffset.FromUnixTimeMilliseconds(expiry - (lifetime < 0 ? -lifetime * 1000 : lifetime)),
             ExpiresAt = DateTimeOffset.FromUnixTimeMilliseconds(expiry),
             Binding = jkt is null && x5t is null ? null : new GrantBinding(jkt, x5t),
-            PolicyVersion = Text(12) ?? string.Empty,
-            ParentGrantId = Text(17),
+            PolicyVersion = Text(9) ?? string.Empty,
+            ParentGrantId = Text(16),
             Status = revocation is null ? GrantStatus.Active : GrantStatus.Revoked,
             Revocation = revocation,
         };
@@ -144,7 +192,7 @@ internal static class RedisGrantRecordFormat
             && string.Equals(Base64Url.EncodeToString(bytes), value, StringComparison.Ordinal) ? bytes : null;
     }
 
-    /// <summary>The MessagePack subset <c>cmsgpack.pack</c> writes for a record: integers, strings, false, arrays.</summary>
+    /// <summary>The MessagePack subset <c>cmsgpack.pack</c> writes for a record: integers, strings, false, one array.</summary>
     private ref struct Reader(ReadOnlySpan<byte> data)
     {
         private readonly ReadOnlySpan<byte> _data = data;
@@ -174,6 +222,11 @@ internal static class RedisGrantRecordFormat
                 0xcd => (long)ReadBigEndian(2),
                 0xce => (long)ReadBigEndian(4),
                 0xcf => (long)ReadBigEndian(8),
+                >= 0xe0 => (long)(sbyte)b,
+                0xd0 => (long)(sbyte)ReadBigEndian(1),
+                0xd1 => (long)(short)ReadBigEndian(2),
+                0xd2 => (long)(int)ReadBigEndian(4),
+                0xd3 => (long)ReadBigEndian(8),
                 0xd9 or 0xc4 => ReadBytes((int)ReadBigEndian(1)),
                 0xda or 0xc5 => ReadBytes((int)ReadBigEndian(2)),
                 0xdb or 0xc6 => ReadBytes((int)ReadBigEndian(4)),

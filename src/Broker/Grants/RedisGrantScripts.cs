@@ -11,20 +11,21 @@ namespace Broker.Grants;
 internal static class RedisGrantScripts
 {
     /// <summary>
-    /// Records a grant. KEYS: grant, tenant index, subject index, task index, audit stream, string dictionary.
-    /// ARGV: record TTL ms, expiry (Unix ms), grant ID, now (Unix ms), audit document, audit MAXLEN, audit MINID,
-    /// audit stream TTL ms, dictionary number (0 or 1), most strings a dictionary may hold, then record positions
-    /// 3 to 17 of <see cref="RedisGrantRecordFormat"/> ("" for absent). Returns 1 when recorded, 0 when the ID
-    /// exists (nothing written).
+    /// Records a grant. KEYS: grant, tenant index, subject index, task index, audit stream, the string dictionary of
+    /// the grant's expiry (<see cref="RedisGrantRecordFormat.DictionaryNumber"/>). ARGV: record TTL ms, expiry (Unix
+    /// ms), index member, now (Unix ms), audit document, audit MAXLEN, audit MINID, audit stream TTL ms, most fields
+    /// a dictionary may hold, then record positions 1 to 16 of <see cref="RedisGrantRecordFormat"/> ("" for absent).
+    /// Returns 1 when recorded, 0 when the ID exists (nothing written).
     /// </summary>
     public const string Record = """
         -- A duplicate ID writes nothing (not even a dictionary entry), and the caller learns of it.
         if redis.call('EXISTS', KEYS[1]) == 1 then
           return 0
         end
-        local dictionary, capacity = KEYS[6], tonumber(ARGV[10])
-        -- Repeated strings (tenant, subject, audience, purpose, policy version, key thumbprints...) are stored once per tag and
-        -- dictionary as '=' .. string -> number and number -> string; a full dictionary stores them in the record.
+        local dictionary, capacity = KEYS[6], tonumber(ARGV[9])
+        -- Repeated strings (tenant, subject, audience, purpose, policy version, key thumbprints...) are stored once
+        -- per tag and dictionary as '=' .. string -> number and number -> string; a full dictionary stores them in
+        -- the record.
         local function intern(value)
           local number = redis.call('HGET', dictionary, '=' .. value)
           if number then
@@ -43,14 +44,12 @@ internal static class RedisGrantScripts
           end
           return convert and convert(value) or value
         end
-        local expiry = tonumber(ARGV[2])
         local record = {
-          tonumber(ARGV[9]), expiry, tonumber(ARGV[11]), intern(ARGV[12]), intern(ARGV[13]),
-          optional(ARGV[14], intern), optional(ARGV[15], intern), optional(ARGV[16], intern), intern(ARGV[17]),
-          ARGV[18], intern(ARGV[19]), intern(ARGV[20]),
-          optional(ARGV[21], intern), optional(ARGV[22], intern), optional(ARGV[23], intern), optional(ARGV[24], intern),
-          optional(ARGV[25])}
-        while #record > 12 and record[#record] == false do
+          tonumber(ARGV[10]), tonumber(ARGV[11]), intern(ARGV[12]), intern(ARGV[13]), optional(ARGV[14], intern),
+          intern(ARGV[15]), ARGV[16], intern(ARGV[17]), intern(ARGV[18]), optional(ARGV[19], intern),
+          optional(ARGV[20], intern), optional(ARGV[21], intern), optional(ARGV[22], intern), optional(ARGV[23], intern),
+          optional(ARGV[24], intern), optional(ARGV[25])}
+        while #record > 9 and record[#record] == false do
           record[#record] = nil
         end
         redis.call('SET', KEYS[1], cmsgpack.pack(record), 'PX', ARGV[1])
@@ -58,11 +57,12 @@ internal static class RedisGrantScripts
         if redis.call('PTTL', dictionary) < tonumber(ARGV[1]) then
           redis.call('PEXPIRE', dictionary, ARGV[1])
         end
+        local expiry = tonumber(ARGV[2])
         local ttl = expiry - tonumber(ARGV[4])
         for i = 2, 4 do
           -- Indexes are sorted sets scored by expiry: expired members are trimmed here, lazily, without SCAN,
-          -- and an index key lives exactly as long as its latest-expiring member.
-          -- Members are the ID without its routing tag, which every member of the index shares.
+          -- and an index key lives exactly as long as its latest-expiring member. Members are the ID without its
+          -- routing tag, which every member of the index shares.
           redis.call('ZADD', KEYS[i], expiry, ARGV[3])
           redis.call('ZREMRANGEBYSCORE', KEYS[i], '-inf', ARGV[4])
           if redis.call('PTTL', KEYS[i]) < ttl then
@@ -76,20 +76,44 @@ internal static class RedisGrantScripts
         """;
 
     /// <summary>
+    /// The expiry of a stored record value, read at <c>now</c>, and its dictionary key (KEYS[first] or
+    /// KEYS[first + 1]): Lua for <see cref="RedisGrantRecordFormat.Expiry"/> and
+    /// <see cref="RedisGrantRecordFormat.DictionaryNumber"/>. Lua numbers are doubles, exact far beyond these values.
+    /// </summary>
+    private const string ExpiryFunctions = """
+        local function expiryOf(stored, now)
+          if stored >= 4294967296 then
+            return stored
+          end
+          local difference = (stored - now) % 4294967296
+          if difference >= 2147483648 then
+            difference = difference - 4294967296
+          end
+          return now + difference
+        end
+        local function dictionaryOf(expiry, first)
+          return KEYS[first + math.floor(expiry / 3600000) % 2]
+        end
+
+        """;
+
+    /// <summary>
     /// Reads grants with their revocation marks and the dictionary strings they refer to, in one step (so a
     /// dictionary cannot expire between reading a record and its strings). KEYS: dictionary 0, dictionary 1, then
-    /// a grant key and a revocation key per grant. Returns per grant {record, mark, strings of positions 4–16},
-    /// false for whatever is absent.
+    /// a grant key and a revocation key per grant. ARGV: now (Unix ms). Returns per grant {record, mark, strings of
+    /// positions 3–15}, false for whatever is absent.
     /// </summary>
-    public const string Read = """
+    public const string Read = ExpiryFunctions + """
+        local now = tonumber(ARGV[1])
         local results = {}
         for j = 0, (#KEYS - 2) / 2 - 1 do
           local document = redis.call('GET', KEYS[3 + 2 * j])
           local strings = {}
           if document and string.byte(document, 1) ~= 123 then
             local grant = cmsgpack.unpack(document)
-            for i = 4, 16 do
-              strings[i - 3] = type(grant[i]) == 'number' and redis.call('HGET', KEYS[1 + grant[1]], grant[i])
+            local dictionary = dictionaryOf(expiryOf(grant[1], now), 1)
+            for i = 3, 15 do
+              strings[i - 2] = type(grant[i]) == 'number' and redis.call('HGET', dictionary, grant[i])
             end
           end
           results[#results + 1] = {document, redis.call('GET', KEYS[4 + 2 * j]), strings}
@@ -113,7 +137,7 @@ internal static class RedisGrantScripts
     /// stream TTL ms, audit MAXLEN, audit MINID, audit TTL ms, channel, then the grant IDs.
     /// Returns per grant: {0} not found or expired; {1, position, tenant} revoked now; {2, revocation} revoked before.
     /// </summary>
-    public const string Revoke = """
+    public const string Revoke = ExpiryFunctions + """
         local now = tonumber(ARGV[1])
         local results = {}
         local revoked = false
@@ -134,13 +158,15 @@ internal static class RedisGrantScripts
             return {e = tonumber(grant.e), t = grant.t, s = grant.s, k = grant.k}
           end
           local grant = cmsgpack.unpack(document)
+          local expiry = expiryOf(grant[1], now)
+          local dictionary = dictionaryOf(expiry, 3)
           local function text(value)
             if type(value) == 'number' then
-              return redis.call('HGET', KEYS[3 + grant[1]], value)
+              return redis.call('HGET', dictionary, value)
             end
             return value
           end
-          return {e = grant[2], t = text(grant[4]), s = text(grant[5]), k = grant[10]}
+          return {e = expiry, t = text(grant[3]), s = text(grant[4]), k = grant[7]}
         end
         for j = 0, (#KEYS - 4) / 2 - 1 do
           local grantKey, revocationKey, id = KEYS[5 + 2 * j], KEYS[6 + 2 * j], ARGV[11 + j]

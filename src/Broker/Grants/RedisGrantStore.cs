@@ -30,13 +30,6 @@ internal sealed class RedisGrantStore : IGrantStore, IAsyncDisposable
     private const int DictionaryCapacity = 8193;
 
     /// <summary>
-    /// How long a dictionary takes new strings before the other one takes over. The idle one expires once the last
-    /// record that refers to it has, so strings no longer used (old policy versions, departed workloads) go away;
-    /// if it has not expired when its turn comes again, it is reused as it is (its numbers never change).
-    /// </summary>
-    private static readonly TimeSpan DictionaryPeriod = TimeSpan.FromHours(1);
-
-    /// <summary>
     /// How long a revocation stream outlives its last append. The stream keeps its newest entry whatever its age,
     /// so a caught-up reader resumes without a resynchronisation after a quiet period up to this long; after it,
     /// the stream of an abandoned tenant goes away.
@@ -98,7 +91,6 @@ internal sealed class RedisGrantStore : IGrantStore, IAsyncDisposable
 
         var expiry = grant.ExpiresAt.ToUnixTimeMilliseconds();
         var ttl = (long)(grant.ExpiresAt - now + _options.Retention).TotalMilliseconds;
-        var dictionary = DictionaryNumber(now);
         RedisKey[] keys =
         [
             _keys.Grant(tag, grant.Id),
@@ -106,7 +98,7 @@ internal sealed class RedisGrantStore : IGrantStore, IAsyncDisposable
             _keys.SubjectIndex(tag, grant.Tenant, grant.Subject),
             _keys.TaskIndex(tag, grant.Tenant, grant.TaskId),
             _keys.AuditStream(tag),
-            _keys.Dictionary(tag, dictionary),
+            _keys.Dictionary(tag, RedisGrantRecordFormat.DictionaryNumber(expiry)),
         ];
         RedisValue[] args =
         [
@@ -118,9 +110,8 @@ internal sealed class RedisGrantStore : IGrantStore, IAsyncDisposable
             _options.AuditMaxLength,
             MinId(now, _options.AuditRetention),
             (long)_options.AuditRetention.TotalMilliseconds,
-            dictionary,
             DictionaryCapacity,
-            .. RedisGrantRecordFormat.Fields(grant),
+            .. RedisGrantRecordFormat.Fields(grant, now.ToUnixTimeMilliseconds(), (long)_options.Retention.TotalMilliseconds),
         ];
         var recorded = await RunAsync(nameof(RecordAsync), db => db.ScriptEvaluateAsync(RedisGrantScripts.Record, keys, args), cancellationToken);
         if ((int)recorded == 0)
@@ -500,11 +491,12 @@ internal sealed class RedisGrantStore : IGrantStore, IAsyncDisposable
             keys[3 + (2 * i)] = _keys.Revocation(tag, ids[i]);
         }
 
-        var reply = await RunAsync(operation, db => db.ScriptEvaluateAsync(RedisGrantScripts.Read, keys), cancellationToken);
+        RedisValue[] args = [_timeProvider.GetUtcNow().ToUnixTimeMilliseconds()];
+        var reply = await RunAsync(operation, db => db.ScriptEvaluateAsync(RedisGrantScripts.Read, keys, args), cancellationToken);
         return (RedisResult[])reply!;
     }
 
-    private static GrantRecord? ToRecord(string grantId, RedisResult row)
+    private GrantRecord? ToRecord(string grantId, RedisResult row)
     {
         var values = (RedisResult[])row!;
         if (values[0].IsNull)
@@ -520,7 +512,7 @@ internal sealed class RedisGrantStore : IGrantStore, IAsyncDisposable
             return JsonSerializer.Deserialize(document, GrantsJsonContext.Compact.GrantDocument)?.ToRecord(grantId, revocation);
         }
 
-        return RedisGrantRecordFormat.Decode(grantId, document, (RedisResult[])values[2]!, revocation);
+        return RedisGrantRecordFormat.Decode(grantId, document, (RedisResult[])values[2]!, revocation, _timeProvider.GetUtcNow().ToUnixTimeMilliseconds());
     }
 
     /// <summary>
@@ -533,9 +525,6 @@ internal sealed class RedisGrantStore : IGrantStore, IAsyncDisposable
     /// <summary>The grant ID of an index member; members written before <see cref="IndexMember"/> are whole IDs.</summary>
     private static string GrantIdOfMember(string tag, string member)
         => GrantId.IsWellFormed(member) ? member : string.Concat(tag, ".", member);
-
-    /// <summary>The dictionary that takes new strings now: they alternate every <see cref="DictionaryPeriod"/>.</summary>
-    private static int DictionaryNumber(DateTimeOffset now) => (int)(now.ToUnixTimeMilliseconds() / (long)DictionaryPeriod.TotalMilliseconds % 2);
 
     private static GrantRevocation ParseRevocation(string json)
         => (JsonSerializer.Deserialize(json, GrantsJsonContext.Compact.RevocationDocument)

@@ -121,6 +121,23 @@ public abstract class RedisGrantStoreTestBase : GrantStoreContractTests
         AssertSameGrant(grant, await Store.FindAsync(grant.Id, Ct));
     }
 
+    [Theory]
+    [InlineData(600_000)]
+    [InlineData(1_234)]
+    [InlineData(20L * 24 * 3600 * 1000 + 7)]
+    public async Task RecordAsync_LifetimesShortOrLong_RoundTripToTheMillisecond(long lifetimeMs)
+    {
+        // Arrange: whole seconds and milliseconds; long enough that the whole expiry is stored.
+        var grant = NewGrant(lifetime: TimeSpan.FromMilliseconds(lifetimeMs), actorChain: ["spiffe://acme.example/orchestrator"]) with { ClientId = "spiffe://acme.example/other-client" };
+
+        // Act
+        await Store.RecordAsync(grant, Issued(grant), Ct);
+
+        // Assert
+        AssertSameGrant(grant, await Store.FindAsync(grant.Id, Ct));
+        Assert.IsType<Revoked>(await Store.RevokeAsync(grant.Id, "admin", "lifetime", Ct));
+    }
+
     [Fact]
     public async Task RecordAsync_DictionaryFull_StoresTheStringsInTheRecord()
     {
