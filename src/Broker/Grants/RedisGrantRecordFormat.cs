@@ -14,8 +14,8 @@ namespace Broker.Grants;
 /// <remarks>
 /// Positions (1-based, as in Lua): 1 expiry (<see cref="StoredExpiry"/>), 2 lifetime (<see cref="StoredLifetime"/>),
 /// 3 tenant, 4 subject, 5 capabilities (space-separated, false: none), 6 audience, 7 task, 8 purpose, 9 policy
-/// version, 10 <c>jkt</c> as its 32 decoded bytes, 11 client (absent: the current actor when delegated, else the
-/// subject), 12 actor chain (space-separated), 13 <c>x5t#S256</c> as its 32 bytes, 14 and 15 the two thumbprints as
+/// version, 10 <c>jkt</c> as its 32 decoded bytes, 11 actor chain (space-separated), 12 client (absent: the current
+/// actor when delegated, else the subject), 13 <c>x5t#S256</c> as its 32 bytes, 14 and 15 the two thumbprints as
 /// text when they are not canonical base64url of 32 bytes, 16 parent grant ID. Positions 3 to 15 but 7 hold either
 /// a number of the dictionary <see cref="DictionaryNumber"/> picks or, when the dictionary is full, the string
 /// itself (a workload's proof-of-possession key and certificate serve many grants, like its subject). Absent
@@ -90,8 +90,8 @@ internal static class RedisGrantRecordFormat
             grant.Purpose,
             grant.PolicyVersion,
             Thumbprint(jkt) is { } jktBytes ? jktBytes : RedisValue.EmptyString,
-            string.Equals(grant.ClientId, defaultClient, StringComparison.Ordinal) ? string.Empty : grant.ClientId,
             Join(grant.ActorChain),
+            string.Equals(grant.ClientId, defaultClient, StringComparison.Ordinal) ? string.Empty : grant.ClientId,
             Thumbprint(x5t) is { } x5tBytes ? x5tBytes : RedisValue.EmptyString,
             jkt is not null && Thumbprint(jkt) is null ? jkt : string.Empty,
             x5t is not null && Thumbprint(x5t) is null ? x5t : string.Empty,
@@ -135,7 +135,7 @@ internal static class RedisGrantRecordFormat
         var expiry = Expiry(Number(1), now);
         var lifetime = Number(2);
         var subject = Text(4) ?? string.Empty;
-        var actors = Split(Text(12));
+        var actors = Split(Text(11));
         var jkt = Binary(10, 14);
         var x5t = Binary(13, 15);
         return new GrantRecord
@@ -143,7 +143,7 @@ internal static class RedisGrantRecordFormat
             Id = id,
             Tenant = Text(3) ?? string.Empty,
             Subject = subject,
-            ClientId = Text(11) ?? (actors.Length > 0 ? actors[0] : subject),
+            ClientId = Text(12) ?? (actors.Length > 0 ? actors[0] : subject),
             ActorChain = actors,
             Capabilities = Split(Text(5)),
             Audience = Text(6) ?? string.Empty,

@@ -133,8 +133,8 @@ internal static class RedisGrantScripts
 
     /// <summary>
     /// Revokes grants of one routing tag, each exactly once. KEYS: revocation stream, audit stream, dictionary 0,
-    /// dictionary 1, then a grant key and a revocation key per grant. ARGV: now (Unix ms), revoked by, reason, stream MAXLEN, stream MINID,
-    /// stream TTL ms, audit MAXLEN, audit MINID, audit TTL ms, channel, then the grant IDs.
+    /// dictionary 1, then a grant key and a revocation key per grant. ARGV: now (Unix ms), revoked by, reason,
+    /// stream MAXLEN, stream MINID, stream TTL ms, audit MAXLEN, audit MINID, audit TTL ms, channel, then the grant IDs.
     /// Returns per grant: {0} not found or expired; {1, position, tenant} revoked now; {2, revocation} revoked before.
     /// </summary>
     public const string Revoke = ExpiryFunctions + """
