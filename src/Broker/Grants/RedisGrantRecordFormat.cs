@@ -13,23 +13,25 @@ namespace Broker.Grants;
 /// </summary>
 /// <remarks>
 /// Positions (1-based, as in Lua): 1 expiry (<see cref="StoredExpiry"/>), 2 lifetime (<see cref="StoredLifetime"/>),
-/// 3 tenant, 4 subject, 5 capabilities (space-separated, false: none), 6 audience, 7 task, 8 purpose, 9 policy
-/// version, 10 <c>jkt</c> as its 32 decoded bytes, 11 actor chain (space-separated), 12 client (absent: the current
-/// actor when delegated, else the subject), 13 <c>x5t#S256</c> as its 32 bytes, 14 and 15 the two thumbprints as
-/// text when they are not canonical base64url of 32 bytes, 16 parent grant ID. Positions 3 to 15 but 7 hold either
-/// a number of the dictionary <see cref="DictionaryNumber"/> picks or, when the dictionary is full, the string
-/// itself (a workload's proof-of-possession key and certificate serve many grants, like its subject). Absent
+/// 3 tenant, 4 subject, 5 capabilities (space-separated, false: none), 6 audience, 7 task, or the part of it before
+/// a UUID that ends it, 8 that UUID as 16 bytes (<see cref="SplitTask"/>), 9 purpose, 10 policy version, 11
+/// <c>jkt</c> as its 32 decoded bytes, 12 actor chain (space-separated), 13 client (absent: the current actor when
+/// delegated, else the subject), 14 <c>x5t#S256</c> as its 32 bytes, 15 and 16 the two thumbprints as text when they
+/// are not canonical base64url of 32 bytes, 17 parent grant ID. Positions 3 to 16 but 8 hold either a number of the
+/// dictionary <see cref="DictionaryNumber"/> picks or, when the dictionary is full, the string itself (a workload's
+/// proof-of-possession key and certificate serve many grants, like its subject); the task only when split. Absent
 /// positions are false, and trailing ones are left out: the rarer a member, the later it comes. The grant ID is
 /// the key. Keep in step with <see cref="RedisGrantScripts"/>. Records written before this format are compact JSON
 /// (<see cref="GrantDocument"/>, first byte <c>{</c>) and are still read until they expire.
 /// </remarks>
 internal static class RedisGrantRecordFormat
 {
-    /// <summary>Record positions whose value may be a dictionary number: 3 to 15 except the task (7).</summary>
+    /// <summary>Record positions whose value may be a dictionary number: 3 to 16 except the task's UUID (8).</summary>
     public const int FirstInterned = 3;
-    public const int LastInterned = 15;
-    private const int TaskPosition = 7;
-    private const int Positions = 16;
+    public const int LastInterned = 16;
+    private const int TaskUuidPosition = 8;
+    private const int Positions = 17;
+    private const int UuidLength = 36;
 
     /// <summary>2^32: expiries stored below it are the low 32 bits of the expiry (<see cref="StoredExpiry"/>).</summary>
     private const long Modulus = 1L << 32;
@@ -71,13 +73,33 @@ internal static class RedisGrantRecordFormat
     /// <summary>Whole seconds as their negation (600 s: 3 bytes instead of 5), other lifetimes in ms.</summary>
     public static long StoredLifetime(long lifetime) => lifetime > 0 && lifetime % 1000 == 0 ? -(lifetime / 1000) : lifetime;
 
-    /// <summary>The ARGV values for record positions 1 to 16, "" for absent.</summary>
+    /// <summary>
+    /// A task ID that ends in a UUID in its canonical lowercase form (<c>task-3f2a…</c>, or a bare UUID, as agent
+    /// frameworks name runs): the part before it, and its 16 bytes instead of 36 characters. Null for anything else,
+    /// or when formatting the bytes would not give back exactly the same text.
+    /// </summary>
+    public static (string Prefix, byte[] Uuid)? SplitTask(string taskId)
+    {
+        if (taskId.Length < UuidLength
+            || !Guid.TryParseExact(taskId.AsSpan(taskId.Length - UuidLength), "D", out var uuid)
+            || !string.Equals(uuid.ToString("D"), taskId[^UuidLength..], StringComparison.Ordinal))
+        {
+            return null;
+        }
+
+        var bytes = new byte[16];
+        uuid.TryWriteBytes(bytes, bigEndian: true, out _);
+        return (taskId[..^UuidLength], bytes);
+    }
+
+    /// <summary>The ARGV values for record positions 1 to 17, "" for absent.</summary>
     public static RedisValue[] Fields(GrantRecord grant, long now, long retention)
     {
         var expiry = grant.ExpiresAt.ToUnixTimeMilliseconds();
         var jkt = grant.Binding?.JwkThumbprint;
         var x5t = grant.Binding?.X509Thumbprint;
         var defaultClient = grant.ActorChain.Count > 0 ? grant.ActorChain[0] : grant.Subject;
+        var task = SplitTask(grant.TaskId);
         return
         [
             StoredExpiry(expiry, now, retention),
@@ -86,7 +108,8 @@ internal static class RedisGrantRecordFormat
             grant.Subject,
             Join(grant.Capabilities),
             grant.Audience,
-            grant.TaskId,
+            task is { } split ? split.Prefix : grant.TaskId,
+            task is { } uuid ? uuid.Uuid : RedisValue.EmptyString,
             grant.Purpose,
             grant.PolicyVersion,
             Thumbprint(jkt) is { } jktBytes ? jktBytes : RedisValue.EmptyString,
@@ -100,7 +123,7 @@ internal static class RedisGrantRecordFormat
     }
 
     /// <summary>
-    /// Decodes a record read at <paramref name="now"/>. <paramref name="names"/> holds, for positions 3 to 15, the
+    /// Decodes a record read at <paramref name="now"/>. <paramref name="names"/> holds, for positions 3 to 16, the
     /// dictionary string of each position that holds a number (the read and revoke scripts look them up in the
     /// same atomic step).
     /// </summary>
@@ -120,7 +143,7 @@ internal static class RedisGrantRecordFormat
             {
                 null => null,
                 byte[] bytes => bytes,
-                long when position is >= FirstInterned and <= LastInterned and not TaskPosition
+                long when position is >= FirstInterned and <= LastInterned and not TaskUuidPosition
                     => (byte[]?)names[position - FirstInterned] ?? throw new InvalidOperationException("A stored grant refers to a missing dictionary entry."),
                 _ => throw new InvalidOperationException("A stored grant is malformed."),
             };
@@ -135,25 +158,26 @@ internal static class RedisGrantRecordFormat
         var expiry = Expiry(Number(1), now);
         var lifetime = Number(2);
         var subject = Text(4) ?? string.Empty;
-        var actors = Split(Text(11));
-        var jkt = Binary(10, 14);
-        var x5t = Binary(13, 15);
+        var actors = Split(Text(12));
+        var jkt = Binary(11, 15);
+        var x5t = Binary(14, 16);
+        var taskUuid = values[TaskUuidPosition - 1] as byte[];
         return new GrantRecord
         {
             Id = id,
             Tenant = Text(3) ?? string.Empty,
             Subject = subject,
-            ClientId = Text(12) ?? (actors.Length > 0 ? actors[0] : subject),
+            ClientId = Text(13) ?? (actors.Length > 0 ? actors[0] : subject),
             ActorChain = actors,
             Capabilities = Split(Text(5)),
             Audience = Text(6) ?? string.Empty,
-            TaskId = Text(7) ?? string.Empty,
-            Purpose = Text(8) ?? string.Empty,
+            TaskId = (Text(7) ?? string.Empty) + (taskUuid is null ? string.Empty : new Guid(taskUuid, bigEndian: true).ToString("D")),
+            Purpose = Text(9) ?? string.Empty,
             IssuedAt = DateTimeOffset.FromUnixTimeMilliseconds(expiry - (lifetime < 0 ? -lifetime * 1000 : lifetime)),
             ExpiresAt = DateTimeOffset.FromUnixTimeMilliseconds(expiry),
             Binding = jkt is null && x5t is null ? null : new GrantBinding(jkt, x5t),
-            PolicyVersion = Text(9) ?? string.Empty,
-            ParentGrantId = Text(16),
+            PolicyVersion = Text(10) ?? string.Empty,
+            ParentGrantId = Text(17),
             Status = revocation is null ? GrantStatus.Active : GrantStatus.Revoked,
             Revocation = revocation,
         };

@@ -14,7 +14,7 @@ internal static class RedisGrantScripts
     /// Records a grant. KEYS: grant, tenant index, subject index, task index, audit stream, the string dictionary of
     /// the grant's expiry (<see cref="RedisGrantRecordFormat.DictionaryNumber"/>). ARGV: record TTL ms, expiry (Unix
     /// ms), index member, now (Unix ms), audit document, audit MAXLEN, audit MINID, audit stream TTL ms, most fields
-    /// a dictionary may hold, then record positions 1 to 16 of <see cref="RedisGrantRecordFormat"/> ("" for absent).
+    /// a dictionary may hold, then record positions 1 to 17 of <see cref="RedisGrantRecordFormat"/> ("" for absent).
     /// Returns 1 when recorded, 0 when the ID exists (nothing written).
     /// </summary>
     public const string Record = """
@@ -44,12 +44,18 @@ internal static class RedisGrantScripts
           end
           return convert and convert(value) or value
         end
+        -- A task that ends in a UUID is the part before it (repeated, so numbered) and the UUID's 16 bytes; any
+        -- other task is stored as it is.
+        local task = ARGV[16]
+        if ARGV[17] ~= '' then
+          task = intern(task)
+        end
         local record = {
           tonumber(ARGV[10]), tonumber(ARGV[11]), intern(ARGV[12]), intern(ARGV[13]), optional(ARGV[14], intern),
-          intern(ARGV[15]), ARGV[16], intern(ARGV[17]), intern(ARGV[18]), optional(ARGV[19], intern),
-          optional(ARGV[20], intern), optional(ARGV[21], intern), optional(ARGV[22], intern), optional(ARGV[23], intern),
-          optional(ARGV[24], intern), optional(ARGV[25])}
-        while #record > 9 and record[#record] == false do
+          intern(ARGV[15]), task, optional(ARGV[17]), intern(ARGV[18]), intern(ARGV[19]), optional(ARGV[20], intern),
+          optional(ARGV[21], intern), optional(ARGV[22], intern), optional(ARGV[23], intern), optional(ARGV[24], intern),
+          optional(ARGV[25], intern), optional(ARGV[26])}
+        while #record > 10 and record[#record] == false do
           record[#record] = nil
         end
         redis.call('SET', KEYS[1], cmsgpack.pack(record), 'PX', ARGV[1])
@@ -101,7 +107,7 @@ internal static class RedisGrantScripts
     /// Reads grants with their revocation marks and the dictionary strings they refer to, in one step (so a
     /// dictionary cannot expire between reading a record and its strings). KEYS: dictionary 0, dictionary 1, then
     /// a grant key and a revocation key per grant. ARGV: now (Unix ms). Returns per grant {record, mark, strings of
-    /// positions 3–15}, false for whatever is absent.
+    /// positions 3–16}, false for whatever is absent.
     /// </summary>
     public const string Read = ExpiryFunctions + """
         local now = tonumber(ARGV[1])
@@ -112,7 +118,7 @@ internal static class RedisGrantScripts
           if document and string.byte(document, 1) ~= 123 then
             local grant = cmsgpack.unpack(document)
             local dictionary = dictionaryOf(expiryOf(grant[1], now), 1)
-            for i = 3, 15 do
+            for i = 3, 16 do
               strings[i - 2] = type(grant[i]) == 'number' and redis.call('HGET', dictionary, grant[i])
             end
           end
@@ -166,7 +172,13 @@ internal static class RedisGrantScripts
             end
             return value
           end
-          return {e = expiry, t = text(grant[3]), s = text(grant[4]), k = grant[7]}
+          local task = text(grant[7])
+          if grant[8] then
+            local hex = string.gsub(grant[8], '.', function(c) return string.format('%02x', string.byte(c)) end)
+            task = task .. string.sub(hex, 1, 8) .. '-' .. string.sub(hex, 9, 12) .. '-' .. string.sub(hex, 13, 16)
+              .. '-' .. string.sub(hex, 17, 20) .. '-' .. string.sub(hex, 21, 32)
+          end
+          return {e = expiry, t = text(grant[3]), s = text(grant[4]), k = task}
         end
         for j = 0, (#KEYS - 4) / 2 - 1 do
           local grantKey, revocationKey, id = KEYS[5 + 2 * j], KEYS[6 + 2 * j], ARGV[11 + j]

@@ -43,4 +43,22 @@ public sealed class RedisGrantRecordFormatTests
     [InlineData(0, 0)]
     public void StoredLifetime_WholeSecondsNegated_OthersInMilliseconds(long lifetime, long expected)
         => Assert.Equal(expected, RedisGrantRecordFormat.StoredLifetime(lifetime));
+
+    [Theory]
+    [InlineData("task-3f2a9c1e-7b4d-4e8a-9c0f-1a2b3c4d5e6f", "task-")]
+    [InlineData("3f2a9c1e-7b4d-4e8a-9c0f-1a2b3c4d5e6f", "")]
+    [InlineData("3F2A9C1E-7B4D-4E8A-9C0F-1A2B3C4D5E6F", null)]
+    [InlineData("{3f2a9c1e-7b4d-4e8a-9c0f-1a2b3c4d5e6f}", null)]
+    [InlineData("task-3f2a9c1e7b4d4e8a9c0f1a2b3c4d5e6f", null)]
+    [InlineData("short", null)]
+    public void SplitTask_OnlyACanonicalTrailingUuid_IsSplit(string taskId, string? prefix)
+    {
+        var split = RedisGrantRecordFormat.SplitTask(taskId);
+
+        Assert.Equal(prefix, split?.Prefix);
+        if (split is { } parts)
+        {
+            Assert.Equal(taskId, parts.Prefix + new Guid(parts.Uuid, bigEndian: true).ToString("D"));
+        }
+    }
 }

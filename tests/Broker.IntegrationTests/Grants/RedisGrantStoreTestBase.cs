@@ -138,6 +138,26 @@ public abstract class RedisGrantStoreTestBase : GrantStoreContractTests
         Assert.IsType<Revoked>(await Store.RevokeAsync(grant.Id, "admin", "lifetime", Ct));
     }
 
+    [Theory]
+    [InlineData("task-3f2a9c1e-7b4d-4e8a-9c0f-1a2b3c4d5e6f")]
+    [InlineData("3f2a9c1e-7b4d-4e8a-9c0f-1a2b3c4d5e6f")]
+    [InlineData("run:3F2A9C1E-7B4D-4E8A-9C0F-1A2B3C4D5E6F")]
+    [InlineData("task-7f3c2a9e")]
+    public async Task RecordAsync_TasksWithOrWithoutATrailingUuid_RoundTripAndAreAudited(string taskId)
+    {
+        // Arrange: a canonical trailing UUID is stored as its bytes; uppercase or none, as text.
+        var grant = NewGrant(taskId: taskId);
+
+        // Act
+        await Store.RecordAsync(grant, Issued(grant), Ct);
+        await Store.RevokeAsync(grant.Id, "admin", "task", Ct);
+
+        // Assert: read back, listed by its task, and the revoke script's audit event names it.
+        AssertSameGrant(grant, await Store.FindAsync(grant.Id, Ct));
+        Assert.Equal(grant.Id, Assert.Single((await Store.ListAsync(GrantQuery.ForTask(Tenant, taskId), null, 10, Ct)).Grants).Id);
+        Assert.Equal(taskId, (await Store.ReadAuditAsync(Tenant, 1, Ct))[0].TaskId);
+    }
+
     [Fact]
     public async Task RecordAsync_DictionaryFull_StoresTheStringsInTheRecord()
     {
