@@ -6,10 +6,12 @@ using Broker.Audit;
 namespace Broker.Grants;
 
 /// <summary>
-/// The stored form of a grant: compact JSON with one- or two-letter names, times in Unix milliseconds, empty and
-/// redundant members left out. Memory per grant is the store's main cost, so every byte here counts a million
-/// times. The Lua scripts read <c>t</c> (tenant), <c>s</c> (subject), <c>k</c> (task) and <c>e</c> (expiry): keep
-/// those names in step with <see cref="RedisGrantScripts"/>.
+/// The former stored form of a grant: compact JSON with one- or two-letter names, times in Unix milliseconds, empty
+/// and redundant members left out. The store now writes <see cref="RedisGrantRecordFormat"/> and still reads this
+/// form (first byte <c>{</c>) so that records written before an upgrade stay readable and revocable until they
+/// expire; after one token lifetime plus retention none are left. The revoke script reads <c>t</c> (tenant),
+/// <c>s</c> (subject), <c>k</c> (task) and <c>e</c> (expiry): keep those names in step with
+/// <see cref="RedisGrantScripts"/>.
 /// </summary>
 internal sealed class GrantDocument
 {

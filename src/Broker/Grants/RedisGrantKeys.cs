@@ -22,7 +22,7 @@ internal sealed class RedisGrantKeys(string prefix)
     /// <summary>The pub/sub channel for revocation announcements (not slot-bound: PUBLISH reaches every node).</summary>
     public RedisChannel RevocationChannel { get; } = RedisChannel.Literal(prefix + "revocations");
 
-    /// <summary><c>{p}{tag}:g:{id}</c> — the grant record (compact JSON string).</summary>
+    /// <summary><c>{p}{tag}:g:{id}</c> — the grant record (<see cref="RedisGrantRecordFormat"/>).</summary>
     public RedisKey Grant(string tag, string grantId) => $"{prefix}{{{tag}}}:g:{grantId}";
 
     /// <summary><c>{p}{tag}:r:{id}</c> — the revocation of a grant (compact JSON string), absent while active.</summary>
@@ -53,6 +53,12 @@ internal sealed class RedisGrantKeys(string prefix)
     /// <summary><c>{p}{tag}:k:{len(tenant)}:{tenant}:{task}</c> — a task's grants.</summary>
     public RedisKey TaskIndex(string tag, string tenant, string taskId)
         => $"{prefix}{{{tag}}}:k:{tenant.Length.ToString(CultureInfo.InvariantCulture)}:{tenant}:{taskId}";
+
+    /// <summary>
+    /// <c>{p}{tag}:d{n}</c>, n 0 or 1 — strings repeated across the grants of the tenants with this tag, as numbers
+    /// (hash: <c>=string</c> → number, number → string, <c>#</c> the last number).
+    /// </summary>
+    public RedisKey Dictionary(string tag, int number) => $"{prefix}{{{tag}}}:d{number.ToString(CultureInfo.InvariantCulture)}";
 
     /// <summary><c>{p}{tag}:rev</c> — the revocation stream of the tenants with this tag.</summary>
     public RedisKey RevocationStream(string tag) => $"{prefix}{{{tag}}}:rev";

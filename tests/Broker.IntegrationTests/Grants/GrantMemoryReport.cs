@@ -79,10 +79,17 @@ public sealed class GrantMemoryReport : IAsyncLifetime
             taskIndexes += (await Task.WhenAll(chunk.Select(t => MemoryUsageAsync(db, keys.TaskIndex(tag, Tenant, t))))).Sum();
         }
 
+        var dictionaries = await MemoryUsageAsync(db, keys.Dictionary(tag, 0)) + await MemoryUsageAsync(db, keys.Dictionary(tag, 1));
+        long recordBytes = 0;
+        foreach (var grant in grants.Take(1000))
+        {
+            recordBytes += await db.StringLengthAsync(keys.Grant(tag, grant.Id));
+        }
+
         var audit = await MemoryUsageAsync(db, keys.AuditStream(tag));
         var auditEntries = await db.StreamLengthAsync(keys.AuditStream(tag));
 
-        // The alternative encoding: the same members as a hash per grant.
+        // The former encodings, for comparison: the compact JSON document as a string, and as a hash per grant.
         long hashes = 0;
         var jsonBytes = 0L;
         foreach (var grant in grants.Take(1000))
@@ -110,6 +117,7 @@ public sealed class GrantMemoryReport : IAsyncLifetime
         double perGrantTotal = (double)(after - before) / Grants;
         double perRecord = (double)records / Grants;
         double perIndexes = (double)(tenantIndex + subjectIndexes + taskIndexes) / Grants;
+        double perDictionary = (double)dictionaries / Grants;
         double perAudit = (double)audit / Grants;
         double perAuditEntry = (double)audit / auditEntries;
         double withoutAudit = perGrantTotal - perAudit;
@@ -118,12 +126,13 @@ public sealed class GrantMemoryReport : IAsyncLifetime
         var report = new StringBuilder()
             .AppendLine(CultureInfo.InvariantCulture, $"Grants recorded: {Grants:N0} (1 tenant, {Subjects} subjects, {GrantsPerTask} grants per task)")
             .AppendLine(CultureInfo.InvariantCulture, $"used_memory delta per grant (record + 3 index entries + audit entry): {perGrantTotal:F0} B")
-            .AppendLine(CultureInfo.InvariantCulture, $"  record (MEMORY USAGE, JSON string):  {perRecord:F0} B (document {jsonBytes / 1000.0:F0} B)")
-            .AppendLine(CultureInfo.InvariantCulture, $"  same record as a hash (MEMORY USAGE): {hashes / 1000.0:F0} B")
+            .AppendLine(CultureInfo.InvariantCulture, $"  record (MEMORY USAGE, MessagePack string): {perRecord:F0} B (value {recordBytes / 1000.0:F0} B; compact JSON was {jsonBytes / 1000.0:F0} B)")
+            .AppendLine(CultureInfo.InvariantCulture, $"  string dictionaries (MEMORY USAGE, amortised): {perDictionary:F1} B ({dictionaries:N0} B in all)")
+            .AppendLine(CultureInfo.InvariantCulture, $"  former JSON record as a hash (MEMORY USAGE): {hashes / 1000.0:F0} B")
             .AppendLine(CultureInfo.InvariantCulture, $"  one 74-character subject: JSON string {longAsJson} B, hash {longAsHash} B")
             .AppendLine(CultureInfo.InvariantCulture, $"  indexes (tenant {tenantIndex / (double)Grants:F0} + subject {subjectIndexes / (double)Grants:F0} + task {taskIndexes / (double)Grants:F0}): {perIndexes:F0} B")
             .AppendLine(CultureInfo.InvariantCulture, $"  audit stream: {perAudit:F0} B per grant ({auditEntries:N0} entries retained, {perAuditEntry:F0} B each)")
-            .AppendLine(CultureInfo.InvariantCulture, $"  keyspace + expiry dict entries and allocator slack (remainder): {perGrantTotal - perRecord - perIndexes - perAudit:F0} B")
+            .AppendLine(CultureInfo.InvariantCulture, $"  keyspace + expiry dict entries and allocator slack (remainder): {perGrantTotal - perRecord - perDictionary - perIndexes - perAudit:F0} B")
             .AppendLine(CultureInfo.InvariantCulture, $"per grant without audit: {withoutAudit:F0} B; audit amortised over 1M grants with the stream capped at {auditCap:N0}: {perAuditEntry * auditCap / 1_000_000:F0} B")
             .AppendLine(CultureInfo.InvariantCulture, $"1M active grants: {millionBytes / (1024 * 1024):F0} MiB ({millionBytes / 1_000_000:F0} B per grant)")
             .ToString();

@@ -625,7 +625,7 @@ public abstract class GrantStoreContractTests : IAsyncLifetime
         throw new InvalidOperationException("The listing did not end.");
     }
 
-    private static void AssertSameGrant(GrantRecord expected, GrantRecord? actual)
+    private protected static void AssertSameGrant(GrantRecord expected, GrantRecord? actual)
     {
         Assert.NotNull(actual);
         Assert.Equal(expected.Id, actual.Id);

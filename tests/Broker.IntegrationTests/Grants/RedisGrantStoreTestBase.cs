@@ -103,6 +103,138 @@ public abstract class RedisGrantStoreTestBase : GrantStoreContractTests
         Assert.Equal(GrantState.Unknown, await store.GetStateAsync(grant.Id, Ct));
     }
 
+    [Theory]
+    [InlineData("0ZcOCORZNYy-DWpqq30jZyJGHTN0d2HglBV3uiguA4I", null)]
+    [InlineData(null, "0ZcOCORZNYy-DWpqq30jZyJGHTN0d2HglBV3uiguA4I")]
+    [InlineData("0ZcOCORZNYy-DWpqq30jZyJGHTN0d2HglBV3uiguA4J", null)]
+    [InlineData("jkt-thumbprint", "x5t-thumbprint")]
+    public async Task RecordAsync_ThumbprintsCanonicalOrNot_RoundTripExactly(string? jkt, string? x5t)
+    {
+        // Arrange: canonical base64url of 32 bytes is stored as the bytes; anything else (a last character with
+        // spare bits set, another length) as the text.
+        var grant = NewGrant(binding: new GrantBinding(jkt, x5t), parent: GrantId.New(Tenant));
+
+        // Act
+        await Store.RecordAsync(grant, Issued(grant), Ct);
+
+        // Assert
+        AssertSameGrant(grant, await Store.FindAsync(grant.Id, Ct));
+    }
+
+    [Theory]
+    [InlineData(600_000)]
+    [InlineData(1_234)]
+    [InlineData(20L * 24 * 3600 * 1000 + 7)]
+    public async Task RecordAsync_LifetimesShortOrLong_RoundTripToTheMillisecond(long lifetimeMs)
+    {
+        // Arrange: whole seconds and milliseconds; long enough that the whole expiry is stored.
+        var grant = NewGrant(lifetime: TimeSpan.FromMilliseconds(lifetimeMs), actorChain: ["spiffe://acme.example/orchestrator"]) with { ClientId = "spiffe://acme.example/other-client" };
+
+        // Act
+        await Store.RecordAsync(grant, Issued(grant), Ct);
+
+        // Assert
+        AssertSameGrant(grant, await Store.FindAsync(grant.Id, Ct));
+        Assert.IsType<Revoked>(await Store.RevokeAsync(grant.Id, "admin", "lifetime", Ct));
+    }
+
+    [Theory]
+    [InlineData("task-3f2a9c1e-7b4d-4e8a-9c0f-1a2b3c4d5e6f")]
+    [InlineData("3f2a9c1e-7b4d-4e8a-9c0f-1a2b3c4d5e6f")]
+    [InlineData("run:3F2A9C1E-7B4D-4E8A-9C0F-1A2B3C4D5E6F")]
+    [InlineData("task-7f3c2a9e")]
+    public async Task RecordAsync_TasksWithOrWithoutATrailingUuid_RoundTripAndAreAudited(string taskId)
+    {
+        // Arrange: a canonical trailing UUID is stored as its bytes; uppercase or none, as text.
+        var grant = NewGrant(taskId: taskId);
+
+        // Act
+        await Store.RecordAsync(grant, Issued(grant), Ct);
+        await Store.RevokeAsync(grant.Id, "admin", "task", Ct);
+
+        // Assert: read back, listed by its task, and the revoke script's audit event names it.
+        AssertSameGrant(grant, await Store.FindAsync(grant.Id, Ct));
+        Assert.Equal(grant.Id, Assert.Single((await Store.ListAsync(GrantQuery.ForTask(Tenant, taskId), null, 10, Ct)).Grants).Id);
+        Assert.Equal(taskId, (await Store.ReadAuditAsync(Tenant, 1, Ct))[0].TaskId);
+    }
+
+    [Fact]
+    public async Task RecordAsync_DictionaryFull_StoresTheStringsInTheRecord()
+    {
+        // Arrange: both dictionaries of the tag already hold as many strings as they may.
+        var keys = new RedisGrantKeys(KeyPrefix);
+        var tag = GrantId.RoutingTag(Tenant);
+        var filler = Enumerable.Range(0, 8193).Select(i => new HashEntry("=filler-" + i, i)).ToArray();
+        await Database.HashSetAsync(keys.Dictionary(tag, 0), filler);
+        await Database.HashSetAsync(keys.Dictionary(tag, 1), filler);
+        var grant = NewGrant(subject: "spiffe://acme.example/ns/agents/sa/never-seen", actorChain: ["spiffe://acme.example/orchestrator"]);
+
+        // Act
+        await Store.RecordAsync(grant, Issued(grant), Ct);
+        await Store.RevokeAsync(grant.Id, "admin", "full", Ct);
+
+        // Assert: read, listed and revoked with every string intact; the dictionaries did not grow.
+        AssertSameGrant(grant, await Store.FindAsync(grant.Id, Ct));
+        var listed = Assert.Single((await Store.ListAsync(GrantQuery.ForSubject(Tenant, grant.Subject), null, 10, Ct)).Grants);
+        AssertSameGrant(grant, listed);
+        Assert.Equal(GrantStatus.Revoked, listed.Status);
+        var audited = (await Store.ReadAuditAsync(Tenant, 1, Ct))[0];
+        Assert.Equal((grant.Subject, grant.TaskId), (audited.Subject, audited.TaskId));
+        Assert.Equal(8193, await Database.HashLengthAsync(keys.Dictionary(tag, 0)));
+        Assert.Equal(8193, await Database.HashLengthAsync(keys.Dictionary(tag, 1)));
+    }
+
+    [Fact]
+    public async Task FindAsync_RecordInTheFormerJsonForm_IsReadAndRevoked()
+    {
+        // Arrange: a record as the store wrote it before the binary format, still within its TTL after an upgrade.
+        var grant = NewGrant(actorChain: ["spiffe://acme.example/orchestrator"], binding: new GrantBinding("jkt-thumbprint", null));
+        var json = System.Text.Json.JsonSerializer.Serialize(GrantDocument.From(grant), GrantsJsonContext.Compact.GrantDocument);
+        var key = new RedisGrantKeys(KeyPrefix).Grant(GrantId.RoutingTag(Tenant), grant.Id);
+        await Database.StringSetAsync(key, json, TimeSpan.FromMinutes(15));
+
+        // Act
+        var found = await Store.FindAsync(grant.Id, Ct);
+        var result = await Store.RevokeAsync(grant.Id, "admin", "upgrade", Ct);
+
+        // Assert
+        AssertSameGrant(grant, found);
+        Assert.IsType<Revoked>(result);
+        Assert.Equal(GrantState.Revoked, await Store.GetStateAsync(grant.Id, Ct));
+        var audited = (await Store.ReadAuditAsync(Tenant, 1, Ct))[0];
+        Assert.Equal((grant.Subject, grant.TaskId), (audited.Subject, audited.TaskId));
+    }
+
+    [Fact]
+    public async Task ListAsync_IndexMembersInTheFormerWholeIdForm_AreListedAndPagedThrough()
+    {
+        // Arrange: a grant recorded before index members left out the routing tag, between two recorded now.
+        var keys = new RedisGrantKeys(KeyPrefix);
+        var tag = GrantId.RoutingTag(Tenant);
+        var later = NewGrant(lifetime: TimeSpan.FromMinutes(30));
+        var earlier = NewGrant(lifetime: TimeSpan.FromMinutes(10));
+        var former = NewGrant(lifetime: TimeSpan.FromMinutes(20));
+        await Store.RecordAsync(later, Issued(later), Ct);
+        await Store.RecordAsync(earlier, Issued(earlier), Ct);
+        var json = System.Text.Json.JsonSerializer.Serialize(GrantDocument.From(former), GrantsJsonContext.Compact.GrantDocument);
+        await Database.StringSetAsync(keys.Grant(tag, former.Id), json, TimeSpan.FromMinutes(35));
+        await Database.SortedSetAddAsync(keys.TenantIndex(tag, Tenant), former.Id, former.ExpiresAt.ToUnixTimeMilliseconds());
+
+        // Act: one grant per page, so each is a cursor once.
+        List<string> ids = [];
+        string? cursor = null;
+        do
+        {
+            var page = await Store.ListAsync(GrantQuery.ForTenant(Tenant), cursor, 1, Ct);
+            ids.AddRange(page.Grants.Select(g => g.Id));
+            cursor = page.NextCursor;
+        }
+        while (cursor is not null);
+
+        // Assert
+        Assert.Equal([later.Id, former.Id, earlier.Id], ids);
+    }
+
     [Fact]
     public async Task IsReadyAsync_ReachableRedis_IsTrue()
         => Assert.True(await Store.IsReadyAsync(Ct));

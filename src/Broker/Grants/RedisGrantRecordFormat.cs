@@ -1,0 +1,277 @@
+using System.Buffers.Binary;
+using System.Buffers.Text;
+using System.Text;
+using StackExchange.Redis;
+
+namespace Broker.Grants;
+
+/// <summary>
+/// The stored form of a grant in Redis: a MessagePack array that the record script builds (<c>cmsgpack.pack</c>)
+/// after replacing repeated strings by small integers from the tag's string dictionary. Redis's Lua embeds
+/// <c>cmsgpack</c> and <c>cjson</c> but no CBOR library, and the record and revoke scripts must read and write the
+/// record themselves, so the format is MessagePack and the reader below is the small subset those scripts emit.
+/// </summary>
+/// <remarks>
+/// Positions (1-based, as in Lua): 1 expiry (<see cref="StoredExpiry"/>), 2 lifetime (<see cref="StoredLifetime"/>),
+/// 3 tenant, 4 subject, 5 capabilities (space-separated, false: none), 6 audience, 7 task, or the part of it before
+/// a UUID that ends it, 8 that UUID as 16 bytes (<see cref="SplitTask"/>), 9 purpose, 10 policy version, 11
+/// <c>jkt</c> as its 32 decoded bytes, 12 actor chain (space-separated), 13 client (absent: the current actor when
+/// delegated, else the subject), 14 <c>x5t#S256</c> as its 32 bytes, 15 and 16 the two thumbprints as text when they
+/// are not canonical base64url of 32 bytes, 17 parent grant ID. Positions 3 to 16 but 8 hold either a number of the
+/// dictionary <see cref="DictionaryNumber"/> picks or, when the dictionary is full, the string itself (a workload's
+/// proof-of-possession key and certificate serve many grants, like its subject); the task only when split. Absent
+/// positions are false, and trailing ones are left out: the rarer a member, the later it comes. The grant ID is
+/// the key. Keep in step with <see cref="RedisGrantScripts"/>. Records written before this format are compact JSON
+/// (<see cref="GrantDocument"/>, first byte <c>{</c>) and are still read until they expire.
+/// </remarks>
+internal static class RedisGrantRecordFormat
+{
+    /// <summary>Record positions whose value may be a dictionary number: 3 to 16 except the task's UUID (8).</summary>
+    public const int FirstInterned = 3;
+    public const int LastInterned = 16;
+    private const int TaskUuidPosition = 8;
+    private const int Positions = 17;
+    private const int UuidLength = 36;
+
+    /// <summary>2^32: expiries stored below it are the low 32 bits of the expiry (<see cref="StoredExpiry"/>).</summary>
+    private const long Modulus = 1L << 32;
+
+    /// <summary>
+    /// How long a dictionary takes new strings before the other one takes over. The idle one expires once the last
+    /// record that refers to it has, so strings no longer used (old policy versions, departed workloads) go away;
+    /// if it has not expired when its turn comes again, it is reused as it is (its numbers never change).
+    /// </summary>
+    private static readonly long DictionaryPeriodMs = (long)TimeSpan.FromHours(1).TotalMilliseconds;
+
+    /// <summary>
+    /// The dictionary (0 or 1) of a record: by the hour of its expiry, so the record need not say which. The scripts
+    /// compute the same.
+    /// </summary>
+    public static int DictionaryNumber(long expiry) => (int)(expiry / DictionaryPeriodMs % 2);
+
+    /// <summary>
+    /// The expiry as stored: its low 32 bits (5 bytes instead of 9) when every reader sees the record within 2^30 ms
+    /// (12 days) of the expiry — it lives from now to expiry + retention — so the expiry is the value congruent to it
+    /// nearest to the reader's clock, whatever the clock skew between replicas; the whole expiry otherwise (it is
+    /// above 2^32, so the two never mix up).
+    /// </summary>
+    public static long StoredExpiry(long expiry, long now, long retention)
+        => expiry - now + retention < (1L << 30) ? expiry % Modulus : expiry;
+
+    /// <summary>The expiry of a stored value, read at <paramref name="now"/>.</summary>
+    public static long Expiry(long stored, long now)
+    {
+        if (stored >= Modulus)
+        {
+            return stored;
+        }
+
+        var difference = (((stored - now) % Modulus) + Modulus) % Modulus;
+        return now + (difference >= Modulus / 2 ? difference - Modulus : difference);
+    }
+
+    /// <summary>Whole seconds as their negation (600 s: 3 bytes instead of 5), other lifetimes in ms.</summary>
+    public static long StoredLifetime(long lifetime) => lifetime > 0 && lifetime % 1000 == 0 ? -(lifetime / 1000) : lifetime;
+
+    /// <summary>
+    /// A task ID that ends in a UUID in its canonical lowercase form (<c>task-3f2a…</c>, or a bare UUID, as agent
+    /// frameworks name runs): the part before it, and its 16 bytes instead of 36 characters. Null for anything else,
+    /// or when formatting the bytes would not give back exactly the same text.
+    /// </summary>
+    public static (string Prefix, byte[] Uuid)? SplitTask(string taskId)
+    {
+        if (taskId.Length < UuidLength
+            || !Guid.TryParseExact(taskId.AsSpan(taskId.Length - UuidLength), "D", out var uuid)
+            || !string.Equals(uuid.ToString("D"), taskId[^UuidLength..], StringComparison.Ordinal))
+        {
+            return null;
+        }
+
+        var bytes = new byte[16];
+        uuid.TryWriteBytes(bytes, bigEndian: true, out _);
+        return (taskId[..^UuidLength], bytes);
+    }
+
+    /// <summary>The ARGV values for record positions 1 to 17, "" for absent.</summary>
+    public static RedisValue[] Fields(GrantRecord grant, long now, long retention)
+    {
+        var expiry = grant.ExpiresAt.ToUnixTimeMilliseconds();
+        var jkt = grant.Binding?.JwkThumbprint;
+        var x5t = grant.Binding?.X509Thumbprint;
+        var defaultClient = grant.ActorChain.Count > 0 ? grant.ActorChain[0] : grant.Subject;
+        var task = SplitTask(grant.TaskId);
+        return
+        [
+            StoredExpiry(expiry, now, retention),
+            StoredLifetime(expiry - grant.IssuedAt.ToUnixTimeMilliseconds()),
+            grant.Tenant,
+            grant.Subject,
+            Join(grant.Capabilities),
+            grant.Audience,
+            task is { } split ? split.Prefix : grant.TaskId,
+            task is { } uuid ? uuid.Uuid : RedisValue.EmptyString,
+            grant.Purpose,
+            grant.PolicyVersion,
+            Thumbprint(jkt) is { } jktBytes ? jktBytes : RedisValue.EmptyString,
+            Join(grant.ActorChain),
+            string.Equals(grant.ClientId, defaultClient, StringComparison.Ordinal) ? string.Empty : grant.ClientId,
+            Thumbprint(x5t) is { } x5tBytes ? x5tBytes : RedisValue.EmptyString,
+            jkt is not null && Thumbprint(jkt) is null ? jkt : string.Empty,
+            x5t is not null && Thumbprint(x5t) is null ? x5t : string.Empty,
+            grant.ParentGrantId ?? string.Empty,
+        ];
+    }
+
+    /// <summary>
+    /// Decodes a record read at <paramref name="now"/>. <paramref name="names"/> holds, for positions 3 to 16, the
+    /// dictionary string of each position that holds a number (the read and revoke scripts look them up in the
+    /// same atomic step).
+    /// </summary>
+    public static GrantRecord Decode(string id, byte[] document, RedisResult[] names, GrantRevocation? revocation, long now)
+    {
+        var reader = new Reader(document);
+        var count = reader.ReadArrayHeader();
+        var values = new object?[Positions];
+        for (var i = 0; i < count && i < values.Length; i++)
+        {
+            values[i] = reader.ReadValue();
+        }
+
+        byte[]? Bytes(int position)
+        {
+            return values[position - 1] switch
+            {
+                null => null,
+                byte[] bytes => bytes,
+                long when position is >= FirstInterned and <= LastInterned and not TaskUuidPosition
+                    => (byte[]?)names[position - FirstInterned] ?? throw new InvalidOperationException("A stored grant refers to a missing dictionary entry."),
+                _ => throw new InvalidOperationException("A stored grant is malformed."),
+            };
+        }
+
+        string? Text(int position) => Bytes(position) is { } bytes ? Encoding.UTF8.GetString(bytes) : null;
+
+        long Number(int position) => values[position - 1] as long? ?? throw new InvalidOperationException("A stored grant is malformed.");
+
+        string? Binary(int raw, int text) => Bytes(raw) is { } bytes ? Base64Url.EncodeToString(bytes) : Text(text);
+
+        var expiry = Expiry(Number(1), now);
+        var lifetime = Number(2);
+        var subject = Text(4) ?? string.Empty;
+        var actors = Split(Text(12));
+        var jkt = Binary(11, 15);
+        var x5t = Binary(14, 16);
+        var taskUuid = values[TaskUuidPosition - 1] as byte[];
+        return new GrantRecord
+        {
+            Id = id,
+            Tenant = Text(3) ?? string.Empty,
+            Subject = subject,
+            ClientId = Text(13) ?? (actors.Length > 0 ? actors[0] : subject),
+            ActorChain = actors,
+            Capabilities = Split(Text(5)),
+            Audience = Text(6) ?? string.Empty,
+            TaskId = (Text(7) ?? string.Empty) + (taskUuid is null ? string.Empty : new Guid(taskUuid, bigEndian: true).ToString("D")),
+            Purpose = Text(9) ?? string.Empty,
+            IssuedAt = DateTimeOffset.FromUnixTimeMilliseconds(expiry - (lifetime < 0 ? -lifetime * 1000 : lifetime)),
+            ExpiresAt = DateTimeOffset.FromUnixTimeMilliseconds(expiry),
+            Binding = jkt is null && x5t is null ? null : new GrantBinding(jkt, x5t),
+            PolicyVersion = Text(10) ?? string.Empty,
+            ParentGrantId = Text(17),
+            Status = revocation is null ? GrantStatus.Active : GrantStatus.Revoked,
+            Revocation = revocation,
+        };
+    }
+
+    /// <summary>Space-joined, as in the token's <c>scope</c>; "" when empty.</summary>
+    internal static string Join(IReadOnlyList<string> values)
+    {
+        foreach (var value in values)
+        {
+            if (value.Length == 0 || value.Contains(' ', StringComparison.Ordinal))
+            {
+                throw new ArgumentException("Capabilities and actor identities are non-empty and contain no spaces.", nameof(values));
+            }
+        }
+
+        return string.Join(' ', values);
+    }
+
+    private static string[] Split(string? joined) => string.IsNullOrEmpty(joined) ? [] : joined.Split(' ');
+
+    /// <summary>
+    /// The 32 bytes of a SHA-256 thumbprint in base64url (RFC 7638, RFC 8705), or null when it is anything else:
+    /// 32 bytes instead of 43 characters, and only when encoding them again gives back exactly the same text.
+    /// </summary>
+    private static byte[]? Thumbprint(string? value)
+    {
+        if (value is not { Length: 43 })
+        {
+            return null;
+        }
+
+        var bytes = new byte[32];
+        return Base64Url.DecodeFromChars(value, bytes, out var consumed, out var written) == System.Buffers.OperationStatus.Done
+            && consumed == 43 && written == 32
+            && string.Equals(Base64Url.EncodeToString(bytes), value, StringComparison.Ordinal) ? bytes : null;
+    }
+
+    /// <summary>The MessagePack subset <c>cmsgpack.pack</c> writes for a record: integers, strings, false, one array.</summary>
+    private ref struct Reader(ReadOnlySpan<byte> data)
+    {
+        private readonly ReadOnlySpan<byte> _data = data;
+        private int _position;
+
+        public int ReadArrayHeader()
+        {
+            var b = _data[_position++];
+            return b switch
+            {
+                >= 0x90 and <= 0x9f => b & 0x0f,
+                0xdc => (int)ReadBigEndian(2),
+                _ => throw new InvalidOperationException("A stored grant is malformed."),
+            };
+        }
+
+        /// <summary>A long, a byte[] (string), or null (false or nil).</summary>
+        public object? ReadValue()
+        {
+            var b = _data[_position++];
+            return b switch
+            {
+                <= 0x7f => (long)b,
+                >= 0xa0 and <= 0xbf => ReadBytes(b & 0x1f),
+                0xc0 or 0xc2 => null,
+                0xcc => (long)ReadBigEndian(1),
+                0xcd => (long)ReadBigEndian(2),
+                0xce => (long)ReadBigEndian(4),
+                0xcf => (long)ReadBigEndian(8),
+                >= 0xe0 => (long)(sbyte)b,
+                0xd0 => (long)(sbyte)ReadBigEndian(1),
+                0xd1 => (long)(short)ReadBigEndian(2),
+                0xd2 => (long)(int)ReadBigEndian(4),
+                0xd3 => (long)ReadBigEndian(8),
+                0xd9 or 0xc4 => ReadBytes((int)ReadBigEndian(1)),
+                0xda or 0xc5 => ReadBytes((int)ReadBigEndian(2)),
+                0xdb or 0xc6 => ReadBytes((int)ReadBigEndian(4)),
+                _ => throw new InvalidOperationException("A stored grant is malformed."),
+            };
+        }
+
+        private ulong ReadBigEndian(int length)
+        {
+            Span<byte> buffer = stackalloc byte[8];
+            buffer.Clear();
+            _data.Slice(_position, length).CopyTo(buffer[(8 - length)..]);
+            _position += length;
+            return BinaryPrimitives.ReadUInt64BigEndian(buffer);
+        }
+
+        private byte[] ReadBytes(int length)
+        {
+            var bytes = _data.Slice(_position, length).ToArray();
+            _position += length;
+            return bytes;
+        }
+    }
+}
