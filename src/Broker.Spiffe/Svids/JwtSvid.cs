@@ -420,40 +420,18 @@ public sealed class JwtSvid
         }
     }
 
-    private static bool TryGetHeaderString(JsonWebToken jwt, string name, out string value, out bool present)
+    private static bool TryGetHeaderString(JsonWebToken jwt, string name, out string value, out bool present) =>
+        AsString(jwt.TryGetHeaderValue<object>(name, out var raw) ? raw : null, out value, out present);
+
+    private static bool TryGetPayloadString(JsonWebToken jwt, string name, out string value, out bool present) =>
+        AsString(jwt.TryGetPayloadValue<object>(name, out var raw) ? raw : null, out value, out present);
+
+    /// <summary>Absent is fine (true, not present); present must be a JSON string.</summary>
+    private static bool AsString(object? raw, out string value, out bool present)
     {
-        value = string.Empty;
-        present = jwt.TryGetHeaderValue<object>(name, out var raw) && raw is not null;
-        if (!present)
-        {
-            return true;
-        }
-
-        if (raw is string s)
-        {
-            value = s;
-            return true;
-        }
-
-        return false;
-    }
-
-    private static bool TryGetPayloadString(JsonWebToken jwt, string name, out string value, out bool present)
-    {
-        value = string.Empty;
-        present = jwt.TryGetPayloadValue<object>(name, out var raw) && raw is not null;
-        if (!present)
-        {
-            return true;
-        }
-
-        if (raw is string s)
-        {
-            value = s;
-            return true;
-        }
-
-        return false;
+        value = raw as string ?? string.Empty;
+        present = raw is not null;
+        return raw is null or string;
     }
 
     /// <summary>Reads a NumericDate (RFC 7519 §2): a JSON number of seconds, possibly fractional.</summary>
