@@ -24,7 +24,7 @@ internal static class HealthModule
             var checks = new Dictionary<string, string>
             {
                 ["policy"] = policy.Current is { } current ? current.Version : "not loaded",
-                ["bundles"] = bundles.AllLoaded ? "ok" : "missing",
+                ["bundles"] = bundles.Health,
                 ["workload_api"] = spiffe.Value.ResolvedEndpoint is null ? "not configured" : workloadApiReady ? "ok" : "waiting",
                 ["grant_store"] = storeReady ? "ok" : "unavailable",
             };

@@ -88,12 +88,38 @@ internal sealed class TrustBundleRegistry : IJwtBundleSource, IX509BundleSource,
     }
 
     /// <summary>True when every trust domain in policy has a bundle (for readiness).</summary>
-    public bool AllLoaded => _entries.Values.All(e => e.Spec.Kind switch
+    public bool AllLoaded => Health == "ok";
+
+    /// <summary>
+    /// <c>ok</c>, <c>missing</c> (a trust domain has no bundle yet) or <c>stale</c> (a bundle endpoint has
+    /// not answered for three refresh intervals: publishers announce new keys 3-5 intervals ahead, so
+    /// past that the bundle may lack keys workloads already use, or still hold removed ones).
+    /// </summary>
+    public string Health
     {
-        BundleSourceKind.Dev => true,
-        BundleSourceKind.WorkloadApi => _workloadApi is not null && _workloadApi.TryGetJwtBundle(e.TrustDomain, out _),
-        _ => e.Bundle is not null,
-    });
+        get
+        {
+            var now = _timeProvider.GetUtcNow();
+            var stale = false;
+            foreach (var entry in _entries.Values)
+            {
+                var loaded = entry.Spec.Kind switch
+                {
+                    BundleSourceKind.Dev => true,
+                    BundleSourceKind.WorkloadApi => _workloadApi is not null && _workloadApi.TryGetJwtBundle(entry.TrustDomain, out _),
+                    _ => entry.Bundle is not null,
+                };
+                if (!loaded)
+                {
+                    return "missing";
+                }
+
+                stale |= entry.Spec.Kind == BundleSourceKind.Endpoint && now > entry.FreshUntil;
+            }
+
+            return stale ? "stale" : "ok";
+        }
+    }
 
     public async Task StartAsync(CancellationToken cancellationToken)
     {
@@ -190,13 +216,15 @@ internal sealed class TrustBundleRegistry : IJwtBundleSource, IX509BundleSource,
 
             var bundle = SpiffeBundle.Parse(entry.TrustDomain, json);
             entry.Bundle = bundle;
-            entry.NextRefresh = _timeProvider.GetUtcNow() + (bundle.RefreshHint is { } hint && hint > TimeSpan.Zero ? hint : DefaultRefresh);
+            var interval = bundle.RefreshHint is { } hint && hint > TimeSpan.Zero ? hint : DefaultRefresh;
+            entry.NextRefresh = _timeProvider.GetUtcNow() + interval;
+            entry.FreshUntil = _timeProvider.GetUtcNow() + (3 * interval);
             Log.BundleLoaded(_logger, entry.TrustDomain.Name, entry.Spec.ToString(), bundle.JwtBundle.Authorities.Count);
         }
         catch (Exception ex) when (ex is IOException or HttpRequestException or SpiffeBundleFormatException or TaskCanceledException or UnauthorizedAccessException)
         {
             // Keep the last good bundle (SPIFFE Federation §4.3: on failure, wait for the next interval).
-            entry.NextRefresh = _timeProvider.GetUtcNow() + TimeSpan.FromSeconds(30);
+            entry.NextRefresh = _timeProvider.GetUtcNow() + (entry.Bundle?.RefreshHint is { } last && last > TimeSpan.Zero && last < TimeSpan.FromSeconds(30) ? last : TimeSpan.FromSeconds(30));
             Log.BundleUnavailable(_logger, entry.TrustDomain.Name, entry.Spec.ToString(), ex.GetType().Name);
         }
         finally
@@ -220,6 +248,9 @@ internal sealed class TrustBundleRegistry : IJwtBundleSource, IX509BundleSource,
         public DateTime FileStamp { get; set; }
 
         public DateTimeOffset NextRefresh { get; set; }
+
+        /// <summary>For bundle endpoints: past this, the last good bundle is too old to be trusted as current.</summary>
+        public DateTimeOffset FreshUntil { get; set; }
     }
 }
 
