@@ -19,9 +19,11 @@ internal sealed class AdminGate
     private readonly AuditTrail _audit;
     private readonly TimeProvider _timeProvider;
     private readonly IReadOnlyList<SubjectPattern> _globalAdmins;
+    private readonly int _maxTokenLength;
 
-    public AdminGate(IPolicyProvider policy, SubjectTokenValidator subjects, AuditTrail audit, TimeProvider timeProvider, IOptions<AdminOptions> options)
+    public AdminGate(IPolicyProvider policy, SubjectTokenValidator subjects, AuditTrail audit, TimeProvider timeProvider, IOptions<AdminOptions> options, IOptions<SubjectsOptions> subjectsOptions)
     {
+        _maxTokenLength = subjectsOptions.Value.MaxTokenLength;
         _policy = policy;
         _subjects = subjects;
         _audit = audit;
@@ -64,6 +66,11 @@ internal sealed class AdminGate
         }
 
         var token = header.Parameter;
+        if (token.Length > _maxTokenLength)
+        {
+            return (null, AdminResults.Unauthorized());
+        }
+
         var result = await _subjects.ValidateAsync(token, TokenHash.Of(token), policy, cancellationToken);
         if (result is not SubjectValidationResult.Valid { Identity: var identity } || identity.Kind == IdentityKind.Broker)
         {

@@ -66,13 +66,17 @@ internal static class AdminJson
             return null;
         }
 
+        // Bounded also without Content-Length (chunked): Kestrel stops reading past the limit.
+        if (context.Features.Get<Microsoft.AspNetCore.Http.Features.IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } limit)
+        {
+            limit.MaxRequestBodySize = MaxBodyBytes;
+        }
+
         try
         {
-            using var bounded = new MemoryStream();
-            await context.Request.Body.CopyToAsync(bounded, cancellationToken);
-            return bounded.Length > MaxBodyBytes ? null : JsonSerializer.Deserialize(bounded.ToArray(), type);
+            return await JsonSerializer.DeserializeAsync(context.Request.Body, type, cancellationToken);
         }
-        catch (JsonException)
+        catch (Exception ex) when (ex is JsonException or BadHttpRequestException or IOException)
         {
             return null;
         }

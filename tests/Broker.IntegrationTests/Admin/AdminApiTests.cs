@@ -182,6 +182,23 @@ public sealed class AdminApiTests(ExchangeFixture fixture) : IClassFixture<Excha
     }
 
     [Fact]
+    public async Task Revoke_OversizedChunkedBody_IsRefusedWithoutReadingItAll()
+    {
+        var grantId = GrantIdOf(await IssueAsync());
+        var body = new MemoryStream(System.Text.Encoding.UTF8.GetBytes("{\"reason\":\"" + new string('x', 200_000) + "\"}"));
+        using var request = new HttpRequestMessage(HttpMethod.Post, $"/admin/v1/grants/{grantId}/revoke") { Content = new StreamContent(body) };
+        request.Content.Headers.ContentType = new MediaTypeHeaderValue("application/json");
+        request.Headers.TransferEncodingChunked = true;
+        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", AcmeAdmin);
+
+        using var response = await fixture.Host.Client.SendAsync(request);
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        var (_, grant) = await SendAsync(HttpMethod.Get, $"/admin/v1/grants/{grantId}", AcmeAdmin);
+        Assert.Equal("active", grant.GetProperty("status").GetString());
+    }
+
+    [Fact]
     public async Task Revoke_UnknownGrant_IsNotFound()
     {
         var (status, _) = await SendAsync(HttpMethod.Post, "/admin/v1/grants/AAAAAAAAAAAAAAAAAAAAAA/revoke", GlobalAdmin, new { reason = "x" });
