@@ -363,14 +363,30 @@ internal sealed class RedisGrantStore : IGrantStore, IAsyncDisposable
     {
         try
         {
-            // Every primary must answer: on a cluster, any one of them down makes some tenants unavailable.
-            var primaries = _connection.GetServers().Where(s => !s.IsReplica).ToList();
-            if (primaries.Count == 0 || primaries.Any(s => !s.IsConnected))
+            var servers = _connection.GetServers();
+            var primaries = servers.Where(s => !s.IsReplica).ToList();
+            if (servers.Any(s => s.ServerType == ServerType.Cluster))
+            {
+                // Every primary must answer: on a cluster, any one of them down makes some tenants unavailable.
+                if (primaries.Count == 0 || primaries.Any(s => !s.IsConnected))
+                {
+                    return false;
+                }
+
+                await Bound(nameof(IsReadyAsync), Task.WhenAll(primaries.Select(s => s.PingAsync())), cancellationToken);
+                return true;
+            }
+
+            // Standalone or Sentinel: the primary the writes go to must answer, not every endpoint still marked
+            // primary. After a Sentinel failover the crashed primary stays in the list, disconnected and marked
+            // primary, until it comes back as a replica: counting it would keep every replica of the broker out
+            // of service while the promoted primary takes writes.
+            if (!primaries.Any(s => s.IsConnected))
             {
                 return false;
             }
 
-            await Bound(nameof(IsReadyAsync), Task.WhenAll(primaries.Select(s => s.PingAsync())), cancellationToken);
+            await RunAsync(nameof(IsReadyAsync), db => db.PingAsync(CommandFlags.DemandMaster), cancellationToken);
             return true;
         }
         catch (GrantStoreUnavailableException e)

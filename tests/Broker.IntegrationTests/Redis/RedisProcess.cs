@@ -15,13 +15,20 @@ internal sealed class RedisProcess : IAsyncDisposable
     private readonly IReadOnlyList<string> _arguments;
     private Process? _process;
 
-    public RedisProcess(string directory, int port, IEnumerable<string> extraArguments)
+    /// <param name="directory">The working directory (data, log).</param>
+    /// <param name="port">The loopback port to listen on.</param>
+    /// <param name="extraArguments">Further <c>redis-server</c> arguments.</param>
+    /// <param name="configFile">
+    /// A configuration file to load first (a sentinel needs one it can rewrite); the arguments override it.
+    /// </param>
+    public RedisProcess(string directory, int port, IEnumerable<string> extraArguments, string? configFile = null)
     {
         _executable = FindExecutable("redis-server");
         Directory = directory;
         Port = port;
         _arguments =
         [
+            .. configFile is null ? [] : new[] { configFile },
             "--port", port.ToString(System.Globalization.CultureInfo.InvariantCulture),
             "--bind", "127.0.0.1",
             "--dir", directory,
@@ -98,6 +105,27 @@ internal sealed class RedisProcess : IAsyncDisposable
                 _process.Kill();
                 await _process.WaitForExitAsync(CancellationToken.None);
             }
+        }
+
+        _process.Dispose();
+        _process = null;
+    }
+
+    /// <summary>
+    /// Kills the server (SIGKILL), as a crash would: unlike SHUTDOWN, which waits for lagging replicas since
+    /// Redis 7, nothing gets a chance to be flushed or replicated.
+    /// </summary>
+    public async Task KillAsync()
+    {
+        if (_process is null)
+        {
+            return;
+        }
+
+        if (!_process.HasExited)
+        {
+            _process.Kill();
+            await _process.WaitForExitAsync(CancellationToken.None);
         }
 
         _process.Dispose();
