@@ -78,16 +78,6 @@ public sealed class BundleEndpointTests : IAsyncLifetime
         return (response.StatusCode, body.RootElement.GetProperty("checks").GetProperty("bundles").GetString()!);
     }
 
-    private static async Task EventuallyAsync(Func<Task<bool>> condition)
-    {
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
-        while (!await condition())
-        {
-            Assert.True(DateTime.UtcNow < deadline, "The condition did not hold within 30 s.");
-            await Task.Delay(100);
-        }
-    }
-
     [Fact]
     public async Task BundleEndpoint_KeysAreUsed_AndReadinessReportsAStaleBundle()
     {
@@ -104,11 +94,11 @@ public sealed class BundleEndpointTests : IAsyncLifetime
         // The endpoint stops answering: the last good bundle is kept (exchanges go on), but after three
         // refresh intervals without an answer the replica says it is not ready.
         _serving = false;
-        await EventuallyAsync(async () => await ReadyAsync() == (HttpStatusCode.ServiceUnavailable, "stale"));
+        await Eventually.HoldsAsync(async () => await ReadyAsync() == (HttpStatusCode.ServiceUnavailable, "stale"), TimeSpan.FromSeconds(30));
         Assert.Equal(HttpStatusCode.OK, await ExchangeAsync(svid));
 
         _serving = true;
-        await EventuallyAsync(async () => await ReadyAsync() == (HttpStatusCode.OK, "ok"));
+        await Eventually.HoldsAsync(async () => await ReadyAsync() == (HttpStatusCode.OK, "ok"), TimeSpan.FromSeconds(30));
         Assert.True(Volatile.Read(ref _fetches) >= 3, "the endpoint was polled at its refresh hint");
     }
 

@@ -4,6 +4,7 @@ using System.Net;
 using System.Net.Http.Headers;
 using System.Text.Json;
 using Broker.Grants;
+using Broker.IntegrationTests.Infrastructure;
 using Broker.IntegrationTests.Redis;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.IdentityModel.JsonWebTokens;
@@ -93,11 +94,11 @@ public sealed class RedisExchangeTests : IAsyncLifetime
                 }
             }
         }, CancellationToken.None)).ToList();
-        await WaitUntilAsync(() => Task.FromResult(outcomes.Count(o => o.Status == HttpStatusCode.OK) >= 40));
+        await Eventually.HoldsAsync(() => Task.FromResult(outcomes.Count(o => o.Status == HttpStatusCode.OK) >= 40), TimeSpan.FromSeconds(30));
 
         // Act: Redis goes away under load, stays away, then comes back.
         await _redis.StopAsync();
-        await WaitUntilAsync(() => Task.FromResult(outcomes.Count(o => o.Status == HttpStatusCode.ServiceUnavailable) >= 5));
+        await Eventually.HoldsAsync(() => Task.FromResult(outcomes.Count(o => o.Status == HttpStatusCode.ServiceUnavailable) >= 5), TimeSpan.FromSeconds(30));
         using var readyWhileDown = await _fixture.Host.Client.GetAsync("/readyz");
         await stop.CancelAsync();
         await Task.WhenAll(workers);
@@ -110,7 +111,7 @@ public sealed class RedisExchangeTests : IAsyncLifetime
         Assert.Equal(HttpStatusCode.ServiceUnavailable, readyWhileDown.StatusCode);
 
         // Assert: every token a client received has its grant in Redis after the restart.
-        await WaitUntilAsync(async () => await Store.IsReadyAsync(CancellationToken.None));
+        await Eventually.HoldsAsync(async () => await Store.IsReadyAsync(CancellationToken.None), TimeSpan.FromSeconds(30));
         var issued = outcomes.Where(o => o.Token is not null).Select(o => new JsonWebToken(o.Token).Id).ToList();
         Assert.NotEmpty(issued);
         foreach (var grantId in issued)
@@ -122,13 +123,4 @@ public sealed class RedisExchangeTests : IAsyncLifetime
         Assert.Equal(HttpStatusCode.OK, readyAfter.StatusCode);
     }
 
-    private static async Task WaitUntilAsync(Func<Task<bool>> condition)
-    {
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
-        while (!await condition())
-        {
-            Assert.True(DateTime.UtcNow < deadline, "The condition did not hold within 30 s.");
-            await Task.Delay(50);
-        }
-    }
 }

@@ -8,22 +8,6 @@ namespace Broker.IntegrationTests.Exchange;
 /// <summary>Keys and policy that change while the broker runs.</summary>
 public sealed class TrustRotationTests
 {
-    private static async Task<bool> EventuallyAsync(Func<Task<bool>> condition, TimeSpan? timeout = null)
-    {
-        var deadline = DateTime.UtcNow + (timeout ?? TimeSpan.FromSeconds(15));
-        while (DateTime.UtcNow < deadline)
-        {
-            if (await condition())
-            {
-                return true;
-            }
-
-            await Task.Delay(100);
-        }
-
-        return false;
-    }
-
     [Fact]
     public async Task BundleFile_KeyRemoved_CachedTokenIsRejectedAndNewKeyAccepted()
     {
@@ -39,7 +23,7 @@ public sealed class TrustRotationTests
         fixture.Acme.WriteBundle();
 
         // The same token, although validated (and cached) before, is refused once the bundle reloads.
-        Assert.True(await EventuallyAsync(async () => (await fixture.ExchangeAsync(ExchangeFixture.Request(svid))).Error == "invalid_grant"));
+        await Eventually.HoldsAsync(async () => (await fixture.ExchangeAsync(ExchangeFixture.Request(svid))).Error == "invalid_grant", TimeSpan.FromSeconds(15));
         Assert.Equal(HttpStatusCode.OK, (await fixture.ExchangeAsync(ExchangeFixture.Request(fixture.Acme.Svid("/agents/reader")))).Status);
         Assert.Equal("invalid_grant", (await fixture.ExchangeAsync(ExchangeFixture.Request(fixture.Acme.Svid("/agents/other", key: oldKey)))).Error);
     }
@@ -72,8 +56,8 @@ public sealed class TrustRotationTests
         // The issuer rotates; after the minimum interval (1 s in tests) the new kid is fetched and accepted.
         var rotated = TestKey.CreateEs256();
         fixture.Oidc.Keys.Add(rotated);
-        Assert.True(await EventuallyAsync(async () =>
-            (await fixture.ExchangeAsync(ExchangeFixture.Request(fixture.Oidc.ServiceAccountToken("payments", "bot", key: rotated)))).Status == HttpStatusCode.OK));
+        await Eventually.HoldsAsync(async () =>
+            (await fixture.ExchangeAsync(ExchangeFixture.Request(fixture.Oidc.ServiceAccountToken("payments", "bot", key: rotated)))).Status == HttpStatusCode.OK, TimeSpan.FromSeconds(15));
     }
 
     [Fact]
@@ -104,7 +88,7 @@ public sealed class TrustRotationTests
         var path = Path.Combine(fixture.Directory.Path, "policy", "acme.yaml");
         var text = await File.ReadAllTextAsync(path);
         await File.WriteAllTextAsync(path, text.Replace("capabilities: [invoices.read, crm.read, secrets.read]", "capabilities: [invoices.read, invoices.write, crm.read, secrets.read]", StringComparison.Ordinal));
-        Assert.True(await EventuallyAsync(() => Task.FromResult(policy.Current!.Version != original)));
+        await Eventually.HoldsAsync(() => Task.FromResult(policy.Current!.Version != original), TimeSpan.FromSeconds(15));
         var widened = await fixture.ExchangeAsync(ExchangeFixture.Request(writer, scope: "invoices.write"));
         Assert.Equal(HttpStatusCode.OK, widened.Status);
         var version = policy.Current!.Version;

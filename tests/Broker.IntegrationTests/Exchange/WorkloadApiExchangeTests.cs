@@ -87,16 +87,6 @@ public sealed class WorkloadApiExchangeTests : IAsyncLifetime
 
     private string Svid(string path) => Agent.MintJwtSvid($"spiffe://acme.test{path}", [BrokerTestHost.Issuer]);
 
-    private static async Task EventuallyAsync(Func<Task<bool>> condition)
-    {
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(20);
-        while (!await condition())
-        {
-            Assert.True(DateTime.UtcNow < deadline, "The condition did not hold within 20 s.");
-            await Task.Delay(50);
-        }
-    }
-
     [Fact]
     public async Task Broker_ServesHttpsWithItsSvid_AndAcceptsJwtSvidsFromTheAgentsBundle()
     {
@@ -116,11 +106,11 @@ public sealed class WorkloadApiExchangeTests : IAsyncLifetime
 
         Agent.RotateX509Svids();
 
-        await EventuallyAsync(async () =>
+        await Eventually.HoldsAsync(async () =>
         {
             await _client.GetAsync("/healthz");
             return _serverCertificates.Last().Thumbprint != first;
-        });
+        }, TimeSpan.FromSeconds(20));
     }
 
     [Fact]
@@ -137,7 +127,7 @@ public sealed class WorkloadApiExchangeTests : IAsyncLifetime
             var exchanging = RunAsync(oldKeyTokens, HttpStatusCode.OK, "old key refused while still published", wrongly, run.Token);
             Agent.RotateJwtKey();
             var newKeyProbe = Svid("/agents/probe");
-            await EventuallyAsync(async () => await ExchangeAsync(newKeyProbe) == HttpStatusCode.OK);
+            await Eventually.HoldsAsync(async () => await ExchangeAsync(newKeyProbe) == HttpStatusCode.OK, TimeSpan.FromSeconds(20));
             await run.CancelAsync();
             await exchanging;
         }
@@ -150,7 +140,7 @@ public sealed class WorkloadApiExchangeTests : IAsyncLifetime
         {
             var exchanging = RunAsync(newKeyTokens, HttpStatusCode.OK, "new key refused", wrongly, run.Token);
             Agent.DropOldJwtKeys();
-            await EventuallyAsync(async () => await ExchangeAsync(oldKeyTokens[0]) == HttpStatusCode.BadRequest);
+            await Eventually.HoldsAsync(async () => await ExchangeAsync(oldKeyTokens[0]) == HttpStatusCode.BadRequest, TimeSpan.FromSeconds(20));
             await run.CancelAsync();
             await exchanging;
         }

@@ -1,7 +1,6 @@
 using System.Globalization;
 using System.Text;
 using System.Text.Json;
-using Broker.Audit;
 using Broker.Grants;
 using Broker.IntegrationTests.Redis;
 using Microsoft.Extensions.Logging.Abstractions;
@@ -46,14 +45,14 @@ public sealed class GrantMemoryReport : IAsyncLifetime
 
         // Warm up (scripts cached, the tenant's streams exist) outside the measurement.
         var warmup = Sample(0, "warmup-" + Guid.NewGuid().ToString("N"));
-        await store.RecordAsync(warmup, Issued(warmup), ct);
+        await store.RecordAsync(warmup, TestGrants.Issued(warmup, "10.42.7.19"), ct);
         var before = await UsedMemoryAsync(server);
 
         // Record the sample, 64 at a time.
         var grants = Enumerable.Range(0, Grants).Select(i => Sample(i, null)).ToList();
         foreach (var chunk in grants.Chunk(64))
         {
-            await Task.WhenAll(chunk.Select(g => store.RecordAsync(g, Issued(g), ct).AsTask()));
+            await Task.WhenAll(chunk.Select(g => store.RecordAsync(g, TestGrants.Issued(g, "10.42.7.19"), ct).AsTask()));
         }
 
         var after = await UsedMemoryAsync(server);
@@ -181,22 +180,4 @@ public sealed class GrantMemoryReport : IAsyncLifetime
         };
     }
 
-    private static AuditEvent Issued(GrantRecord grant) => new()
-    {
-        Type = AuditEventTypes.TokenExchange,
-        Time = grant.IssuedAt,
-        Outcome = AuditOutcome.Allowed,
-        Tenant = grant.Tenant,
-        Subject = grant.Subject,
-        ActorChain = grant.ActorChain,
-        RequestedCapabilities = grant.Capabilities,
-        GrantedCapabilities = grant.Capabilities,
-        Audience = grant.Audience,
-        TaskId = grant.TaskId,
-        Purpose = grant.Purpose,
-        PolicyVersion = grant.PolicyVersion,
-        GrantId = grant.Id,
-        ClientAddress = "10.42.7.19",
-        SubjectTokenSha256 = "n4bQgYhMfWWaL-qgxVrQFaO_TxsrC4Is0V1sFbDwCgg",
-    };
 }

@@ -560,24 +560,7 @@ public abstract class GrantStoreContractTests : IAsyncLifetime
         };
     }
 
-    protected static AuditEvent Issued(GrantRecord grant) => new()
-    {
-        Type = AuditEventTypes.TokenExchange,
-        Time = grant.IssuedAt,
-        Outcome = AuditOutcome.Allowed,
-        Tenant = grant.Tenant,
-        Subject = grant.Subject,
-        ActorChain = grant.ActorChain,
-        RequestedCapabilities = grant.Capabilities,
-        GrantedCapabilities = grant.Capabilities,
-        Audience = grant.Audience,
-        TaskId = grant.TaskId,
-        Purpose = grant.Purpose,
-        PolicyVersion = grant.PolicyVersion,
-        GrantId = grant.Id,
-        ClientAddress = "10.1.2.3",
-        SubjectTokenSha256 = "n4bQgYhMfWWaL-qgxVrQFaO_TxsrC4Is0V1sFbDwCgg",
-    };
+    protected static AuditEvent Issued(GrantRecord grant) => TestGrants.Issued(grant);
 
     private static AuditEvent Denial(string? tenant, DateTimeOffset time, string reason) => new()
     {

@@ -1,7 +1,7 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
-using Broker.Audit;
 using Broker.Grants;
+using Broker.IntegrationTests.Infrastructure;
 using Broker.IntegrationTests.Redis;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
@@ -51,12 +51,12 @@ public sealed class RedisClusterFailClosedTests : IAsyncLifetime
         {
             while (!stop.IsCancellationRequested)
             {
-                var grant = NewGrant(tenant);
+                var grant = TestGrants.New(tenant, "fail-closed test");
                 var duringOutage = Volatile.Read(ref down) == 1;
                 var watch = Stopwatch.StartNew();
                 try
                 {
-                    await store.RecordAsync(grant, Issued(grant), CancellationToken.None);
+                    await store.RecordAsync(grant, TestGrants.Issued(grant), CancellationToken.None);
                     outcomes.Add(new Outcome(grant.Id, tenant, duringOutage, null, watch.Elapsed));
                 }
                 catch (Exception e)
@@ -67,7 +67,7 @@ public sealed class RedisClusterFailClosedTests : IAsyncLifetime
                 await Task.Delay(20, CancellationToken.None);
             }
         }, CancellationToken.None)).ToList();
-        await WaitUntilAsync(() => Task.FromResult(outcomes.Count(o => o.Error is null) >= 100));
+        await Eventually.HoldsAsync(() => Task.FromResult(outcomes.Count(o => o.Error is null) >= 100), TimeSpan.FromSeconds(30), Ct);
 
         // Act: the first node goes away for a while (shorter than the cluster node timeout, so no failover).
         await _cluster.StopNodeAsync(0);
@@ -85,50 +85,12 @@ public sealed class RedisClusterFailClosedTests : IAsyncLifetime
         Assert.DoesNotContain(outcomes, o => o.Error is not null && !onStopped.Contains(o.Tenant));
 
         // Assert: once the node is back, every confirmed grant is there.
-        await WaitUntilAsync(async () => await store.IsReadyAsync(Ct));
+        await Eventually.HoldsAsync(async () => await store.IsReadyAsync(Ct), TimeSpan.FromSeconds(30), Ct);
         foreach (var confirmed in outcomes.Where(o => o.Error is null))
         {
             Assert.NotNull(await store.FindAsync(confirmed.GrantId, Ct));
         }
     }
-
-    private static async Task WaitUntilAsync(Func<Task<bool>> condition)
-    {
-        var watch = Stopwatch.StartNew();
-        while (!await condition())
-        {
-            Assert.True(watch.Elapsed < TimeSpan.FromSeconds(30), "The condition did not hold within 30 s.");
-            await Task.Delay(50, Ct);
-        }
-    }
-
-    private static GrantRecord NewGrant(string tenant)
-    {
-        var now = DateTimeOffset.FromUnixTimeMilliseconds(TimeProvider.System.GetUtcNow().ToUnixTimeMilliseconds());
-        return new GrantRecord
-        {
-            Id = GrantId.New(tenant),
-            Tenant = tenant,
-            Subject = "spiffe://acme.example/ns/agents/sa/research-agent",
-            ClientId = "spiffe://acme.example/ns/agents/sa/research-agent",
-            Capabilities = ["files.read"],
-            Audience = "https://mcp.acme.example/files",
-            TaskId = "task-1",
-            Purpose = "fail-closed test",
-            IssuedAt = now,
-            ExpiresAt = now.AddMinutes(10),
-            PolicyVersion = "sha256-test",
-        };
-    }
-
-    private static AuditEvent Issued(GrantRecord grant) => new()
-    {
-        Type = AuditEventTypes.TokenExchange,
-        Time = grant.IssuedAt,
-        Outcome = AuditOutcome.Allowed,
-        Tenant = grant.Tenant,
-        GrantId = grant.Id,
-    };
 
     private sealed record Outcome(string GrantId, string Tenant, bool DuringOutage, Exception? Error, TimeSpan Elapsed);
 }

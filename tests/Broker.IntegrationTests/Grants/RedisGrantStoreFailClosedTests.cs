@@ -1,7 +1,7 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
-using Broker.Audit;
 using Broker.Grants;
+using Broker.IntegrationTests.Infrastructure;
 using Broker.IntegrationTests.Redis;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
@@ -45,11 +45,11 @@ public sealed class RedisGrantStoreFailClosedTests : IAsyncLifetime
         {
             while (!stop.IsCancellationRequested)
             {
-                var grant = NewGrant();
+                var grant = TestGrants.New(_tenant, "fail-closed test");
                 var watch = Stopwatch.StartNew();
                 try
                 {
-                    await store.RecordAsync(grant, Issued(grant), CancellationToken.None);
+                    await store.RecordAsync(grant, TestGrants.Issued(grant), CancellationToken.None);
                     outcomes.Add(new Outcome(grant.Id, null, watch.Elapsed));
                 }
                 catch (Exception e)
@@ -59,7 +59,7 @@ public sealed class RedisGrantStoreFailClosedTests : IAsyncLifetime
                 }
             }
         }, CancellationToken.None)).ToList();
-        await WaitUntilAsync(() => outcomes.Count(o => o.Error is null) >= 40);
+        await Eventually.HoldsAsync(() => outcomes.Count(o => o.Error is null) >= 40, TimeSpan.FromSeconds(20), Ct);
 
         // Act: Redis goes away under load, stays away for a while, then comes back.
         await _redis.StopAsync();
@@ -76,14 +76,14 @@ public sealed class RedisGrantStoreFailClosedTests : IAsyncLifetime
         Assert.False(readyWhileDown);
 
         // Assert: after the restart, every confirmed grant is there (the store reconnects by itself).
-        await WaitUntilAsync(async () => await store.IsReadyAsync(Ct));
+        await Eventually.HoldsAsync(async () => await store.IsReadyAsync(Ct), TimeSpan.FromSeconds(20), Ct);
         foreach (var confirmed in outcomes.Where(o => o.Error is null))
         {
             Assert.NotNull(await store.FindAsync(confirmed.GrantId, Ct));
         }
 
-        var after = NewGrant();
-        await store.RecordAsync(after, Issued(after), Ct);
+        var after = TestGrants.New(_tenant, "fail-closed test");
+        await store.RecordAsync(after, TestGrants.Issued(after), Ct);
         Assert.NotNull(await store.FindAsync(after.Id, Ct));
 
         // Assert: the revocation feed came back with the connection (the multiplexer resubscribes).
@@ -104,10 +104,10 @@ public sealed class RedisGrantStoreFailClosedTests : IAsyncLifetime
         // Arrange: a port nobody listens on, and a password that must never show up in what callers may log.
         var (connection, store) = await ConnectAsync($"127.0.0.1:{RedisProcess.FreePort()},password={Password}");
         await using var _ = connection;
-        var grant = NewGrant();
+        var grant = TestGrants.New(_tenant, "fail-closed test");
         Func<Task>[] calls =
         [
-            async () => await store.RecordAsync(grant, Issued(grant), Ct),
+            async () => await store.RecordAsync(grant, TestGrants.Issued(grant), Ct),
             async () => await store.FindAsync(grant.Id, Ct),
             async () => await store.GetStateAsync(grant.Id, Ct),
             async () => await store.RevokeAsync(grant.Id, "admin", "x", Ct),
@@ -115,7 +115,7 @@ public sealed class RedisGrantStoreFailClosedTests : IAsyncLifetime
             async () => await store.ListAsync(GrantQuery.ForTenant(_tenant), null, 10, Ct),
             async () => await store.ReadRevocationsAsync(_tenant, null, 10, Ct),
             async () => await store.ReadAuditAsync(_tenant, 10, Ct),
-            async () => await store.AppendAuditAsync(Issued(grant), Ct),
+            async () => await store.AppendAuditAsync(TestGrants.Issued(grant), Ct),
             async () => await store.SubscribeRevocationsAsync(Ct),
         ];
 
@@ -146,46 +146,6 @@ public sealed class RedisGrantStoreFailClosedTests : IAsyncLifetime
         var store = new RedisGrantStore(connection, Options.Create(options), Options.Create(new GrantsOptions()), TimeProvider.System, NullLogger<RedisGrantStore>.Instance);
         return (connection, store);
     }
-
-    private static async Task WaitUntilAsync(Func<Task<bool>> condition)
-    {
-        var watch = Stopwatch.StartNew();
-        while (!await condition())
-        {
-            Assert.True(watch.Elapsed < TimeSpan.FromSeconds(20), "The condition did not hold within 20 s.");
-            await Task.Delay(50, Ct);
-        }
-    }
-
-    private static Task WaitUntilAsync(Func<bool> condition) => WaitUntilAsync(() => Task.FromResult(condition()));
-
-    private GrantRecord NewGrant()
-    {
-        var now = DateTimeOffset.FromUnixTimeMilliseconds(TimeProvider.System.GetUtcNow().ToUnixTimeMilliseconds());
-        return new GrantRecord
-        {
-            Id = GrantId.New(_tenant),
-            Tenant = _tenant,
-            Subject = "spiffe://acme.example/ns/agents/sa/research-agent",
-            ClientId = "spiffe://acme.example/ns/agents/sa/research-agent",
-            Capabilities = ["files.read"],
-            Audience = "https://mcp.acme.example/files",
-            TaskId = "task-1",
-            Purpose = "fail-closed test",
-            IssuedAt = now,
-            ExpiresAt = now.AddMinutes(10),
-            PolicyVersion = "sha256-test",
-        };
-    }
-
-    private static AuditEvent Issued(GrantRecord grant) => new()
-    {
-        Type = AuditEventTypes.TokenExchange,
-        Time = grant.IssuedAt,
-        Outcome = AuditOutcome.Allowed,
-        Tenant = grant.Tenant,
-        GrantId = grant.Id,
-    };
 
     private sealed record Outcome(string GrantId, Exception? Error, TimeSpan Elapsed);
 }

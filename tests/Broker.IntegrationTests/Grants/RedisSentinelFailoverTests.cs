@@ -1,7 +1,7 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
-using Broker.Audit;
 using Broker.Grants;
+using Broker.IntegrationTests.Infrastructure;
 using Broker.IntegrationTests.Redis;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
@@ -61,11 +61,11 @@ public sealed class RedisSentinelFailoverTests : IAsyncLifetime
         {
             while (!stop.IsCancellationRequested)
             {
-                var grant = NewGrant();
+                var grant = TestGrants.New(_tenant, "failover test");
                 var started = clock.Elapsed;
                 try
                 {
-                    await store.RecordAsync(grant, Issued(grant), CancellationToken.None);
+                    await store.RecordAsync(grant, TestGrants.Issued(grant), CancellationToken.None);
                     outcomes.Add(new Outcome(grant.Id, null, started, clock.Elapsed));
                 }
                 catch (Exception e)
@@ -75,7 +75,7 @@ public sealed class RedisSentinelFailoverTests : IAsyncLifetime
                 }
             }
         }, CancellationToken.None)).ToList();
-        await WaitUntilAsync(() => outcomes.Count(o => o.Error is null) >= 40);
+        await Eventually.HoldsAsync(() => outcomes.Count(o => o.Error is null) >= 40, TimeSpan.FromSeconds(20), Ct);
 
         // Act: everything confirmed so far reaches the replica; then the primary crashes under load.
         var replicated = outcomes.Where(o => o.Error is null).Select(o => o.GrantId).ToList();
@@ -84,7 +84,7 @@ public sealed class RedisSentinelFailoverTests : IAsyncLifetime
         var crashed = await _sentinel.CrashPrimaryAsync();
         var promoted = await _sentinel.WaitForFailoverAsync(crashed);
         var promotedAt = clock.Elapsed;
-        await WaitUntilAsync(() => outcomes.Any(o => o.Error is null && o.Started > promotedAt));
+        await Eventually.HoldsAsync(() => outcomes.Any(o => o.Error is null && o.Started > promotedAt), TimeSpan.FromSeconds(20), Ct);
         var recoveredAt = outcomes.Where(o => o.Error is null && o.Started > promotedAt).Min(o => o.Ended);
         await stop.CancelAsync();
         await Task.WhenAll(workers);
@@ -137,44 +137,6 @@ public sealed class RedisSentinelFailoverTests : IAsyncLifetime
         }
         while (announced.GrantId != after.GrantId);
     }
-
-    private static async Task WaitUntilAsync(Func<bool> condition)
-    {
-        var watch = Stopwatch.StartNew();
-        while (!condition())
-        {
-            Assert.True(watch.Elapsed < TimeSpan.FromSeconds(20), "The condition did not hold within 20 s.");
-            await Task.Delay(50, Ct);
-        }
-    }
-
-    private GrantRecord NewGrant()
-    {
-        var now = DateTimeOffset.FromUnixTimeMilliseconds(TimeProvider.System.GetUtcNow().ToUnixTimeMilliseconds());
-        return new GrantRecord
-        {
-            Id = GrantId.New(_tenant),
-            Tenant = _tenant,
-            Subject = "spiffe://acme.example/ns/agents/sa/research-agent",
-            ClientId = "spiffe://acme.example/ns/agents/sa/research-agent",
-            Capabilities = ["files.read"],
-            Audience = "https://mcp.acme.example/files",
-            TaskId = "task-1",
-            Purpose = "failover test",
-            IssuedAt = now,
-            ExpiresAt = now.AddMinutes(10),
-            PolicyVersion = "sha256-test",
-        };
-    }
-
-    private static AuditEvent Issued(GrantRecord grant) => new()
-    {
-        Type = AuditEventTypes.TokenExchange,
-        Time = grant.IssuedAt,
-        Outcome = AuditOutcome.Allowed,
-        Tenant = grant.Tenant,
-        GrantId = grant.Id,
-    };
 
     private sealed record Outcome(string GrantId, Exception? Error, TimeSpan Started, TimeSpan Ended);
 }
