@@ -43,7 +43,7 @@ internal sealed class AdminGate
         if (!MayAdminister(admin, tenant))
         {
             await AuditAsync(context, action, admin.Id, tenant, AuditOutcome.Denied, "admin.forbidden");
-            return (null, AdminResults.Forbidden());
+            return (null, ErrorWriter.Result(ErrorCatalog.AdminForbidden));
         }
 
         return (admin, null);
@@ -55,27 +55,27 @@ internal sealed class AdminGate
         var policy = _policy.Current;
         if (policy is null)
         {
-            return (null, AdminResults.Error(ErrorCatalog.PolicyUnavailable));
+            return (null, ErrorWriter.Result(ErrorCatalog.PolicyUnavailable));
         }
 
         if (!AuthenticationHeaderValue.TryParse(context.Request.Headers.Authorization, out var header)
             || !string.Equals(header.Scheme, "Bearer", StringComparison.OrdinalIgnoreCase)
             || string.IsNullOrEmpty(header.Parameter))
         {
-            return (null, AdminResults.Unauthorized());
+            return (null, ErrorWriter.Result(ErrorCatalog.AdminUnauthenticated));
         }
 
         var token = header.Parameter;
         if (token.Length > _maxTokenLength)
         {
-            return (null, AdminResults.Unauthorized());
+            return (null, ErrorWriter.Result(ErrorCatalog.AdminUnauthenticated));
         }
 
         var result = await _subjects.ValidateAsync(token, TokenHash.Of(token), policy, cancellationToken);
         if (result is not SubjectValidationResult.Valid { Identity: var identity } || identity.Kind == IdentityKind.Broker)
         {
             await AuditAsync(context, action, null, tenant, AuditOutcome.Denied, "admin.unauthenticated");
-            return (null, AdminResults.Unauthorized());
+            return (null, ErrorWriter.Result(ErrorCatalog.AdminUnauthenticated));
         }
 
         var (ownTenant, _) = PolicyEvaluator.ResolveTenant(policy, identity);

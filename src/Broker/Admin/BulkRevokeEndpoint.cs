@@ -1,3 +1,4 @@
+using Broker.Errors;
 using Broker.Audit;
 using Broker.Exchange;
 using Broker.Grants;
@@ -18,7 +19,7 @@ internal sealed class BulkRevokeEndpoint(AdminGate gate, IGrantStore store)
             || body.Subject is { Length: 0 or > 2048 }
             || (body.TaskId is not null && !TaskContext.IsValidValue(body.TaskId)))
         {
-            return AdminResults.Invalid("The body must name a tenant, at most one of subject or task_id, and a reason of 1-256 characters.");
+            return ErrorWriter.Result(ErrorCatalog.AdminInvalidBulkRevokeBody);
         }
 
         var (admin, error) = await gate.AuthorizeAsync(context, body.Tenant, Action, cancellationToken);
@@ -35,7 +36,7 @@ internal sealed class BulkRevokeEndpoint(AdminGate gate, IGrantStore store)
         }
         catch (GrantStoreUnavailableException)
         {
-            return AdminResults.StoreUnavailable();
+            return ErrorWriter.Result(ErrorCatalog.StoreUnavailable);
         }
     }
 }

@@ -1,3 +1,4 @@
+using Broker.Errors;
 using Broker.Audit;
 using Broker.Grants;
 using Broker.Hosting;
@@ -25,7 +26,7 @@ internal sealed class GetGrantEndpoint(AdminGate gate, IGrantStore store, TimePr
             if (grant is null || !gate.MayAdminister(admin, grant.Tenant))
             {
                 await gate.AuditAsync(context, Action, admin.Id, grant?.Tenant, AuditOutcome.Denied, grant is null ? "admin.not_found" : "admin.forbidden", grant?.Id);
-                return AdminResults.Error(AdminResults.NotFound);
+                return ErrorWriter.Result(ErrorCatalog.AdminNotFound);
             }
 
             await gate.AuditAsync(context, Action, admin.Id, grant.Tenant, AuditOutcome.Allowed, null, grant.Id);
@@ -33,7 +34,7 @@ internal sealed class GetGrantEndpoint(AdminGate gate, IGrantStore store, TimePr
         }
         catch (GrantStoreUnavailableException)
         {
-            return AdminResults.StoreUnavailable();
+            return ErrorWriter.Result(ErrorCatalog.StoreUnavailable);
         }
     }
 }

@@ -1,3 +1,4 @@
+using Broker.Errors;
 using Broker.Audit;
 using Broker.Exchange;
 using Broker.Grants;
@@ -18,7 +19,7 @@ internal sealed class ListGrantsEndpoint(AdminGate gate, IGrantStore store, Time
             || subject is { Length: 0 or > 2048 } || (taskId is not null && !TaskContext.IsValidValue(taskId))
             || cursor is { Length: > 512 } || !AdminInput.TryLimit(query["limit"], out var limit))
         {
-            return AdminResults.Invalid("Name a tenant, at most one of subject or task_id, and a limit of 1-1000.");
+            return ErrorWriter.Result(ErrorCatalog.AdminInvalidListQuery);
         }
 
         var (admin, error) = await gate.AuthorizeAsync(context, tenant, Action, cancellationToken);
@@ -36,11 +37,11 @@ internal sealed class ListGrantsEndpoint(AdminGate gate, IGrantStore store, Time
         }
         catch (ArgumentException)
         {
-            return AdminResults.Invalid("The cursor is not valid for this query.");
+            return ErrorWriter.Result(ErrorCatalog.AdminInvalidCursor);
         }
         catch (GrantStoreUnavailableException)
         {
-            return AdminResults.StoreUnavailable();
+            return ErrorWriter.Result(ErrorCatalog.StoreUnavailable);
         }
     }
 }

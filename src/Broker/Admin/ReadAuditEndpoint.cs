@@ -1,3 +1,4 @@
+using Broker.Errors;
 using Broker.Audit;
 using Broker.Grants;
 using Broker.Hosting;
@@ -14,7 +15,7 @@ internal sealed class ReadAuditEndpoint(AdminGate gate, IGrantStore store)
         var tenant = context.Request.Query["tenant"].ToString();
         if (!AdminInput.TryLimit(context.Request.Query["limit"], out var limit) || tenant.Length > 128)
         {
-            return AdminResults.Invalid("limit must be 1-1000.");
+            return ErrorWriter.Result(ErrorCatalog.AdminInvalidAuditQuery);
         }
 
         // No tenant: the events that have none (refusals before a tenant was known), global admins only.
@@ -33,7 +34,7 @@ internal sealed class ReadAuditEndpoint(AdminGate gate, IGrantStore store)
         }
         catch (GrantStoreUnavailableException)
         {
-            return AdminResults.StoreUnavailable();
+            return ErrorWriter.Result(ErrorCatalog.StoreUnavailable);
         }
     }
 }

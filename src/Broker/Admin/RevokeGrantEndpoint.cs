@@ -1,3 +1,4 @@
+using Broker.Errors;
 using System.Text.Json;
 using Broker.Audit;
 using Broker.Grants;
@@ -21,7 +22,7 @@ internal sealed class RevokeGrantEndpoint(AdminGate gate, IGrantStore store)
         var body = await AdminJson.ReadAsync(context, BrokerJsonContext.Default.RevokeRequest, cancellationToken);
         if (body is null || !AdminInput.IsValidReason(body.Reason))
         {
-            return AdminResults.Invalid("The body must be {\"reason\": \"…\"} with a reason of 1-256 characters.");
+            return ErrorWriter.Result(ErrorCatalog.AdminInvalidRevokeBody);
         }
 
         try
@@ -30,7 +31,7 @@ internal sealed class RevokeGrantEndpoint(AdminGate gate, IGrantStore store)
             if (grant is null || !gate.MayAdminister(admin, grant.Tenant))
             {
                 await gate.AuditAsync(context, Action, admin.Id, grant?.Tenant, AuditOutcome.Denied, grant is null ? "admin.not_found" : "admin.forbidden", grant?.Id);
-                return AdminResults.Error(AdminResults.NotFound);
+                return ErrorWriter.Result(ErrorCatalog.AdminNotFound);
             }
 
             // The store audits the revocation in the same atomic step, with the admin as its actor.
@@ -43,12 +44,12 @@ internal sealed class RevokeGrantEndpoint(AdminGate gate, IGrantStore store)
             {
                 Revoked revoked => Results.Json(new RevokeView(grant.Id, "revoked", revoked.Entry.RevokedAt), BrokerJsonContext.Default.RevokeView),
                 AlreadyRevoked already => Results.Json(new RevokeView(grant.Id, "already_revoked", already.Revocation.RevokedAt), BrokerJsonContext.Default.RevokeView),
-                _ => AdminResults.Error(AdminResults.NotFound),
+                _ => ErrorWriter.Result(ErrorCatalog.AdminNotFound),
             };
         }
         catch (GrantStoreUnavailableException)
         {
-            return AdminResults.StoreUnavailable();
+            return ErrorWriter.Result(ErrorCatalog.StoreUnavailable);
         }
     }
 }

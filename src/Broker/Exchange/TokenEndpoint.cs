@@ -25,7 +25,7 @@ internal sealed class TokenEndpoint(TokenExchangeService exchange, IOptions<Exch
         var (form, formError) = await ReadFormAsync(context, cancellationToken);
         if (form is null)
         {
-            await WriteErrorAsync(context, formError!, cancellationToken);
+            await ErrorWriter.WriteAsync(context, formError!, cancellationToken: cancellationToken);
             return;
         }
 
@@ -33,7 +33,7 @@ internal sealed class TokenEndpoint(TokenExchangeService exchange, IOptions<Exch
         if (request is null)
         {
             Log.ExchangeRefused(logger, requestError!.Reason);
-            await WriteErrorAsync(context, requestError, cancellationToken);
+            await ErrorWriter.WriteAsync(context, requestError, cancellationToken: cancellationToken);
             return;
         }
 
@@ -47,7 +47,7 @@ internal sealed class TokenEndpoint(TokenExchangeService exchange, IOptions<Exch
         {
             // Audited by the service; the caller gets a generic error, never the exception text.
             Log.ExchangeFailed(logger, ex);
-            await WriteErrorAsync(context, ErrorCatalog.ServerError, cancellationToken);
+            await ErrorWriter.WriteAsync(context, ErrorCatalog.ServerError, cancellationToken: cancellationToken);
             return;
         }
 
@@ -59,7 +59,7 @@ internal sealed class TokenEndpoint(TokenExchangeService exchange, IOptions<Exch
                 break;
             case ExchangeOutcome.Rejected rejected:
                 Log.ExchangeRefused(logger, rejected.Reason.Reason);
-                await WriteErrorAsync(context, rejected.Reason, cancellationToken);
+                await ErrorWriter.WriteAsync(context, rejected.Reason, cancellationToken: cancellationToken);
                 break;
         }
     }
@@ -101,21 +101,5 @@ internal sealed class TokenEndpoint(TokenExchangeService exchange, IOptions<Exch
         {
             return (null, ErrorCatalog.FormMalformed);
         }
-    }
-
-    private static async Task WriteErrorAsync(HttpContext context, ErrorDescriptor error, CancellationToken cancellationToken)
-    {
-        context.Response.StatusCode = error.StatusCode;
-        if (error.StatusCode == StatusCodes.Status503ServiceUnavailable)
-        {
-            context.Response.Headers[HeaderNames.RetryAfter] = "1";
-        }
-
-        context.Response.ContentType = "application/json";
-        await JsonSerializer.SerializeAsync(
-            context.Response.Body,
-            new OAuthErrorResponse(error.Error, error.Description),
-            BrokerJsonContext.Default.OAuthErrorResponse,
-            cancellationToken);
     }
 }

@@ -1,5 +1,6 @@
 using System.Text.Json;
 using Broker.Admin;
+using Broker.Errors;
 using Broker.Grants;
 using Broker.Hosting;
 using Broker.Policy;
@@ -33,8 +34,7 @@ internal sealed class IntrospectionEndpoint(
         var caller = policy is null ? null : await AuthenticateAsync(context, policy, cancellationToken);
         if (caller is null)
         {
-            context.Response.Headers.WWWAuthenticate = "Bearer error=\"invalid_token\"";
-            await WriteAsync(context, AdminResults.InvalidToken);
+            await ErrorWriter.WriteAsync(context, ErrorCatalog.IntrospectionUnauthenticated, cancellationToken: cancellationToken);
             return;
         }
 
@@ -55,7 +55,7 @@ internal sealed class IntrospectionEndpoint(
 
         if (form["token"].Count != 1)
         {
-            await WriteAsync(context, new Errors.ErrorDescriptor("introspect.missing_token", Errors.OAuthErrors.InvalidRequest, "The token parameter is required, once."));
+            await ErrorWriter.WriteAsync(context, ErrorCatalog.IntrospectionMissingToken, cancellationToken: cancellationToken);
             return;
         }
 
@@ -66,8 +66,7 @@ internal sealed class IntrospectionEndpoint(
         }
         catch (GrantStoreUnavailableException)
         {
-            context.Response.Headers.RetryAfter = "1";
-            await WriteAsync(context, Errors.ErrorCatalog.StoreUnavailable);
+            await ErrorWriter.WriteAsync(context, ErrorCatalog.StoreUnavailable, cancellationToken: cancellationToken);
             return;
         }
 
@@ -130,12 +129,5 @@ internal sealed class IntrospectionEndpoint(
         return result is SubjectValidationResult.Valid { Identity: { Kind: not IdentityKind.Broker } identity }
             ? PolicyEvaluator.ResolveTenant(policy, identity).Tenant
             : null;
-    }
-
-    private static Task WriteAsync(HttpContext context, Errors.ErrorDescriptor error)
-    {
-        context.Response.StatusCode = error.StatusCode;
-        context.Response.ContentType = "application/json";
-        return JsonSerializer.SerializeAsync(context.Response.Body, new Errors.OAuthErrorResponse(error.Error, error.Description), BrokerJsonContext.Default.OAuthErrorResponse);
     }
 }

@@ -53,7 +53,7 @@ internal sealed class TokenRevocationEndpoint(CapabilityTokenReader reader, IGra
 
         if (!context.Request.HasFormContentType)
         {
-            return ErrorResults.Json(ErrorCatalog.RevocationNotForm);
+            return ErrorWriter.Result(ErrorCatalog.RevocationNotForm);
         }
 
         IFormCollection form;
@@ -63,7 +63,7 @@ internal sealed class TokenRevocationEndpoint(CapabilityTokenReader reader, IGra
         }
         catch (Exception ex) when (ex is InvalidDataException or BadHttpRequestException or IOException)
         {
-            return ErrorResults.Json(ErrorCatalog.FormMalformed);
+            return ErrorWriter.Result(ErrorCatalog.FormMalformed);
         }
 
         var token = await reader.TryReadAsync(form["token"].Count == 1 ? form["token"][0] : null, subjects.Value.MaxTokenLength);
@@ -106,8 +106,7 @@ internal sealed class TokenRevocationEndpoint(CapabilityTokenReader reader, IGra
         catch (GrantStoreUnavailableException)
         {
             // Not a silent success: the holder must know the token is still live (RFC 7009 §2.2.1, 503).
-            context.Response.Headers.RetryAfter = "1";
-            return ErrorResults.Json(ErrorCatalog.StoreUnavailable);
+            return ErrorWriter.Result(ErrorCatalog.StoreUnavailable);
         }
     }
 }
