@@ -457,6 +457,43 @@ public static class PolicyLoader
         return uri;
     }
 
+    /// <summary>
+    /// A token's <c>aud</c> (a capability's resource or audience) belongs to one tenant: a verifier that
+    /// accepts its own URI must never receive a token another tenant's policy minted for it. Sharing across
+    /// tenants is an explicit grant of the owning tenant, not a second declaration.
+    /// </summary>
+    private static void ClaimAudiences(
+        Dictionary<string, (string Tenant, YamlPolicyReader Reader, YamlNode Node)> owners,
+        Capability capability,
+        string tenant,
+        YamlPolicyReader reader,
+        YamlNode node)
+    {
+        foreach (var value in new[] { capability.Resource, capability.Audience })
+        {
+            if (value is null)
+            {
+                continue;
+            }
+
+            var key = AudienceKey(value);
+            if (!owners.TryGetValue(key, out var owner))
+            {
+                owners[key] = (tenant, reader, node);
+            }
+            else if (owner.Tenant != tenant)
+            {
+                reader.Error(node, $"'{value}' already belongs to tenant '{owner.Tenant}' ({owner.Reader.File}:{owner.Node.Start.Line}); a resource or audience belongs to one tenant");
+            }
+        }
+    }
+
+    /// <summary>Compares URIs as a verifier would see them: scheme and host are case-insensitive and the default port is implied.</summary>
+    private static string AudienceKey(string value) =>
+        Uri.TryCreate(value, UriKind.Absolute, out var uri) && uri.IsAbsoluteUri && (uri.Scheme == Uri.UriSchemeHttps || uri.Scheme == Uri.UriSchemeHttp)
+            ? uri.GetComponents(UriComponents.SchemeAndServer | UriComponents.PathAndQuery, UriFormat.UriEscaped)
+            : value;
+
     private static void CheckLifetime(YamlPolicyReader r, YamlNode node, TimeSpan lifetime, PolicyLoadOptions options)
     {
         if (lifetime > options.MaxTokenLifetime)
@@ -470,6 +507,7 @@ public static class PolicyLoader
         var tenants = new Dictionary<string, TenantPolicy>(StringComparer.Ordinal);
         var trustDomains = new Dictionary<string, (SpiffeSourceFragment First, List<TenantBinding> Bindings)>(StringComparer.Ordinal);
         var issuers = new Dictionary<string, (OidcSourceFragment First, List<TenantBinding> Bindings)>(StringComparer.Ordinal);
+        var audienceOwners = new Dictionary<string, (string Tenant, YamlPolicyReader Reader, YamlNode Node)>(StringComparer.Ordinal);
 
         foreach (var group in fragments.GroupBy(f => f.Name, StringComparer.Ordinal))
         {
@@ -490,6 +528,8 @@ public static class PolicyLoader
                     {
                         part.Reader.Error(node, $"capability '{capability.Name}' is declared twice in tenant '{group.Key}'");
                     }
+
+                    ClaimAudiences(audienceOwners, capability, group.Key, part.Reader, node);
                 }
             }
 

@@ -70,6 +70,33 @@ public sealed class PolicyLoaderTests : IDisposable
         Assert.NotEqual(first, edited);
     }
 
+    [Theory]
+    [InlineData("resource: https://mcp.acme.test/invoices", "https://mcp.acme.test/invoices")]
+    [InlineData("resource: https://MCP.ACME.TEST:443/invoices", "https://MCP.ACME.TEST:443/invoices")]
+    [InlineData("audience: https://mcp.acme.test/invoices", "https://mcp.acme.test/invoices")]
+    public void Load_TwoTenantsDeclareTheSameResource_IsAnErrorAtTheSecond(string otherTarget, string quoted)
+    {
+        var other = $"tenant: globex\ncapabilities:\n  - name: steal\n    {otherTarget}\n";
+
+        var result = Load(("acme.yaml", Valid), ("globex.yaml", other));
+
+        Assert.False(result.Succeeded);
+        var error = Assert.Single(result.Errors);
+        Assert.Equal("globex.yaml", error.File);
+        Assert.Equal(3, error.Line);
+        Assert.Contains($"'{quoted}' already belongs to tenant 'acme'", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Load_OneTenantDeclaresTheSameResourceTwice_IsFine()
+    {
+        var twoOnOneServer = Valid.Replace("rules:", "  - name: invoices.list\n    resource: https://mcp.acme.test/invoices\nrules:", StringComparison.Ordinal);
+
+        var result = Load(("acme.yaml", twoOnOneServer));
+
+        Assert.True(result.Succeeded, string.Join('\n', result.Errors));
+    }
+
     [Fact]
     public void Load_TenantSpreadOverFiles_IsMerged()
     {
