@@ -70,8 +70,11 @@ public static class BrokerClientServiceCollectionExtensions
     /// Attaches a capability token for <paramref name="request"/> to every request of this HTTP client (see
     /// <see cref="CapabilityTokenHandler"/>). Requires <see cref="AddBrokerClient"/>.
     /// </summary>
-    /// <exception cref="ArgumentException">The request names neither a resource nor an audience.</exception>
-    public static IHttpClientBuilder AddCapabilityToken(this IHttpClientBuilder builder, CapabilityRequest request)
+    /// <param name="builder">The HTTP client.</param>
+    /// <param name="request">What the tokens are for.</param>
+    /// <param name="origins">Where the token may be sent; by default only the origin of the request's resource.</param>
+    /// <exception cref="ArgumentException">The request names neither a resource nor an audience, or there is no origin to send the token to.</exception>
+    public static IHttpClientBuilder AddCapabilityToken(this IHttpClientBuilder builder, CapabilityRequest request, params IEnumerable<Uri>? origins)
     {
         ArgumentNullException.ThrowIfNull(builder);
         ArgumentNullException.ThrowIfNull(request);
@@ -82,10 +85,14 @@ public static class BrokerClientServiceCollectionExtensions
             throw new ArgumentException("A capability request names a resource, an audience or both.", nameof(request));
         }
 
+        var allowed = origins?.ToArray() is { Length: > 0 } given ? given : null;
+        _ = CapabilityTokenHandler.AllowedOrigins(request, allowed);
+
         builder.AddHttpMessageHandler(sp => new CapabilityTokenHandler(
             sp.GetService<CapabilityTokenCache>() ?? throw new InvalidOperationException("broker-client: call services.AddBrokerClient(...) before AddCapabilityToken."),
             request,
-            sp.GetService<ILogger<CapabilityTokenHandler>>()));
+            sp.GetService<ILogger<CapabilityTokenHandler>>(),
+            allowed));
         return builder;
     }
 }

@@ -16,7 +16,7 @@ public sealed class CapabilityTokenHandlerTests(ClientFixture fixture) : IClassF
         // Arrange
         await using var mcp = await StubServer.McpAsync();
         using var cache = new CapabilityTokenCache(new BrokerClient(new HttpClient(), fixture.Options("handler-attach")));
-        using var http = new HttpClient(new CapabilityTokenHandler(cache, Call) { InnerHandler = new HttpClientHandler() });
+        using var http = new HttpClient(new CapabilityTokenHandler(cache, Call, origins: [mcp.BaseAddress]) { InnerHandler = new HttpClientHandler() });
 
         // Act
         using var first = await http.PostAsync(new Uri(mcp.BaseAddress, "/mcp"), new StringContent("""{"jsonrpc":"2.0","method":"tools/list","id":1}"""));
@@ -36,7 +36,7 @@ public sealed class CapabilityTokenHandlerTests(ClientFixture fixture) : IClassF
         // Arrange
         await using var mcp = await StubServer.McpAsync(unauthorized: 1);
         using var cache = new CapabilityTokenCache(new BrokerClient(new HttpClient(), fixture.Options("handler-401")));
-        using var http = new HttpClient(new CapabilityTokenHandler(cache, Call) { InnerHandler = new HttpClientHandler() });
+        using var http = new HttpClient(new CapabilityTokenHandler(cache, Call, origins: [mcp.BaseAddress]) { InnerHandler = new HttpClientHandler() });
 
         // Act
         using var response = await http.PostAsync(new Uri(mcp.BaseAddress, "/mcp"), new StringContent("""{"jsonrpc":"2.0","method":"tools/call","id":2}"""));
@@ -57,7 +57,7 @@ public sealed class CapabilityTokenHandlerTests(ClientFixture fixture) : IClassF
         // Arrange
         await using var mcp = await StubServer.McpAsync(unauthorized: [1, 2, 3]);
         using var cache = new CapabilityTokenCache(new BrokerClient(new HttpClient(), fixture.Options("handler-401-twice")));
-        using var http = new HttpClient(new CapabilityTokenHandler(cache, Call) { InnerHandler = new HttpClientHandler() });
+        using var http = new HttpClient(new CapabilityTokenHandler(cache, Call, origins: [mcp.BaseAddress]) { InnerHandler = new HttpClientHandler() });
 
         // Act
         using var response = await http.GetAsync(new Uri(mcp.BaseAddress, "/mcp"));
@@ -73,7 +73,7 @@ public sealed class CapabilityTokenHandlerTests(ClientFixture fixture) : IClassF
         // Arrange
         await using var mcp = await StubServer.McpAsync(unauthorized: 1);
         using var cache = new CapabilityTokenCache(new BrokerClient(new HttpClient(), fixture.Options("handler-stream")));
-        using var http = new HttpClient(new CapabilityTokenHandler(cache, Call) { InnerHandler = new HttpClientHandler() });
+        using var http = new HttpClient(new CapabilityTokenHandler(cache, Call, origins: [mcp.BaseAddress]) { InnerHandler = new HttpClientHandler() });
 
         // Act
         using var response = await http.PostAsync(new Uri(mcp.BaseAddress, "/mcp"), new StreamContent(new MemoryStream("{}"u8.ToArray())));
@@ -90,7 +90,7 @@ public sealed class CapabilityTokenHandlerTests(ClientFixture fixture) : IClassF
         // Arrange
         await using var mcp = await StubServer.McpAsync();
         using var cache = new CapabilityTokenCache(new BrokerClient(new HttpClient(), fixture.Options("handler-caller-auth")));
-        using var http = new HttpClient(new CapabilityTokenHandler(cache, Call) { InnerHandler = new HttpClientHandler() });
+        using var http = new HttpClient(new CapabilityTokenHandler(cache, Call, origins: [mcp.BaseAddress]) { InnerHandler = new HttpClientHandler() });
         using var request = new HttpRequestMessage(HttpMethod.Get, new Uri(mcp.BaseAddress, "/mcp"));
         request.Headers.Authorization = new("Bearer", "caller-token");
 
@@ -118,7 +118,7 @@ public sealed class CapabilityTokenHandlerTests(ClientFixture fixture) : IClassF
             o.DefaultTaskId = "handler-di";
             o.DefaultPurpose = "client-tests";
         });
-        services.AddHttpClient("mcp", c => c.BaseAddress = mcp.BaseAddress).AddCapabilityToken(Call);
+        services.AddHttpClient("mcp", c => c.BaseAddress = mcp.BaseAddress).AddCapabilityToken(Call, mcp.BaseAddress);
         await using var provider = services.BuildServiceProvider(new ServiceProviderOptions { ValidateOnBuild = true, ValidateScopes = true });
         var http = provider.GetRequiredService<IHttpClientFactory>().CreateClient("mcp");
 
@@ -196,5 +196,53 @@ public sealed class CapabilityTokenHandlerTests(ClientFixture fixture) : IClassF
         var services = new ServiceCollection();
         services.AddBrokerClient();
         Assert.Throws<ArgumentException>(() => services.AddHttpClient("mcp").AddCapabilityToken(new CapabilityRequest("tools.call")));
+    }
+
+    [Theory]
+    [InlineData("http://localhost:{port}/mcp")]          // same server, another host name: another origin
+    [InlineData("https://127.0.0.1:{port}/mcp")]         // another scheme
+    [InlineData("http://127.0.0.1:{other}/mcp")]         // another port
+    public async Task SendAsync_OtherOrigin_NothingSentAndNoTokenFetched(string target)
+    {
+        // Arrange: the token may go to the MCP stub's origin only.
+        await using var mcp = await StubServer.McpAsync();
+        await using var other = await StubServer.McpAsync();
+        using var cache = new CapabilityTokenCache(new BrokerClient(new HttpClient(), fixture.Options("handler-origin")));
+        using var http = new HttpClient(new CapabilityTokenHandler(cache, Call, origins: [mcp.BaseAddress]) { InnerHandler = new HttpClientHandler() });
+        var uri = new Uri(target.Replace("{port}", mcp.BaseAddress.Port.ToString(System.Globalization.CultureInfo.InvariantCulture), StringComparison.Ordinal)
+            .Replace("{other}", other.BaseAddress.Port.ToString(System.Globalization.CultureInfo.InvariantCulture), StringComparison.Ordinal));
+
+        // Act
+        var error = await Assert.ThrowsAsync<HttpRequestException>(() => http.GetAsync(uri));
+
+        // Assert
+        Assert.Contains("is not sent to", error.Message, StringComparison.Ordinal);
+        Assert.Empty(mcp.Requests);
+        Assert.Empty(other.Requests);
+        Assert.Equal(0, fixture.Exchanges("handler-origin"));
+    }
+
+    [Fact]
+    public async Task SendAsync_DefaultOrigin_IsTheResourceOrigin()
+    {
+        // Arrange: no origins named, so only https://mcp.client.test:443 may receive the token; the stub is elsewhere.
+        await using var mcp = await StubServer.McpAsync();
+        using var cache = new CapabilityTokenCache(new BrokerClient(new HttpClient(), fixture.Options("handler-default-origin")));
+        using var http = new HttpClient(new CapabilityTokenHandler(cache, Call) { InnerHandler = new HttpClientHandler() });
+
+        // Act
+        await Assert.ThrowsAsync<HttpRequestException>(() => http.GetAsync(new Uri(mcp.BaseAddress, "/mcp")));
+
+        // Assert
+        Assert.Empty(mcp.Requests);
+        Assert.Contains("https://mcp.client.test:443", CapabilityTokenHandler.AllowedOrigins(Call, null));
+    }
+
+    [Fact]
+    public void CapabilityTokenHandler_AudienceOnlyWithoutOrigins_Throws()
+    {
+        using var cache = new CapabilityTokenCache(new BrokerClient(new HttpClient(), fixture.Options("handler-audience")));
+        Assert.Throws<ArgumentException>(() => new CapabilityTokenHandler(cache, new CapabilityRequest("tools.call") { Audience = "crm" }));
+        Assert.Throws<ArgumentException>(() => new CapabilityTokenHandler(cache, Call, origins: [new Uri("ftp://mcp.client.test/")]));
     }
 }

@@ -25,4 +25,7 @@ internal static partial class Log
 
     [LoggerMessage(EventId = 7004, EventName = "BrokerClientCacheEvicted", Level = LogLevel.Debug, Message = "broker-client: the token cache is full ({Count} tokens); evicted {Evicted}.")]
     public static partial void CacheEvicted(ILogger logger, int count, int evicted);
+
+    [LoggerMessage(EventId = 7005, EventName = "BrokerClientTokenWithheld", Level = LogLevel.Warning, Message = "broker-client: a request to {Host} was refused: a capability token for {Target} goes only to that resource's origin.")]
+    public static partial void TokenWithheld(ILogger logger, string? host, string? target);
 }
