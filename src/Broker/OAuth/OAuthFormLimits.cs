@@ -1,3 +1,5 @@
+using System.Collections.Frozen;
+
 namespace Broker.OAuth;
 
 /// <summary>The bounds of one endpoint's form (Duende <c>InputLengthRestrictions</c>).</summary>
@@ -15,5 +17,5 @@ internal sealed record OAuthFormLimits(long MaxBytes, IReadOnlySet<string> Multi
     public const int MaxNameLength = 64;
 
     /// <summary>32 KiB, no repeatable parameter: revocation and introspection, which carry one token.</summary>
-    public static OAuthFormLimits SingleToken { get; } = new(32 * 1024, new HashSet<string>());
+    public static OAuthFormLimits SingleToken { get; } = new(32 * 1024, FrozenSet<string>.Empty);
 }

@@ -8,7 +8,7 @@ namespace Broker.IntegrationTests.Hosting;
 
 /// <summary>
 /// Tokens never reach a log: the real broker process, started from another working directory (so no appsettings.json
-/// is found there) with every log level raised to Trace, gets tokens in query strings, headers and bodies of every
+/// is found there) with every log level raised to Trace (by default, by category, per provider, by wildcard), gets tokens in query strings, headers and bodies of every
 /// endpoint, and none of them, nor any 20-character piece of their signatures, appears in its output.
 /// </summary>
 public sealed partial class SafeLoggingTests : IAsyncLifetime
@@ -30,6 +30,8 @@ public sealed partial class SafeLoggingTests : IAsyncLifetime
                 ["Logging__LogLevel__Default"] = "Trace",
                 ["Logging__LogLevel__Microsoft.AspNetCore"] = "Trace",
                 ["Logging__LogLevel__Microsoft.AspNetCore.Hosting.Diagnostics"] = "Trace",
+                ["Logging__Console__LogLevel__Microsoft.AspNetCore.Hosting.Diagnostics"] = "Trace",
+                ["Logging__LogLevel__Microsoft.AspNetCore.Server.Kestrel.BadRequests*"] = "Trace",
             });
         _client = new HttpClient { BaseAddress = new Uri(Issuer) };
         await _broker.WaitUntilReadyAsync(_client);
