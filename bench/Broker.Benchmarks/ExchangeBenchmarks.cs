@@ -5,7 +5,7 @@ using Broker.Tokens;
 namespace Broker.Benchmarks;
 
 /// <summary>
-/// The whole exchange without HTTP (<see cref="TokenExchangeService.ExchangeAsync"/>): subject
+/// The whole exchange without HTTP (<see cref="TokenExchangeService.ExchangeAsync(TokenExchangeRequest, ExchangeCaller, CancellationToken)"/>): subject
 /// validation, policy, mint, grant and audit event into the in-memory store. The same subject token
 /// every time, so with the cache on subject validation is a cache hit. <see cref="Store"/> <c>redis</c>
 /// records into a throw-away redis-server on loopback instead (started here, no persistence).

@@ -1,6 +1,7 @@
 using System.Text.Json;
 using Broker.Grants;
 using Broker.Hosting;
+using Broker.Policy;
 
 namespace Broker.Audit;
 
@@ -8,7 +9,12 @@ namespace Broker.Audit;
 /// Writes audit events: to the grant store (a grant and its event in one step) and as one structured
 /// JSON log line each, under the <c>Broker.Audit</c> category so operators can route them apart.
 /// </summary>
-internal sealed class AuditTrail(IGrantStore store, ILoggerFactory loggerFactory)
+/// <remarks>
+/// A tenant's stream holds only events of that tenant. An event whose tenant the policy does not define (a name
+/// taken from request input, say an admin call for a tenant that does not exist) goes to the global stream
+/// instead, with no tenant: request input never chooses which stream an event is written to.
+/// </remarks>
+internal sealed class AuditTrail(IGrantStore store, IPolicyProvider policy, ILoggerFactory loggerFactory)
 {
     private readonly ILogger _logger = loggerFactory.CreateLogger("Broker.Audit");
 
@@ -25,6 +31,12 @@ internal sealed class AuditTrail(IGrantStore store, ILoggerFactory loggerFactory
     /// </summary>
     public async ValueTask RecordAsync(AuditEvent auditEvent, CancellationToken cancellationToken)
     {
+        ArgumentNullException.ThrowIfNull(auditEvent);
+        if (auditEvent.Tenant is { } tenant && policy.Current?.Tenants.ContainsKey(tenant) != true)
+        {
+            auditEvent = auditEvent with { Tenant = null };
+        }
+
         WriteLine(auditEvent);
         try
         {

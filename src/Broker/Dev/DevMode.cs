@@ -1,8 +1,12 @@
+using System.Net;
+using Broker.Hosting;
+
 namespace Broker.Dev;
 
 /// <summary>
 /// <c>--dev</c>: one process on loopback with an in-memory store, an ephemeral key, the sample
-/// policy and the dev identity source. Loudly not for production.
+/// policy and the dev identity source. Loudly not for production. Only the flag turns it on:
+/// <c>Broker:DevMode</c> from any configuration source is ignored.
 /// </summary>
 internal static class DevMode
 {
@@ -13,13 +17,14 @@ internal static class DevMode
 
     public static string[] WithoutFlag(string[] args) => [.. args.Where(a => a != Flag)];
 
-    public static void Configure(WebApplicationBuilder builder)
+    /// <summary>Configures dev mode; returns the start-up problems found (a non-loopback endpoint), empty when none.</summary>
+    public static IReadOnlyList<string> Configure(WebApplicationBuilder builder)
     {
-        var port = builder.Configuration.GetValue("Broker:Dev:Port", DefaultPort);
-        var issuer = $"http://127.0.0.1:{port}";
+        ArgumentNullException.ThrowIfNull(builder);
+        List<string> problems = [];
+        var issuer = ListenAddress(builder.Configuration, problems, out var configured);
         builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
         {
-            ["Broker:DevMode"] = "true",
             ["Broker:Issuer"] = issuer,
             ["Broker:Keys:AllowEphemeralKey"] = "true",
             ["Broker:Policy:Path"] = string.IsNullOrWhiteSpace(builder.Configuration["Broker:Policy:Path"])
@@ -29,8 +34,95 @@ internal static class DevMode
             ["Broker:Admin:GlobalAdmins:0"] = DevIdentityIssuer.Admin.ToString(),
         });
 
-        // Loopback only, whatever --urls says: the dev identity source hands out identities to anyone who asks.
-        builder.WebHost.UseUrls(issuer);
+        // The flag, not configuration, is what turns dev mode on (AddBroker resets it before this runs).
+        builder.Services.PostConfigure<BrokerOptions>(o => o.DevMode = true);
+        DevModule.Register(builder.Services);
+
+        // Loopback only: the dev identity source hands out identities to anyone who asks. Addresses the operator
+        // gave (--urls, ASPNETCORE_URLS, Kestrel:Endpoints) were checked above; otherwise 127.0.0.1.
+        if (!configured)
+        {
+            builder.WebHost.UseUrls(issuer);
+        }
+
+        return problems;
+    }
+
+    /// <summary>
+    /// The dev broker's base URL (its issuer): the first Kestrel endpoint or <c>urls</c> entry the operator gave, each
+    /// of which must be loopback with a fixed port, or <c>http://127.0.0.1:{Broker:Dev:Port}</c>.
+    /// </summary>
+    private static string ListenAddress(ConfigurationManager configuration, List<string> problems, out bool configured)
+    {
+        // Kestrel's own endpoints replace --urls when both are set, so they come first.
+        var given = configuration.GetSection("Kestrel:Endpoints").GetChildren()
+            .Where(e => !string.IsNullOrWhiteSpace(e["Url"]))
+            .Select(e => (Url: e["Url"]!, Source: $"Kestrel:Endpoints:{e.Key}:Url"))
+            .ToList();
+        if (given.Count == 0)
+        {
+            given = [.. (configuration[WebHostDefaults.ServerUrlsKey] ?? string.Empty)
+                .Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
+                .Select(url => (Url: url, Source: "--urls / ASPNETCORE_URLS"))];
+        }
+
+        configured = given.Count > 0;
+        string? first = null;
+        foreach (var (url, source) in given)
+        {
+            if (LoopbackBaseUrl(url) is { } baseUrl)
+            {
+                first ??= baseUrl;
+            }
+            else
+            {
+                problems.Add($"--dev listens on loopback only, with a fixed port: '{url}' ({source}) is not. Use 127.0.0.1, [::1] or localhost.");
+            }
+        }
+
+        if (first is not null || configured)
+        {
+            return first ?? $"http://127.0.0.1:{DefaultPort}";
+        }
+
+        int port;
+        try
+        {
+            port = configuration.GetValue("Broker:Dev:Port", DefaultPort);
+        }
+        catch (InvalidOperationException)
+        {
+            port = 0;
+        }
+
+        if (port is < 1 or > 65535)
+        {
+            problems.Add("Broker:Dev:Port must be a port number, 1-65535.");
+            port = DefaultPort;
+        }
+
+        return $"http://127.0.0.1:{port}";
+    }
+
+    /// <summary><c>scheme://host:port</c> of a loopback listen address, or null for any other (all interfaces, a name, port 0).</summary>
+    private static string? LoopbackBaseUrl(string url)
+    {
+        BindingAddress address;
+        try
+        {
+            address = BindingAddress.Parse(url);
+        }
+        catch (FormatException)
+        {
+            return null;
+        }
+
+        var host = address.Host;
+        var loopback = string.Equals(host, "localhost", StringComparison.OrdinalIgnoreCase)
+            || (IPAddress.TryParse(host.Trim('[', ']'), out var ip) && IPAddress.IsLoopback(ip));
+        return loopback && !address.IsUnixPipe && address.Port is > 0 and <= 65535 && address.PathBase.Length == 0
+            ? $"{address.Scheme}://{host}:{address.Port}"
+            : null;
     }
 
     public static void Announce(ILogger logger, string issuer, DevIdentityIssuer identities)

@@ -6,11 +6,18 @@ namespace Broker.Errors;
 /// </summary>
 public static class ErrorCatalog
 {
-    // :: The HTTP request and its form (RFC 6749 §3.2, §5.2).
+    // :: The HTTP request and its form (RFC 6749 §3.2, §5.2), the same on every OAuth endpoint.
+    public static readonly ErrorDescriptor MethodNotAllowed = new("request.method_not_allowed", OAuthErrors.InvalidRequest, "This endpoint accepts POST only.", StatusCodes.Status405MethodNotAllowed);
+    public static readonly ErrorDescriptor QueryNotAllowed = new("request.query_string", OAuthErrors.InvalidRequest, "Send the parameters in the request body, never in the URL query.");
+    public static readonly ErrorDescriptor MissingContentType = new("request.missing_content_type", OAuthErrors.InvalidRequest, "The request needs Content-Type: application/x-www-form-urlencoded.");
     public static readonly ErrorDescriptor NotForm = new("request.content_type", OAuthErrors.InvalidRequest, "The request body must be application/x-www-form-urlencoded.");
+    public static readonly ErrorDescriptor UnsupportedCharset = new("request.charset", OAuthErrors.InvalidRequest, "The form must be encoded in UTF-8: charset, when sent, must be utf-8.");
     public static readonly ErrorDescriptor FormTooLarge = new("request.too_large", OAuthErrors.InvalidRequest, "The request is larger than the broker accepts.", StatusCodes.Status413PayloadTooLarge);
+    public static readonly ErrorDescriptor FormNotUtf8 = new("request.invalid_utf8", OAuthErrors.InvalidRequest, "The request body is not valid UTF-8.");
     public static readonly ErrorDescriptor FormMalformed = new("request.malformed", OAuthErrors.InvalidRequest, "The request body could not be read as a form.");
+    public static readonly ErrorDescriptor TooManyParameters = new("request.too_many_parameters", OAuthErrors.InvalidRequest, "The request has more parameters than the broker accepts.");
     public static readonly ErrorDescriptor DuplicateParameter = new("request.duplicate_parameter", OAuthErrors.InvalidRequest, "A request parameter was sent more than once.");
+    public static readonly ErrorDescriptor RequestAborted = new("request.aborted", OAuthErrors.InvalidRequest, "The request was not completed.");
     public static readonly ErrorDescriptor MissingGrantType = new("request.missing_grant_type", OAuthErrors.InvalidRequest, "The grant_type parameter is required.");
     public static readonly ErrorDescriptor UnsupportedGrantType = new("request.unsupported_grant_type", OAuthErrors.UnsupportedGrantType, "Only urn:ietf:params:oauth:grant-type:token-exchange is supported.");
     public static readonly ErrorDescriptor MissingSubjectToken = new("request.missing_subject_token", OAuthErrors.InvalidRequest, "The subject_token parameter is required.");
@@ -75,7 +82,6 @@ public static class ErrorCatalog
     // :: The broker itself.
     public static readonly ErrorDescriptor StoreUnavailable = new("server.store_unavailable", OAuthErrors.TemporarilyUnavailable, "The broker cannot record grants right now; try again shortly.", StatusCodes.Status503ServiceUnavailable);
     public static readonly ErrorDescriptor ServerError = new("server.exception", OAuthErrors.ServerError, "The broker could not complete the request.", StatusCodes.Status500InternalServerError);
-    public static readonly ErrorDescriptor RevocationNotForm = new("revoke.content_type", OAuthErrors.InvalidRequest, "The request body must be application/x-www-form-urlencoded.");
     public static readonly ErrorDescriptor PolicyUnavailable = new("server.policy_unavailable", OAuthErrors.TemporarilyUnavailable, "The broker has no policy loaded.", StatusCodes.Status503ServiceUnavailable);
 
     // :: The admin API and introspection (RFC 6750 §3 for the bearer credential).

@@ -1,3 +1,4 @@
+using Broker.OAuth;
 using Broker.Policy;
 using Broker.Tokens;
 using Microsoft.Extensions.DependencyInjection.Extensions;
@@ -25,8 +26,10 @@ internal static class ExchangeModule
     {
         // POST /oauth2/token — RFC 8693 token exchange. Anonymous at the HTTP layer: the subject
         // token is the credential (there are no client secrets).
-        endpoints.MapPost("/oauth2/token", (HttpContext context, TokenEndpoint endpoint, CancellationToken ct) => endpoint.HandleAsync(context, ct))
-            .AllowAnonymous()
-            .DisableAntiforgery();
+        endpoints.MapOAuthPost(
+                "/oauth2/token",
+                (HttpContext context, TokenEndpoint endpoint, CancellationToken ct) => endpoint.HandleAsync(context, ct),
+                context => context.RequestServices.GetRequiredService<TokenEndpoint>().MethodNotAllowedAsync(context))
+            .AllowAnonymous();
     }
 }

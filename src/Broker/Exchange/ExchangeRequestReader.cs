@@ -13,24 +13,14 @@ namespace Broker.Exchange;
 /// </summary>
 internal static class ExchangeRequestReader
 {
-    private static readonly string[] SingleValued =
-    [
-        ExchangeParameters.GrantType, ExchangeParameters.SubjectToken, ExchangeParameters.SubjectTokenType,
-        ExchangeParameters.ActorToken, ExchangeParameters.ActorTokenType, ExchangeParameters.Scope,
-        ExchangeParameters.RequestedTokenType, ExchangeParameters.TaskId, ExchangeParameters.Purpose,
-        ExchangeParameters.ExpiresIn,
-    ];
-
+    /// <summary>
+    /// Reads a form from <see cref="OAuth.OAuthFormReader"/>, which already refused repeated parameters
+    /// (RFC 6749 §3.2) other than <c>resource</c> and <c>audience</c>.
+    /// </summary>
     public static (TokenExchangeRequest? Request, ErrorDescriptor? Error) Read(IFormCollection form, ExchangeOptions options, int maxTokenLength)
     {
-        // RFC 6749 §3.2: request parameters MUST NOT be included more than once.
-        foreach (var name in SingleValued)
-        {
-            if (form[name].Count > 1)
-            {
-                return (null, ErrorCatalog.DuplicateParameter);
-            }
-        }
+        ArgumentNullException.ThrowIfNull(form);
+        ArgumentNullException.ThrowIfNull(options);
 
         // RFC 6749 §5.2: unsupported_grant_type for anything but token exchange.
         var grantType = Single(form, ExchangeParameters.GrantType);

@@ -1,8 +1,9 @@
+using System.Collections.Frozen;
 using System.Text.Json;
 using Broker.Errors;
 using Broker.Hosting;
+using Broker.OAuth;
 using Broker.Subjects;
-using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Extensions.Options;
 using Microsoft.Net.Http.Headers;
 
@@ -10,38 +11,71 @@ namespace Broker.Exchange;
 
 /// <summary>
 /// <c>POST /oauth2/token</c>: reads the form within bounds, runs the exchange and writes the RFC 8693
-/// response or the RFC 6749 §5.2 error. Responses are never cached (RFC 6749 §5.1).
+/// response or the RFC 6749 §5.2 error. Responses are never cached (RFC 6749 §5.1). Every request, refused
+/// at the door or deep in the pipeline, is exactly one audit event.
 /// </summary>
 internal sealed class TokenEndpoint(TokenExchangeService exchange, IOptions<ExchangeOptions> options, IOptions<SubjectsOptions> subjects, ILogger<TokenEndpoint> logger)
 {
+    /// <summary>RFC 8707 §2 and RFC 8693 §2.1 let resource and audience repeat; the request reader then refuses more than one target.</summary>
+    private static readonly FrozenSet<string> MultiValued = FrozenSet.Create(StringComparer.Ordinal, ExchangeParameters.Resource, ExchangeParameters.Audience);
+
     private readonly ExchangeOptions _options = options.Value;
+    private readonly OAuthFormLimits _limits = new(options.Value.MaxRequestBytes, MultiValued);
     private readonly int _maxTokenLength = subjects.Value.MaxTokenLength;
 
     public async Task HandleAsync(HttpContext context, CancellationToken cancellationToken)
     {
         context.Response.Headers[HeaderNames.CacheControl] = "no-store";
         context.Response.Headers[HeaderNames.Pragma] = "no-cache";
-
-        var (form, formError) = await ReadFormAsync(context, cancellationToken);
-        if (form is null)
+        var caller = new ExchangeCaller(context.Connection.RemoteIpAddress?.ToString(), context.Connection.ClientCertificate);
+        var audit = new ExchangeAudit(caller.Address);
+        try
         {
-            await ErrorWriter.WriteAsync(context, formError!, cancellationToken: cancellationToken);
-            return;
-        }
+            var (form, formError) = await OAuthFormReader.ReadAsync(context, _limits, cancellationToken);
+            if (form is null)
+            {
+                await RefuseAsync(context, audit, formError!, cancellationToken: cancellationToken);
+                return;
+            }
 
-        var (request, requestError) = ExchangeRequestReader.Read(form, _options, _maxTokenLength);
-        if (request is null)
+            // Correlates a refusal with the token a caller sent, before anything trusts it; only the hash is kept.
+            if (form[ExchangeParameters.SubjectToken] is [{ Length: > 0 } subjectToken])
+            {
+                audit.SubjectTokenSha256 = TokenHash.Of(subjectToken).ToString();
+            }
+
+            var (request, requestError) = ExchangeRequestReader.Read(form, _options, _maxTokenLength);
+            if (request is null)
+            {
+                await RefuseAsync(context, audit, requestError!, cancellationToken: cancellationToken);
+                return;
+            }
+
+            await ExchangeAsync(context, request, caller, audit, cancellationToken);
+        }
+        finally
         {
-            Log.ExchangeRefused(logger, requestError!.Reason);
-            await ErrorWriter.WriteAsync(context, requestError, cancellationToken: cancellationToken);
-            return;
+            // A request that ended on no answer (the client went away mid-body, a bug) is still one event.
+            if (!audit.IsRecorded)
+            {
+                await exchange.RefuseAsync(audit, context.RequestAborted.IsCancellationRequested ? ErrorCatalog.RequestAborted : ErrorCatalog.ServerError);
+            }
         }
+    }
 
+    /// <summary>Any method but POST: 405, audited like every other refusal of this endpoint.</summary>
+    public Task MethodNotAllowedAsync(HttpContext context)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        return RefuseAsync(context, new ExchangeAudit(context.Connection.RemoteIpAddress?.ToString()), ErrorCatalog.MethodNotAllowed, new ErrorResponseOptions(Allow: OAuthRoutes.Allow), context.RequestAborted);
+    }
+
+    private async Task ExchangeAsync(HttpContext context, TokenExchangeRequest request, ExchangeCaller caller, ExchangeAudit audit, CancellationToken cancellationToken)
+    {
         ExchangeOutcome outcome;
         try
         {
-            var caller = new ExchangeCaller(context.Connection.RemoteIpAddress?.ToString(), context.Connection.ClientCertificate);
-            outcome = await exchange.ExchangeAsync(request, caller, cancellationToken);
+            outcome = await exchange.ExchangeAsync(request, caller, audit, cancellationToken);
         }
         catch (Exception ex) when (ex is not OperationCanceledException)
         {
@@ -64,42 +98,11 @@ internal sealed class TokenEndpoint(TokenExchangeService exchange, IOptions<Exch
         }
     }
 
-    private async Task<(IFormCollection? Form, ErrorDescriptor? Error)> ReadFormAsync(HttpContext context, CancellationToken cancellationToken)
+    /// <summary>A refusal before the pipeline ran: audited first, then answered.</summary>
+    private async Task RefuseAsync(HttpContext context, ExchangeAudit audit, ErrorDescriptor error, ErrorResponseOptions? responseOptions = null, CancellationToken cancellationToken = default)
     {
-        if (!context.Request.HasFormContentType
-            || !context.Request.ContentType!.StartsWith("application/x-www-form-urlencoded", StringComparison.OrdinalIgnoreCase))
-        {
-            return (null, ErrorCatalog.NotForm);
-        }
-
-        if (context.Request.ContentLength > _options.MaxRequestBytes)
-        {
-            return (null, ErrorCatalog.FormTooLarge);
-        }
-
-        if (context.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } limit)
-        {
-            limit.MaxRequestBodySize = _options.MaxRequestBytes;
-        }
-
-        try
-        {
-            var form = await context.Request.ReadFormAsync(new FormOptions
-            {
-                ValueCountLimit = 32,
-                KeyLengthLimit = 64,
-                ValueLengthLimit = (int)_options.MaxRequestBytes,
-                BufferBody = false,
-            }, cancellationToken);
-            return (form, null);
-        }
-        catch (BadHttpRequestException ex) when (ex.StatusCode == StatusCodes.Status413PayloadTooLarge)
-        {
-            return (null, ErrorCatalog.FormTooLarge);
-        }
-        catch (Exception ex) when (ex is InvalidDataException or BadHttpRequestException or IOException)
-        {
-            return (null, ErrorCatalog.FormMalformed);
-        }
+        Log.ExchangeRefused(logger, error.Reason);
+        await exchange.RefuseAsync(audit, error);
+        await ErrorWriter.WriteAsync(context, error, responseOptions, cancellationToken);
     }
 }

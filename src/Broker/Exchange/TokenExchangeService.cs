@@ -9,8 +9,9 @@ namespace Broker.Exchange;
 
 /// <summary>
 /// The exchange pipeline, in fixed order: validate subject → validate actor → policy → mint →
-/// record grant (with its audit event) → respond. Exactly one audit event per exchange, written in
-/// <c>finally</c> for denials, so no path can skip it.
+/// record grant (with its audit event) → respond. Exactly one audit event per request: an issuance is
+/// recorded with its grant, every other ending in <c>finally</c> from the <see cref="ExchangeAudit"/> the
+/// steps filled in, so no path can skip it or lose what an earlier step learned.
 /// </summary>
 internal sealed class TokenExchangeService(
     IPolicyProvider policyProvider,
@@ -22,27 +23,25 @@ internal sealed class TokenExchangeService(
     TimeProvider timeProvider,
     ILogger<TokenExchangeService> logger)
 {
-    public async ValueTask<ExchangeOutcome> ExchangeAsync(TokenExchangeRequest request, ExchangeCaller caller, CancellationToken cancellationToken)
+    /// <summary>Runs the exchange for a caller outside HTTP (benchmarks); audited like any request.</summary>
+    public ValueTask<ExchangeOutcome> ExchangeAsync(TokenExchangeRequest request, ExchangeCaller caller, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(caller);
+        return ExchangeAsync(request, caller, new ExchangeAudit(caller.Address), cancellationToken);
+    }
+
+    /// <summary>Runs the exchange, recording its audit event from <paramref name="auditContext"/>.</summary>
+    public async ValueTask<ExchangeOutcome> ExchangeAsync(TokenExchangeRequest request, ExchangeCaller caller, ExchangeAudit auditContext, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(request);
+        ArgumentNullException.ThrowIfNull(auditContext);
         var subjectHash = TokenHash.Of(request.SubjectToken);
-        var auditEvent = new AuditEvent
-        {
-            Type = AuditEventTypes.TokenExchange,
-            Time = timeProvider.GetUtcNow(),
-            Outcome = AuditOutcome.Denied,
-            RequestedCapabilities = request.Capabilities,
-            Audience = request.Resource ?? request.Audience,
-            TaskId = request.TaskId,
-            Purpose = request.Purpose,
-            ClientAddress = caller.Address,
-            SubjectTokenSha256 = subjectHash.ToString(),
-        };
+        auditContext.Describe(request, subjectHash);
 
         ExchangeOutcome? outcome = null;
         try
         {
-            outcome = await RunAsync(request, caller, subjectHash, auditEvent, cancellationToken);
+            outcome = await RunAsync(request, caller, subjectHash, auditContext, cancellationToken);
             return outcome;
         }
         finally
@@ -50,19 +49,25 @@ internal sealed class TokenExchangeService(
             // The issued event was written with the grant; every other ending is audited here.
             if (outcome is not ExchangeOutcome.Issued)
             {
-                var reason = (outcome as ExchangeOutcome.Rejected)?.Reason;
-                auditEvent = auditEvent with
-                {
-                    Time = timeProvider.GetUtcNow(),
-                    Error = reason?.Error ?? OAuthErrors.ServerError,
-                    Reason = reason?.Reason ?? "server.exception",
-                };
-                await audit.RecordAsync(auditEvent, CancellationToken.None);
+                await RefuseAsync(auditContext, (outcome as ExchangeOutcome.Rejected)?.Reason ?? ErrorCatalog.ServerError);
             }
         }
     }
 
-    private async ValueTask<ExchangeOutcome> RunAsync(TokenExchangeRequest request, ExchangeCaller caller, TokenHash subjectHash, AuditEvent auditEvent, CancellationToken cancellationToken)
+    /// <summary>
+    /// Records the refusal of a request, with whatever <paramref name="auditContext"/> knows. Once per request:
+    /// a later call for the same request records nothing.
+    /// </summary>
+    public async ValueTask RefuseAsync(ExchangeAudit auditContext, ErrorDescriptor reason)
+    {
+        ArgumentNullException.ThrowIfNull(auditContext);
+        if (auditContext.TryComplete())
+        {
+            await audit.RecordAsync(auditContext.Denied(timeProvider.GetUtcNow(), reason), CancellationToken.None);
+        }
+    }
+
+    private async ValueTask<ExchangeOutcome> RunAsync(TokenExchangeRequest request, ExchangeCaller caller, TokenHash subjectHash, ExchangeAudit auditContext, CancellationToken cancellationToken)
     {
         var policy = policyProvider.Current;
         if (policy is null)
@@ -79,6 +84,9 @@ internal sealed class TokenExchangeService(
             return new ExchangeOutcome.Rejected(((SubjectValidationResult.Invalid)subjectResult).Reason);
         }
 
+        // From here on every refusal names the subject, its tenant and the policy version.
+        auditContext.SubjectValidated(subject, policy);
+
         // A token bound to a certificate (RFC 8705) can only be re-exchanged over that certificate,
         // and the binding carries over: narrowing never turns a bound token into a bearer token.
         if (subject.Grant?.CertificateThumbprint is { } boundTo)
@@ -91,7 +99,6 @@ internal sealed class TokenExchangeService(
             subject = subject with { CertificateThumbprint = boundTo };
         }
 
-        auditEvent = auditEvent with { Subject = subject.Id, ActorChain = subject.Grant?.ActorChain ?? [] };
         WorkloadIdentity? actor = null;
         if (request.ActorToken is not null)
         {
@@ -114,9 +121,10 @@ internal sealed class TokenExchangeService(
         // :: Step 2. Policy.
         var decision = evaluator.Evaluate(policy, new PolicyRequest(
             subject, actor, request.Capabilities, request.Resource, request.Audience, request.Purpose, request.RequestedLifetime));
-        auditEvent = auditEvent with { PolicyVersion = decision.PolicyVersion };
+        auditContext.PolicyVersion = decision.PolicyVersion;
         if (decision is PolicyDecision.Denied denied)
         {
+            auditContext.TenantDecided(denied.Tenant);
             return new ExchangeOutcome.Rejected(denied.Reason);
         }
 
@@ -150,9 +158,9 @@ internal sealed class TokenExchangeService(
             ParentGrantId = subject.Grant?.GrantId,
             Binding = subject.CertificateThumbprint is { } thumbprint ? new GrantBinding(null, thumbprint) : null,
         };
-        var issuedEvent = auditEvent with
+        auditContext.TenantDecided(allowed.Tenant);
+        var issuedEvent = auditContext.Event(issuedAt) with
         {
-            Time = issuedAt,
             Outcome = AuditOutcome.Allowed,
             Tenant = allowed.Tenant,
             ActorChain = allowed.ActorChain,
@@ -170,6 +178,9 @@ internal sealed class TokenExchangeService(
             Log.GrantNotRecorded(logger, grantId);
             return new ExchangeOutcome.Rejected(ErrorCatalog.StoreUnavailable);
         }
+
+        // The grant's own event is the request's one event.
+        auditContext.TryComplete();
 
         Log.TokenIssued(logger, grantId, allowed.Tenant, subject.Id, lifetimeSeconds);
         return new ExchangeOutcome.Issued(

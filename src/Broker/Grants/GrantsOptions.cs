@@ -5,7 +5,7 @@ namespace Broker.Grants;
 /// <summary>
 /// Grant store settings, bound from <c>Broker:Grants</c>. Defaults: <see cref="Retention"/> 15 minutes,
 /// <see cref="RevocationStreamRetention"/> 24 hours, <see cref="RevocationStreamMaxLength"/> 100,000,
-/// <see cref="AuditRetention"/> 7 days, <see cref="AuditMaxLength"/> 100,000.
+/// <see cref="AuditRetention"/> 7 days, <see cref="AuditMaxLength"/> 100,000, <see cref="GlobalAuditMaxLength"/> 100,000.
 /// </summary>
 public sealed class GrantsOptions
 {
@@ -36,6 +36,13 @@ public sealed class GrantsOptions
 
     /// <summary>Upper bound on audit events kept per stream (default 100,000); trimmed approximately.</summary>
     public int AuditMaxLength { get; set; } = 100_000;
+
+    /// <summary>
+    /// Upper bound on the global audit stream (default 100,000): events with no known tenant, such as refusals before
+    /// a subject validated. Capped apart from the tenants' streams, so that anonymous traffic can only push out
+    /// other anonymous traffic.
+    /// </summary>
+    public int GlobalAuditMaxLength { get; set; } = 100_000;
 }
 
 /// <summary>Rejects grant store settings that would lose revocations or grow without bound.</summary>
@@ -67,6 +74,11 @@ internal sealed class GrantsOptionsValidator : IValidateOptions<GrantsOptions>
         if (options.AuditMaxLength is < 100 or > 10_000_000)
         {
             errors.Add($"{GrantsOptions.SectionName}:AuditMaxLength must be between 100 and 10,000,000.");
+        }
+
+        if (options.GlobalAuditMaxLength is < 100 or > 10_000_000)
+        {
+            errors.Add($"{GrantsOptions.SectionName}:GlobalAuditMaxLength must be between 100 and 10,000,000.");
         }
 
         return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);

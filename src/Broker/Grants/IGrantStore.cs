@@ -26,7 +26,10 @@ public interface IGrantStore
     /// </summary>
     ValueTask<GrantRecord?> FindAsync(string grantId, CancellationToken cancellationToken);
 
-    /// <summary>Appends an audit event that has no grant of its own (a denial, an admin action).</summary>
+    /// <summary>
+    /// Appends an audit event that has no grant of its own (a denial, an admin action): to its tenant's stream, or
+    /// to the global stream (capped by <see cref="GrantsOptions.GlobalAuditMaxLength"/>) when it has no tenant.
+    /// </summary>
     ValueTask AppendAuditAsync(AuditEvent auditEvent, CancellationToken cancellationToken);
 
     /// <summary>What the store knows about a grant ID: active, revoked, expired or unknown.</summary>
@@ -75,8 +78,8 @@ public interface IGrantStore
     /// <param name="cancellationToken">Cancels the call.</param>
     ValueTask<RevocationPage> ReadRevocationsAsync(string tenant, string? afterPosition, int count, CancellationToken cancellationToken);
 
-    /// <summary>Reads the most recent audit events of a tenant, newest first (null tenant: events with no tenant).</summary>
-    /// <param name="tenant">The tenant, or null for events recorded before a tenant was known.</param>
+    /// <summary>Reads the most recent audit events of a tenant, newest first (null tenant: the global stream).</summary>
+    /// <param name="tenant">The tenant, or null (or empty) for the events with no tenant.</param>
     /// <param name="count">At most this many events (1 to 1000).</param>
     /// <param name="cancellationToken">Cancels the call.</param>
     ValueTask<IReadOnlyList<AuditEvent>> ReadAuditAsync(string? tenant, int count, CancellationToken cancellationToken);

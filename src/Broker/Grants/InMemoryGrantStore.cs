@@ -19,10 +19,12 @@ internal sealed class InMemoryGrantStore : IGrantStore
     private readonly PriorityQueue<string, DateTimeOffset> _removals = new();
     private readonly Dictionary<string, List<RevocationEntry>> _revocations = new(StringComparer.Ordinal);
     private readonly Dictionary<string, long> _trimmedUpTo = new(StringComparer.Ordinal);
-    private readonly LinkedList<AuditEvent> _audit = new();
+    private readonly LinkedList<(long Sequence, AuditEvent Event)> _audit = new();
+    private readonly LinkedList<(long Sequence, AuditEvent Event)> _globalAudit = new();
     private readonly RevocationBroadcaster _broadcaster = new();
     private readonly long _firstPosition;
     private long _revocationSequence;
+    private long _auditSequence;
 
     public InMemoryGrantStore(TimeProvider timeProvider)
         : this(timeProvider, Options.Create(new GrantsOptions()))
@@ -42,14 +44,14 @@ internal sealed class InMemoryGrantStore : IGrantStore
         _revocationSequence = _firstPosition;
     }
 
-    /// <summary>The audit events retained so far, oldest first.</summary>
+    /// <summary>The audit events retained so far, tenants' and global, in the order they were appended.</summary>
     public IReadOnlyCollection<AuditEvent> AuditTrail
     {
         get
         {
             lock (_lock)
             {
-                return [.. _audit];
+                return [.. _audit.Concat(_globalAudit).OrderBy(e => e.Sequence).Select(e => e.Event)];
             }
         }
     }
@@ -219,12 +221,13 @@ internal sealed class InMemoryGrantStore : IGrantStore
         {
             TrimAudit(_timeProvider.GetUtcNow());
             List<AuditEvent> events = [];
-            for (var node = _audit.Last; node is not null && events.Count < count; node = node.Previous)
+            var global = string.IsNullOrEmpty(tenant);
+            for (var node = (global ? _globalAudit : _audit).Last; node is not null && events.Count < count; node = node.Previous)
             {
-                // A tenant-less event is filed under "" (as in Redis), so null and "" read the same events.
-                if (string.Equals(node.Value.Tenant ?? string.Empty, tenant ?? string.Empty, StringComparison.Ordinal))
+                // Null and "" both name the global stream, as in Redis.
+                if (global || string.Equals(node.Value.Event.Tenant, tenant, StringComparison.Ordinal))
                 {
-                    events.Add(node.Value);
+                    events.Add(node.Value.Event);
                 }
             }
 
@@ -297,16 +300,22 @@ internal sealed class InMemoryGrantStore : IGrantStore
 
     private void AppendAudit(AuditEvent auditEvent, DateTimeOffset now)
     {
-        _audit.AddLast(auditEvent);
+        (string.IsNullOrEmpty(auditEvent.Tenant) ? _globalAudit : _audit).AddLast((++_auditSequence, auditEvent));
         TrimAudit(now);
     }
 
     private void TrimAudit(DateTimeOffset now)
     {
         var oldest = now - _options.AuditRetention;
-        while (_audit.First is { } first && (_audit.Count > _options.AuditMaxLength || first.Value.Time < oldest))
+        Trim(_audit, _options.AuditMaxLength);
+        Trim(_globalAudit, _options.GlobalAuditMaxLength);
+
+        void Trim(LinkedList<(long Sequence, AuditEvent Event)> stream, int maxLength)
         {
-            _audit.RemoveFirst();
+            while (stream.First is { } first && (stream.Count > maxLength || first.Value.Event.Time < oldest))
+            {
+                stream.RemoveFirst();
+            }
         }
     }
 

@@ -63,6 +63,12 @@ internal sealed class RedisGrantKeys(string prefix)
     /// <summary><c>{p}{tag}:rev</c> — the revocation stream of the tenants with this tag.</summary>
     public RedisKey RevocationStream(string tag) => $"{prefix}{{{tag}}}:rev";
 
-    /// <summary><c>{p}{tag}:audit</c> — the audit stream of the tenants with this tag (no tenant: the tag of "").</summary>
+    /// <summary><c>{p}{tag}:audit</c> — the audit stream of the tenants with this tag.</summary>
     public RedisKey AuditStream(string tag) => $"{prefix}{{{tag}}}:audit";
+
+    /// <summary>
+    /// <c>{p}{global}:audit</c> — events with no tenant. No routing tag is six characters long, so no tenant's
+    /// stream can be this one.
+    /// </summary>
+    public RedisKey GlobalAuditStream { get; } = $"{prefix}{{global}}:audit";
 }

@@ -131,11 +131,12 @@ internal sealed class RedisGrantStore : IGrantStore, IAsyncDisposable
     {
         ArgumentNullException.ThrowIfNull(auditEvent);
         var now = _timeProvider.GetUtcNow();
-        RedisKey[] keys = [_keys.AuditStream(GrantId.RoutingTag(auditEvent.Tenant ?? string.Empty))];
+        var global = string.IsNullOrEmpty(auditEvent.Tenant);
+        RedisKey[] keys = [global ? _keys.GlobalAuditStream : _keys.AuditStream(GrantId.RoutingTag(auditEvent.Tenant!))];
         RedisValue[] args =
         [
             JsonSerializer.Serialize(AuditDocument.From(auditEvent), GrantsJsonContext.Compact.AuditDocument),
-            _options.AuditMaxLength,
+            global ? _options.GlobalAuditMaxLength : _options.AuditMaxLength,
             MinId(now, _options.AuditRetention),
             (long)_options.AuditRetention.TotalMilliseconds,
         ];
@@ -307,7 +308,7 @@ internal sealed class RedisGrantStore : IGrantStore, IAsyncDisposable
     public async ValueTask<IReadOnlyList<AuditEvent>> ReadAuditAsync(string? tenant, int count, CancellationToken cancellationToken)
     {
         GrantValidation.ForCount(count);
-        var key = _keys.AuditStream(GrantId.RoutingTag(tenant ?? string.Empty));
+        var key = string.IsNullOrEmpty(tenant) ? _keys.GlobalAuditStream : _keys.AuditStream(GrantId.RoutingTag(tenant));
         List<AuditEvent> events = [];
         string? before = null;
         for (var round = 0; round < MaxReadRounds && events.Count < count; round++)

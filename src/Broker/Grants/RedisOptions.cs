@@ -46,7 +46,10 @@ internal sealed class RedisOptionsValidator : IValidateOptions<RedisOptions>
         {
             try
             {
-                _ = ConfigurationOptions.Parse(options.Configuration);
+                if (ConfigurationOptions.Parse(options.Configuration).EndPoints.Count == 0)
+                {
+                    errors.Add($"{RedisOptions.SectionName}:Configuration names no Redis endpoint (host:port).");
+                }
             }
             catch (ArgumentException)
             {

@@ -9,6 +9,9 @@ public sealed class BrokerOptions
     /// </summary>
     public string? Issuer { get; set; }
 
-    /// <summary>Set by <c>--dev</c>: loopback only, embedded defaults, not for production.</summary>
-    public bool DevMode { get; set; }
+    /// <summary>
+    /// Set by the <c>--dev</c> flag only: loopback only, embedded defaults, not for production. Not bound from
+    /// configuration (<c>Broker:DevMode</c> in a file, an environment variable or the command line is ignored).
+    /// </summary>
+    public bool DevMode { get; internal set; }
 }

@@ -2,7 +2,7 @@ using Microsoft.Extensions.Options;
 
 namespace Broker.Hosting;
 
-/// <summary>Fails start on an issuer that verifiers could not trust.</summary>
+/// <summary>Fails start on an issuer that verifiers could not trust, naming every problem at once.</summary>
 internal sealed class BrokerOptionsValidator : IValidateOptions<BrokerOptions>
 {
     public ValidateOptionsResult Validate(string? name, BrokerOptions options)
@@ -12,17 +12,18 @@ internal sealed class BrokerOptionsValidator : IValidateOptions<BrokerOptions>
             return ValidateOptionsResult.Fail("Broker:Issuer is required: the https URL verifiers will see as 'iss'.");
         }
 
+        List<string> failures = [];
         if (issuer.Query.Length > 0 || issuer.Fragment.Length > 0)
         {
-            return ValidateOptionsResult.Fail("Broker:Issuer must not have a query or fragment (RFC 8414 §2).");
+            failures.Add("Broker:Issuer must not have a query or fragment (RFC 8414 §2).");
         }
 
         // Plain http is tolerated for a loopback dev broker only.
         if (issuer.Scheme != Uri.UriSchemeHttps && !(options.DevMode && issuer.IsLoopback))
         {
-            return ValidateOptionsResult.Fail("Broker:Issuer must use https.");
+            failures.Add("Broker:Issuer must use https.");
         }
 
-        return ValidateOptionsResult.Success;
+        return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
     }
 }

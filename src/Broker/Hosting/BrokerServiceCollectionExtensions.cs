@@ -1,6 +1,5 @@
 using Broker.Admin;
 using Broker.Audit;
-using Broker.Dev;
 using Broker.Exchange;
 using Broker.Grants;
 using Broker.Hosting;
@@ -22,7 +21,10 @@ public static class BrokerServiceCollectionExtensions
     {
         ArgumentNullException.ThrowIfNull(configuration);
         services.TryAddSingleton(TimeProvider.System);
-        services.AddOptions<BrokerOptions>().Bind(configuration.GetSection("Broker")).ValidateOnStart();
+        BrokerLogging.Register(services);
+
+        // Dev mode is never read from configuration: only --dev turns it on (DevMode.Configure, after this reset).
+        services.AddOptions<BrokerOptions>().Bind(configuration.GetSection("Broker")).Configure(o => o.DevMode = false).ValidateOnStart();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<BrokerOptions>, BrokerOptionsValidator>());
 
         SpiffeAgentModule.Register(services, configuration);
@@ -34,11 +36,6 @@ public static class BrokerServiceCollectionExtensions
         ExchangeModule.Register(services, configuration);
         AdminModule.Register(services, configuration);
         RevocationModule.Register(services);
-        if (configuration.GetValue<bool>("Broker:DevMode"))
-        {
-            DevModule.Register(services);
-        }
-
         return new BrokerBuilder(services, configuration);
     }
 
@@ -46,17 +43,18 @@ public static class BrokerServiceCollectionExtensions
     {
         services.AddOptions<PolicyOptions>().Bind(configuration.GetSection("Broker:Policy")).ValidateOnStart();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<PolicyOptions>, PolicyOptionsValidator>());
-        services.TryAddSingleton(sp =>
-        {
-            var broker = sp.GetRequiredService<IOptions<BrokerOptions>>().Value;
-            var policy = sp.GetRequiredService<IOptions<PolicyOptions>>().Value;
-            var workloadApi = sp.GetRequiredService<IOptions<SpiffeAgentOptions>>().Value.ResolvedEndpoint is not null;
-            return new PolicyLoadOptions(broker.DevMode, broker.DevMode || policy.AllowInsecureLoopbackUrls, policy.MaxTokenLifetime, workloadApi);
-        });
+        services.TryAddSingleton(sp => PolicyLoadOptionsFor(
+            sp.GetRequiredService<IOptions<BrokerOptions>>().Value,
+            sp.GetRequiredService<IOptions<PolicyOptions>>().Value,
+            sp.GetRequiredService<IOptions<SpiffeAgentOptions>>().Value));
         services.TryAddSingleton<FilePolicyProvider>();
         services.TryAddSingleton<IPolicyProvider>(sp => sp.GetRequiredService<FilePolicyProvider>());
         services.AddHostedService(sp => sp.GetRequiredService<FilePolicyProvider>());
     }
+
+    /// <summary>What a policy may declare in this process: <c>bundle: dev</c> and plain-http loopback URLs only under <c>--dev</c>.</summary>
+    internal static PolicyLoadOptions PolicyLoadOptionsFor(BrokerOptions broker, PolicyOptions policy, SpiffeAgentOptions spiffe) =>
+        new(broker.DevMode, broker.DevMode || policy.AllowInsecureLoopbackUrls, policy.MaxTokenLifetime, spiffe.ResolvedEndpoint is not null);
 
     private static void AddSubjects(IServiceCollection services, IConfiguration configuration)
     {

@@ -3,10 +3,10 @@ using Broker.Admin;
 using Broker.Errors;
 using Broker.Grants;
 using Broker.Hosting;
+using Broker.OAuth;
 using Broker.Policy;
 using Broker.Subjects;
 using Broker.Tokens;
-using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Extensions.Options;
 using Microsoft.Net.Http.Headers;
 
@@ -38,19 +38,11 @@ internal sealed class IntrospectionEndpoint(
             return;
         }
 
-        if (context.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } limit)
+        var (form, formError) = await OAuthFormReader.ReadAsync(context, OAuthFormLimits.SingleToken, cancellationToken);
+        if (form is null)
         {
-            limit.MaxRequestBodySize = 32 * 1024;
-        }
-
-        IFormCollection form;
-        try
-        {
-            form = context.Request.HasFormContentType ? await context.Request.ReadFormAsync(cancellationToken) : FormCollection.Empty;
-        }
-        catch (Exception ex) when (ex is InvalidDataException or BadHttpRequestException or IOException)
-        {
-            form = FormCollection.Empty;
+            await ErrorWriter.WriteAsync(context, formError!, cancellationToken: cancellationToken);
+            return;
         }
 
         if (form["token"].Count != 1)

@@ -1,4 +1,5 @@
 using Broker.Introspection;
+using Broker.OAuth;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 
 namespace Broker.Revocation;
@@ -15,11 +16,11 @@ internal static class RevocationModule
     public static void Map(IEndpointRouteBuilder endpoints)
     {
         // POST /oauth2/revoke — RFC 7009; the token itself authorises its revocation.
-        endpoints.MapPost("/oauth2/revoke", (HttpContext c, TokenRevocationEndpoint e, CancellationToken ct) => e.HandleAsync(c, ct))
-            .AllowAnonymous().DisableAntiforgery();
+        endpoints.MapOAuthPost("/oauth2/revoke", (HttpContext c, TokenRevocationEndpoint e, CancellationToken ct) => e.HandleAsync(c, ct))
+            .AllowAnonymous();
 
         // POST /oauth2/introspect — RFC 7662; callers authenticate with their workload identity.
-        endpoints.MapPost("/oauth2/introspect", (HttpContext c, IntrospectionEndpoint e, CancellationToken ct) => e.HandleAsync(c, ct))
-            .AllowAnonymous().DisableAntiforgery();
+        endpoints.MapOAuthPost("/oauth2/introspect", (HttpContext c, IntrospectionEndpoint e, CancellationToken ct) => e.HandleAsync(c, ct))
+            .AllowAnonymous();
     }
 }

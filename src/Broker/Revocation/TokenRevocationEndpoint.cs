@@ -1,9 +1,9 @@
 using Broker.Audit;
 using Broker.Errors;
 using Broker.Grants;
+using Broker.OAuth;
 using Broker.Subjects;
 using Broker.Tokens;
-using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Extensions.Options;
 using Microsoft.Net.Http.Headers;
 
@@ -46,24 +46,10 @@ internal sealed class TokenRevocationEndpoint(CapabilityTokenReader reader, IGra
     public async Task<IResult> HandleAsync(HttpContext context, CancellationToken cancellationToken)
     {
         context.Response.Headers[HeaderNames.CacheControl] = "no-store";
-        if (context.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } limit)
+        var (form, formError) = await OAuthFormReader.ReadAsync(context, OAuthFormLimits.SingleToken, cancellationToken);
+        if (form is null)
         {
-            limit.MaxRequestBodySize = 32 * 1024;
-        }
-
-        if (!context.Request.HasFormContentType)
-        {
-            return ErrorWriter.Result(ErrorCatalog.RevocationNotForm);
-        }
-
-        IFormCollection form;
-        try
-        {
-            form = await context.Request.ReadFormAsync(cancellationToken);
-        }
-        catch (Exception ex) when (ex is InvalidDataException or BadHttpRequestException or IOException)
-        {
-            return ErrorWriter.Result(ErrorCatalog.FormMalformed);
+            return ErrorWriter.Result(formError!);
         }
 
         var token = await reader.TryReadAsync(form["token"].Count == 1 ? form["token"][0] : null, subjects.Value.MaxTokenLength);

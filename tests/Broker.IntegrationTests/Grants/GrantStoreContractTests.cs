@@ -176,6 +176,31 @@ public abstract class GrantStoreContractTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task AppendAuditAsync_WithoutTenant_GoesToTheGlobalStream_CappedApartFromTheTenants()
+    {
+        // Arrange: both caps at their minimum, then a flood of events that have no tenant.
+        var store = await CreateStoreAsync(new GrantsOptions { AuditMaxLength = 100, GlobalAuditMaxLength = 100 });
+        var now = Now();
+        await store.AppendAuditAsync(Denial(Tenant, now, "tenant-event"), Ct);
+        for (var i = 0; i < 400; i++)
+        {
+            await store.AppendAuditAsync(Denial(null, now.AddMilliseconds(i), $"anonymous-{i}"), Ct);
+        }
+
+        // Act
+        var tenant = await store.ReadAuditAsync(Tenant, 10, Ct);
+        var global = await store.ReadAuditAsync(null, 1000, Ct);
+        var empty = await store.ReadAuditAsync(string.Empty, 1000, Ct);
+
+        // Assert: the tenant's event outlived the flood; the global stream was trimmed on its own cap, newest first.
+        Assert.Equal("tenant-event", Assert.Single(tenant).Reason);
+        Assert.InRange(global.Count, 100, 399);
+        Assert.Equal("anonymous-399", global[0].Reason);
+        Assert.All(global, e => Assert.Null(e.Tenant));
+        Assert.Equal(global.Select(e => e.Reason), empty.Select(e => e.Reason));
+    }
+
+    [Fact]
     public async Task ListAsync_EachIndex_PagesLatestExpiryFirstWithoutGapsOrDuplicates()
     {
         // Arrange: 9 grants, expiries apart; subject A has 6 of them, task T 3 of those.
