@@ -17,7 +17,10 @@ namespace Broker.Grants;
 /// a UUID that ends it, 8 that UUID as 16 bytes (<see cref="SplitTask"/>), 9 purpose, 10 policy version, 11
 /// <c>jkt</c> as its 32 decoded bytes, 12 actor chain (space-separated), 13 client (absent: the current actor when
 /// delegated, else the subject), 14 <c>x5t#S256</c> as its 32 bytes, 15 and 16 the two thumbprints as text when they
-/// are not canonical base64url of 32 bytes, 17 parent grant ID. Positions 3 to 16 but 8 hold either a number of the
+/// are not canonical base64url of 32 bytes, 17 parent grant ID, 18 the IDs of the first <see cref="InlineChildren"/>
+/// grants derived from this one, without their routing tag (which is this grant's), one after the other
+/// (<see cref="MemberLength"/> characters each; the record script appends them, later ones go to
+/// <see cref="RedisGrantKeys.Children"/>). Positions 3 to 16 but 8 hold either a number of the
 /// dictionary <see cref="DictionaryNumber"/> picks or, when the dictionary is full, the string itself (a workload's
 /// proof-of-possession key and certificate serve many grants, like its subject); the task only when split. Absent
 /// positions are false, and trailing ones are left out: the rarer a member, the later it comes. The grant ID is
@@ -31,6 +34,16 @@ internal static class RedisGrantRecordFormat
     public const int LastInterned = 16;
     private const int TaskUuidPosition = 8;
     private const int Positions = 17;
+
+    /// <summary>
+    /// How many children a record holds itself (position 18): 22 bytes each in a value that exists anyway, against
+    /// about 180 bytes for a key of its own. Past them the record script appends to the grant's children key, so that
+    /// neither the record a re-exchange reads nor the one the script rewrites grows without bound.
+    /// </summary>
+    public const int InlineChildren = 8;
+
+    /// <summary>Length of a grant ID without its routing tag and dot, as children and index members are stored.</summary>
+    public const int MemberLength = 22;
     private const int UuidLength = 36;
 
     /// <summary>2^32: expiries stored below it are the low 32 bits of the expiry (<see cref="StoredExpiry"/>).</summary>
