@@ -60,7 +60,12 @@ public sealed class ExchangeFixture : IAsyncLifetime, IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
-        await Host.DisposeAsync();
+        // Null when the broker refused to start.
+        if (Host is not null)
+        {
+            await Host.DisposeAsync();
+        }
+
         await Oidc.DisposeAsync();
         Directory.Dispose();
     }
