@@ -15,8 +15,8 @@ internal static class RedisGrantScripts
     /// the grant's expiry (<see cref="RedisGrantRecordFormat.DictionaryNumber"/>), and for a derived grant also its
     /// parent's record, revocation mark and children key, then dictionaries 0 and 1. ARGV: record TTL ms, expiry (Unix
     /// ms), index member, now (Unix ms), audit document, audit MAXLEN, audit MINID, audit stream TTL ms, most fields a
-    /// dictionary may hold, record positions 1 to 17 of <see cref="RedisGrantRecordFormat"/> ("" for absent), then how
-    /// many children a record holds itself. Returns 1 when recorded; nothing is written when it returns 0 (the ID
+    /// dictionary may hold, record positions 1 to 16 of <see cref="RedisGrantRecordFormat"/> ("" for absent), the
+    /// parent's tag-less ID ("" for none), then how many children a record holds itself. Returns 1 when recorded; nothing is written when it returns 0 (the ID
     /// exists), 2 (the parent is revoked, expired or unknown) or 3 (the parent belongs to another tenant).
     /// </summary>
     public const string Record = ExpiryFunctions + """
@@ -39,12 +39,13 @@ internal static class RedisGrantScripts
             expiry, tenant = tonumber(grant.e), grant.t
             parent = {}
           else
-            parent = cmsgpack.unpack(document)
-            expiry, tenant = expiryOf(parent[1], tonumber(ARGV[4])), parent[3]
+            -- The record array, then its own parent (or false) and the children it holds, when it has them.
+            parent = {cmsgpack.unpack(document)}
+            expiry, tenant = expiryOf(parent[1][1], tonumber(ARGV[4])), parent[1][3]
             if type(tenant) == 'number' then
               tenant = redis.call('HGET', dictionaryOf(expiry, 10), tenant)
             end
-            inline = #(parent[18] or '') < tonumber(ARGV[27]) * 22
+            inline = #(parent[3] or '') < tonumber(ARGV[27]) * 22
           end
           if expiry <= tonumber(ARGV[4]) then
             return 2
@@ -85,11 +86,16 @@ internal static class RedisGrantScripts
           tonumber(ARGV[10]), tonumber(ARGV[11]), intern(ARGV[12]), intern(ARGV[13]), optional(ARGV[14], intern),
           intern(ARGV[15]), task, optional(ARGV[17]), intern(ARGV[18]), intern(ARGV[19]), optional(ARGV[20], intern),
           optional(ARGV[21], intern), optional(ARGV[22], intern), optional(ARGV[23], intern), optional(ARGV[24], intern),
-          optional(ARGV[25], intern), optional(ARGV[26])}
+          optional(ARGV[25], intern)}
         while #record > 10 and record[#record] == false do
           record[#record] = nil
         end
-        redis.call('SET', KEYS[1], cmsgpack.pack(record), 'PX', ARGV[1])
+        -- A derived grant's parent (tag-less) follows the array rather than pad it to a position of its own.
+        local value = cmsgpack.pack(record)
+        if ARGV[26] ~= '' then
+          value = value .. cmsgpack.pack(ARGV[26])
+        end
+        redis.call('SET', KEYS[1], value, 'PX', ARGV[1])
         -- The dictionary outlives every record that refers to it.
         if redis.call('PTTL', dictionary) < tonumber(ARGV[1]) then
           redis.call('PEXPIRE', dictionary, ARGV[1])
@@ -111,13 +117,10 @@ internal static class RedisGrantScripts
         redis.call('PEXPIRE', KEYS[5], ARGV[8])
         if parent then
           -- The link the revocation cascade follows, parent to child, so that it never scans: the parent's record
-          -- holds its first children (position 18, tag-less IDs one after the other), its children key the rest.
+          -- holds its first children (after the array and its own parent: tag-less IDs one after the other), its
+          -- children key the rest.
           if inline then
-            for i = #parent + 1, 17 do
-              parent[i] = false
-            end
-            parent[18] = (parent[18] or '') .. ARGV[3]
-            redis.call('SET', KEYS[7], cmsgpack.pack(parent), 'KEEPTTL')
+            redis.call('SET', KEYS[7], cmsgpack.pack(parent[1], parent[2] or false, (parent[3] or '') .. ARGV[3]), 'KEEPTTL')
           else
             redis.call('APPEND', KEYS[9], ARGV[3])
             if redis.call('PTTL', KEYS[9]) < tonumber(ARGV[1]) then
@@ -226,7 +229,7 @@ internal static class RedisGrantScripts
             local grant = cjson.decode(document)
             return {e = tonumber(grant.e), t = grant.t, s = grant.s, k = grant.k}
           end
-          local grant = cmsgpack.unpack(document)
+          local grant, _, children = cmsgpack.unpack(document)
           local expiry = expiryOf(grant[1], now)
           local dictionary = dictionaryOf(expiry, 3)
           local function text(value)
@@ -241,7 +244,7 @@ internal static class RedisGrantScripts
             task = task .. string.sub(hex, 1, 8) .. '-' .. string.sub(hex, 9, 12) .. '-' .. string.sub(hex, 13, 16)
               .. '-' .. string.sub(hex, 17, 20) .. '-' .. string.sub(hex, 21, 32)
           end
-          return {e = expiry, t = text(grant[3]), s = text(grant[4]), k = task, c = grant[18]}
+          return {e = expiry, t = text(grant[3]), s = text(grant[4]), k = task, c = children}
         end
         -- Marks one grant revoked, for as long as its record lives, with its own stream entry (carrying the
         -- token's expiry, after which a verifier may forget it), audit event and announcement.

@@ -289,6 +289,41 @@ public abstract class RedisGrantStoreTestBase : GrantStoreContractTests
     }
 
     [Fact]
+    public async Task FindAsync_RecordWithItsParentAtPosition17_AsWrittenBefore_IsReadAndTakesChildren()
+    {
+        // Arrange: a derived grant whose parent is stored the former way, as the whole ID at array position 17.
+        var keys = new RedisGrantKeys(KeyPrefix);
+        var tag = GrantId.RoutingTag(Tenant);
+        var parent = NewGrant();
+        await Store.RecordAsync(parent, Issued(parent), Ct);
+        var former = NewGrant(parent: parent.Id);
+        await Store.RecordAsync(former, Issued(former), Ct);
+        await Database.ScriptEvaluateAsync(
+            """
+            local record = cmsgpack.unpack(redis.call('GET', KEYS[1]))
+            for i = #record + 1, 16 do
+              record[i] = false
+            end
+            record[17] = ARGV[1]
+            return redis.call('SET', KEYS[1], cmsgpack.pack(record), 'KEEPTTL')
+            """,
+            [keys.Grant(tag, former.Id)],
+            [parent.Id]);
+
+        // Act
+        var found = await Store.FindAsync(former.Id, Ct);
+        var child = NewGrant(parent: former.Id);
+        var recorded = await Store.RecordAsync(child, Issued(child), Ct);
+
+        // Assert: read as before, takes a child, and the parent's revocation still reaches both.
+        AssertSameGrant(former, found);
+        Assert.Equal(RecordGrantResult.Recorded, recorded);
+        AssertSameGrant(former, await Store.FindAsync(former.Id, Ct));
+        var revoked = Assert.IsType<Revoked>(await Store.RevokeAsync(parent.Id, "admin", "x", Ct));
+        Assert.Equal([former.Id, child.Id], revoked.Descendants.Select(e => e.GrantId));
+    }
+
+    [Fact]
     public async Task IsReadyAsync_ReachableRedis_IsTrue()
         => Assert.True(await Store.IsReadyAsync(Ct));
 
