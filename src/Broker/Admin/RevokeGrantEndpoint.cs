@@ -36,9 +36,13 @@ internal sealed class RevokeGrantEndpoint(AdminGate gate, IGrantStore store)
 
             // The store audits the revocation in the same atomic step, with the admin as its actor.
             var result = await store.RevokeAsync(grant.Id, admin.Id, body.Reason!, cancellationToken);
-            if (result is Revoked)
+            if (result is Revoked revokedNow)
             {
                 gate.LogRevocation(context, admin.Id, grant.Tenant, grant.Id, body.Reason!);
+                foreach (var descendant in revokedNow.Descendants)
+                {
+                    gate.LogRevocation(context, admin.Id, descendant.Tenant, descendant.GrantId, GrantValidation.DescendantReason(grant.Id, body.Reason!));
+                }
             }
             return result switch
             {

@@ -18,11 +18,19 @@ internal sealed class AuditTrail(IGrantStore store, IPolicyProvider policy, ILog
 {
     private readonly ILogger _logger = loggerFactory.CreateLogger("Broker.Audit");
 
-    /// <summary>Records a grant with its issuance event. Throws when the store cannot confirm the write.</summary>
-    public async ValueTask RecordGrantAsync(GrantRecord grant, AuditEvent issued, CancellationToken cancellationToken)
+    /// <summary>
+    /// Records a grant with its issuance event; nothing is recorded (or logged) when the store refuses it because its
+    /// parent is no longer active. Throws when the store cannot confirm the write.
+    /// </summary>
+    public async ValueTask<RecordGrantResult> RecordGrantAsync(GrantRecord grant, AuditEvent issued, CancellationToken cancellationToken)
     {
-        await store.RecordAsync(grant, issued, cancellationToken);
-        WriteLine(issued);
+        var result = await store.RecordAsync(grant, issued, cancellationToken);
+        if (result == RecordGrantResult.Recorded)
+        {
+            WriteLine(issued);
+        }
+
+        return result;
     }
 
     /// <summary>

@@ -171,7 +171,12 @@ internal sealed class TokenExchangeService(
 
         try
         {
-            await audit.RecordGrantAsync(grant, issuedEvent, cancellationToken);
+            // The store checks the parent grant again, atomically with recording this one: a revocation of the
+            // parent that raced this exchange (after step 1) is either seen here or cascades to this grant.
+            if (await audit.RecordGrantAsync(grant, issuedEvent, cancellationToken) == RecordGrantResult.ParentNotActive)
+            {
+                return new ExchangeOutcome.Rejected(ErrorCatalog.SubjectGrantNotActive);
+            }
         }
         catch (GrantStoreUnavailableException)
         {

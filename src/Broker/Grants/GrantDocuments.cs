@@ -116,6 +116,9 @@ internal sealed class RevocationNotice
     [JsonPropertyName("g")] public string GrantId { get; set; } = "";
     [JsonPropertyName("t")] public string Tenant { get; set; } = "";
     [JsonPropertyName("at")] public long RevokedAt { get; set; }
+
+    /// <summary>The revoked token's expiry; absent from announcements made before it was added.</summary>
+    [JsonPropertyName("e")] public long? ExpiresAt { get; set; }
 }
 
 /// <summary>

@@ -27,7 +27,23 @@ internal static class GrantValidation
         {
             throw new ArgumentException("The issuance audit event belongs to another tenant than the grant.", nameof(issued));
         }
+
+        // A derived grant keeps its parent's tenant, so its ID carries the parent's routing tag: a whole family of
+        // grants lives in one partition (one Redis Cluster hash slot), which is what lets recording a child (check
+        // the parent, link to it) and revoking a parent with all its descendants each be one atomic step.
+        if (grant.ParentGrantId is { } parent
+            && (!GrantId.TryGetRoutingTag(parent, out var parentTag) || !string.Equals(parentTag, tag, StringComparison.Ordinal)
+                || string.Equals(parent, grant.Id, StringComparison.Ordinal)))
+        {
+            throw new ArgumentException("The parent grant ID is malformed, the grant itself, or of another tenant.", nameof(grant));
+        }
     }
+
+    /// <summary>
+    /// The reason a descendant is marked with when an ancestor's revocation cascades to it: it names the ancestor, so
+    /// the descendant's record and audit event say why. The Redis revoke script builds the same text.
+    /// </summary>
+    public static string DescendantReason(string ancestorId, string reason) => $"revoked with ancestor {ancestorId}: {reason}";
 
     public static void ForRevocation(string revokedBy, string reason)
     {

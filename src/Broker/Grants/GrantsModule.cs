@@ -39,6 +39,11 @@ internal static class GrantsModule
             return ConnectionMultiplexer.Connect(redis);
         });
         services.TryAddSingleton<IGrantStore, RedisGrantStore>();
+
+        // Redis must never evict (revocation marks would go and revoked tokens come back): checked at start, where an
+        // evicting policy stops the broker, and by /readyz.
+        services.TryAddSingleton<RedisEvictionPolicyCheck>();
+        services.AddHostedService(sp => sp.GetRequiredService<RedisEvictionPolicyCheck>());
         return services;
     }
 }

@@ -15,11 +15,24 @@ public interface IGrantStore
 {
     /// <summary>
     /// Records a grant together with the audit event that describes its issuance, as one step: either both are
-    /// stored or neither is.
+    /// stored or neither is. A grant derived from another (<see cref="GrantRecord.ParentGrantId"/>) is recorded only
+    /// while its parent is active, checked in that same step, and is linked to the parent so that revoking the
+    /// parent revokes it: a concurrent revocation of the parent either comes first (and the grant is refused) or
+    /// after (and its cascade finds the grant).
     /// </summary>
-    /// <exception cref="GrantStoreUnavailableException">The store could not confirm the write; the token must not be returned.</exception>
+    /// <returns>
+    /// <see cref="RecordGrantResult.Recorded"/>, or <see cref="RecordGrantResult.ParentNotActive"/> when nothing was
+    /// recorded because the parent is revoked, expired or unknown.
+    /// </returns>
+    /// <exception cref="GrantStoreUnavailableException">
+    /// The store could not confirm the write (or, when configured, its replication); the token must not be returned.
+    /// </exception>
     /// <exception cref="InvalidOperationException">A grant with this ID is already recorded (a bug upstream: IDs are random).</exception>
-    ValueTask RecordAsync(GrantRecord grant, AuditEvent issued, CancellationToken cancellationToken);
+    /// <exception cref="ArgumentException">
+    /// The grant is malformed, or its parent belongs to another tenant (a derived grant keeps its parent's tenant, and
+    /// so its routing tag: a family of grants lives in one partition, one Redis Cluster hash slot).
+    /// </exception>
+    ValueTask<RecordGrantResult> RecordAsync(GrantRecord grant, AuditEvent issued, CancellationToken cancellationToken);
 
     /// <summary>
     /// Finds a grant by ID, with its revocation if any; null when unknown, malformed or expired.
@@ -39,14 +52,22 @@ public interface IGrantStore
     ValueTask<bool> IsRevokedAsync(string grantId, CancellationToken cancellationToken);
 
     /// <summary>
-    /// Revokes one grant as a single atomic step: the grant is marked revoked (when, by whom, why), the revocation
-    /// is appended to the revocation stream and to the audit trail, and every replica is notified.
+    /// Revokes one grant and every grant derived from it (children, grandchildren…) as a single atomic step: each is
+    /// marked revoked (when, by whom, why), has an entry of its own in the revocation stream and in the audit trail,
+    /// and is announced to every replica. Descendants are marked with
+    /// <see cref="GrantValidation.DescendantReason"/>; expired or already revoked ones are left as they are.
     /// </summary>
     /// <param name="grantId">The grant to revoke.</param>
     /// <param name="revokedBy">The identity that revokes: an admin, or the workload itself (RFC 7009).</param>
     /// <param name="reason">Why, in a few words; stored and audited, so no secrets.</param>
     /// <param name="cancellationToken">Cancels the wait (not necessarily the revocation).</param>
-    /// <returns><see cref="Revoked"/>, <see cref="AlreadyRevoked"/> (harmless repeat) or <see cref="GrantNotFound"/> (unknown or expired).</returns>
+    /// <returns>
+    /// <see cref="Revoked"/> (with the descendants revoked with it), <see cref="AlreadyRevoked"/> (harmless repeat) or
+    /// <see cref="GrantNotFound"/> (unknown or expired).
+    /// </returns>
+    /// <exception cref="GrantStoreUnavailableException">
+    /// The store could not confirm the revocation (or, when configured, its replication); the caller retries.
+    /// </exception>
     ValueTask<RevokeResult> RevokeAsync(string grantId, string revokedBy, string reason, CancellationToken cancellationToken);
 
     /// <summary>
@@ -54,7 +75,7 @@ public interface IGrantStore
     /// would. Each grant's revocation is atomic; the whole batch is not (grants recorded meanwhile may be missed,
     /// so callers that must stop a task also deny new exchanges for it).
     /// </summary>
-    /// <returns>How many grants this call revoked (already revoked ones are not counted).</returns>
+    /// <returns>How many grants this call revoked, descendants included (already revoked ones are not counted).</returns>
     ValueTask<int> RevokeAllAsync(GrantQuery query, string revokedBy, string reason, CancellationToken cancellationToken);
 
     /// <summary>

@@ -16,7 +16,13 @@ internal sealed class InMemoryGrantStore : IGrantStore
     private readonly GrantsOptions _options;
     private readonly Lock _lock = new();
     private readonly Dictionary<string, GrantRecord> _grants = new(StringComparer.Ordinal);
+
+    /// <summary>When each grant's record goes: expiry + retention, or later while a child's record lives on.</summary>
+    private readonly Dictionary<string, DateTimeOffset> _removeAt = new(StringComparer.Ordinal);
     private readonly PriorityQueue<string, DateTimeOffset> _removals = new();
+
+    /// <summary>The grants derived from each grant (parent ID → child IDs), for the revocation cascade.</summary>
+    private readonly Dictionary<string, List<string>> _children = new(StringComparer.Ordinal);
     private readonly Dictionary<string, List<RevocationEntry>> _revocations = new(StringComparer.Ordinal);
     private readonly Dictionary<string, long> _trimmedUpTo = new(StringComparer.Ordinal);
     private readonly LinkedList<(long Sequence, AuditEvent Event)> _audit = new();
@@ -56,24 +62,58 @@ internal sealed class InMemoryGrantStore : IGrantStore
         }
     }
 
-    public ValueTask RecordAsync(GrantRecord grant, AuditEvent issued, CancellationToken cancellationToken)
+    public ValueTask<RecordGrantResult> RecordAsync(GrantRecord grant, AuditEvent issued, CancellationToken cancellationToken)
     {
         var now = _timeProvider.GetUtcNow();
         GrantValidation.ForRecord(grant, issued, now);
         lock (_lock)
         {
             Purge(now);
-            if (!_grants.TryAdd(grant.Id, grant with { Status = GrantStatus.Active, Revocation = null }))
+            if (_grants.ContainsKey(grant.Id))
             {
                 // A 128-bit random ID never collides by chance; a duplicate is a bug upstream.
                 throw new InvalidOperationException($"Grant '{grant.Id}' is already recorded.");
             }
 
-            _removals.Enqueue(grant.Id, grant.ExpiresAt + _options.Retention);
+            // Under the same lock as revocation: the parent is either revoked already (refused here) or revoked
+            // later, and then its cascade finds this grant among its children.
+            GrantRecord? parent = null;
+            if (grant.ParentGrantId is { } parentId)
+            {
+                if (!_grants.TryGetValue(parentId, out parent) || parent.Status != GrantStatus.Active || parent.ExpiresAt <= now)
+                {
+                    return ValueTask.FromResult(RecordGrantResult.ParentNotActive);
+                }
+
+                if (!string.Equals(parent.Tenant, grant.Tenant, StringComparison.Ordinal))
+                {
+                    throw new ArgumentException("The parent grant belongs to another tenant.", nameof(grant));
+                }
+            }
+
+            _grants.Add(grant.Id, grant with { Status = GrantStatus.Active, Revocation = null });
+            var removeAt = grant.ExpiresAt + _options.Retention;
+            ScheduleRemoval(grant.Id, removeAt);
+            if (parent is not null)
+            {
+                if (!_children.TryGetValue(parent.Id, out var children))
+                {
+                    _children[parent.Id] = children = [];
+                }
+
+                children.Add(grant.Id);
+
+                // The parent's record, and with it the link, stays at least as long as the child's (as in Redis).
+                if (_removeAt[parent.Id] < removeAt)
+                {
+                    ScheduleRemoval(parent.Id, removeAt);
+                }
+            }
+
             AppendAudit(issued, now);
         }
 
-        return ValueTask.CompletedTask;
+        return ValueTask.FromResult(RecordGrantResult.Recorded);
     }
 
     public ValueTask<GrantRecord?> FindAsync(string grantId, CancellationToken cancellationToken)
@@ -133,6 +173,10 @@ internal sealed class InMemoryGrantStore : IGrantStore
         if (result is Revoked revoked)
         {
             _broadcaster.Publish(revoked.Entry);
+            foreach (var descendant in revoked.Descendants)
+            {
+                _broadcaster.Publish(descendant);
+            }
         }
 
         return ValueTask.FromResult(result);
@@ -153,6 +197,7 @@ internal sealed class InMemoryGrantStore : IGrantStore
                 if (RevokeLocked(grant.Id, revokedBy, reason, now) is Revoked revoked)
                 {
                     entries.Add(revoked.Entry);
+                    entries.AddRange(revoked.Descendants);
                 }
             }
         }
@@ -252,10 +297,47 @@ internal sealed class InMemoryGrantStore : IGrantStore
             return new AlreadyRevoked(existing);
         }
 
-        var revocation = new GrantRevocation(now, revokedBy, reason);
-        _grants[grantId] = grant with { Status = GrantStatus.Revoked, Revocation = revocation };
+        var entry = Mark(grant, new GrantRevocation(now, revokedBy, reason), now);
+
+        // The cascade, breadth first (parents before their children), as the Redis revoke script walks it: every
+        // unexpired, unrevoked descendant is marked too. Already revoked or expired ones are walked through, not
+        // marked. The visited set only guards against a malformed graph; IDs are random, so cycles cannot form.
+        List<RevocationEntry> descendants = [];
+        var descendantRevocation = new GrantRevocation(now, revokedBy, GrantValidation.DescendantReason(grant.Id, reason));
+        HashSet<string> seen = new(StringComparer.Ordinal) { grant.Id };
+        Queue<string> queue = new(ChildrenOf(grant.Id));
+        while (queue.TryDequeue(out var id))
+        {
+            if (!seen.Add(id))
+            {
+                continue;
+            }
+
+            if (_grants.TryGetValue(id, out var descendant) && descendant.ExpiresAt > now && descendant.Revocation is null)
+            {
+                descendants.Add(Mark(descendant, descendantRevocation, now));
+            }
+
+            foreach (var child in ChildrenOf(id))
+            {
+                queue.Enqueue(child);
+            }
+        }
+
+        return new Revoked(entry) { Descendants = descendants };
+    }
+
+    private List<string> ChildrenOf(string grantId) => _children.TryGetValue(grantId, out var children) ? children : [];
+
+    /// <summary>Marks one grant revoked, with its stream entry and audit event.</summary>
+    private RevocationEntry Mark(GrantRecord grant, GrantRevocation revocation, DateTimeOffset now)
+    {
+        _grants[grant.Id] = grant with { Status = GrantStatus.Revoked, Revocation = revocation };
         var entry = new RevocationEntry(
-            (++_revocationSequence).ToString(CultureInfo.InvariantCulture), grant.Id, grant.Tenant, now);
+            (++_revocationSequence).ToString(CultureInfo.InvariantCulture), grant.Id, grant.Tenant, now)
+        {
+            ExpiresAt = grant.ExpiresAt,
+        };
         if (!_revocations.TryGetValue(grant.Tenant, out var entries))
         {
             _revocations[grant.Tenant] = entries = [];
@@ -264,7 +346,7 @@ internal sealed class InMemoryGrantStore : IGrantStore
         entries.Add(entry);
         TrimRevocations(grant.Tenant, now);
         AppendAudit(RevocationAudit(grant, revocation), now);
-        return new Revoked(entry);
+        return entry;
     }
 
     internal static AuditEvent RevocationAudit(GrantRecord grant, GrantRevocation revocation) => new()
@@ -289,12 +371,25 @@ internal sealed class InMemoryGrantStore : IGrantStore
             .OrderByDescending(g => g.ExpiresAt)
             .ThenByDescending(g => g.Id, StringComparer.Ordinal)];
 
+    private void ScheduleRemoval(string grantId, DateTimeOffset removeAt)
+    {
+        _removeAt[grantId] = removeAt;
+        _removals.Enqueue(grantId, removeAt);
+    }
+
     private void Purge(DateTimeOffset now)
     {
         while (_removals.TryPeek(out var grantId, out var removeAt) && removeAt <= now)
         {
             _removals.Dequeue();
-            _grants.Remove(grantId);
+
+            // A removal postponed by a child's longer-lived record leaves an earlier, stale entry in the queue.
+            if (_removeAt.TryGetValue(grantId, out var due) && due <= now)
+            {
+                _removeAt.Remove(grantId);
+                _grants.Remove(grantId);
+                _children.Remove(grantId);
+            }
         }
     }
 

@@ -32,6 +32,21 @@ internal static partial class Log
 
     [LoggerMessage(2008, LogLevel.Warning, "Grant store readiness probe failed.", EventName = nameof(ReadinessProbeFailed))]
     public static partial void ReadinessProbeFailed(ILogger logger, Exception exception);
+
+    [LoggerMessage(2009, LogLevel.Information, "{Count} grants derived from grant {GrantId} of tenant {Tenant} revoked with it.", EventName = nameof(DescendantsRevoked))]
+    public static partial void DescendantsRevoked(ILogger logger, int count, string grantId, string tenant);
+
+    [LoggerMessage(2010, LogLevel.Error, "Grant store operation {Operation} failed closed: {Acknowledged} of {Required} Redis replicas acknowledged the write in time.", EventName = nameof(ReplicasDidNotAcknowledge))]
+    public static partial void ReplicasDidNotAcknowledge(ILogger logger, string operation, long acknowledged, int required);
+
+    [LoggerMessage(2011, LogLevel.Error, "Redis at {EndPoint} has maxmemory-policy '{Policy}': under memory pressure it may evict grants and revocation marks, and revoked tokens would come back. Set maxmemory-policy noeviction.", EventName = nameof(RedisEvictionPolicyEvicting))]
+    public static partial void RedisEvictionPolicyEvicting(ILogger logger, string endPoint, string policy);
+
+    [LoggerMessage(2012, LogLevel.Warning, "Could not read the maxmemory-policy of Redis at {EndPoint} (INFO unavailable to this client). Make sure it is noeviction, then set Broker:Redis:AssumeNoEviction=true.", EventName = nameof(RedisEvictionPolicyUnknown))]
+    public static partial void RedisEvictionPolicyUnknown(ILogger logger, string endPoint, Exception? exception);
+
+    [LoggerMessage(2013, LogLevel.Warning, "Could not check the Redis maxmemory-policy at start: Redis is unavailable. /readyz keeps checking.", EventName = nameof(RedisEvictionPolicyUncheckedAtStart))]
+    public static partial void RedisEvictionPolicyUncheckedAtStart(ILogger logger);
 }
 
 /// <summary>

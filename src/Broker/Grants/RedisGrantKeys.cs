@@ -10,7 +10,9 @@ namespace Broker.Grants;
 /// Redis Cluster runs a script or a multi-key command only when all its keys hash to one slot, and hashes only
 /// the part of a key between the first <c>{</c> and the following <c>}</c> when there is one (the hash tag). Every
 /// key of a tenant carries the tenant's routing tag, <c>{tag}</c>, so recording a grant (record, three indexes,
-/// audit entry) and revoking it (mark, revocation stream, audit entry) are each one script on one slot. The grant
+/// audit entry, the link to its parent) and revoking it with its descendants (marks, revocation stream, audit
+/// entries) are each one script on one slot. A derived grant always has its parent's tenant, hence its tag
+/// (<see cref="GrantValidation.ForRecord"/>): a family of grants never spans slots. The grant
 /// ID starts with the same tag (<see cref="GrantId.New"/>), so a store given only an ID knows the slot without a
 /// lookup. The trade-off: one tenant's grants live on one cluster node — load spreads across tenants, not within
 /// one. A separate lookup key (ID → tenant) would spread a tenant but cannot be written in the same atomic step,
@@ -27,6 +29,20 @@ internal sealed class RedisGrantKeys(string prefix)
 
     /// <summary><c>{p}{tag}:r:{id}</c> — the revocation of a grant (compact JSON string), absent while active.</summary>
     public RedisKey Revocation(string tag, string grantId) => $"{prefix}{{{tag}}}:r:{grantId}";
+
+    /// <summary>
+    /// <c>{p}{tag}:c:{id}</c> — the children of a grant past the first <see cref="RedisGrantRecordFormat.InlineChildren"/>
+    /// (which its record holds): their IDs without the routing tag, appended one after the other (string).
+    /// </summary>
+    public RedisKey Children(string tag, string grantId) => $"{prefix}{{{tag}}}:c:{grantId}";
+
+    /// <summary>
+    /// <c>{p}{tag}:</c> — what every key of the tag starts with. The revoke script walks a grant's descendants, whose
+    /// IDs it learns as it goes, so it builds their <see cref="Grant"/>, <see cref="Revocation"/> and
+    /// <see cref="Children"/> names from this (<c>g:</c>, <c>r:</c>, <c>c:</c> + ID): keep them in step. Keys it was
+    /// not given in KEYS are still on the slot of the tag, which Redis Cluster allows a script to touch.
+    /// </summary>
+    public string TagBase(string tag) => $"{prefix}{{{tag}}}:";
 
     /// <summary>The index a query reads: tenant, subject or task; scores are expiries in Unix ms.</summary>
     public RedisKey Index(GrantQuery query)

@@ -17,11 +17,20 @@ namespace Broker.Grants;
 /// a UUID that ends it, 8 that UUID as 16 bytes (<see cref="SplitTask"/>), 9 purpose, 10 policy version, 11
 /// <c>jkt</c> as its 32 decoded bytes, 12 actor chain (space-separated), 13 client (absent: the current actor when
 /// delegated, else the subject), 14 <c>x5t#S256</c> as its 32 bytes, 15 and 16 the two thumbprints as text when they
-/// are not canonical base64url of 32 bytes, 17 parent grant ID. Positions 3 to 16 but 8 hold either a number of the
+/// are not canonical base64url of 32 bytes, 17 parent grant ID (records written before the parent moved after the
+/// array). Positions 3 to 16 but 8 hold either a number of the
 /// dictionary <see cref="DictionaryNumber"/> picks or, when the dictionary is full, the string itself (a workload's
 /// proof-of-possession key and certificate serve many grants, like its subject); the task only when split. Absent
 /// positions are false, and trailing ones are left out: the rarer a member, the later it comes. The grant ID is
-/// the key. Keep in step with <see cref="RedisGrantScripts"/>. Records written before this format are compact JSON
+/// the key.
+/// <para>
+/// Two more MessagePack values may follow the array, for a family of grants (re-exchange, delegation): the parent's
+/// ID without its routing tag, which is this grant's (false when none), then the IDs of the first
+/// <see cref="InlineChildren"/> grants derived from this one, tag-less too, one after the other
+/// (<see cref="MemberLength"/> characters each; the record script appends them, later ones go to
+/// <see cref="RedisGrantKeys.Children"/>). After the array rather than in it, so a grant pays no padding of absent
+/// positions for them: the value of a parent with one child, or of a child, stays within 64 bytes.
+/// </para> Keep in step with <see cref="RedisGrantScripts"/>. Records written before this format are compact JSON
 /// (<see cref="GrantDocument"/>, first byte <c>{</c>) and are still read until they expire.
 /// </remarks>
 internal static class RedisGrantRecordFormat
@@ -31,6 +40,16 @@ internal static class RedisGrantRecordFormat
     public const int LastInterned = 16;
     private const int TaskUuidPosition = 8;
     private const int Positions = 17;
+
+    /// <summary>
+    /// How many children a record holds itself (after the array): 22 bytes each in a value that exists anyway, against
+    /// about 180 bytes for a key of its own. Past them the record script appends to the grant's children key, so that
+    /// neither the record a re-exchange reads nor the one the script rewrites grows without bound.
+    /// </summary>
+    public const int InlineChildren = 8;
+
+    /// <summary>Length of a grant ID without its routing tag and dot, as children and index members are stored.</summary>
+    public const int MemberLength = 22;
     private const int UuidLength = 36;
 
     /// <summary>2^32: expiries stored below it are the low 32 bits of the expiry (<see cref="StoredExpiry"/>).</summary>
@@ -92,7 +111,10 @@ internal static class RedisGrantRecordFormat
         return (taskId[..^UuidLength], bytes);
     }
 
-    /// <summary>The ARGV values for record positions 1 to 17, "" for absent.</summary>
+    /// <summary>
+    /// The ARGV values for record positions 1 to 16, "" for absent, then the parent's ID without its routing tag (""
+    /// when none), which the record script writes after the array.
+    /// </summary>
     public static RedisValue[] Fields(GrantRecord grant, long now, long retention)
     {
         var expiry = grant.ExpiresAt.ToUnixTimeMilliseconds();
@@ -118,7 +140,7 @@ internal static class RedisGrantRecordFormat
             Thumbprint(x5t) is { } x5tBytes ? x5tBytes : RedisValue.EmptyString,
             jkt is not null && Thumbprint(jkt) is null ? jkt : string.Empty,
             x5t is not null && Thumbprint(x5t) is null ? x5t : string.Empty,
-            grant.ParentGrantId ?? string.Empty,
+            grant.ParentGrantId is { } parent ? parent[(GrantId.RoutingTagLength + 1)..] : string.Empty,
         ];
     }
 
@@ -136,6 +158,9 @@ internal static class RedisGrantRecordFormat
         {
             values[i] = reader.ReadValue();
         }
+
+        // After the array (written since the parent left position 17): the parent's tag-less ID, then the children.
+        var parentMember = count <= Positions && !reader.AtEnd ? reader.ReadValue() as byte[] : null;
 
         byte[]? Bytes(int position)
         {
@@ -177,7 +202,7 @@ internal static class RedisGrantRecordFormat
             ExpiresAt = DateTimeOffset.FromUnixTimeMilliseconds(expiry),
             Binding = jkt is null && x5t is null ? null : new GrantBinding(jkt, x5t),
             PolicyVersion = Text(10) ?? string.Empty,
-            ParentGrantId = Text(17),
+            ParentGrantId = parentMember is null ? Text(17) : string.Concat(id.AsSpan(0, GrantId.RoutingTagLength + 1), Encoding.UTF8.GetString(parentMember)),
             Status = revocation is null ? GrantStatus.Active : GrantStatus.Revoked,
             Revocation = revocation,
         };
@@ -221,6 +246,8 @@ internal static class RedisGrantRecordFormat
     {
         private readonly ReadOnlySpan<byte> _data = data;
         private int _position;
+
+        public readonly bool AtEnd => _position >= _data.Length;
 
         public int ReadArrayHeader()
         {

@@ -3,24 +3,56 @@ namespace Broker.Grants;
 /// <summary>
 /// The Lua scripts of the Redis grant store. A script runs atomically: no other command runs between its first
 /// and last call (EVAL semantics), and replicas and the AOF receive its effects as one MULTI/EXEC. That is what
-/// makes "record a grant and its audit event" and "revoke, append to the stream, announce" single steps.
-/// Every key a script touches is passed in KEYS and shares one hash tag, so each script runs on one Redis Cluster
-/// slot. Times come from the caller's <see cref="TimeProvider"/>, not from Redis TIME, so scripts stay
+/// makes "record a grant and its audit event" and "revoke a grant with its descendants, append to the stream,
+/// announce" single steps. Every key a script touches shares one hash tag, so each script runs on one Redis Cluster
+/// slot; all are passed in KEYS but the descendants the revoke script discovers as it walks. Times come from the caller's <see cref="TimeProvider"/>, not from Redis TIME, so scripts stay
 /// deterministic. StackExchange.Redis sends EVALSHA once the script is cached and falls back to EVAL on NOSCRIPT.
 /// </summary>
 internal static class RedisGrantScripts
 {
     /// <summary>
     /// Records a grant. KEYS: grant, tenant index, subject index, task index, audit stream, the string dictionary of
-    /// the grant's expiry (<see cref="RedisGrantRecordFormat.DictionaryNumber"/>). ARGV: record TTL ms, expiry (Unix
-    /// ms), index member, now (Unix ms), audit document, audit MAXLEN, audit MINID, audit stream TTL ms, most fields
-    /// a dictionary may hold, then record positions 1 to 17 of <see cref="RedisGrantRecordFormat"/> ("" for absent).
-    /// Returns 1 when recorded, 0 when the ID exists (nothing written).
+    /// the grant's expiry (<see cref="RedisGrantRecordFormat.DictionaryNumber"/>), and for a derived grant also its
+    /// parent's record, revocation mark and children key, then dictionaries 0 and 1. ARGV: record TTL ms, expiry (Unix
+    /// ms), index member, now (Unix ms), audit document, audit MAXLEN, audit MINID, audit stream TTL ms, most fields a
+    /// dictionary may hold, record positions 1 to 16 of <see cref="RedisGrantRecordFormat"/> ("" for absent), the
+    /// parent's tag-less ID ("" for none), then how many children a record holds itself. Returns 1 when recorded; nothing is written when it returns 0 (the ID
+    /// exists), 2 (the parent is revoked, expired or unknown) or 3 (the parent belongs to another tenant).
     /// </summary>
-    public const string Record = """
+    public const string Record = ExpiryFunctions + """
         -- A duplicate ID writes nothing (not even a dictionary entry), and the caller learns of it.
         if redis.call('EXISTS', KEYS[1]) == 1 then
           return 0
+        end
+        -- A derived grant is recorded only while its parent is active, and that is decided here, in the step that
+        -- records it: a revocation of the parent ran either before (its mark is there: nothing is written) or runs
+        -- after (and its cascade finds this grant among the parent's children).
+        local parent, inline
+        if KEYS[7] then
+          local document = redis.call('GET', KEYS[7])
+          if not document or redis.call('EXISTS', KEYS[8]) == 1 then
+            return 2
+          end
+          local expiry, tenant
+          if string.byte(document, 1) == 123 then
+            local grant = cjson.decode(document)
+            expiry, tenant = tonumber(grant.e), grant.t
+            parent = {}
+          else
+            -- The record array, then its own parent (or false) and the children it holds, when it has them.
+            parent = {cmsgpack.unpack(document)}
+            expiry, tenant = expiryOf(parent[1][1], tonumber(ARGV[4])), parent[1][3]
+            if type(tenant) == 'number' then
+              tenant = redis.call('HGET', dictionaryOf(expiry, 10), tenant)
+            end
+            inline = #(parent[3] or '') < tonumber(ARGV[27]) * 22
+          end
+          if expiry <= tonumber(ARGV[4]) then
+            return 2
+          end
+          if tenant ~= ARGV[12] then
+            return 3
+          end
         end
         local dictionary, capacity = KEYS[6], tonumber(ARGV[9])
         -- Repeated strings (tenant, subject, audience, purpose, policy version, key thumbprints...) are stored once
@@ -54,11 +86,16 @@ internal static class RedisGrantScripts
           tonumber(ARGV[10]), tonumber(ARGV[11]), intern(ARGV[12]), intern(ARGV[13]), optional(ARGV[14], intern),
           intern(ARGV[15]), task, optional(ARGV[17]), intern(ARGV[18]), intern(ARGV[19]), optional(ARGV[20], intern),
           optional(ARGV[21], intern), optional(ARGV[22], intern), optional(ARGV[23], intern), optional(ARGV[24], intern),
-          optional(ARGV[25], intern), optional(ARGV[26])}
+          optional(ARGV[25], intern)}
         while #record > 10 and record[#record] == false do
           record[#record] = nil
         end
-        redis.call('SET', KEYS[1], cmsgpack.pack(record), 'PX', ARGV[1])
+        -- A derived grant's parent (tag-less) follows the array rather than pad it to a position of its own.
+        local value = cmsgpack.pack(record)
+        if ARGV[26] ~= '' then
+          value = value .. cmsgpack.pack(ARGV[26])
+        end
+        redis.call('SET', KEYS[1], value, 'PX', ARGV[1])
         -- The dictionary outlives every record that refers to it.
         if redis.call('PTTL', dictionary) < tonumber(ARGV[1]) then
           redis.call('PEXPIRE', dictionary, ARGV[1])
@@ -78,6 +115,23 @@ internal static class RedisGrantScripts
         redis.call('XADD', KEYS[5], 'MAXLEN', '~', ARGV[6], '*', 'e', ARGV[5])
         redis.call('XTRIM', KEYS[5], 'MINID', '~', ARGV[7])
         redis.call('PEXPIRE', KEYS[5], ARGV[8])
+        if parent then
+          -- The link the revocation cascade follows, parent to child, so that it never scans: the parent's record
+          -- holds its first children (after the array and its own parent: tag-less IDs one after the other), its
+          -- children key the rest.
+          if inline then
+            redis.call('SET', KEYS[7], cmsgpack.pack(parent[1], parent[2] or false, (parent[3] or '') .. ARGV[3]), 'KEEPTTL')
+          else
+            redis.call('APPEND', KEYS[9], ARGV[3])
+            if redis.call('PTTL', KEYS[9]) < tonumber(ARGV[1]) then
+              redis.call('PEXPIRE', KEYS[9], ARGV[1])
+            end
+          end
+          -- The parent's record, and the children it holds, live at least as long as this grant's record.
+          if redis.call('PTTL', KEYS[7]) < tonumber(ARGV[1]) then
+            redis.call('PEXPIRE', KEYS[7], ARGV[1])
+          end
+        end
         return 1
         """;
 
@@ -138,13 +192,24 @@ internal static class RedisGrantScripts
         """;
 
     /// <summary>
-    /// Revokes grants of one routing tag, each exactly once. KEYS: revocation stream, audit stream, dictionary 0,
-    /// dictionary 1, then a grant key and a revocation key per grant. ARGV: now (Unix ms), revoked by, reason,
-    /// stream MAXLEN, stream MINID, stream TTL ms, audit MAXLEN, audit MINID, audit TTL ms, channel, then the grant IDs.
-    /// Returns per grant: {0} not found or expired; {1, position, tenant} revoked now; {2, revocation} revoked before.
+    /// Revokes grants of one routing tag, each exactly once, and with each the grants derived from it at any depth.
+    /// KEYS: revocation stream, audit stream, dictionary 0, dictionary 1, then a grant key and a revocation key per
+    /// grant. ARGV: now (Unix ms), revoked by, reason, stream MAXLEN, stream MINID, stream TTL ms, audit MAXLEN, audit
+    /// MINID, audit TTL ms, channel, the tag's key base (<see cref="RedisGrantKeys.TagBase"/>), the tag, then the grant
+    /// IDs. Returns per grant: {0} not found or expired; {2, revocation} revoked before; {1, position, tenant, expiry,
+    /// descendants} revoked now, where descendants lists {id, position, tenant, expiry} of each descendant this call
+    /// revoked, parents before their children.
     /// </summary>
+    /// <remarks>
+    /// Descendants are found by following the parent-to-children links the record script writes, so their keys are
+    /// built here from the key base rather than passed in KEYS; they are on the slot of the tag, which Redis Cluster
+    /// lets a script touch. The whole family is revoked in this one step, so no descendant can be re-exchanged
+    /// between its ancestor's revocation and its own. The script runs for as long as the family is large: a grant
+    /// narrowed a thousand times takes about a thousand times one revocation (a few milliseconds).
+    /// </remarks>
     public const string Revoke = ExpiryFunctions + """
         local now = tonumber(ARGV[1])
+        local base, tag = ARGV[11], ARGV[12]
         local results = {}
         local revoked = false
         -- Trimming by age never removes the newest entry from before this call, so a reader that is caught up
@@ -154,7 +219,8 @@ internal static class RedisGrantScripts
         if newest and tonumber(string.match(newest[1], '^(%d+)')) < tonumber(minId) then
           minId = newest[1]
         end
-        -- Expiry, tenant, subject and task of a record (RedisGrantRecordFormat; compact JSON before it).
+        -- Expiry, tenant, subject, task and the children it holds of a record (RedisGrantRecordFormat; compact JSON
+        -- before it).
         local function load(document)
           if not document then
             return nil
@@ -163,7 +229,7 @@ internal static class RedisGrantScripts
             local grant = cjson.decode(document)
             return {e = tonumber(grant.e), t = grant.t, s = grant.s, k = grant.k}
           end
-          local grant = cmsgpack.unpack(document)
+          local grant, _, children = cmsgpack.unpack(document)
           local expiry = expiryOf(grant[1], now)
           local dictionary = dictionaryOf(expiry, 3)
           local function text(value)
@@ -178,10 +244,44 @@ internal static class RedisGrantScripts
             task = task .. string.sub(hex, 1, 8) .. '-' .. string.sub(hex, 9, 12) .. '-' .. string.sub(hex, 13, 16)
               .. '-' .. string.sub(hex, 17, 20) .. '-' .. string.sub(hex, 21, 32)
           end
-          return {e = expiry, t = text(grant[3]), s = text(grant[4]), k = task}
+          return {e = expiry, t = text(grant[3]), s = text(grant[4]), k = task, c = children}
+        end
+        -- Marks one grant revoked, for as long as its record lives, with its own stream entry (carrying the
+        -- token's expiry, after which a verifier may forget it), audit event and announcement.
+        local function mark(id, grantKey, revocationKey, grant, why)
+          local revocation = cjson.encode({at = now, by = ARGV[2], why = why})
+          local ttl = redis.call('PTTL', grantKey)
+          if ttl > 0 then
+            redis.call('SET', revocationKey, revocation, 'PX', ttl)
+          else
+            redis.call('SET', revocationKey, revocation)
+          end
+          local position = redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[4], '*',
+            'g', id, 't', grant.t, 'at', ARGV[1], 'e', string.format('%d', grant.e))
+          redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[7], '*', 'e', cjson.encode({
+            ty = 'grant.revoked', tm = now, t = grant.t, s = grant.s, k = grant.k, g = id, ac = ARGV[2], r = why}))
+          -- Classic PUBLISH reaches subscribers on every node of a cluster, so every replica hears it.
+          redis.call('PUBLISH', ARGV[10], cjson.encode({p = position, g = id, t = grant.t, at = now, e = grant.e}))
+          revoked = true
+          return position
+        end
+        -- Appends the children of a grant to a queue: those its record holds, then those in its children key.
+        local function children(id, grant, queue)
+          local function add(packed)
+            for i = 1, #packed - 21, 22 do
+              queue[#queue + 1] = tag .. '.' .. string.sub(packed, i, i + 21)
+            end
+          end
+          if grant and type(grant.c) == 'string' then
+            add(grant.c)
+          end
+          local more = redis.call('GET', base .. 'c:' .. id)
+          if more then
+            add(more)
+          end
         end
         for j = 0, (#KEYS - 4) / 2 - 1 do
-          local grantKey, revocationKey, id = KEYS[5 + 2 * j], KEYS[6 + 2 * j], ARGV[11 + j]
+          local grantKey, revocationKey, id = KEYS[5 + 2 * j], KEYS[6 + 2 * j], ARGV[13 + j]
           local grant = load(redis.call('GET', grantKey))
           if not grant or grant.e <= now then
             results[#results + 1] = {0}
@@ -191,21 +291,27 @@ internal static class RedisGrantScripts
               -- Revoking twice is harmless: the first revocation stands, nothing is appended or announced.
               results[#results + 1] = {2, existing}
             else
-              local revocation = cjson.encode({at = now, by = ARGV[2], why = ARGV[3]})
-              -- The mark lives exactly as long as the record it marks.
-              local ttl = redis.call('PTTL', grantKey)
-              if ttl > 0 then
-                redis.call('SET', revocationKey, revocation, 'PX', ttl)
-              else
-                redis.call('SET', revocationKey, revocation)
+              local position = mark(id, grantKey, revocationKey, grant, ARGV[3])
+              -- The cascade, breadth first: every unexpired, unrevoked descendant is marked, naming this grant as
+              -- the reason (GrantValidation.DescendantReason). Expired and revoked ones are walked through, not
+              -- marked. IDs are random, so the links cannot form a cycle; 'seen' guards against one anyway.
+              local why = 'revoked with ancestor ' .. id .. ': ' .. ARGV[3]
+              local descendants, queue, seen, head = {}, {}, {[id] = true}, 1
+              children(id, grant, queue)
+              while head <= #queue do
+                local child = queue[head]
+                head = head + 1
+                if not seen[child] then
+                  seen[child] = true
+                  local childKey, childMark = base .. 'g:' .. child, base .. 'r:' .. child
+                  local descendant = load(redis.call('GET', childKey))
+                  if descendant and descendant.e > now and redis.call('EXISTS', childMark) == 0 then
+                    descendants[#descendants + 1] = {child, mark(child, childKey, childMark, descendant, why), descendant.t, descendant.e}
+                  end
+                  children(child, descendant, queue)
+                end
               end
-              local position = redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[4], '*', 'g', id, 't', grant.t, 'at', ARGV[1])
-              redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[7], '*', 'e', cjson.encode({
-                ty = 'grant.revoked', tm = now, t = grant.t, s = grant.s, k = grant.k, g = id, ac = ARGV[2], r = ARGV[3]}))
-              -- Classic PUBLISH reaches subscribers on every node of a cluster, so every replica hears it.
-              redis.call('PUBLISH', ARGV[10], cjson.encode({p = position, g = id, t = grant.t, at = now}))
-              results[#results + 1] = {1, position, grant.t}
-              revoked = true
+              results[#results + 1] = {1, position, grant.t, grant.e, descendants}
             end
           end
         end

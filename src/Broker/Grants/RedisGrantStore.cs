@@ -40,6 +40,8 @@ internal sealed class RedisGrantStore : IGrantStore, IAsyncDisposable
     private readonly RedisGrantKeys _keys;
     private readonly GrantsOptions _options;
     private readonly TimeSpan _timeout;
+    private readonly int _waitForReplicas;
+    private readonly long _waitForReplicasTimeoutMs;
     private readonly TimeProvider _timeProvider;
     private readonly ILogger _logger;
     private readonly RevocationBroadcaster _broadcaster = new();
@@ -61,6 +63,8 @@ internal sealed class RedisGrantStore : IGrantStore, IAsyncDisposable
         _connection = connection;
         _keys = new RedisGrantKeys(redisOptions.Value.KeyPrefix);
         _timeout = redisOptions.Value.OperationTimeout;
+        _waitForReplicas = redisOptions.Value.WaitForReplicas;
+        _waitForReplicasTimeoutMs = (long)redisOptions.Value.WaitForReplicasTimeout.TotalMilliseconds;
         _options = options.Value;
         _timeProvider = timeProvider;
         _logger = logger;
@@ -83,7 +87,7 @@ internal sealed class RedisGrantStore : IGrantStore, IAsyncDisposable
         return configuration;
     }
 
-    public async ValueTask RecordAsync(GrantRecord grant, AuditEvent issued, CancellationToken cancellationToken)
+    public async ValueTask<RecordGrantResult> RecordAsync(GrantRecord grant, AuditEvent issued, CancellationToken cancellationToken)
     {
         var now = _timeProvider.GetUtcNow();
         GrantValidation.ForRecord(grant, issued, now);
@@ -99,6 +103,11 @@ internal sealed class RedisGrantStore : IGrantStore, IAsyncDisposable
             _keys.TaskIndex(tag, grant.Tenant, grant.TaskId),
             _keys.AuditStream(tag),
             _keys.Dictionary(tag, RedisGrantRecordFormat.DictionaryNumber(expiry)),
+
+            // The parent's keys are on the same slot: ForRecord checked that the parent ID has the grant's tag.
+            .. grant.ParentGrantId is { } parent
+                ? new[] { _keys.Grant(tag, parent), _keys.Revocation(tag, parent), _keys.Children(tag, parent), _keys.Dictionary(tag, 0), _keys.Dictionary(tag, 1) }
+                : [],
         ];
         RedisValue[] args =
         [
@@ -112,13 +121,24 @@ internal sealed class RedisGrantStore : IGrantStore, IAsyncDisposable
             (long)_options.AuditRetention.TotalMilliseconds,
             DictionaryCapacity,
             .. RedisGrantRecordFormat.Fields(grant, now.ToUnixTimeMilliseconds(), (long)_options.Retention.TotalMilliseconds),
+            RedisGrantRecordFormat.InlineChildren,
         ];
         var recorded = await RunAsync(nameof(RecordAsync), db => db.ScriptEvaluateAsync(RedisGrantScripts.Record, keys, args), cancellationToken);
-        if ((int)recorded == 0)
+        switch ((int)recorded)
         {
-            // A 128-bit random ID never collides by chance; a duplicate is a bug upstream.
-            throw new InvalidOperationException($"Grant '{grant.Id}' is already recorded.");
+            case 1:
+                break;
+            case 2:
+                return RecordGrantResult.ParentNotActive;
+            case 3:
+                throw new ArgumentException("The parent grant belongs to another tenant.", nameof(grant));
+            default:
+                // A 128-bit random ID never collides by chance; a duplicate is a bug upstream.
+                throw new InvalidOperationException($"Grant '{grant.Id}' is already recorded.");
         }
+
+        await WaitForReplicasAsync(tag, nameof(RecordAsync), cancellationToken);
+        return RecordGrantResult.Recorded;
     }
 
     public async ValueTask<GrantRecord?> FindAsync(string grantId, CancellationToken cancellationToken)
@@ -167,6 +187,10 @@ internal sealed class RedisGrantStore : IGrantStore, IAsyncDisposable
         if (result is Revoked revoked)
         {
             Log.GrantRevoked(_logger, grantId, revoked.Entry.Tenant, revokedBy);
+            if (revoked.Descendants.Count > 0)
+            {
+                Log.DescendantsRevoked(_logger, revoked.Descendants.Count, grantId, revoked.Entry.Tenant);
+            }
         }
 
         return result;
@@ -193,7 +217,7 @@ internal sealed class RedisGrantStore : IGrantStore, IAsyncDisposable
             }
 
             var results = await RevokeBatchAsync(tag, ids, revokedBy, reason, cancellationToken);
-            count += results.Count(r => r is Revoked);
+            count += results.Sum(r => r is Revoked revoked ? 1 + revoked.Descendants.Count : 0);
             cursor = ids[^1];
         }
 
@@ -271,8 +295,12 @@ internal sealed class RedisGrantStore : IGrantStore, IAsyncDisposable
                 position = entry.Id.ToString();
                 if (string.Equals(entry["t"].ToString(), tenant, StringComparison.Ordinal))
                 {
+                    var expiry = entry["e"];
                     entries.Add(new RevocationEntry(
-                        position, entry["g"].ToString(), tenant, DateTimeOffset.FromUnixTimeMilliseconds((long)entry["at"])));
+                        position, entry["g"].ToString(), tenant, DateTimeOffset.FromUnixTimeMilliseconds((long)entry["at"]))
+                    {
+                        ExpiresAt = expiry.IsNull ? null : DateTimeOffset.FromUnixTimeMilliseconds((long)expiry),
+                    });
                 }
             }
 
@@ -426,7 +454,10 @@ internal sealed class RedisGrantStore : IGrantStore, IAsyncDisposable
             }
 
             _broadcaster.Publish(new RevocationEntry(
-                notice.Position, notice.GrantId, notice.Tenant, DateTimeOffset.FromUnixTimeMilliseconds(notice.RevokedAt)));
+                notice.Position, notice.GrantId, notice.Tenant, DateTimeOffset.FromUnixTimeMilliseconds(notice.RevokedAt))
+            {
+                ExpiresAt = notice.ExpiresAt is { } expiry ? DateTimeOffset.FromUnixTimeMilliseconds(expiry) : null,
+            });
         }
         catch (JsonException e)
         {
@@ -443,7 +474,7 @@ internal sealed class RedisGrantStore : IGrantStore, IAsyncDisposable
         keys[1] = _keys.AuditStream(tag);
         keys[2] = _keys.Dictionary(tag, 0);
         keys[3] = _keys.Dictionary(tag, 1);
-        var args = new RedisValue[10 + ids.Count];
+        var args = new RedisValue[12 + ids.Count];
         args[0] = now.ToUnixTimeMilliseconds();
         args[1] = revokedBy;
         args[2] = reason;
@@ -454,28 +485,79 @@ internal sealed class RedisGrantStore : IGrantStore, IAsyncDisposable
         args[7] = MinId(now, _options.AuditRetention);
         args[8] = (long)_options.AuditRetention.TotalMilliseconds;
         args[9] = _keys.RevocationChannel.ToString();
+        args[10] = _keys.TagBase(tag);
+        args[11] = tag;
         for (var i = 0; i < ids.Count; i++)
         {
             keys[4 + (2 * i)] = _keys.Grant(tag, ids[i]);
             keys[5 + (2 * i)] = _keys.Revocation(tag, ids[i]);
-            args[10 + i] = ids[i];
+            args[12 + i] = ids[i];
         }
 
         var reply = await RunAsync(nameof(RevokeAsync), db => db.ScriptEvaluateAsync(RedisGrantScripts.Revoke, keys, args), cancellationToken);
         var rows = (RedisResult[])reply!;
+
+        // Replicated before it is reported, when so configured: an admin told "revoked" must not see the grant come
+        // back after a failover. Already revoked counts too: this may be the retry of a call whose WAIT fell short.
+        if (rows.Any(r => (int)((RedisResult[])r!)[0] != 0))
+        {
+            await WaitForReplicasAsync(tag, nameof(RevokeAsync), cancellationToken);
+        }
+
+        var revokedAt = DateTimeOffset.FromUnixTimeMilliseconds(now.ToUnixTimeMilliseconds());
         var results = new RevokeResult[ids.Count];
         for (var i = 0; i < ids.Count; i++)
         {
             var row = (RedisResult[])rows[i]!;
             results[i] = (int)row[0] switch
             {
-                1 => new Revoked(new RevocationEntry((string)row[1]!, ids[i], (string)row[2]!, DateTimeOffset.FromUnixTimeMilliseconds(now.ToUnixTimeMilliseconds()))),
+                1 => new Revoked(Entry((string)row[1]!, ids[i], (string)row[2]!, (long)row[3]))
+                {
+                    Descendants = [.. ((RedisResult[])row[4]!).Select(d => (RedisResult[])d!).Select(d => Entry((string)d[1]!, (string)d[0]!, (string)d[2]!, (long)d[3]))],
+                },
                 2 => new AlreadyRevoked(ParseRevocation((string)row[1]!)),
                 _ => GrantNotFound.Instance,
             };
         }
 
         return results;
+
+        RevocationEntry Entry(string position, string grantId, string tenant, long expiry)
+            => new(position, grantId, tenant, revokedAt) { ExpiresAt = DateTimeOffset.FromUnixTimeMilliseconds(expiry) };
+    }
+
+    /// <summary>
+    /// With <see cref="RedisOptions.WaitForReplicas"/> set, waits (Redis <c>WAIT</c>) until that many replicas of the
+    /// tag's primary have every write this connection made so far, and fails closed when fewer acknowledge within
+    /// <see cref="RedisOptions.WaitForReplicasTimeout"/>. WAIT covers the writes of the connection it is sent on, so it
+    /// goes to the server of the tag's slot, over the connection the script just used.
+    /// </summary>
+    private async Task WaitForReplicasAsync(string tag, string operation, CancellationToken cancellationToken)
+    {
+        if (_waitForReplicas == 0)
+        {
+            return;
+        }
+
+        long acknowledged;
+        try
+        {
+            var server = _connection.GetServer(_keys.RevocationStream(tag));
+            acknowledged = (long)await Bound(operation, server.ExecuteAsync("WAIT", _waitForReplicas, _waitForReplicasTimeoutMs), cancellationToken);
+        }
+        catch (RedisException e)
+        {
+            Log.GrantStoreUnavailable(_logger, operation, e);
+            throw new GrantStoreUnavailableException("The grant store is unavailable.", e);
+        }
+
+        if (acknowledged < _waitForReplicas)
+        {
+            // The write stands on the primary but may not survive a failover: report it as not done. A grant's token
+            // is then never returned (the orphan record expires with its TTL); a revocation is retried by its caller.
+            Log.ReplicasDidNotAcknowledge(_logger, operation, acknowledged, _waitForReplicas);
+            throw new GrantStoreUnavailableException("Too few Redis replicas acknowledged the write.");
+        }
     }
 
     private async Task<List<string>> PageIdsAsync(string tag, RedisKey index, string? cursor, int count, CancellationToken cancellationToken)

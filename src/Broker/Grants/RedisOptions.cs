@@ -6,7 +6,8 @@ namespace Broker.Grants;
 /// <summary>
 /// The Redis connection, bound from <c>Broker:Redis</c>. Defaults: <see cref="Configuration"/> empty (the embedded
 /// in-memory grant store is used), <see cref="KeyPrefix"/> <c>broker:</c>, <see cref="OperationTimeout"/> 2 seconds,
-/// <see cref="ConnectTimeout"/> 5 seconds.
+/// <see cref="ConnectTimeout"/> 5 seconds, <see cref="AssumeNoEviction"/> false, <see cref="WaitForReplicas"/> 0 (off),
+/// <see cref="WaitForReplicasTimeout"/> 500 ms.
 /// </summary>
 public sealed class RedisOptions
 {
@@ -34,6 +35,27 @@ public sealed class RedisOptions
 
     /// <summary>How long to wait for a connection to be established (default 5 seconds).</summary>
     public TimeSpan ConnectTimeout { get; set; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>
+    /// Declares that every Redis server runs with <c>maxmemory-policy noeviction</c> when the broker cannot read it
+    /// (default false). The broker reads the policy (<c>INFO memory</c>) at start and in <c>/readyz</c>; managed
+    /// services that withhold it leave the check "unknown" with a warning until this is set. A policy that can be
+    /// read and is not <c>noeviction</c> fails the check whatever this says.
+    /// </summary>
+    public bool AssumeNoEviction { get; set; }
+
+    /// <summary>
+    /// How many replicas must acknowledge a recorded grant or a revocation before it counts as done (Redis
+    /// <c>WAIT</c>; default 0: off, replication stays asynchronous). When fewer acknowledge within
+    /// <see cref="WaitForReplicasTimeout"/>, the exchange returns no token (503) and the revocation reports an error.
+    /// </summary>
+    public int WaitForReplicas { get; set; }
+
+    /// <summary>
+    /// How long <see cref="WaitForReplicas"/> waits for the acknowledgements (default 500 ms); less than
+    /// <see cref="OperationTimeout"/>. WAIT holds the shared connection to that primary while it waits.
+    /// </summary>
+    public TimeSpan WaitForReplicasTimeout { get; set; } = TimeSpan.FromMilliseconds(500);
 }
 
 /// <summary>Rejects a Redis configuration that cannot work, before the first request finds out.</summary>
@@ -71,6 +93,19 @@ internal sealed class RedisOptionsValidator : IValidateOptions<RedisOptions>
         if (options.ConnectTimeout < TimeSpan.FromMilliseconds(100) || options.ConnectTimeout > TimeSpan.FromMinutes(1))
         {
             errors.Add($"{RedisOptions.SectionName}:ConnectTimeout must be between 100 ms and 1 minute.");
+        }
+
+        if (options.WaitForReplicas is < 0 or > 16)
+        {
+            errors.Add($"{RedisOptions.SectionName}:WaitForReplicas must be between 0 and 16.");
+        }
+
+        // WAIT blocks until the timeout when replicas lag (0 would mean forever); past OperationTimeout the call
+        // would be abandoned anyway.
+        if (options.WaitForReplicas > 0
+            && (options.WaitForReplicasTimeout < TimeSpan.FromMilliseconds(1) || options.WaitForReplicasTimeout >= options.OperationTimeout))
+        {
+            errors.Add($"{RedisOptions.SectionName}:WaitForReplicasTimeout must be at least 1 ms and less than OperationTimeout.");
         }
 
         return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);

@@ -8,7 +8,14 @@ namespace Broker.Grants;
 /// <param name="GrantId">The revoked grant.</param>
 /// <param name="Tenant">The tenant of the revoked grant.</param>
 /// <param name="RevokedAt">When it was revoked.</param>
-public sealed record RevocationEntry(string Position, string GrantId, string Tenant, DateTimeOffset RevokedAt);
+public sealed record RevocationEntry(string Position, string GrantId, string Tenant, DateTimeOffset RevokedAt)
+{
+    /// <summary>
+    /// When the revoked grant's token expires: a verifier may forget the revocation after that. Null only for entries
+    /// written before the stream carried it.
+    /// </summary>
+    public DateTimeOffset? ExpiresAt { get; init; }
+}
 
 /// <summary>A slice of a tenant's revocation stream.</summary>
 /// <param name="Entries">The entries after the requested position, oldest first.</param>

@@ -12,7 +12,14 @@ public abstract record RevokeResult
 }
 
 /// <summary>This call revoked the grant; <paramref name="Entry"/> is its place in the revocation stream.</summary>
-public sealed record Revoked(RevocationEntry Entry) : RevokeResult;
+public sealed record Revoked(RevocationEntry Entry) : RevokeResult
+{
+    /// <summary>
+    /// The grants derived from this one (by re-exchange or delegation, at any depth) that this call revoked with it,
+    /// each with its own stream entry, parents before their children; empty when there were none.
+    /// </summary>
+    public IReadOnlyList<RevocationEntry> Descendants { get; init; } = [];
+}
 
 /// <summary>The grant had been revoked before; <paramref name="Revocation"/> is that first revocation, unchanged.</summary>
 public sealed record AlreadyRevoked(GrantRevocation Revocation) : RevokeResult;

@@ -15,22 +15,34 @@ internal static class HealthModule
         endpoints.MapGet("/healthz", () => Results.Json(
             new HealthReport("ok", new Dictionary<string, string>()), BrokerJsonContext.Default.HealthReport)).AllowAnonymous();
 
-        // GET /readyz — can serve exchanges: a policy is in force, every trust domain has a bundle, the grant store answers.
-        endpoints.MapGet("/readyz", async (IPolicyProvider policy, TrustBundleRegistry bundles, WorkloadApiConnection workloadApi, IOptions<SpiffeAgentOptions> spiffe, IGrantStore grants, CancellationToken cancellationToken) =>
+        // GET /readyz — can serve exchanges: a policy is in force, every trust domain has a bundle, the grant store
+        // answers, and Redis (when used) cannot evict.
+        endpoints.MapGet("/readyz", async (HttpContext context, IPolicyProvider policy, TrustBundleRegistry bundles, WorkloadApiConnection workloadApi, IOptions<SpiffeAgentOptions> spiffe, IGrantStore grants, CancellationToken cancellationToken) =>
         {
             // Without the grant store no token can be issued (fail closed), so the replica is not ready.
             var storeReady = await grants.IsReadyAsync(cancellationToken);
             var workloadApiReady = spiffe.Value.ResolvedEndpoint is null || workloadApi.IsReady;
+
+            // An evicting Redis can drop revocation marks, and revoked tokens would be honoured again: not ready.
+            // A policy that cannot be read is a warning (Broker:Redis:AssumeNoEviction declares it).
+            var eviction = context.RequestServices.GetService<RedisEvictionPolicyCheck>() is { } check
+                ? await check.CheckAsync(cancellationToken)
+                : null;
             var checks = new Dictionary<string, string>
             {
                 ["policy"] = policy.Current is { } current ? current.Version : "not loaded",
                 ["bundles"] = bundles.Health,
                 ["workload_api"] = spiffe.Value.ResolvedEndpoint is null ? "not configured" : workloadApiReady ? "ok" : "waiting",
                 ["grant_store"] = storeReady ? "ok" : "unavailable",
+                ["redis_eviction_policy"] = eviction?.Detail ?? "not applicable",
             };
-            var ready = policy.Current is not null && bundles.AllLoaded && workloadApiReady && storeReady;
+            List<string>? warnings = eviction?.State == EvictionPolicyState.Unknown
+                ? ["redis_eviction_policy: Redis did not disclose its maxmemory-policy; make sure it is noeviction and set Broker:Redis:AssumeNoEviction=true"]
+                : null;
+            var ready = policy.Current is not null && bundles.AllLoaded && workloadApiReady && storeReady
+                && eviction?.State != EvictionPolicyState.Evicting;
             return Results.Json(
-                new HealthReport(ready ? "ready" : "not ready", checks),
+                new HealthReport(ready ? "ready" : "not ready", checks, warnings),
                 BrokerJsonContext.Default.HealthReport,
                 statusCode: ready ? StatusCodes.Status200OK : StatusCodes.Status503ServiceUnavailable);
         }).AllowAnonymous();

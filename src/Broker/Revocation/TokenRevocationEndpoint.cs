@@ -19,10 +19,10 @@ internal sealed class TokenRevocationEndpoint(CapabilityTokenReader reader, IGra
 {
     public const string HolderReason = "revoked by the token holder";
 
-    /// <summary>Revokes one grant as its holder.</summary>
+    /// <summary>Revokes one grant as its holder, and with it the grants derived from it.</summary>
     private async Task RevokeAsync(HttpContext context, GrantRecord grant, CancellationToken cancellationToken)
     {
-        if (await store.RevokeAsync(grant.Id, grant.Subject, HolderReason, cancellationToken) is not Revoked)
+        if (await store.RevokeAsync(grant.Id, grant.Subject, HolderReason, cancellationToken) is not Revoked revoked)
         {
             return;
         }
@@ -41,6 +41,22 @@ internal sealed class TokenRevocationEndpoint(CapabilityTokenReader reader, IGra
             Actor = grant.Subject,
             ClientAddress = context.Connection.RemoteIpAddress?.ToString(),
         });
+
+        // The store audited each descendant too; these are the log lines of those events.
+        foreach (var descendant in revoked.Descendants)
+        {
+            audit.LogRecorded(new AuditEvent
+            {
+                Type = AuditEventTypes.GrantRevoked,
+                Time = descendant.RevokedAt,
+                Outcome = AuditOutcome.Allowed,
+                Reason = GrantValidation.DescendantReason(grant.Id, HolderReason),
+                Tenant = descendant.Tenant,
+                GrantId = descendant.GrantId,
+                Actor = grant.Subject,
+                ClientAddress = context.Connection.RemoteIpAddress?.ToString(),
+            });
+        }
     }
 
     public async Task<IResult> HandleAsync(HttpContext context, CancellationToken cancellationToken)

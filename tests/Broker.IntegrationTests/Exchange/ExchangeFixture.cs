@@ -25,6 +25,9 @@ public sealed class ExchangeFixture : IAsyncLifetime, IAsyncDisposable
     /// <summary>Runs after the trust domains exist and before the broker starts.</summary>
     public Action? BeforeStart { get; set; }
 
+    /// <summary>Services registered before the broker's own (which are added with TryAdd, so these win).</summary>
+    public Action<Microsoft.Extensions.DependencyInjection.IServiceCollection>? Services { get; set; }
+
     public TempDirectory Directory { get; } = new();
 
     public TestSpiffeAuthority Acme { get; private set; } = null!;
@@ -51,12 +54,18 @@ public sealed class ExchangeFixture : IAsyncLifetime, IAsyncDisposable
                 s["Broker:Admin:GlobalAdmins:0"] = GlobalAdmin;
                 Configure?.Invoke(s);
             },
+            Services,
             https: Https);
     }
 
     public async ValueTask DisposeAsync()
     {
-        await Host.DisposeAsync();
+        // Null when the broker refused to start.
+        if (Host is not null)
+        {
+            await Host.DisposeAsync();
+        }
+
         await Oidc.DisposeAsync();
         Directory.Dispose();
     }

@@ -10,14 +10,18 @@ using StackExchange.Redis;
 namespace Broker.IntegrationTests.Grants;
 
 /// <summary>
-/// Measures Redis memory per grant (record, indexes, audit entry) over a sample of realistic grants and extrapolates
-/// to a million. Prints its numbers (see docs/architecture.md); asserts only that it measured something. Runs on a
+/// Measures Redis memory per grant (record, indexes, audit entry, the link between a re-exchanged grant and its
+/// parent) over a sample of realistic grants and extrapolates to a million. Prints its numbers (see docs/architecture.md); asserts only that it measured something. Runs on a
 /// server of its own so that <c>used_memory</c> is not disturbed by other tests.
 /// </summary>
 public sealed class GrantMemoryReport : IAsyncLifetime
 {
     // BROKER_MEMORY_SAMPLE runs a bigger sample by hand (indexes change encoding past 128 members).
     private static readonly int Grants = int.TryParse(Environment.GetEnvironmentVariable("BROKER_MEMORY_SAMPLE"), CultureInfo.InvariantCulture, out var n) && n > 0 ? n : 10_000;
+
+    // The second grant of each task is a re-exchange of the first (a task token narrowed once for a tool), unless
+    // BROKER_MEMORY_DERIVED=0, which measures the former sample of unrelated grants.
+    private static readonly bool Derived = Environment.GetEnvironmentVariable("BROKER_MEMORY_DERIVED") != "0";
     private const int Subjects = 200;
     private const int GrantsPerTask = 2;
     private const string Tenant = "acme-corp";
@@ -48,21 +52,41 @@ public sealed class GrantMemoryReport : IAsyncLifetime
         await store.RecordAsync(warmup, TestGrants.Issued(warmup, "10.42.7.19"), ct);
         var before = await UsedMemoryAsync(server);
 
-        // Record the sample, 64 at a time.
-        var grants = Enumerable.Range(0, Grants).Select(i => Sample(i, null)).ToList();
-        foreach (var chunk in grants.Chunk(64))
+        // Record the sample, 64 at a time; parents before the grants derived from them.
+        List<GrantRecord> grants = [];
+        for (var i = 0; i < Grants; i++)
         {
-            await Task.WhenAll(chunk.Select(g => store.RecordAsync(g, TestGrants.Issued(g, "10.42.7.19"), ct).AsTask()));
+            grants.Add(Sample(i, null, Derived && i % GrantsPerTask != 0 ? grants[i - 1].Id : null));
+        }
+
+        foreach (var generation in grants.GroupBy(g => g.ParentGrantId is null))
+        {
+            foreach (var chunk in generation.Chunk(64))
+            {
+                var results = await Task.WhenAll(chunk.Select(g => store.RecordAsync(g, TestGrants.Issued(g, "10.42.7.19"), ct).AsTask()));
+                Assert.All(results, r => Assert.Equal(RecordGrantResult.Recorded, r));
+            }
         }
 
         var after = await UsedMemoryAsync(server);
 
         // Per-structure sizes (MEMORY USAGE counts key, object and value, not the keyspace and expiry dict entries).
         long records = 0;
+        long parentRecords = 0;
+        long childRecords = 0;
         foreach (var chunk in grants.Chunk(256))
         {
             var sizes = await Task.WhenAll(chunk.Select(g => MemoryUsageAsync(db, keys.Grant(tag, g.Id))));
             records += sizes.Sum();
+            parentRecords += sizes.Where((_, j) => chunk[j].ParentGrantId is null).Sum();
+            childRecords += sizes.Where((_, j) => chunk[j].ParentGrantId is not null).Sum();
+        }
+
+        var derivedCount = grants.Count(g => g.ParentGrantId is not null);
+        var childrenKeys = 0;
+        foreach (var chunk in grants.Chunk(256))
+        {
+            childrenKeys += (await Task.WhenAll(chunk.Select(g => db.KeyExistsAsync(keys.Children(tag, g.Id))))).Count(e => e);
         }
 
         var tenantIndex = await MemoryUsageAsync(db, keys.TenantIndex(tag, Tenant));
@@ -123,9 +147,10 @@ public sealed class GrantMemoryReport : IAsyncLifetime
         var auditCap = new GrantsOptions().AuditMaxLength;
         double millionBytes = (withoutAudit * 1_000_000) + (perAuditEntry * auditCap);
         var report = new StringBuilder()
-            .AppendLine(CultureInfo.InvariantCulture, $"Grants recorded: {Grants:N0} (1 tenant, {Subjects} subjects, {GrantsPerTask} grants per task)")
+            .AppendLine(CultureInfo.InvariantCulture, $"Grants recorded: {Grants:N0} (1 tenant, {Subjects} subjects, {GrantsPerTask} grants per task; {derivedCount:N0} re-exchanged from the first grant of their task)")
             .AppendLine(CultureInfo.InvariantCulture, $"used_memory delta per grant (record + 3 index entries + audit entry): {perGrantTotal:F0} B")
             .AppendLine(CultureInfo.InvariantCulture, $"  record (MEMORY USAGE, MessagePack string): {perRecord:F0} B (value {recordBytes / 1000.0:F0} B; compact JSON was {jsonBytes / 1000.0:F0} B)")
+            .AppendLine(CultureInfo.InvariantCulture, $"    of which parents / unrelated grants {parentRecords / (double)(Grants - derivedCount):F0} B, derived grants {(derivedCount == 0 ? 0 : childRecords / (double)derivedCount):F0} B; children keys: {childrenKeys}")
             .AppendLine(CultureInfo.InvariantCulture, $"  string dictionaries (MEMORY USAGE, amortised): {perDictionary:F1} B ({dictionaries:N0} B in all)")
             .AppendLine(CultureInfo.InvariantCulture, $"  former JSON record as a hash (MEMORY USAGE): {hashes / 1000.0:F0} B")
             .AppendLine(CultureInfo.InvariantCulture, $"  one 74-character subject: JSON string {longAsJson} B, hash {longAsHash} B")
@@ -156,7 +181,7 @@ public sealed class GrantMemoryReport : IAsyncLifetime
     private static async Task<long> MemoryUsageAsync(IDatabase db, RedisKey key)
         => (long)await db.ExecuteAsync("MEMORY", "USAGE", key.ToString(), "SAMPLES", "0");
 
-    private static GrantRecord Sample(int i, string? taskId)
+    private static GrantRecord Sample(int i, string? taskId, string? parent = null)
     {
         var now = DateTimeOffset.FromUnixTimeMilliseconds(TimeProvider.System.GetUtcNow().ToUnixTimeMilliseconds());
         var subject = $"spiffe://acme.example/ns/agents-{i % Subjects % 10}/sa/research-agent-{i % Subjects}";
@@ -177,6 +202,7 @@ public sealed class GrantMemoryReport : IAsyncLifetime
             ExpiresAt = now.AddMinutes(10),
             Binding = i % 2 == 0 ? new GrantBinding("0ZcOCORZNYy-DWpqq30jZyJGHTN0d2HglBV3uiguA4I", null) : null,
             PolicyVersion = "sha256:Yt0nN3gkA0bS3rQ6yJ8c2mTt9u1w4x5z7a8b9c0d1e2",
+            ParentGrantId = parent,
         };
     }
 

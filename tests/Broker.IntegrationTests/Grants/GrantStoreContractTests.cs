@@ -5,9 +5,10 @@ namespace Broker.IntegrationTests.Grants;
 
 /// <summary>
 /// The behaviour every <see cref="IGrantStore"/> must have. Each derived class runs all of it against one store:
-/// in-memory, standalone Redis, Redis Cluster.
+/// in-memory, standalone Redis, Redis Cluster, Redis Sentinel. The cases about derived grants and the revocation
+/// cascade are in <c>GrantStoreContractTests.Cascade.cs</c>.
 /// </summary>
-public abstract class GrantStoreContractTests : IAsyncLifetime
+public abstract partial class GrantStoreContractTests : IAsyncLifetime
 {
     private readonly string _tenant = "tenant-" + Guid.NewGuid().ToString("N")[..8];
     private IGrantStore? _store;
@@ -51,14 +52,17 @@ public abstract class GrantStoreContractTests : IAsyncLifetime
     [Fact]
     public async Task RecordAsync_ThenFind_ReturnsTheGrantAsActive()
     {
-        // Arrange
-        var grant = NewGrant(actorChain: ["spiffe://acme.example/orchestrator"], binding: new GrantBinding("jkt-thumbprint", null), parent: GrantId.New(Tenant));
+        // Arrange: a derived grant, so every member is set (its parent must be active: it is recorded first).
+        var parent = NewGrant();
+        await Store.RecordAsync(parent, Issued(parent), Ct);
+        var grant = NewGrant(actorChain: ["spiffe://acme.example/orchestrator"], binding: new GrantBinding("jkt-thumbprint", null), parent: parent.Id);
 
         // Act
-        await Store.RecordAsync(grant, Issued(grant), Ct);
+        var result = await Store.RecordAsync(grant, Issued(grant), Ct);
         var found = await Store.FindAsync(grant.Id, Ct);
 
         // Assert
+        Assert.Equal(RecordGrantResult.Recorded, result);
         AssertSameGrant(grant, found);
         Assert.Equal(GrantStatus.Active, found!.Status);
         Assert.Null(found.Revocation);
@@ -88,7 +92,8 @@ public abstract class GrantStoreContractTests : IAsyncLifetime
         await Assert.ThrowsAsync<InvalidOperationException>(async () => await Store.RecordAsync(grant, Issued(grant), Ct));
     }
 
-    public static TheoryData<string> InvalidGrants => ["foreign id", "malformed id", "expired", "expires before issued", "audit of another tenant"];
+    public static TheoryData<string> InvalidGrants =>
+        ["foreign id", "malformed id", "expired", "expires before issued", "audit of another tenant", "parent of another tenant", "malformed parent", "its own parent"];
 
     [Theory]
     [MemberData(nameof(InvalidGrants))]
@@ -103,6 +108,9 @@ public abstract class GrantStoreContractTests : IAsyncLifetime
             "malformed id" => (grant with { Id = "jti-1" }, issued),
             "expired" => (grant with { IssuedAt = Now().AddMinutes(-10), ExpiresAt = Now().AddSeconds(-1) }, issued),
             "expires before issued" => (grant with { ExpiresAt = grant.IssuedAt.AddTicks(-TimeSpan.TicksPerMillisecond) }, issued),
+            "parent of another tenant" => (grant with { ParentGrantId = GrantId.New(Tenant + "-other") }, issued),
+            "malformed parent" => (grant with { ParentGrantId = "{tag}.parent" }, issued),
+            "its own parent" => (grant with { ParentGrantId = grant.Id }, issued),
             _ => (grant, issued with { Tenant = Tenant + "-other" }),
         };
 

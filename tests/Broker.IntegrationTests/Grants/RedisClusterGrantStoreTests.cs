@@ -17,10 +17,15 @@ public sealed class RedisClusterGrantStoreTests(RedisClusterFixture cluster) : R
         {
             var grant = NewGrant(tenant: $"{Tenant}-{i}");
             await Store.RecordAsync(grant, Issued(grant), Ct);
+            var child = NewGrant(tenant: grant.Tenant, parent: grant.Id);
+            Assert.Equal(RecordGrantResult.Recorded, await Store.RecordAsync(child, Issued(child), Ct));
             var tag = GrantId.RoutingTag(grant.Tenant);
 
-            // Assert: every key of the grant hashes to the slot of its ID's routing tag.
+            // Assert: every key of the grant and of the grant derived from it hashes to the slot of its ID's routing tag.
             var slot = await KeySlotAsync(keys.Grant(tag, grant.Id));
+            Assert.Equal(slot, await KeySlotAsync(keys.Grant(tag, child.Id)));
+            Assert.Equal(slot, await KeySlotAsync(keys.Children(tag, grant.Id)));
+            Assert.Equal(slot, await KeySlotAsync(keys.TagBase(tag) + "g:" + child.Id));
             Assert.Equal(slot, await KeySlotAsync(keys.TenantIndex(tag, grant.Tenant)));
             Assert.Equal(slot, await KeySlotAsync(keys.SubjectIndex(tag, grant.Tenant, grant.Subject)));
             Assert.Equal(slot, await KeySlotAsync(keys.AuditStream(tag)));

@@ -112,10 +112,12 @@ public abstract class RedisGrantStoreTestBase : GrantStoreContractTests
     {
         // Arrange: canonical base64url of 32 bytes is stored as the bytes; anything else (a last character with
         // spare bits set, another length) as the text.
-        var grant = NewGrant(binding: new GrantBinding(jkt, x5t), parent: GrantId.New(Tenant));
+        var parent = NewGrant();
+        await Store.RecordAsync(parent, Issued(parent), Ct);
+        var grant = NewGrant(binding: new GrantBinding(jkt, x5t), parent: parent.Id);
 
         // Act
-        await Store.RecordAsync(grant, Issued(grant), Ct);
+        Assert.Equal(RecordGrantResult.Recorded, await Store.RecordAsync(grant, Issued(grant), Ct));
 
         // Assert
         AssertSameGrant(grant, await Store.FindAsync(grant.Id, Ct));
@@ -233,6 +235,92 @@ public abstract class RedisGrantStoreTestBase : GrantStoreContractTests
 
         // Assert
         Assert.Equal([later.Id, former.Id, earlier.Id], ids);
+    }
+
+    [Fact]
+    public async Task RecordAsync_Children_FirstInTheParentsRecordThenInItsChildrenKey_LinkedAsLongAsTheyLive()
+    {
+        // Arrange: a ten-minute parent and ten children that outlive it (the store does not bound them; policy does).
+        var keys = new RedisGrantKeys(KeyPrefix);
+        var tag = GrantId.RoutingTag(Tenant);
+        var parent = NewGrant(actorChain: ["spiffe://acme.example/orchestrator"], binding: new GrantBinding("jkt-thumbprint", null));
+        await Store.RecordAsync(parent, Issued(parent), Ct);
+        var children = Enumerable.Range(0, 10).Select(_ => NewGrant(parent: parent.Id, lifetime: TimeSpan.FromMinutes(20))).ToList();
+
+        // Act
+        foreach (var child in children)
+        {
+            Assert.Equal(RecordGrantResult.Recorded, await Store.RecordAsync(child, Issued(child), Ct));
+        }
+
+        // Assert: the record, rewritten with its first eight children, reads back the same; the other two are in the
+        // children key, as tag-less IDs; both the record and that key live as long as the children's records.
+        AssertSameGrant(parent, await Store.FindAsync(parent.Id, Ct));
+        var overflow = (string?)await Database.StringGetAsync(keys.Children(tag, parent.Id));
+        Assert.Equal(string.Concat(children.Skip(RedisGrantRecordFormat.InlineChildren).Select(c => c.Id[(GrantId.RoutingTagLength + 1)..])), overflow);
+        var childTtl = (await Database.KeyTimeToLiveAsync(keys.Grant(tag, children[^1].Id)))!.Value;
+        Assert.True((await Database.KeyTimeToLiveAsync(keys.Grant(tag, parent.Id)))!.Value >= childTtl - TimeSpan.FromSeconds(1));
+        Assert.True((await Database.KeyTimeToLiveAsync(keys.Children(tag, parent.Id)))!.Value >= childTtl - TimeSpan.FromSeconds(1));
+        var revoked = Assert.IsType<Revoked>(await Store.RevokeAsync(parent.Id, "admin", "x", Ct));
+        Assert.Equal(children.Select(c => c.Id), revoked.Descendants.Select(e => e.GrantId));
+    }
+
+    [Fact]
+    public async Task RecordAsync_ParentInTheFormerJsonForm_IsCheckedLinkedAndRevokedWithItsChild()
+    {
+        // Arrange: a parent recorded before the binary format.
+        var keys = new RedisGrantKeys(KeyPrefix);
+        var tag = GrantId.RoutingTag(Tenant);
+        var parent = NewGrant();
+        var json = System.Text.Json.JsonSerializer.Serialize(GrantDocument.From(parent), GrantsJsonContext.Compact.GrantDocument);
+        await Database.StringSetAsync(keys.Grant(tag, parent.Id), json, TimeSpan.FromMinutes(15));
+        var child = NewGrant(parent: parent.Id);
+
+        // Act
+        var recorded = await Store.RecordAsync(child, Issued(child), Ct);
+        var revoked = await Store.RevokeAsync(parent.Id, "admin", "upgrade", Ct);
+
+        // Assert: the JSON record is left as it is; the link is in the children key.
+        Assert.Equal(RecordGrantResult.Recorded, recorded);
+        Assert.Equal(json, (string?)await Database.StringGetAsync(keys.Grant(tag, parent.Id)));
+        Assert.Equal([child.Id], Assert.IsType<Revoked>(revoked).Descendants.Select(e => e.GrantId));
+        var orphan = NewGrant(parent: parent.Id);
+        Assert.Equal(RecordGrantResult.ParentNotActive, await Store.RecordAsync(orphan, Issued(orphan), Ct));
+    }
+
+    [Fact]
+    public async Task FindAsync_RecordWithItsParentAtPosition17_AsWrittenBefore_IsReadAndTakesChildren()
+    {
+        // Arrange: a derived grant whose parent is stored the former way, as the whole ID at array position 17.
+        var keys = new RedisGrantKeys(KeyPrefix);
+        var tag = GrantId.RoutingTag(Tenant);
+        var parent = NewGrant();
+        await Store.RecordAsync(parent, Issued(parent), Ct);
+        var former = NewGrant(parent: parent.Id);
+        await Store.RecordAsync(former, Issued(former), Ct);
+        await Database.ScriptEvaluateAsync(
+            """
+            local record = cmsgpack.unpack(redis.call('GET', KEYS[1]))
+            for i = #record + 1, 16 do
+              record[i] = false
+            end
+            record[17] = ARGV[1]
+            return redis.call('SET', KEYS[1], cmsgpack.pack(record), 'KEEPTTL')
+            """,
+            [keys.Grant(tag, former.Id)],
+            [parent.Id]);
+
+        // Act
+        var found = await Store.FindAsync(former.Id, Ct);
+        var child = NewGrant(parent: former.Id);
+        var recorded = await Store.RecordAsync(child, Issued(child), Ct);
+
+        // Assert: read as before, takes a child, and the parent's revocation still reaches both.
+        AssertSameGrant(former, found);
+        Assert.Equal(RecordGrantResult.Recorded, recorded);
+        AssertSameGrant(former, await Store.FindAsync(former.Id, Ct));
+        var revoked = Assert.IsType<Revoked>(await Store.RevokeAsync(parent.Id, "admin", "x", Ct));
+        Assert.Equal([former.Id, child.Id], revoked.Descendants.Select(e => e.GrantId));
     }
 
     [Fact]

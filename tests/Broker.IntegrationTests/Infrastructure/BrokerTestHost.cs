@@ -66,7 +66,17 @@ public sealed class BrokerTestHost : IAsyncDisposable
 
         var app = builder.Build();
         app.MapBroker();
-        await app.StartAsync();
+        try
+        {
+            await app.StartAsync();
+        }
+        catch
+        {
+            // A host that refuses to start (a test may expect it to) still lets go of its port and services.
+            await app.DisposeAsync();
+            throw;
+        }
+
         var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.Single();
         return new BrokerTestHost(app, new Uri(address));
     }
