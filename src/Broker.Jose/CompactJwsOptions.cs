@@ -8,13 +8,13 @@ public sealed class CompactJwsOptions
     private readonly int _maxTokenLength = 8 * 1024;
     private readonly JwsTypes _acceptedTypes = JwsTypes.Jwt;
 
-    /// <summary>The longest token read, in characters; checked before anything else. Default 8192. Between 16 and 1,048,576.</summary>
+    /// <summary>The longest token read, in characters; checked before anything else. Default 8192. Between 1 and 1,048,576.</summary>
     public int MaxTokenLength
     {
         get => _maxTokenLength;
-        init => _maxTokenLength = value is >= 16 and <= 1024 * 1024
+        init => _maxTokenLength = value is > 0 and <= 1024 * 1024
             ? value
-            : throw new ArgumentOutOfRangeException(nameof(value), "jose: MaxTokenLength must be between 16 and 1048576.");
+            : throw new ArgumentOutOfRangeException(nameof(value), "jose: MaxTokenLength must be between 1 and 1048576.");
     }
 
     /// <summary>The accepted <c>typ</c> values. Default <see cref="JwsTypes.Jwt"/> (absent, <c>JWT</c> or <c>JOSE</c>).</summary>

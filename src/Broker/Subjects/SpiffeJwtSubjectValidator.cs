@@ -9,7 +9,7 @@ using Microsoft.IdentityModel.JsonWebTokens;
 namespace Broker.Subjects;
 
 /// <summary>
-/// SPIFFE JWT-SVIDs (JWT-SVID spec §3, via <see cref="JwtSvid.Validate"/>): signed by a key of the
+/// SPIFFE JWT-SVIDs (JWT-SVID spec §3, via <c>JwtSvid.Validate</c>): signed by a key of the
 /// bundle of the trust domain of <c>sub</c>, with an <c>aud</c> that names this broker.
 /// </summary>
 internal sealed class SpiffeJwtSubjectValidator : ISubjectTokenValidator
