@@ -22,6 +22,9 @@ public sealed class ExchangeFixture : IAsyncLifetime, IAsyncDisposable
     /// <summary>Serve HTTPS (the test supplies the certificate through <see cref="Configure"/>).</summary>
     public bool Https { get; set; }
 
+    /// <summary>Extra service registrations made before the broker's own (a <c>TimeProvider</c>, say).</summary>
+    public Action<Microsoft.Extensions.DependencyInjection.IServiceCollection>? Services { get; set; }
+
     /// <summary>Runs after the trust domains exist and before the broker starts.</summary>
     public Action? BeforeStart { get; set; }
 
@@ -51,6 +54,7 @@ public sealed class ExchangeFixture : IAsyncLifetime, IAsyncDisposable
                 s["Broker:Admin:GlobalAdmins:0"] = GlobalAdmin;
                 Configure?.Invoke(s);
             },
+            Services,
             https: Https);
     }
 
