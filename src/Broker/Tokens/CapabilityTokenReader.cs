@@ -15,6 +15,7 @@ namespace Broker.Tokens;
 internal sealed class CapabilityTokenReader(ISigningKeyProvider keys, IOptions<BrokerOptions> options)
 {
     private readonly string _issuer = options.Value.Issuer!;
+    private volatile CompactJwsOptions? _gate;
 
     /// <summary>Verifies a token that passed the gate; null when it is a valid token of ours.</summary>
     public ErrorDescriptor? Verify(CompactJws token)
@@ -49,7 +50,10 @@ internal sealed class CapabilityTokenReader(ISigningKeyProvider keys, IOptions<B
     /// <summary>Reads and verifies a raw token; null for anything that is not a valid token of ours.</summary>
     public CompactJws? TryRead(string? token, int maxLength)
     {
-        var gate = new CompactJwsOptions { MaxTokenLength = maxLength, AcceptedTypes = JwsTypes.AccessToken, RequireKeyId = true };
+        // Callers pass the same limit every time: build the gate's options once.
+        var gate = _gate is { } last && last.MaxTokenLength == maxLength
+            ? last
+            : _gate = new CompactJwsOptions { MaxTokenLength = maxLength, AcceptedTypes = JwsTypes.AccessToken, RequireKeyId = true };
         return CompactJws.TryRead(token, gate, out var read, out _) && Verify(read) is null ? read : null;
     }
 }
