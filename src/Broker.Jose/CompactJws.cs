@@ -26,8 +26,9 @@ namespace Broker.Jose;
 /// rides in front of the value one parser checks and another uses);</item>
 /// <item><c>alg</c> off <see cref="JoseAlgorithms.Allowed"/>; any <c>crit</c>; a <c>typ</c> not in
 /// <see cref="CompactJwsOptions.AcceptedTypes"/>; a missing <c>kid</c> when required;</item>
-/// <item><c>kid</c>, <c>iss</c>, <c>sub</c>, <c>jti</c> that are not strings, <c>aud</c> that is not a string or an
-/// array of strings, and <c>exp</c>, <c>nbf</c>, <c>iat</c> that are not numbers between 0 and the year 9999.</item>
+/// <item><c>kid</c>, <c>cty</c>, <c>x5t</c>, <c>zip</c>, <c>iss</c>, <c>sub</c>, <c>jti</c>, <c>azp</c> that are not
+/// strings, <c>aud</c> that is not a string or an array of strings, and <c>exp</c>, <c>nbf</c>, <c>iat</c> that are not
+/// numbers between 0 and the year 9999.</item>
 /// </list>
 /// Reading costs one pass of <see cref="Utf8JsonReader"/> per segment to check it and one to read the registered
 /// members; nothing is built per member. This type holds the token: never log <see cref="Token"/>.
@@ -301,6 +302,13 @@ public sealed class CompactJws
                 values.TypPresent = true;
                 values.Typ = ReadString(ref reader, ref values.TypError);
             }
+            else if (reader.ValueTextEquals("cty"u8) || reader.ValueTextEquals("x5t"u8) || reader.ValueTextEquals("zip"u8))
+            {
+                // Unused here, but Microsoft.IdentityModel reads them as strings and fails on anything else: what
+                // passes the gate must parse there too.
+                reader.Read();
+                _ = ReadString(ref reader, ref values.KidError);
+            }
             else if (reader.ValueTextEquals("crit"u8))
             {
                 reader.Read();
@@ -338,6 +346,12 @@ public sealed class CompactJws
             {
                 reader.Read();
                 values.Jti = ReadString(ref reader, ref values.TypeError);
+            }
+            else if (reader.ValueTextEquals("azp"u8))
+            {
+                // As cty, x5t and zip in the header: a string wherever another reader insists on one.
+                reader.Read();
+                _ = ReadString(ref reader, ref values.TypeError);
             }
             else if (reader.ValueTextEquals("aud"u8))
             {
@@ -443,7 +457,7 @@ public sealed class CompactJws
     {
         public string? Alg;
         public string? Kid;
-        public bool KidError;
+        public bool KidError; // also cty, x5t, zip
         public string? Typ;
         public bool TypPresent;
         public bool TypError;

@@ -38,7 +38,10 @@ public enum JwsError
     /// <summary><c>kid</c> is missing or empty and <see cref="CompactJwsOptions.RequireKeyId"/> is set.</summary>
     MissingKeyId,
 
-    /// <summary><c>kid</c>, <c>iss</c>, <c>sub</c> or <c>jti</c> is not a string, or <c>aud</c> is neither a string nor an array of strings.</summary>
+    /// <summary>
+    /// <c>kid</c>, <c>cty</c>, <c>x5t</c> or <c>zip</c> in the header, or <c>iss</c>, <c>sub</c>, <c>jti</c> or <c>azp</c> in the
+    /// claims, is not a string; or <c>aud</c> is neither a string nor an array of strings.
+    /// </summary>
     InvalidClaimType,
 
     /// <summary><c>exp</c>, <c>nbf</c> or <c>iat</c> is not a JSON number, or is negative or beyond the year 9999.</summary>

@@ -155,6 +155,10 @@ public sealed class CompactJwsTests
         { "kid empty", Sign(header: """{"alg":"ES256","kid":""}"""), JwsError.MissingKeyId },
         { "kid a number", Sign(header: """{"alg":"ES256","kid":1}"""), JwsError.InvalidClaimType },
         { "kid null", Sign(header: """{"alg":"ES256","kid":null}"""), JwsError.InvalidClaimType },
+        { "cty a number", Sign(header: """{"alg":"ES256","kid":"k1","cty":1}"""), JwsError.InvalidClaimType },
+        { "x5t a number", Sign(header: """{"alg":"ES256","kid":"k1","x5t":1}"""), JwsError.InvalidClaimType },
+        { "zip an object", Sign(header: """{"alg":"ES256","kid":"k1","zip":{}}"""), JwsError.InvalidClaimType },
+        { "azp a number", Sign(payload: """{"sub":"w","azp":1}"""), JwsError.InvalidClaimType },
 
         // :: Claim types.
         { "iss a number", Sign(payload: """{"iss":1,"sub":"w"}"""), JwsError.InvalidClaimType },
@@ -266,6 +270,22 @@ public sealed class CompactJwsTests
             Assert.Equal(other.Audiences, jws.Audience);
             Assert.Equal(other.TryGetPayloadValue<long>("exp", out var exp) ? exp : null, (long?)jws.ExpirationTime);
         }
+    }
+
+    [Theory]
+    [InlineData("""{"alg":"ES256","kid":"k1","cty":"JWT","x5t":"AAAA","zip":"DEF","enc":1,"x":[{"a":null}]}""", Payload)]
+    [InlineData(Header, """{"sub":"w","exp":1700000300.5,"nbf":1.7e9,"iat":253402300799}""")]
+    [InlineData(Header, """{"sub":"w","aud":[],"azp":"client","act":{"sub":"x","act":{"sub":"y"}}}""")]
+    [InlineData(Header, """{"sub":"w","n":1e400,"m":-1e400,"big":123456789012345678901234567890,"z":null,"t":true}""")]
+    [InlineData(Header, """{"s\u0075b":"w","\u00e9":"\u00e9\ud83d\ude00","x":{"y":{"z":[[[]]]}}}""")]
+    public void TryRead_OddButValidTokens_MicrosoftIdentityModelParsesThemToo(string header, string payload)
+    {
+        // What the gate passes, another JOSE library must read without error (it reads cty, x5t, zip, azp as strings).
+        var token = Sign(header, payload);
+
+        Assert.True(CompactJws.TryRead(token, Options, out var jws, out var error), error.ToString());
+        var other = new JsonWebToken(token);
+        Assert.Equal(other.Subject, jws.Subject);
     }
 
     [Fact]

@@ -71,7 +71,7 @@ public enum JwtSvidValidationError
     /// <summary>A member name appears twice in one object of the header or the claims, at any depth.</summary>
     DuplicateMember,
 
-    /// <summary><c>kid</c>, <c>iss</c>, <c>sub</c> or <c>jti</c> is not a string, or <c>aud</c> is neither a string nor an array of strings.</summary>
+    /// <summary>A header parameter or claim that must be a string is not (<c>kid</c>, <c>iss</c>, <c>sub</c>, ...), or <c>aud</c> is neither a string nor an array of strings.</summary>
     InvalidClaimType,
 
     /// <summary><c>exp</c>, <c>nbf</c> or <c>iat</c> is not a JSON number, or is negative or beyond the year 9999.</summary>

@@ -68,7 +68,7 @@ public static class ErrorCatalog
     public static readonly ErrorDescriptor SubjectTrailingData = new("subject.trailing_data", OAuthErrors.InvalidGrant, "The subject_token header or claims have data after the JSON object.");
     public static readonly ErrorDescriptor SubjectDuplicateMember = new("subject.duplicate_member", OAuthErrors.InvalidGrant, "The subject_token header or claims repeat a member name.");
     public static readonly ErrorDescriptor SubjectCriticalHeader = new("subject.critical_header", OAuthErrors.InvalidGrant, "The subject_token has a crit header; the broker understands no critical extension.");
-    public static readonly ErrorDescriptor SubjectInvalidClaimType = new("subject.invalid_claim_type", OAuthErrors.InvalidGrant, "A header parameter or claim of the subject_token (kid, iss, sub, jti, aud) has the wrong JSON type.");
+    public static readonly ErrorDescriptor SubjectInvalidClaimType = new("subject.invalid_claim_type", OAuthErrors.InvalidGrant, "A header parameter or claim of the subject_token (such as kid, iss, sub or aud) has the wrong JSON type.");
     public static readonly ErrorDescriptor SubjectInvalidNumericDate = new("subject.invalid_numeric_date", OAuthErrors.InvalidGrant, "The subject_token's exp, nbf or iat is not a number of seconds between 1970 and 9999.");
     public static readonly ErrorDescriptor SubjectKeyAlgorithmMismatch = new("subject.key_algorithm_mismatch", OAuthErrors.InvalidGrant, "The subject_token's alg does not fit the type, curve or size of its signing key.");
 
