@@ -1,8 +1,10 @@
 // Broker.Spiffe — SPIFFE for .NET.
 
+using Broker.Jose;
+
 namespace Broker.Spiffe.Svids;
 
-/// <summary>Options for <see cref="JwtSvid.Validate"/>. Immutable once built; share one instance.</summary>
+/// <summary>Options for <see cref="JwtSvid.Validate(string, Bundles.IJwtBundleSource, IReadOnlyCollection{string}, JwtSvidValidationOptions?)"/>. Immutable once built; share one instance.</summary>
 public sealed class JwtSvidValidationOptions
 {
     /// <summary>The largest accepted <see cref="ClockSkew"/>: 5 minutes.</summary>
@@ -12,7 +14,17 @@ public sealed class JwtSvidValidationOptions
     private readonly TimeSpan _clockSkew = TimeSpan.FromSeconds(30);
     private readonly TimeProvider _timeProvider = TimeProvider.System;
 
+    private CompactJwsOptions? _readerOptions;
+
     internal static JwtSvidValidationOptions Default { get; } = new();
+
+    /// <summary>The gate's options for a JWT-SVID: this size limit, <c>typ</c> absent, <c>JWT</c> or <c>JOSE</c>, <c>kid</c> required.</summary>
+    internal CompactJwsOptions ReaderOptions => _readerOptions ??= new CompactJwsOptions
+    {
+        MaxTokenLength = MaxTokenLength,
+        AcceptedTypes = JwsTypes.Jwt,
+        RequireKeyId = true,
+    };
 
     /// <summary>
     /// The longest token accepted, in characters; checked before anything else. Default 8192 (8 KiB),

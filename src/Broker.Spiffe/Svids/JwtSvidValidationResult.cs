@@ -1,11 +1,12 @@
 // Broker.Spiffe — SPIFFE for .NET.
 
 using System.Diagnostics.CodeAnalysis;
+using Microsoft.IdentityModel.Tokens;
 
 namespace Broker.Spiffe.Svids;
 
 /// <summary>
-/// The outcome of <see cref="JwtSvid.Validate"/>: either <see cref="JwtSvidValidationSuccess"/> or
+/// The outcome of <see cref="JwtSvid.Validate(string, Bundles.IJwtBundleSource, IReadOnlyCollection{string}, JwtSvidValidationOptions?)"/>: either <see cref="JwtSvidValidationSuccess"/> or
 /// <see cref="JwtSvidValidationFailure"/>. No other subtypes exist (the constructor is not accessible outside this library).
 /// </summary>
 public abstract record JwtSvidValidationResult
@@ -29,6 +30,12 @@ public abstract record JwtSvidValidationResult
 /// <param name="Svid">The validated SVID.</param>
 public sealed record JwtSvidValidationSuccess(JwtSvid Svid) : JwtSvidValidationResult
 {
+    /// <summary>
+    /// The bundle authority whose key verified the signature, so a caller that caches the result can tell when that
+    /// key leaves the bundle or is replaced under the same <c>kid</c> (compare its RFC 7638 thumbprint).
+    /// </summary>
+    public JsonWebKey? Authority { get; init; }
+
     /// <inheritdoc />
     public override bool IsValid => true;
 }

@@ -86,7 +86,7 @@ public sealed class JwtSource : IJwtBundleSource, IAsyncDisposable
         return svid;
     }
 
-    /// <summary>Validates a JWT-SVID against this source's current bundles (see <see cref="JwtSvid.Validate"/>).</summary>
+    /// <summary>Validates a JWT-SVID against this source's current bundles (see <see cref="JwtSvid.Validate(string, Bundles.IJwtBundleSource, IReadOnlyCollection{string}, JwtSvidValidationOptions?)"/>).</summary>
     public JwtSvidValidationResult Validate(string token, IReadOnlyCollection<string> audiences, JwtSvidValidationOptions? options = null) =>
         JwtSvid.Validate(token, this, audiences, options);
 

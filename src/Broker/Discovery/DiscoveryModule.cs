@@ -1,5 +1,6 @@
 using System.Text.Json;
 using Broker.Exchange;
+using Broker.Jose;
 using Broker.Hosting;
 using Broker.SpiffeAgent;
 using Broker.Subjects;
@@ -45,7 +46,7 @@ internal static class DiscoveryModule
             ActorTokenTypesSupported = jwtTypes,
             RequestedTokenTypesSupported = [CapabilityTokenTypes.AccessToken, CapabilityTokenTypes.Jwt],
             TokenSigningAlgValuesSupported = [SecurityAlgorithms.EcdsaSha256],
-            SubjectTokenSigningAlgValuesSupported = SubjectAlgorithms.Allowed,
+            SubjectTokenSigningAlgValuesSupported = JoseAlgorithms.Allowed,
             TaskContextParametersSupported = [ExchangeParameters.TaskId, ExchangeParameters.Purpose, ExchangeParameters.ExpiresIn],
             TlsClientCertificateBoundAccessTokens = mutualTls,
         };

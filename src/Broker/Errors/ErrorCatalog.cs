@@ -1,3 +1,5 @@
+using System.Collections.Concurrent;
+
 namespace Broker.Errors;
 
 /// <summary>
@@ -66,6 +68,35 @@ public static class ErrorCatalog
     public static readonly ErrorDescriptor SubjectCertificateInvalid = new("subject.certificate_invalid", OAuthErrors.InvalidGrant, "The TLS client certificate is not a valid X509-SVID of a trusted trust domain.");
     public static readonly ErrorDescriptor SubjectBindingMismatch = new("subject.binding_mismatch", OAuthErrors.InvalidGrant, "The subject_token is bound to a client certificate that is not on this connection.");
     public static readonly ErrorDescriptor ActorInvalid = new("actor.invalid", OAuthErrors.InvalidGrant, "The actor_token is not valid.");
+
+    // :: The strict compact-JWS gate (Broker.Jose), before any key lookup or claim use: one reason per rule.
+    public static readonly ErrorDescriptor SubjectMalformedEncoding = new("subject.malformed_base64url", OAuthErrors.InvalidGrant, "The subject_token is not in canonical, unpadded base64url.");
+    public static readonly ErrorDescriptor SubjectMalformedJson = new("subject.malformed_json", OAuthErrors.InvalidGrant, "The subject_token header or claims are not a JSON object in UTF-8.");
+    public static readonly ErrorDescriptor SubjectTrailingData = new("subject.trailing_data", OAuthErrors.InvalidGrant, "The subject_token header or claims have data after the JSON object.");
+    public static readonly ErrorDescriptor SubjectDuplicateMember = new("subject.duplicate_member", OAuthErrors.InvalidGrant, "The subject_token header or claims repeat a member name.");
+    public static readonly ErrorDescriptor SubjectCriticalHeader = new("subject.critical_header", OAuthErrors.InvalidGrant, "The subject_token has a crit header; the broker understands no critical extension.");
+    public static readonly ErrorDescriptor SubjectInvalidClaimType = new("subject.invalid_claim_type", OAuthErrors.InvalidGrant, "A header parameter or claim of the subject_token (such as kid, iss, sub or aud) has the wrong JSON type.");
+    public static readonly ErrorDescriptor SubjectInvalidNumericDate = new("subject.invalid_numeric_date", OAuthErrors.InvalidGrant, "The subject_token's exp, nbf or iat is not a number of seconds between 1970 and 9999.");
+    public static readonly ErrorDescriptor SubjectKeyAlgorithmMismatch = new("subject.key_algorithm_mismatch", OAuthErrors.InvalidGrant, "The subject_token's alg does not fit the type, curve or size of its signing key.");
+
+    /// <summary>An actor token of this broker: actors present their own workload credential, never a capability token.</summary>
+    public static readonly ErrorDescriptor ActorBrokerToken = new("actor.broker_token", OAuthErrors.InvalidGrant, "The actor_token must be the actor's own workload credential, not a token issued by this broker.");
+
+    private static readonly ConcurrentDictionary<string, ErrorDescriptor> ActorReasons = new(StringComparer.Ordinal);
+
+    /// <summary>
+    /// The audit reason for an actor_token refused for <paramref name="subjectReason"/>: <c>actor.expired</c> for
+    /// <c>subject.expired</c> and so on. The caller sees exactly what <see cref="ActorInvalid"/> says; only the trail
+    /// keeps the precise reason. Bounded: one entry per catalog reason.
+    /// </summary>
+    public static ErrorDescriptor ForActor(ErrorDescriptor subjectReason)
+    {
+        ArgumentNullException.ThrowIfNull(subjectReason);
+        const string prefix = "subject.";
+        return subjectReason.Reason.StartsWith(prefix, StringComparison.Ordinal)
+            ? ActorReasons.GetOrAdd(subjectReason.Reason, static reason => ActorInvalid with { Reason = "actor." + reason[prefix.Length..] })
+            : ActorInvalid;
+    }
 
     // :: Policy (deny by default).
     public static readonly ErrorDescriptor NoTenant = new("policy.no_tenant", OAuthErrors.InvalidGrant, "No tenant accepts this workload identity.");

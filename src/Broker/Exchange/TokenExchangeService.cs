@@ -105,8 +105,19 @@ internal sealed class TokenExchangeService(
             var actorResult = await subjects.ValidateAsync(request.ActorToken, TokenHash.Of(request.ActorToken), policy, cancellationToken);
             if (actorResult is not SubjectValidationResult.Valid { Identity: var validActor })
             {
-                Log.ActorRejected(logger, ((SubjectValidationResult.Invalid)actorResult).Reason.Reason);
-                return new ExchangeOutcome.Rejected(ErrorCatalog.ActorInvalid);
+                var reason = ((SubjectValidationResult.Invalid)actorResult).Reason;
+                Log.ActorRejected(logger, reason.Reason);
+
+                // The caller learns only that the actor_token is invalid; the trail keeps why (actor.expired, ...).
+                return new ExchangeOutcome.Rejected(ErrorCatalog.ForActor(reason));
+            }
+
+            // An actor proves who it is with its own workload credential. One of our tokens names a subject
+            // (and a chain) that the grant gave someone else: accepting it would let that chain be dropped
+            // or re-rooted, laundering the delegation (RFC 8693 §4.1 builds act from the actor's identity).
+            if (validActor.Kind == IdentityKind.Broker)
+            {
+                return new ExchangeOutcome.Rejected(ErrorCatalog.ActorBrokerToken);
             }
 
             actor = validActor;

@@ -68,14 +68,14 @@ internal sealed class IntrospectionEndpoint(
 
     private async Task<IntrospectionResponse> IntrospectAsync(string? presented, TenantPolicy caller, PolicySet policy, CancellationToken cancellationToken)
     {
-        var token = await reader.TryReadAsync(presented, subjectsOptions.Value.MaxTokenLength);
+        var token = reader.TryRead(presented, subjectsOptions.Value.MaxTokenLength);
         var now = timeProvider.GetUtcNow();
-        if (token is null || string.IsNullOrEmpty(token.Id) || token.ValidTo <= now.UtcDateTime)
+        if (token is not { JwtId: { Length: > 0 } grantId, ExpirationTime: { } exp } || exp <= now.ToUnixTimeSeconds())
         {
             return IntrospectionResponse.Inactive;
         }
 
-        var grant = await store.FindAsync(token.Id, cancellationToken);
+        var grant = await store.FindAsync(grantId, cancellationToken);
         if (grant is null || grant.Status != GrantStatus.Active || grant.ExpiresAt <= now || grant.Tenant != caller.Name || !policy.Tenants.ContainsKey(grant.Tenant))
         {
             return IntrospectionResponse.Inactive;

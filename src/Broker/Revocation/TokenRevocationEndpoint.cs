@@ -68,15 +68,15 @@ internal sealed class TokenRevocationEndpoint(CapabilityTokenReader reader, IGra
             return ErrorWriter.Result(formError!);
         }
 
-        var token = await reader.TryReadAsync(form["token"].Count == 1 ? form["token"][0] : null, subjects.Value.MaxTokenLength);
-        if (token is null || string.IsNullOrEmpty(token.Id))
+        var token = reader.TryRead(form["token"].Count == 1 ? form["token"][0] : null, subjects.Value.MaxTokenLength);
+        if (token is not { JwtId: { Length: > 0 } grantId })
         {
             return Results.Ok();
         }
 
         try
         {
-            var grant = await store.FindAsync(token.Id, cancellationToken);
+            var grant = await store.FindAsync(grantId, cancellationToken);
             if (grant is null || grant.Subject != token.Subject)
             {
                 return Results.Ok();

@@ -1,10 +1,10 @@
 using Broker.Errors;
 using Broker.Grants;
 using Broker.Hosting;
+using Broker.Jose;
 using Broker.Policy;
 using Broker.Tokens;
 using Microsoft.Extensions.Options;
-using Microsoft.IdentityModel.JsonWebTokens;
 
 namespace Broker.Subjects;
 
@@ -32,23 +32,22 @@ internal sealed class BrokerTokenSubjectValidator : ISubjectTokenValidator
 
     public IdentityKind Kind => IdentityKind.Broker;
 
-    public async ValueTask<SubjectValidationResult> ValidateAsync(string token, JsonWebToken parsed, PolicySet policy, CancellationToken cancellationToken)
+    public async ValueTask<SubjectValidationResult> ValidateAsync(CompactJws token, PolicySet policy, CancellationToken cancellationToken)
     {
-        var (_, error) = await _reader.ReadAsync(parsed);
-        if (error is not null)
+        if (_reader.Verify(token) is { } error)
         {
             return new SubjectValidationResult.Invalid(error);
         }
 
-        if (TokenLifetime.Check(parsed, _timeProvider.GetUtcNow(), _options.ClockSkew) is { } lifetimeError)
+        if (TokenLifetime.Check(token, _timeProvider.GetUtcNow(), _options.ClockSkew) is { } lifetimeError)
         {
             return new SubjectValidationResult.Invalid(lifetimeError);
         }
 
-        var grant = string.IsNullOrEmpty(parsed.Id) || parsed.Id.Length > GrantId.MaxLength
+        var grant = token.JwtId is not { Length: > 0 and <= GrantId.MaxLength } grantId
             ? null
-            : await _grants.FindAsync(parsed.Id, cancellationToken);
-        if (grant is null || grant.Status != GrantStatus.Active || !string.Equals(grant.Subject, parsed.Subject, StringComparison.Ordinal))
+            : await _grants.FindAsync(grantId, cancellationToken);
+        if (grant is null || grant.Status != GrantStatus.Active || !string.Equals(grant.Subject, token.Subject, StringComparison.Ordinal))
         {
             return new SubjectValidationResult.Invalid(ErrorCatalog.SubjectGrantNotActive);
         }
@@ -60,7 +59,7 @@ internal sealed class BrokerTokenSubjectValidator : ISubjectTokenValidator
             Source = _issuer,
             Claims = EmptyClaims,
             ExpiresAt = grant.ExpiresAt,
-            KeyId = parsed.Kid,
+            KeyId = token.KeyId!,
             Grant = new BrokerGrantContext(grant.Id, grant.Tenant, grant.Capabilities, grant.Audience, grant.ActorChain, grant.TaskId, grant.Purpose, grant.Binding?.X509Thumbprint),
         });
     }

@@ -1,5 +1,5 @@
+using System.Text;
 using System.Text.Json;
-using Microsoft.IdentityModel.Tokens;
 
 namespace Broker.Subjects;
 
@@ -8,67 +8,111 @@ namespace Broker.Subjects;
 /// form policy conditions and subject templates read. Bounded in depth and count: a hostile token
 /// cannot make this expensive.
 /// </summary>
+/// <remarks>
+/// Fed the payload bytes that <see cref="Jose.CompactJws"/> validated (one JSON object, no repeated
+/// member, no trailing data, escapes that unescape), so it reads exactly what the gate checked and
+/// cannot throw. A path that two members spell alike (<c>"a/b"</c> and <c>"a": {"b"}</c>) is dropped
+/// rather than letting one silently win: a condition on it then fails closed.
+/// </remarks>
 internal static class ClaimsFlattener
 {
     private const int MaxDepth = 4;
     private const int MaxEntries = 256;
 
-    public static IReadOnlyDictionary<string, IReadOnlyList<string>> Flatten(string encodedPayload)
+    // At least the gate's own depth limit, so no payload it passed is too deep here.
+    private static readonly JsonReaderOptions ReaderOptions = new() { MaxDepth = 64 };
+
+    public static IReadOnlyDictionary<string, IReadOnlyList<string>> Flatten(ReadOnlyMemory<byte> payload)
     {
-        var claims = new Dictionary<string, IReadOnlyList<string>>(StringComparer.Ordinal);
-        using var document = JsonDocument.Parse(Base64UrlEncoder.DecodeBytes(encodedPayload));
-        if (document.RootElement.ValueKind == JsonValueKind.Object)
+        var claims = new Claims();
+        var reader = new Utf8JsonReader(payload.Span, ReaderOptions);
+        if (reader.Read() && reader.TokenType == JsonTokenType.StartObject)
         {
-            Visit(document.RootElement, null, 0, claims);
+            Visit(ref reader, null, 0, claims);
         }
 
-        return claims;
+        return claims.Values;
     }
 
-    private static void Visit(JsonElement element, string? prefix, int depth, Dictionary<string, IReadOnlyList<string>> claims)
+    /// <summary>Reads the members of the object the reader is on, up to and including its end.</summary>
+    private static void Visit(ref Utf8JsonReader reader, string? prefix, int depth, Claims claims)
     {
-        foreach (var property in element.EnumerateObject())
+        while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
         {
-            if (claims.Count >= MaxEntries)
+            var name = reader.GetString()!;
+            reader.Read();
+            if (claims.Full)
+            {
+                reader.Skip();
+                continue;
+            }
+
+            var path = prefix is null ? name : $"{prefix}/{name}";
+            switch (reader.TokenType)
+            {
+                case JsonTokenType.StartObject when depth + 1 < MaxDepth:
+                    Visit(ref reader, path, depth + 1, claims);
+                    break;
+                case JsonTokenType.StartArray:
+                    var values = new List<string>();
+                    while (reader.Read() && reader.TokenType != JsonTokenType.EndArray)
+                    {
+                        if (Scalar(ref reader) is { } value && values.Count < MaxEntries)
+                        {
+                            values.Add(value);
+                        }
+                        else
+                        {
+                            reader.Skip();
+                        }
+                    }
+
+                    claims.Set(path, values);
+                    break;
+                default:
+                    if (Scalar(ref reader) is { } scalar)
+                    {
+                        claims.Set(path, [scalar]);
+                    }
+                    else
+                    {
+                        reader.Skip();
+                    }
+
+                    break;
+            }
+        }
+    }
+
+    private static string? Scalar(ref Utf8JsonReader reader) => reader.TokenType switch
+    {
+        JsonTokenType.String => reader.GetString(),
+        JsonTokenType.Number => Encoding.UTF8.GetString(reader.ValueSpan),
+        JsonTokenType.True => "true",
+        JsonTokenType.False => "false",
+        _ => null,
+    };
+
+    private sealed class Claims
+    {
+        private HashSet<string>? _ambiguous;
+
+        public Dictionary<string, IReadOnlyList<string>> Values { get; } = new(StringComparer.Ordinal);
+
+        public bool Full => Values.Count >= MaxEntries;
+
+        public void Set(string path, IReadOnlyList<string> values)
+        {
+            if (_ambiguous?.Contains(path) == true)
             {
                 return;
             }
 
-            var path = prefix is null ? property.Name : $"{prefix}/{property.Name}";
-            switch (property.Value.ValueKind)
+            if (!Values.TryAdd(path, values))
             {
-                case JsonValueKind.Object when depth + 1 < MaxDepth:
-                    Visit(property.Value, path, depth + 1, claims);
-                    break;
-                case JsonValueKind.Array:
-                    var values = new List<string>();
-                    foreach (var item in property.Value.EnumerateArray())
-                    {
-                        if (Scalar(item) is { } value && values.Count < MaxEntries)
-                        {
-                            values.Add(value);
-                        }
-                    }
-
-                    claims[path] = values;
-                    break;
-                default:
-                    if (Scalar(property.Value) is { } scalar)
-                    {
-                        claims[path] = [scalar];
-                    }
-
-                    break;
+                Values.Remove(path);
+                (_ambiguous ??= new HashSet<string>(StringComparer.Ordinal)).Add(path);
             }
         }
     }
-
-    private static string? Scalar(JsonElement element) => element.ValueKind switch
-    {
-        JsonValueKind.String => element.GetString(),
-        JsonValueKind.Number => element.GetRawText(),
-        JsonValueKind.True => "true",
-        JsonValueKind.False => "false",
-        _ => null,
-    };
 }

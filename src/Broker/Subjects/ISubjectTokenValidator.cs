@@ -1,5 +1,5 @@
+using Broker.Jose;
 using Broker.Policy;
-using Microsoft.IdentityModel.JsonWebTokens;
 
 namespace Broker.Subjects;
 
@@ -9,8 +9,8 @@ internal interface ISubjectTokenValidator
     /// <summary>The kind of identity this validator produces.</summary>
     IdentityKind Kind { get; }
 
-    /// <summary>Validates a token already parsed (not yet trusted) and whose <c>alg</c> is allow-listed.</summary>
-    ValueTask<SubjectValidationResult> ValidateAsync(string token, JsonWebToken parsed, PolicySet policy, CancellationToken cancellationToken);
+    /// <summary>Validates a token that passed the structural gate (<see cref="CompactJws"/>) but is not yet trusted.</summary>
+    ValueTask<SubjectValidationResult> ValidateAsync(CompactJws token, PolicySet policy, CancellationToken cancellationToken);
 
     /// <summary>True while the key and source that validated <paramref name="identity"/> are still trusted.</summary>
     bool IsStillTrusted(WorkloadIdentity identity, PolicySet policy);

@@ -16,6 +16,9 @@ internal static partial class Log
     [LoggerMessage(1103, LogLevel.Information, "Loaded the JWT bundle of trust domain {TrustDomain} from {Source}: {KeyCount} key(s).", EventName = nameof(BundleLoaded))]
     public static partial void BundleLoaded(ILogger logger, string trustDomain, string source, int keyCount);
 
-    [LoggerMessage(1104, LogLevel.Debug, "Subject token validation detail: {Detail}", EventName = nameof(ValidationDetail))]
-    public static partial void ValidationDetail(ILogger logger, string detail);
+    [LoggerMessage(1105, LogLevel.Debug, "Token refused before any key lookup: {Reason} (token sha256 {TokenSha256}).", EventName = nameof(TokenRefusedByGate))]
+    public static partial void TokenRefusedByGate(ILogger logger, string reason, string tokenSha256);
+
+    [LoggerMessage(1106, LogLevel.Warning, "Could not refresh the keys of issuer {Issuer}: {Error}; the last keys stay in use until the next attempt.", EventName = nameof(IssuerKeysStale))]
+    public static partial void IssuerKeysStale(ILogger logger, string issuer, string error);
 }

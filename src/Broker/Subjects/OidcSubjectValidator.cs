@@ -1,21 +1,26 @@
 using Broker.Errors;
 using Broker.Hosting;
+using Broker.Jose;
 using Broker.Policy;
 using Microsoft.Extensions.Options;
-using Microsoft.IdentityModel.JsonWebTokens;
-using Microsoft.IdentityModel.Tokens;
 
 namespace Broker.Subjects;
 
 /// <summary>
 /// OIDC workload tokens (Kubernetes service-account tokens, CI and cloud workload tokens) from
-/// issuers a tenant trusts: signature against the issuer's JWKS, then <c>iss</c>, <c>aud</c>,
-/// <c>exp</c> and <c>nbf</c> with bounded skew, then the claim mapping to a workload identity.
+/// issuers a tenant trusts: the key by <c>kid</c> from the issuer's JWKS, whether it fits <c>alg</c>,
+/// then <c>iss</c>, <c>aud</c>, <c>exp</c>, <c>nbf</c> and <c>iat</c> with bounded skew, then the
+/// signature, then the claim mapping to a workload identity.
 /// </summary>
+/// <remarks>
+/// The token already passed the gate of <see cref="CompactJws"/>, exactly as a JWT-SVID does, so both
+/// paths refuse the same defects with the same reasons. Claim checks come before the signature, so a
+/// flood of stale or misdirected tokens costs no public-key operation; the signature is verified by
+/// Microsoft.IdentityModel's crypto providers over the JWK as the issuer published it.
+/// </remarks>
 internal sealed class OidcSubjectValidator : ISubjectTokenValidator
 {
     private readonly OidcConfigurationRegistry _registry;
-    private readonly JsonWebTokenHandler _handler = new();
     private readonly string[] _defaultAudiences;
     private readonly SubjectsOptions _options;
     private readonly TimeProvider _timeProvider;
@@ -33,81 +38,70 @@ internal sealed class OidcSubjectValidator : ISubjectTokenValidator
         _defaultAudiences = _options.Audiences.Count > 0 ? [.. _options.Audiences] : [broker.Value.Issuer!];
         _timeProvider = timeProvider;
         _logger = logger;
-        _handler.MaximumTokenSizeInBytes = _options.MaxTokenLength;
     }
 
     public IdentityKind Kind => IdentityKind.Oidc;
 
-    public async ValueTask<SubjectValidationResult> ValidateAsync(string token, JsonWebToken parsed, PolicySet policy, CancellationToken cancellationToken)
+    public async ValueTask<SubjectValidationResult> ValidateAsync(CompactJws token, PolicySet policy, CancellationToken cancellationToken)
     {
-        var source = policy.OidcIssuers[parsed.Issuer];
+        // Chosen because iss names a trusted issuer; the gate guarantees there is exactly one iss.
+        var source = policy.OidcIssuers[token.Issuer!];
         var issuer = _registry.Get(source);
+        var kid = token.KeyId!;
 
-        IReadOnlyCollection<SecurityKey> keys;
+        IssuerKeySet keys;
         try
         {
             keys = await issuer.GetKeysAsync(cancellationToken);
+            if (!keys.TryGet(kid, out _))
+            {
+                // An unknown kid may mean the issuer rotated: ask for fresh keys (at most once per
+                // MinimumKeyRefreshInterval) and look once more.
+                issuer.RequestRefresh();
+                keys = await issuer.GetKeysAsync(cancellationToken);
+            }
         }
-        catch (Exception ex) when (ex is InvalidOperationException or IOException or HttpRequestException or ArgumentException)
+        catch (Exception ex) when (ex is InvalidOperationException or IOException or HttpRequestException or ArgumentException or System.Text.Json.JsonException or TaskCanceledException
+            && !cancellationToken.IsCancellationRequested)
         {
             Log.IssuerKeysUnavailable(_logger, source.Issuer, ex.GetType().Name);
             return new SubjectValidationResult.Invalid(ErrorCatalog.SubjectIssuerUnavailable);
         }
 
-        // An unknown kid may mean the issuer rotated: ask for fresh keys (rate-limited by the
-        // configuration manager) and look once more.
-        if (!keys.Any(k => k.KeyId == parsed.Kid))
-        {
-            issuer.RequestRefresh();
-            try
-            {
-                keys = await issuer.GetKeysAsync(cancellationToken);
-            }
-            catch (Exception ex) when (ex is InvalidOperationException or IOException or HttpRequestException or ArgumentException)
-            {
-                Log.IssuerKeysUnavailable(_logger, source.Issuer, ex.GetType().Name);
-                return new SubjectValidationResult.Invalid(ErrorCatalog.SubjectIssuerUnavailable);
-            }
-        }
-
-        var key = keys.FirstOrDefault(k => k.KeyId == parsed.Kid);
-        if (key is null)
+        if (!keys.TryGet(kid, out var key))
         {
             return new SubjectValidationResult.Invalid(ErrorCatalog.SubjectUnknownKey);
         }
 
-        var parameters = new TokenValidationParameters
+        // RFC 8725 §3.1: the key decides the algorithm. ES384 over a P-256 key, RS256 with a 1024-bit key or an
+        // alg other than the one the JWK pins are refused here, the same way the SPIFFE path refuses them.
+        if (!JoseAlgorithms.KeyFits(key.Key, token.Algorithm))
         {
-            ValidIssuer = source.Issuer,
-            ValidAudiences = source.Audiences.Count > 0 ? source.Audiences : _defaultAudiences,
-            IssuerSigningKey = key,
-            TryAllIssuerSigningKeys = false,
-            ValidAlgorithms = SubjectAlgorithms.Allowed,
-            RequireSignedTokens = true,
-            // Lifetime is checked below against the broker's clock.
-            ValidateLifetime = false,
-            ClockSkew = _options.ClockSkew,
-            SaveSigninToken = false,
-        };
-
-        var result = await _handler.ValidateTokenAsync(parsed, parameters);
-        if (!result.IsValid)
-        {
-            Log.ValidationDetail(_logger, result.Exception?.GetType().Name ?? "unknown");
-            return new SubjectValidationResult.Invalid(Describe(result.Exception));
+            return new SubjectValidationResult.Invalid(ErrorCatalog.SubjectKeyAlgorithmMismatch);
         }
 
-        if (TokenLifetime.Check(parsed, _timeProvider.GetUtcNow(), _options.ClockSkew) is { } lifetimeError)
+        var audiences = source.Audiences.Count > 0 ? source.Audiences : _defaultAudiences;
+        if (!token.Audience.Any(audiences.Contains))
+        {
+            return new SubjectValidationResult.Invalid(ErrorCatalog.SubjectInvalidAudience);
+        }
+
+        if (TokenLifetime.Check(token, _timeProvider.GetUtcNow(), _options.ClockSkew) is { } lifetimeError)
         {
             return new SubjectValidationResult.Invalid(lifetimeError);
         }
 
-        if (parsed.TryGetPayloadValue<object>("act", out _))
+        if (!token.VerifySignature(key.Key))
+        {
+            return new SubjectValidationResult.Invalid(ErrorCatalog.SubjectInvalidSignature);
+        }
+
+        if (token.HasClaim("act"))
         {
             return new SubjectValidationResult.Invalid(ErrorCatalog.SubjectCarriesDelegation);
         }
 
-        var claims = ClaimsFlattener.Flatten(parsed.EncodedPayload);
+        var claims = ClaimsFlattener.Flatten(token.Payload);
         // The template was validated when the policy loaded.
         var id = SubjectTemplate.TryParse(source.SubjectTemplate, out var template, out _) ? template!.Render(claims) : null;
         if (id is null)
@@ -121,26 +115,18 @@ internal sealed class OidcSubjectValidator : ISubjectTokenValidator
             Kind = IdentityKind.Oidc,
             Source = source.Issuer,
             Claims = claims,
-            ExpiresAt = new DateTimeOffset(parsed.ValidTo, TimeSpan.Zero),
-            KeyId = parsed.Kid,
+            ExpiresAt = TokenLifetime.ExpiresAt(token),
+            KeyId = kid,
+            KeyThumbprint = key.Thumbprint,
         });
     }
 
+    /// <summary>
+    /// Still trusted while the issuer is in policy and a key set fetched within the refresh interval holds the very
+    /// key (same RFC 7638 thumbprint, not just the same kid) that verified the token.
+    /// </summary>
     public bool IsStillTrusted(WorkloadIdentity identity, PolicySet policy) =>
-        policy.OidcIssuers.TryGetValue(identity.Source, out var source) && _registry.Get(source).Publishes(identity.KeyId);
-
-    /// <summary>Only known validation failures get a specific description (RFC 6750 §3.1 spirit); anything else is generic.</summary>
-    private static ErrorDescriptor Describe(Exception? exception) => exception switch
-    {
-        SecurityTokenExpiredException => ErrorCatalog.SubjectExpired,
-        SecurityTokenNotYetValidException => ErrorCatalog.SubjectNotYetValid,
-        SecurityTokenNoExpirationException => ErrorCatalog.SubjectMissingExpiry,
-        SecurityTokenInvalidAudienceException => ErrorCatalog.SubjectInvalidAudience,
-        SecurityTokenInvalidIssuerException => ErrorCatalog.SubjectInvalidIssuer,
-        SecurityTokenSignatureKeyNotFoundException => ErrorCatalog.SubjectUnknownKey,
-        SecurityTokenInvalidAlgorithmException => ErrorCatalog.SubjectUnsupportedAlgorithm,
-        SecurityTokenInvalidSignatureException => ErrorCatalog.SubjectInvalidSignature,
-        SecurityTokenInvalidTypeException => ErrorCatalog.SubjectInvalidType,
-        _ => ErrorCatalog.SubjectMalformed,
-    };
+        policy.OidcIssuers.TryGetValue(identity.Source, out var source)
+        && _registry.Get(source).TryGetCurrentKey(identity.KeyId, out var key)
+        && string.Equals(key.Thumbprint, identity.KeyThumbprint, StringComparison.Ordinal);
 }

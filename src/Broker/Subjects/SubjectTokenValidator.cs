@@ -1,15 +1,17 @@
 using Broker.Errors;
 using Broker.Hosting;
+using Broker.Jose;
 using Broker.Policy;
 using Broker.Spiffe;
 using Microsoft.Extensions.Options;
-using Microsoft.IdentityModel.JsonWebTokens;
 
 namespace Broker.Subjects;
 
 /// <summary>
-/// Validates any subject or actor token: parses it once, refuses disallowed algorithms before any
-/// key is looked up, picks the validator by who issued it, and caches what it validated.
+/// Validates any subject or actor token, and the bearer credentials of the admin API and
+/// introspection: reads it once through the strict gate of <see cref="CompactJws"/> (structure,
+/// duplicate members, alg allow-list, crit, claim types; before any key is looked up), picks the
+/// validator by who issued it, checks <c>typ</c> for that kind, and caches what it validated.
 /// </summary>
 /// <remarks>
 /// Choice of validator, in order: our own issuer → the broker's key ring; a <c>sub</c> that is a
@@ -25,11 +27,13 @@ internal sealed class SubjectTokenValidator
     private readonly ValidationCache _cache;
     private readonly string _issuer;
     private readonly ILogger<SubjectTokenValidator> _logger;
+    private readonly CompactJwsOptions _gate;
 
     public SubjectTokenValidator(
         IEnumerable<ISubjectTokenValidator> validators,
         ValidationCache cache,
         IOptions<BrokerOptions> brokerOptions,
+        IOptions<SubjectsOptions> subjectsOptions,
         ILogger<SubjectTokenValidator> logger)
     {
         var byKind = validators.ToDictionary(v => v.Kind);
@@ -39,6 +43,14 @@ internal sealed class SubjectTokenValidator
         _cache = cache;
         _issuer = brokerOptions.Value.Issuer!;
         _logger = logger;
+        _gate = new CompactJwsOptions
+        {
+            MaxTokenLength = subjectsOptions.Value.MaxTokenLength,
+
+            // Both kinds pass the gate; which one a token must be is decided once its issuer is known.
+            AcceptedTypes = JwsTypes.Jwt.Union(JwsTypes.AccessToken),
+            RequireKeyId = true,
+        };
     }
 
     public async ValueTask<SubjectValidationResult> ValidateAsync(string token, TokenHash hash, PolicySet policy, CancellationToken cancellationToken)
@@ -61,40 +73,30 @@ internal sealed class SubjectTokenValidator
             _cache.Remove(hash);
         }
 
-        JsonWebToken parsed;
-        try
+        // :: The structural gate (Broker.Jose), before any key lookup or claim use: one reading of the token
+        // that every later step, and every JOSE library after it, sees alike.
+        if (!CompactJws.TryRead(token, _gate, out var jws, out var error))
         {
-            parsed = new JsonWebToken(token);
-        }
-        catch (ArgumentException)
-        {
-            return new SubjectValidationResult.Invalid(ErrorCatalog.SubjectMalformed);
-        }
-
-        // The allow-list is checked before any key lookup (RFC 8725 §3.1); it also refuses "none".
-        if (!SubjectAlgorithms.IsAllowed(parsed.Alg))
-        {
-            return new SubjectValidationResult.Invalid(ErrorCatalog.SubjectUnsupportedAlgorithm);
+            var reason = Describe(error);
+            Log.TokenRefusedByGate(_logger, reason.Reason, hash.ToString());
+            return new SubjectValidationResult.Invalid(reason);
         }
 
-        // JWE, or a JWS without a signature: we only accept signed JWTs.
-        if (parsed.IsEncrypted || string.IsNullOrEmpty(parsed.EncodedSignature))
-        {
-            return new SubjectValidationResult.Invalid(ErrorCatalog.SubjectMalformed);
-        }
-
-        if (string.IsNullOrEmpty(parsed.Kid))
-        {
-            return new SubjectValidationResult.Invalid(ErrorCatalog.SubjectMissingKeyId);
-        }
-
-        var validator = Choose(parsed, policy);
+        var validator = Choose(jws, policy);
         if (validator is null)
         {
             return new SubjectValidationResult.Invalid(ErrorCatalog.SubjectUntrustedIssuer);
         }
 
-        var result = await validator.ValidateAsync(token, parsed, policy, cancellationToken);
+        // Explicit typing (RFC 8725 §3.11): our own tokens are at+jwt (RFC 9068 §2.1); a workload's identity
+        // token is a plain JWT. A DPoP proof, status list, ID-JAG, transaction or logout token is none of these.
+        if (!(validator.Kind == IdentityKind.Broker ? JwsTypes.AccessToken : JwsTypes.Jwt).Contains(jws.Type))
+        {
+            Log.SubjectRejected(_logger, validator.Kind, ErrorCatalog.SubjectInvalidType.Reason, hash.ToString());
+            return new SubjectValidationResult.Invalid(ErrorCatalog.SubjectInvalidType);
+        }
+
+        var result = await validator.ValidateAsync(jws, policy, cancellationToken);
         // Our own tokens are never cached: their grant may be revoked at any moment.
         if (result is SubjectValidationResult.Valid valid && valid.Identity.Kind != IdentityKind.Broker)
         {
@@ -108,16 +110,15 @@ internal sealed class SubjectTokenValidator
         return result;
     }
 
-    private ISubjectTokenValidator? Choose(JsonWebToken parsed, PolicySet policy)
+    private ISubjectTokenValidator? Choose(CompactJws token, PolicySet policy)
     {
-        var issuer = TryGetString(parsed, JwtRegisteredClaimNames.Iss);
+        var issuer = token.Issuer;
         if (string.Equals(issuer, _issuer, StringComparison.Ordinal))
         {
             return _broker;
         }
 
-        var subject = TryGetString(parsed, JwtRegisteredClaimNames.Sub);
-        if (SpiffeId.TryParse(subject, out var id) && policy.TrustDomains.ContainsKey(id.TrustDomain.Name))
+        if (SpiffeId.TryParse(token.Subject, out var id) && policy.TrustDomains.ContainsKey(id.TrustDomain.Name))
         {
             return _spiffe;
         }
@@ -125,6 +126,20 @@ internal sealed class SubjectTokenValidator
         return issuer is not null && policy.OidcIssuers.ContainsKey(issuer) ? _oidc : null;
     }
 
-    private static string? TryGetString(JsonWebToken token, string claim) =>
-        token.TryGetPayloadValue<string>(claim, out var value) ? value : null;
+    /// <summary>Every rule of the gate has its own audited reason.</summary>
+    private static ErrorDescriptor Describe(JwsError error) => error switch
+    {
+        JwsError.TooLarge => ErrorCatalog.SubjectTokenTooLarge,
+        JwsError.InvalidBase64Url => ErrorCatalog.SubjectMalformedEncoding,
+        JwsError.InvalidJson => ErrorCatalog.SubjectMalformedJson,
+        JwsError.TrailingData => ErrorCatalog.SubjectTrailingData,
+        JwsError.DuplicateMember => ErrorCatalog.SubjectDuplicateMember,
+        JwsError.UnsupportedAlgorithm => ErrorCatalog.SubjectUnsupportedAlgorithm,
+        JwsError.CriticalHeader => ErrorCatalog.SubjectCriticalHeader,
+        JwsError.UnsupportedType => ErrorCatalog.SubjectInvalidType,
+        JwsError.MissingKeyId => ErrorCatalog.SubjectMissingKeyId,
+        JwsError.InvalidClaimType => ErrorCatalog.SubjectInvalidClaimType,
+        JwsError.InvalidNumericDate => ErrorCatalog.SubjectInvalidNumericDate,
+        _ => ErrorCatalog.SubjectMalformed,
+    };
 }

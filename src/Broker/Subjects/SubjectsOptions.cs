@@ -21,7 +21,10 @@ public sealed class SubjectsOptions
     /// </summary>
     public TimeSpan MinimumKeyRefreshInterval { get; set; } = TimeSpan.FromMinutes(5);
 
-    /// <summary>How often an issuer's discovery document and keys are refreshed regardless. Default 1 hour.</summary>
+    /// <summary>
+    /// How long an issuer's keys are used before they are fetched again; so also the longest a key the issuer
+    /// removed (or replaced under the same <c>kid</c>) keeps validating cached tokens. Default 1 hour; 1 s to 24 h.
+    /// </summary>
     public TimeSpan KeyRefreshInterval { get; set; } = TimeSpan.FromHours(1);
 
     /// <summary>Timeout of one fetch from an issuer or bundle endpoint. Default 10 s.</summary>

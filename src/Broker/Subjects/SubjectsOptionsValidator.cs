@@ -22,6 +22,12 @@ internal sealed class SubjectsOptionsValidator : IValidateOptions<SubjectsOption
             failures.Add("Broker:Subjects:MinimumKeyRefreshInterval must be at least 1 second.");
         }
 
+        // Also the longest a key removed from an issuer's JWKS keeps validating cached tokens.
+        if (options.KeyRefreshInterval < TimeSpan.FromSeconds(1) || options.KeyRefreshInterval > TimeSpan.FromHours(24))
+        {
+            failures.Add("Broker:Subjects:KeyRefreshInterval must be between 1 second and 24 hours.");
+        }
+
         if (options.FetchTimeout <= TimeSpan.Zero || options.FetchTimeout > TimeSpan.FromMinutes(1))
         {
             failures.Add("Broker:Subjects:FetchTimeout must be between 0 and 1 minute.");

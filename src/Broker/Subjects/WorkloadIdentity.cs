@@ -39,6 +39,12 @@ public sealed record WorkloadIdentity
     /// <summary>The <c>kid</c> that signed the presented token, so a cached result can be dropped with its key.</summary>
     public required string KeyId { get; init; }
 
+    /// <summary>
+    /// The RFC 7638 thumbprint of the key that verified the presented token (SPIFFE and OIDC), so a cached result is
+    /// dropped when that key leaves its bundle or JWKS or is replaced under the same <c>kid</c>; null otherwise.
+    /// </summary>
+    public string? KeyThumbprint { get; init; }
+
     /// <summary>Set when the token is one this broker issued.</summary>
     public BrokerGrantContext? Grant { get; init; }
 

@@ -22,11 +22,11 @@ public sealed class ExchangeFixture : IAsyncLifetime, IAsyncDisposable
     /// <summary>Serve HTTPS (the test supplies the certificate through <see cref="Configure"/>).</summary>
     public bool Https { get; set; }
 
+    /// <summary>Extra service registrations made before the broker's own (a <c>TimeProvider</c>, say).</summary>
+    public Action<Microsoft.Extensions.DependencyInjection.IServiceCollection>? Services { get; set; }
+
     /// <summary>Runs after the trust domains exist and before the broker starts.</summary>
     public Action? BeforeStart { get; set; }
-
-    /// <summary>Services registered before the broker's own (which are added with TryAdd, so these win).</summary>
-    public Action<Microsoft.Extensions.DependencyInjection.IServiceCollection>? Services { get; set; }
 
     public TempDirectory Directory { get; } = new();
 

@@ -1,7 +1,9 @@
 using System.Net;
 using Broker.IntegrationTests.Infrastructure;
 using Broker.Policy;
+using Broker.Subjects;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Time.Testing;
 
 namespace Broker.IntegrationTests.Exchange;
 
@@ -58,6 +60,73 @@ public sealed class TrustRotationTests
         fixture.Oidc.Keys.Add(rotated);
         await Eventually.HoldsAsync(async () =>
             (await fixture.ExchangeAsync(ExchangeFixture.Request(fixture.Oidc.ServiceAccountToken("payments", "bot", key: rotated)))).Status == HttpStatusCode.OK, TimeSpan.FromSeconds(15));
+    }
+
+    [Fact]
+    public async Task BundleFile_KeyReplacedUnderTheSameKid_CachedTokenIsRefused()
+    {
+        await using var fixture = new ExchangeFixture();
+        await fixture.InitializeAsync();
+        var svid = fixture.Acme.Svid("/agents/reader", lifetime: TimeSpan.FromMinutes(30));
+        Assert.Equal(HttpStatusCode.OK, (await fixture.ExchangeAsync(ExchangeFixture.Request(svid))).Status);
+
+        // The trust domain replaces its key but keeps the kid: the cache must compare key material, not names.
+        fixture.Acme.Keys[0] = TestKey.CreateEs256(fixture.Acme.ActiveKey.KeyId);
+        fixture.Acme.WriteBundle();
+
+        await Eventually.HoldsAsync(async () => (await fixture.ExchangeAsync(ExchangeFixture.Request(svid))).Error == "invalid_grant", TimeSpan.FromSeconds(15));
+        Assert.Equal("subject.invalid_signature", fixture.Host.AuditTrail.Last(e => e.SubjectTokenSha256 == TokenHash.Of(svid).ToString()).Reason);
+        Assert.Equal(HttpStatusCode.OK, (await fixture.ExchangeAsync(ExchangeFixture.Request(fixture.Acme.Svid("/agents/reader")))).Status);
+    }
+
+    [Fact]
+    public async Task OidcIssuer_KeyRemoved_CachedTokenStopsValidatingWithinTheRefreshInterval()
+    {
+        // Arrange: the broker's clock is the test's; the issuer's keys are fetched at the first exchange.
+        var clock = new FakeTimeProvider(DateTimeOffset.UtcNow);
+        await using var fixture = new ExchangeFixture { Services = s => s.AddSingleton<TimeProvider>(clock) };
+        await fixture.InitializeAsync();
+        var token = fixture.Oidc.ServiceAccountToken("payments", "bot", lifetime: TimeSpan.FromHours(3));
+        Assert.Equal(HttpStatusCode.OK, (await fixture.ExchangeAsync(ExchangeFixture.Request(token))).Status);
+        var fetches = fixture.Oidc.JwksFetches;
+
+        // Act: the issuer stops publishing the key that signed the token.
+        fixture.Oidc.Keys.RemoveAt(0);
+
+        // Assert: inside the refresh interval (1 hour by default) the cached result stands and nothing is fetched, ...
+        clock.Advance(TimeSpan.FromMinutes(59));
+        Assert.Equal(HttpStatusCode.OK, (await fixture.ExchangeAsync(ExchangeFixture.Request(token))).Status);
+        Assert.Equal(fetches, fixture.Oidc.JwksFetches);
+
+        // ... and once it has passed, the keys are fetched again and the same token is refused.
+        clock.Advance(TimeSpan.FromMinutes(2));
+        Assert.Equal("invalid_grant", (await fixture.ExchangeAsync(ExchangeFixture.Request(token))).Error);
+        Assert.Equal("subject.unknown_key", fixture.Host.AuditTrail.Last(e => e.SubjectTokenSha256 == TokenHash.Of(token).ToString()).Reason);
+        Assert.True(fixture.Oidc.JwksFetches > fetches);
+    }
+
+    [Fact]
+    public async Task OidcIssuer_KeyReplacedUnderTheSameKid_CachedTokenIsRefusedOnceTheNewKeyIsFetched()
+    {
+        var clock = new FakeTimeProvider(DateTimeOffset.UtcNow);
+        await using var fixture = new ExchangeFixture { Services = s => s.AddSingleton<TimeProvider>(clock) };
+        await fixture.InitializeAsync();
+        var token = fixture.Oidc.ServiceAccountToken("payments", "bot", lifetime: TimeSpan.FromHours(3));
+        Assert.Equal(HttpStatusCode.OK, (await fixture.ExchangeAsync(ExchangeFixture.Request(token))).Status);
+
+        // The issuer replaces its key but keeps the kid.
+        var replacement = TestKey.CreateRs256(fixture.Oidc.Keys[0].KeyId);
+        fixture.Oidc.Keys[0] = replacement;
+
+        // Any refetch (here: one for a kid the broker does not know) brings the new key in, and from then on the cached
+        // token no longer matches the key published under its kid: same kid, other thumbprint.
+        var unknownKid = await fixture.ExchangeAsync(ExchangeFixture.Request(fixture.Oidc.ServiceAccountToken("payments", "bot", key: TestKey.CreateRs256())));
+        Assert.Equal("invalid_grant", unknownKid.Error);
+        Assert.Equal("invalid_grant", (await fixture.ExchangeAsync(ExchangeFixture.Request(token))).Error);
+        Assert.Equal("subject.invalid_signature", fixture.Host.AuditTrail.Last(e => e.SubjectTokenSha256 == TokenHash.Of(token).ToString()).Reason);
+
+        // The same workload with a token from the new key is accepted.
+        Assert.Equal(HttpStatusCode.OK, (await fixture.ExchangeAsync(ExchangeFixture.Request(fixture.Oidc.ServiceAccountToken("payments", "bot", key: replacement)))).Status);
     }
 
     [Fact]

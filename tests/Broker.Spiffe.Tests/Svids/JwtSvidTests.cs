@@ -17,6 +17,7 @@ public sealed class JwtSvidTests
     private static readonly ECDsa Es512 = ECDsa.Create(ECCurve.NamedCurves.nistP521);
     private static readonly ECDsa Impostor = ECDsa.Create(ECCurve.NamedCurves.nistP256);
     private static readonly RSA Rsa = RSA.Create(2048);
+    private static readonly RSA Rsa1024 = RSA.Create(1024);
 
     private static readonly JwtBundleSet Bundles = new(
         new JwtBundle(TrustDomain.Parse("example.org"), [
@@ -24,6 +25,7 @@ public sealed class JwtSvidTests
             new("es384", TestKeys.ToJwk(Es384, "es384")),
             new("es512", TestKeys.ToJwk(Es512, "es512")),
             new("rsa", TestKeys.ToJwk(Rsa, "rsa")),
+            new("rsa1024", TestKeys.ToJwk(Rsa1024, "rsa1024")),
         ]),
         new JwtBundle(TrustDomain.Parse("other.org"), [new("other", TestKeys.ToJwk(Impostor, "other"))]));
 
@@ -78,6 +80,7 @@ public sealed class JwtSvidTests
         Assert.Equal(kid, svid.KeyId);
         Assert.Equal(Sub, svid.Token.Subject);
         Assert.Equal(token, svid.Marshal());
+        Assert.Same(Bundles.Bundles.Single(b => b.TrustDomain.Name == "example.org").Authorities[kid], ((JwtSvidValidationSuccess)result).Authority);
     }
 
     [Fact]
@@ -87,9 +90,15 @@ public sealed class JwtSvidTests
         var noTyp = Es(header: h => h.Remove("typ"));
         var jose = Es(header: h => h["typ"] = "JOSE");
 
+        // typ is a media type: case-insensitive, application/ prefix optional (RFC 7515 §4.1.9).
+        var lowercase = Es(header: h => h["typ"] = "jwt");
+        var mediaType = Es(header: h => h["typ"] = "application/JWT");
+
         Assert.True(JwtSvid.Validate(stringAud, Bundles, ["broker"], Options).IsValid);
         Assert.True(JwtSvid.Validate(noTyp, Bundles, ["broker"], Options).IsValid);
         Assert.True(JwtSvid.Validate(jose, Bundles, ["broker"], Options).IsValid);
+        Assert.True(JwtSvid.Validate(lowercase, Bundles, ["broker"], Options).IsValid);
+        Assert.True(JwtSvid.Validate(mediaType, Bundles, ["broker"], Options).IsValid);
     }
 
     [Fact]
@@ -121,7 +130,7 @@ public sealed class JwtSvidTests
         ["crit"] = () => Es(header: h => h["crit"] = new[] { "exp" }),
         ["typ at+jwt"] = () => Es(header: h => h["typ"] = "at+jwt"),
         ["typ empty"] = () => Es(header: h => h["typ"] = ""),
-        ["typ lowercase"] = () => Es(header: h => h["typ"] = "jwt"),
+        ["typ dpop+jwt"] = () => Es(header: h => h["typ"] = "dpop+jwt"),
         ["kid missing"] = () => Es(header: h => h.Remove("kid")),
         ["kid empty"] = () => Es(header: h => h["kid"] = ""),
         ["sub missing"] = () => Es(claims: c => c.Remove("sub")),
@@ -139,7 +148,8 @@ public sealed class JwtSvidTests
         ["signed by impostor"] = () => Es(key: Impostor),
         ["payload tampered"] = () => Tamper(Es()),
         ["signature empty"] = () => Es()[..(Es().LastIndexOf('.') + 1)],
-        ["signature truncated"] = () => Es()[..^4],
+        ["signature truncated"] = () => TruncateSignature(Es()),
+        ["signature padded"] = () => Es() + "==",
         ["signature not base64url"] = () => Es()[..^2] + "+/",
         ["aud missing"] = () => Es(claims: c => c.Remove("aud")),
         ["aud empty array"] = () => Es(claims: c => c["aud"] = Array.Empty<string>()),
@@ -154,7 +164,22 @@ public sealed class JwtSvidTests
         ["nbf future"] = () => Es(claims: c => c["nbf"] = Now.AddMinutes(2).ToUnixTimeSeconds()),
         ["iat future"] = () => Es(claims: c => c["iat"] = Now.AddMinutes(2).ToUnixTimeSeconds()),
         ["too large"] = () => Es(claims: c => c["pad"] = new string('a', 9000)),
+        ["RS256 with 1024-bit key"] = () => TestKeys.Sign(Header("RS256", "rsa1024"), Claims(), Rsa1024, "RS256"),
+        ["claims not an object"] = () => Es()[..Es().IndexOf('.', StringComparison.Ordinal)] + ".W10." + "AAAA",
+        ["trailing data"] = () => TestKeys.SignRaw("""{"alg":"ES256","kid":"es256"}""", Raw() + " {}", Es256),
+        ["duplicate exp"] = () => TestKeys.SignRaw("""{"alg":"ES256","kid":"es256"}""", Raw().Replace("\"exp\":", "\"exp\":1,\"exp\":", StringComparison.Ordinal), Es256),
+        ["duplicate alg"] = () => TestKeys.SignRaw("""{"alg":"none","kid":"es256","alg":"ES256"}""", Raw(), Es256),
     };
+
+    private static string Raw() => System.Text.Json.JsonSerializer.Serialize(Claims());
+
+    private static string TruncateSignature(string token)
+    {
+        // Three octets fewer, re-encoded canonically: a short signature, not a malformed segment.
+        var cut = token.LastIndexOf('.') + 1;
+        var signature = System.Buffers.Text.Base64Url.DecodeFromChars(token.AsSpan(cut));
+        return token[..cut] + System.Buffers.Text.Base64Url.EncodeToString(signature.AsSpan(0, signature.Length - 3));
+    }
 
     private static string Tamper(string token)
     {
@@ -170,26 +195,30 @@ public sealed class JwtSvidTests
     [InlineData("two parts", JwtSvidValidationError.Malformed)]
     [InlineData("four parts", JwtSvidValidationError.Malformed)]
     [InlineData("jwe", JwtSvidValidationError.Malformed)]
-    [InlineData("garbage", JwtSvidValidationError.Malformed)]
-    [InlineData("header not json", JwtSvidValidationError.Malformed)]
+    [InlineData("garbage", JwtSvidValidationError.InvalidEncoding)]
+    [InlineData("header not json", JwtSvidValidationError.InvalidJson)]
+    [InlineData("claims not an object", JwtSvidValidationError.InvalidJson)]
+    [InlineData("trailing data", JwtSvidValidationError.TrailingData)]
+    [InlineData("duplicate exp", JwtSvidValidationError.DuplicateMember)]
+    [InlineData("duplicate alg", JwtSvidValidationError.DuplicateMember)]
     [InlineData("empty header", JwtSvidValidationError.Malformed)]
     [InlineData("alg none", JwtSvidValidationError.UnsupportedAlgorithm)]
     [InlineData("alg HS256", JwtSvidValidationError.UnsupportedAlgorithm)]
     [InlineData("alg missing", JwtSvidValidationError.UnsupportedAlgorithm)]
     [InlineData("alg ES256K", JwtSvidValidationError.UnsupportedAlgorithm)]
     [InlineData("alg lowercase", JwtSvidValidationError.UnsupportedAlgorithm)]
-    [InlineData("alg not string", JwtSvidValidationError.Malformed)]
+    [InlineData("alg not string", JwtSvidValidationError.UnsupportedAlgorithm)]
     [InlineData("crit", JwtSvidValidationError.UnsupportedCriticalHeader)]
     [InlineData("typ at+jwt", JwtSvidValidationError.UnsupportedType)]
     [InlineData("typ empty", JwtSvidValidationError.UnsupportedType)]
-    [InlineData("typ lowercase", JwtSvidValidationError.UnsupportedType)]
+    [InlineData("typ dpop+jwt", JwtSvidValidationError.UnsupportedType)]
     [InlineData("kid missing", JwtSvidValidationError.MissingKeyId)]
     [InlineData("kid empty", JwtSvidValidationError.MissingKeyId)]
     [InlineData("sub missing", JwtSvidValidationError.MissingSubject)]
     [InlineData("sub not spiffe", JwtSvidValidationError.InvalidSubject)]
     [InlineData("sub uppercase td", JwtSvidValidationError.InvalidSubject)]
     [InlineData("sub trailing slash", JwtSvidValidationError.InvalidSubject)]
-    [InlineData("sub number", JwtSvidValidationError.InvalidSubject)]
+    [InlineData("sub number", JwtSvidValidationError.InvalidClaimType)]
     [InlineData("sub unknown td", JwtSvidValidationError.UnknownTrustDomain)]
     [InlineData("iss names trusted td, sub does not", JwtSvidValidationError.UnknownTrustDomain)]
     [InlineData("kid unknown", JwtSvidValidationError.UnknownKey)]
@@ -197,21 +226,23 @@ public sealed class JwtSvidTests
     [InlineData("ES256 with rsa key", JwtSvidValidationError.KeyAlgorithmMismatch)]
     [InlineData("ES384 with P-256 key", JwtSvidValidationError.KeyAlgorithmMismatch)]
     [InlineData("RS256 with EC key", JwtSvidValidationError.KeyAlgorithmMismatch)]
+    [InlineData("RS256 with 1024-bit key", JwtSvidValidationError.KeyAlgorithmMismatch)]
     [InlineData("signed by impostor", JwtSvidValidationError.InvalidSignature)]
     [InlineData("payload tampered", JwtSvidValidationError.InvalidSignature)]
-    [InlineData("signature empty", JwtSvidValidationError.InvalidSignature)]
+    [InlineData("signature empty", JwtSvidValidationError.Malformed)]
     [InlineData("signature truncated", JwtSvidValidationError.InvalidSignature)]
-    [InlineData("signature not base64url", JwtSvidValidationError.InvalidSignature)]
+    [InlineData("signature not base64url", JwtSvidValidationError.InvalidEncoding)]
+    [InlineData("signature padded", JwtSvidValidationError.InvalidEncoding)]
     [InlineData("aud missing", JwtSvidValidationError.MissingAudience)]
     [InlineData("aud empty array", JwtSvidValidationError.MissingAudience)]
     [InlineData("aud empty string", JwtSvidValidationError.MissingAudience)]
     [InlineData("aud other", JwtSvidValidationError.AudienceMismatch)]
     [InlineData("aud case differs", JwtSvidValidationError.AudienceMismatch)]
-    [InlineData("aud number", JwtSvidValidationError.Malformed)]
+    [InlineData("aud number", JwtSvidValidationError.InvalidClaimType)]
     [InlineData("exp missing", JwtSvidValidationError.MissingExpiry)]
     [InlineData("exp past", JwtSvidValidationError.Expired)]
-    [InlineData("exp string", JwtSvidValidationError.Malformed)]
-    [InlineData("exp negative", JwtSvidValidationError.Malformed)]
+    [InlineData("exp string", JwtSvidValidationError.InvalidNumericDate)]
+    [InlineData("exp negative", JwtSvidValidationError.InvalidNumericDate)]
     [InlineData("nbf future", JwtSvidValidationError.NotYetValid)]
     [InlineData("iat future", JwtSvidValidationError.IssuedInFuture)]
     [InlineData("too large", JwtSvidValidationError.TooLarge)]
@@ -246,6 +277,21 @@ public sealed class JwtSvidTests
             .Select(a => (JwtSvidValidationError)a.Data[1]!)
             .ToHashSet();
         Assert.Equal(Enum.GetValues<JwtSvidValidationError>().ToHashSet(), covered);
+    }
+
+    [Fact]
+    public void Validate_ReadTokenWithOtherReaderOptions_StillAppliesTheJwtSvidRules()
+    {
+        // A caller that read the token for another purpose (here: accepting at+jwt) cannot widen what a JWT-SVID is.
+        var reader = new Broker.Jose.CompactJwsOptions { AcceptedTypes = Broker.Jose.JwsTypes.Jwt.Union(Broker.Jose.JwsTypes.AccessToken), RequireKeyId = false };
+        Assert.True(Broker.Jose.CompactJws.TryRead(Es(), reader, out var valid, out _));
+        Assert.True(Broker.Jose.CompactJws.TryRead(Es(header: h => h["typ"] = "at+jwt"), reader, out var accessToken, out _));
+        Assert.True(Broker.Jose.CompactJws.TryRead(Es(header: h => h.Remove("kid")), reader, out var noKid, out _));
+
+        Assert.True(JwtSvid.Validate(valid, Bundles, ["broker"], Options).IsValid);
+        Assert.Equal(JwtSvidValidationError.UnsupportedType, Error(JwtSvid.Validate(accessToken, Bundles, ["broker"], Options)));
+        Assert.Equal(JwtSvidValidationError.MissingKeyId, Error(JwtSvid.Validate(noKid, Bundles, ["broker"], Options)));
+        Assert.Equal(JwtSvidValidationError.TooLarge, Error(JwtSvid.Validate(valid, Bundles, ["broker"], new JwtSvidValidationOptions { MaxTokenLength = 16, TimeProvider = Options.TimeProvider })));
     }
 
     [Fact]

@@ -87,6 +87,14 @@ public static class TestKeys
         return h + "." + p + "." + Base64Url.EncodeToString(sig);
     }
 
+    /// <summary>Signs header and payload JSON exactly as written (duplicates, trailing bytes and all) with ES256.</summary>
+    public static string SignRaw(string headerJson, string payloadJson, ECDsa key)
+    {
+        var h = Base64Url.EncodeToString(Encoding.UTF8.GetBytes(headerJson));
+        var p = Base64Url.EncodeToString(Encoding.UTF8.GetBytes(payloadJson));
+        return h + "." + p + "." + Base64Url.EncodeToString(key.SignData(Encoding.ASCII.GetBytes(h + "." + p), HashAlgorithmName.SHA256));
+    }
+
     public static string SignHmac(object header, object payload, byte[] secret)
     {
         var h = Base64Url.EncodeToString(JsonSerializer.SerializeToUtf8Bytes(header));
