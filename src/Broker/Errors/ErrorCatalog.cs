@@ -119,11 +119,11 @@ public static class ErrorCatalog
     public static readonly ErrorDescriptor AdminUnauthenticated = new("admin.unauthenticated", "invalid_token", "Send an admin workload token as 'Authorization: Bearer <token>'.", StatusCodes.Status401Unauthorized);
     public static readonly ErrorDescriptor AdminForbidden = new("admin.forbidden", "insufficient_scope", "This identity may not administer that tenant.", StatusCodes.Status403Forbidden);
     public static readonly ErrorDescriptor AdminNotFound = new("admin.not_found", "not_found", "No such grant, or it has expired.", StatusCodes.Status404NotFound);
-    public static readonly ErrorDescriptor AdminInvalidListQuery = new("admin.invalid_query", OAuthErrors.InvalidRequest, "Name a tenant, at most one of subject or task_id, and a limit of 1-1000.");
+    public static readonly ErrorDescriptor AdminInvalidListQuery = new("admin.invalid_list_query", OAuthErrors.InvalidRequest, "Name a tenant, at most one of subject or task_id, and a limit of 1-1000.");
     public static readonly ErrorDescriptor AdminInvalidCursor = new("admin.invalid_cursor", OAuthErrors.InvalidRequest, "The cursor is not valid for this query.");
-    public static readonly ErrorDescriptor AdminInvalidRevokeBody = new("admin.invalid_body", OAuthErrors.InvalidRequest, "The body must be {\"reason\": \"…\"} with a reason of 1-256 characters.");
-    public static readonly ErrorDescriptor AdminInvalidBulkRevokeBody = new("admin.invalid_body", OAuthErrors.InvalidRequest, "The body must name a tenant, at most one of subject or task_id, and a reason of 1-256 characters.");
-    public static readonly ErrorDescriptor AdminInvalidAuditQuery = new("admin.invalid_query", OAuthErrors.InvalidRequest, "limit must be 1-1000.");
+    public static readonly ErrorDescriptor AdminInvalidRevokeBody = new("admin.invalid_revoke_body", OAuthErrors.InvalidRequest, "The body must be {\"reason\": \"…\"} with a reason of 1-256 characters.");
+    public static readonly ErrorDescriptor AdminInvalidBulkRevokeBody = new("admin.invalid_bulk_revoke_body", OAuthErrors.InvalidRequest, "The body must name a tenant, at most one of subject or task_id, and a reason of 1-256 characters.");
+    public static readonly ErrorDescriptor AdminInvalidAuditQuery = new("admin.invalid_audit_query", OAuthErrors.InvalidRequest, "limit must be 1-1000.");
     public static readonly ErrorDescriptor IntrospectionUnauthenticated = new("introspect.unauthenticated", "invalid_token", "Send your workload token as 'Authorization: Bearer <token>'.", StatusCodes.Status401Unauthorized);
     public static readonly ErrorDescriptor IntrospectionMissingToken = new("introspect.missing_token", OAuthErrors.InvalidRequest, "The token parameter is required, once.");
 }
