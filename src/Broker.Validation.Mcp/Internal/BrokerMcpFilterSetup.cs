@@ -20,7 +20,7 @@ internal sealed class BrokerMcpFilterSetup(ToolCapabilities capabilities, ToolCa
         {
             var result = await next(context, cancellationToken);
             var caller = context.User.GetBrokerCaller();
-            var visible = result.Tools.Where(tool => caller is not null && capabilities.Find(tool.Name) is { } registered
+            var visible = result.Tools.Where(tool => caller is not null && ToolCapabilities.Find(options.ToolCollection, tool.Name) is { } registered
                 && ToolCapabilities.Covers(caller, capabilities.For(registered))).ToList();
             result.Tools = visible;
             return result;
@@ -39,7 +39,7 @@ internal sealed class BrokerMcpFilterSetup(ToolCapabilities capabilities, ToolCa
                     throw new McpProtocolException("This server accepts broker tokens only.", McpErrorCode.InvalidRequest);
                 }
 
-                var tool = context.MatchedPrimitive as McpServerTool ?? capabilities.Find(name);
+                var tool = context.MatchedPrimitive as McpServerTool ?? ToolCapabilities.Find(options.ToolCollection, name);
                 if (tool is not null && !ToolCapabilities.Covers(caller, capabilities.For(tool)))
                 {
                     outcome = ToolCallOutcomes.InsufficientScope;
@@ -77,14 +77,14 @@ internal sealed class BrokerMcpToolValidator(ToolCapabilities capabilities) : IV
 }
 
 /// <summary>Fills the protected resource metadata's <c>scopes_supported</c> with the tools' capabilities when the application set none.</summary>
-internal sealed class BrokerMcpScopesSetup(IOptions<BrokerMcpOptions> mcp, ToolCapabilities capabilities) : IPostConfigureOptions<BrokerTokenOptions>
+internal sealed class BrokerMcpScopesSetup(IOptions<BrokerMcpOptions> mcp, IOptions<McpServerOptions> server, ToolCapabilities capabilities) : IPostConfigureOptions<BrokerTokenOptions>
 {
     public void PostConfigure(string? name, BrokerTokenOptions options)
     {
         ArgumentNullException.ThrowIfNull(options);
         if (name == mcp.Value.AuthenticationScheme && options.ScopesSupported.Count == 0)
         {
-            foreach (var capability in capabilities.All().Order(StringComparer.Ordinal))
+            foreach (var capability in capabilities.All(server.Value.ToolCollection).Order(StringComparer.Ordinal))
             {
                 options.ScopesSupported.Add(capability);
             }

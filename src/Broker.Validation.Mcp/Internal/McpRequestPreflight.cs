@@ -8,6 +8,7 @@ using Microsoft.Extensions.Options;
 using Microsoft.Extensions.Primitives;
 using ModelContextProtocol;
 using ModelContextProtocol.Protocol;
+using ModelContextProtocol.Server;
 
 namespace Broker.Validation.Mcp.Internal;
 
@@ -17,7 +18,7 @@ namespace Broker.Validation.Mcp.Internal;
 /// authorised by header saw what the server executes; answer a <c>tools/call</c> the token does not cover with the
 /// 403 step-up challenge; and take the token off the request, so nothing behind this point can pass it on.
 /// </summary>
-internal sealed class McpRequestPreflight(ToolCapabilities capabilities, ToolCallAudit audit, IOptions<BrokerMcpOptions> options, ILoggerFactory loggerFactory)
+internal sealed class McpRequestPreflight(ToolCapabilities capabilities, ToolCallAudit audit, IOptions<BrokerMcpOptions> options, IOptions<McpServerOptions> server, ILoggerFactory loggerFactory)
 {
     private const string HeaderMismatch = "header_mismatch";
     private readonly ILogger _logger = loggerFactory.CreateLogger("Broker.Validation.Mcp");
@@ -111,7 +112,7 @@ internal sealed class McpRequestPreflight(ToolCapabilities capabilities, ToolCal
             return false;
         }
 
-        if (method != "tools/call" || routingName is null || capabilities.Find(routingName) is not { } tool)
+        if (method != "tools/call" || routingName is null || ToolCapabilities.Find(server.Value.ToolCollection, routingName) is not { } tool)
         {
             // Other methods, and unknown tools, are the SDK's to answer.
             return true;
