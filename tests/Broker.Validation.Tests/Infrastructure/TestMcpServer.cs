@@ -40,8 +40,15 @@ public sealed class TestMcpServer : IAsyncDisposable
 
     public ToolRuns ToolRuns => Services.GetRequiredService<ToolRuns>();
 
-    public static async Task<TestMcpServer> StartAsync(
+    public static Task<TestMcpServer> StartAsync(
         TestBroker broker,
+        Action<BrokerTokenOptions>? configure = null,
+        Action<IServiceCollection>? services = null,
+        X509Certificate2? serverCertificate = null) =>
+        StartAsync(broker.BaseAddress, configure, services, serverCertificate);
+
+    public static async Task<TestMcpServer> StartAsync(
+        Uri broker,
         Action<BrokerTokenOptions>? configure = null,
         Action<IServiceCollection>? services = null,
         X509Certificate2? serverCertificate = null)
@@ -51,6 +58,8 @@ public sealed class TestMcpServer : IAsyncDisposable
         builder.Logging.ClearProviders();
         builder.Logging.SetMinimumLevel(LogLevel.Trace);
         builder.Logging.AddProvider(logs);
+        // Provider-specific, so it wins over the Logging section of an appsettings.json in the output directory.
+        builder.Logging.AddFilter<LogSink>(null, LogLevel.Trace);
         if (serverCertificate is null)
         {
             builder.WebHost.UseUrls("http://127.0.0.1:0");
@@ -73,7 +82,7 @@ public sealed class TestMcpServer : IAsyncDisposable
         // What an application writes:
         builder.Services.AddAuthentication().AddBrokerTokens(o =>
         {
-            o.Broker = broker.BaseAddress;
+            o.Broker = broker;
             o.Resource = TestBroker.Resource;
             o.Tenant = TestBroker.Tenant;
             o.AllowInsecureLoopbackBroker = true;
