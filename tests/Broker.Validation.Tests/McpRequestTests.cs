@@ -116,15 +116,27 @@ public sealed class McpRequestTests(BrokerFixture fixture)
         Assert.Equal(1, server.ToolRuns.Count);
     }
 
-    [Fact]
-    public async Task BodyLargerThanLimit_413()
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task BodyLargerThanLimit_413(bool chunked)
     {
         // Arrange
         await using var server = await TestMcpServer.StartAsync(Broker);
         var token = await Broker.ExchangeAsync("files.read");
+        using var request = Rpc.Post(Rpc.ToolCall("read_file", new { path = new string('a', 1024 * 1024 + 1) }), token);
+        if (chunked)
+        {
+            // No Content-Length: the limit is found while reading.
+            var bytes = await request.Content!.ReadAsByteArrayAsync();
+            request.Content = new StreamContent(new MemoryStream(bytes));
+            request.Content.Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue("application/json");
+            request.Headers.TransferEncodingChunked = true;
+        }
 
         // Act
-        using var response = await Rpc.SendAsync(server, Rpc.ToolCall("read_file", new { path = new string('a', 1024 * 1024 + 1) }), token);
+        using var client = server.CreateHttpClient();
+        using var response = await client.SendAsync(request);
 
         // Assert
         Assert.Equal(HttpStatusCode.RequestEntityTooLarge, response.StatusCode);

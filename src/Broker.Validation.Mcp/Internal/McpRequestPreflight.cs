@@ -20,7 +20,7 @@ namespace Broker.Validation.Mcp.Internal;
 /// </summary>
 internal sealed class McpRequestPreflight(ToolCapabilities capabilities, ToolCallAudit audit, IOptions<BrokerMcpOptions> options, IOptions<McpServerOptions> server, ILoggerFactory loggerFactory)
 {
-    private const string HeaderMismatch = "header_mismatch";
+    private const int ReadChunk = 16 * 1024;
     private readonly ILogger _logger = loggerFactory.CreateLogger("Broker.Validation.Mcp");
 
     public async Task InvokeAsync(HttpContext context, RequestDelegate next)
@@ -39,7 +39,8 @@ internal sealed class McpRequestPreflight(ToolCapabilities capabilities, ToolCal
             return;
         }
 
-        context.Request.EnableBuffering(bufferThreshold: 64 * 1024, bufferLimit: max);
+        // The buffer's own limit sits one read above ours, so our check (413) fires first, also for chunked bodies.
+        context.Request.EnableBuffering(bufferThreshold: 64 * 1024, bufferLimit: (long)max + ReadChunk);
         JsonDocument? document;
         try
         {
@@ -181,7 +182,7 @@ internal sealed class McpRequestPreflight(ToolCapabilities capabilities, ToolCal
     private static async Task<JsonDocument?> ReadAsync(Stream body, int max, CancellationToken cancellationToken)
     {
         using var buffer = new MemoryStream();
-        var chunk = new byte[16 * 1024];
+        var chunk = new byte[ReadChunk];
         int read;
         while ((read = await body.ReadAsync(chunk, cancellationToken)) > 0)
         {
