@@ -1,0 +1,21 @@
+// samples/McpServer — an MCP server whose tools need broker capabilities.
+
+using McpServer;
+using ModelContextProtocol.AspNetCore;
+
+var builder = WebApplication.CreateBuilder(args);
+
+// Broker tokens: broker URL, this server's resource URI and its tenant come from configuration
+// (appsettings*.json, environment variables such as Broker__Broker, or --Broker:Tenant=... on the command line).
+builder.Services.AddAuthentication().AddBrokerTokens(o => builder.Configuration.GetSection("Broker").Bind(o));
+builder.Services.AddAuthorization();
+builder.Services.AddSingleton<FileStore>();
+builder.Services.AddMcpServer()
+    .WithHttpTransport(o => o.SessionMode = HttpServerSessionMode.Stateless)
+    .AddBrokerCapabilities()
+    .WithTools<FileTools>();
+
+var app = builder.Build();
+app.MapBrokerResourceMetadata();                    // RFC 9728 at /.well-known/oauth-protected-resource[/mcp]
+app.MapMcp("/mcp").RequireBrokerCapabilities();     // 401 / 403 challenges, header checks, no token passthrough
+await app.RunAsync();

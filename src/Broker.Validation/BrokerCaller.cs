@@ -1,0 +1,80 @@
+// Broker.Validation — resource servers honour broker tokens.
+
+using System.Collections.Frozen;
+
+namespace Broker.Validation;
+
+/// <summary>
+/// Who is calling, as the broker vouched for it in a validated capability token: the grant, the workload, the
+/// delegation chain, the tenant, the task and its purpose, and the capabilities granted. It carries no token:
+/// a resource server that calls something upstream gets its own token for that (no token passthrough).
+/// </summary>
+public sealed class BrokerCaller
+{
+    internal BrokerCaller(
+        string grantId,
+        string subject,
+        string clientId,
+        string tenant,
+        string taskId,
+        string purpose,
+        IReadOnlyList<string> actorChain,
+        IReadOnlyCollection<string> capabilities,
+        DateTimeOffset expiresAt,
+        string? certificateThumbprint)
+    {
+        GrantId = grantId;
+        Subject = subject;
+        ClientId = clientId;
+        Tenant = tenant;
+        TaskId = taskId;
+        Purpose = purpose;
+        ActorChain = actorChain;
+        Capabilities = capabilities.ToFrozenSet(StringComparer.Ordinal);
+        ExpiresAt = expiresAt;
+        CertificateThumbprint = certificateThumbprint;
+    }
+
+    /// <summary>The grant ID (the token's <c>jti</c>): what an admin revokes, and what audit lines join on.</summary>
+    public string GrantId { get; }
+
+    /// <summary>The workload the token was issued to (<c>sub</c>), e.g. a SPIFFE ID.</summary>
+    public string Subject { get; }
+
+    /// <summary>The token's <c>client_id</c>.</summary>
+    public string ClientId { get; }
+
+    /// <summary>The tenant (<c>tenant</c>); always the tenant this server is configured for.</summary>
+    public string Tenant { get; }
+
+    /// <summary>The task the token was issued for (<c>task_id</c>).</summary>
+    public string TaskId { get; }
+
+    /// <summary>Why the task runs (<c>purpose</c>).</summary>
+    public string Purpose { get; }
+
+    /// <summary>
+    /// The delegation chain (RFC 8693 §4.1 <c>act</c>): the party acting for <see cref="Subject"/> first, then whoever
+    /// acted for it, outermost first. Empty when the subject calls for itself. Only the first entry is the current
+    /// actor; earlier ones are informational (RFC 8693 §4.1).
+    /// </summary>
+    public IReadOnlyList<string> ActorChain { get; }
+
+    /// <summary>The granted capabilities (the token's <c>scope</c>).</summary>
+    public IReadOnlySet<string> Capabilities { get; }
+
+    /// <summary>When the token expires (<c>exp</c>).</summary>
+    public DateTimeOffset ExpiresAt { get; }
+
+    /// <summary>
+    /// The RFC 8705 <c>x5t#S256</c> the token is bound to, already checked against this connection's client
+    /// certificate; null for a bearer token.
+    /// </summary>
+    public string? CertificateThumbprint { get; }
+
+    /// <summary>True when the token grants <paramref name="capability"/>.</summary>
+    public bool HasCapability(string capability) => Capabilities.Contains(capability);
+
+    /// <summary>The grant, subject and tenant; never token material.</summary>
+    public override string ToString() => $"grant {GrantId} ({Subject}, tenant {Tenant}, task {TaskId})";
+}

@@ -1,0 +1,142 @@
+// Broker.Validation — resource servers honour broker tokens.
+
+using System.Collections.Concurrent;
+
+namespace Broker.Validation.Revocation;
+
+/// <summary>
+/// The revoked grant IDs this server knows of, in memory, filled by a revocation feed client (the broker's
+/// server-sent-events feed; see docs/mcp.md). An entry is kept until the last token of its grant has expired
+/// anyway, then dropped. The feed client also reports how current the set is (<see cref="MarkCurrent"/>), which
+/// <see cref="RevocationPolicy.MaxStaleness"/> turns into fail-closed behaviour when the feed falls silent.
+/// Thread-safe.
+/// </summary>
+public sealed class RevokedGrantSet : IRevocationCheck
+{
+    /// <summary>Default bound on the number of entries.</summary>
+    public const int DefaultMaxEntries = 1_000_000;
+
+    private static readonly TimeSpan SweepInterval = TimeSpan.FromMinutes(1);
+
+    private readonly ConcurrentDictionary<string, DateTimeOffset> _revoked = new(StringComparer.Ordinal);
+    private readonly TimeProvider _timeProvider;
+    private readonly int _maxEntries;
+    private long _currentAsOfTicks = long.MinValue;
+    private long _nextSweepTicks;
+    private int _overflowed;
+
+    /// <summary>Creates an empty set that has never been current.</summary>
+    /// <param name="timeProvider">The clock entries expire by.</param>
+    /// <param name="maxEntries">Bound on the number of unexpired entries; past it the set stops vouching for anything.</param>
+    public RevokedGrantSet(TimeProvider timeProvider, int maxEntries = DefaultMaxEntries)
+    {
+        ArgumentNullException.ThrowIfNull(timeProvider);
+        ArgumentOutOfRangeException.ThrowIfLessThan(maxEntries, 1);
+        _timeProvider = timeProvider;
+        _maxEntries = maxEntries;
+    }
+
+    /// <summary>Unexpired entries (approximate while entries are being added).</summary>
+    public int Count => _revoked.Count;
+
+    /// <summary>What <see cref="MarkCurrent"/> last reported; null when never, or after an overflow.</summary>
+    public DateTimeOffset? CurrentAsOf
+    {
+        get
+        {
+            var ticks = Interlocked.Read(ref _currentAsOfTicks);
+            return ticks == long.MinValue || Volatile.Read(ref _overflowed) != 0 ? null : new DateTimeOffset(ticks, TimeSpan.Zero);
+        }
+    }
+
+    /// <summary>
+    /// Records that <paramref name="grantId"/> is revoked, until <paramref name="keepUntil"/>: the latest moment a
+    /// token of that grant could still be accepted (its <c>exp</c> plus clock skew; when only the revocation time is
+    /// known, that time plus the broker's longest token lifetime plus skew). Adding an ID again keeps the later time.
+    /// </summary>
+    /// <returns>False when the set is full: it then reports itself not current (fail closed under a staleness limit).</returns>
+    public bool Add(string grantId, DateTimeOffset keepUntil)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(grantId);
+        var now = _timeProvider.GetUtcNow();
+        if (keepUntil <= now)
+        {
+            return true;
+        }
+
+        SweepIfDue(now);
+        if (_revoked.Count >= _maxEntries && !_revoked.ContainsKey(grantId))
+        {
+            Sweep(now);
+            if (_revoked.Count >= _maxEntries)
+            {
+                // Dropping an entry would silently re-admit a revoked grant; refusing to vouch fails closed.
+                Volatile.Write(ref _overflowed, 1);
+                return false;
+            }
+        }
+
+        _revoked.AddOrUpdate(grantId, keepUntil, (_, existing) => existing >= keepUntil ? existing : keepUntil);
+        return true;
+    }
+
+    /// <summary>
+    /// Reports that the set holds every revocation up to <paramref name="asOf"/> (a feed event or heartbeat). Also
+    /// clears an overflow once expired entries have made room again.
+    /// </summary>
+    public void MarkCurrent(DateTimeOffset asOf)
+    {
+        if (Volatile.Read(ref _overflowed) != 0)
+        {
+            Sweep(_timeProvider.GetUtcNow());
+            if (_revoked.Count < _maxEntries)
+            {
+                Volatile.Write(ref _overflowed, 0);
+            }
+        }
+
+        var ticks = asOf.UtcTicks;
+        long seen;
+        do
+        {
+            seen = Interlocked.Read(ref _currentAsOfTicks);
+            if (seen >= ticks)
+            {
+                return;
+            }
+        }
+        while (Interlocked.CompareExchange(ref _currentAsOfTicks, ticks, seen) != seen);
+    }
+
+    /// <summary>True when <paramref name="grantId"/> is revoked and its entry has not expired.</summary>
+    public bool Contains(string grantId) =>
+        _revoked.TryGetValue(grantId, out var keepUntil) && keepUntil > _timeProvider.GetUtcNow();
+
+    /// <inheritdoc />
+    public ValueTask<RevocationStatus> CheckAsync(string grantId, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(grantId);
+        SweepIfDue(_timeProvider.GetUtcNow());
+        return ValueTask.FromResult(new RevocationStatus(Contains(grantId), CurrentAsOf));
+    }
+
+    private void SweepIfDue(DateTimeOffset now)
+    {
+        var due = Interlocked.Read(ref _nextSweepTicks);
+        if (now.UtcTicks >= due && Interlocked.CompareExchange(ref _nextSweepTicks, (now + SweepInterval).UtcTicks, due) == due)
+        {
+            Sweep(now);
+        }
+    }
+
+    private void Sweep(DateTimeOffset now)
+    {
+        foreach (var (grantId, keepUntil) in _revoked)
+        {
+            if (keepUntil <= now)
+            {
+                _revoked.TryRemove(new KeyValuePair<string, DateTimeOffset>(grantId, keepUntil));
+            }
+        }
+    }
+}
