@@ -19,6 +19,9 @@ public sealed class ExchangeFixture : IAsyncLifetime, IAsyncDisposable
     /// <summary>Extra broker settings, for tests that start their own fixture.</summary>
     public Action<Dictionary<string, string?>>? Configure { get; set; }
 
+    /// <summary>Extra services, for tests that start their own fixture (e.g. a log capture).</summary>
+    public Action<Microsoft.Extensions.DependencyInjection.IServiceCollection>? Services { get; set; }
+
     /// <summary>Serve HTTPS (the test supplies the certificate through <see cref="Configure"/>).</summary>
     public bool Https { get; set; }
 
@@ -51,6 +54,7 @@ public sealed class ExchangeFixture : IAsyncLifetime, IAsyncDisposable
                 s["Broker:Admin:GlobalAdmins:0"] = GlobalAdmin;
                 Configure?.Invoke(s);
             },
+            Services,
             https: Https);
     }
 
@@ -93,6 +97,7 @@ public sealed class ExchangeFixture : IAsyncLifetime, IAsyncDisposable
           oidc:
             - issuer: {{oidcIssuer}}
               subject: "spiffe://k8s.acme.test/ns/{kubernetes.io/namespace}/sa/{kubernetes.io/serviceaccount/name}"
+              spiffe_trust_domains: [k8s.acme.test]
               claims:
                 kubernetes.io/namespace: [payments, ops]
         capabilities:
