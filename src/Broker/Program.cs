@@ -13,6 +13,7 @@ if (dev)
 builder.Services.AddBroker(builder.Configuration);
 
 var app = builder.Build();
+app.UseBroker();
 app.MapBroker();
 if (dev)
 {

@@ -1,4 +1,5 @@
 using Broker.Policy;
+using Broker.RateLimiting;
 using Broker.Tokens;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
@@ -24,9 +25,11 @@ internal static class ExchangeModule
     public static void Map(IEndpointRouteBuilder endpoints)
     {
         // POST /oauth2/token — RFC 8693 token exchange. Anonymous at the HTTP layer: the subject
-        // token is the credential (there are no client secrets).
+        // token is the credential (there are no client secrets). An address that keeps presenting refused
+        // tokens gets 429 before its form is read.
         endpoints.MapPost("/oauth2/token", (HttpContext context, TokenEndpoint endpoint, CancellationToken ct) => endpoint.HandleAsync(context, ct))
             .AllowAnonymous()
+            .AddEndpointFilter<FailedAuthenticationFilter>()
             .DisableAntiforgery();
     }
 }

@@ -1,6 +1,8 @@
 using System.Text.Json;
 using Broker.Errors;
+using Broker.Grants;
 using Broker.Hosting;
+using Broker.RateLimiting;
 using Broker.Subjects;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Extensions.Options;
@@ -43,7 +45,7 @@ internal sealed class TokenEndpoint(TokenExchangeService exchange, IOptions<Exch
             var caller = new ExchangeCaller(context.Connection.RemoteIpAddress?.ToString(), context.Connection.ClientCertificate);
             outcome = await exchange.ExchangeAsync(request, caller, cancellationToken);
         }
-        catch (Exception ex) when (ex is not OperationCanceledException)
+        catch (Exception ex) when (ex is not OperationCanceledException and not GrantStoreUnavailableException)
         {
             // Audited by the service; the caller gets a generic error, never the exception text.
             Log.ExchangeFailed(logger, ex);
@@ -59,7 +61,7 @@ internal sealed class TokenEndpoint(TokenExchangeService exchange, IOptions<Exch
                 break;
             case ExchangeOutcome.Rejected rejected:
                 Log.ExchangeRefused(logger, rejected.Reason.Reason);
-                await ErrorWriter.WriteAsync(context, rejected.Reason, cancellationToken: cancellationToken);
+                await ErrorWriter.WriteAsync(context, rejected.Reason, rejected.RetryAfter is { } delay ? RetryAfter.Options(delay) : null, cancellationToken);
                 break;
         }
     }
