@@ -2,6 +2,7 @@ using Broker.Audit;
 using Broker.Errors;
 using Broker.Grants;
 using Broker.Policy;
+using Broker.RateLimiting;
 using Broker.Subjects;
 using Broker.Tokens;
 
@@ -18,6 +19,7 @@ internal sealed class TokenExchangeService(
     X509SvidSubjectValidator certificates,
     PolicyEvaluator evaluator,
     CapabilityTokenIssuer issuer,
+    ExchangeRateLimiter rateLimiter,
     AuditTrail audit,
     TimeProvider timeProvider,
     ILogger<TokenExchangeService> logger)
@@ -43,6 +45,13 @@ internal sealed class TokenExchangeService(
         try
         {
             outcome = await RunAsync(request, caller, subjectHash, auditEvent, cancellationToken);
+            return outcome;
+        }
+        catch (GrantStoreUnavailableException)
+        {
+            // The store was needed to authenticate (a subject or actor token of this broker is checked against
+            // its grant) and did not answer: an outage, 503 with Retry-After, audited as such.
+            outcome = new ExchangeOutcome.Rejected(ErrorCatalog.StoreUnavailable);
             return outcome;
         }
         finally
@@ -76,7 +85,14 @@ internal sealed class TokenExchangeService(
             : await subjects.ValidateAsync(request.SubjectToken, subjectHash, policy, cancellationToken);
         if (subjectResult is not SubjectValidationResult.Valid { Identity: var subject })
         {
+            rateLimiter.AuthenticationFailed(caller);
             return new ExchangeOutcome.Rejected(((SubjectValidationResult.Invalid)subjectResult).Reason);
+        }
+
+        // The rate limits per identity and per tenant: the identity is known from here on.
+        if (rateLimiter.Acquire(policy, subject) is { } limited)
+        {
+            return limited;
         }
 
         // A token bound to a certificate (RFC 8705) can only be re-exchanged over that certificate,
@@ -99,6 +115,7 @@ internal sealed class TokenExchangeService(
             if (actorResult is not SubjectValidationResult.Valid { Identity: var validActor })
             {
                 Log.ActorRejected(logger, ((SubjectValidationResult.Invalid)actorResult).Reason.Reason);
+                rateLimiter.AuthenticationFailed(caller);
                 return new ExchangeOutcome.Rejected(ErrorCatalog.ActorInvalid);
             }
 

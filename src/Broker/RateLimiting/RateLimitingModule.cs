@@ -3,7 +3,7 @@ using Microsoft.Extensions.Options;
 
 namespace Broker.RateLimiting;
 
-/// <summary>Rate limits of failed authentications, per replica.</summary>
+/// <summary>Rate limits of the token endpoint and of failed authentications, per replica.</summary>
 internal static class RateLimitingModule
 {
     public static void Register(IServiceCollection services, IConfiguration configuration)
@@ -11,5 +11,6 @@ internal static class RateLimitingModule
         services.AddOptions<RateLimitOptions>().Bind(configuration.GetSection("Broker:RateLimits")).ValidateOnStart();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<RateLimitOptions>, RateLimitOptionsValidator>());
         services.TryAddSingleton<FailedAuthenticationLimiter>();
+        services.TryAddSingleton<ExchangeRateLimiter>();
     }
 }
