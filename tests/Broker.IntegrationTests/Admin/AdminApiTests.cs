@@ -3,6 +3,7 @@ using System.Net.Http.Headers;
 using System.Net.Http.Json;
 using System.Text.Json;
 using Broker.IntegrationTests.Exchange;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.IdentityModel.JsonWebTokens;
 
 namespace Broker.IntegrationTests.Admin;
@@ -89,6 +90,24 @@ public sealed class AdminApiTests(ExchangeFixture fixture) : IClassFixture<Excha
 
         Assert.Equal(credential is "agent" ? HttpStatusCode.Forbidden : HttpStatusCode.Unauthorized, status);
         Assert.Equal(credential is "agent" ? "insufficient_scope" : "invalid_token", body.GetProperty("error").GetString());
+    }
+
+    [Fact]
+    public async Task AdminApi_InvalidCredentialNamingATenant_WritesNothingUnderThatTenant()
+    {
+        // Arrange: a tenant name nobody declared (the in-memory store files events by tenant name).
+        var tenant = "made-up-" + Guid.NewGuid().ToString("N")[..8];
+
+        // Act
+        var (status, _) = await SendAsync(HttpMethod.Get, $"/admin/v1/grants?tenant={tenant}", "not-a-jwt");
+        var (auditStatus, _) = await SendAsync(HttpMethod.Get, $"/admin/v1/audit?tenant={tenant}", fixture.Acme.Svid("/agents/reader"));
+
+        // Assert
+        Assert.Equal(HttpStatusCode.Unauthorized, status);
+        Assert.Equal(HttpStatusCode.Forbidden, auditStatus);
+        Assert.DoesNotContain(fixture.Host.AuditTrail, e => e.Tenant == tenant);
+        var store = fixture.Host.Services.GetRequiredService<Broker.Grants.IGrantStore>();
+        Assert.Empty(await store.ReadAuditAsync(tenant, 1000, CancellationToken.None));
     }
 
     [Fact]

@@ -2,6 +2,8 @@ using System.Net;
 using System.Net.Http.Headers;
 using System.Text.Json;
 using Broker.IntegrationTests.Exchange;
+using Broker.Policy;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace Broker.IntegrationTests.Authentication;
 
@@ -88,5 +90,37 @@ public sealed class WorkloadAuthenticationTests(ExchangeFixture fixture) : IClas
 
         Assert.Equal(HttpStatusCode.OK, status);
         Assert.False(body.GetProperty("active").GetBoolean());
+    }
+
+    [Fact]
+    public async Task AdminApi_NoPolicyInForce_Is503WithRetryAfter()
+    {
+        // Arrange: a broker whose policy provider has nothing in force (as before the first successful load).
+        await using var empty = new ExchangeFixture { Services = services => services.AddSingleton<IPolicyProvider>(new NoPolicy()) };
+        await empty.InitializeAsync();
+        using var request = new HttpRequestMessage(HttpMethod.Get, "/admin/v1/grants?tenant=acme");
+        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", empty.Acme.Svid("/admins/alice"));
+
+        // Act
+        using var response = await empty.Host.Client.SendAsync(request);
+
+        // Assert
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, response.StatusCode);
+        Assert.NotNull(response.Headers.RetryAfter);
+        using var body = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
+        Assert.Equal("temporarily_unavailable", body.RootElement.GetProperty("error").GetString());
+    }
+
+    private sealed class NoPolicy : IPolicyProvider
+    {
+        public PolicySet? Current => null;
+
+        public event Action<PolicySet>? Changed
+        {
+            add { }
+            remove { }
+        }
+
+        public PolicyLoadResult Reload() => new(null, []);
     }
 }
