@@ -28,6 +28,7 @@ if (problems.Count > 0)
     return StartupCheck.ExitCode;
 }
 
+app.UseBroker();
 app.MapBroker();
 if (dev)
 {

@@ -1,105 +1,48 @@
-using System.Net.Http.Headers;
 using Broker.Audit;
-using Broker.Errors;
+using Broker.Authentication;
 using Broker.Policy;
-using Broker.Subjects;
-using Microsoft.Extensions.Options;
+using Microsoft.AspNetCore.Authorization;
 
 namespace Broker.Admin;
 
 /// <summary>
-/// Authenticates an admin from <c>Authorization: Bearer</c> (a workload identity the broker already
-/// trusts: a JWT-SVID or an OIDC token, never one of our own capability tokens) and authorises the
-/// action against policy. Every refusal is audited with whatever identity was proven.
+/// What admin endpoints still do themselves once the <see cref="WorkloadAuthenticationDefaults.Scheme"/> scheme
+/// has authenticated the caller and the route's policy has let it in: the per-tenant check when the tenant is
+/// only known inside (a stored grant's, a request body's), and the audit of admin actions with the admin's
+/// identity (source-qualified, <see cref="WorkloadPrincipal.QualifiedId"/>).
 /// </summary>
-internal sealed class AdminGate
+internal sealed class AdminGate(IAuthorizationService authorization, IPolicyProvider policyProvider, AuditTrail audit, TimeProvider timeProvider)
 {
-    private readonly IPolicyProvider _policy;
-    private readonly SubjectTokenValidator _subjects;
-    private readonly AuditTrail _audit;
-    private readonly TimeProvider _timeProvider;
-    private readonly IReadOnlyList<SubjectPattern> _globalAdmins;
-    private readonly int _maxTokenLength;
+    /// <summary>The authenticated admin of this request (the route's policy guarantees one).</summary>
+    public static WorkloadPrincipal Caller(HttpContext context) =>
+        WorkloadPrincipal.From(context?.User) ?? throw new InvalidOperationException("Admin routes require the Workload authentication scheme.");
 
-    public AdminGate(IPolicyProvider policy, SubjectTokenValidator subjects, AuditTrail audit, TimeProvider timeProvider, IOptions<AdminOptions> options, IOptions<SubjectsOptions> subjectsOptions)
+    /// <summary>True when the caller administers <paramref name="tenant"/> (<see cref="WorkloadPolicies.TenantAdmin"/>).</summary>
+    public async Task<bool> MayAdministerAsync(HttpContext context, TenantResource tenant)
     {
-        _maxTokenLength = subjectsOptions.Value.MaxTokenLength;
-        _policy = policy;
-        _subjects = subjects;
-        _audit = audit;
-        _timeProvider = timeProvider;
-        _globalAdmins = [.. options.Value.GlobalAdmins.Select(p => SubjectPattern.TryCompile(p, out var compiled, out _) ? compiled! : throw new InvalidOperationException("validated at start"))];
+        ArgumentNullException.ThrowIfNull(context);
+        return (await authorization.AuthorizeAsync(context.User, tenant, WorkloadPolicies.TenantAdmin)).Succeeded;
     }
 
-    /// <summary>Authenticates and authorises for <paramref name="tenant"/> (null: across tenants, global admins only).</summary>
-    public async ValueTask<(AdminPrincipal? Admin, IResult? Error)> AuthorizeAsync(HttpContext context, string? tenant, string action, CancellationToken cancellationToken)
+    /// <summary>
+    /// The tenant to file a refusal under when the caller wrote the name: that tenant if policy knows it, else the
+    /// caller's own, else none. A made-up name never creates a stream of its own.
+    /// </summary>
+    public string? KnownTenant(string? tenant, WorkloadPrincipal caller)
     {
-        var (admin, error) = await AuthenticateAsync(context, action, tenant, cancellationToken);
-        if (admin is null)
-        {
-            return (null, error);
-        }
-
-        if (!MayAdminister(admin, tenant))
-        {
-            await AuditAsync(context, action, admin.Id, tenant, AuditOutcome.Denied, "admin.forbidden");
-            return (null, ErrorWriter.Result(ErrorCatalog.AdminForbidden));
-        }
-
-        return (admin, null);
-    }
-
-    /// <summary>Who is calling, or the 401 to answer with.</summary>
-    public async ValueTask<(AdminPrincipal? Admin, IResult? Error)> AuthenticateAsync(HttpContext context, string action, string? tenant, CancellationToken cancellationToken)
-    {
-        var policy = _policy.Current;
-        if (policy is null)
-        {
-            return (null, ErrorWriter.Result(ErrorCatalog.PolicyUnavailable));
-        }
-
-        if (!AuthenticationHeaderValue.TryParse(context.Request.Headers.Authorization, out var header)
-            || !string.Equals(header.Scheme, "Bearer", StringComparison.OrdinalIgnoreCase)
-            || string.IsNullOrEmpty(header.Parameter))
-        {
-            return (null, ErrorWriter.Result(ErrorCatalog.AdminUnauthenticated));
-        }
-
-        var token = header.Parameter;
-        if (token.Length > _maxTokenLength)
-        {
-            return (null, ErrorWriter.Result(ErrorCatalog.AdminUnauthenticated));
-        }
-
-        var result = await _subjects.ValidateAsync(token, TokenHash.Of(token), policy, cancellationToken);
-        if (result is not SubjectValidationResult.Valid { Identity: var identity } || identity.Kind == IdentityKind.Broker)
-        {
-            await AuditAsync(context, action, null, tenant, AuditOutcome.Denied, "admin.unauthenticated");
-            return (null, ErrorWriter.Result(ErrorCatalog.AdminUnauthenticated));
-        }
-
-        var (ownTenant, _) = PolicyEvaluator.ResolveTenant(policy, identity);
-        return (new AdminPrincipal(identity.Id, ownTenant?.Name, _globalAdmins.Any(p => p.Matches(identity.Id))), null);
-    }
-
-    /// <summary>Global admins administer every tenant; tenant admins only their own (null tenant: global only).</summary>
-    public bool MayAdminister(AdminPrincipal admin, string? tenant)
-    {
-        ArgumentNullException.ThrowIfNull(admin);
-        if (tenant is null)
-        {
-            return admin.IsGlobal;
-        }
-
-        return admin.IsGlobal || (_policy.Current?.Tenants.TryGetValue(tenant, out var target) == true && admin.MayAdminister(tenant, target.Admins));
+        ArgumentNullException.ThrowIfNull(caller);
+        var tenants = policyProvider.Current?.Tenants;
+        return tenant is not null && tenants?.ContainsKey(tenant) == true ? tenant
+            : caller.Tenant is { } own && tenants?.ContainsKey(own) == true ? own
+            : null;
     }
 
     /// <summary>The log line of a revocation the store audited atomically.</summary>
     public void LogRevocation(HttpContext context, string admin, string tenant, string grantId, string reason) =>
-        _audit.LogRecorded(new AuditEvent
+        audit.LogRecorded(new AuditEvent
         {
             Type = AuditEventTypes.GrantRevoked,
-            Time = _timeProvider.GetUtcNow(),
+            Time = timeProvider.GetUtcNow(),
             Outcome = AuditOutcome.Allowed,
             Reason = reason,
             Tenant = tenant,
@@ -110,10 +53,10 @@ internal sealed class AdminGate
 
     /// <summary>Audits an admin action with the admin's identity.</summary>
     public ValueTask AuditAsync(HttpContext context, string action, string? admin, string? tenant, AuditOutcome outcome, string? reason, string? grantId = null) =>
-        _audit.RecordAsync(new AuditEvent
+        audit.RecordAsync(new AuditEvent
         {
             Type = action,
-            Time = _timeProvider.GetUtcNow(),
+            Time = timeProvider.GetUtcNow(),
             Outcome = outcome,
             Reason = reason,
             Tenant = tenant,

@@ -1,3 +1,4 @@
+using Broker.Authentication;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 
@@ -20,23 +21,34 @@ internal static class AdminModule
 
     public static void Map(IEndpointRouteBuilder endpoints)
     {
-        // Authentication and authorisation are per route, in AdminGate: the admin's tenant is only
-        // known once the token is validated against policy.
-        var admin = endpoints.MapGroup("/admin/v1").AllowAnonymous().DisableAntiforgery();
+        // Every route authenticates with the Workload scheme before anything of the request is read, and
+        // names its policy: the tenant of a query is checked by the route's policy, the tenant of a stored
+        // grant or of a body by the endpoint once it knows it (AdminGate).
+        var admin = endpoints.MapGroup("/admin/v1").DisableAntiforgery();
 
         // GET /admin/v1/grants/{grant_id} — one grant.
-        admin.MapGet("/grants/{grantId}", (HttpContext c, string grantId, GetGrantEndpoint e, CancellationToken ct) => e.HandleAsync(c, grantId, ct));
+        admin.MapGet("/grants/{grantId}", (HttpContext c, string grantId, GetGrantEndpoint e, CancellationToken ct) => e.HandleAsync(c, grantId, ct))
+            .RequireAuthorization(WorkloadPolicies.Admin)
+            .WithMetadata(WorkloadEndpointMetadata.ForAdmin(GetGrantEndpoint.Action));
 
         // GET /admin/v1/grants?tenant=&subject=|task_id=&limit=&cursor= — a page of grants.
-        admin.MapGet("/grants", (HttpContext c, ListGrantsEndpoint e, CancellationToken ct) => e.HandleAsync(c, ct));
+        admin.MapGet("/grants", (HttpContext c, ListGrantsEndpoint e, CancellationToken ct) => e.HandleAsync(c, ct))
+            .RequireAuthorization(WorkloadPolicies.TenantAdmin)
+            .WithMetadata(WorkloadEndpointMetadata.ForAdmin(ListGrantsEndpoint.Action));
 
         // POST /admin/v1/grants/{grant_id}/revoke — revoke one grant.
-        admin.MapPost("/grants/{grantId}/revoke", (HttpContext c, string grantId, RevokeGrantEndpoint e, CancellationToken ct) => e.HandleAsync(c, grantId, ct));
+        admin.MapPost("/grants/{grantId}/revoke", (HttpContext c, string grantId, RevokeGrantEndpoint e, CancellationToken ct) => e.HandleAsync(c, grantId, ct))
+            .RequireAuthorization(WorkloadPolicies.Admin)
+            .WithMetadata(WorkloadEndpointMetadata.ForAdmin(RevokeGrantEndpoint.Action));
 
         // POST /admin/v1/grants/revoke — revoke the grants of a tenant, subject or task.
-        admin.MapPost("/grants/revoke", (HttpContext c, BulkRevokeEndpoint e, CancellationToken ct) => e.HandleAsync(c, ct));
+        admin.MapPost("/grants/revoke", (HttpContext c, BulkRevokeEndpoint e, CancellationToken ct) => e.HandleAsync(c, ct))
+            .RequireAuthorization(WorkloadPolicies.Admin)
+            .WithMetadata(WorkloadEndpointMetadata.ForAdmin(BulkRevokeEndpoint.Action));
 
-        // GET /admin/v1/audit?tenant=&limit= — the newest audit events.
-        admin.MapGet("/audit", (HttpContext c, ReadAuditEndpoint e, CancellationToken ct) => e.HandleAsync(c, ct));
+        // GET /admin/v1/audit?tenant=&limit= — the newest audit events (no tenant: global admins only).
+        admin.MapGet("/audit", (HttpContext c, ReadAuditEndpoint e, CancellationToken ct) => e.HandleAsync(c, ct))
+            .RequireAuthorization(WorkloadPolicies.TenantAdmin)
+            .WithMetadata(WorkloadEndpointMetadata.ForAdmin(ReadAuditEndpoint.Action));
     }
 }

@@ -1,5 +1,6 @@
 using Broker.Errors;
 using Broker.Audit;
+using Broker.Authentication;
 using Broker.Grants;
 using Broker.Hosting;
 
@@ -12,29 +13,17 @@ internal sealed class GetGrantEndpoint(AdminGate gate, IGrantStore store, TimePr
 
     public async Task<IResult> HandleAsync(HttpContext context, string grantId, CancellationToken cancellationToken)
     {
-        var (admin, error) = await gate.AuthenticateAsync(context, Action, null, cancellationToken);
-        if (admin is null)
+        var admin = AdminGate.Caller(context);
+        var grant = AdminInput.IsValidGrantId(grantId) ? await store.FindAsync(grantId, cancellationToken) : null;
+
+        // Another tenant's grant is "not found": its existence is not this admin's to learn.
+        if (grant is null || !await gate.MayAdministerAsync(context, new TenantResource(grant.Tenant, FromRequest: false)))
         {
-            return error!;
+            await gate.AuditAsync(context, Action, admin.QualifiedId, grant?.Tenant, AuditOutcome.Denied, grant is null ? "admin.not_found" : "admin.forbidden", grant?.Id);
+            return ErrorWriter.Result(ErrorCatalog.AdminNotFound);
         }
 
-        try
-        {
-            var grant = AdminInput.IsValidGrantId(grantId) ? await store.FindAsync(grantId, cancellationToken) : null;
-
-            // Another tenant's grant is "not found": its existence is not this admin's to learn.
-            if (grant is null || !gate.MayAdminister(admin, grant.Tenant))
-            {
-                await gate.AuditAsync(context, Action, admin.Id, grant?.Tenant, AuditOutcome.Denied, grant is null ? "admin.not_found" : "admin.forbidden", grant?.Id);
-                return ErrorWriter.Result(ErrorCatalog.AdminNotFound);
-            }
-
-            await gate.AuditAsync(context, Action, admin.Id, grant.Tenant, AuditOutcome.Allowed, null, grant.Id);
-            return Results.Json(GrantView.From(grant, timeProvider.GetUtcNow()), BrokerJsonContext.Default.GrantView);
-        }
-        catch (GrantStoreUnavailableException)
-        {
-            return ErrorWriter.Result(ErrorCatalog.StoreUnavailable);
-        }
+        await gate.AuditAsync(context, Action, admin.QualifiedId, grant.Tenant, AuditOutcome.Allowed, null, grant.Id);
+        return Results.Json(GrantView.From(grant, timeProvider.GetUtcNow()), BrokerJsonContext.Default.GrantView);
     }
 }

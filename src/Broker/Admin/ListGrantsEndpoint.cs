@@ -6,7 +6,11 @@ using Broker.Hosting;
 
 namespace Broker.Admin;
 
-/// <summary><c>GET /admin/v1/grants?tenant=…</c>: a page of a tenant's grants, optionally of one subject or task.</summary>
+/// <summary>
+/// <c>GET /admin/v1/grants?tenant=…</c>: a page of a tenant's grants, optionally of one subject or task. The
+/// route's policy (<see cref="Authentication.WorkloadPolicies.TenantAdmin"/>) has checked the caller
+/// administers <c>tenant</c>.
+/// </summary>
 internal sealed class ListGrantsEndpoint(AdminGate gate, IGrantStore store, TimeProvider timeProvider)
 {
     public const string Action = "admin.grants.list";
@@ -22,26 +26,17 @@ internal sealed class ListGrantsEndpoint(AdminGate gate, IGrantStore store, Time
             return ErrorWriter.Result(ErrorCatalog.AdminInvalidListQuery);
         }
 
-        var (admin, error) = await gate.AuthorizeAsync(context, tenant, Action, cancellationToken);
-        if (admin is null)
-        {
-            return error!;
-        }
-
+        var admin = AdminGate.Caller(context);
         try
         {
             var page = await store.ListAsync(new GrantQuery(tenant, subject, taskId), cursor, limit, cancellationToken);
-            await gate.AuditAsync(context, Action, admin.Id, tenant, AuditOutcome.Allowed, null);
+            await gate.AuditAsync(context, Action, admin.QualifiedId, tenant, AuditOutcome.Allowed, null);
             var now = timeProvider.GetUtcNow();
             return Results.Json(new GrantListView([.. page.Grants.Select(g => GrantView.From(g, now))], page.NextCursor), BrokerJsonContext.Default.GrantListView);
         }
         catch (ArgumentException)
         {
             return ErrorWriter.Result(ErrorCatalog.AdminInvalidCursor);
-        }
-        catch (GrantStoreUnavailableException)
-        {
-            return ErrorWriter.Result(ErrorCatalog.StoreUnavailable);
         }
     }
 }

@@ -1,6 +1,7 @@
-using Broker.Errors;
 using System.Text.Json;
 using Broker.Audit;
+using Broker.Authentication;
+using Broker.Errors;
 using Broker.Grants;
 using Broker.Hosting;
 
@@ -13,48 +14,37 @@ internal sealed class RevokeGrantEndpoint(AdminGate gate, IGrantStore store)
 
     public async Task<IResult> HandleAsync(HttpContext context, string grantId, CancellationToken cancellationToken)
     {
-        var (admin, error) = await gate.AuthenticateAsync(context, Action, null, cancellationToken);
-        if (admin is null)
-        {
-            return error!;
-        }
-
+        var admin = AdminGate.Caller(context);
         var body = await AdminJson.ReadAsync(context, BrokerJsonContext.Default.RevokeRequest, cancellationToken);
         if (body is null || !AdminInput.IsValidReason(body.Reason))
         {
             return ErrorWriter.Result(ErrorCatalog.AdminInvalidRevokeBody);
         }
 
-        try
+        var grant = AdminInput.IsValidGrantId(grantId) ? await store.FindAsync(grantId, cancellationToken) : null;
+        if (grant is null || !await gate.MayAdministerAsync(context, new TenantResource(grant.Tenant, FromRequest: false)))
         {
-            var grant = AdminInput.IsValidGrantId(grantId) ? await store.FindAsync(grantId, cancellationToken) : null;
-            if (grant is null || !gate.MayAdminister(admin, grant.Tenant))
-            {
-                await gate.AuditAsync(context, Action, admin.Id, grant?.Tenant, AuditOutcome.Denied, grant is null ? "admin.not_found" : "admin.forbidden", grant?.Id);
-                return ErrorWriter.Result(ErrorCatalog.AdminNotFound);
-            }
+            await gate.AuditAsync(context, Action, admin.QualifiedId, grant?.Tenant, AuditOutcome.Denied, grant is null ? "admin.not_found" : "admin.forbidden", grant?.Id);
+            return ErrorWriter.Result(ErrorCatalog.AdminNotFound);
+        }
 
-            // The store audits the revocation in the same atomic step, with the admin as its actor.
-            var result = await store.RevokeAsync(grant.Id, admin.Id, body.Reason!, cancellationToken);
-            if (result is Revoked revokedNow)
-            {
-                gate.LogRevocation(context, admin.Id, grant.Tenant, grant.Id, body.Reason!);
-                foreach (var descendant in revokedNow.Descendants)
-                {
-                    gate.LogRevocation(context, admin.Id, descendant.Tenant, descendant.GrantId, GrantValidation.DescendantReason(grant.Id, body.Reason!));
-                }
-            }
-            return result switch
-            {
-                Revoked revoked => Results.Json(new RevokeView(grant.Id, "revoked", revoked.Entry.RevokedAt), BrokerJsonContext.Default.RevokeView),
-                AlreadyRevoked already => Results.Json(new RevokeView(grant.Id, "already_revoked", already.Revocation.RevokedAt), BrokerJsonContext.Default.RevokeView),
-                _ => ErrorWriter.Result(ErrorCatalog.AdminNotFound),
-            };
-        }
-        catch (GrantStoreUnavailableException)
+        // The store audits the revocation in the same atomic step, with the admin as its actor.
+        var result = await store.RevokeAsync(grant.Id, admin.QualifiedId, body.Reason!, cancellationToken);
+        if (result is Revoked revokedNow)
         {
-            return ErrorWriter.Result(ErrorCatalog.StoreUnavailable);
+            gate.LogRevocation(context, admin.QualifiedId, grant.Tenant, grant.Id, body.Reason!);
+            foreach (var descendant in revokedNow.Descendants)
+            {
+                gate.LogRevocation(context, admin.QualifiedId, descendant.Tenant, descendant.GrantId, GrantValidation.DescendantReason(grant.Id, body.Reason!));
+            }
         }
+
+        return result switch
+        {
+            Revoked revoked => Results.Json(new RevokeView(grant.Id, "revoked", revoked.Entry.RevokedAt), BrokerJsonContext.Default.RevokeView),
+            AlreadyRevoked already => Results.Json(new RevokeView(grant.Id, "already_revoked", already.Revocation.RevokedAt), BrokerJsonContext.Default.RevokeView),
+            _ => ErrorWriter.Result(ErrorCatalog.AdminNotFound),
+        };
     }
 }
 

@@ -1,11 +1,9 @@
-using Broker.Keys;
-using Broker.Hosting;
+using Broker.Authentication;
 using Broker.Spiffe;
 using Broker.Subjects;
+using Broker.Tokens;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
-using Microsoft.IdentityModel.JsonWebTokens;
-using Microsoft.IdentityModel.Tokens;
 
 namespace Broker.Dev;
 
@@ -32,31 +30,26 @@ internal static class DevModule
             return Results.Text(issuer.Issue(id) + "\n", "text/plain");
         }).AllowAnonymous();
 
-        // POST /dev/verify — verifies a capability token (Authorization: Bearer …) against the published
-        // keys, the way an MCP server would, and shows its claims.
-        endpoints.MapPost("/dev/verify", async (HttpContext context, ISigningKeyProvider keys, IOptions<BrokerOptions> options) =>
+        // POST /dev/verify — verifies a capability token (Authorization: Bearer …) the way an MCP server would
+        // (signature under a published key, issuer, typ at+jwt, lifetime) and shows its claims. Anonymous, dev
+        // only; it reads the header and checks the token with the same code the broker uses elsewhere.
+        endpoints.MapPost("/dev/verify", (HttpContext context, CapabilityTokenReader reader, TimeProvider timeProvider, IOptions<SubjectsOptions> subjects) =>
         {
-            var header = context.Request.Headers.Authorization.ToString();
-            if (!header.StartsWith("Bearer ", StringComparison.Ordinal))
+            if (BearerCredential.Read(context.Request, subjects.Value.MaxTokenLength, out var presented) != BearerCredential.Status.Present)
             {
                 return Results.BadRequest("send the token as 'Authorization: Bearer <token>'\n");
             }
 
-            var result = await new JsonWebTokenHandler().ValidateTokenAsync(header["Bearer ".Length..].Trim(), new TokenValidationParameters
+            var token = reader.TryRead(presented, subjects.Value.MaxTokenLength);
+            var invalid = token is null
+                ? "not a capability token of this broker (signature, issuer or typ)"
+                : TokenLifetime.Check(token, timeProvider.GetUtcNow(), subjects.Value.ClockSkew)?.Reason;
+            if (invalid is not null)
             {
-                ValidIssuer = options.Value.Issuer,
-                ValidateAudience = false,
-                ValidTypes = ["at+jwt"],
-                ValidAlgorithms = [SecurityAlgorithms.EcdsaSha256],
-                IssuerSigningKeys = keys.Published.Select(k => (SecurityKey)new JsonWebKey { Kty = k.PublicJwk.Kty, Crv = k.PublicJwk.Crv, X = k.PublicJwk.X, Y = k.PublicJwk.Y, Kid = k.KeyId }),
-            });
-            if (!result.IsValid)
-            {
-                return Results.Text($"invalid: {result.Exception?.GetType().Name}\n", "text/plain", statusCode: StatusCodes.Status401Unauthorized);
+                return Results.Text($"invalid: {invalid}\n", "text/plain", statusCode: StatusCodes.Status401Unauthorized);
             }
 
-            var token = (JsonWebToken)result.SecurityToken;
-            return Results.Text($"valid: signed by {token.Kid}\n{Base64UrlEncoder.Decode(token.EncodedPayload)}\n", "text/plain");
+            return Results.Text($"valid: signed by {token!.KeyId}\n{System.Text.Encoding.UTF8.GetString(token.Payload.Span)}\n", "text/plain");
         }).AllowAnonymous();
     }
 }

@@ -126,4 +126,16 @@ public static class ErrorCatalog
     public static readonly ErrorDescriptor AdminInvalidAuditQuery = new("admin.invalid_audit_query", OAuthErrors.InvalidRequest, "limit must be 1-1000.");
     public static readonly ErrorDescriptor IntrospectionUnauthenticated = new("introspect.unauthenticated", "invalid_token", "Send your workload token as 'Authorization: Bearer <token>'.", StatusCodes.Status401Unauthorized);
     public static readonly ErrorDescriptor IntrospectionMissingToken = new("introspect.missing_token", OAuthErrors.InvalidRequest, "The token parameter is required, once.");
+    public static readonly ErrorDescriptor IntrospectionForbidden = new("introspect.forbidden", "insufficient_scope", "This identity belongs to no tenant of this broker.", StatusCodes.Status403Forbidden);
+
+    // :: Workload authentication (the "Workload" scheme, RFC 6750 §3) and rate limits (RFC 6585 §4).
+    public static readonly ErrorDescriptor WorkloadUnauthenticated = new("auth.unauthenticated", "invalid_token", "Send your workload token as 'Authorization: Bearer <token>'.", StatusCodes.Status401Unauthorized);
+    public static readonly ErrorDescriptor WorkloadMalformedCredential = new("auth.malformed_credential", "invalid_token", "The Authorization header is not a single 'Bearer <token>' within the length the broker accepts.", StatusCodes.Status401Unauthorized);
+    public static readonly ErrorDescriptor WorkloadCapabilityToken = new("auth.capability_token", "invalid_token", "A capability token of this broker is not a workload credential; send a JWT-SVID or OIDC token.", StatusCodes.Status401Unauthorized);
+    public static readonly ErrorDescriptor WorkloadForbidden = new("auth.forbidden", "insufficient_scope", "This identity may not use this endpoint.", StatusCodes.Status403Forbidden);
+    public static readonly ErrorDescriptor SubjectSpiffeIdNotAllowed = new("subject.spiffe_id_not_allowed", OAuthErrors.InvalidGrant, "The token's issuer may not issue identities of that SPIFFE trust domain.");
+    public static readonly ErrorDescriptor RevocationTaskUnauthenticated = new("revoke.task_unauthenticated", "invalid_token", "revoke_task=true needs the token subject's own workload token as 'Authorization: Bearer <token>'; nothing was revoked.", StatusCodes.Status401Unauthorized);
+    public static readonly ErrorDescriptor RevocationTaskForbidden = new("revoke.task_forbidden", "insufficient_scope", "Only the token's own subject may end its whole task; nothing was revoked.", StatusCodes.Status403Forbidden);
+    public static readonly ErrorDescriptor RateLimited = new("rate_limited", OAuthErrors.SlowDown, "Too many token requests for this workload or its tenant; retry after the Retry-After delay.", StatusCodes.Status429TooManyRequests);
+    public static readonly ErrorDescriptor AuthenticationRateLimited = new("rate_limited.failed_authentication", OAuthErrors.SlowDown, "Too many failed authentications from this address; retry after the Retry-After delay.", StatusCodes.Status429TooManyRequests);
 }

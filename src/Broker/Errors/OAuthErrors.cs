@@ -12,4 +12,10 @@ public static class OAuthErrors
     public const string InvalidTarget = "invalid_target";
     public const string ServerError = "server_error";
     public const string TemporarilyUnavailable = "temporarily_unavailable";
+
+    /// <summary>
+    /// RFC 8628 §3.5, registered for token endpoint responses (OAuth Extensions Error registry): the client
+    /// asks too often. Returned with 429 and <c>Retry-After</c> when a rate limit refuses a request.
+    /// </summary>
+    public const string SlowDown = "slow_down";
 }

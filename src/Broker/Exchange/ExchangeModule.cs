@@ -1,5 +1,6 @@
 using Broker.OAuth;
 using Broker.Policy;
+using Broker.RateLimiting;
 using Broker.Tokens;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
@@ -25,11 +26,13 @@ internal static class ExchangeModule
     public static void Map(IEndpointRouteBuilder endpoints)
     {
         // POST /oauth2/token — RFC 8693 token exchange. Anonymous at the HTTP layer: the subject
-        // token is the credential (there are no client secrets).
+        // token is the credential (there are no client secrets). An address that keeps presenting refused
+        // tokens gets 429 before its form is read.
         endpoints.MapOAuthPost(
                 "/oauth2/token",
                 (HttpContext context, TokenEndpoint endpoint, CancellationToken ct) => endpoint.HandleAsync(context, ct),
                 context => context.RequestServices.GetRequiredService<TokenEndpoint>().MethodNotAllowedAsync(context))
-            .AllowAnonymous();
+            .AllowAnonymous()
+            .AddEndpointFilter<FailedAuthenticationFilter>();
     }
 }

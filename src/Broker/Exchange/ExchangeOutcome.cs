@@ -13,6 +13,6 @@ public abstract record ExchangeOutcome
     /// <summary>A token was minted and its grant recorded.</summary>
     public sealed record Issued(TokenExchangeResponse Response, GrantRecord Grant) : ExchangeOutcome;
 
-    /// <summary>Refused; the reason is safe to return.</summary>
-    public sealed record Rejected(ErrorDescriptor Reason) : ExchangeOutcome;
+    /// <summary>Refused; the reason is safe to return. <paramref name="RetryAfter"/> is the delay a 429 names.</summary>
+    public sealed record Rejected(ErrorDescriptor Reason, TimeSpan? RetryAfter = null) : ExchangeOutcome;
 }

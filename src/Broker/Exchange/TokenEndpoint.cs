@@ -1,8 +1,10 @@
 using System.Collections.Frozen;
 using System.Text.Json;
 using Broker.Errors;
+using Broker.Grants;
 using Broker.Hosting;
 using Broker.OAuth;
+using Broker.RateLimiting;
 using Broker.Subjects;
 using Microsoft.Extensions.Options;
 using Microsoft.Net.Http.Headers;
@@ -77,7 +79,7 @@ internal sealed class TokenEndpoint(TokenExchangeService exchange, IOptions<Exch
         {
             outcome = await exchange.ExchangeAsync(request, caller, audit, cancellationToken);
         }
-        catch (Exception ex) when (ex is not OperationCanceledException)
+        catch (Exception ex) when (ex is not OperationCanceledException and not GrantStoreUnavailableException)
         {
             // Audited by the service; the caller gets a generic error, never the exception text.
             Log.ExchangeFailed(logger, ex);
@@ -93,7 +95,7 @@ internal sealed class TokenEndpoint(TokenExchangeService exchange, IOptions<Exch
                 break;
             case ExchangeOutcome.Rejected rejected:
                 Log.ExchangeRefused(logger, rejected.Reason.Reason);
-                await ErrorWriter.WriteAsync(context, rejected.Reason, cancellationToken: cancellationToken);
+                await ErrorWriter.WriteAsync(context, rejected.Reason, rejected.RetryAfter is { } delay ? RetryAfter.Options(delay) : null, cancellationToken);
                 break;
         }
     }

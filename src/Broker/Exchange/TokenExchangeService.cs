@@ -2,6 +2,7 @@ using Broker.Audit;
 using Broker.Errors;
 using Broker.Grants;
 using Broker.Policy;
+using Broker.RateLimiting;
 using Broker.Subjects;
 using Broker.Tokens;
 
@@ -19,6 +20,7 @@ internal sealed class TokenExchangeService(
     X509SvidSubjectValidator certificates,
     PolicyEvaluator evaluator,
     CapabilityTokenIssuer issuer,
+    ExchangeRateLimiter rateLimiter,
     AuditTrail audit,
     TimeProvider timeProvider,
     ILogger<TokenExchangeService> logger)
@@ -42,6 +44,13 @@ internal sealed class TokenExchangeService(
         try
         {
             outcome = await RunAsync(request, caller, subjectHash, auditContext, cancellationToken);
+            return outcome;
+        }
+        catch (GrantStoreUnavailableException)
+        {
+            // The store was needed to authenticate (a subject or actor token of this broker is checked against
+            // its grant) and did not answer: an outage, 503 with Retry-After, audited as such.
+            outcome = new ExchangeOutcome.Rejected(ErrorCatalog.StoreUnavailable);
             return outcome;
         }
         finally
@@ -81,11 +90,18 @@ internal sealed class TokenExchangeService(
             : await subjects.ValidateAsync(request.SubjectToken, subjectHash, policy, cancellationToken);
         if (subjectResult is not SubjectValidationResult.Valid { Identity: var subject })
         {
+            rateLimiter.AuthenticationFailed(caller);
             return new ExchangeOutcome.Rejected(((SubjectValidationResult.Invalid)subjectResult).Reason);
         }
 
         // From here on every refusal names the subject, its tenant and the policy version.
         auditContext.SubjectValidated(subject, policy);
+
+        // The rate limits per identity and per tenant: the identity is known from here on.
+        if (rateLimiter.Acquire(policy, subject) is { } limited)
+        {
+            return limited;
+        }
 
         // A token bound to a certificate (RFC 8705) can only be re-exchanged over that certificate,
         // and the binding carries over: narrowing never turns a bound token into a bearer token.
@@ -107,6 +123,7 @@ internal sealed class TokenExchangeService(
             {
                 var reason = ((SubjectValidationResult.Invalid)actorResult).Reason;
                 Log.ActorRejected(logger, reason.Reason);
+                rateLimiter.AuthenticationFailed(caller);
 
                 // The caller learns only that the actor_token is invalid; the trail keeps why (actor.expired, ...).
                 return new ExchangeOutcome.Rejected(ErrorCatalog.ForActor(reason));

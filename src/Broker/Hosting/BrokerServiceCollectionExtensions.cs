@@ -1,10 +1,12 @@
 using Broker.Admin;
 using Broker.Audit;
+using Broker.Authentication;
 using Broker.Exchange;
 using Broker.Grants;
 using Broker.Hosting;
 using Broker.Keys;
 using Broker.Policy;
+using Broker.RateLimiting;
 using Broker.Revocation;
 using Broker.SpiffeAgent;
 using Broker.Subjects;
@@ -33,6 +35,9 @@ public static class BrokerServiceCollectionExtensions
         AddSubjects(services, configuration);
         GrantsModule.Register(services, configuration);
         services.TryAddSingleton<AuditTrail>();
+        RateLimitingModule.Register(services, configuration);
+        AuthenticationModule.Register(services);
+        services.AddExceptionHandler<BrokerExceptionHandler>();
         ExchangeModule.Register(services, configuration);
         AdminModule.Register(services, configuration);
         RevocationModule.Register(services);

@@ -1,5 +1,6 @@
 using System.Text.Json;
 using Broker.Admin;
+using Broker.Authentication;
 using Broker.Errors;
 using Broker.Grants;
 using Broker.Hosting;
@@ -13,14 +14,14 @@ using Microsoft.Net.Http.Headers;
 namespace Broker.Introspection;
 
 /// <summary>
-/// <c>POST /oauth2/introspect</c> (RFC 7662). The caller authenticates with its own workload identity
-/// (<c>Authorization: Bearer</c>, a JWT-SVID or OIDC token); a token is reported active only when its
-/// signature verifies, it has not expired, its grant is active in the store, and it belongs to the
+/// <c>POST /oauth2/introspect</c> (RFC 7662 §2.1). The caller authenticates with its own workload identity
+/// (the Workload scheme: <c>Authorization: Bearer</c>, a JWT-SVID or OIDC token) and must belong to a tenant
+/// (<see cref="WorkloadPolicies.TenantMember"/>, checked by the route); a token is reported active only when
+/// its signature verifies, it has not expired, its grant is active in the store, and it belongs to the
 /// caller's tenant. The grant record, not the token, is the source of the answer.
 /// </summary>
 internal sealed class IntrospectionEndpoint(
     IPolicyProvider policyProvider,
-    SubjectTokenValidator subjects,
     CapabilityTokenReader reader,
     IGrantStore store,
     TimeProvider timeProvider,
@@ -31,9 +32,9 @@ internal sealed class IntrospectionEndpoint(
     {
         context.Response.Headers[HeaderNames.CacheControl] = "no-store";
         var policy = policyProvider.Current;
-        var caller = policy is null ? null : await AuthenticateAsync(context, policy, cancellationToken);
-        if (caller is null)
+        if (policy is null || WorkloadPrincipal.From(context.User)?.Tenant is not { } caller)
         {
+            // The route's policy admits only workloads of a tenant; this is the fail-closed backstop.
             await ErrorWriter.WriteAsync(context, ErrorCatalog.IntrospectionUnauthenticated, cancellationToken: cancellationToken);
             return;
         }
@@ -51,22 +52,13 @@ internal sealed class IntrospectionEndpoint(
             return;
         }
 
-        IntrospectionResponse answer;
-        try
-        {
-            answer = await IntrospectAsync(form["token"][0], caller, policy!, cancellationToken);
-        }
-        catch (GrantStoreUnavailableException)
-        {
-            await ErrorWriter.WriteAsync(context, ErrorCatalog.StoreUnavailable, cancellationToken: cancellationToken);
-            return;
-        }
-
+        // A store outage surfaces as GrantStoreUnavailableException: 503 from the shared exception handler.
+        var answer = await IntrospectAsync(form["token"][0], caller, policy, cancellationToken);
         context.Response.ContentType = "application/json";
         await JsonSerializer.SerializeAsync(context.Response.Body, answer, BrokerJsonContext.Default.IntrospectionResponse, cancellationToken);
     }
 
-    private async Task<IntrospectionResponse> IntrospectAsync(string? presented, TenantPolicy caller, PolicySet policy, CancellationToken cancellationToken)
+    private async Task<IntrospectionResponse> IntrospectAsync(string? presented, string callerTenant, PolicySet policy, CancellationToken cancellationToken)
     {
         var token = reader.TryRead(presented, subjectsOptions.Value.MaxTokenLength);
         var now = timeProvider.GetUtcNow();
@@ -76,7 +68,7 @@ internal sealed class IntrospectionEndpoint(
         }
 
         var grant = await store.FindAsync(grantId, cancellationToken);
-        if (grant is null || grant.Status != GrantStatus.Active || grant.ExpiresAt <= now || grant.Tenant != caller.Name || !policy.Tenants.ContainsKey(grant.Tenant))
+        if (grant is null || grant.Status != GrantStatus.Active || grant.ExpiresAt <= now || grant.Tenant != callerTenant || !policy.Tenants.ContainsKey(grant.Tenant))
         {
             return IntrospectionResponse.Inactive;
         }
@@ -100,26 +92,5 @@ internal sealed class IntrospectionEndpoint(
             ActorChain = grant.ActorChain.Count > 0 ? grant.ActorChain : null,
             Cnf = grant.Binding is { } b ? new GrantBindingView(b.JwkThumbprint, b.X509Thumbprint) : null,
         };
-    }
-
-    /// <summary>The caller's tenant, from its Bearer workload token; null when not authenticated.</summary>
-    private async Task<TenantPolicy?> AuthenticateAsync(HttpContext context, PolicySet policy, CancellationToken cancellationToken)
-    {
-        var header = context.Request.Headers.Authorization.ToString();
-        if (!header.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase))
-        {
-            return null;
-        }
-
-        var token = header["Bearer ".Length..].Trim();
-        if (token.Length is 0 || token.Length > subjectsOptions.Value.MaxTokenLength)
-        {
-            return null;
-        }
-
-        var result = await subjects.ValidateAsync(token, TokenHash.Of(token), policy, cancellationToken);
-        return result is SubjectValidationResult.Valid { Identity: { Kind: not IdentityKind.Broker } identity }
-            ? PolicyEvaluator.ResolveTenant(policy, identity).Tenant
-            : null;
     }
 }

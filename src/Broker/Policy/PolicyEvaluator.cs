@@ -1,4 +1,5 @@
 using Broker.Errors;
+using Broker.Spiffe;
 using Broker.Subjects;
 
 namespace Broker.Policy;
@@ -128,7 +129,7 @@ public sealed class PolicyEvaluator(TimeProvider timeProvider)
         {
             if ((rule.Permissions & CapabilityPermissions.Execute) == 0
                 || !rule.Covers(capability.Name)
-                || !rule.MatchesSubject(request.Subject.Id)
+                || !rule.MatchesSubject(request.Subject)
                 // Claim conditions read the presented token. A broker token carries no upstream claims,
                 // so claim-conditioned rules do not match it: fail closed rather than guess.
                 || !ClaimCondition.AllSatisfied(rule.Claims, request.Subject.Claims)
@@ -142,13 +143,16 @@ public sealed class PolicyEvaluator(TimeProvider timeProvider)
                 return null;
             }
 
-            if (rule.Delegation is null || !rule.Delegation.AllowsActor(chain[0]))
+            // The actor of this request is matched with its source; an actor carried over from the
+            // subject token's chain is known by its identity only.
+            if (rule.Delegation is not { } delegation
+                || !(request.Actor is { } actor ? delegation.AllowsActor(actor) : delegation.AllowsActor(chain[0])))
             {
                 reason = ErrorCatalog.ActorNotAllowed;
                 continue;
             }
 
-            if (chain.Count > rule.Delegation.MaxDepth)
+            if (chain.Count > delegation.MaxDepth)
             {
                 reason = ErrorCatalog.DelegationTooDeep;
                 continue;
@@ -166,9 +170,16 @@ public sealed class PolicyEvaluator(TimeProvider timeProvider)
     /// </summary>
     public static (TenantPolicy? Tenant, ErrorDescriptor? Error) ResolveTenant(PolicySet policy, WorkloadIdentity identity)
     {
+        ArgumentNullException.ThrowIfNull(policy);
+        ArgumentNullException.ThrowIfNull(identity);
         if (identity.Grant is { } grant)
         {
             return policy.Tenants.TryGetValue(grant.Tenant, out var own) ? (own, null) : (null, ErrorCatalog.NoTenant);
+        }
+
+        if (!MaySpeakFor(policy, identity))
+        {
+            return (null, ErrorCatalog.SubjectSpiffeIdNotAllowed);
         }
 
         IReadOnlyList<TenantBinding> bindings = identity.Kind switch
@@ -195,6 +206,25 @@ public sealed class PolicyEvaluator(TimeProvider timeProvider)
         }
 
         return found is null ? (null, ErrorCatalog.NoTenant) : (found, null);
+    }
+
+    /// <summary>
+    /// False when an OIDC issuer mapped a token to a SPIFFE ID of a trust domain its trust entry does not
+    /// list in <c>spiffe_trust_domains</c>: the identity would pass for an SVID of that trust domain in
+    /// every pattern that names it. Checked against the policy in force on every request, so a validated
+    /// token kept in the cache cannot outlive a change of the list. Any <c>spiffe:</c> prefix counts,
+    /// whatever its case, so a near-miss spelling cannot slip past as "not a SPIFFE ID".
+    /// </summary>
+    internal static bool MaySpeakFor(PolicySet policy, WorkloadIdentity identity)
+    {
+        if (identity.Kind != IdentityKind.Oidc || !identity.Id.StartsWith("spiffe:", StringComparison.OrdinalIgnoreCase))
+        {
+            return true;
+        }
+
+        return policy.OidcIssuers.TryGetValue(identity.Source, out var issuer)
+            && SpiffeId.TryParse(identity.Id, out var id)
+            && issuer.SpiffeTrustDomains.Contains(id.TrustDomain.Name);
     }
 
     private static TimeSpan Min(TimeSpan a, TimeSpan b) => a < b ? a : b;

@@ -110,7 +110,7 @@ public static class PolicyLoader
 
     private static TenantFragment ReadTenant(YamlPolicyReader r, string fileDirectory, YamlMappingNode root, PolicyLoadOptions options)
     {
-        r.RequireKnownKeys(root, "a policy document", "tenant", "max_lifetime", "trust", "capabilities", "rules", "admins");
+        r.RequireKnownKeys(root, "a policy document", "tenant", "max_lifetime", "trust", "capabilities", "rules", "admins", "rate_limits");
         var name = r.Scalar(root, "tenant", "a policy document", required: true);
         if (name is not null && !IsName(name))
         {
@@ -154,6 +154,10 @@ public static class PolicyLoader
         }
 
         fragment.Admins.AddRange(ReadPatterns(r, root, "admins", "a tenant"));
+        if (YamlPolicyReader.Get(root, "rate_limits") is { } limitsNode && ReadRateLimits(r, limitsNode) is { } limits)
+        {
+            fragment.RateLimits = (limits, limitsNode);
+        }
 
         foreach (var node in r.Sequence(root, "rules", "a tenant"))
         {
@@ -164,6 +168,34 @@ public static class PolicyLoader
         }
 
         return fragment;
+    }
+
+    private static TenantRateLimits? ReadRateLimits(YamlPolicyReader r, YamlNode node)
+    {
+        if (r.AsMapping(node, "'rate_limits'") is not { } map)
+        {
+            return null;
+        }
+
+        r.RequireKnownKeys(map, "'rate_limits'", "per_identity", "per_tenant");
+        return new TenantRateLimits(ReadRate(r, map, "per_identity"), ReadRate(r, map, "per_tenant"));
+    }
+
+    private static RateLimit? ReadRate(YamlPolicyReader r, YamlMappingNode map, string key)
+    {
+        var text = r.Scalar(map, key, "'rate_limits'");
+        if (text is null)
+        {
+            return null;
+        }
+
+        if (!RateLimit.TryParse(text, out var limit))
+        {
+            r.Error(YamlPolicyReader.Get(map, key)!, $"'{key}' in 'rate_limits' must be a rate such as 50/s, 600/m or 1000/h (at most {RateLimit.MaxPermits} per period), or off");
+            return null;
+        }
+
+        return limit;
     }
 
     private static SpiffeSourceFragment? ReadSpiffeSource(YamlPolicyReader r, string fileDirectory, YamlNode node, string tenant, PolicyLoadOptions options)
@@ -240,7 +272,7 @@ public static class PolicyLoader
         }
 
         const string What = "an OIDC trust entry";
-        r.RequireKnownKeys(map, What, "issuer", "audiences", "jwks_uri", "subject", "subjects", "claims");
+        r.RequireKnownKeys(map, What, "issuer", "audiences", "jwks_uri", "subject", "subjects", "claims", "spiffe_trust_domains");
         var issuer = r.Scalar(map, "issuer", What, required: true);
         if (issuer is not null && CheckUrl(r, YamlPolicyReader.Get(map, "issuer")!, issuer, "issuer", options) is null)
         {
@@ -260,13 +292,60 @@ public static class PolicyLoader
             r.Error(YamlPolicyReader.Get(map, "subject")!, templateError!);
         }
 
+        var spiffeTrustDomains = ReadSpiffeTrustDomains(r, map, template);
         var binding = ReadBinding(r, map, What, tenant, null);
-        return issuer is null || binding is null ? null : new OidcSourceFragment(issuer, audiences, jwksUri, template, binding, map, r);
+        return issuer is null || binding is null ? null : new OidcSourceFragment(issuer, audiences, jwksUri, template, spiffeTrustDomains, binding, map, r);
+    }
+
+    /// <summary>
+    /// The trust domains whose SPIFFE IDs the issuer may render. A template that spells out a SPIFFE trust
+    /// domain must list it here, so the mistake shows at load time rather than as refused exchanges.
+    /// </summary>
+    private static FrozenSet<string> ReadSpiffeTrustDomains(YamlPolicyReader r, YamlMappingNode map, string template)
+    {
+        const string Key = "spiffe_trust_domains";
+        var names = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var text in r.ScalarList(map, Key, "an OIDC trust entry") ?? [])
+        {
+            if (TrustDomain.TryParse(text, out var trustDomain))
+            {
+                names.Add(trustDomain.Name);
+            }
+            else
+            {
+                r.Error(YamlPolicyReader.Get(map, Key)!, $"'{text}' in '{Key}' is not a valid SPIFFE trust domain name");
+            }
+        }
+
+        const string SpiffeScheme = "spiffe://";
+        if (template.StartsWith(SpiffeScheme, StringComparison.OrdinalIgnoreCase))
+        {
+            var rest = template[SpiffeScheme.Length..];
+            var end = rest.IndexOfAny(['/', '{']);
+            var literal = end < 0 ? rest : rest[..end];
+            var node = YamlPolicyReader.Get(map, "subject") ?? map;
+            if (end >= 0 && rest[end] == '{')
+            {
+                // The trust domain would come from a claim: the issuer would choose whose IDs it mints.
+                r.Error(node, "a subject template that renders SPIFFE IDs must spell out the trust domain; it may not come from a claim");
+            }
+            else if (!names.Contains(literal))
+            {
+                r.Error(node, $"the subject template renders SPIFFE IDs of trust domain '{literal}'; list it in '{Key}' to let this issuer speak for it");
+            }
+        }
+
+        return names.ToFrozenSet(StringComparer.Ordinal);
     }
 
     private static TenantBinding? ReadBinding(YamlPolicyReader r, YamlMappingNode map, string what, string tenant, TrustDomain? trustDomain)
     {
         var subjects = ReadPatterns(r, map, "subjects", what);
+        foreach (var pattern in subjects.Where(p => p.Issuer is not null))
+        {
+            r.Error(YamlPolicyReader.Get(map, "subjects")!, $"subject pattern '{pattern.Text}' names a source; a trust entry's subjects are matched within that entry's own source, write them without '{SubjectPattern.OidcPrefix}'");
+        }
+
         if (trustDomain is { } td)
         {
             foreach (var pattern in subjects)
@@ -519,6 +598,12 @@ public static class PolicyLoader
             }
 
             var tenantMax = lifetimes.FirstOrDefault()?.MaxLifetime?.Value ?? TimeSpan.FromMinutes(15);
+            var rateLimits = parts.Where(p => p.RateLimits is not null).ToList();
+            foreach (var extra in rateLimits.Skip(1))
+            {
+                extra.Reader.Error(extra.RateLimits!.Value.Node, $"tenant '{group.Key}' already declares rate_limits in {rateLimits[0].Reader.File}");
+            }
+
             var capabilities = new Dictionary<string, Capability>(StringComparer.Ordinal);
             foreach (var part in parts)
             {
@@ -573,7 +658,7 @@ public static class PolicyLoader
                     {
                         if (!existing.First.SameValidation(source))
                         {
-                            source.Reader.Error(source.Node, $"issuer '{source.Issuer}' is configured differently in {existing.First.Reader.File}:{existing.First.Node.Start.Line}; audiences, jwks_uri and subject must agree");
+                            source.Reader.Error(source.Node, $"issuer '{source.Issuer}' is configured differently in {existing.First.Reader.File}:{existing.First.Node.Start.Line}; audiences, jwks_uri, subject and spiffe_trust_domains must agree");
                         }
 
                         existing.Bindings.Add(source.Binding);
@@ -592,6 +677,7 @@ public static class PolicyLoader
                 Capabilities = capabilities.ToFrozenDictionary(StringComparer.Ordinal),
                 Rules = rules,
                 Admins = [.. parts.SelectMany(p => p.Admins)],
+                RateLimits = rateLimits.FirstOrDefault()?.RateLimits?.Value,
             };
         }
 
@@ -610,7 +696,10 @@ public static class PolicyLoader
                 StringComparer.Ordinal),
             OidcIssuers = issuers.ToFrozenDictionary(
                 kv => kv.Key,
-                kv => new OidcIssuerSource(kv.Key, kv.Value.First.Audiences, kv.Value.First.JwksUri, kv.Value.First.SubjectTemplate, kv.Value.Bindings),
+                kv => new OidcIssuerSource(kv.Key, kv.Value.First.Audiences, kv.Value.First.JwksUri, kv.Value.First.SubjectTemplate, kv.Value.Bindings)
+                {
+                    SpiffeTrustDomains = kv.Value.First.SpiffeTrustDomains,
+                },
                 StringComparer.Ordinal),
         };
     }
@@ -641,13 +730,16 @@ public static class PolicyLoader
         public List<(PolicyRule Rule, YamlNode Node)> Rules { get; } = [];
 
         public List<SubjectPattern> Admins { get; } = [];
+
+        public (TenantRateLimits Value, YamlNode Node)? RateLimits { get; set; }
     }
 
     private sealed record SpiffeSourceFragment(string TrustDomain, BundleSourceSpec Bundle, TenantBinding Binding, YamlNode Node, YamlPolicyReader Reader);
 
-    private sealed record OidcSourceFragment(string Issuer, IReadOnlyList<string> Audiences, Uri? JwksUri, string SubjectTemplate, TenantBinding Binding, YamlNode Node, YamlPolicyReader Reader)
+    private sealed record OidcSourceFragment(string Issuer, IReadOnlyList<string> Audiences, Uri? JwksUri, string SubjectTemplate, FrozenSet<string> SpiffeTrustDomains, TenantBinding Binding, YamlNode Node, YamlPolicyReader Reader)
     {
         public bool SameValidation(OidcSourceFragment other) =>
-            Audiences.SequenceEqual(other.Audiences, StringComparer.Ordinal) && JwksUri == other.JwksUri && SubjectTemplate == other.SubjectTemplate;
+            Audiences.SequenceEqual(other.Audiences, StringComparer.Ordinal) && JwksUri == other.JwksUri && SubjectTemplate == other.SubjectTemplate
+            && SpiffeTrustDomains.SetEquals(other.SpiffeTrustDomains);
     }
 }

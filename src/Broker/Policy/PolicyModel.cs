@@ -1,4 +1,5 @@
 using System.Collections.Frozen;
+using Broker.Subjects;
 
 namespace Broker.Policy;
 
@@ -33,7 +34,35 @@ public sealed class TenantPolicy
 
     /// <summary>Who may administer this tenant's grants (their identity must also belong to the tenant).</summary>
     public IReadOnlyList<SubjectPattern> Admins { get; init; } = [];
+
+    /// <summary>The tenant's own rate limits; null where the broker-wide default applies.</summary>
+    public TenantRateLimits? RateLimits { get; init; }
+
+    /// <summary>
+    /// True when the identity is named in <see cref="Admins"/>, by the source its pattern implies
+    /// (<see cref="SourceMatching.Implied"/>): a <c>spiffe://</c> admin is an SVID of that trust domain.
+    /// </summary>
+    public bool IsAdmin(IdentityKind kind, string source, string id)
+    {
+        foreach (var pattern in Admins)
+        {
+            if (pattern.Matches(kind, source, id, SourceMatching.Implied))
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
 }
+
+/// <summary>
+/// A tenant's rate limits on the token endpoint (<c>rate_limits:</c>); a null member falls back to
+/// <c>Broker:RateLimits</c>.
+/// </summary>
+/// <param name="PerIdentity">Exchanges per workload identity of the tenant.</param>
+/// <param name="PerTenant">Exchanges of the whole tenant.</param>
+public sealed record TenantRateLimits(RateLimit? PerIdentity, RateLimit? PerTenant);
 
 /// <summary>A governed MCP capability: a named set of tools on one MCP server.</summary>
 public sealed class Capability
@@ -94,11 +123,13 @@ public sealed class PolicyRule
 
     public bool Covers(string capability) => Capabilities is null || Capabilities.Contains(capability);
 
-    public bool MatchesSubject(string subject)
+    /// <summary>True when a pattern of <see cref="Subjects"/> matches the identity, from any source that placed it in the tenant.</summary>
+    public bool MatchesSubject(WorkloadIdentity subject)
     {
+        ArgumentNullException.ThrowIfNull(subject);
         foreach (var pattern in Subjects)
         {
-            if (pattern.Matches(subject))
+            if (pattern.Matches(subject.Kind, subject.Source, subject.Id, SourceMatching.AnySource))
             {
                 return true;
             }
@@ -111,7 +142,15 @@ public sealed class PolicyRule
 /// <summary>Delegation under a rule: which actors, and how long the chain may grow.</summary>
 public sealed record DelegationRule(IReadOnlyList<SubjectPattern> Actors, int MaxDepth)
 {
+    /// <summary>An actor named only by its identity (an earlier link of a chain): source-qualified patterns do not match.</summary>
     public bool AllowsActor(string actor) => Actors.Any(p => p.Matches(actor));
+
+    /// <summary>The actor presented with this request, matched with its source.</summary>
+    public bool AllowsActor(WorkloadIdentity actor)
+    {
+        ArgumentNullException.ThrowIfNull(actor);
+        return Actors.Any(p => p.Matches(actor.Kind, actor.Source, actor.Id, SourceMatching.AnySource));
+    }
 }
 
 /// <summary>
@@ -161,4 +200,12 @@ public sealed record OidcIssuerSource(
     IReadOnlyList<string> Audiences,
     Uri? JwksUri,
     string SubjectTemplate,
-    IReadOnlyList<TenantBinding> Tenants);
+    IReadOnlyList<TenantBinding> Tenants)
+{
+    /// <summary>
+    /// SPIFFE trust domains whose IDs this issuer's subject template may render (<c>spiffe_trust_domains</c>).
+    /// An identity it maps to a SPIFFE ID of any other trust domain is refused: an issuer does not speak for
+    /// a trust domain unless policy says so.
+    /// </summary>
+    public FrozenSet<string> SpiffeTrustDomains { get; init; } = FrozenSet<string>.Empty;
+}

@@ -1,4 +1,5 @@
 using Broker.Spiffe;
+using Broker.Subjects;
 
 namespace Broker.Policy;
 
@@ -7,8 +8,18 @@ namespace Broker.Policy;
 /// path segment and a final <c>**</c> for one or more. No regular expressions: matching is linear in
 /// the number of segments, and the trust domain is always matched exactly.
 /// </summary>
+/// <remarks>
+/// A pattern may name the identity source it accepts: <c>oidc:ISSUER#PATTERN</c> matches only identities
+/// that OIDC issuer <c>ISSUER</c> (exact URL) validated and whose mapped identity matches <c>PATTERN</c>. The
+/// same identity string can come from several sources (a SPIFFE ID can be rendered by an OIDC subject
+/// template, two clusters can both have <c>system:serviceaccount:a:b</c>), so where the source matters
+/// it is part of the match: see <see cref="Matches(IdentityKind, string, string, SourceMatching)"/>.
+/// </remarks>
 public sealed class SubjectPattern
 {
+    /// <summary>The prefix of an OIDC-qualified pattern: <c>oidc:https://issuer#subject-pattern</c>.</summary>
+    public const string OidcPrefix = "oidc:";
+
     private const string SpiffePrefix = "spiffe://";
     private readonly string? _exact;
     private readonly string _trustDomainPrefix = "";
@@ -32,6 +43,12 @@ public sealed class SubjectPattern
     /// <summary>The pattern as written.</summary>
     public string Text { get; }
 
+    /// <summary>The OIDC issuer of an <c>oidc:ISSUER#PATTERN</c> pattern; null when the pattern names no source.</summary>
+    public string? Issuer { get; private init; }
+
+    /// <summary>True when the identity part is a SPIFFE ID or SPIFFE ID pattern.</summary>
+    public bool IsSpiffe => _exact is null || _exact.StartsWith(SpiffePrefix, StringComparison.Ordinal);
+
     /// <summary>Compiles a pattern; returns false with a message when it is not valid.</summary>
     public static bool TryCompile(string text, out SubjectPattern? pattern, out string? error)
     {
@@ -41,6 +58,11 @@ public sealed class SubjectPattern
         {
             error = "a subject pattern must be 1-2048 characters";
             return false;
+        }
+
+        if (text.StartsWith(OidcPrefix, StringComparison.Ordinal))
+        {
+            return TryCompileOidc(text, out pattern, out error);
         }
 
         if (!text.Contains('*', StringComparison.Ordinal))
@@ -108,8 +130,78 @@ public sealed class SubjectPattern
         return true;
     }
 
-    /// <summary>True when <paramref name="subject"/> matches this pattern.</summary>
-    public bool Matches(string subject)
+    /// <summary>
+    /// True when <paramref name="subject"/> matches this pattern, whatever source produced it. A pattern
+    /// that names its source never matches here: without the source there is nothing to check it against.
+    /// </summary>
+    public bool Matches(string subject) => Issuer is null && MatchesIdentity(subject);
+
+    /// <summary>True when an identity validated by <paramref name="kind"/> from <paramref name="source"/> matches.</summary>
+    /// <param name="kind">How the identity was validated.</param>
+    /// <param name="source">The trust domain name or OIDC issuer URL that vouched for it.</param>
+    /// <param name="id">The workload identity.</param>
+    /// <param name="matching">Whether a pattern without a source accepts any source (<see cref="SourceMatching.AnySource"/>) or only the one its form implies.</param>
+    public bool Matches(IdentityKind kind, string source, string id, SourceMatching matching)
+    {
+        ArgumentNullException.ThrowIfNull(source);
+        ArgumentNullException.ThrowIfNull(id);
+        if (Issuer is not null)
+        {
+            return kind == IdentityKind.Oidc && string.Equals(source, Issuer, StringComparison.Ordinal) && MatchesIdentity(id);
+        }
+
+        if (matching == SourceMatching.Implied)
+        {
+            // A SPIFFE ID pattern speaks for the trust domain's own SVIDs; anything else only for OIDC
+            // identities (an issuer rendering a SPIFFE ID is not the trust domain vouching for it).
+            var ok = IsSpiffe ? kind is IdentityKind.SpiffeJwt or IdentityKind.SpiffeX509 : kind == IdentityKind.Oidc;
+            if (!ok)
+            {
+                return false;
+            }
+        }
+
+        return MatchesIdentity(id);
+    }
+
+    private static bool TryCompileOidc(string text, out SubjectPattern? pattern, out string? error)
+    {
+        pattern = null;
+        var hash = text.IndexOf('#', StringComparison.Ordinal);
+        var issuer = hash < 0 ? text[OidcPrefix.Length..] : text[OidcPrefix.Length..hash];
+
+        // The issuer is compared exactly with the iss the broker validated; a fragment cannot be part of it
+        // (OpenID Connect Discovery §2), which is what makes '#' an unambiguous separator.
+        if (hash < 0 || hash == text.Length - 1
+            || !Uri.TryCreate(issuer, UriKind.Absolute, out var uri)
+            || (uri.Scheme != Uri.UriSchemeHttps && uri.Scheme != Uri.UriSchemeHttp)
+            || uri.UserInfo.Length > 0 || uri.Query.Length > 0)
+        {
+            error = $"'{text}' must be written oidc:<issuer URL>#<subject pattern>";
+            return false;
+        }
+
+        var inner = text[(hash + 1)..];
+        if (inner.StartsWith(OidcPrefix, StringComparison.Ordinal))
+        {
+            error = $"'{text}' names a source twice";
+            return false;
+        }
+
+        if (!TryCompile(inner, out var compiled, out error))
+        {
+            return false;
+        }
+
+        pattern = compiled!.WithIssuer(text, issuer);
+        return true;
+    }
+
+    private SubjectPattern WithIssuer(string text, string issuer) => _exact is not null
+        ? new SubjectPattern(text, _exact) { Issuer = issuer }
+        : new SubjectPattern(text, _trustDomainPrefix, _segments, _trailingAny) { Issuer = issuer };
+
+    private bool MatchesIdentity(string subject)
     {
         if (_exact is not null)
         {
@@ -145,4 +237,20 @@ public sealed class SubjectPattern
     }
 
     public override string ToString() => Text;
+}
+
+/// <summary>What a pattern without a source (<c>oidc:…#</c>) accepts.</summary>
+public enum SourceMatching
+{
+    /// <summary>
+    /// Any identity source that placed the identity in the tenant: rules and delegation. An OIDC issuer can
+    /// only render a SPIFFE ID of a trust domain its trust entry lists (<c>spiffe_trust_domains</c>).
+    /// </summary>
+    AnySource = 0,
+
+    /// <summary>
+    /// Only the source the pattern's form implies: a SPIFFE ID pattern matches JWT-SVIDs and X509-SVIDs of its
+    /// trust domain, anything else OIDC identities. Admins: the strongest reading of what was written.
+    /// </summary>
+    Implied = 1,
 }

@@ -3,6 +3,7 @@ using System.Net.Http.Headers;
 using System.Net.Http.Json;
 using System.Text.Json;
 using Broker.IntegrationTests.Exchange;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.IdentityModel.JsonWebTokens;
 
 namespace Broker.IntegrationTests.Admin;
@@ -92,6 +93,24 @@ public sealed class AdminApiTests(ExchangeFixture fixture) : IClassFixture<Excha
     }
 
     [Fact]
+    public async Task AdminApi_InvalidCredentialNamingATenant_WritesNothingUnderThatTenant()
+    {
+        // Arrange: a tenant name nobody declared (the in-memory store files events by tenant name).
+        var tenant = "made-up-" + Guid.NewGuid().ToString("N")[..8];
+
+        // Act
+        var (status, _) = await SendAsync(HttpMethod.Get, $"/admin/v1/grants?tenant={tenant}", "not-a-jwt");
+        var (auditStatus, _) = await SendAsync(HttpMethod.Get, $"/admin/v1/audit?tenant={tenant}", fixture.Acme.Svid("/agents/reader"));
+
+        // Assert
+        Assert.Equal(HttpStatusCode.Unauthorized, status);
+        Assert.Equal(HttpStatusCode.Forbidden, auditStatus);
+        Assert.DoesNotContain(fixture.Host.AuditTrail, e => e.Tenant == tenant);
+        var store = fixture.Host.Services.GetRequiredService<Broker.Grants.IGrantStore>();
+        Assert.Empty(await store.ReadAuditAsync(tenant, 1000, CancellationToken.None));
+    }
+
+    [Fact]
     public async Task ListGrants_ByTask_PagesThroughEveryGrant()
     {
         var task = "list-" + Guid.NewGuid().ToString("N");
@@ -120,7 +139,7 @@ public sealed class AdminApiTests(ExchangeFixture fixture) : IClassFixture<Excha
     }
 
     [Theory]
-    [InlineData("/admin/v1/grants", HttpStatusCode.BadRequest)]                                   // no tenant
+    [InlineData("/admin/v1/grants", HttpStatusCode.Forbidden)]                                    // no tenant: across tenants, global only
     [InlineData("/admin/v1/grants?tenant=acme&subject=x&task_id=y", HttpStatusCode.BadRequest)]  // both
     [InlineData("/admin/v1/grants?tenant=acme&limit=0", HttpStatusCode.BadRequest)]
     [InlineData("/admin/v1/grants?tenant=acme&limit=5000", HttpStatusCode.BadRequest)]
@@ -250,7 +269,7 @@ public sealed class AdminApiTests(ExchangeFixture fixture) : IClassFixture<Excha
         Assert.Equal(HttpStatusCode.OK, await RevokeAsync(single));
         Assert.False((await IntrospectAsync(single)).GetProperty("active").GetBoolean());
 
-        Assert.Equal(HttpStatusCode.OK, await RevokeAsync(first, revokeTask: true));
+        Assert.Equal(HttpStatusCode.OK, await RevokeAsync(first, revokeTask: true, owner: fixture.Acme.Svid("/agents/reader")));
         Assert.False((await IntrospectAsync(first)).GetProperty("active").GetBoolean());
         Assert.False((await IntrospectAsync(second)).GetProperty("active").GetBoolean());
         Assert.True((await IntrospectAsync(someoneElses)).GetProperty("active").GetBoolean());
@@ -260,7 +279,7 @@ public sealed class AdminApiTests(ExchangeFixture fixture) : IClassFixture<Excha
         Assert.Equal(HttpStatusCode.OK, await RevokeAsync(fixture.Acme.Svid("/agents/reader")));
     }
 
-    private async Task<HttpStatusCode> RevokeAsync(string token, bool revokeTask = false)
+    private async Task<HttpStatusCode> RevokeAsync(string token, bool revokeTask = false, string? owner = null)
     {
         var form = new Dictionary<string, string> { ["token"] = token };
         if (revokeTask)
@@ -268,8 +287,13 @@ public sealed class AdminApiTests(ExchangeFixture fixture) : IClassFixture<Excha
             form["revoke_task"] = "true";
         }
 
-        using var content = new FormUrlEncodedContent(form);
-        using var response = await fixture.Host.Client.PostAsync("/oauth2/revoke", content);
+        using var request = new HttpRequestMessage(HttpMethod.Post, "/oauth2/revoke") { Content = new FormUrlEncodedContent(form) };
+        if (owner is not null)
+        {
+            request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", owner);
+        }
+
+        using var response = await fixture.Host.Client.SendAsync(request);
         return response.StatusCode;
     }
 

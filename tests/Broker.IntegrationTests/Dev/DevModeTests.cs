@@ -122,6 +122,12 @@ public sealed partial class DevModeTests : IAsyncLifetime
         // The banner says it is not for production, and a dev admin credential is printed.
         Assert.Contains("NOT FOR PRODUCTION", Output, StringComparison.Ordinal);
         Assert.Matches("export BROKER_URL=http://127.0.0.1:[0-9]+ BROKER_TOKEN=ey", Output);
+
+        // The printed credential is the dev global admin (spiffe://dev.localhost/admin, an SVID of the dev trust domain).
+        using var admin = new HttpRequestMessage(HttpMethod.Get, "/admin/v1/audit");
+        admin.Headers.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", AdminToken().Match(Output).Groups[1].Value);
+        using var audit = await _client.SendAsync(admin);
+        Assert.Equal(HttpStatusCode.OK, audit.StatusCode);
     }
 
     [Fact]
@@ -134,4 +140,7 @@ public sealed partial class DevModeTests : IAsyncLifetime
 
     [GeneratedRegex("\"access_token\":\"([^\"]+)\"")]
     private static partial Regex AccessToken();
+
+    [GeneratedRegex("BROKER_TOKEN=([A-Za-z0-9_.-]+)")]
+    private static partial Regex AdminToken();
 }

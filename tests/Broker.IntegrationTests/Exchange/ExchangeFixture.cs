@@ -19,11 +19,11 @@ public sealed class ExchangeFixture : IAsyncLifetime, IAsyncDisposable
     /// <summary>Extra broker settings, for tests that start their own fixture.</summary>
     public Action<Dictionary<string, string?>>? Configure { get; set; }
 
+    /// <summary>Extra services, for tests that start their own fixture (e.g. a log capture).</summary>
+    public Action<Microsoft.Extensions.DependencyInjection.IServiceCollection>? Services { get; set; }
+
     /// <summary>Serve HTTPS (the test supplies the certificate through <see cref="Configure"/>).</summary>
     public bool Https { get; set; }
-
-    /// <summary>Extra service registrations made before the broker's own (a <c>TimeProvider</c>, say).</summary>
-    public Action<Microsoft.Extensions.DependencyInjection.IServiceCollection>? Services { get; set; }
 
     /// <summary>Runs after the trust domains exist and before the broker starts.</summary>
     public Action? BeforeStart { get; set; }
@@ -102,6 +102,7 @@ public sealed class ExchangeFixture : IAsyncLifetime, IAsyncDisposable
           oidc:
             - issuer: {{oidcIssuer}}
               subject: "spiffe://k8s.acme.test/ns/{kubernetes.io/namespace}/sa/{kubernetes.io/serviceaccount/name}"
+              spiffe_trust_domains: [k8s.acme.test]
               claims:
                 kubernetes.io/namespace: [payments, ops]
         capabilities:

@@ -49,6 +49,10 @@ public sealed class BrokerTestHost : IAsyncDisposable
             ["Broker:Policy:ReloadDebounce"] = "00:00:00.100",
             ["Broker:Keys:AllowEphemeralKey"] = "true",
             ["Broker:Subjects:MinimumKeyRefreshInterval"] = "00:00:01",
+
+            // Every test client is 127.0.0.1, and bad-input corpora fail on purpose far more often than a real
+            // client would: the per-address failure limit is tested by its own tests, with small limits.
+            ["Broker:RateLimits:FailedAuthentication:Limit"] = "100000",
         };
         configure?.Invoke(settings);
 
@@ -65,6 +69,7 @@ public sealed class BrokerTestHost : IAsyncDisposable
         builder.Services.AddBroker(builder.Configuration);
 
         var app = builder.Build();
+        app.UseBroker();
         app.MapBroker();
         try
         {

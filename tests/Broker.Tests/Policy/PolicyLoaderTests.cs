@@ -130,6 +130,15 @@ public sealed class PolicyLoaderTests : IDisposable
     [InlineData("tenant: acme\ntrust:\n  oidc:\n    - issuer: http://idp.test\n", 4, "must use https")]
     [InlineData("tenant: acme\ntrust:\n  oidc:\n    - issuer: https://idp.test\n      subject: static\n", 5, "placeholder")]
     [InlineData("tenant: acme\ntrust:\n  spiffe:\n    - trust_domain: acme.test\n      bundle_endpoint: https://b.test\n      subjects: [\"spiffe://other.test/x\"]\n", 6, "outside trust domain")]
+    [InlineData("tenant: acme\ntrust:\n  oidc:\n    - issuer: https://idp.test\n      spiffe_trust_domains: [\"Not Valid\"]\n", 5, "is not a valid SPIFFE trust domain name")]
+    [InlineData("tenant: acme\ntrust:\n  oidc:\n    - issuer: https://idp.test\n      subject: \"spiffe://k8s.test/ns/{ns}\"\n", 5, "list it in 'spiffe_trust_domains'")]
+    [InlineData("tenant: acme\ntrust:\n  oidc:\n    - issuer: https://idp.test\n      subject: \"spiffe://{cluster}/ns/{ns}\"\n      spiffe_trust_domains: [k8s.test]\n", 5, "may not come from a claim")]
+    [InlineData("tenant: acme\ntrust:\n  oidc:\n    - issuer: https://idp.test\n      subjects: [\"oidc:https://idp.test#x\"]\n", 5, "names a source")]
+    [InlineData("tenant: acme\nrules:\n  - subjects: [\"oidc:idp.test#x\"]\n    capabilities: [\"*\"]\n    permissions: [execute]\n", 3, "must be written oidc:")]
+    [InlineData("tenant: acme\nrate_limits:\n  per_identity: fast\n", 3, "must be a rate such as")]
+    [InlineData("tenant: acme\nrate_limits:\n  per_identity: 0/s\n", 3, "must be a rate such as")]
+    [InlineData("tenant: acme\nrate_limits:\n  per_second: 5/s\n", 3, "unknown key 'per_second'")]
+    [InlineData("tenant: acme\nrate_limits: 5/s\n", 2, "must be a mapping")]
     public void Load_InvalidPolicy_ReportsFileAndLine(string content, int line, string message)
     {
         var result = Load(("bad.yaml", content));
@@ -138,6 +147,58 @@ public sealed class PolicyLoaderTests : IDisposable
         Assert.Null(result.Policy);
         Assert.Contains(result.Errors, e => e.File == "bad.yaml" && e.Line == line && e.Message.Contains(message, StringComparison.Ordinal));
         Assert.StartsWith($"bad.yaml:{line}:", result.Errors.First(e => e.Line == line).ToString(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Load_OidcIssuerThatRendersSpiffeIds_NamesItsTrustDomains()
+    {
+        var result = Load(("k8s.yaml", "tenant: acme\ntrust:\n  oidc:\n    - issuer: https://idp.test\n      subject: \"spiffe://k8s.test/ns/{kubernetes.io/namespace}\"\n      spiffe_trust_domains: [k8s.test, other.test]\n"));
+
+        Assert.True(result.Succeeded, string.Join('\n', result.Errors));
+        Assert.Equal(["k8s.test", "other.test"], result.Policy!.OidcIssuers["https://idp.test"].SpiffeTrustDomains.Order(StringComparer.Ordinal));
+    }
+
+    [Fact]
+    public void Load_OidcIssuerWithoutSpiffeTrustDomains_MayRenderNone()
+    {
+        var result = Load(("idp.yaml", "tenant: acme\ntrust:\n  oidc:\n    - issuer: https://idp.test\n"));
+
+        Assert.True(result.Succeeded, string.Join('\n', result.Errors));
+        Assert.Empty(result.Policy!.OidcIssuers["https://idp.test"].SpiffeTrustDomains);
+    }
+
+    [Fact]
+    public void Load_OneIssuerWithDifferentSpiffeTrustDomainsInTwoTenants_IsRefused()
+    {
+        var result = Load(
+            ("a.yaml", "tenant: a\ntrust:\n  oidc:\n    - issuer: https://idp.test\n      spiffe_trust_domains: [a.test]\n"),
+            ("b.yaml", "tenant: b\ntrust:\n  oidc:\n    - issuer: https://idp.test\n"));
+
+        Assert.Contains(result.Errors, e => e.Message.Contains("spiffe_trust_domains must agree", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void Load_RateLimits_PerTenantOrBrokerDefault()
+    {
+        var result = Load(
+            ("acme.yaml", Valid + "\nrate_limits:\n  per_identity: 50/s\n  per_tenant: off\n"),
+            ("globex.yaml", "tenant: globex\n"));
+
+        Assert.True(result.Succeeded, string.Join('\n', result.Errors));
+        var limits = result.Policy!.Tenants["acme"].RateLimits!;
+        Assert.Equal(new RateLimit(50, TimeSpan.FromSeconds(1)), limits.PerIdentity);
+        Assert.Equal(RateLimit.Unlimited, limits.PerTenant);
+        Assert.Null(result.Policy.Tenants["globex"].RateLimits);
+    }
+
+    [Fact]
+    public void Load_RateLimitsTwiceForOneTenant_IsRefused()
+    {
+        var result = Load(
+            ("a.yaml", "tenant: acme\nrate_limits:\n  per_identity: 5/s\n"),
+            ("b.yaml", "tenant: acme\nrate_limits:\n  per_tenant: 50/s\n"));
+
+        Assert.Contains(result.Errors, e => e.File == "b.yaml" && e.Message.Contains("already declares rate_limits", StringComparison.Ordinal));
     }
 
     [Fact]

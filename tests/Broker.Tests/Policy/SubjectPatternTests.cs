@@ -1,4 +1,5 @@
 using Broker.Policy;
+using Broker.Subjects;
 
 namespace Broker.Tests.Policy;
 
@@ -41,5 +42,58 @@ public sealed class SubjectPatternTests
         {
             Assert.False(string.IsNullOrEmpty(error));
         }
+    }
+
+    [Theory]
+    // oidc:ISSUER#PATTERN: that issuer's identities only, whatever the matching mode.
+    [InlineData("oidc:https://idp.test#robot", IdentityKind.Oidc, "https://idp.test", "robot", SourceMatching.AnySource, true)]
+    [InlineData("oidc:https://idp.test#robot", IdentityKind.Oidc, "https://other.test", "robot", SourceMatching.AnySource, false)]
+    [InlineData("oidc:https://idp.test#robot", IdentityKind.Oidc, "https://idp.test/", "robot", SourceMatching.AnySource, false)]
+    [InlineData("oidc:https://idp.test#robot", IdentityKind.Broker, "https://idp.test", "robot", SourceMatching.AnySource, false)]
+    [InlineData("oidc:https://idp.test#spiffe://k8s.test/ns/*/sa/bot", IdentityKind.Oidc, "https://idp.test", "spiffe://k8s.test/ns/a/sa/bot", SourceMatching.Implied, true)]
+    [InlineData("oidc:https://idp.test#spiffe://k8s.test/ns/*/sa/bot", IdentityKind.SpiffeJwt, "k8s.test", "spiffe://k8s.test/ns/a/sa/bot", SourceMatching.Implied, false)]
+    // A SPIFFE pattern, read strictly (admins): the trust domain's own SVIDs only.
+    [InlineData("spiffe://acme.test/admins/*", IdentityKind.SpiffeJwt, "acme.test", "spiffe://acme.test/admins/alice", SourceMatching.Implied, true)]
+    [InlineData("spiffe://acme.test/admins/*", IdentityKind.SpiffeX509, "acme.test", "spiffe://acme.test/admins/alice", SourceMatching.Implied, true)]
+    [InlineData("spiffe://acme.test/admins/*", IdentityKind.Oidc, "https://idp.test", "spiffe://acme.test/admins/alice", SourceMatching.Implied, false)]
+    [InlineData("spiffe://acme.test/admins/*", IdentityKind.Broker, "https://broker.test", "spiffe://acme.test/admins/alice", SourceMatching.Implied, false)]
+    // Read as rules do: any source that placed the identity in the tenant.
+    [InlineData("spiffe://acme.test/admins/*", IdentityKind.Oidc, "https://idp.test", "spiffe://acme.test/admins/alice", SourceMatching.AnySource, true)]
+    [InlineData("spiffe://acme.test/admins/*", IdentityKind.Broker, "https://broker.test", "spiffe://acme.test/admins/alice", SourceMatching.AnySource, true)]
+    // A bare name, read strictly: OIDC identities only.
+    [InlineData("root", IdentityKind.Oidc, "https://idp.test", "root", SourceMatching.Implied, true)]
+    [InlineData("root", IdentityKind.Broker, "https://broker.test", "root", SourceMatching.Implied, false)]
+    public void Matches_WithSource_Table(string pattern, IdentityKind kind, string source, string id, SourceMatching matching, bool expected)
+    {
+        Assert.True(SubjectPattern.TryCompile(pattern, out var compiled, out var error), error);
+        Assert.Equal(expected, compiled!.Matches(kind, source, id, matching));
+    }
+
+    [Fact]
+    public void Matches_ByStringOnly_NeverMatchesASourceQualifiedPattern()
+    {
+        Assert.True(SubjectPattern.TryCompile("oidc:https://idp.test#robot", out var compiled, out _));
+
+        Assert.Equal("https://idp.test", compiled!.Issuer);
+        Assert.False(compiled.Matches("robot"));
+        Assert.False(compiled.Matches("oidc:https://idp.test#robot"));
+    }
+
+    [Theory]
+    [InlineData("oidc:https://idp.test")]
+    [InlineData("oidc:https://idp.test#")]
+    [InlineData("oidc:#robot")]
+    [InlineData("oidc:idp.test#robot")]
+    [InlineData("oidc:ftp://idp.test#robot")]
+    [InlineData("oidc:https://user@idp.test#robot")]
+    [InlineData("oidc:https://idp.test?a=b#robot")]
+    [InlineData("oidc:https://idp.test#oidc:https://idp.test#robot")]
+    [InlineData("oidc:https://idp.test#system:*:bot")]
+    [InlineData("oidc:https://idp.test#spiffe://*.k8s.test/x")]
+    public void TryCompile_InvalidSourceQualifiedPattern_Fails(string pattern)
+    {
+        Assert.False(SubjectPattern.TryCompile(pattern, out var compiled, out var error));
+        Assert.Null(compiled);
+        Assert.False(string.IsNullOrEmpty(error));
     }
 }
