@@ -17,6 +17,16 @@ internal static class DevMode
 
     public static string[] WithoutFlag(string[] args) => [.. args.Where(a => a != Flag)];
 
+    /// <summary>
+    /// Turns dev mode on: the dev identity source, <c>bundle: dev</c> and insecure loopback URLs. The flag, not
+    /// configuration, is what calls this (AddBroker resets <see cref="BrokerOptions.DevMode"/> after binding).
+    /// </summary>
+    public static void Enable(IServiceCollection services)
+    {
+        services.PostConfigure<BrokerOptions>(o => o.DevMode = true);
+        DevModule.Register(services);
+    }
+
     /// <summary>Configures dev mode; returns the start-up problems found (a non-loopback endpoint), empty when none.</summary>
     public static IReadOnlyList<string> Configure(WebApplicationBuilder builder)
     {
@@ -34,9 +44,7 @@ internal static class DevMode
             ["Broker:Admin:GlobalAdmins:0"] = DevIdentityIssuer.Admin.ToString(),
         });
 
-        // The flag, not configuration, is what turns dev mode on (AddBroker resets it before this runs).
-        builder.Services.PostConfigure<BrokerOptions>(o => o.DevMode = true);
-        DevModule.Register(builder.Services);
+        Enable(builder.Services);
 
         // Loopback only: the dev identity source hands out identities to anyone who asks. Addresses the operator
         // gave (--urls, ASPNETCORE_URLS, Kestrel:Endpoints) were checked above; otherwise 127.0.0.1.

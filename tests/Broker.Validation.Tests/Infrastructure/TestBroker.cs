@@ -2,6 +2,7 @@ using System.Net;
 using System.Net.Sockets;
 using System.Security.Cryptography;
 using System.Text.Json;
+using Broker.Dev;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.Extensions.Configuration;
@@ -101,7 +102,6 @@ public sealed class TestBroker : IAsyncDisposable
         var builder = WebApplication.CreateSlimBuilder();
         builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
         {
-            ["Broker:DevMode"] = "true",
             ["Broker:Issuer"] = issuer,
             ["Broker:Policy:Path"] = Path.Combine(directory, "policy"),
             ["Broker:Keys:SigningKeyFiles:0"] = keyFile,
@@ -109,6 +109,9 @@ public sealed class TestBroker : IAsyncDisposable
         builder.Logging.ClearProviders();
         builder.WebHost.UseUrls(issuer);
         builder.Services.AddBroker(builder.Configuration);
+
+        // Dev mode (the dev identity source) is never read from configuration; the --dev flag turns it on like this.
+        DevMode.Enable(builder.Services);
 
         var app = builder.Build();
         TestBroker? broker = null;
@@ -121,6 +124,7 @@ public sealed class TestBroker : IAsyncDisposable
 
             return next(context);
         });
+        app.UseBroker();
         app.MapBroker();
         await app.StartAsync();
         broker = new TestBroker(app, new Uri(issuer + "/"), directory, key);
@@ -131,8 +135,8 @@ public sealed class TestBroker : IAsyncDisposable
     public async Task<string> SvidAsync(string spiffeId)
     {
         using var response = await Client.PostAsync($"/dev/svid?spiffe_id={Uri.EscapeDataString(spiffeId)}", null);
-        response.EnsureSuccessStatusCode();
-        return (await response.Content.ReadAsStringAsync()).Trim();
+        var body = (await response.Content.ReadAsStringAsync()).Trim();
+        return response.IsSuccessStatusCode ? body : throw new HttpRequestException($"/dev/svid answered {(int)response.StatusCode}: {body}");
     }
 
     /// <summary>A capability token from a real RFC 8693 exchange.</summary>
