@@ -1,10 +1,8 @@
 using Broker.Admin;
 using Broker.Errors;
-using Broker.Hosting;
 using Broker.Policy;
 using Broker.Subjects;
 using Microsoft.Extensions.Options;
-using Microsoft.IdentityModel.JsonWebTokens;
 
 namespace Broker.Authentication;
 
@@ -17,13 +15,11 @@ namespace Broker.Authentication;
 internal sealed class WorkloadAuthenticator
 {
     private readonly SubjectTokenValidator _subjects;
-    private readonly string _issuer;
     private readonly IReadOnlyList<SubjectPattern> _globalAdmins;
 
-    public WorkloadAuthenticator(SubjectTokenValidator subjects, IOptions<BrokerOptions> broker, IOptions<AdminOptions> admin)
+    public WorkloadAuthenticator(SubjectTokenValidator subjects, IOptions<AdminOptions> admin)
     {
         _subjects = subjects;
-        _issuer = broker.Value.Issuer!;
         _globalAdmins = AdminOptionsValidator.CompileGlobalAdmins(admin.Value.GlobalAdmins);
     }
 
@@ -37,7 +33,7 @@ internal sealed class WorkloadAuthenticator
         // :: Step 1. Our own capability tokens are delegated authority for one task, held by MCP servers as
         // well as by the workload: never a credential of the workload itself. Refused before any key or
         // store lookup, so presenting one costs the broker nothing and cannot depend on Redis.
-        if (IsCapabilityToken(token))
+        if (_subjects.IsOwnToken(token))
         {
             return new WorkloadAuthenticationResult.Failed(ErrorCatalog.WorkloadCapabilityToken);
         }
@@ -76,21 +72,6 @@ internal sealed class WorkloadAuthenticator
         }
 
         return new WorkloadAuthenticationResult.Authenticated(new WorkloadPrincipal(identity.Id, identity.Kind, identity.Source, tenant?.Name, isGlobalAdmin));
-    }
-
-    private bool IsCapabilityToken(string token)
-    {
-        try
-        {
-            var parsed = new JsonWebToken(token);
-            return parsed.TryGetPayloadValue<string>(JwtRegisteredClaimNames.Iss, out var issuer)
-                && string.Equals(issuer, _issuer, StringComparison.Ordinal);
-        }
-        catch (ArgumentException)
-        {
-            // Not a JWT at all: the validator refuses it with the precise reason.
-            return false;
-        }
     }
 }
 

@@ -53,6 +53,13 @@ internal sealed class SubjectTokenValidator
         };
     }
 
+    /// <summary>
+    /// True when <paramref name="token"/> passes the gate and names this broker as its issuer: one of our capability
+    /// tokens. Cheap (no key, no store), so callers that must never accept one can refuse it first.
+    /// </summary>
+    public bool IsOwnToken(string token) =>
+        CompactJws.TryRead(token, _gate, out var jws, out _) && string.Equals(jws.Issuer, _issuer, StringComparison.Ordinal);
+
     public async ValueTask<SubjectValidationResult> ValidateAsync(string token, TokenHash hash, PolicySet policy, CancellationToken cancellationToken)
     {
         if (_cache.TryGet(hash, out var cached))
