@@ -28,7 +28,7 @@ internal static partial class Log
     [LoggerMessage(EventId = 8055, EventName = "BrokerRevocationFeedReset", Level = LogLevel.Warning, Message = "revocation-feed: the broker lost history ({Reason}); tokens issued before {Since} are refused until {Until}.")]
     public static partial void Reset(ILogger logger, string reason, DateTimeOffset since, DateTimeOffset until);
 
-    [LoggerMessage(EventId = 8056, EventName = "BrokerRevocationFeedBadEvent", Level = LogLevel.Warning, Message = "revocation-feed: an event of type {EventType} could not be applied; reconnecting.")]
+    [LoggerMessage(EventId = 8056, EventName = "BrokerRevocationFeedBadEvent", Level = LogLevel.Warning, Message = "revocation-feed: an event of type {EventType} could not be read; tokens issued before now are refused as after a reset.")]
     public static partial void BadEvent(ILogger logger, string eventType);
 
     [LoggerMessage(EventId = 8057, EventName = "BrokerRevocationSetFull", Level = LogLevel.Error, Message = "revocation-feed: the revoked grant set is full; the revocation source reports itself not current.")]

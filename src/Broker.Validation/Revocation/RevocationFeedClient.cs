@@ -98,6 +98,9 @@ internal sealed class RevocationFeedClient : BackgroundService
             catch (Exception ex) when (ex is HttpRequestException or IOException or JsonException
                 or BrokerMetadataUnavailableException or OperationCanceledException or InvalidOperationException)
             {
+                // A stream that opened and then broke counts as opened (the backoff starts over).
+                opened = Connected;
+
                 // Never the exception's message: it could quote a response, and nothing here may echo a credential.
                 reason = ex switch
                 {
@@ -205,10 +208,16 @@ internal sealed class RevocationFeedClient : BackgroundService
                 case SseRecordKind.Retry:
                     setRetry(record.Retry < _options.MaxReconnectDelay ? record.Retry : _options.MaxReconnectDelay);
                     break;
-                case SseRecordKind.Event when !Apply(record, skew):
-                    Log.BadEvent(_logger, record.Type);
-                    return (true, "an event could not be applied");
                 case SseRecordKind.Event:
+                    if (!Apply(record, skew))
+                    {
+                        // Some grant was revoked and we cannot tell which: treated as a reset from now, rather than
+                        // reconnecting to the same unreadable event forever (or skipping it and trusting its grant).
+                        var unknownSince = _timeProvider.GetUtcNow();
+                        _set.RefuseIssuedBefore(unknownSince, unknownSince + _options.MaxTokenLifetime + skew);
+                        Log.BadEvent(_logger, record.Type.Length > 32 ? record.Type[..32] : record.Type);
+                    }
+
                     if (record.Id.Length > 0)
                     {
                         Volatile.Write(ref _lastEventId, record.Id);
@@ -228,8 +237,20 @@ internal sealed class RevocationFeedClient : BackgroundService
         return (true, "the broker closed the stream");
     }
 
-    /// <summary>False for an event that names a revocation we cannot read: we stop before its position (fail closed).</summary>
+    /// <summary>False for an event that names a revocation we cannot read.</summary>
     private bool Apply(SseRecord record, TimeSpan skew)
+    {
+        try
+        {
+            return ApplyCore(record, skew);
+        }
+        catch (JsonException)
+        {
+            return false;
+        }
+    }
+
+    private bool ApplyCore(SseRecord record, TimeSpan skew)
     {
         switch (record.Type)
         {
