@@ -20,8 +20,14 @@ public static class BrokerRevocationFeedExtensions
         ArgumentNullException.ThrowIfNull(services);
         ArgumentNullException.ThrowIfNull(configure);
 
-        services.TryAddSingleton(TimeProvider.System);
         services.AddOptions<RevocationFeedOptions>().Configure(configure).ValidateOnStart();
+        if (services.Any(d => d.ServiceType == typeof(RevocationFeedClient)))
+        {
+            // Called again: the configuration adds up, and there is still one client.
+            return services;
+        }
+
+        services.TryAddSingleton(TimeProvider.System);
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<RevocationFeedOptions>, RevocationFeedOptionsValidator>());
         services.TryAddSingleton(sp => new RevokedGrantSet(sp.GetRequiredService<TimeProvider>()));
 
@@ -29,7 +35,7 @@ public static class BrokerRevocationFeedExtensions
         // credential goes to the broker's origin only), no cookies.
         services.AddHttpClient(RevocationFeedClient.HttpClientName, client => client.Timeout = Timeout.InfiniteTimeSpan)
             .ConfigurePrimaryHttpMessageHandler(() => new SocketsHttpHandler { AllowAutoRedirect = false, UseCookies = false });
-        services.TryAddSingleton<RevocationFeedClient>();
+        services.AddSingleton<RevocationFeedClient>();
         services.AddHostedService(sp => sp.GetRequiredService<RevocationFeedClient>());
         return services;
     }

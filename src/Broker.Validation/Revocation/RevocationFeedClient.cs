@@ -151,6 +151,9 @@ internal sealed class RevocationFeedClient : BackgroundService
             return (null, $"'{_options.Scheme}' is not a broker token scheme (AddBrokerTokens)");
         }
 
+        // Through GetConfigurationAsync first, so the document's periodic refresh (KeyRefreshInterval) also
+        // picks up a changed or newly advertised endpoint.
+        await metadata.GetConfigurationAsync(cancellationToken);
         var endpoint = await metadata.GetRevocationEventsEndpointAsync(cancellationToken);
         return (endpoint.Uri, endpoint.Refusal);
     }
