@@ -182,7 +182,7 @@ internal sealed class BrokerMetadataManager : IConfigurationManager<OpenIdConnec
             }
 
             Log.MetadataFetched(_logger, Issuer, keyIds.Count);
-            return new Snapshot(configuration, keyIds, _timeProvider.GetUtcNow());
+            return new Snapshot(configuration, keyIds, _timeProvider.GetUtcNow(), RevocationEventsEndpointOf(metadata.RootElement));
         }
         catch (Exception ex) when (ex is HttpRequestException or JsonException or ArgumentException or OperationCanceledException or BrokerMetadataUnavailableException)
         {
@@ -216,6 +216,34 @@ internal sealed class BrokerMetadataManager : IConfigurationManager<OpenIdConnec
         return document;
     }
 
+    /// <summary>
+    /// The broker's <c>revocation_events_endpoint</c> from the metadata last fetched (fetching it first when none
+    /// was), for the revocation feed client. Like the JWKS it must be on the broker's origin: metadata cannot send
+    /// this server's workload credential elsewhere.
+    /// </summary>
+    public async ValueTask<RevocationEventsEndpoint> GetRevocationEventsEndpointAsync(CancellationToken cancellationToken)
+    {
+        var current = Volatile.Read(ref _current) ?? await RefreshAsync(seen: null, cancellationToken);
+        return current.RevocationEvents;
+    }
+
+    private RevocationEventsEndpoint RevocationEventsEndpointOf(JsonElement metadata)
+    {
+        if (!metadata.TryGetProperty("revocation_events_endpoint", out var value))
+        {
+            return new RevocationEventsEndpoint(null, "the broker's metadata names no revocation_events_endpoint");
+        }
+
+        if (value.ValueKind != JsonValueKind.String || !Uri.TryCreate(value.GetString(), UriKind.Absolute, out var uri)
+            || uri.UserInfo.Length > 0 || uri.Fragment.Length > 0
+            || Uri.Compare(uri, _options.Broker, UriComponents.SchemeAndServer, UriFormat.Unescaped, StringComparison.OrdinalIgnoreCase) != 0)
+        {
+            return new RevocationEventsEndpoint(null, "the metadata's revocation_events_endpoint is not a URL on the broker's origin");
+        }
+
+        return new RevocationEventsEndpoint(uri, null);
+    }
+
     private static string? GetString(JsonElement element, string name) =>
         element.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.String ? value.GetString() : null;
 
@@ -234,5 +262,8 @@ internal sealed class BrokerMetadataManager : IConfigurationManager<OpenIdConnec
 
     public void Dispose() => _fetchGate.Dispose();
 
-    private sealed record Snapshot(OpenIdConnectConfiguration Configuration, HashSet<string> KeyIds, DateTimeOffset FetchedAt);
+    private sealed record Snapshot(OpenIdConnectConfiguration Configuration, HashSet<string> KeyIds, DateTimeOffset FetchedAt, RevocationEventsEndpoint RevocationEvents);
 }
+
+/// <summary>The broker's revocation feed URL, or why there is none this server may use.</summary>
+internal sealed record RevocationEventsEndpoint(Uri? Uri, string? Refusal);

@@ -147,7 +147,7 @@ internal sealed class BrokerTokenEvents : JwtBearerEvents
             return;
         }
 
-        if (await IsStillTrustedAsync(grantId, subject, context.HttpContext.RequestAborted) is { } distrust)
+        if (await IsStillTrustedAsync(grantId, new DateTimeOffset(token.IssuedAt, TimeSpan.Zero), subject, context.HttpContext.RequestAborted) is { } distrust)
         {
             Reject(context, distrust);
             return;
@@ -202,9 +202,9 @@ internal sealed class BrokerTokenEvents : JwtBearerEvents
     }
 
     /// <summary>Null when trusted; otherwise why not.</summary>
-    private async ValueTask<TokenFailure?> IsStillTrustedAsync(string grantId, string subject, CancellationToken cancellationToken)
+    private async ValueTask<TokenFailure?> IsStillTrustedAsync(string grantId, DateTimeOffset issuedAt, string subject, CancellationToken cancellationToken)
     {
-        var status = await _revocation.CheckAsync(grantId, cancellationToken);
+        var status = await _revocation.CheckAsync(grantId, issuedAt, cancellationToken);
         if (status.Revoked)
         {
             Log.RevokedGrantPresented(_logger, grantId, subject);

@@ -11,6 +11,14 @@ public interface IRevocationCheck
 {
     /// <summary>Whether <paramref name="grantId"/> is revoked, and how current that answer is.</summary>
     ValueTask<RevocationStatus> CheckAsync(string grantId, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Whether a token of <paramref name="grantId"/> issued at <paramref name="issuedAt"/> (its <c>iat</c>) must be
+    /// refused as revoked. A source that lost history (the feed's <c>reset</c>) refuses every token issued before
+    /// the gap. Defaults to <see cref="CheckAsync(string, CancellationToken)"/>.
+    /// </summary>
+    ValueTask<RevocationStatus> CheckAsync(string grantId, DateTimeOffset issuedAt, CancellationToken cancellationToken) =>
+        CheckAsync(grantId, cancellationToken);
 }
 
 /// <summary>The answer of an <see cref="IRevocationCheck"/>.</summary>

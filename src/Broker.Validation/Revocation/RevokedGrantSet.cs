@@ -24,6 +24,9 @@ public sealed class RevokedGrantSet : IRevocationCheck
     private long _currentAsOfTicks = long.MinValue;
     private long _nextSweepTicks;
     private int _overflowed;
+    private readonly Lock _refuseGate = new();
+    private DateTimeOffset _refuseIssuedBefore = DateTimeOffset.MinValue;
+    private DateTimeOffset _refuseUntil = DateTimeOffset.MinValue;
 
     /// <summary>Creates an empty set that has never been current.</summary>
     /// <param name="timeProvider">The clock entries expire by.</param>
@@ -108,6 +111,37 @@ public sealed class RevokedGrantSet : IRevocationCheck
         while (Interlocked.CompareExchange(ref _currentAsOfTicks, ticks, seen) != seen);
     }
 
+    /// <summary>
+    /// Refuses every token issued before <paramref name="issuedBefore"/> as if revoked, until
+    /// <paramref name="keepUntil"/> (when the last of them has expired anyway): revocations before that instant may
+    /// have been missed (the feed's <c>reset</c>, or a first connection that replays no history). A later call
+    /// widens the window, never narrows it.
+    /// </summary>
+    public void RefuseIssuedBefore(DateTimeOffset issuedBefore, DateTimeOffset keepUntil)
+    {
+        lock (_refuseGate)
+        {
+            if (issuedBefore > _refuseIssuedBefore)
+            {
+                _refuseIssuedBefore = issuedBefore;
+            }
+
+            if (keepUntil > _refuseUntil)
+            {
+                _refuseUntil = keepUntil;
+            }
+        }
+    }
+
+    /// <summary>True when a token issued at <paramref name="issuedAt"/> falls in a <see cref="RefuseIssuedBefore"/> window.</summary>
+    public bool RefusesIssuedAt(DateTimeOffset issuedAt)
+    {
+        lock (_refuseGate)
+        {
+            return issuedAt < _refuseIssuedBefore && _timeProvider.GetUtcNow() < _refuseUntil;
+        }
+    }
+
     /// <summary>True when <paramref name="grantId"/> is revoked and its entry has not expired.</summary>
     public bool Contains(string grantId) =>
         _revoked.TryGetValue(grantId, out var keepUntil) && keepUntil > _timeProvider.GetUtcNow();
@@ -118,6 +152,14 @@ public sealed class RevokedGrantSet : IRevocationCheck
         ArgumentNullException.ThrowIfNull(grantId);
         SweepIfDue(_timeProvider.GetUtcNow());
         return ValueTask.FromResult(new RevocationStatus(Contains(grantId), CurrentAsOf));
+    }
+
+    /// <inheritdoc />
+    public ValueTask<RevocationStatus> CheckAsync(string grantId, DateTimeOffset issuedAt, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(grantId);
+        SweepIfDue(_timeProvider.GetUtcNow());
+        return ValueTask.FromResult(new RevocationStatus(Contains(grantId) || RefusesIssuedAt(issuedAt), CurrentAsOf));
     }
 
     private void SweepIfDue(DateTimeOffset now)

@@ -23,12 +23,15 @@ public sealed class StandInBroker : IAsyncDisposable
     {
         _app = app;
         Issuer = issuer;
-        Metadata = () => new { issuer = Issuer, jwks_uri = Issuer + "/.well-known/jwks.json" };
+        Metadata = () => new { issuer = Issuer, jwks_uri = Issuer + "/.well-known/jwks.json", revocation_events_endpoint = Issuer + StandInRevocationFeed.Path };
     }
 
     public string Issuer { get; }
 
     public Uri BaseAddress => new(Issuer + "/");
+
+    /// <summary>The revocation feed this stand-in serves (docs/mcp.md "The revocation feed").</summary>
+    public StandInRevocationFeed Feed { get; } = new();
 
     public int MetadataRequests => Volatile.Read(ref _metadataRequests);
 
@@ -66,6 +69,7 @@ public sealed class StandInBroker : IAsyncDisposable
             Interlocked.Increment(ref broker._jwksRequests);
             return Results.Json(new { keys = broker.Keys });
         });
+        broker.Feed.Map(app);
         await app.StartAsync();
         return broker;
     }
@@ -84,10 +88,10 @@ public sealed class StandInBroker : IAsyncDisposable
         return (key, kid);
     }
 
-    /// <summary>A token as the broker would mint it for <see cref="TestBroker.Resource"/>, signed with <paramref name="key"/>.</summary>
-    public string Sign(ECDsa key, string keyId)
+    /// <summary>A token as the broker would mint it for <see cref="TestBroker.Resource"/>, signed with <paramref name="key"/>, issued at <paramref name="issuedAt"/> (default now).</summary>
+    public string Sign(ECDsa key, string keyId, DateTimeOffset? issuedAt = null)
     {
-        var now = DateTimeOffset.UtcNow;
+        var now = issuedAt ?? DateTimeOffset.UtcNow;
         var payload = new Dictionary<string, object>
         {
             ["iss"] = Issuer, ["sub"] = "spiffe://dev.localhost/agents/reader", ["aud"] = TestBroker.Resource,

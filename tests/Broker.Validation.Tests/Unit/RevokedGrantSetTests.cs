@@ -80,4 +80,25 @@ public sealed class RevokedGrantSetTests
         Assert.Equal(_clock.GetUtcNow(), (await set.CheckAsync("c", CancellationToken.None)).CurrentAsOf);
         Assert.True(set.Add("c", _clock.GetUtcNow().AddMinutes(10)));
     }
+
+    [Fact]
+    public async Task RefuseIssuedBefore_RefusesOlderTokensUntilKeepUntil_AndOnlyWidens()
+    {
+        // Arrange
+        var set = new RevokedGrantSet(_clock);
+        var since = _clock.GetUtcNow();
+
+        // Act
+        set.RefuseIssuedBefore(since, since.AddMinutes(60));
+        set.RefuseIssuedBefore(since.AddMinutes(-10), since.AddMinutes(30));
+
+        // Assert: a token issued a second before since is refused; one issued at since is not.
+        Assert.True((await set.CheckAsync("g1", since.AddSeconds(-1), CancellationToken.None)).Revoked);
+        Assert.False((await set.CheckAsync("g1", since, CancellationToken.None)).Revoked);
+        Assert.False((await set.CheckAsync("g1", CancellationToken.None)).Revoked);
+        _clock.Advance(TimeSpan.FromMinutes(59));
+        Assert.True(set.RefusesIssuedAt(since.AddSeconds(-1)));
+        _clock.Advance(TimeSpan.FromMinutes(1));
+        Assert.False(set.RefusesIssuedAt(since.AddSeconds(-1)));
+    }
 }

@@ -1,0 +1,344 @@
+// Broker.Validation — resource servers honour broker tokens.
+
+using System.Net.Http.Headers;
+using System.Text.Json;
+using Broker.Validation.Internal;
+using Microsoft.AspNetCore.Authentication.JwtBearer;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+namespace Broker.Validation.Revocation;
+
+/// <summary>
+/// Follows the broker's revocation feed (docs/mcp.md "The revocation feed"): discovers
+/// <c>revocation_events_endpoint</c> in the broker's RFC 8414 metadata, holds a server-sent-events connection with this
+/// server's workload credential, applies <c>revoked</c> and <c>reset</c> events to the <see cref="RevokedGrantSet"/>,
+/// reports every event and heartbeat as freshness (<see cref="RevokedGrantSet.MarkCurrent"/>), and reconnects with
+/// backoff and jitter, resuming with <c>Last-Event-ID</c>.
+/// </summary>
+internal sealed class RevocationFeedClient : BackgroundService
+{
+    public const string HttpClientName = "Broker.Validation.RevocationFeed";
+
+    private readonly RevocationFeedOptions _options;
+    private readonly IOptionsMonitor<BrokerTokenOptions> _brokerOptions;
+    private readonly IOptionsMonitor<JwtBearerOptions> _jwtBearerOptions;
+    private readonly RevokedGrantSet _set;
+    private readonly IHttpClientFactory _httpClientFactory;
+    private readonly TimeProvider _timeProvider;
+    private readonly ILogger _logger;
+    private long _lastHeardTicks = long.MinValue;
+    private int _connected;
+    private string? _lastEventId;
+
+    public RevocationFeedClient(
+        IOptions<RevocationFeedOptions> options,
+        IOptionsMonitor<BrokerTokenOptions> brokerOptions,
+        IOptionsMonitor<JwtBearerOptions> jwtBearerOptions,
+        RevokedGrantSet set,
+        IHttpClientFactory httpClientFactory,
+        TimeProvider timeProvider,
+        ILoggerFactory loggerFactory)
+    {
+        _options = options.Value;
+        _brokerOptions = brokerOptions;
+        _jwtBearerOptions = jwtBearerOptions;
+        _set = set;
+        _httpClientFactory = httpClientFactory;
+        _timeProvider = timeProvider;
+        _logger = loggerFactory.CreateLogger("Broker.Validation.RevocationFeed");
+    }
+
+    /// <summary>True while a stream is open.</summary>
+    public bool Connected => Volatile.Read(ref _connected) != 0;
+
+    /// <summary>When the open stream last delivered anything (event, heartbeat, retry); null when never.</summary>
+    public DateTimeOffset? LastHeard
+    {
+        get
+        {
+            var ticks = Interlocked.Read(ref _lastHeardTicks);
+            return ticks == long.MinValue ? null : new DateTimeOffset(ticks, TimeSpan.Zero);
+        }
+    }
+
+    /// <summary>The position resumed from on the next connection: the <c>id</c> of the last event applied.</summary>
+    public string? LastEventId => Volatile.Read(ref _lastEventId);
+
+    /// <summary>Connected and heard from within <see cref="RevocationFeedOptions.FreshnessWindow"/>.</summary>
+    public bool IsFresh => Connected && LastHeard is { } heard && _timeProvider.GetUtcNow() - heard <= _options.FreshnessWindow;
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        await Task.Yield();
+        var failures = 0;
+        TimeSpan? retry = null;
+        while (!stoppingToken.IsCancellationRequested)
+        {
+            Uri? endpoint = null;
+            string reason;
+            var opened = false;
+            try
+            {
+                (endpoint, var refusal) = await DiscoverAsync(stoppingToken);
+                if (endpoint is null)
+                {
+                    reason = refusal!;
+                }
+                else
+                {
+                    (opened, reason) = await FollowAsync(endpoint, r => retry = r, stoppingToken);
+                }
+            }
+            catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+            {
+                return;
+            }
+            catch (Exception ex) when (ex is HttpRequestException or IOException or JsonException
+                or BrokerMetadataUnavailableException or OperationCanceledException or InvalidOperationException)
+            {
+                // A stream that opened and then broke counts as opened (the backoff starts over).
+                opened = Connected;
+
+                // Never the exception's message: it could quote a response, and nothing here may echo a credential.
+                reason = ex switch
+                {
+                    SseLimitExceededException or BrokerMetadataUnavailableException => ex.Message,
+                    OperationCanceledException => $"nothing heard for {_options.FreshnessWindow}",
+                    _ => ex.GetType().Name,
+                };
+            }
+            finally
+            {
+                Volatile.Write(ref _connected, 0);
+            }
+
+            // A stream that opened and then ended is the broker rebalancing: wait its retry:. Failures back off
+            // exponentially from there; jitter spreads the reconnections of many servers after a broker restart.
+            failures = opened ? 0 : failures + 1;
+            var delay = Backoff(retry ?? _options.InitialReconnectDelay, failures);
+            if (reason.StartsWith("HTTP ", StringComparison.Ordinal) && endpoint is not null)
+            {
+                Log.Refused(_logger, endpoint, int.Parse(reason.AsSpan(5), System.Globalization.CultureInfo.InvariantCulture), delay);
+            }
+            else if (opened)
+            {
+                Log.Disconnected(_logger, endpoint, reason, delay);
+            }
+            else
+            {
+                Log.Unavailable(_logger, reason, delay);
+            }
+
+            try
+            {
+                await Task.Delay(delay, _timeProvider, stoppingToken);
+            }
+            catch (OperationCanceledException)
+            {
+                return;
+            }
+        }
+    }
+
+    private async ValueTask<(Uri? Endpoint, string? Refusal)> DiscoverAsync(CancellationToken cancellationToken)
+    {
+        // The scheme's own metadata manager: the feed URL comes from the same document, fetched from the configured
+        // broker only, and must be on the broker's origin (our credential goes there).
+        if (_jwtBearerOptions.Get(_options.Scheme).ConfigurationManager is not BrokerMetadataManager metadata)
+        {
+            return (null, $"'{_options.Scheme}' is not a broker token scheme (AddBrokerTokens)");
+        }
+
+        // Through GetConfigurationAsync first, so the document's periodic refresh (KeyRefreshInterval) also
+        // picks up a changed or newly advertised endpoint.
+        await metadata.GetConfigurationAsync(cancellationToken);
+        var endpoint = await metadata.GetRevocationEventsEndpointAsync(cancellationToken);
+        return (endpoint.Uri, endpoint.Refusal);
+    }
+
+    /// <summary>One connection, until it ends. Returns whether it opened, and why it ended.</summary>
+    private async Task<(bool Opened, string Reason)> FollowAsync(Uri endpoint, Action<TimeSpan> setRetry, CancellationToken stoppingToken)
+    {
+        var credential = _options.Credential!;
+        var token = await credential(stoppingToken);
+        using var request = new HttpRequestMessage(HttpMethod.Get, endpoint);
+        request.Headers.Accept.Add(new MediaTypeWithQualityHeaderValue("text/event-stream"));
+        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", token);
+        request.Headers.CacheControl = new CacheControlHeaderValue { NoCache = true };
+        var resumeFrom = LastEventId;
+        if (!string.IsNullOrEmpty(resumeFrom))
+        {
+            request.Headers.TryAddWithoutValidation("Last-Event-ID", resumeFrom);
+        }
+
+        // Silence for longer than the freshness window (connecting included) drops the connection: a half-open TCP
+        // connection must not keep this server "connected" while revocations go unheard.
+        using var idle = new CancellationTokenSource(_options.FreshnessWindow, _timeProvider);
+        using var linked = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken, idle.Token);
+        using var response = await _httpClientFactory.CreateClient(HttpClientName)
+            .SendAsync(request, HttpCompletionOption.ResponseHeadersRead, linked.Token);
+        if (!response.IsSuccessStatusCode)
+        {
+            return (false, $"HTTP {(int)response.StatusCode}");
+        }
+
+        if (!string.Equals(response.Content.Headers.ContentType?.MediaType, "text/event-stream", StringComparison.OrdinalIgnoreCase))
+        {
+            return (false, "the response is not text/event-stream");
+        }
+
+        await using var body = await response.Content.ReadAsStreamAsync(linked.Token);
+        using var reader = new SseReader(body, _options.MaxLineLength, _options.MaxEventLength);
+        var skew = _brokerOptions.Get(_options.Scheme).ClockSkew;
+        var openedAt = _timeProvider.GetUtcNow();
+        Volatile.Write(ref _connected, 1);
+        Log.Connected(_logger, endpoint, resumeFrom);
+        if (string.IsNullOrEmpty(resumeFrom) && _options.RefuseTokensIssuedBeforeGap)
+        {
+            // Without a position the broker replays nothing ("from now"): a grant revoked before this moment may
+            // never reach us. Same treatment as a reset (below), from the start of this connection's second.
+            var since = DateTimeOffset.FromUnixTimeSeconds(openedAt.ToUnixTimeSeconds());
+            _set.RefuseIssuedBefore(since, since + _options.MaxTokenLifetime + skew);
+        }
+
+        while (await reader.ReadAsync(linked.Token) is { } record)
+        {
+            idle.CancelAfter(_options.FreshnessWindow);
+            switch (record.Kind)
+            {
+                case SseRecordKind.Retry:
+                    setRetry(record.Retry < _options.MaxReconnectDelay ? record.Retry : _options.MaxReconnectDelay);
+                    break;
+                case SseRecordKind.Event:
+                    if (!Apply(record, skew))
+                    {
+                        // Some grant was revoked and we cannot tell which: treated as a reset from now, rather than
+                        // reconnecting to the same unreadable event forever (or skipping it and trusting its grant).
+                        var unknownSince = _timeProvider.GetUtcNow();
+                        _set.RefuseIssuedBefore(unknownSince, unknownSince + _options.MaxTokenLifetime + skew);
+                        Log.BadEvent(_logger, record.Type.Length > 32 ? record.Type[..32] : record.Type);
+                    }
+
+                    if (record.Id.Length > 0)
+                    {
+                        Volatile.Write(ref _lastEventId, record.Id);
+                    }
+
+                    break;
+                default:
+                    break;
+            }
+
+            // Every event and heartbeat says the set holds every revocation up to now.
+            var now = _timeProvider.GetUtcNow();
+            Interlocked.Exchange(ref _lastHeardTicks, now.UtcTicks);
+            _set.MarkCurrent(now);
+        }
+
+        return (true, "the broker closed the stream");
+    }
+
+    /// <summary>False for an event that names a revocation we cannot read.</summary>
+    private bool Apply(SseRecord record, TimeSpan skew)
+    {
+        try
+        {
+            return ApplyCore(record, skew);
+        }
+        catch (JsonException)
+        {
+            return false;
+        }
+    }
+
+    private bool ApplyCore(SseRecord record, TimeSpan skew)
+    {
+        switch (record.Type)
+        {
+            case "revoked":
+            {
+                using var json = JsonDocument.Parse(record.Data);
+                var root = json.RootElement;
+                if (root.ValueKind != JsonValueKind.Object
+                    || !root.TryGetProperty("grant_id", out var grantId) || grantId.ValueKind != JsonValueKind.String
+                    || grantId.GetString() is not { Length: > 0 } id)
+                {
+                    return false;
+                }
+
+                // exp: the grant's last token expires then. Without it, keep for the longest token lifetime from
+                // the revocation (or from now, whichever is later: our clock and the broker's may differ).
+                DateTimeOffset keepUntil;
+                if (root.TryGetProperty("exp", out var exp) && exp.ValueKind == JsonValueKind.Number && exp.TryGetInt64(out var expSeconds))
+                {
+                    keepUntil = FromUnixSeconds(expSeconds) + skew;
+                }
+                else if (!root.TryGetProperty("exp", out exp) || exp.ValueKind == JsonValueKind.Null)
+                {
+                    var from = _timeProvider.GetUtcNow();
+                    if (root.TryGetProperty("revoked_at", out var revokedAt) && revokedAt.TryGetInt64(out var revokedSeconds)
+                        && FromUnixSeconds(revokedSeconds) > from)
+                    {
+                        from = FromUnixSeconds(revokedSeconds);
+                    }
+
+                    keepUntil = from + _options.MaxTokenLifetime + skew;
+                }
+                else
+                {
+                    return false;
+                }
+
+                if (!_set.Add(id, keepUntil))
+                {
+                    Log.SetFull(_logger);
+                }
+
+                Log.Applied(_logger, id, record.Id);
+                return true;
+            }
+
+            case "reset":
+            {
+                using var json = JsonDocument.Parse(record.Data);
+                var root = json.RootElement;
+                var reason = root.ValueKind == JsonValueKind.Object && root.TryGetProperty("reason", out var r) && r.ValueKind == JsonValueKind.String ? r.GetString()! : "unspecified";
+                // Without a readable since, everything issued until now may have been missed.
+                var since = root.ValueKind == JsonValueKind.Object && root.TryGetProperty("since", out var s) && s.TryGetInt64(out var sinceSeconds)
+                    ? FromUnixSeconds(sinceSeconds)
+                    : _timeProvider.GetUtcNow();
+                var until = since + _options.MaxTokenLifetime + skew;
+                _set.RefuseIssuedBefore(since, until);
+                Log.Reset(_logger, reason.Length > 64 ? reason[..64] : reason, since, until);
+                return true;
+            }
+
+            default:
+                // Event types this client does not know are skipped: the protocol may grow.
+                return true;
+        }
+    }
+
+    private static DateTimeOffset FromUnixSeconds(long seconds) =>
+        DateTimeOffset.FromUnixTimeSeconds(Math.Clamp(seconds, 0, DateTimeOffset.MaxValue.ToUnixTimeSeconds() - 86_400 * 366));
+
+    private TimeSpan Backoff(TimeSpan baseDelay, int failures)
+    {
+        var delay = baseDelay;
+        for (var i = 1; i < failures && delay < _options.MaxReconnectDelay; i++)
+        {
+            delay *= 2;
+        }
+
+        if (delay > _options.MaxReconnectDelay)
+        {
+            delay = _options.MaxReconnectDelay;
+        }
+
+        // Between half and the whole delay ("equal jitter"), never below 100 ms: no tight loop even on retry: 0.
+        var jittered = delay * (0.5 + (Random.Shared.NextDouble() * 0.5));
+        return jittered < TimeSpan.FromMilliseconds(100) ? TimeSpan.FromMilliseconds(100) : jittered;
+    }
+}
