@@ -53,6 +53,10 @@ public sealed class BrokerTestHost : IAsyncDisposable
             // Every test client is 127.0.0.1, and bad-input corpora fail on purpose far more often than a real
             // client would: the per-address failure limit is tested by its own tests, with small limits.
             ["Broker:RateLimits:FailedAuthentication:Limit"] = "100000",
+
+            // Likewise one test identity may exchange far faster than a real workload (races, corpora): the
+            // per-identity limit is tested by its own tests, which set their limits.
+            ["Broker:RateLimits:PerIdentity"] = "100000/s",
         };
         configure?.Invoke(settings);
 
