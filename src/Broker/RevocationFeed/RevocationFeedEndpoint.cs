@@ -217,27 +217,42 @@ internal sealed class RevocationFeedEndpoint(
             }
 
             waiting = null;
-            var wrote = false;
+            List<RevocationEntry> batch = [];
             while (reader.TryRead(out var entry))
             {
-                // Other tenants' revocations never leave the broker on this connection; positions at or before
-                // the last one sent were in the history already.
-                if (!string.Equals(entry.Tenant, tenant, StringComparison.Ordinal)
-                    || (cursor is not null && FeedPosition.Compare(entry.Position, cursor) <= 0))
+                // Other tenants' revocations never leave the broker on this connection.
+                if (string.Equals(entry.Tenant, tenant, StringComparison.Ordinal)
+                    && (cursor is null || FeedPosition.Compare(entry.Position, cursor) > 0))
                 {
-                    continue;
+                    batch.Add(entry);
                 }
-
-                await writer.WriteRevokedAsync(entry, cancellationToken);
-                cursor = entry.Position;
-                sent++;
-                wrote = true;
             }
 
-            if (wrote)
+            if (batch.Count == 0)
             {
-                await writer.FlushAsync(cancellationToken);
+                continue;
             }
+
+            if (cursor is not null)
+            {
+                // Notifications are a wake-up, not the record: they can arrive out of order (pub/sub handlers run
+                // concurrently) or be dropped, so the entries after the last one sent are read from the stream.
+                var (next, replayed) = await ReplayAsync(writer, tenant, cursor, await store.ReadRevocationsAsync(tenant, cursor, PageSize, cancellationToken), cancellationToken);
+                cursor = next;
+                sent += replayed;
+                continue;
+            }
+
+            // "From now" has no position to read after yet: the first notifications are sent as they are, in order.
+            batch.Sort((a, b) => FeedPosition.Compare(a.Position, b.Position));
+            foreach (var entry in batch)
+            {
+                await writer.WriteRevokedAsync(entry, cancellationToken);
+                sent++;
+            }
+
+            cursor = batch[^1].Position;
+            await writer.FlushAsync(cancellationToken);
         }
 
         return sent;
