@@ -456,7 +456,15 @@ public abstract class RevocationFeedTests : IAsyncLifetime
     }
 }
 
+/// <summary>
+/// The feed tests hold long-lived connections and start a host per test: run on their own, so they do not starve
+/// the timing-sensitive exchange races of other classes on a two-core machine.
+/// </summary>
+[CollectionDefinition(nameof(RevocationFeedSerial), DisableParallelization = true)]
+public sealed class RevocationFeedSerial;
+
 /// <summary><see cref="RevocationFeedTests"/> on the in-memory store.</summary>
+[Collection(nameof(RevocationFeedSerial))]
 public sealed class InMemoryRevocationFeedTests : RevocationFeedTests
 {
     protected override void ConfigureStore(Dictionary<string, string?> settings)
@@ -470,6 +478,7 @@ public sealed class InMemoryRevocationFeedTests : RevocationFeedTests
 }
 
 /// <summary><see cref="RevocationFeedTests"/> on a real redis-server, live revocations through pub/sub.</summary>
+[Collection(nameof(RevocationFeedSerial))]
 public sealed class RedisRevocationFeedTests(RedisServerFixture redis) : RevocationFeedTests
 {
     protected override void ConfigureStore(Dictionary<string, string?> settings)
