@@ -22,6 +22,10 @@ public sealed record AuthorizationServerMetadata
     [JsonPropertyName("introspection_endpoint")]
     public required string IntrospectionEndpoint { get; init; }
 
+    /// <summary>Broker extension: the revocation feed (server-sent events; see docs/revocation-feed.md).</summary>
+    [JsonPropertyName("revocation_events_endpoint")]
+    public required string RevocationEventsEndpoint { get; init; }
+
     /// <summary>REQUIRED by RFC 8414; empty because the broker has no authorization endpoint.</summary>
     [JsonPropertyName("response_types_supported")]
     public IReadOnlyList<string> ResponseTypesSupported { get; init; } = [];

@@ -40,6 +40,7 @@ internal static class DiscoveryModule
             JwksUri = $"{baseUrl}/.well-known/jwks.json",
             RevocationEndpoint = $"{baseUrl}/oauth2/revoke",
             IntrospectionEndpoint = $"{baseUrl}/oauth2/introspect",
+            RevocationEventsEndpoint = baseUrl + RevocationFeed.RevocationFeedModule.Path,
             GrantTypesSupported = [ExchangeParameters.TokenExchangeGrantType],
             TokenEndpointAuthMethodsSupported = ["none"],
             SubjectTokenTypesSupported = subjectTypes,

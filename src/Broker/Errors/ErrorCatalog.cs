@@ -128,6 +128,13 @@ public static class ErrorCatalog
     public static readonly ErrorDescriptor IntrospectionMissingToken = new("introspect.missing_token", OAuthErrors.InvalidRequest, "The token parameter is required, once.");
     public static readonly ErrorDescriptor IntrospectionForbidden = new("introspect.forbidden", "insufficient_scope", "This identity belongs to no tenant of this broker.", StatusCodes.Status403Forbidden);
 
+    // :: The revocation feed (GET /revocations/v1/events, server-sent events).
+    public static readonly ErrorDescriptor FeedUnauthenticated = new("feed.unauthenticated", "invalid_token", "Send your workload token as 'Authorization: Bearer <token>'.", StatusCodes.Status401Unauthorized);
+    public static readonly ErrorDescriptor FeedForbidden = new("feed.forbidden", "insufficient_scope", "This identity belongs to no tenant of this broker.", StatusCodes.Status403Forbidden);
+    public static readonly ErrorDescriptor FeedNotAcceptable = new("feed.not_acceptable", OAuthErrors.InvalidRequest, "The revocation feed is served only as 'Accept: text/event-stream'.", StatusCodes.Status406NotAcceptable);
+    public static readonly ErrorDescriptor FeedInvalidLastEventId = new("feed.invalid_last_event_id", OAuthErrors.InvalidRequest, "Last-Event-ID must be, once, the id of an event this broker sent.");
+    public static readonly ErrorDescriptor FeedTooManyConnections = new("feed.too_many_connections", OAuthErrors.TemporarilyUnavailable, "This broker replica serves as many revocation feeds as it may; reconnect after the Retry-After delay.", StatusCodes.Status503ServiceUnavailable);
+
     // :: Workload authentication (the "Workload" scheme, RFC 6750 §3) and rate limits (RFC 6585 §4).
     public static readonly ErrorDescriptor WorkloadUnauthenticated = new("auth.unauthenticated", "invalid_token", "Send your workload token as 'Authorization: Bearer <token>'.", StatusCodes.Status401Unauthorized);
     public static readonly ErrorDescriptor WorkloadMalformedCredential = new("auth.malformed_credential", "invalid_token", "The Authorization header is not a single 'Bearer <token>' within the length the broker accepts.", StatusCodes.Status401Unauthorized);

@@ -21,6 +21,7 @@ public static class BrokerEndpointRouteBuilderExtensions
         ExchangeModule.Map(endpoints);
         AdminModule.Map(endpoints);
         RevocationModule.Map(endpoints);
+        Broker.RevocationFeed.RevocationFeedModule.Map(endpoints);
         KeysModule.Map(endpoints);
         DiscoveryModule.Map(endpoints);
         HealthModule.Map(endpoints);

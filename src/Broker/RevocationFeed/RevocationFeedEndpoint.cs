@@ -1,0 +1,305 @@
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+using Broker.Authentication;
+using Broker.Errors;
+using Broker.Grants;
+using Microsoft.AspNetCore.Http.Features;
+using Microsoft.Extensions.Options;
+using Microsoft.Net.Http.Headers;
+
+namespace Broker.RevocationFeed;
+
+/// <summary>
+/// <c>GET /revocations/v1/events</c>: the caller's tenant's revocations as server-sent events (WHATWG HTML §9.2),
+/// resumable with <c>Last-Event-ID</c>. See <c>docs/revocation-feed.md</c> for the protocol.
+/// </summary>
+/// <remarks>
+/// The live subscription is opened before the history is read, so a revocation made while the history is being
+/// sent is either in the history or in the subscription's buffer; positions already sent are skipped, so none is
+/// sent twice or out of order. Written by hand rather than with <c>TypedResults.ServerSentEvents</c>: that result
+/// cannot write the opening comment, the <c>retry</c> field or heartbeat comments the protocol fixes.
+/// </remarks>
+internal sealed class RevocationFeedEndpoint(
+    IGrantStore store,
+    FeedConnectionLimit connections,
+    IOptions<RevocationFeedOptions> options,
+    IHostApplicationLifetime lifetime,
+    TimeProvider timeProvider,
+    ILogger<RevocationFeedEndpoint> logger)
+{
+    /// <summary>The media type of the stream (WHATWG HTML §9.2.5).</summary>
+    public const string EventStream = "text/event-stream";
+
+    /// <summary>Entries read from the store per round while replaying history.</summary>
+    internal const int PageSize = 100;
+
+    private static readonly byte[] Opening = Encoding.UTF8.GetBytes(": broker revocation feed\nretry: 1000\n\n");
+    private static readonly byte[] Heartbeat = Encoding.UTF8.GetBytes(": heartbeat\n\n");
+
+    public async Task<IResult> HandleAsync(HttpContext context)
+    {
+        // The authorization policy let only tenant members through; no tenant here is a bug, so fail closed.
+        var caller = WorkloadPrincipal.From(context.User);
+        if (caller?.Tenant is not { Length: > 0 } tenant)
+        {
+            return ErrorWriter.Result(ErrorCatalog.FeedForbidden);
+        }
+
+        if (!AcceptsEventStream(context.Request))
+        {
+            return ErrorWriter.Result(ErrorCatalog.FeedNotAcceptable);
+        }
+
+        // WHATWG HTML §9.2.4: an empty Last-Event-ID is the same as none ("from now").
+        var lastEventIds = context.Request.Headers["Last-Event-ID"];
+        if (lastEventIds.Count > 1 || (lastEventIds.Count == 1 && lastEventIds[0] is { Length: > 0 } id && !FeedPosition.IsWellFormed(id)))
+        {
+            return ErrorWriter.Result(ErrorCatalog.FeedInvalidLastEventId);
+        }
+
+        var resumeFrom = lastEventIds.Count == 1 && !string.IsNullOrEmpty(lastEventIds[0]) ? lastEventIds[0] : null;
+        if (!connections.TryAcquire())
+        {
+            Log.FeedConnectionLimitReached(logger, connections.Limit);
+            return ErrorWriter.Result(ErrorCatalog.FeedTooManyConnections);
+        }
+
+        try
+        {
+            return await ServeAsync(context, caller, tenant, resumeFrom);
+        }
+        finally
+        {
+            connections.Release();
+        }
+    }
+
+    private async Task<IResult> ServeAsync(HttpContext context, WorkloadPrincipal caller, string tenant, string? resumeFrom)
+    {
+        var settings = options.Value;
+        using var maxLifetime = new CancellationTokenSource(settings.FeedMaxConnectionLifetime, timeProvider);
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted, lifetime.ApplicationStopping, maxLifetime.Token);
+        var cancellationToken = stop.Token;
+
+        // Subscribed first: whatever is revoked from here on is in the subscription, and the history read below
+        // covers what came before.
+        await using var subscription = await store.SubscribeRevocationsAsync(cancellationToken);
+
+        // The first page is read before the response starts: a position this store could not have produced is
+        // still a 400, and an unreachable store still a 503 (through the exception handler).
+        RevocationPage? first = null;
+        if (resumeFrom is not null)
+        {
+            try
+            {
+                first = await store.ReadRevocationsAsync(tenant, resumeFrom, PageSize, cancellationToken);
+            }
+            catch (ArgumentException)
+            {
+                return ErrorWriter.Result(ErrorCatalog.FeedInvalidLastEventId);
+            }
+        }
+
+        Log.FeedOpened(logger, caller.QualifiedId, resumeFrom is not null);
+        var response = context.Response;
+        response.StatusCode = StatusCodes.Status200OK;
+        response.ContentType = EventStream;
+        response.Headers[HeaderNames.CacheControl] = "no-store";
+
+        // nginx and compatible proxies would otherwise buffer the stream and deliver revocations late.
+        response.Headers["X-Accel-Buffering"] = "no";
+        context.Features.Get<IHttpResponseBodyFeature>()?.DisableBuffering();
+
+        var sent = 0;
+        try
+        {
+            await response.Body.WriteAsync(Opening, cancellationToken);
+            await response.Body.FlushAsync(cancellationToken);
+            var writer = new FeedWriter(response.Body, timeProvider);
+            var cursor = resumeFrom;
+            if (first is not null)
+            {
+                (cursor, sent) = await ReplayAsync(writer, tenant, resumeFrom!, first, cancellationToken);
+            }
+
+            sent += await FollowAsync(writer, subscription, tenant, cursor, settings.FeedHeartbeat, cancellationToken);
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            // Client gone, broker stopping, or the connection's lifetime is over: the client resumes elsewhere.
+        }
+        catch (IOException) when (context.RequestAborted.IsCancellationRequested)
+        {
+            // The client went away mid-write.
+        }
+        catch (GrantStoreUnavailableException e)
+        {
+            // Mid-stream there is no status to send: ending the stream makes the client resume after its backoff.
+            Log.FeedStoreUnavailable(logger, tenant, e);
+        }
+
+        Log.FeedClosed(logger, tenant, sent);
+        return Results.Empty;
+    }
+
+    /// <summary>Sends the history after <paramref name="resumeFrom"/>, page by page; returns the position reached.</summary>
+    private async Task<(string? Cursor, int Sent)> ReplayAsync(FeedWriter writer, string tenant, string resumeFrom, RevocationPage first, CancellationToken cancellationToken)
+    {
+        var sent = 0;
+        if (first.HistoryLost)
+        {
+            Log.FeedHistoryLost(logger, tenant);
+
+            // Trimming removes the oldest entries first, so a missed revocation was made no later than the oldest
+            // retained one, and its token issued no later than that; with nothing retained, no later than now.
+            // Rounded up to the next second so a token issued in that second is refused too (iat is in seconds).
+            var (resetId, boundary) = first.Entries.Count > 0
+                ? (first.Entries[0].Position, first.Entries[0].RevokedAt)
+                : (first.Position ?? resumeFrom, timeProvider.GetUtcNow());
+            await writer.WriteResetAsync(resetId, boundary.ToUnixTimeSeconds() + 1, cancellationToken);
+        }
+
+        var cursor = resumeFrom;
+        var page = first;
+        while (true)
+        {
+            foreach (var entry in page.Entries)
+            {
+                await writer.WriteRevokedAsync(entry, cancellationToken);
+                sent++;
+            }
+
+            await writer.FlushAsync(cancellationToken);
+
+            // The store advances past other tenants' entries too; no progress means the end of the stream.
+            if (page.Position is null || page.Position == cursor)
+            {
+                return (cursor, sent);
+            }
+
+            cursor = page.Position;
+            page = await store.ReadRevocationsAsync(tenant, cursor, PageSize, cancellationToken);
+        }
+    }
+
+    /// <summary>Sends live revocations of <paramref name="tenant"/> after <paramref name="cursor"/>, with heartbeats.</summary>
+    private async Task<int> FollowAsync(FeedWriter writer, RevocationSubscription subscription, string tenant, string? cursor, TimeSpan heartbeat, CancellationToken cancellationToken)
+    {
+        var sent = 0;
+        var reader = subscription.Reader;
+        Task<bool>? waiting = null;
+        while (!cancellationToken.IsCancellationRequested)
+        {
+            waiting ??= reader.WaitToReadAsync(cancellationToken).AsTask();
+            var quiet = heartbeat - writer.SinceLastWrite;
+            if (quiet <= TimeSpan.Zero)
+            {
+                await writer.WriteHeartbeatAsync(cancellationToken);
+                continue;
+            }
+
+            using (var beat = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken))
+            {
+                var delay = Task.Delay(quiet, timeProvider, beat.Token);
+                if (await Task.WhenAny(waiting, delay) != waiting)
+                {
+                    continue;
+                }
+
+                await beat.CancelAsync();
+            }
+
+            if (!await waiting)
+            {
+                // The subscription ended (the store is shutting down): the client resumes elsewhere.
+                return sent;
+            }
+
+            waiting = null;
+            List<RevocationEntry> batch = [];
+            while (reader.TryRead(out var entry))
+            {
+                // Other tenants' revocations never leave the broker on this connection.
+                if (string.Equals(entry.Tenant, tenant, StringComparison.Ordinal)
+                    && (cursor is null || FeedPosition.Compare(entry.Position, cursor) > 0))
+                {
+                    batch.Add(entry);
+                }
+            }
+
+            if (batch.Count == 0)
+            {
+                continue;
+            }
+
+            if (cursor is not null)
+            {
+                // Notifications are a wake-up, not the record: they can arrive out of order (pub/sub handlers run
+                // concurrently) or be dropped, so the entries after the last one sent are read from the stream.
+                var (next, replayed) = await ReplayAsync(writer, tenant, cursor, await store.ReadRevocationsAsync(tenant, cursor, PageSize, cancellationToken), cancellationToken);
+                cursor = next;
+                sent += replayed;
+                continue;
+            }
+
+            // "From now" has no position to read after yet: the first notifications are sent as they are, in order.
+            batch.Sort((a, b) => FeedPosition.Compare(a.Position, b.Position));
+            foreach (var entry in batch)
+            {
+                await writer.WriteRevokedAsync(entry, cancellationToken);
+                sent++;
+            }
+
+            cursor = batch[^1].Position;
+            await writer.FlushAsync(cancellationToken);
+        }
+
+        return sent;
+    }
+
+    /// <summary>Whether the request accepts <c>text/event-stream</c> (RFC 9110 §12.5.1; q=0 refuses it).</summary>
+    internal static bool AcceptsEventStream(HttpRequest request) =>
+        MediaTypeHeaderValue.TryParseList(request.Headers.Accept, out var accepted)
+        && accepted.Any(a => a.MediaType.Equals(EventStream, StringComparison.OrdinalIgnoreCase) && a.Quality is not 0);
+
+    /// <summary>Writes events in the WHATWG HTML §9.2.5 format; the fields never contain a line break.</summary>
+    private sealed class FeedWriter(Stream body, TimeProvider timeProvider)
+    {
+        private long _lastWrite = timeProvider.GetTimestamp();
+
+        public TimeSpan SinceLastWrite => timeProvider.GetElapsedTime(_lastWrite);
+
+        public Task WriteRevokedAsync(RevocationEntry entry, CancellationToken cancellationToken)
+        {
+            var data = JsonSerializer.Serialize(
+                new RevokedEventData(entry.GrantId, entry.RevokedAt.ToUnixTimeSeconds(), entry.ExpiresAt?.ToUnixTimeSeconds()),
+                RevocationFeedJsonContext.Default.RevokedEventData);
+            return WriteEventAsync("revoked", entry.Position, data, cancellationToken);
+        }
+
+        public Task WriteResetAsync(string position, long since, CancellationToken cancellationToken)
+        {
+            var data = JsonSerializer.Serialize(new ResetEventData("history_lost", since), RevocationFeedJsonContext.Default.ResetEventData);
+            return WriteEventAsync("reset", position, data, cancellationToken);
+        }
+
+        public async Task WriteHeartbeatAsync(CancellationToken cancellationToken)
+        {
+            await body.WriteAsync(Heartbeat, cancellationToken);
+            await FlushAsync(cancellationToken);
+        }
+
+        public async Task FlushAsync(CancellationToken cancellationToken)
+        {
+            await body.FlushAsync(cancellationToken);
+            _lastWrite = timeProvider.GetTimestamp();
+        }
+
+        private async Task WriteEventAsync(string type, string id, string data, CancellationToken cancellationToken)
+        {
+            var text = string.Create(CultureInfo.InvariantCulture, $"event: {type}\nid: {id}\ndata: {data}\n\n");
+            await body.WriteAsync(Encoding.UTF8.GetBytes(text), cancellationToken);
+        }
+    }
+}

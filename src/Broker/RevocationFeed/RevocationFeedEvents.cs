@@ -1,0 +1,27 @@
+using System.Text.Json.Serialization;
+
+namespace Broker.RevocationFeed;
+
+/// <summary>The <c>data</c> of a <c>revoked</c> event.</summary>
+/// <param name="GrantId">The revoked grant (the token's <c>jti</c>).</param>
+/// <param name="RevokedAt">When it was revoked, in Unix seconds.</param>
+/// <param name="Exp">
+/// When the revoked token expires, in Unix seconds: a verifier may forget the entry after it. Null (written, not
+/// omitted) for entries recorded without it.
+/// </param>
+internal sealed record RevokedEventData(
+    [property: JsonPropertyName("grant_id")] string GrantId,
+    [property: JsonPropertyName("revoked_at")] long RevokedAt,
+    [property: JsonPropertyName("exp"), JsonIgnore(Condition = JsonIgnoreCondition.Never)] long? Exp);
+
+/// <summary>The <c>data</c> of a <c>reset</c> event.</summary>
+/// <param name="Reason">Why: <c>history_lost</c>.</param>
+/// <param name="Since">Unix seconds: revocations before this instant may have been missed.</param>
+internal sealed record ResetEventData(
+    [property: JsonPropertyName("reason")] string Reason,
+    [property: JsonPropertyName("since")] long Since);
+
+/// <summary>Source-generated JSON for the feed's event data.</summary>
+[JsonSerializable(typeof(RevokedEventData))]
+[JsonSerializable(typeof(ResetEventData))]
+internal sealed partial class RevocationFeedJsonContext : JsonSerializerContext;
