@@ -147,6 +147,34 @@ public sealed class RevocationFeedTests
     }
 
     [Fact]
+    public async Task UntilTheBrokerSaysReady_TheSetIsNotCurrent_TokensRefusedWhenStalenessIsBounded()
+    {
+        // Arrange: a stream that opens (and heartbeats) but never finishes sending its history.
+        await using var broker = await StandInBroker.StartAsync();
+        var (key, kid) = broker.NewKey();
+        broker.Feed.SendReady = false;
+        await using var server = await StartAsync(broker, o => o.Revocation.MaxStaleness = TimeSpan.FromSeconds(30));
+        var feed = server.Services.GetRequiredService<RevocationFeedClient>();
+        var set = server.Services.GetRequiredService<RevokedGrantSet>();
+        await Eventually(() => feed.Connected, "the feed to connect", server);
+        broker.Feed.Heartbeat();
+        await Eventually(() => feed.LastHeard is not null, "the heartbeat");
+        var token = broker.Sign(key, kid, issuedAt: DateTimeOffset.UtcNow.AddSeconds(5));
+
+        // Act
+        using var catchingUp = await Rpc.SendAsync(server, Rpc.ToolCall("read_file"), token);
+        broker.Feed.SendReady = true;
+        broker.Feed.DropConnections();
+        await Eventually(() => set.CurrentAsOf is not null, "the ready event on the next connection");
+        using var ready = await Rpc.SendAsync(server, Rpc.ToolCall("read_file"), token);
+
+        // Assert
+        Assert.Equal(HttpStatusCode.Unauthorized, catchingUp.StatusCode);
+        Assert.Contains("error_description=\"The token's revocation status is not known.\"", Rpc.Challenge(catchingUp), StringComparison.Ordinal);
+        Assert.Equal(HttpStatusCode.OK, ready.StatusCode);
+    }
+
+    [Fact]
     public async Task Heartbeats_KeepFresh_FeedDownPastMaxStaleness_FailsClosed()
     {
         // Arrange

@@ -203,6 +203,9 @@ internal sealed class RevocationFeedClient : BackgroundService
             _set.RefuseIssuedBefore(since, since + _options.MaxTokenLifetime + skew);
         }
 
+        // The set is current only once the broker says the history is sent (ready): a revocation replayed after a
+        // reconnection must not meet a request that the set already vouched for.
+        var caughtUp = false;
         while (await reader.ReadAsync(linked.Token) is { } record)
         {
             idle.CancelAfter(_options.FreshnessWindow);
@@ -231,10 +234,14 @@ internal sealed class RevocationFeedClient : BackgroundService
                     break;
             }
 
-            // Every event and heartbeat says the set holds every revocation up to now.
+            // After ready, every event and heartbeat says the set holds every revocation up to now.
             var now = _timeProvider.GetUtcNow();
             Interlocked.Exchange(ref _lastHeardTicks, now.UtcTicks);
-            _set.MarkCurrent(now);
+            caughtUp |= record.Kind == SseRecordKind.Event && record.Type == "ready";
+            if (caughtUp)
+            {
+                _set.MarkCurrent(now);
+            }
         }
 
         return (true, "the broker closed the stream");

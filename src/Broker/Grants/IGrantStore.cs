@@ -99,6 +99,16 @@ public interface IGrantStore
     /// <param name="cancellationToken">Cancels the call.</param>
     ValueTask<RevocationPage> ReadRevocationsAsync(string tenant, string? afterPosition, int count, CancellationToken cancellationToken);
 
+    /// <summary>
+    /// The position of the newest entry of a tenant's revocation stream, or of its start when it has none: reading
+    /// after it returns exactly the revocations made later, without reporting lost history unless later entries
+    /// were trimmed. The feed hands it to a verifier that connects without a position, so that its next connection
+    /// resumes rather than starting over.
+    /// </summary>
+    /// <param name="tenant">The tenant.</param>
+    /// <param name="cancellationToken">Cancels the call.</param>
+    ValueTask<string> GetRevocationPositionAsync(string tenant, CancellationToken cancellationToken);
+
     /// <summary>Reads the most recent audit events of a tenant, newest first (null tenant: the global stream).</summary>
     /// <param name="tenant">The tenant, or null (or empty) for the events with no tenant.</param>
     /// <param name="count">At most this many events (1 to 1000).</param>

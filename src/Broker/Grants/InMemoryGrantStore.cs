@@ -259,6 +259,17 @@ internal sealed class InMemoryGrantStore : IGrantStore
         }
     }
 
+    public ValueTask<string> GetRevocationPositionAsync(string tenant, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(tenant);
+
+        // One sequence for every tenant: reading after its current value skips other tenants' entries too.
+        lock (_lock)
+        {
+            return ValueTask.FromResult(_revocationSequence.ToString(CultureInfo.InvariantCulture));
+        }
+    }
+
     public ValueTask<IReadOnlyList<AuditEvent>> ReadAuditAsync(string? tenant, int count, CancellationToken cancellationToken)
     {
         GrantValidation.ForCount(count);

@@ -213,7 +213,7 @@ internal static class RedisGrantScripts
         local results = {}
         local revoked = false
         -- Trimming by age never removes the newest entry from before this call, so a reader that is caught up
-        -- can still find its position after a quiet period longer than the retention (see HistoryStart).
+        -- can still find its position after a quiet period longer than the retention (see HistoryLost).
         local minId = ARGV[5]
         local newest = redis.call('XREVRANGE', KEYS[1], '+', '-', 'COUNT', 1)[1]
         if newest and tonumber(string.match(newest[1], '^(%d+)')) < tonumber(minId) then
@@ -354,24 +354,52 @@ internal static class RedisGrantScripts
         """;
 
     /// <summary>
-    /// Where a stream's retained history starts. KEYS: stream. Returns false when the stream does not exist,
-    /// {1, id} with the first retained entry, or {2, id} with the last generated ID when every entry was trimmed.
-    /// (XINFO STREAM max-deleted-entry-id would be exact, but Redis 7.0 moves it only for XDEL, not for trimming.)
+    /// Whether entries after a reader's position may be gone. KEYS: stream. ARGV: the position. Returns 0 when the
+    /// reader can resume without a loss: its entry is still in the stream (trimming removes the oldest first, so
+    /// everything after it is retained), or it is the last generated ID of a stream whose entries were all trimmed,
+    /// or it is <c>0-0</c> (handed out for a stream that did not exist yet) and the stream is still missing or was
+    /// never trimmed. Anything else, including a stream recreated after the data was lost, returns 1.
     /// </summary>
-    public const string HistoryStart = """
+    public const string HistoryLost = """
         if redis.call('EXISTS', KEYS[1]) == 0 then
-          return false
+          if ARGV[1] == '0-0' then
+            return 0
+          end
+          return 1
         end
-        local first = redis.call('XRANGE', KEYS[1], '-', '+', 'COUNT', 1)[1]
-        if first then
-          return {1, first[1]}
+        if ARGV[1] ~= '0-0' and #redis.call('XRANGE', KEYS[1], ARGV[1], ARGV[1]) > 0 then
+          return 0
+        end
+        local info = redis.call('XINFO', 'STREAM', KEYS[1])
+        local fields = {}
+        for i = 1, #info, 2 do
+          fields[info[i]] = info[i + 1]
+        end
+        if ARGV[1] == '0-0' then
+          if fields['entries-added'] and tonumber(fields['entries-added']) == tonumber(fields['length']) then
+            return 0
+          end
+          return 1
+        end
+        if fields['length'] == 0 and fields['last-generated-id'] == ARGV[1] then
+          return 0
+        end
+        return 1
+        """;
+
+    /// <summary>
+    /// The newest position of a stream: its last generated ID, or <c>0-0</c> when it does not exist. KEYS: stream.
+    /// </summary>
+    public const string StreamPosition = """
+        if redis.call('EXISTS', KEYS[1]) == 0 then
+          return '0-0'
         end
         local info = redis.call('XINFO', 'STREAM', KEYS[1])
         for i = 1, #info, 2 do
           if info[i] == 'last-generated-id' then
-            return {2, info[i + 1]}
+            return info[i + 1]
           end
         end
-        return {2, '0-0'}
+        return '0-0'
         """;
 }

@@ -22,6 +22,9 @@ internal sealed class RedisGrantStore : IGrantStore, IAsyncDisposable
     private const int BulkBatchSize = 200;
     private const int MaxReadRounds = 10;
 
+    /// <summary>The position of a revocation stream that does not exist yet (nothing revoked in its tag).</summary>
+    private const string EmptyStreamPosition = "0-0";
+
     /// <summary>
     /// Most hash fields of one string dictionary (two per string, plus the counter). It bounds what a tenant can
     /// pin in memory with strings that never repeat (a fresh purpose per task, say): past it, strings are stored in
@@ -315,22 +318,22 @@ internal sealed class RedisGrantStore : IGrantStore, IAsyncDisposable
     }
 
     /// <summary>
-    /// Whether entries after <paramref name="afterPosition"/> may have been trimmed: the retained history starts
-    /// after it (an entry between the two may have existed), or the stream is gone altogether (it expired after a
-    /// full retention period without revocations).
+    /// Whether entries after <paramref name="afterPosition"/> may be gone (see <see cref="RedisGrantScripts.HistoryLost"/>):
+    /// trimmed, or lost with the data. Exact where it can be, cautious where it cannot (a position trimmed right
+    /// before the first retained entry still reads as a loss).
     /// </summary>
     private async Task<bool> HistoryLostAsync(RedisKey key, string afterPosition, CancellationToken cancellationToken)
     {
-        var start = await RunAsync(nameof(ReadRevocationsAsync), db => db.ScriptEvaluateAsync(RedisGrantScripts.HistoryStart, [key]), cancellationToken);
-        if (start.IsNull)
-        {
-            return true;
-        }
+        var lost = await RunAsync(nameof(ReadRevocationsAsync), db => db.ScriptEvaluateAsync(RedisGrantScripts.HistoryLost, [key], [afterPosition]), cancellationToken);
+        return (int)lost != 0;
+    }
 
-        // {1, first retained entry} or {2, last generated ID of an emptied stream}: either way, anything after
-        // the reader's position and before the boundary may have been trimmed.
-        var boundary = (string)((RedisResult[])start!)[1]!;
-        return CompareStreamIds(afterPosition, boundary) < 0;
+    public async ValueTask<string> GetRevocationPositionAsync(string tenant, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(tenant);
+        var key = _keys.RevocationStream(GrantId.RoutingTag(tenant));
+        var position = await RunAsync(nameof(GetRevocationPositionAsync), db => db.ScriptEvaluateAsync(RedisGrantScripts.StreamPosition, [key]), cancellationToken);
+        return (string?)position ?? EmptyStreamPosition;
     }
 
     public async ValueTask<IReadOnlyList<AuditEvent>> ReadAuditAsync(string? tenant, int count, CancellationToken cancellationToken)
@@ -631,19 +634,6 @@ internal sealed class RedisGrantStore : IGrantStore, IAsyncDisposable
 
     private static string MinId(DateTimeOffset now, TimeSpan retention)
         => (now - retention).ToUnixTimeMilliseconds().ToString(CultureInfo.InvariantCulture);
-
-    private static int CompareStreamIds(string left, string right)
-    {
-        static (ulong Ms, ulong Seq) Parse(string id)
-        {
-            var dash = id.IndexOf('-', StringComparison.Ordinal);
-            return dash < 0
-                ? (ulong.Parse(id, CultureInfo.InvariantCulture), 0)
-                : (ulong.Parse(id.AsSpan(0, dash), CultureInfo.InvariantCulture), ulong.Parse(id.AsSpan(dash + 1), CultureInfo.InvariantCulture));
-        }
-
-        return Parse(left).CompareTo(Parse(right));
-    }
 
     /// <summary>A Redis stream ID, <c>ms-seq</c>: the only shape of position accepted from outside.</summary>
     private static bool IsStreamId(string value)

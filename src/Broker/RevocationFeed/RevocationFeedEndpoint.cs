@@ -89,7 +89,14 @@ internal sealed class RevocationFeedEndpoint(
         // The first page is read before the response starts: a position this store could not have produced is
         // still a 400, and an unreachable store still a 503 (through the exception handler).
         RevocationPage? first = null;
-        if (resumeFrom is not null)
+        string? startAt = null;
+        if (resumeFrom is null)
+        {
+            // "From now": the newest position, read after subscribing, is where this connection starts. The client
+            // gets it in the ready event, so its next connection resumes instead of starting over.
+            startAt = await store.GetRevocationPositionAsync(tenant, cancellationToken);
+        }
+        else
         {
             try
             {
@@ -117,12 +124,15 @@ internal sealed class RevocationFeedEndpoint(
             await response.Body.WriteAsync(Opening, cancellationToken);
             await response.Body.FlushAsync(cancellationToken);
             var writer = new FeedWriter(response.Body, timeProvider);
-            var cursor = resumeFrom;
+            var cursor = startAt!;
             if (first is not null)
             {
                 (cursor, sent) = await ReplayAsync(writer, tenant, resumeFrom!, first, cancellationToken);
             }
 
+            // Everything up to the cursor has been sent: from here on the client's set is current.
+            await writer.WriteReadyAsync(cursor, cancellationToken);
+            await writer.FlushAsync(cancellationToken);
             sent += await FollowAsync(writer, subscription, tenant, cursor, settings.FeedHeartbeat, cancellationToken);
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
@@ -144,7 +154,7 @@ internal sealed class RevocationFeedEndpoint(
     }
 
     /// <summary>Sends the history after <paramref name="resumeFrom"/>, page by page; returns the position reached.</summary>
-    private async Task<(string? Cursor, int Sent)> ReplayAsync(FeedWriter writer, string tenant, string resumeFrom, RevocationPage first, CancellationToken cancellationToken)
+    private async Task<(string Cursor, int Sent)> ReplayAsync(FeedWriter writer, string tenant, string resumeFrom, RevocationPage first, CancellationToken cancellationToken)
     {
         var sent = 0;
         if (first.HistoryLost)
@@ -184,7 +194,7 @@ internal sealed class RevocationFeedEndpoint(
     }
 
     /// <summary>Sends live revocations of <paramref name="tenant"/> after <paramref name="cursor"/>, with heartbeats.</summary>
-    private async Task<int> FollowAsync(FeedWriter writer, RevocationSubscription subscription, string tenant, string? cursor, TimeSpan heartbeat, CancellationToken cancellationToken)
+    private async Task<int> FollowAsync(FeedWriter writer, RevocationSubscription subscription, string tenant, string cursor, TimeSpan heartbeat, CancellationToken cancellationToken)
     {
         var sent = 0;
         var reader = subscription.Reader;
@@ -217,42 +227,24 @@ internal sealed class RevocationFeedEndpoint(
             }
 
             waiting = null;
-            List<RevocationEntry> batch = [];
+            var news = false;
             while (reader.TryRead(out var entry))
             {
                 // Other tenants' revocations never leave the broker on this connection.
-                if (string.Equals(entry.Tenant, tenant, StringComparison.Ordinal)
-                    && (cursor is null || FeedPosition.Compare(entry.Position, cursor) > 0))
-                {
-                    batch.Add(entry);
-                }
+                news |= string.Equals(entry.Tenant, tenant, StringComparison.Ordinal)
+                    && FeedPosition.Compare(entry.Position, cursor) > 0;
             }
 
-            if (batch.Count == 0)
+            if (!news)
             {
                 continue;
             }
 
-            if (cursor is not null)
-            {
-                // Notifications are a wake-up, not the record: they can arrive out of order (pub/sub handlers run
-                // concurrently) or be dropped, so the entries after the last one sent are read from the stream.
-                var (next, replayed) = await ReplayAsync(writer, tenant, cursor, await store.ReadRevocationsAsync(tenant, cursor, PageSize, cancellationToken), cancellationToken);
-                cursor = next;
-                sent += replayed;
-                continue;
-            }
-
-            // "From now" has no position to read after yet: the first notifications are sent as they are, in order.
-            batch.Sort((a, b) => FeedPosition.Compare(a.Position, b.Position));
-            foreach (var entry in batch)
-            {
-                await writer.WriteRevokedAsync(entry, cancellationToken);
-                sent++;
-            }
-
-            cursor = batch[^1].Position;
-            await writer.FlushAsync(cancellationToken);
+            // Notifications are a wake-up, not the record: they can arrive out of order (pub/sub handlers run
+            // concurrently) or be dropped, so the entries after the last one sent are read from the stream.
+            var (next, replayed) = await ReplayAsync(writer, tenant, cursor, await store.ReadRevocationsAsync(tenant, cursor, PageSize, cancellationToken), cancellationToken);
+            cursor = next;
+            sent += replayed;
         }
 
         return sent;
@@ -283,6 +275,9 @@ internal sealed class RevocationFeedEndpoint(
             var data = JsonSerializer.Serialize(new ResetEventData("history_lost", since), RevocationFeedJsonContext.Default.ResetEventData);
             return WriteEventAsync("reset", position, data, cancellationToken);
         }
+
+        public Task WriteReadyAsync(string position, CancellationToken cancellationToken) =>
+            WriteEventAsync("ready", position, "{}", cancellationToken);
 
         public async Task WriteHeartbeatAsync(CancellationToken cancellationToken)
         {

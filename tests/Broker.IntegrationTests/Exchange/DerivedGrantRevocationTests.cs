@@ -206,6 +206,9 @@ public sealed class DerivedGrantRevocationTests : IAsyncLifetime
         public ValueTask<RevocationPage> ReadRevocationsAsync(string tenant, string? afterPosition, int count, CancellationToken cancellationToken)
             => inner.ReadRevocationsAsync(tenant, afterPosition, count, cancellationToken);
 
+        public ValueTask<string> GetRevocationPositionAsync(string tenant, CancellationToken cancellationToken)
+            => inner.GetRevocationPositionAsync(tenant, cancellationToken);
+
         public ValueTask<IReadOnlyList<AuditEvent>> ReadAuditAsync(string? tenant, int count, CancellationToken cancellationToken)
             => inner.ReadAuditAsync(tenant, count, cancellationToken);
 

@@ -155,6 +155,7 @@ public abstract class RevocationFeedTests : IAsyncLifetime
         using var resumedEvents = await ReaderOfAsync(resumed);
         var missed1 = await resumedEvents.NextEventAsync();
         var missed2 = await resumedEvents.NextEventAsync();
+        var ready = await resumedEvents.NextEventAsync(skipReady: false);
         await RevokeAsync(Fixture.Acme.Svid("/admins/alice"), GrantIdOf(tokens[3]));
         var live = await resumedEvents.NextEventAsync();
 
@@ -162,6 +163,61 @@ public abstract class RevocationFeedTests : IAsyncLifetime
         Assert.Equal([GrantIdOf(tokens[1]), GrantIdOf(tokens[2]), GrantIdOf(tokens[3])], [GrantIdOfEvent(missed1), GrantIdOfEvent(missed2), GrantIdOfEvent(live)]);
         Assert.Equal(3, new[] { lastId, missed1.Id, missed2.Id, live.Id }.Skip(1).Distinct().Count());
         Assert.DoesNotContain(lastId, new[] { missed1.Id, missed2.Id, live.Id });
+        Assert.Equal(("ready", missed2.Id), (ready.Event, ready.Id));
+    }
+
+    [Fact]
+    public async Task OpenFromNow_SendsReadyWithThePositionToResumeFrom()
+    {
+        // Arrange: a feed opened without Last-Event-ID that sees no revocation before it is cut (a quiet tenant,
+        // or the broker ending the connection after its maximum lifetime).
+        await StartAsync();
+        var token = await DerivedGrantRevocationTests.IssueAsync(Fixture);
+        string position;
+        using (var feed = await OpenAsync(Fixture.Acme.Svid("/mcp/invoices")))
+        using (var events = await ReaderOfAsync(feed))
+        {
+            var opening = await events.NextEventAsync(skipReady: false);
+            Assert.Equal("ready", opening.Event);
+            Assert.Equal("{}", opening.Data);
+            Assert.False(string.IsNullOrEmpty(opening.Id));
+            position = opening.Id!;
+        }
+
+        // Act: revoked while the verifier is away; it resumes from the position it was given.
+        await RevokeAsync(Fixture.Acme.Svid("/admins/alice"), GrantIdOf(token));
+        using var resumed = await OpenAsync(Fixture.Acme.Svid("/mcp/invoices"), lastEventId: position);
+        using var resumedEvents = await ReaderOfAsync(resumed);
+        var missed = await resumedEvents.NextEventAsync();
+
+        // Assert: the revocation made in the gap, not a loss of history.
+        Assert.Equal(GrantIdOf(token), GrantIdOfEvent(missed));
+    }
+
+    [Fact]
+    public async Task OpenFromNow_OnAStoreWithRevocations_SendsTheNewestPosition()
+    {
+        // Arrange: the tenant's stream already has an entry.
+        await StartAsync();
+        var before = await DerivedGrantRevocationTests.IssueAsync(Fixture);
+        var after = await DerivedGrantRevocationTests.IssueAsync(Fixture);
+        await RevokeAsync(Fixture.Acme.Svid("/admins/alice"), GrantIdOf(before));
+        string position;
+        using (var feed = await OpenAsync(Fixture.Acme.Svid("/mcp/invoices")))
+        using (var events = await ReaderOfAsync(feed))
+        {
+            var opening = await events.NextEventAsync(skipReady: false);
+            Assert.Equal("ready", opening.Event);
+            position = opening.Id!;
+        }
+
+        // Act
+        await RevokeAsync(Fixture.Acme.Svid("/admins/alice"), GrantIdOf(after));
+        using var resumed = await OpenAsync(Fixture.Acme.Svid("/mcp/invoices"), lastEventId: position);
+        using var resumedEvents = await ReaderOfAsync(resumed);
+
+        // Assert: only what came after the position; the earlier revocation is not replayed.
+        Assert.Equal(GrantIdOf(after), GrantIdOfEvent(await resumedEvents.NextEventAsync()));
     }
 
     [Fact]

@@ -68,13 +68,16 @@ public sealed class SseReader(Stream body) : IDisposable
         }
     }
 
-    /// <summary>The next event (skipping comment-only blocks); fails the test at the end of the stream.</summary>
-    public async Task<SseMessage> NextEventAsync()
+    /// <summary>
+    /// The next event (skipping comment-only blocks, and the <c>ready</c> event unless asked for); fails the test at
+    /// the end of the stream.
+    /// </summary>
+    public async Task<SseMessage> NextEventAsync(bool skipReady = true)
     {
         while (true)
         {
             var message = await ReadAsync() ?? throw new InvalidOperationException("The feed ended before the expected event.");
-            if (message.Event is not null || message.Data is not null)
+            if ((message.Event is not null || message.Data is not null) && !(skipReady && message.Event == "ready"))
             {
                 return message;
             }

@@ -38,6 +38,9 @@ public sealed class StandInRevocationFeed
     /// <summary>The <c>retry:</c> sent at the start of every stream, in milliseconds.</summary>
     public int RetryMilliseconds { get; set; } = 1000;
 
+    /// <summary>Whether the stream says <c>ready</c> after its history, as the broker does; off to stay "catching up".</summary>
+    public bool SendReady { get; set; } = true;
+
     /// <summary>Requests received, answered or not.</summary>
     public int Requests => Volatile.Read(ref _requests);
 
@@ -162,6 +165,12 @@ public sealed class StandInRevocationFeed
                 }
             }
 
+            // Like the broker: once the history is out, the position everything up to which has been sent.
+            if (SendReady && !malformed)
+            {
+                replay.Append($"event: ready\nid: {PositionOf(_nextSeq - 1)}\ndata: {{}}\n\n");
+            }
+
             if (!malformed)
             {
                 _lastEventIds.Add(lastEventId);
@@ -235,7 +244,7 @@ public sealed class StandInRevocationFeed
     private static string PositionOf(long seq) => $"{1796161705000 + seq}-0";
 
     private static long? SeqOf(string position) =>
-        position.EndsWith("-0", StringComparison.Ordinal) && long.TryParse(position[..^2], System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var ms) && ms > 1796161705000
+        position.EndsWith("-0", StringComparison.Ordinal) && long.TryParse(position[..^2], System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var ms) && ms >= 1796161705000
             ? ms - 1796161705000
             : null;
 
