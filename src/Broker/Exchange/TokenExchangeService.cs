@@ -234,6 +234,7 @@ internal sealed class TokenExchangeService(
         auditContext.TryComplete();
 
         Log.TokenIssued(logger, grantId, allowed.Tenant, subject.Id, lifetimeSeconds);
+
         // RFC 8693 §2.2.1 names the issued token type; an RFC 6749 §5.1 answer (jwt-bearer) has no such member.
         return new ExchangeOutcome.Issued(
             new TokenExchangeResponse(
