@@ -43,7 +43,7 @@ public sealed record AuditEvent
 
     public string? ClientAddress { get; init; }
 
-    /// <summary>Base64url SHA-256 of the subject token, to correlate without storing the token.</summary>
+    /// <summary>Base64url SHA-256 of the subject token (or jwt-bearer assertion), to correlate without storing the token.</summary>
     public string? SubjectTokenSha256 { get; init; }
 
     /// <summary>The identity that performed an admin action.</summary>

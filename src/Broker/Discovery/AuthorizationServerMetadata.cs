@@ -33,7 +33,7 @@ public sealed record AuthorizationServerMetadata
     [JsonPropertyName("grant_types_supported")]
     public required IReadOnlyList<string> GrantTypesSupported { get; init; }
 
-    /// <summary>"none": the subject token is the credential.</summary>
+    /// <summary>"none": the subject token (or the jwt-bearer assertion) is the credential.</summary>
     [JsonPropertyName("token_endpoint_auth_methods_supported")]
     public required IReadOnlyList<string> TokenEndpointAuthMethodsSupported { get; init; }
 

@@ -36,12 +36,13 @@ internal static class DiscoveryModule
         var metadata = new AuthorizationServerMetadata
         {
             Issuer = issuer,
-            TokenEndpoint = $"{baseUrl}/oauth2/token",
+            TokenEndpoint = baseUrl + Exchange.TokenEndpoint.Path,
             JwksUri = $"{baseUrl}/.well-known/jwks.json",
             RevocationEndpoint = $"{baseUrl}/oauth2/revoke",
             IntrospectionEndpoint = $"{baseUrl}/oauth2/introspect",
             RevocationEventsEndpoint = baseUrl + RevocationFeed.RevocationFeedModule.Path,
-            GrantTypesSupported = [ExchangeParameters.TokenExchangeGrantType],
+            // RFC 8414 §2; the MCP Workload Identity Federation extension requires jwt-bearer to be listed.
+            GrantTypesSupported = [ExchangeParameters.TokenExchangeGrantType, ExchangeParameters.JwtBearerGrantType],
             TokenEndpointAuthMethodsSupported = ["none"],
             SubjectTokenTypesSupported = subjectTypes,
             ActorTokenTypesSupported = jwtTypes,

@@ -21,7 +21,7 @@ public static class ErrorCatalog
     public static readonly ErrorDescriptor DuplicateParameter = new("request.duplicate_parameter", OAuthErrors.InvalidRequest, "A request parameter was sent more than once.");
     public static readonly ErrorDescriptor RequestAborted = new("request.aborted", OAuthErrors.InvalidRequest, "The request was not completed.");
     public static readonly ErrorDescriptor MissingGrantType = new("request.missing_grant_type", OAuthErrors.InvalidRequest, "The grant_type parameter is required.");
-    public static readonly ErrorDescriptor UnsupportedGrantType = new("request.unsupported_grant_type", OAuthErrors.UnsupportedGrantType, "Only urn:ietf:params:oauth:grant-type:token-exchange is supported.");
+    public static readonly ErrorDescriptor UnsupportedGrantType = new("request.unsupported_grant_type", OAuthErrors.UnsupportedGrantType, "Only urn:ietf:params:oauth:grant-type:token-exchange and urn:ietf:params:oauth:grant-type:jwt-bearer are supported.");
     public static readonly ErrorDescriptor MissingSubjectToken = new("request.missing_subject_token", OAuthErrors.InvalidRequest, "The subject_token parameter is required.");
     public static readonly ErrorDescriptor MissingSubjectTokenType = new("request.missing_subject_token_type", OAuthErrors.InvalidRequest, "The subject_token_type parameter is required.");
     public static readonly ErrorDescriptor UnsupportedSubjectTokenType = new("request.unsupported_subject_token_type", OAuthErrors.InvalidRequest, "The subject_token_type is not supported; use urn:ietf:params:oauth:token-type:jwt, id_token or access_token.");
@@ -43,6 +43,11 @@ public static class ErrorCatalog
     public static readonly ErrorDescriptor MissingPurpose = new("request.missing_purpose", OAuthErrors.InvalidRequest, "The purpose parameter is required.");
     public static readonly ErrorDescriptor MalformedPurpose = new("request.malformed_purpose", OAuthErrors.InvalidRequest, "purpose must be 1-128 characters of A-Z a-z 0-9 . _ : / -.");
     public static readonly ErrorDescriptor MalformedExpiresIn = new("request.malformed_expires_in", OAuthErrors.InvalidRequest, "expires_in must be a whole number of seconds greater than zero.");
+    public static readonly ErrorDescriptor MissingAssertion = new("request.missing_assertion", OAuthErrors.InvalidRequest, "The assertion parameter is required: the workload's JWT-SVID or OIDC token (RFC 7523).");
+    public static readonly ErrorDescriptor AssertionTooLarge = new("request.assertion_too_large", OAuthErrors.InvalidRequest, "The assertion is longer than the broker accepts.");
+    public static readonly ErrorDescriptor AssertionWithSubjectToken = new("request.jwt_bearer_subject_token", OAuthErrors.InvalidRequest, "subject_token and subject_token_type belong to the token exchange; the jwt-bearer grant sends the workload's JWT as assertion.");
+    public static readonly ErrorDescriptor AssertionWithActorToken = new("request.jwt_bearer_actor_token", OAuthErrors.InvalidRequest, "actor_token and actor_token_type belong to the token exchange; delegation is requested with grant_type urn:ietf:params:oauth:grant-type:token-exchange.");
+    public static readonly ErrorDescriptor AssertionRequestedTokenType = new("request.jwt_bearer_requested_token_type", OAuthErrors.InvalidRequest, "The jwt-bearer grant issues access tokens only: requested_token_type, when sent, must be urn:ietf:params:oauth:token-type:access_token.");
     public static readonly ErrorDescriptor TaskContextChanged = new("request.task_context_changed", OAuthErrors.InvalidRequest, "A re-exchanged token keeps the task_id and purpose of the token it came from.");
 
     // :: The subject and actor tokens (RFC 8693 §2.2.2: invalid_grant).
@@ -82,7 +87,12 @@ public static class ErrorCatalog
     /// <summary>An actor token of this broker: actors present their own workload credential, never a capability token.</summary>
     public static readonly ErrorDescriptor ActorBrokerToken = new("actor.broker_token", OAuthErrors.InvalidGrant, "The actor_token must be the actor's own workload credential, not a token issued by this broker.");
 
+    /// <summary>An assertion of this broker: the jwt-bearer grant takes a workload credential, never a capability token.</summary>
+    public static readonly ErrorDescriptor AssertionBrokerToken = new("assertion.broker_token", OAuthErrors.InvalidGrant, "The assertion must be the workload's own JWT-SVID or OIDC token, not a token issued by this broker; narrow or delegate one with the token exchange.");
+
     private static readonly ConcurrentDictionary<string, ErrorDescriptor> ActorReasons = new(StringComparer.Ordinal);
+
+    private static readonly ConcurrentDictionary<string, ErrorDescriptor> AssertionReasons = new(StringComparer.Ordinal);
 
     /// <summary>
     /// The audit reason for an actor_token refused for <paramref name="subjectReason"/>: <c>actor.expired</c> for
@@ -96,6 +106,26 @@ public static class ErrorCatalog
         return subjectReason.Reason.StartsWith(prefix, StringComparison.Ordinal)
             ? ActorReasons.GetOrAdd(subjectReason.Reason, static reason => ActorInvalid with { Reason = "actor." + reason[prefix.Length..] })
             : ActorInvalid;
+    }
+
+    /// <summary>
+    /// A jwt-bearer assertion refused for <paramref name="subjectReason"/>: the assertion is that grant's subject
+    /// token and meets the same checks, so the refusal is the same one (<c>invalid_grant</c>, RFC 7523 §3.1), with
+    /// the reason <c>assertion.expired</c> for <c>subject.expired</c> and so on, and a description that names the
+    /// parameter the client sent. Reasons outside <c>subject.</c> are returned as they are. Bounded: one entry per
+    /// catalog reason.
+    /// </summary>
+    public static ErrorDescriptor ForAssertion(ErrorDescriptor subjectReason)
+    {
+        ArgumentNullException.ThrowIfNull(subjectReason);
+        const string prefix = "subject.";
+        return subjectReason.Reason.StartsWith(prefix, StringComparison.Ordinal)
+            ? AssertionReasons.GetOrAdd(subjectReason.Reason, static (reason, descriptor) => descriptor with
+            {
+                Reason = "assertion." + reason[prefix.Length..],
+                Description = descriptor.Description.Replace("subject_token", "assertion", StringComparison.Ordinal),
+            }, subjectReason)
+            : subjectReason;
     }
 
     // :: Policy (deny by default).

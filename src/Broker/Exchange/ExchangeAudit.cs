@@ -20,7 +20,7 @@ internal sealed class ExchangeAudit(string? clientAddress)
     /// <summary>The caller's address.</summary>
     public string? ClientAddress { get; } = clientAddress;
 
-    /// <summary>SHA-256 of the subject token, once the form named one.</summary>
+    /// <summary>SHA-256 of the subject token (or jwt-bearer assertion), once the form named one.</summary>
     public string? SubjectTokenSha256 { get; set; }
 
     public IReadOnlyList<string> RequestedCapabilities { get; private set; } = [];

@@ -25,11 +25,11 @@ internal static class ExchangeModule
 
     public static void Map(IEndpointRouteBuilder endpoints)
     {
-        // POST /oauth2/token — RFC 8693 token exchange. Anonymous at the HTTP layer: the subject
-        // token is the credential (there are no client secrets). An address that keeps presenting refused
-        // tokens gets 429 before its form is read.
+        // POST /oauth2/token — RFC 8693 token exchange and RFC 7523 jwt-bearer grant. Anonymous at the HTTP layer:
+        // the subject token (or assertion) is the credential (there are no client secrets). An address that keeps
+        // presenting refused tokens gets 429 before its form is read, whichever grant it uses.
         endpoints.MapOAuthPost(
-                "/oauth2/token",
+                TokenEndpoint.Path,
                 (HttpContext context, TokenEndpoint endpoint, CancellationToken ct) => endpoint.HandleAsync(context, ct),
                 context => context.RequestServices.GetRequiredService<TokenEndpoint>().MethodNotAllowedAsync(context))
             .AllowAnonymous()

@@ -1,6 +1,6 @@
 namespace Broker.Exchange;
 
-/// <summary>Form parameter names of <c>POST /oauth2/token</c>.</summary>
+/// <summary>Form parameter names and grant types of <c>POST /oauth2/token</c>.</summary>
 public static class ExchangeParameters
 {
     public const string GrantType = "grant_type";
@@ -13,6 +13,9 @@ public static class ExchangeParameters
     public const string Scope = "scope";
     public const string RequestedTokenType = "requested_token_type";
 
+    /// <summary>RFC 7521 §4.1: the JWT of the jwt-bearer grant.</summary>
+    public const string Assertion = "assertion";
+
     /// <summary>Broker extension: the task the token is for.</summary>
     public const string TaskId = "task_id";
 
@@ -24,4 +27,10 @@ public static class ExchangeParameters
 
     /// <summary>RFC 8693 §2.1 grant type.</summary>
     public const string TokenExchangeGrantType = "urn:ietf:params:oauth:grant-type:token-exchange";
+
+    /// <summary>
+    /// RFC 7523 §2.1 grant type: a workload's JWT (JWT-SVID or OIDC token) as the authorization grant, as the MCP
+    /// Workload Identity Federation extension (<c>io.modelcontextprotocol/auth/wif</c>) has SDK clients send it.
+    /// </summary>
+    public const string JwtBearerGrantType = "urn:ietf:params:oauth:grant-type:jwt-bearer";
 }

@@ -12,12 +12,15 @@ using Microsoft.Net.Http.Headers;
 namespace Broker.Exchange;
 
 /// <summary>
-/// <c>POST /oauth2/token</c>: reads the form within bounds, runs the exchange and writes the RFC 8693
-/// response or the RFC 6749 §5.2 error. Responses are never cached (RFC 6749 §5.1). Every request, refused
-/// at the door or deep in the pipeline, is exactly one audit event.
+/// <c>POST /oauth2/token</c>: reads the form within bounds, runs the exchange (RFC 8693 token exchange or RFC 7523
+/// jwt-bearer grant) and writes the RFC 8693 (or RFC 6749 §5.1) response or the RFC 6749 §5.2 error. Responses are
+/// never cached (RFC 6749 §5.1). Every request, refused at the door or deep in the pipeline, is exactly one audit event.
 /// </summary>
 internal sealed class TokenEndpoint(TokenExchangeService exchange, IOptions<ExchangeOptions> options, IOptions<SubjectsOptions> subjects, ILogger<TokenEndpoint> logger)
 {
+    /// <summary>The endpoint's path; the issuer's URL followed by it is the token endpoint of the RFC 8414 metadata.</summary>
+    public const string Path = "/oauth2/token";
+
     /// <summary>RFC 8707 §2 and RFC 8693 §2.1 let resource and audience repeat; the request reader then refuses more than one target.</summary>
     private static readonly FrozenSet<string> MultiValued = FrozenSet.Create(StringComparer.Ordinal, ExchangeParameters.Resource, ExchangeParameters.Audience);
 
@@ -41,12 +44,12 @@ internal sealed class TokenEndpoint(TokenExchangeService exchange, IOptions<Exch
             }
 
             // Correlates a refusal with the token a caller sent, before anything trusts it; only the hash is kept.
-            if (form[ExchangeParameters.SubjectToken] is [{ Length: > 0 } subjectToken])
+            if (TokenRequestReader.PresentedToken(form) is { } presented)
             {
-                audit.SubjectTokenSha256 = TokenHash.Of(subjectToken).ToString();
+                audit.SubjectTokenSha256 = TokenHash.Of(presented).ToString();
             }
 
-            var (request, requestError) = ExchangeRequestReader.Read(form, _options, _maxTokenLength);
+            var (request, requestError) = TokenRequestReader.Read(form, _options, _maxTokenLength);
             if (request is null)
             {
                 await RefuseAsync(context, audit, requestError!, cancellationToken: cancellationToken);

@@ -10,7 +10,9 @@ namespace Broker.Exchange;
 
 /// <summary>
 /// The exchange pipeline, in fixed order: validate subject → validate actor → policy → mint →
-/// record grant (with its audit event) → respond. Exactly one audit event per request: an issuance is
+/// record grant (with its audit event) → respond. Both grants of the token endpoint run it: the RFC 8693 token
+/// exchange, and the RFC 7523 jwt-bearer grant, whose assertion is the subject token (and which has no actor, no
+/// re-exchange and no mutual-TLS subject). Exactly one audit event per request: an issuance is
 /// recorded with its grant, every other ending in <c>finally</c> from the <see cref="ExchangeAudit"/> the
 /// steps filled in, so no path can skip it or lose what an earlier step learned.
 /// </summary>
@@ -85,13 +87,25 @@ internal sealed class TokenExchangeService(
         }
 
         // :: Step 1. Who is asking for whom.
+        // A jwt-bearer assertion is a workload's own credential (RFC 7523 §3: its issuer vouches for the workload).
+        // One of our capability tokens is narrowed or delegated by the token exchange, where the grant it carries is
+        // kept; refused here before its grant is looked up, and counted like any credential that did not authenticate.
+        if (request.IsJwtBearer && subjects.IsOwnToken(request.SubjectToken))
+        {
+            rateLimiter.AuthenticationFailed(caller);
+            return new ExchangeOutcome.Rejected(ErrorCatalog.AssertionBrokerToken);
+        }
+
         var subjectResult = request.SubjectTokenType == X509SvidSubjectValidator.TokenType
             ? certificates.Validate(caller.ClientCertificate, request.SubjectToken, policy)
             : await subjects.ValidateAsync(request.SubjectToken, subjectHash, policy, cancellationToken);
         if (subjectResult is not SubjectValidationResult.Valid { Identity: var subject })
         {
             rateLimiter.AuthenticationFailed(caller);
-            return new ExchangeOutcome.Rejected(((SubjectValidationResult.Invalid)subjectResult).Reason);
+            var reason = ((SubjectValidationResult.Invalid)subjectResult).Reason;
+
+            // The same refusal; its description names the parameter the client sent.
+            return new ExchangeOutcome.Rejected(request.IsJwtBearer ? ErrorCatalog.ForAssertion(reason) : reason);
         }
 
         // From here on every refusal names the subject, its tenant and the policy version.
@@ -164,9 +178,12 @@ internal sealed class TokenExchangeService(
         var expiresAt = issuedAt.AddSeconds(lifetimeSeconds);
         var grantId = GrantId.New(allowed.Tenant);
         var clientId = allowed.ActorChain.Count > 0 ? allowed.ActorChain[0] : subject.Id;
+
+        // A grant without a task (a jwt-bearer grant that named none) is its own task: revoking the task revokes it.
+        var taskId = request.TaskId ?? grantId;
         var token = issuer.Issue(new CapabilityTokenRequest(
             grantId, subject.Id, clientId, allowed.Audience, allowed.Capabilities, allowed.Tenant,
-            request.TaskId, request.Purpose, allowed.ActorChain, issuedAt, expiresAt, subject.CertificateThumbprint));
+            taskId, request.Purpose, allowed.ActorChain, issuedAt, expiresAt, subject.CertificateThumbprint));
 
         // :: Step 4. Record before returning: no token leaves without its grant (fail closed).
         var grant = new GrantRecord
@@ -178,7 +195,7 @@ internal sealed class TokenExchangeService(
             ActorChain = allowed.ActorChain,
             Capabilities = allowed.Capabilities,
             Audience = allowed.Audience,
-            TaskId = request.TaskId,
+            TaskId = taskId,
             Purpose = request.Purpose,
             IssuedAt = issuedAt,
             ExpiresAt = expiresAt,
@@ -194,6 +211,7 @@ internal sealed class TokenExchangeService(
             ActorChain = allowed.ActorChain,
             GrantedCapabilities = allowed.Capabilities,
             Audience = allowed.Audience,
+            TaskId = taskId,
             GrantId = grantId,
         };
 
@@ -216,8 +234,11 @@ internal sealed class TokenExchangeService(
         auditContext.TryComplete();
 
         Log.TokenIssued(logger, grantId, allowed.Tenant, subject.Id, lifetimeSeconds);
+
+        // RFC 8693 §2.2.1 names the issued token type; an RFC 6749 §5.1 answer (jwt-bearer) has no such member.
         return new ExchangeOutcome.Issued(
-            new TokenExchangeResponse(token, request.RequestedTokenType, "Bearer", lifetimeSeconds, string.Join(' ', allowed.Capabilities)),
+            new TokenExchangeResponse(
+                token, request.IsJwtBearer ? null : request.RequestedTokenType, "Bearer", lifetimeSeconds, string.Join(' ', allowed.Capabilities)),
             grant);
     }
 

@@ -35,7 +35,7 @@ internal sealed class OidcSubjectValidator : ISubjectTokenValidator
     {
         _registry = registry;
         _options = options.Value;
-        _defaultAudiences = _options.Audiences.Count > 0 ? [.. _options.Audiences] : [broker.Value.Issuer!];
+        _defaultAudiences = _options.AcceptedAudiences(broker.Value.Issuer!);
         _timeProvider = timeProvider;
         _logger = logger;
     }

@@ -26,7 +26,7 @@ internal sealed class SpiffeJwtSubjectValidator : ISubjectTokenValidator
     public SpiffeJwtSubjectValidator(TrustBundleRegistry bundles, IOptions<BrokerOptions> broker, IOptions<SubjectsOptions> subjects, TimeProvider timeProvider)
     {
         _bundles = bundles;
-        _audiences = subjects.Value.Audiences.Count > 0 ? [.. subjects.Value.Audiences] : [broker.Value.Issuer!];
+        _audiences = subjects.Value.AcceptedAudiences(broker.Value.Issuer!);
         _options = new JwtSvidValidationOptions
         {
             MaxTokenLength = subjects.Value.MaxTokenLength,

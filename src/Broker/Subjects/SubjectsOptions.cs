@@ -5,9 +5,15 @@ public sealed class SubjectsOptions
 {
     /// <summary>
     /// Audiences a presented token may name to be accepted by this broker (its <c>aud</c> must
-    /// contain one). Default: the broker's issuer URL. An OIDC trust entry may set its own.
+    /// contain one). Default: the broker's issuer URL and its token endpoint URL (RFC 7523 §3 lets an assertion
+    /// name either; the MCP Workload Identity Federation extension names the token endpoint). An OIDC trust entry
+    /// may set its own.
     /// </summary>
     public IList<string> Audiences { get; } = [];
+
+    /// <summary><see cref="Audiences"/>, or when none is configured the defaults it describes for <paramref name="issuer"/>.</summary>
+    internal string[] AcceptedAudiences(string issuer) =>
+        Audiences.Count > 0 ? [.. Audiences] : [issuer, issuer.TrimEnd('/') + Exchange.TokenEndpoint.Path];
 
     /// <summary>Longest subject or actor token accepted, in characters. Default 8192.</summary>
     public int MaxTokenLength { get; set; } = 8192;

@@ -131,6 +131,55 @@ public sealed partial class DevModeTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task JwtBearer_AsInDocsMcp_AgainstTheDevBroker()
+    {
+        // SVID=$(curl -s -X POST 'http://127.0.0.1:5080/dev/svid?spiffe_id=spiffe://dev.localhost/agents/demo')
+        var svid = await SvidAsync("spiffe://dev.localhost/agents/demo");
+
+        // curl -s http://127.0.0.1:5080/oauth2/token -d grant_type=…:jwt-bearer --data-urlencode "assertion=$SVID" -d resource=… -d scope=files.read
+        var (status, body) = await JwtBearerAsync(svid, "files.read");
+        Assert.Equal(HttpStatusCode.OK, status);
+        Assert.Contains("\"token_type\":\"Bearer\"", body, StringComparison.Ordinal);
+        Assert.DoesNotContain("issued_token_type", body, StringComparison.Ordinal);
+        using var verify = new HttpRequestMessage(HttpMethod.Post, "/dev/verify");
+        verify.Headers.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", AccessToken().Match(body).Groups[1].Value);
+        using var verified = await _client.SendAsync(verify);
+        var text = await verified.Content.ReadAsStringAsync();
+        Assert.StartsWith("valid:", text, StringComparison.Ordinal);
+        Assert.Contains("\"purpose\":\"(none)\"", text, StringComparison.Ordinal);
+
+        // The writer's files.write needs purpose=code-change: refused without it, granted with it.
+        var writer = await SvidAsync("spiffe://dev.localhost/agents/writer");
+        Assert.Equal(HttpStatusCode.BadRequest, (await JwtBearerAsync(writer, "files.write")).Status);
+        Assert.Equal(HttpStatusCode.OK, (await JwtBearerAsync(writer, "files.write", purpose: "code-change")).Status);
+    }
+
+    private async Task<string> SvidAsync(string spiffeId)
+    {
+        using var response = await _client.PostAsync($"/dev/svid?spiffe_id={spiffeId}", null);
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        return (await response.Content.ReadAsStringAsync()).Trim();
+    }
+
+    private async Task<(HttpStatusCode Status, string Body)> JwtBearerAsync(string assertion, string scope, string? purpose = null)
+    {
+        var form = new Dictionary<string, string>
+        {
+            ["grant_type"] = "urn:ietf:params:oauth:grant-type:jwt-bearer",
+            ["assertion"] = assertion,
+            ["resource"] = "https://mcp.dev.localhost/mcp",
+            ["scope"] = scope,
+        };
+        if (purpose is not null)
+        {
+            form["purpose"] = purpose;
+        }
+
+        using var response = await _client.PostAsync("/oauth2/token", new FormUrlEncodedContent(form));
+        return (response.StatusCode, await response.Content.ReadAsStringAsync());
+    }
+
+    [Fact]
     public async Task DevIdentitySource_RefusesIdsOutsideTheDevTrustDomain()
     {
         using var response = await _client.PostAsync("/dev/svid?spiffe_id=spiffe://prod.example/agents/x", null);

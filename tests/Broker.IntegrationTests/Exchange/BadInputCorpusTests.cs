@@ -41,6 +41,11 @@ public sealed class BadInputCorpusTests(ExchangeFixture fixture) : IClassFixture
 
     private static Dictionary<string, string> WithSubject(ExchangeFixture f, string token) => With(Valid(f), "subject_token", token);
 
+    /// <summary>A valid RFC 7523 jwt-bearer request (as an MCP SDK client sends it).</summary>
+    private static Dictionary<string, string> Bearer(ExchangeFixture f, string path = "/agents/reader") => ExchangeFixture.JwtBearerRequest(f.Acme.Svid(path));
+
+    private static Dictionary<string, string> WithAssertion(ExchangeFixture f, string token) => With(Bearer(f), "assertion", token);
+
     private static Dictionary<string, string> WithActor(ExchangeFixture f, string subjectPath, string actorToken, string scope = "invoices.read")
     {
         var form = ExchangeFixture.Request(f.Acme.Svid(subjectPath), scope: scope);
@@ -135,6 +140,46 @@ public sealed class BadInputCorpusTests(ExchangeFixture fixture) : IClassFixture
         ["forged act in an OIDC token"] = new(f => WithSubject(f, f.Oidc.ServiceAccountToken("payments", "bot", claims: c => c["act"] = new Dictionary<string, object> { ["sub"] = "admin" })), HttpStatusCode.BadRequest, "invalid_grant", "subject.foreign_act"),
         ["forged broker token"] = new(f => WithSubject(f, TestKey.CreateEs256().Sign(new Dictionary<string, object> { ["iss"] = BrokerTestHost.Issuer, ["sub"] = "spiffe://acme.test/agents/billing", ["aud"] = ExchangeFixture.InvoicesResource, ["scope"] = "invoices.write", ["tenant"] = "acme", ["jti"] = "forged", ["exp"] = Now + 300, ["act"] = new Dictionary<string, object> { ["sub"] = "spiffe://acme.test/orchestrator/main" } }, typ: "at+jwt")), HttpStatusCode.BadRequest, "invalid_grant", "subject.unknown_key"),
 
+        // :: The jwt-bearer grant (RFC 7523): the token exchange's checks, and parameters that have no meaning here.
+        ["jwt-bearer: missing assertion"] = new(f => With(Bearer(f), "assertion", null), HttpStatusCode.BadRequest, "invalid_request"),
+        ["jwt-bearer: empty assertion"] = new(f => With(Bearer(f), "assertion", ""), HttpStatusCode.BadRequest, "invalid_request"),
+        ["jwt-bearer: two assertions"] = new(f => new BadRequest(Duplicate(Bearer(f), "assertion")), HttpStatusCode.BadRequest, "invalid_request"),
+        ["jwt-bearer: oversized assertion"] = new(f => WithAssertion(f, f.Acme.Svid("/agents/reader", claims: c => c["pad"] = new string('x', 9000))), HttpStatusCode.BadRequest, "invalid_request", "request.assertion_too_large"),
+        ["jwt-bearer: subject_token as well"] = new(f => With(Bearer(f), "subject_token", f.Acme.Svid("/agents/reader")), HttpStatusCode.BadRequest, "invalid_request", "request.jwt_bearer_subject_token"),
+        ["jwt-bearer: subject_token_type"] = new(f => With(Bearer(f), "subject_token_type", Jwt), HttpStatusCode.BadRequest, "invalid_request", "request.jwt_bearer_subject_token"),
+        ["jwt-bearer: subject_token instead of assertion"] = new(f => With(With(Bearer(f), "assertion", null), "subject_token", f.Acme.Svid("/agents/reader")), HttpStatusCode.BadRequest, "invalid_request"),
+        ["jwt-bearer: actor_token"] = new(f => With(With(Bearer(f), "actor_token", f.Acme.Svid("/orchestrator/main")), "actor_token_type", Jwt), HttpStatusCode.BadRequest, "invalid_request", "request.jwt_bearer_actor_token"),
+        ["jwt-bearer: jwt requested"] = new(f => With(Bearer(f), "requested_token_type", Jwt), HttpStatusCode.BadRequest, "invalid_request", "request.jwt_bearer_requested_token_type"),
+        ["jwt-bearer: refresh_token requested"] = new(f => With(Bearer(f), "requested_token_type", "urn:ietf:params:oauth:token-type:refresh_token"), HttpStatusCode.BadRequest, "invalid_request", "request.jwt_bearer_requested_token_type"),
+        ["jwt-bearer: no resource"] = new(f => With(Bearer(f), "resource", null), HttpStatusCode.BadRequest, "invalid_target", "request.missing_target"),
+        ["jwt-bearer: two resources"] = new(f => new BadRequest(Duplicate(Bearer(f), "resource")), HttpStatusCode.BadRequest, "invalid_target"),
+        ["jwt-bearer: resource with fragment"] = new(f => With(Bearer(f), "resource", ExchangeFixture.InvoicesResource + "#x"), HttpStatusCode.BadRequest, "invalid_target"),
+        ["jwt-bearer: missing scope"] = new(f => With(Bearer(f), "scope", null), HttpStatusCode.BadRequest, "invalid_scope", "request.missing_scope"),
+        ["jwt-bearer: task_id with a newline"] = new(f => With(Bearer(f), "task_id", "task\nforged: log line"), HttpStatusCode.BadRequest, "invalid_request", "request.malformed_task_id"),
+        ["jwt-bearer: purpose the grammar refuses"] = new(f => With(Bearer(f), "purpose", "(none)"), HttpStatusCode.BadRequest, "invalid_request", "request.malformed_purpose"),
+        ["jwt-bearer: expires_in zero"] = new(f => With(Bearer(f), "expires_in", "0"), HttpStatusCode.BadRequest, "invalid_request"),
+        ["jwt-bearer: SAML 2.0 bearer grant"] = new(f => With(Bearer(f), "grant_type", "urn:ietf:params:oauth:grant-type:saml2-bearer"), HttpStatusCode.BadRequest, "unsupported_grant_type"),
+        ["jwt-bearer: assertion not a JWT"] = new(f => WithAssertion(f, "not-a-jwt"), HttpStatusCode.BadRequest, "invalid_grant", "assertion.malformed"),
+        ["jwt-bearer: assertion for another audience"] = new(f => WithAssertion(f, f.Acme.Svid("/agents/reader", audience: "https://another.broker")), HttpStatusCode.BadRequest, "invalid_grant", "assertion.invalid_audience"),
+        ["jwt-bearer: assertion for another token endpoint"] = new(f => WithAssertion(f, f.Acme.Svid("/agents/reader", audience: "https://another.broker/oauth2/token")), HttpStatusCode.BadRequest, "invalid_grant", "assertion.invalid_audience"),
+        ["jwt-bearer: OIDC assertion for another audience"] = new(f => WithAssertion(f, f.Oidc.ServiceAccountToken("payments", "bot", audience: "kubernetes")), HttpStatusCode.BadRequest, "invalid_grant", "assertion.invalid_audience"),
+        ["jwt-bearer: expired assertion"] = new(f => WithAssertion(f, f.Acme.Svid("/agents/reader", claims: c => { c["exp"] = Now - 600; c["iat"] = Now - 900; })), HttpStatusCode.BadRequest, "invalid_grant", "assertion.expired"),
+        ["jwt-bearer: OIDC assertion expired"] = new(f => WithAssertion(f, f.Oidc.ServiceAccountToken("payments", "bot", claims: c => { c["exp"] = Now - 600; c["nbf"] = Now - 900; c["iat"] = Now - 900; })), HttpStatusCode.BadRequest, "invalid_grant", "assertion.expired"),
+        ["jwt-bearer: assertion without exp"] = new(f => WithAssertion(f, f.Acme.Svid("/agents/reader", claims: c => c.Remove("exp"))), HttpStatusCode.BadRequest, "invalid_grant", "assertion.missing_exp"),
+        ["jwt-bearer: OIDC assertion without exp"] = new(f => WithAssertion(f, f.Oidc.ServiceAccountToken("payments", "bot", claims: c => c.Remove("exp"))), HttpStatusCode.BadRequest, "invalid_grant", "assertion.missing_exp"),
+        ["jwt-bearer: unsigned assertion, alg none"] = new(f => WithAssertion(f, Unsigned("""{"alg":"none","typ":"JWT"}""", $$"""{"sub":"spiffe://acme.test/agents/reader","aud":["{{BrokerTestHost.Issuer}}"],"exp":{{Now + 300}}}""")), HttpStatusCode.BadRequest, "invalid_grant", "assertion.unsupported_algorithm"),
+        ["jwt-bearer: assertion signed by another key under a trusted kid"] = new(f => WithAssertion(f, f.Acme.Svid("/agents/reader", key: TestKey.CreateEs256(f.Acme.ActiveKey.KeyId))), HttpStatusCode.BadRequest, "invalid_grant", "assertion.invalid_signature"),
+        ["jwt-bearer: assertion with a duplicate member"] = new(f => WithAssertion(f, JwsGateCorpus.Build(f, JwsGateCorpus.Spiffe, "duplicate exp, expired first")), HttpStatusCode.BadRequest, "invalid_grant", "assertion.duplicate_member"),
+        ["jwt-bearer: ID-JAG assertion"] = new(f => WithAssertion(f, f.Acme.Svid("/agents/reader", typ: "oauth-id-jag+jwt")), HttpStatusCode.BadRequest, "invalid_grant", "assertion.invalid_type"),
+        ["jwt-bearer: assertion of a foreign trust domain"] = new(f => WithAssertion(f, new TestSpiffeAuthority("evil.test", Path.Combine(f.Directory.Path, "evil.json")).Svid("/agents/reader")), HttpStatusCode.BadRequest, "invalid_grant", "assertion.untrusted_issuer"),
+        ["jwt-bearer: forged act in the assertion"] = new(f => WithAssertion(f, f.Acme.Svid("/agents/reader", claims: c => c["act"] = new Dictionary<string, object> { ["sub"] = "spiffe://acme.test/orchestrator/main" })), HttpStatusCode.BadRequest, "invalid_grant", "assertion.foreign_act"),
+        ["jwt-bearer: forged broker token"] = new(f => WithAssertion(f, TestKey.CreateEs256().Sign(new Dictionary<string, object> { ["iss"] = BrokerTestHost.Issuer, ["sub"] = "spiffe://acme.test/agents/billing", ["aud"] = BrokerTestHost.Issuer, ["scope"] = "invoices.write", ["tenant"] = "acme", ["jti"] = "forged", ["exp"] = Now + 300 }, typ: "at+jwt")), HttpStatusCode.BadRequest, "invalid_grant", "assertion.broker_token"),
+        ["jwt-bearer: unknown scope"] = new(f => With(Bearer(f), "scope", "payroll.admin"), HttpStatusCode.BadRequest, "invalid_scope"),
+        ["jwt-bearer: scope escalation"] = new(f => With(Bearer(f), "scope", "invoices.read invoices.write"), HttpStatusCode.BadRequest, "invalid_scope", "policy.scope_not_allowed"),
+        ["jwt-bearer: capability on another resource"] = new(f => With(Bearer(f), "resource", ExchangeFixture.CrmResource), HttpStatusCode.BadRequest, "invalid_target"),
+        ["jwt-bearer: proof of possession required"] = new(f => ExchangeFixture.JwtBearerRequest(f.Acme.Svid("/agents/reader"), scope: "secrets.read", resource: "https://mcp.acme.test/secrets"), HttpStatusCode.BadRequest, "invalid_request", "policy.pop_required"),
+        ["jwt-bearer: OIDC namespace no tenant trusts"] = new(f => WithAssertion(f, f.Oidc.ServiceAccountToken("default", "bot")), HttpStatusCode.BadRequest, "invalid_grant", "policy.no_tenant"),
+
         // :: Policy.
         ["scope escalation"] = new(f => With(Valid(f), "scope", "invoices.read invoices.write"), HttpStatusCode.BadRequest, "invalid_scope", "policy.scope_not_allowed"),
         ["unknown capability"] = new(f => With(Valid(f), "scope", "payroll.admin"), HttpStatusCode.BadRequest, "invalid_scope"),
@@ -177,13 +222,14 @@ public sealed class BadInputCorpusTests(ExchangeFixture fixture) : IClassFixture
         Assert.Equal(allowedBefore, fixture.AllowedCount);
         if (@case.Reason is not null)
         {
-            // The precise reason is in the audit trail, keyed by the subject token's hash.
-            var hash = Subjects.TokenHash.Of(request.Form!.First(p => p.Key == "subject_token").Value).ToString();
+            // The precise reason is in the audit trail, keyed by the hash of the subject token (or assertion).
+            var credential = request.Form!.Any(p => p.Key == "grant_type" && p.Value.EndsWith(":jwt-bearer", StringComparison.Ordinal)) ? "assertion" : "subject_token";
+            var hash = Subjects.TokenHash.Of(request.Form!.First(p => p.Key == credential).Value).ToString();
             var audited = fixture.Host.AuditTrail.Last(e => e.SubjectTokenSha256 == hash);
             Assert.Equal(@case.Reason, audited.Reason);
         }
 
-        foreach (var token in (request.Form ?? []).Where(p => p.Key is "subject_token" or "actor_token").Select(p => p.Value))
+        foreach (var token in (request.Form ?? []).Where(p => p.Key is "subject_token" or "actor_token" or "assertion" && p.Value.Length > 0).Select(p => p.Value))
         {
             Assert.DoesNotContain(token, response.Body, StringComparison.Ordinal);
         }

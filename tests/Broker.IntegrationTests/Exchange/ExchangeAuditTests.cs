@@ -78,6 +78,13 @@ public abstract class ExchangeAuditTests
         ["scope escalation"] = new(f => Post(Valid(f), "scope", "invoices.read invoices.write"), "policy.scope_not_allowed", "invalid_scope", HttpStatusCode.BadRequest, Reader, "acme"),
         ["cross-tenant resource"] = new(f => Post(Valid(f), "resource", ExchangeFixture.GlobexInvoicesResource), "policy.target_mismatch", "invalid_target", HttpStatusCode.BadRequest, Reader, "acme"),
         ["no tenant trusts the subject"] = new(f => Post(Valid(f), "subject_token", f.Oidc.ServiceAccountToken("default", "bot")), "policy.no_tenant", "invalid_grant", HttpStatusCode.BadRequest, "spiffe://k8s.acme.test/ns/default/sa/bot", null),
+
+        // :: The jwt-bearer grant (RFC 7523): the same steps, the same one event.
+        ["jwt-bearer without assertion"] = new(f => Post(ExchangeFixture.JwtBearerRequest(f.Acme.Svid("/agents/reader")), "assertion", null), "request.missing_assertion", "invalid_request", HttpStatusCode.BadRequest),
+        ["jwt-bearer with a subject_token"] = new(f => Post(ExchangeFixture.JwtBearerRequest(f.Acme.Svid("/agents/reader")), "subject_token", f.Acme.Svid("/agents/reader")), "request.jwt_bearer_subject_token", "invalid_request", HttpStatusCode.BadRequest),
+        ["jwt-bearer expired assertion"] = new(f => Post(ExchangeFixture.JwtBearerRequest(f.Acme.Svid("/agents/reader", claims: c => { c["exp"] = Now - 600; c["iat"] = Now - 900; }))), "assertion.expired", "invalid_grant", HttpStatusCode.BadRequest),
+        ["jwt-bearer without the purpose policy requires"] = new(f => Post(ExchangeFixture.JwtBearerRequest(f.Acme.Svid("/agents/billing"), scope: "invoices.write")), "policy.scope_not_allowed", "invalid_scope", HttpStatusCode.BadRequest, Billing, "acme"),
+        ["jwt-bearer cross-tenant resource"] = new(f => Post(ExchangeFixture.JwtBearerRequest(f.Acme.Svid("/agents/reader"), resource: ExchangeFixture.GlobexInvoicesResource)), "policy.target_mismatch", "invalid_target", HttpStatusCode.BadRequest, Reader, "acme"),
     };
 
     public static TheoryData<string> CaseNames => [.. Cases.Keys];
@@ -137,6 +144,27 @@ public abstract class ExchangeAuditTests
         Assert.Equal((Reader, "acme"), (issued.Subject, issued.Tenant));
         Assert.NotNull(issued.PolicyVersion);
         Assert.NotNull(issued.GrantId);
+    }
+
+    [Fact]
+    public async Task JwtBearerIssuance_IsExactlyOneAllowedEvent_InTheTenantsStream_ItsGrantItsOwnTask()
+    {
+        var before = await SnapshotAsync();
+
+        var response = await Fixture.ExchangeAsync(ExchangeFixture.JwtBearerRequest(Fixture.Acme.Svid("/agents/reader")));
+
+        Assert.Equal(HttpStatusCode.OK, response.Status);
+        var after = await SnapshotAsync();
+        var issued = Assert.Single(after.Added(before));
+        Assert.Equal("acme", after.StreamOf(issued));
+        Assert.Equal((AuditEventTypes.TokenExchange, AuditOutcome.Allowed), (issued.Type, issued.Outcome));
+        Assert.Equal((Reader, "acme"), (issued.Subject, issued.Tenant));
+        Assert.NotNull(issued.GrantId);
+        Assert.Equal((issued.GrantId, "(none)"), (issued.TaskId, issued.Purpose));
+
+        // The store kept the same task and purpose.
+        var grant = await Store.FindAsync(issued.GrantId!, CancellationToken.None);
+        Assert.Equal((issued.GrantId, "(none)"), (grant!.TaskId, grant.Purpose));
     }
 
     [Fact]

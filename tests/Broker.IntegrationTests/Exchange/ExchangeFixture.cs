@@ -82,6 +82,18 @@ public sealed class ExchangeFixture : IAsyncLifetime, IAsyncDisposable
         ["purpose"] = "billing",
     };
 
+    /// <summary>
+    /// A valid RFC 7523 jwt-bearer request for <paramref name="assertion"/>, as an MCP SDK client sends it (no task
+    /// context); tests change what they need.
+    /// </summary>
+    public static Dictionary<string, string> JwtBearerRequest(string assertion, string scope = "invoices.read", string resource = InvoicesResource) => new()
+    {
+        ["grant_type"] = "urn:ietf:params:oauth:grant-type:jwt-bearer",
+        ["assertion"] = assertion,
+        ["resource"] = resource,
+        ["scope"] = scope,
+    };
+
     public async Task<ExchangeResponse> ExchangeAsync(IEnumerable<KeyValuePair<string, string>> form)
     {
         using var content = new FormUrlEncodedContent(form);

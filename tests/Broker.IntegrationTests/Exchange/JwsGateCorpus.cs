@@ -140,7 +140,16 @@ public static class JwsGateCorpus
         "typ dpop+jwt", "alg none, signed anyway", "aud a number",
     ];
 
+    /// <summary>Defects also run as the assertion of a jwt-bearer grant: enough to show it passes the same gate.</summary>
+    public static readonly string[] AssertionDefects =
+    [
+        "duplicate exp, expired first", "duplicate aud, foreign last", "garbage after the claims", "non-canonical signature",
+        "crit an array", "ES384 signature with a P-256 key", "alg none, signed anyway", "typ oauth-id-jag+jwt", "kid missing",
+    ];
+
     public static TheoryData<string, string> RefusedCases() => Cross(Defects.Keys);
+
+    public static TheoryData<string, string> AssertionCases() => Cross(AssertionDefects);
 
     public static TheoryData<string, string> HarmlessCases() => Cross(Harmless.Keys);
 

@@ -89,6 +89,37 @@ public abstract class JwsGateCorpusTests(JwsCorpusFixture fixture)
     }
 
     [Theory]
+    [MemberData(nameof(JwsGateCorpus.AssertionCases), MemberType = typeof(JwsGateCorpus))]
+    public async Task Assertion_StructuralDefect_IsRefusedByTheSameGate_WithItsReasonForTheAssertion(string path, string defect)
+    {
+        // Arrange: the defective token as the assertion of a jwt-bearer grant (RFC 7523).
+        var token = JwsGateCorpus.Build(F, path, defect);
+        var subjectReason = JwsGateCorpus.Defects[defect].Reason;
+        var grantsBefore = await CountGrantsAsync();
+
+        // Act
+        var response = await F.ExchangeAsync(ExchangeFixture.JwtBearerRequest(token));
+
+        // Assert: the subject token's refusal, worded for the assertion, audited as assertion.<reason>.
+        AssertRefused(response, token, ErrorCatalog.ForAssertion(JwsGateCorpus.Catalog[subjectReason]).Description);
+        await AssertAuditedAsync(token, "assertion." + subjectReason["subject.".Length..]);
+        Assert.Equal(grantsBefore, await CountGrantsAsync());
+    }
+
+    [Theory]
+    [MemberData(nameof(JwsGateCorpus.PathNames), MemberType = typeof(JwsGateCorpus))]
+    public async Task Assertion_BuiltTheSameWayWithoutADefect_IsAccepted(string path)
+    {
+        var token = JwsGateCorpus.BuildHarmless(F, path, "as built");
+        var grantsBefore = await CountGrantsAsync();
+
+        var response = await F.ExchangeAsync(ExchangeFixture.JwtBearerRequest(token));
+
+        Assert.Equal(HttpStatusCode.OK, response.Status);
+        Assert.Equal(grantsBefore + 1, await CountGrantsAsync());
+    }
+
+    [Theory]
     [MemberData(nameof(JwsGateCorpus.ActorCases), MemberType = typeof(JwsGateCorpus))]
     public async Task ActorToken_StructuralDefect_AnswersActorInvalid_AndAuditsThePreciseReason(string path, string defect)
     {

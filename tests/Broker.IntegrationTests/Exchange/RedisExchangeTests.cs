@@ -75,6 +75,37 @@ public sealed class RedisExchangeTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task JwtBearer_RecordsTheGrantInRedisAsItsOwnTask_AndRevokingThatTaskRevokesIt()
+    {
+        // Arrange: two grants of the same workload by the jwt-bearer grant, neither naming a task.
+        var first = await _fixture.ExchangeAsync(ExchangeFixture.JwtBearerRequest(_fixture.Acme.Svid("/agents/reader")));
+        var second = await _fixture.ExchangeAsync(ExchangeFixture.JwtBearerRequest(_fixture.Acme.Svid("/agents/reader")));
+        Assert.Equal(HttpStatusCode.OK, first.Status);
+        Assert.Equal(HttpStatusCode.OK, second.Status);
+        var firstId = new JsonWebToken(first.AccessToken).Id;
+        var secondId = new JsonWebToken(second.AccessToken).Id;
+
+        // The record read back from Redis keeps the task (the grant ID) and the absence of a purpose.
+        var grant = await Store.FindAsync(firstId, CancellationToken.None);
+        Assert.Equal((firstId, "(none)", "spiffe://acme.test/agents/reader"), (grant!.TaskId, grant.Purpose, grant.Subject));
+
+        // Act: an admin ends the first grant's task.
+        using var revoke = new HttpRequestMessage(HttpMethod.Post, "/admin/v1/grants/revoke")
+        {
+            Content = new StringContent($$"""{"tenant":"acme","task_id":"{{firstId}}","reason":"task over"}""", System.Text.Encoding.UTF8, "application/json"),
+        };
+        revoke.Headers.Authorization = new AuthenticationHeaderValue("Bearer", _fixture.Acme.Svid("/admins/alice"));
+        using var revoked = await _fixture.Host.Client.SendAsync(revoke);
+
+        // Assert: that grant alone.
+        Assert.Equal(HttpStatusCode.OK, revoked.StatusCode);
+        using var body = JsonDocument.Parse(await revoked.Content.ReadAsStringAsync());
+        Assert.Equal(1, body.RootElement.GetProperty("revoked").GetInt32());
+        Assert.Equal(GrantState.Revoked, await Store.GetStateAsync(firstId, CancellationToken.None));
+        Assert.Equal(GrantState.Active, await Store.GetStateAsync(secondId, CancellationToken.None));
+    }
+
+    [Fact]
     public async Task Exchange_RedisStopsMidRun_NoTokenWithoutItsGrant_NoRequestHangs_NotReady()
     {
         // Arrange: four clients exchanging continuously, each with a distinct subject token.

@@ -184,7 +184,9 @@ public sealed class TokenExchangeTests(ExchangeFixture fixture) : IClassFixture<
         Assert.Equal(BrokerTestHost.Issuer, root.GetProperty("issuer").GetString());
         Assert.Equal(BrokerTestHost.Issuer + "/oauth2/token", root.GetProperty("token_endpoint").GetString());
         Assert.Equal(BrokerTestHost.Issuer + "/.well-known/jwks.json", root.GetProperty("jwks_uri").GetString());
-        Assert.Equal(["urn:ietf:params:oauth:grant-type:token-exchange"], root.GetProperty("grant_types_supported").EnumerateArray().Select(e => e.GetString()));
+        Assert.Equal(
+            ["urn:ietf:params:oauth:grant-type:token-exchange", "urn:ietf:params:oauth:grant-type:jwt-bearer"],
+            root.GetProperty("grant_types_supported").EnumerateArray().Select(e => e.GetString()));
         Assert.Contains("ES256", root.GetProperty("token_signing_alg_values_supported").EnumerateArray().Select(e => e.GetString()));
         Assert.DoesNotContain("HS256", root.GetProperty("subject_token_signing_alg_values_supported").EnumerateArray().Select(e => e.GetString()));
     }

@@ -3,6 +3,7 @@ using System.Net.Http.Headers;
 using System.Text.Json;
 using Broker.Audit;
 using Broker.IntegrationTests.Exchange;
+using Broker.IntegrationTests.Infrastructure;
 using Broker.Policy;
 using Microsoft.Extensions.DependencyInjection;
 
@@ -188,6 +189,46 @@ public sealed class RateLimitTests : IAsyncLifetime
         // The refusals were exchanges (audited); the blocked requests never became one, so a blocked address
         // cannot make the broker write audit events either.
         Assert.Equal(3, _fixture.Host.AuditTrail.Count(e => e.Type == AuditEventTypes.TokenExchange && e.Outcome == AuditOutcome.Denied));
+    }
+
+    [Fact]
+    public async Task PerIdentity_OneBudget_ForTheTokenExchangeAndTheJwtBearerGrant()
+    {
+        // Arrange
+        await StartAsync();
+        SetRateLimits("acme.yaml", "  per_identity: 2/h\n");
+
+        // Act: one exchange and one jwt-bearer grant use the identity's two.
+        var exchanged = await ExchangeAsync("/agents/reader");
+        var bearer = await _fixture.ExchangeAsync(ExchangeFixture.JwtBearerRequest(_fixture.Acme.Svid("/agents/reader")));
+        var bearerAgain = await _fixture.ExchangeAsync(ExchangeFixture.JwtBearerRequest(_fixture.Acme.Svid("/agents/reader")));
+        var exchangedAgain = await ExchangeAsync("/agents/reader");
+
+        // Assert
+        Assert.Equal(HttpStatusCode.OK, exchanged.Status);
+        Assert.Equal(HttpStatusCode.OK, bearer.Status);
+        AssertLimited(bearerAgain, TimeSpan.FromHours(1));
+        AssertLimited(exchangedAgain, TimeSpan.FromHours(1));
+    }
+
+    [Fact]
+    public async Task FailedAuthentication_RefusedAssertions_CountLikeRefusedSubjectTokens()
+    {
+        // Arrange
+        await StartAsync(s => s["Broker:RateLimits:FailedAuthentication:Limit"] = "3");
+
+        // Act: a refused subject token, a refused assertion, and an assertion that is a token of this broker.
+        var refusedSubject = await _fixture.ExchangeAsync(ExchangeFixture.Request("not-a-token"));
+        var refusedAssertion = await _fixture.ExchangeAsync(ExchangeFixture.JwtBearerRequest("not-a-token-either"));
+        var ownToken = TestKey.CreateEs256().Sign(new Dictionary<string, object> { ["iss"] = BrokerTestHost.Issuer, ["sub"] = "spiffe://acme.test/agents/reader", ["exp"] = DateTimeOffset.UtcNow.AddMinutes(5).ToUnixTimeSeconds() }, typ: "at+jwt");
+        var brokerToken = await _fixture.ExchangeAsync(ExchangeFixture.JwtBearerRequest(ownToken));
+
+        // Assert: refused as invalid_grant, then the address is blocked for either grant.
+        Assert.Equal(["invalid_grant", "invalid_grant", "invalid_grant"], new[] { refusedSubject.Error, refusedAssertion.Error, brokerToken.Error });
+        var valid = await _fixture.ExchangeAsync(ExchangeFixture.JwtBearerRequest(_fixture.Acme.Svid("/agents/reader")));
+        Assert.Equal(HttpStatusCode.TooManyRequests, valid.Status);
+        Assert.Equal("slow_down", valid.Error);
+        Assert.Equal(HttpStatusCode.TooManyRequests, (await ExchangeAsync("/agents/reader")).Status);
     }
 
     [Fact]
