@@ -72,6 +72,9 @@ internal sealed class StatusListTokens(
 
     private async Task<StatusListToken> BuildAsync(string tenant)
     {
+        // iat before the read (and rounded down): the list then holds every revocation made before its iat, which
+        // is what a verifier takes it to vouch for.
+        var issuedAt = timeProvider.GetUtcNow().ToUnixTimeSeconds();
         var bits = await store.ReadStatusListAsync(tenant, CancellationToken.None) ?? [];
 
         // The whole capacity is served, not only the indexes used so far: a verifier holding this list can still read
@@ -81,7 +84,6 @@ internal sealed class StatusListTokens(
         bits.CopyTo(list, 0);
         var lst = Compress(list);
 
-        var issuedAt = timeProvider.GetUtcNow().ToUnixTimeSeconds();
         var payload = WritePayload(uris.For(tenant), issuedAt, lst);
         var jwt = _handler.CreateToken(payload, keys.Active.Credentials, Header);
         var body = Encoding.ASCII.GetBytes(jwt);
