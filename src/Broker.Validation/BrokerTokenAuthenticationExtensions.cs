@@ -37,9 +37,10 @@ public static class BrokerTokenAuthenticationExtensions
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<BrokerTokenOptions>, BrokerTokenOptionsValidator>());
         services.Configure<BrokerSchemes>(s => s.Names.Add(authenticationScheme));
 
-        // The revocation seam: the feed client fills the set; another IRevocationCheck registered first wins.
+        // The revocation seam: the feed client fills the set; another IRevocationCheck registered first wins
+        // (AddBrokerStatusList replaces this default, and only this default).
         services.TryAddSingleton(sp => new RevokedGrantSet(sp.GetRequiredService<TimeProvider>()));
-        services.TryAddSingleton<IRevocationCheck>(sp => sp.GetRequiredService<RevokedGrantSet>());
+        services.TryAddSingleton(typeof(IRevocationCheck), DefaultRevocationCheck);
 
         // Only the configured broker is fetched: no redirects, bounded time and size.
         services.AddHttpClient(BrokerJwtBearerSetup.HttpClientName, client => client.MaxResponseContentBufferSize = 1024 * 1024)
@@ -52,4 +53,7 @@ public static class BrokerTokenAuthenticationExtensions
 
         return builder.AddJwtBearer(authenticationScheme, _ => { });
     }
+
+    /// <summary>The default <see cref="IRevocationCheck"/>: the feed's set. Recognised by <c>AddBrokerStatusList</c>.</summary>
+    internal static readonly Func<IServiceProvider, object> DefaultRevocationCheck = sp => sp.GetRequiredService<RevokedGrantSet>();
 }

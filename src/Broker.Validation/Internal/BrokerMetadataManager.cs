@@ -182,7 +182,12 @@ internal sealed class BrokerMetadataManager : IConfigurationManager<OpenIdConnec
             }
 
             Log.MetadataFetched(_logger, Issuer, keyIds.Count);
-            return new Snapshot(configuration, keyIds, _timeProvider.GetUtcNow(), RevocationEventsEndpointOf(metadata.RootElement));
+            return new Snapshot(
+                configuration,
+                keyIds,
+                _timeProvider.GetUtcNow(),
+                EndpointOf(metadata.RootElement, "revocation_events_endpoint", queryAllowed: true),
+                EndpointOf(metadata.RootElement, "status_list_endpoint", queryAllowed: false));
         }
         catch (Exception ex) when (ex is HttpRequestException or JsonException or ArgumentException or OperationCanceledException or BrokerMetadataUnavailableException)
         {
@@ -221,27 +226,41 @@ internal sealed class BrokerMetadataManager : IConfigurationManager<OpenIdConnec
     /// was), for the revocation feed client. Like the JWKS it must be on the broker's origin: metadata cannot send
     /// this server's workload credential elsewhere.
     /// </summary>
-    public async ValueTask<RevocationEventsEndpoint> GetRevocationEventsEndpointAsync(CancellationToken cancellationToken)
+    public async ValueTask<BrokerEndpoint> GetRevocationEventsEndpointAsync(CancellationToken cancellationToken)
     {
         var current = Volatile.Read(ref _current) ?? await RefreshAsync(seen: null, cancellationToken);
         return current.RevocationEvents;
     }
 
-    private RevocationEventsEndpoint RevocationEventsEndpointOf(JsonElement metadata)
+    /// <summary>
+    /// The broker's <c>status_list_endpoint</c> (the base of its tenants' Token Status Lists) from the metadata last
+    /// fetched, for the status list client. On the broker's origin, like every URL this library fetches.
+    /// </summary>
+    public async ValueTask<BrokerEndpoint> GetStatusListEndpointAsync(CancellationToken cancellationToken)
     {
-        if (!metadata.TryGetProperty("revocation_events_endpoint", out var value))
+        var current = Volatile.Read(ref _current) ?? await RefreshAsync(seen: null, cancellationToken);
+        return current.StatusLists;
+    }
+
+    /// <summary>
+    /// A metadata member naming one of the broker's endpoints, or why it cannot be used. The status list endpoint is a
+    /// base that a path segment is appended to, so it may not carry a query.
+    /// </summary>
+    private BrokerEndpoint EndpointOf(JsonElement metadata, string member, bool queryAllowed)
+    {
+        if (!metadata.TryGetProperty(member, out var value))
         {
-            return new RevocationEventsEndpoint(null, "the broker's metadata names no revocation_events_endpoint");
+            return new BrokerEndpoint(null, $"the broker's metadata names no {member}");
         }
 
         if (value.ValueKind != JsonValueKind.String || !Uri.TryCreate(value.GetString(), UriKind.Absolute, out var uri)
-            || uri.UserInfo.Length > 0 || uri.Fragment.Length > 0
+            || uri.UserInfo.Length > 0 || uri.Fragment.Length > 0 || (!queryAllowed && uri.Query.Length > 0)
             || Uri.Compare(uri, _options.Broker, UriComponents.SchemeAndServer, UriFormat.Unescaped, StringComparison.OrdinalIgnoreCase) != 0)
         {
-            return new RevocationEventsEndpoint(null, "the metadata's revocation_events_endpoint is not a URL on the broker's origin");
+            return new BrokerEndpoint(null, $"the metadata's {member} is not a URL on the broker's origin");
         }
 
-        return new RevocationEventsEndpoint(uri, null);
+        return new BrokerEndpoint(uri, null);
     }
 
     private static string? GetString(JsonElement element, string name) =>
@@ -262,8 +281,9 @@ internal sealed class BrokerMetadataManager : IConfigurationManager<OpenIdConnec
 
     public void Dispose() => _fetchGate.Dispose();
 
-    private sealed record Snapshot(OpenIdConnectConfiguration Configuration, HashSet<string> KeyIds, DateTimeOffset FetchedAt, RevocationEventsEndpoint RevocationEvents);
+    private sealed record Snapshot(
+        OpenIdConnectConfiguration Configuration, HashSet<string> KeyIds, DateTimeOffset FetchedAt, BrokerEndpoint RevocationEvents, BrokerEndpoint StatusLists);
 }
 
-/// <summary>The broker's revocation feed URL, or why there is none this server may use.</summary>
-internal sealed record RevocationEventsEndpoint(Uri? Uri, string? Refusal);
+/// <summary>A URL of the broker's (revocation feed, status lists) from its metadata, or why there is none this server may use.</summary>
+internal sealed record BrokerEndpoint(Uri? Uri, string? Refusal);

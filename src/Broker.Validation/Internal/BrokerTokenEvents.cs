@@ -147,7 +147,15 @@ internal sealed class BrokerTokenEvents : JwtBearerEvents
             return;
         }
 
-        if (await IsStillTrustedAsync(grantId, new DateTimeOffset(token.IssuedAt, TimeSpan.Zero), subject, context.HttpContext.RequestAborted) is { } distrust)
+        // draft-ietf-oauth-status-list §8.3 step 1: a status claim, when there is one, must be well formed.
+        if (!TryReadStatus(claims, out var statusList))
+        {
+            Reject(context, TokenFailure.MissingClaims);
+            return;
+        }
+
+        var query = new RevocationQuery(grantId, new DateTimeOffset(token.IssuedAt, TimeSpan.Zero)) { StatusList = statusList };
+        if (await IsStillTrustedAsync(query, subject, context.HttpContext.RequestAborted) is { } distrust)
         {
             Reject(context, distrust);
             return;
@@ -202,13 +210,20 @@ internal sealed class BrokerTokenEvents : JwtBearerEvents
     }
 
     /// <summary>Null when trusted; otherwise why not.</summary>
-    private async ValueTask<TokenFailure?> IsStillTrustedAsync(string grantId, DateTimeOffset issuedAt, string subject, CancellationToken cancellationToken)
+    private async ValueTask<TokenFailure?> IsStillTrustedAsync(RevocationQuery query, string subject, CancellationToken cancellationToken)
     {
-        var status = await _revocation.CheckAsync(grantId, issuedAt, cancellationToken);
+        var grantId = query.GrantId;
+        var status = await _revocation.CheckAsync(query, cancellationToken);
         if (status.Revoked)
         {
             Log.RevokedGrantPresented(_logger, grantId, subject);
             return TokenFailure.Revoked;
+        }
+
+        if (status.Undetermined)
+        {
+            Log.RevocationUndetermined(_logger, grantId);
+            return TokenFailure.RevocationUnknown;
         }
 
         if (_options.Revocation.MaxStaleness is { } maxStaleness
@@ -263,6 +278,39 @@ internal sealed class BrokerTokenEvents : JwtBearerEvents
         return CryptographicOperations.FixedTimeEquals(presented, Encoding.ASCII.GetBytes(thumbprint))
             ? (null, thumbprint)
             : (TokenFailure.CertificateBinding, null);
+    }
+
+    /// <summary>
+    /// draft-ietf-oauth-status-list §6.2: <c>status</c>, when present, is an object; its <c>status_list</c>, when
+    /// present, holds a non-negative integer <c>idx</c> and a string <c>uri</c>. Other status mechanisms are ignored.
+    /// </summary>
+    private static bool TryReadStatus(JsonElement claims, out StatusListReference? reference)
+    {
+        reference = null;
+        if (!claims.TryGetProperty("status", out var status))
+        {
+            return true;
+        }
+
+        if (status.ValueKind != JsonValueKind.Object)
+        {
+            return false;
+        }
+
+        if (!status.TryGetProperty("status_list", out var list))
+        {
+            return true;
+        }
+
+        if (list.ValueKind != JsonValueKind.Object
+            || !list.TryGetProperty("idx", out var idx) || idx.ValueKind != JsonValueKind.Number || !idx.TryGetInt64(out var index) || index < 0
+            || String(list, "uri") is not { } uri)
+        {
+            return false;
+        }
+
+        reference = new StatusListReference(index, uri);
+        return true;
     }
 
     /// <summary>RFC 8693 §4.1: <c>act</c> names the current actor; earlier actors nest inside it.</summary>

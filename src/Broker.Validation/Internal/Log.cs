@@ -30,4 +30,7 @@ internal static partial class Log
 
     [LoggerMessage(EventId = 8006, EventName = "BrokerRevocationStale", Level = LogLevel.Warning, Message = "broker-validation: the revocation source is not current (as of {CurrentAsOf}); grant {GrantId} was {Decision}.")]
     public static partial void RevocationStale(ILogger logger, DateTimeOffset? currentAsOf, string grantId, string decision);
+
+    [LoggerMessage(EventId = 8007, EventName = "BrokerRevocationUndetermined", Level = LogLevel.Warning, Message = "broker-validation: the revocation source can say nothing about grant {GrantId} (its status names another list, or an index outside it); refused.")]
+    public static partial void RevocationUndetermined(ILogger logger, string grantId);
 }

@@ -5,8 +5,8 @@ using Microsoft.Extensions.Logging;
 namespace Broker.Validation.Revocation;
 
 /// <summary>
-/// Log messages of the revocation feed client. EventIds 8050–8069 (of Broker.Validation's 8000–8099); the names are
-/// a telemetry contract: never rename. The workload credential is never logged.
+/// Log messages of the revocation feed client (EventIds 8050–8069) and the status list client (8070–8089), of
+/// Broker.Validation's 8000–8099; the names are a telemetry contract: never rename. The workload credential is never logged.
 /// </summary>
 internal static partial class Log
 {
@@ -33,4 +33,10 @@ internal static partial class Log
 
     [LoggerMessage(EventId = 8057, EventName = "BrokerRevocationSetFull", Level = LogLevel.Error, Message = "revocation-feed: the revoked grant set is full; the revocation source reports itself not current.")]
     public static partial void SetFull(ILogger logger);
+
+    [LoggerMessage(EventId = 8070, EventName = "BrokerStatusListFetched", Level = LogLevel.Debug, Message = "status-list: {Uri} fetched (iat {IssuedAt}); next poll in {Delay}.")]
+    public static partial void StatusListFetched(ILogger logger, string uri, DateTimeOffset issuedAt, TimeSpan delay);
+
+    [LoggerMessage(EventId = 8071, EventName = "BrokerStatusListUnavailable", Level = LogLevel.Warning, Message = "status-list: the list could not be used: {Reason}; retrying in {Delay}.")]
+    public static partial void StatusListUnavailable(ILogger logger, string reason, TimeSpan delay);
 }

@@ -117,7 +117,7 @@ internal sealed class RevocationFeedClient : BackgroundService
             // A stream that opened and then ended is the broker rebalancing: wait its retry:. Failures back off
             // exponentially from there; jitter spreads the reconnections of many servers after a broker restart.
             failures = opened ? 0 : failures + 1;
-            var delay = Backoff(retry ?? _options.InitialReconnectDelay, failures);
+            var delay = Backoff.Next(retry ?? _options.InitialReconnectDelay, failures, _options.MaxReconnectDelay);
             if (reason.StartsWith("HTTP ", StringComparison.Ordinal) && endpoint is not null)
             {
                 Log.Refused(_logger, endpoint, int.Parse(reason.AsSpan(5), System.Globalization.CultureInfo.InvariantCulture), delay);
@@ -330,22 +330,4 @@ internal sealed class RevocationFeedClient : BackgroundService
 
     private static DateTimeOffset FromUnixSeconds(long seconds) =>
         DateTimeOffset.FromUnixTimeSeconds(Math.Clamp(seconds, 0, DateTimeOffset.MaxValue.ToUnixTimeSeconds() - 86_400 * 366));
-
-    private TimeSpan Backoff(TimeSpan baseDelay, int failures)
-    {
-        var delay = baseDelay;
-        for (var i = 1; i < failures && delay < _options.MaxReconnectDelay; i++)
-        {
-            delay *= 2;
-        }
-
-        if (delay > _options.MaxReconnectDelay)
-        {
-            delay = _options.MaxReconnectDelay;
-        }
-
-        // Between half and the whole delay ("equal jitter"), never below 100 ms: no tight loop even on retry: 0.
-        var jittered = delay * (0.5 + (Random.Shared.NextDouble() * 0.5));
-        return jittered < TimeSpan.FromMilliseconds(100) ? TimeSpan.FromMilliseconds(100) : jittered;
-    }
 }

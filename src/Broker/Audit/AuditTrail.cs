@@ -19,18 +19,19 @@ internal sealed class AuditTrail(IGrantStore store, IPolicyProvider policy, ILog
     private readonly ILogger _logger = loggerFactory.CreateLogger("Broker.Audit");
 
     /// <summary>
-    /// Records a grant with its issuance event; nothing is recorded (or logged) when the store refuses it because its
-    /// parent is no longer active. Throws when the store cannot confirm the write.
+    /// Records a grant with its issuance event, and allocates its status list index; nothing is recorded (or logged)
+    /// when the store refuses it because its parent is no longer active or the status list is full. Throws when the
+    /// store cannot confirm the write.
     /// </summary>
-    public async ValueTask<RecordGrantResult> RecordGrantAsync(GrantRecord grant, AuditEvent issued, CancellationToken cancellationToken)
+    public async ValueTask<RecordGrantOutcome> RecordGrantAsync(GrantRecord grant, AuditEvent issued, CancellationToken cancellationToken)
     {
-        var result = await store.RecordAsync(grant, issued, cancellationToken);
-        if (result == RecordGrantResult.Recorded)
+        var outcome = await store.RecordWithStatusAsync(grant, issued, cancellationToken);
+        if (outcome.Result == RecordGrantResult.Recorded)
         {
             WriteLine(issued);
         }
 
-        return result;
+        return outcome;
     }
 
     /// <summary>

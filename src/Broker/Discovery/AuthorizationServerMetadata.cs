@@ -26,6 +26,13 @@ public sealed record AuthorizationServerMetadata
     [JsonPropertyName("revocation_events_endpoint")]
     public required string RevocationEventsEndpoint { get; init; }
 
+    /// <summary>
+    /// Broker extension: where the tenants' Token Status Lists are (draft-ietf-oauth-status-list); the list of tenant
+    /// T is at this URL + <c>/</c> + T, the <c>uri</c> in T's tokens. Absent when the status list is off.
+    /// </summary>
+    [JsonPropertyName("status_list_endpoint")]
+    public string? StatusListEndpoint { get; init; }
+
     /// <summary>REQUIRED by RFC 8414; empty because the broker has no authorization endpoint.</summary>
     [JsonPropertyName("response_types_supported")]
     public IReadOnlyList<string> ResponseTypesSupported { get; init; } = [];

@@ -19,7 +19,8 @@ internal static class DiscoveryModule
         // GET /.well-known/oauth-authorization-server — RFC 8414 §3. Rendered once: it changes only with configuration.
         var body = new Lazy<byte[]>(() => Render(
             endpoints.ServiceProvider.GetRequiredService<IOptions<BrokerOptions>>().Value.Issuer!,
-            endpoints.ServiceProvider.GetRequiredService<IOptions<SpiffeAgentOptions>>().Value.RequestClientCertificates));
+            endpoints.ServiceProvider.GetRequiredService<IOptions<SpiffeAgentOptions>>().Value.RequestClientCertificates,
+            endpoints.ServiceProvider.GetRequiredService<IOptions<StatusList.StatusListOptions>>().Value.Enabled));
         endpoints.MapGet("/.well-known/oauth-authorization-server", (HttpContext context, CancellationToken ct) =>
         {
             context.Response.ContentType = "application/json";
@@ -28,7 +29,7 @@ internal static class DiscoveryModule
         }).AllowAnonymous();
     }
 
-    internal static byte[] Render(string issuer, bool mutualTls)
+    internal static byte[] Render(string issuer, bool mutualTls, bool statusList = true)
     {
         var baseUrl = issuer.TrimEnd('/');
         string[] jwtTypes = [CapabilityTokenTypes.Jwt, CapabilityTokenTypes.IdToken, CapabilityTokenTypes.AccessToken];
@@ -41,6 +42,7 @@ internal static class DiscoveryModule
             RevocationEndpoint = $"{baseUrl}/oauth2/revoke",
             IntrospectionEndpoint = $"{baseUrl}/oauth2/introspect",
             RevocationEventsEndpoint = baseUrl + RevocationFeed.RevocationFeedModule.Path,
+            StatusListEndpoint = statusList ? baseUrl + StatusList.StatusListUris.Path : null,
             // RFC 8414 §2; the MCP Workload Identity Federation extension requires jwt-bearer to be listed.
             GrantTypesSupported = [ExchangeParameters.TokenExchangeGrantType, ExchangeParameters.JwtBearerGrantType],
             TokenEndpointAuthMethodsSupported = ["none"],

@@ -165,6 +165,12 @@ public static class ErrorCatalog
     public static readonly ErrorDescriptor FeedInvalidLastEventId = new("feed.invalid_last_event_id", OAuthErrors.InvalidRequest, "Last-Event-ID must be, once, the id of an event this broker sent.");
     public static readonly ErrorDescriptor FeedTooManyConnections = new("feed.too_many_connections", OAuthErrors.TemporarilyUnavailable, "This broker replica serves as many revocation feeds as it may; reconnect after the Retry-After delay.", StatusCodes.Status503ServiceUnavailable);
 
+    // :: The status list (GET /statuslists/v1/{tenant}, draft-ietf-oauth-status-list) and its allocation.
+    public static readonly ErrorDescriptor StatusListFull = new("server.status_list_full", OAuthErrors.TemporarilyUnavailable, "The broker cannot issue more tokens for this tenant right now; try again later.", StatusCodes.Status503ServiceUnavailable);
+    public static readonly ErrorDescriptor StatusListNotFound = new("statuslist.not_found", "not_found", "No status list is published at this URL.", StatusCodes.Status404NotFound);
+    public static readonly ErrorDescriptor StatusListNotAcceptable = new("statuslist.not_acceptable", OAuthErrors.InvalidRequest, "The status list is served only as 'Accept: application/statuslist+jwt'.", StatusCodes.Status406NotAcceptable);
+    public static readonly ErrorDescriptor StatusListMethodNotAllowed = new("statuslist.method_not_allowed", OAuthErrors.InvalidRequest, "This endpoint accepts GET only.", StatusCodes.Status405MethodNotAllowed);
+
     // :: Workload authentication (the "Workload" scheme, RFC 6750 §3) and rate limits (RFC 6585 §4).
     public static readonly ErrorDescriptor WorkloadUnauthenticated = new("auth.unauthenticated", "invalid_token", "Send your workload token as 'Authorization: Bearer <token>'.", StatusCodes.Status401Unauthorized);
     public static readonly ErrorDescriptor WorkloadMalformedCredential = new("auth.malformed_credential", "invalid_token", "The Authorization header is not a single 'Bearer <token>' within the length the broker accepts.", StatusCodes.Status401Unauthorized);

@@ -3,14 +3,15 @@ using Broker.Errors;
 using Broker.Grants;
 using Broker.Policy;
 using Broker.RateLimiting;
+using Broker.StatusList;
 using Broker.Subjects;
 using Broker.Tokens;
 
 namespace Broker.Exchange;
 
 /// <summary>
-/// The exchange pipeline, in fixed order: validate subject → validate actor → policy → mint →
-/// record grant (with its audit event) → respond. Both grants of the token endpoint run it: the RFC 8693 token
+/// The exchange pipeline, in fixed order: validate subject → validate actor → policy → record grant (with its audit
+/// event and its status list index) → mint → respond. Both grants of the token endpoint run it: the RFC 8693 token
 /// exchange, and the RFC 7523 jwt-bearer grant, whose assertion is the subject token (and which has no actor, no
 /// re-exchange and no mutual-TLS subject). Exactly one audit event per request: an issuance is
 /// recorded with its grant, every other ending in <c>finally</c> from the <see cref="ExchangeAudit"/> the
@@ -22,6 +23,7 @@ internal sealed class TokenExchangeService(
     X509SvidSubjectValidator certificates,
     PolicyEvaluator evaluator,
     CapabilityTokenIssuer issuer,
+    StatusListUris statusLists,
     ExchangeRateLimiter rateLimiter,
     AuditTrail audit,
     TimeProvider timeProvider,
@@ -172,7 +174,10 @@ internal sealed class TokenExchangeService(
 
         var allowed = (PolicyDecision.Allowed)decision;
 
-        // :: Step 3. Mint. Whole seconds, because exp and iat are NumericDate.
+        // :: Step 3. Record the grant: no token exists without its grant (fail closed). Whole seconds, because exp and
+        // iat are NumericDate. Recorded before the token is minted because the store allocates the token's status list
+        // index in the same atomic step; a token that then failed to mint leaves a grant without a token, which
+        // expires with its TTL and its index with it.
         var issuedAt = TruncateToSeconds(timeProvider.GetUtcNow());
         var lifetimeSeconds = Math.Max(1, (long)allowed.Lifetime.TotalSeconds);
         var expiresAt = issuedAt.AddSeconds(lifetimeSeconds);
@@ -181,11 +186,6 @@ internal sealed class TokenExchangeService(
 
         // A grant without a task (a jwt-bearer grant that named none) is its own task: revoking the task revokes it.
         var taskId = request.TaskId ?? grantId;
-        var token = issuer.Issue(new CapabilityTokenRequest(
-            grantId, subject.Id, clientId, allowed.Audience, allowed.Capabilities, allowed.Tenant,
-            taskId, request.Purpose, allowed.ActorChain, issuedAt, expiresAt, subject.CertificateThumbprint));
-
-        // :: Step 4. Record before returning: no token leaves without its grant (fail closed).
         var grant = new GrantRecord
         {
             Id = grantId,
@@ -215,20 +215,34 @@ internal sealed class TokenExchangeService(
             GrantId = grantId,
         };
 
+        RecordGrantOutcome recorded;
         try
         {
             // The store checks the parent grant again, atomically with recording this one: a revocation of the
             // parent that raced this exchange (after step 1) is either seen here or cascades to this grant.
-            if (await audit.RecordGrantAsync(grant, issuedEvent, cancellationToken) == RecordGrantResult.ParentNotActive)
-            {
-                return new ExchangeOutcome.Rejected(ErrorCatalog.SubjectGrantNotActive);
-            }
+            recorded = await audit.RecordGrantAsync(grant, issuedEvent, cancellationToken);
         }
         catch (GrantStoreUnavailableException)
         {
             Log.GrantNotRecorded(logger, grantId);
             return new ExchangeOutcome.Rejected(ErrorCatalog.StoreUnavailable);
         }
+
+        switch (recorded.Result)
+        {
+            case RecordGrantResult.ParentNotActive:
+                return new ExchangeOutcome.Rejected(ErrorCatalog.SubjectGrantNotActive);
+            case RecordGrantResult.StatusListFull:
+                // Never a token without its status while the list is on: a verifier that polls could not revoke it.
+                Broker.StatusList.Log.StatusListFull(logger, allowed.Tenant);
+                return new ExchangeOutcome.Rejected(ErrorCatalog.StatusListFull);
+        }
+
+        // :: Step 4. Mint, with the status list reference the store allocated (draft-ietf-oauth-status-list §6.2).
+        var token = issuer.Issue(new CapabilityTokenRequest(
+            grantId, subject.Id, clientId, allowed.Audience, allowed.Capabilities, allowed.Tenant,
+            taskId, request.Purpose, allowed.ActorChain, issuedAt, expiresAt, subject.CertificateThumbprint,
+            recorded.StatusIndex is { } index ? new StatusListReference(index, statusLists.For(allowed.Tenant)) : null));
 
         // The grant's own event is the request's one event.
         auditContext.TryComplete();

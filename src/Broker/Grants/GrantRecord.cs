@@ -48,6 +48,13 @@ public sealed record GrantRecord
     /// <summary>The grant this one was narrowed or delegated from, when the subject was one of our own tokens.</summary>
     public string? ParentGrantId { get; init; }
 
+    /// <summary>
+    /// The grant's index in its tenant's status list: the token's <c>status.status_list.idx</c>
+    /// (draft-ietf-oauth-status-list §6.2). Chosen by the store when it records the grant (whatever is set here is
+    /// ignored); null when the status list is off, or for grants recorded without one.
+    /// </summary>
+    public int? StatusIndex { get; init; }
+
     /// <summary>Active or revoked.</summary>
     public GrantStatus Status { get; init; } = GrantStatus.Active;
 

@@ -25,7 +25,10 @@ internal static class GrantsModule
             services.TryAddSingleton<IGrantStore>(sp =>
             {
                 Log.InMemoryGrantStoreSelected(sp.GetRequiredService<ILogger<InMemoryGrantStore>>());
-                return new InMemoryGrantStore(sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<IOptions<GrantsOptions>>());
+                return new InMemoryGrantStore(
+                    sp.GetRequiredService<TimeProvider>(),
+                    sp.GetRequiredService<IOptions<GrantsOptions>>(),
+                    sp.GetRequiredService<IOptions<StatusList.StatusListOptions>>());
             });
             return services;
         }

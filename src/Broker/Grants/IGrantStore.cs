@@ -22,7 +22,8 @@ public interface IGrantStore
     /// </summary>
     /// <returns>
     /// <see cref="RecordGrantResult.Recorded"/>, or <see cref="RecordGrantResult.ParentNotActive"/> when nothing was
-    /// recorded because the parent is revoked, expired or unknown.
+    /// recorded because the parent is revoked, expired or unknown, or <see cref="RecordGrantResult.StatusListFull"/>
+    /// when the tenant's status list has no free index (see <see cref="RecordWithStatusAsync"/>).
     /// </returns>
     /// <exception cref="GrantStoreUnavailableException">
     /// The store could not confirm the write (or, when configured, its replication); the token must not be returned.
@@ -33,6 +34,26 @@ public interface IGrantStore
     /// so its routing tag: a family of grants lives in one partition, one Redis Cluster hash slot).
     /// </exception>
     ValueTask<RecordGrantResult> RecordAsync(GrantRecord grant, AuditEvent issued, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Records a grant exactly as <see cref="RecordAsync"/> does and, with the status list on
+    /// (<see cref="StatusList.StatusListOptions.Enabled"/>), allocates its index in its tenant's status list in the
+    /// same atomic step: an index that came free first (its token expired at least
+    /// <see cref="StatusList.StatusListOptions.ReuseMargin"/> ago), else the next one never used. Returns
+    /// <see cref="RecordGrantResult.StatusListFull"/> (nothing of the grant written) when every index is in use.
+    /// </summary>
+    /// <returns>The result, and the index the token's <c>status</c> claim must carry.</returns>
+    /// <exception cref="GrantStoreUnavailableException">As <see cref="RecordAsync"/>.</exception>
+    /// <exception cref="InvalidOperationException">As <see cref="RecordAsync"/>.</exception>
+    /// <exception cref="ArgumentException">As <see cref="RecordAsync"/>.</exception>
+    ValueTask<RecordGrantOutcome> RecordWithStatusAsync(GrantRecord grant, AuditEvent issued, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Reads a tenant's status list: one bit per index, index 0 the least significant bit of byte 0
+    /// (draft-ietf-oauth-status-list §4.1), 1 for a revoked grant. Trailing zero bytes may be left out (the caller pads
+    /// to the list's capacity); null when the tenant has no list yet, or its last token expired long ago.
+    /// </summary>
+    ValueTask<byte[]?> ReadStatusListAsync(string tenant, CancellationToken cancellationToken);
 
     /// <summary>
     /// Finds a grant by ID, with its revocation if any; null when unknown, malformed or expired.
@@ -54,7 +75,7 @@ public interface IGrantStore
     /// <summary>
     /// Revokes one grant and every grant derived from it (children, grandchildren…) as a single atomic step: each is
     /// marked revoked (when, by whom, why), has an entry of its own in the revocation stream and in the audit trail,
-    /// and is announced to every replica. Descendants are marked with
+    /// and is announced to every replica, and its bit in its tenant's status list is set. Descendants are marked with
     /// <see cref="GrantValidation.DescendantReason"/>; expired or already revoked ones are left as they are.
     /// </summary>
     /// <param name="grantId">The grant to revoke.</param>

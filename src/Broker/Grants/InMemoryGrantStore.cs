@@ -1,5 +1,6 @@
 using System.Globalization;
 using Broker.Audit;
+using Broker.StatusList;
 using Microsoft.Extensions.Options;
 
 namespace Broker.Grants;
@@ -8,12 +9,15 @@ namespace Broker.Grants;
 /// The embedded grant store for <c>--dev</c> and single-process use. Grants live in process memory and are gone
 /// on restart. Expiry follows the <see cref="TimeProvider"/>; records are dropped <see cref="GrantsOptions.Retention"/>
 /// after their token expired, revocation and audit entries by age and count. Thread-safe: one lock guards all state,
-/// which also makes every operation atomic, as in the Redis store.
+/// which also makes every operation atomic, as in the Redis store. Status lists are allocated exactly as in Redis
+/// (<see cref="StatusIndexing"/>); a tenant's list stays for the life of the process (at most
+/// <see cref="StatusListOptions.Capacity"/> bits and a few bytes per index).
 /// </summary>
 internal sealed class InMemoryGrantStore : IGrantStore
 {
     private readonly TimeProvider _timeProvider;
     private readonly GrantsOptions _options;
+    private readonly StatusListOptions _statusList;
     private readonly Lock _lock = new();
     private readonly Dictionary<string, GrantRecord> _grants = new(StringComparer.Ordinal);
 
@@ -27,6 +31,7 @@ internal sealed class InMemoryGrantStore : IGrantStore
     private readonly Dictionary<string, long> _trimmedUpTo = new(StringComparer.Ordinal);
     private readonly LinkedList<(long Sequence, AuditEvent Event)> _audit = new();
     private readonly LinkedList<(long Sequence, AuditEvent Event)> _globalAudit = new();
+    private readonly Dictionary<string, TenantStatusList> _statusLists = new(StringComparer.Ordinal);
     private readonly RevocationBroadcaster _broadcaster = new();
     private readonly long _firstPosition;
     private long _revocationSequence;
@@ -38,11 +43,18 @@ internal sealed class InMemoryGrantStore : IGrantStore
     }
 
     public InMemoryGrantStore(TimeProvider timeProvider, IOptions<GrantsOptions> options)
+        : this(timeProvider, options, Options.Create(new StatusListOptions()))
+    {
+    }
+
+    public InMemoryGrantStore(TimeProvider timeProvider, IOptions<GrantsOptions> options, IOptions<StatusListOptions> statusList)
     {
         ArgumentNullException.ThrowIfNull(timeProvider);
         ArgumentNullException.ThrowIfNull(options);
+        ArgumentNullException.ThrowIfNull(statusList);
         _timeProvider = timeProvider;
         _options = options.Value;
+        _statusList = statusList.Value;
 
         // Positions continue from the clock, as Redis stream IDs do, so a feed client that resumes with a position
         // from before a restart reads everything since and is told that what came before is gone.
@@ -62,7 +74,10 @@ internal sealed class InMemoryGrantStore : IGrantStore
         }
     }
 
-    public ValueTask<RecordGrantResult> RecordAsync(GrantRecord grant, AuditEvent issued, CancellationToken cancellationToken)
+    public async ValueTask<RecordGrantResult> RecordAsync(GrantRecord grant, AuditEvent issued, CancellationToken cancellationToken)
+        => (await RecordWithStatusAsync(grant, issued, cancellationToken)).Result;
+
+    public ValueTask<RecordGrantOutcome> RecordWithStatusAsync(GrantRecord grant, AuditEvent issued, CancellationToken cancellationToken)
     {
         var now = _timeProvider.GetUtcNow();
         GrantValidation.ForRecord(grant, issued, now);
@@ -82,7 +97,7 @@ internal sealed class InMemoryGrantStore : IGrantStore
             {
                 if (!_grants.TryGetValue(parentId, out parent) || parent.Status != GrantStatus.Active || parent.ExpiresAt <= now)
                 {
-                    return ValueTask.FromResult(RecordGrantResult.ParentNotActive);
+                    return ValueTask.FromResult(new RecordGrantOutcome(RecordGrantResult.ParentNotActive, null));
                 }
 
                 if (!string.Equals(parent.Tenant, grant.Tenant, StringComparison.Ordinal))
@@ -91,7 +106,24 @@ internal sealed class InMemoryGrantStore : IGrantStore
                 }
             }
 
-            _grants.Add(grant.Id, grant with { Status = GrantStatus.Active, Revocation = null });
+            // The index, under the same lock: never handed to two grants, and no grant recorded without one.
+            int? statusIndex = null;
+            var plan = StatusIndexing.Plan(_statusList, grant.ExpiresAt.ToUnixTimeMilliseconds(), now.ToUnixTimeMilliseconds());
+            if (plan.Capacity > 0)
+            {
+                if (!_statusLists.TryGetValue(grant.Tenant, out var list))
+                {
+                    _statusLists[grant.Tenant] = list = new TenantStatusList();
+                }
+
+                statusIndex = list.Allocate(plan, now.ToUnixTimeMilliseconds());
+                if (statusIndex is null)
+                {
+                    return ValueTask.FromResult(new RecordGrantOutcome(RecordGrantResult.StatusListFull, null));
+                }
+            }
+
+            _grants.Add(grant.Id, grant with { Status = GrantStatus.Active, Revocation = null, StatusIndex = statusIndex });
             var removeAt = grant.ExpiresAt + _options.Retention;
             ScheduleRemoval(grant.Id, removeAt);
             if (parent is not null)
@@ -111,9 +143,17 @@ internal sealed class InMemoryGrantStore : IGrantStore
             }
 
             AppendAudit(issued, now);
+            return ValueTask.FromResult(new RecordGrantOutcome(RecordGrantResult.Recorded, statusIndex));
         }
+    }
 
-        return ValueTask.FromResult(RecordGrantResult.Recorded);
+    public ValueTask<byte[]?> ReadStatusListAsync(string tenant, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(tenant);
+        lock (_lock)
+        {
+            return ValueTask.FromResult(_statusLists.TryGetValue(tenant, out var list) ? list.Bits.ToArray() : null);
+        }
     }
 
     public ValueTask<GrantRecord?> FindAsync(string grantId, CancellationToken cancellationToken)
@@ -344,6 +384,13 @@ internal sealed class InMemoryGrantStore : IGrantStore
     private RevocationEntry Mark(GrantRecord grant, GrantRevocation revocation, DateTimeOffset now)
     {
         _grants[grant.Id] = grant with { Status = GrantStatus.Revoked, Revocation = revocation };
+
+        // Its bit in the status list, in the same step (an unexpired grant's index cannot have been reused).
+        if (grant.StatusIndex is { } index && _statusLists.TryGetValue(grant.Tenant, out var list))
+        {
+            list.Revoke(index);
+        }
+
         var entry = new RevocationEntry(
             (++_revocationSequence).ToString(CultureInfo.InvariantCulture), grant.Id, grant.Tenant, now)
         {
@@ -453,4 +500,79 @@ internal sealed class InMemoryGrantStore : IGrantStore
         long.TryParse(position, NumberStyles.None, CultureInfo.InvariantCulture, out var value)
             ? value
             : throw new ArgumentException("Not a revocation stream position of this store.", nameof(position));
+
+    /// <summary>A tenant's status list and its free indexes, as the Redis record script keeps them (<see cref="StatusIndexing"/>).</summary>
+    private sealed class TenantStatusList
+    {
+        /// <summary>Free indexes by the time they may be reused (Unix ms), the last freed taken first, as in Redis.</summary>
+        private readonly SortedDictionary<long, List<int>> _free = [];
+        private byte[] _bits = [];
+        private int _next;
+
+        public ReadOnlySpan<byte> Bits => _bits;
+
+        /// <summary>An index for a grant, or null when every index is in use.</summary>
+        public int? Allocate(StatusIndexPlan plan, long now)
+        {
+            int? chosen = null;
+            for (var attempt = 0; attempt < StatusIndexing.MaxReuseAttempts && _free.Count > 0; attempt++)
+            {
+                var (due, indexes) = _free.First();
+                if (due > now)
+                {
+                    break;
+                }
+
+                var index = indexes[^1];
+                indexes.RemoveAt(indexes.Count - 1);
+                if (indexes.Count == 0)
+                {
+                    _free.Remove(due);
+                }
+
+                if (!StatusIndexing.Get(_bits, index))
+                {
+                    chosen = index;
+                    break;
+                }
+
+                // Still marked revoked: cleared now, handed out once no list showing the mark can be in use.
+                StatusIndexing.Set(_bits, index, false);
+                Free(index, plan.QuarantineUntil);
+            }
+
+            if (chosen is null)
+            {
+                if (_next >= plan.Capacity)
+                {
+                    return null;
+                }
+
+                chosen = _next++;
+            }
+
+            Free(chosen.Value, plan.ReusableAt);
+            return chosen;
+        }
+
+        public void Revoke(int index)
+        {
+            if (index >> 3 >= _bits.Length)
+            {
+                Array.Resize(ref _bits, Math.Max((index >> 3) + 1, _bits.Length * 2));
+            }
+
+            StatusIndexing.Set(_bits, index, true);
+        }
+
+        private void Free(int index, long at)
+        {
+            if (!_free.TryGetValue(at, out var indexes))
+            {
+                _free[at] = indexes = [];
+            }
+
+            indexes.Add(index);
+        }
+    }
 }

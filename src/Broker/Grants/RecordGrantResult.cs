@@ -12,4 +12,19 @@ public enum RecordGrantResult
     /// not be returned: a re-exchange lost the race against a revocation of the token it narrows.
     /// </summary>
     ParentNotActive = 1,
+
+    /// <summary>
+    /// Nothing was recorded: every index of the tenant's status list is held by a token that has not expired (plus
+    /// <see cref="StatusList.StatusListOptions.ReuseMargin"/>). The token must not be minted without a status (fail
+    /// closed); the exchange answers 503 until indexes come free, or <see cref="StatusList.StatusListOptions.Capacity"/>
+    /// is raised.
+    /// </summary>
+    StatusListFull = 2,
 }
+
+/// <summary>What <see cref="IGrantStore.RecordWithStatusAsync"/> did.</summary>
+/// <param name="Result">Whether the grant was recorded.</param>
+/// <param name="StatusIndex">
+/// When recorded with the status list on: the grant's index in its tenant's list, for the token's <c>status</c> claim.
+/// </param>
+public readonly record struct RecordGrantOutcome(RecordGrantResult Result, int? StatusIndex);

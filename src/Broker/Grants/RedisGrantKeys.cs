@@ -10,8 +10,8 @@ namespace Broker.Grants;
 /// Redis Cluster runs a script or a multi-key command only when all its keys hash to one slot, and hashes only
 /// the part of a key between the first <c>{</c> and the following <c>}</c> when there is one (the hash tag). Every
 /// key of a tenant carries the tenant's routing tag, <c>{tag}</c>, so recording a grant (record, three indexes,
-/// audit entry, the link to its parent) and revoking it with its descendants (marks, revocation stream, audit
-/// entries) are each one script on one slot. A derived grant always has its parent's tenant, hence its tag
+/// audit entry, the link to its parent, its status list index) and revoking it with its descendants (marks,
+/// revocation stream, audit entries, status list bits) are each one script on one slot. A derived grant always has its parent's tenant, hence its tag
 /// (<see cref="GrantValidation.ForRecord"/>): a family of grants never spans slots. The grant
 /// ID starts with the same tag (<see cref="GrantId.New"/>), so a store given only an ID knows the slot without a
 /// lookup. The trade-off: one tenant's grants live on one cluster node — load spreads across tenants, not within
@@ -75,6 +75,23 @@ internal sealed class RedisGrantKeys(string prefix)
     /// (hash: <c>=string</c> → number, number → string, <c>#</c> the last number).
     /// </summary>
     public RedisKey Dictionary(string tag, int number) => $"{prefix}{{{tag}}}:d{number.ToString(CultureInfo.InvariantCulture)}";
+
+    /// <summary>
+    /// <c>{p}{tag}:lb:{tenant}</c> — the tenant's status list: one bit per index, mirrored within each byte so that the
+    /// string is the list in the draft's bit order (<see cref="StatusIndexing.RedisOffset"/>). The revoke script builds
+    /// the name from <see cref="TagBase"/> (<c>lb:</c> + tenant): keep them in step.
+    /// </summary>
+    public RedisKey StatusBits(string tag, string tenant) => $"{prefix}{{{tag}}}:lb:{tenant}";
+
+    /// <summary>
+    /// <c>{p}{tag}:lq:{tenant}</c> — the tenant's free status list indexes (hash): <c>n</c> the high-water mark, <c>#</c>
+    /// a counter naming full chunks, and per reuse step (its number, or number.chunk once 256 are in it) the indexes
+    /// that come free then, 3 bytes each, big-endian. The revoke script builds the name (<c>lq:</c> + tenant).
+    /// </summary>
+    public RedisKey StatusQueue(string tag, string tenant) => $"{prefix}{{{tag}}}:lq:{tenant}";
+
+    /// <summary><c>{p}{tag}:lz:{tenant}</c> — the fields of <see cref="StatusQueue"/> by the time they come free (sorted set, Unix ms).</summary>
+    public RedisKey StatusOrder(string tag, string tenant) => $"{prefix}{{{tag}}}:lz:{tenant}";
 
     /// <summary><c>{p}{tag}:rev</c> — the revocation stream of the tenants with this tag.</summary>
     public RedisKey RevocationStream(string tag) => $"{prefix}{{{tag}}}:rev";

@@ -24,7 +24,8 @@ namespace Broker.Grants;
 /// positions are false, and trailing ones are left out: the rarer a member, the later it comes. The grant ID is
 /// the key.
 /// <para>
-/// Two more MessagePack values may follow the array, for a family of grants (re-exchange, delegation): the parent's
+/// With the status list on, the grant's index in its tenant's list follows the array (a MessagePack integer: 1 to 5
+/// bytes). Two more MessagePack values may follow, for a family of grants (re-exchange, delegation): the parent's
 /// ID without its routing tag, which is this grant's (false when none), then the IDs of the first
 /// <see cref="InlineChildren"/> grants derived from this one, tag-less too, one after the other
 /// (<see cref="MemberLength"/> characters each; the record script appends them, later ones go to
@@ -159,8 +160,21 @@ internal static class RedisGrantRecordFormat
             values[i] = reader.ReadValue();
         }
 
-        // After the array (written since the parent left position 17): the parent's tag-less ID, then the children.
-        var parentMember = count <= Positions && !reader.AtEnd ? reader.ReadValue() as byte[] : null;
+        // After the array (written since the parent left position 17): the status index when there is one (a number),
+        // the parent's tag-less ID (or false), then the children.
+        long? statusIndex = null;
+        byte[]? parentMember = null;
+        if (count <= Positions && !reader.AtEnd)
+        {
+            var next = reader.ReadValue();
+            if (next is long index)
+            {
+                statusIndex = index;
+                next = reader.AtEnd ? null : reader.ReadValue();
+            }
+
+            parentMember = next as byte[];
+        }
 
         byte[]? Bytes(int position)
         {
@@ -203,6 +217,7 @@ internal static class RedisGrantRecordFormat
             Binding = jkt is null && x5t is null ? null : new GrantBinding(jkt, x5t),
             PolicyVersion = Text(10) ?? string.Empty,
             ParentGrantId = parentMember is null ? Text(17) : string.Concat(id.AsSpan(0, GrantId.RoutingTagLength + 1), Encoding.UTF8.GetString(parentMember)),
+            StatusIndex = statusIndex is { } value ? checked((int)value) : null,
             Status = revocation is null ? GrantStatus.Active : GrantStatus.Revoked,
             Revocation = revocation,
         };

@@ -12,26 +12,30 @@ internal static class RedisGrantScripts
 {
     /// <summary>
     /// Records a grant. KEYS: grant, tenant index, subject index, task index, audit stream, the string dictionary of
-    /// the grant's expiry (<see cref="RedisGrantRecordFormat.DictionaryNumber"/>), and for a derived grant also its
-    /// parent's record, revocation mark and children key, then dictionaries 0 and 1. ARGV: record TTL ms, expiry (Unix
-    /// ms), index member, now (Unix ms), audit document, audit MAXLEN, audit MINID, audit stream TTL ms, most fields a
+    /// the grant's expiry (<see cref="RedisGrantRecordFormat.DictionaryNumber"/>), the tenant's status list bits, free
+    /// indexes and their order (<see cref="RedisGrantKeys.StatusBits"/>…), and for a derived grant also its parent's
+    /// record, revocation mark and children key, then dictionaries 0 and 1. ARGV: record TTL ms, expiry (Unix ms),
+    /// index member, now (Unix ms), audit document, audit MAXLEN, audit MINID, audit stream TTL ms, most fields a
     /// dictionary may hold, record positions 1 to 16 of <see cref="RedisGrantRecordFormat"/> ("" for absent), the
-    /// parent's tag-less ID ("" for none), then how many children a record holds itself. Returns 1 when recorded; nothing is written when it returns 0 (the ID
-    /// exists), 2 (the parent is revoked, expired or unknown) or 3 (the parent belongs to another tenant).
+    /// parent's tag-less ID ("" for none), how many children a record holds itself, then the status list: capacity (0:
+    /// off), when this grant's index comes free, the reuse step, until when a still-marked index waits, the list's TTL
+    /// (all ms; <see cref="StatusIndexing.Plan"/>). Returns {1, status index or nothing} when recorded; nothing of the
+    /// grant is written when it returns {0} (the ID exists), {2} (the parent is revoked, expired or unknown), {3} (the
+    /// parent belongs to another tenant) or {4} (the status list has no free index).
     /// </summary>
-    public const string Record = ExpiryFunctions + """
+    public const string Record = ExpiryFunctions + RecordFunctions + """
         -- A duplicate ID writes nothing (not even a dictionary entry), and the caller learns of it.
         if redis.call('EXISTS', KEYS[1]) == 1 then
-          return 0
+          return {0}
         end
         -- A derived grant is recorded only while its parent is active, and that is decided here, in the step that
         -- records it: a revocation of the parent ran either before (its mark is there: nothing is written) or runs
         -- after (and its cascade finds this grant among the parent's children).
         local parent, inline
-        if KEYS[7] then
-          local document = redis.call('GET', KEYS[7])
-          if not document or redis.call('EXISTS', KEYS[8]) == 1 then
-            return 2
+        if KEYS[10] then
+          local document = redis.call('GET', KEYS[10])
+          if not document or redis.call('EXISTS', KEYS[11]) == 1 then
+            return {2}
           end
           local expiry, tenant
           if string.byte(document, 1) == 123 then
@@ -39,20 +43,80 @@ internal static class RedisGrantScripts
             expiry, tenant = tonumber(grant.e), grant.t
             parent = {}
           else
-            -- The record array, then its own parent (or false) and the children it holds, when it has them.
-            parent = {cmsgpack.unpack(document)}
+            -- The record array, its status index, its own parent (or false) and the children it holds.
+            parent = {split(document)}
             expiry, tenant = expiryOf(parent[1][1], tonumber(ARGV[4])), parent[1][3]
             if type(tenant) == 'number' then
-              tenant = redis.call('HGET', dictionaryOf(expiry, 10), tenant)
+              tenant = redis.call('HGET', dictionaryOf(expiry, 13), tenant)
             end
-            inline = #(parent[3] or '') < tonumber(ARGV[27]) * 22
+            inline = #parent[4] < tonumber(ARGV[27]) * 22
           end
           if expiry <= tonumber(ARGV[4]) then
-            return 2
+            return {2}
           end
           if tenant ~= ARGV[12] then
-            return 3
+            return {3}
           end
+        end
+        -- The token's index in its tenant's status list, in this same step: no index is handed to two unexpired
+        -- tokens, and no grant is recorded without one (StatusIndexing has the rules; the in-memory store the same).
+        local statusIndex
+        local capacity = tonumber(ARGV[28])
+        if capacity > 0 then
+          local bits, queue, order, step = KEYS[7], KEYS[8], KEYS[9], tonumber(ARGV[30])
+          -- Frees an index at a time: appended, 3 bytes, to the field of that step; a field of 256 moves aside whole
+          -- (to 'step.n') so that no field, and so no HGET/HSET here, grows past 768 bytes.
+          local function free(index, at)
+            local field = string.format('%d', at / step)
+            local packed = redis.call('HGET', queue, field)
+            if packed and #packed >= 768 then
+              local full = field .. '.' .. redis.call('HINCRBY', queue, '#', 1)
+              redis.call('HSET', queue, full, packed)
+              redis.call('ZADD', order, at, full)
+              packed = nil
+            end
+            redis.call('HSET', queue, field, (packed or '') .. string.char(math.floor(index / 65536), math.floor(index / 256) % 256, index % 256))
+            redis.call('ZADD', order, at, field)
+          end
+          -- An index of the field that came due first; one still marked revoked is cleared and waits out the lists
+          -- that may show the mark (a verifier would refuse the new token), and the next one is tried.
+          for _ = 1, 16 do
+            local field = redis.call('ZRANGEBYSCORE', order, '-inf', ARGV[4], 'LIMIT', 0, 1)[1]
+            if not field then
+              break
+            end
+            local packed = redis.call('HGET', queue, field) or ''
+            if #packed <= 3 then
+              redis.call('HDEL', queue, field)
+              redis.call('ZREM', order, field)
+            else
+              redis.call('HSET', queue, field, string.sub(packed, 1, -4))
+            end
+            if #packed >= 3 then
+              local a, b, c = string.byte(packed, -3, -1)
+              local index = a * 65536 + b * 256 + c
+              local offset = index - index % 8 + 7 - index % 8
+              if redis.call('GETBIT', bits, offset) == 0 then
+                statusIndex = index
+                break
+              end
+              redis.call('SETBIT', bits, offset, 0)
+              free(index, tonumber(ARGV[31]))
+            end
+          end
+          if not statusIndex then
+            local next = tonumber(redis.call('HGET', queue, 'n') or '0')
+            if next >= capacity then
+              return {4}
+            end
+            statusIndex = redis.call('HINCRBY', queue, 'n', 1) - 1
+          end
+          free(statusIndex, tonumber(ARGV[29]))
+          -- The three keys share one expiry, so they only ever go together (the list starts over, all free).
+          local ttl = math.max(redis.call('PTTL', queue), tonumber(ARGV[32]))
+          redis.call('PEXPIRE', bits, ttl)
+          redis.call('PEXPIRE', queue, ttl)
+          redis.call('PEXPIRE', order, ttl)
         end
         local dictionary, capacity = KEYS[6], tonumber(ARGV[9])
         -- Repeated strings (tenant, subject, audience, purpose, policy version, key thumbprints...) are stored once
@@ -90,8 +154,12 @@ internal static class RedisGrantScripts
         while #record > 10 and record[#record] == false do
           record[#record] = nil
         end
-        -- A derived grant's parent (tag-less) follows the array rather than pad it to a position of its own.
+        -- The status index, then a derived grant's parent (tag-less), follow the array rather than pad it to positions
+        -- of their own.
         local value = cmsgpack.pack(record)
+        if statusIndex then
+          value = value .. cmsgpack.pack(statusIndex)
+        end
         if ARGV[26] ~= '' then
           value = value .. cmsgpack.pack(ARGV[26])
         end
@@ -120,19 +188,41 @@ internal static class RedisGrantScripts
           -- holds its first children (after the array and its own parent: tag-less IDs one after the other), its
           -- children key the rest.
           if inline then
-            redis.call('SET', KEYS[7], cmsgpack.pack(parent[1], parent[2] or false, (parent[3] or '') .. ARGV[3]), 'KEEPTTL')
+            redis.call('SET', KEYS[10], join(parent[1], parent[2], parent[3], parent[4] .. ARGV[3]), 'KEEPTTL')
           else
-            redis.call('APPEND', KEYS[9], ARGV[3])
-            if redis.call('PTTL', KEYS[9]) < tonumber(ARGV[1]) then
-              redis.call('PEXPIRE', KEYS[9], ARGV[1])
+            redis.call('APPEND', KEYS[12], ARGV[3])
+            if redis.call('PTTL', KEYS[12]) < tonumber(ARGV[1]) then
+              redis.call('PEXPIRE', KEYS[12], ARGV[1])
             end
           end
           -- The parent's record, and the children it holds, live at least as long as this grant's record.
-          if redis.call('PTTL', KEYS[7]) < tonumber(ARGV[1]) then
-            redis.call('PEXPIRE', KEYS[7], ARGV[1])
+          if redis.call('PTTL', KEYS[10]) < tonumber(ARGV[1]) then
+            redis.call('PEXPIRE', KEYS[10], ARGV[1])
           end
         end
-        return 1
+        return {1, statusIndex}
+        """;
+
+    /// <summary>
+    /// The values of a stored record (<see cref="RedisGrantRecordFormat"/>) and back: the array, then the status index
+    /// when there is one (a number), the parent's tag-less ID or false, and the children it holds ('' for none).
+    /// Records written before the status index have no number after the array.
+    /// </summary>
+    private const string RecordFunctions = """
+        local function split(document)
+          local values = {cmsgpack.unpack(document)}
+          if type(values[2]) == 'number' then
+            return values[1], values[2], values[3] or false, values[4] or ''
+          end
+          return values[1], nil, values[2] or false, values[3] or ''
+        end
+        local function join(array, index, parent, children)
+          if index then
+            return cmsgpack.pack(array, index, parent, children)
+          end
+          return cmsgpack.pack(array, parent, children)
+        end
+
         """;
 
     /// <summary>
@@ -196,9 +286,9 @@ internal static class RedisGrantScripts
     /// KEYS: revocation stream, audit stream, dictionary 0, dictionary 1, then a grant key and a revocation key per
     /// grant. ARGV: now (Unix ms), revoked by, reason, stream MAXLEN, stream MINID, stream TTL ms, audit MAXLEN, audit
     /// MINID, audit TTL ms, channel, the tag's key base (<see cref="RedisGrantKeys.TagBase"/>), the tag, then the grant
-    /// IDs. Returns per grant: {0} not found or expired; {2, revocation} revoked before; {1, position, tenant, expiry,
-    /// descendants} revoked now, where descendants lists {id, position, tenant, expiry} of each descendant this call
-    /// revoked, parents before their children.
+    /// IDs. Each grant revoked has its bit set in its tenant's status list. Returns per grant: {0} not found or expired;
+    /// {2, revocation} revoked before; {1, position, tenant, expiry, descendants} revoked now, where descendants lists
+    /// {id, position, tenant, expiry} of each descendant this call revoked, parents before their children.
     /// </summary>
     /// <remarks>
     /// Descendants are found by following the parent-to-children links the record script writes, so their keys are
@@ -207,7 +297,7 @@ internal static class RedisGrantScripts
     /// between its ancestor's revocation and its own. The script runs for as long as the family is large: a grant
     /// narrowed a thousand times takes about a thousand times one revocation (a few milliseconds).
     /// </remarks>
-    public const string Revoke = ExpiryFunctions + """
+    public const string Revoke = ExpiryFunctions + RecordFunctions + """
         local now = tonumber(ARGV[1])
         local base, tag = ARGV[11], ARGV[12]
         local results = {}
@@ -219,8 +309,8 @@ internal static class RedisGrantScripts
         if newest and tonumber(string.match(newest[1], '^(%d+)')) < tonumber(minId) then
           minId = newest[1]
         end
-        -- Expiry, tenant, subject, task and the children it holds of a record (RedisGrantRecordFormat; compact JSON
-        -- before it).
+        -- Expiry, tenant, subject, task, status index and the children it holds of a record (RedisGrantRecordFormat;
+        -- compact JSON before it).
         local function load(document)
           if not document then
             return nil
@@ -229,7 +319,7 @@ internal static class RedisGrantScripts
             local grant = cjson.decode(document)
             return {e = tonumber(grant.e), t = grant.t, s = grant.s, k = grant.k}
           end
-          local grant, _, children = cmsgpack.unpack(document)
+          local grant, index, _, children = split(document)
           local expiry = expiryOf(grant[1], now)
           local dictionary = dictionaryOf(expiry, 3)
           local function text(value)
@@ -244,7 +334,7 @@ internal static class RedisGrantScripts
             task = task .. string.sub(hex, 1, 8) .. '-' .. string.sub(hex, 9, 12) .. '-' .. string.sub(hex, 13, 16)
               .. '-' .. string.sub(hex, 17, 20) .. '-' .. string.sub(hex, 21, 32)
           end
-          return {e = expiry, t = text(grant[3]), s = text(grant[4]), k = task, c = children}
+          return {e = expiry, t = text(grant[3]), s = text(grant[4]), k = task, i = index, c = children}
         end
         -- Marks one grant revoked, for as long as its record lives, with its own stream entry (carrying the
         -- token's expiry, after which a verifier may forget it), audit event and announcement.
@@ -255,6 +345,16 @@ internal static class RedisGrantScripts
             redis.call('SET', revocationKey, revocation, 'PX', ttl)
           else
             redis.call('SET', revocationKey, revocation)
+          end
+          -- Its bit in its tenant's status list (an unexpired grant's index cannot have gone to another). The list
+          -- keeps the expiry of the tenant's other status keys, so they still go together.
+          if grant.i then
+            local bits = base .. 'lb:' .. grant.t
+            redis.call('SETBIT', bits, grant.i - grant.i % 8 + 7 - grant.i % 8, 1)
+            local lifetime = redis.call('PTTL', base .. 'lq:' .. grant.t)
+            if lifetime > 0 then
+              redis.call('PEXPIRE', bits, lifetime)
+            end
           end
           local position = redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[4], '*',
             'g', id, 't', grant.t, 'at', ARGV[1], 'e', string.format('%d', grant.e))
@@ -272,7 +372,7 @@ internal static class RedisGrantScripts
               queue[#queue + 1] = tag .. '.' .. string.sub(packed, i, i + 21)
             end
           end
-          if grant and type(grant.c) == 'string' then
+          if grant and type(grant.c) == 'string' and grant.c ~= '' then
             add(grant.c)
           end
           local more = redis.call('GET', base .. 'c:' .. id)

@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text.Json;
 using Broker.Audit;
+using Broker.StatusList;
 using Microsoft.Extensions.Options;
 using StackExchange.Redis;
 
@@ -42,6 +43,7 @@ internal sealed class RedisGrantStore : IGrantStore, IAsyncDisposable
     private readonly IConnectionMultiplexer _connection;
     private readonly RedisGrantKeys _keys;
     private readonly GrantsOptions _options;
+    private readonly StatusListOptions _statusList;
     private readonly TimeSpan _timeout;
     private readonly int _waitForReplicas;
     private readonly long _waitForReplicasTimeoutMs;
@@ -57,7 +59,19 @@ internal sealed class RedisGrantStore : IGrantStore, IAsyncDisposable
         IOptions<GrantsOptions> options,
         TimeProvider timeProvider,
         ILogger<RedisGrantStore> logger)
+        : this(connection, redisOptions, options, Options.Create(new StatusListOptions()), timeProvider, logger)
     {
+    }
+
+    public RedisGrantStore(
+        IConnectionMultiplexer connection,
+        IOptions<RedisOptions> redisOptions,
+        IOptions<GrantsOptions> options,
+        IOptions<StatusListOptions> statusList,
+        TimeProvider timeProvider,
+        ILogger<RedisGrantStore> logger)
+    {
+        ArgumentNullException.ThrowIfNull(statusList);
         ArgumentNullException.ThrowIfNull(connection);
         ArgumentNullException.ThrowIfNull(redisOptions);
         ArgumentNullException.ThrowIfNull(options);
@@ -69,6 +83,7 @@ internal sealed class RedisGrantStore : IGrantStore, IAsyncDisposable
         _waitForReplicas = redisOptions.Value.WaitForReplicas;
         _waitForReplicasTimeoutMs = (long)redisOptions.Value.WaitForReplicasTimeout.TotalMilliseconds;
         _options = options.Value;
+        _statusList = statusList.Value;
         _timeProvider = timeProvider;
         _logger = logger;
     }
@@ -91,6 +106,9 @@ internal sealed class RedisGrantStore : IGrantStore, IAsyncDisposable
     }
 
     public async ValueTask<RecordGrantResult> RecordAsync(GrantRecord grant, AuditEvent issued, CancellationToken cancellationToken)
+        => (await RecordWithStatusAsync(grant, issued, cancellationToken)).Result;
+
+    public async ValueTask<RecordGrantOutcome> RecordWithStatusAsync(GrantRecord grant, AuditEvent issued, CancellationToken cancellationToken)
     {
         var now = _timeProvider.GetUtcNow();
         GrantValidation.ForRecord(grant, issued, now);
@@ -98,6 +116,7 @@ internal sealed class RedisGrantStore : IGrantStore, IAsyncDisposable
 
         var expiry = grant.ExpiresAt.ToUnixTimeMilliseconds();
         var ttl = (long)(grant.ExpiresAt - now + _options.Retention).TotalMilliseconds;
+        var plan = StatusIndexing.Plan(_statusList, expiry, now.ToUnixTimeMilliseconds());
         RedisKey[] keys =
         [
             _keys.Grant(tag, grant.Id),
@@ -106,6 +125,9 @@ internal sealed class RedisGrantStore : IGrantStore, IAsyncDisposable
             _keys.TaskIndex(tag, grant.Tenant, grant.TaskId),
             _keys.AuditStream(tag),
             _keys.Dictionary(tag, RedisGrantRecordFormat.DictionaryNumber(expiry)),
+            _keys.StatusBits(tag, grant.Tenant),
+            _keys.StatusQueue(tag, grant.Tenant),
+            _keys.StatusOrder(tag, grant.Tenant),
 
             // The parent's keys are on the same slot: ForRecord checked that the parent ID has the grant's tag.
             .. grant.ParentGrantId is { } parent
@@ -125,23 +147,38 @@ internal sealed class RedisGrantStore : IGrantStore, IAsyncDisposable
             DictionaryCapacity,
             .. RedisGrantRecordFormat.Fields(grant, now.ToUnixTimeMilliseconds(), (long)_options.Retention.TotalMilliseconds),
             RedisGrantRecordFormat.InlineChildren,
+            plan.Capacity,
+            plan.ReusableAt,
+            plan.Step,
+            plan.QuarantineUntil,
+            plan.StateLifetime,
         ];
-        var recorded = await RunAsync(nameof(RecordAsync), db => db.ScriptEvaluateAsync(RedisGrantScripts.Record, keys, args), cancellationToken);
-        switch ((int)recorded)
+        var reply = (RedisResult[])(await RunAsync(nameof(RecordAsync), db => db.ScriptEvaluateAsync(RedisGrantScripts.Record, keys, args), cancellationToken))!;
+        switch ((int)reply[0])
         {
             case 1:
                 break;
             case 2:
-                return RecordGrantResult.ParentNotActive;
+                return new RecordGrantOutcome(RecordGrantResult.ParentNotActive, null);
             case 3:
                 throw new ArgumentException("The parent grant belongs to another tenant.", nameof(grant));
+            case 4:
+                return new RecordGrantOutcome(RecordGrantResult.StatusListFull, null);
             default:
                 // A 128-bit random ID never collides by chance; a duplicate is a bug upstream.
                 throw new InvalidOperationException($"Grant '{grant.Id}' is already recorded.");
         }
 
         await WaitForReplicasAsync(tag, nameof(RecordAsync), cancellationToken);
-        return RecordGrantResult.Recorded;
+        return new RecordGrantOutcome(RecordGrantResult.Recorded, reply.Length > 1 && !reply[1].IsNull ? (int)reply[1] : null);
+    }
+
+    public async ValueTask<byte[]?> ReadStatusListAsync(string tenant, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(tenant);
+        var key = _keys.StatusBits(GrantId.RoutingTag(tenant), tenant);
+        var bits = await RunAsync(nameof(ReadStatusListAsync), db => db.StringGetAsync(key), cancellationToken);
+        return bits.IsNull ? null : (byte[])bits!;
     }
 
     public async ValueTask<GrantRecord?> FindAsync(string grantId, CancellationToken cancellationToken)

@@ -22,6 +22,7 @@ public static class BrokerEndpointRouteBuilderExtensions
         AdminModule.Map(endpoints);
         RevocationModule.Map(endpoints);
         Broker.RevocationFeed.RevocationFeedModule.Map(endpoints);
+        Broker.StatusList.StatusListModule.Map(endpoints);
         KeysModule.Map(endpoints);
         DiscoveryModule.Map(endpoints);
         HealthModule.Map(endpoints);

@@ -33,6 +33,7 @@ public static class BrokerServiceCollectionExtensions
         KeysModule.Register(services, configuration);
         AddPolicy(services, configuration);
         AddSubjects(services, configuration);
+        Broker.StatusList.StatusListModule.Register(services, configuration);
         GrantsModule.Register(services, configuration);
         services.TryAddSingleton<AuditTrail>();
         RateLimitingModule.Register(services, configuration);

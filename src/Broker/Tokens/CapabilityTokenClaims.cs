@@ -17,4 +17,16 @@ public static class CapabilityTokenClaims
 
     /// <summary>RFC 8693 §4.1 actor claim, nested for earlier actors.</summary>
     public const string Actor = "act";
+
+    /// <summary>draft-ietf-oauth-status-list §6.2: <c>status</c> holds the token's <c>status_list</c> reference.</summary>
+    public const string Status = "status";
+
+    /// <summary>draft-ietf-oauth-status-list §6.2: the member of <c>status</c> with <c>idx</c> and <c>uri</c>.</summary>
+    public const string StatusList = "status_list";
+
+    /// <summary>draft-ietf-oauth-status-list §6.2: the token's index in the list.</summary>
+    public const string StatusIndex = "idx";
+
+    /// <summary>draft-ietf-oauth-status-list §6.2: the list's URI, equal to the list token's <c>sub</c>.</summary>
+    public const string StatusUri = "uri";
 }

@@ -58,6 +58,17 @@ internal sealed class CapabilityTokenIssuer(ISigningKeyProvider keys, IOptions<B
                 writer.WriteEndObject();
             }
 
+            // draft-ietf-oauth-status-list §6.2: where a verifier that polls finds whether the token was revoked.
+            if (request.Status is { } status)
+            {
+                writer.WriteStartObject(CapabilityTokenClaims.Status);
+                writer.WriteStartObject(CapabilityTokenClaims.StatusList);
+                writer.WriteNumber(CapabilityTokenClaims.StatusIndex, status.Index);
+                writer.WriteString(CapabilityTokenClaims.StatusUri, status.Uri);
+                writer.WriteEndObject();
+                writer.WriteEndObject();
+            }
+
             writer.WriteEndObject();
         }
 

@@ -13,4 +13,11 @@ public sealed record CapabilityTokenRequest(
     IReadOnlyList<string> ActorChain,
     DateTimeOffset IssuedAt,
     DateTimeOffset ExpiresAt,
-    string? X509Thumbprint = null);
+    string? X509Thumbprint = null,
+    StatusListReference? Status = null);
+
+/// <summary>
+/// Where a token's status is published (draft-ietf-oauth-status-list §6.2): its index in the list at
+/// <paramref name="Uri"/>, which is also that list token's <c>sub</c>.
+/// </summary>
+public sealed record StatusListReference(int Index, string Uri);

@@ -177,14 +177,19 @@ public sealed class DerivedGrantRevocationTests : IAsyncLifetime
         public bool RevokeParentBeforeRecord { get; set; }
 
         public async ValueTask<RecordGrantResult> RecordAsync(GrantRecord grant, AuditEvent issued, CancellationToken cancellationToken)
+            => (await RecordWithStatusAsync(grant, issued, cancellationToken)).Result;
+
+        public async ValueTask<RecordGrantOutcome> RecordWithStatusAsync(GrantRecord grant, AuditEvent issued, CancellationToken cancellationToken)
         {
             if (RevokeParentBeforeRecord && grant.ParentGrantId is { } parent)
             {
                 await inner.RevokeAsync(parent, "spiffe://acme.test/admins/alice", "revoked during the exchange", cancellationToken);
             }
 
-            return await inner.RecordAsync(grant, issued, cancellationToken);
+            return await inner.RecordWithStatusAsync(grant, issued, cancellationToken);
         }
+
+        public ValueTask<byte[]?> ReadStatusListAsync(string tenant, CancellationToken cancellationToken) => inner.ReadStatusListAsync(tenant, cancellationToken);
 
         public ValueTask<GrantRecord?> FindAsync(string grantId, CancellationToken cancellationToken) => inner.FindAsync(grantId, cancellationToken);
 

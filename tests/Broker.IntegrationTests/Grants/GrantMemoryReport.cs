@@ -3,6 +3,7 @@ using System.Text;
 using System.Text.Json;
 using Broker.Grants;
 using Broker.IntegrationTests.Redis;
+using Broker.StatusList;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
 using StackExchange.Redis;
@@ -22,6 +23,9 @@ public sealed class GrantMemoryReport : IAsyncLifetime
     // The second grant of each task is a re-exchange of the first (a task token narrowed once for a tool), unless
     // BROKER_MEMORY_DERIVED=0, which measures the former sample of unrelated grants.
     private static readonly bool Derived = Environment.GetEnvironmentVariable("BROKER_MEMORY_DERIVED") != "0";
+
+    // Each grant gets a status list index (the default), unless BROKER_MEMORY_STATUS_LIST=0, which measures without.
+    private static readonly bool StatusList = Environment.GetEnvironmentVariable("BROKER_MEMORY_STATUS_LIST") != "0";
     private const int Subjects = 200;
     private const int GrantsPerTask = 2;
     private const string Tenant = "acme-corp";
@@ -38,7 +42,8 @@ public sealed class GrantMemoryReport : IAsyncLifetime
         var ct = TestContext.Current.CancellationToken;
         var redisOptions = new RedisOptions { Configuration = _redis.Configuration, KeyPrefix = "broker:" };
         await using var connection = await ConnectionMultiplexer.ConnectAsync(RedisGrantStore.CreateConfiguration(redisOptions));
-        await using var store = new RedisGrantStore(connection, Options.Create(redisOptions), Options.Create(new GrantsOptions()), TimeProvider.System, NullLogger<RedisGrantStore>.Instance);
+        await using var store = new RedisGrantStore(
+            connection, Options.Create(redisOptions), Options.Create(new GrantsOptions()), Options.Create(new StatusListOptions { Enabled = StatusList }), TimeProvider.System, NullLogger<RedisGrantStore>.Instance);
         var adminConfiguration = ConfigurationOptions.Parse(_redis.Configuration);
         adminConfiguration.AllowAdmin = true;
         await using var admin = await ConnectionMultiplexer.ConnectAsync(adminConfiguration);
@@ -110,6 +115,12 @@ public sealed class GrantMemoryReport : IAsyncLifetime
         }
 
         var audit = await MemoryUsageAsync(db, keys.AuditStream(tag));
+
+        // The status list: the bits, the free indexes by the step they come free in, and the order of those steps.
+        var statusBits = await MemoryUsageAsync(db, keys.StatusBits(tag, Tenant));
+        var statusQueue = await MemoryUsageAsync(db, keys.StatusQueue(tag, Tenant));
+        var statusOrder = await MemoryUsageAsync(db, keys.StatusOrder(tag, Tenant));
+        var statusFields = await db.HashLengthAsync(keys.StatusQueue(tag, Tenant));
         var auditEntries = await db.StreamLengthAsync(keys.AuditStream(tag));
 
         // The former encodings, for comparison: the compact JSON document as a string, and as a hash per grant.
@@ -143,6 +154,7 @@ public sealed class GrantMemoryReport : IAsyncLifetime
         double perDictionary = (double)dictionaries / Grants;
         double perAudit = (double)audit / Grants;
         double perAuditEntry = (double)audit / auditEntries;
+        double perStatusList = (double)(statusBits + statusQueue + statusOrder) / Grants;
         double withoutAudit = perGrantTotal - perAudit;
         var auditCap = new GrantsOptions().AuditMaxLength;
         double millionBytes = (withoutAudit * 1_000_000) + (perAuditEntry * auditCap);
@@ -156,7 +168,8 @@ public sealed class GrantMemoryReport : IAsyncLifetime
             .AppendLine(CultureInfo.InvariantCulture, $"  one 74-character subject: JSON string {longAsJson} B, hash {longAsHash} B")
             .AppendLine(CultureInfo.InvariantCulture, $"  indexes (tenant {tenantIndex / (double)Grants:F0} + subject {subjectIndexes / (double)Grants:F0} + task {taskIndexes / (double)Grants:F0}): {perIndexes:F0} B")
             .AppendLine(CultureInfo.InvariantCulture, $"  audit stream: {perAudit:F0} B per grant ({auditEntries:N0} entries retained, {perAuditEntry:F0} B each)")
-            .AppendLine(CultureInfo.InvariantCulture, $"  keyspace + expiry dict entries and allocator slack (remainder): {perGrantTotal - perRecord - perDictionary - perIndexes - perAudit:F0} B")
+            .AppendLine(CultureInfo.InvariantCulture, $"  status list (MEMORY USAGE, {(StatusList ? "on" : "off")}): {perStatusList:F1} B per grant (bits {statusBits:N0} B, free indexes {statusQueue:N0} B in {statusFields:N0} fields, their order {statusOrder:N0} B)")
+            .AppendLine(CultureInfo.InvariantCulture, $"  keyspace + expiry dict entries and allocator slack (remainder): {perGrantTotal - perRecord - perDictionary - perIndexes - perAudit - perStatusList:F0} B")
             .AppendLine(CultureInfo.InvariantCulture, $"per grant without audit: {withoutAudit:F0} B; audit amortised over 1M grants with the stream capped at {auditCap:N0}: {perAuditEntry * auditCap / 1_000_000:F0} B")
             .AppendLine(CultureInfo.InvariantCulture, $"1M active grants: {millionBytes / (1024 * 1024):F0} MiB ({millionBytes / 1_000_000:F0} B per grant)")
             .ToString();
@@ -179,7 +192,7 @@ public sealed class GrantMemoryReport : IAsyncLifetime
     }
 
     private static async Task<long> MemoryUsageAsync(IDatabase db, RedisKey key)
-        => (long)await db.ExecuteAsync("MEMORY", "USAGE", key.ToString(), "SAMPLES", "0");
+        => await db.ExecuteAsync("MEMORY", "USAGE", key.ToString(), "SAMPLES", "0") is { IsNull: false } usage ? (long)usage : 0;
 
     private static GrantRecord Sample(int i, string? taskId, string? parent = null)
     {

@@ -1,5 +1,6 @@
 using Broker.Audit;
 using Broker.Grants;
+using Broker.StatusList;
 
 namespace Broker.IntegrationTests.Grants;
 
@@ -31,7 +32,10 @@ public abstract partial class GrantStoreContractTests : IAsyncLifetime
     protected abstract ValueTask<IGrantStore> CreateReplicaAsync();
 
     /// <summary>A store of its own (its own data for the in-memory store) with <paramref name="options"/>.</summary>
-    protected abstract ValueTask<IGrantStore> CreateStoreAsync(GrantsOptions options);
+    protected ValueTask<IGrantStore> CreateStoreAsync(GrantsOptions options) => CreateStoreAsync(options, new StatusListOptions());
+
+    /// <summary>A store of its own (its own data for the in-memory store) with these options.</summary>
+    protected abstract ValueTask<IGrantStore> CreateStoreAsync(GrantsOptions options, StatusListOptions statusList);
 
     /// <summary>Lets <paramref name="duration"/> pass on the stores' clock.</summary>
     protected abstract Task PassAsync(TimeSpan duration);

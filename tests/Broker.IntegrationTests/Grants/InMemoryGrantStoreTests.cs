@@ -1,4 +1,5 @@
 using Broker.Grants;
+using Broker.StatusList;
 using Microsoft.Extensions.Options;
 using Microsoft.Extensions.Time.Testing;
 
@@ -17,8 +18,8 @@ public sealed class InMemoryGrantStoreTests : GrantStoreContractTests
     protected override ValueTask<IGrantStore> CreateReplicaAsync()
         => ValueTask.FromResult<IGrantStore>(_store ??= new InMemoryGrantStore(_time, Options.Create(new GrantsOptions { Retention = TimeSpan.FromMinutes(5) })));
 
-    protected override ValueTask<IGrantStore> CreateStoreAsync(GrantsOptions options)
-        => ValueTask.FromResult<IGrantStore>(new InMemoryGrantStore(_time, Options.Create(options)));
+    protected override ValueTask<IGrantStore> CreateStoreAsync(GrantsOptions options, StatusListOptions statusList)
+        => ValueTask.FromResult<IGrantStore>(new InMemoryGrantStore(_time, Options.Create(options), Options.Create(statusList)));
 
     protected override Task PassAsync(TimeSpan duration)
     {

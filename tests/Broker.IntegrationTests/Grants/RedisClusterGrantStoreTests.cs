@@ -29,6 +29,10 @@ public sealed class RedisClusterGrantStoreTests(RedisClusterFixture cluster) : R
             Assert.Equal(slot, await KeySlotAsync(keys.TenantIndex(tag, grant.Tenant)));
             Assert.Equal(slot, await KeySlotAsync(keys.SubjectIndex(tag, grant.Tenant, grant.Subject)));
             Assert.Equal(slot, await KeySlotAsync(keys.AuditStream(tag)));
+            Assert.Equal(slot, await KeySlotAsync(keys.StatusBits(tag, grant.Tenant)));
+            Assert.Equal(slot, await KeySlotAsync(keys.StatusQueue(tag, grant.Tenant)));
+            Assert.Equal(slot, await KeySlotAsync(keys.StatusOrder(tag, grant.Tenant)));
+            Assert.Equal(slot, await KeySlotAsync(keys.TagBase(tag) + "lb:" + grant.Tenant));
             slots.Add(slot);
         }
 

@@ -1,4 +1,5 @@
 using Broker.Grants;
+using Broker.StatusList;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
 using StackExchange.Redis;
@@ -31,14 +32,15 @@ public abstract class RedisGrantStoreTestBase : GrantStoreContractTests
     /// <summary>A new connection and a store on it: another broker replica.</summary>
     protected override async ValueTask<IGrantStore> CreateReplicaAsync() => await ConnectStoreAsync(GrantsOptions);
 
-    protected override async ValueTask<IGrantStore> CreateStoreAsync(GrantsOptions options) => await ConnectStoreAsync(options);
+    protected override async ValueTask<IGrantStore> CreateStoreAsync(GrantsOptions options, StatusListOptions statusList) => await ConnectStoreAsync(options, statusList);
 
-    private protected async Task<RedisGrantStore> ConnectStoreAsync(GrantsOptions options)
+    private protected async Task<RedisGrantStore> ConnectStoreAsync(GrantsOptions options, StatusListOptions? statusList = null)
     {
         var redisOptions = new RedisOptions { Configuration = Configuration, KeyPrefix = KeyPrefix };
         var connection = await ConnectionMultiplexer.ConnectAsync(RedisGrantStore.CreateConfiguration(redisOptions));
         _connections.Add(connection);
-        var store = new RedisGrantStore(connection, Options.Create(redisOptions), Options.Create(options), TimeProvider.System, NullLogger<RedisGrantStore>.Instance);
+        var store = new RedisGrantStore(
+            connection, Options.Create(redisOptions), Options.Create(options), Options.Create(statusList ?? new StatusListOptions()), TimeProvider.System, NullLogger<RedisGrantStore>.Instance);
         _stores.Add(store);
         return store;
     }
@@ -85,6 +87,84 @@ public abstract class RedisGrantStoreTestBase : GrantStoreContractTests
 
         Assert.NotNull(await Database.KeyTimeToLiveAsync(keys.AuditStream(tag)));
         Assert.NotNull(await Database.KeyTimeToLiveAsync(keys.RevocationStream(tag)));
+    }
+
+    [Fact]
+    public async Task StatusList_ThreeKeysShareOneExpiry_AndTheBitsStringIsTheListAsServed()
+    {
+        // Arrange
+        var grant = NewGrant(lifetime: TimeSpan.FromMinutes(10));
+        var tag = GrantId.RoutingTag(Tenant);
+        var keys = new RedisGrantKeys(KeyPrefix);
+
+        // Act
+        Assert.Equal(0, (await Store.RecordWithStatusAsync(grant, Issued(grant), Ct)).StatusIndex);
+        await Store.RevokeAsync(grant.Id, "admin", "bits", Ct);
+
+        // Assert: Redis numbers bits from the most significant, the draft from the least; the script mirrors them, so
+        // index 0 is 0x01 in the stored string itself.
+        Assert.Equal(new byte[] { 0x01 }, (byte[])(await Database.StringGetAsync(keys.StatusBits(tag, Tenant)))!);
+
+        // Assert: the reuse time of the index (10 min + the 5 min margin) plus a day, the same for the three keys, so
+        // they only ever go together.
+        var ttls = await Task.WhenAll(new[] { keys.StatusBits(tag, Tenant), keys.StatusQueue(tag, Tenant), keys.StatusOrder(tag, Tenant) }
+            .Select(k => Database.KeyTimeToLiveAsync(k)));
+        Assert.All(ttls, t => Assert.InRange(t!.Value, TimeSpan.FromMinutes(15) + TimeSpan.FromDays(1) - TimeSpan.FromMinutes(1), TimeSpan.FromMinutes(15) + TimeSpan.FromDays(1) + TimeSpan.FromSeconds(10)));
+        Assert.True(ttls.Max() - ttls.Min() < TimeSpan.FromSeconds(1));
+    }
+
+    [Fact]
+    public async Task StatusList_RecordsWrittenWithoutAnIndex_StillRead_TakeChildren_AndCascade()
+    {
+        // Arrange: a parent recorded as before the status list (a replica of the previous version, or the list off).
+        var before = await ConnectStoreAsync(GrantsOptions, new StatusListOptions { Enabled = false });
+        var parent = NewGrant();
+        Assert.Equal(new RecordGrantOutcome(RecordGrantResult.Recorded, null), await before.RecordWithStatusAsync(parent, Issued(parent), Ct));
+
+        // Act: a child recorded with an index rewrites the parent's record (to link it) and keeps it index-less.
+        var child = NewGrant(parent: parent.Id);
+        var recorded = await Store.RecordWithStatusAsync(child, Issued(child), Ct);
+        var revoked = await Store.RevokeAsync(parent.Id, "admin", "upgrade", Ct);
+
+        // Assert
+        Assert.Null((await Store.FindAsync(parent.Id, Ct))!.StatusIndex);
+        AssertSameGrant(parent, await Store.FindAsync(parent.Id, Ct));
+        Assert.Equal([child.Id], Assert.IsType<Revoked>(revoked).Descendants.Select(d => d.GrantId));
+        Assert.True(StatusIndexing.Get(await Store.ReadStatusListAsync(Tenant, Ct), recorded.StatusIndex!.Value));
+    }
+
+    [Fact]
+    public async Task StatusList_MoreFreedInOneStepThanAFieldHolds_AllReusedOnce()
+    {
+        // Arrange: 600 tokens that come free in the same step: more than the 256 a field of the free list holds, so
+        // full fields are moved aside.
+        var options = new StatusListOptions { Capacity = 1024, ReuseMargin = TimeSpan.Zero, ReuseGranularity = TimeSpan.FromSeconds(3) };
+        var store = await ConnectStoreAsync(GrantsOptions, options);
+        var first = await RecordManyWithStatusAsync(store, 600, TimeSpan.FromMilliseconds(500));
+        var keys = new RedisGrantKeys(KeyPrefix);
+        var fields = await Database.HashLengthAsync(keys.StatusQueue(GrantId.RoutingTag(Tenant), Tenant));
+
+        // Act: once they are free, 600 more.
+        await Task.Delay(TimeSpan.FromSeconds(3.6), Ct);
+        var second = await RecordManyWithStatusAsync(store, 600, TimeSpan.FromMinutes(10));
+
+        // Assert: the same 600 indexes, each handed out once, and no new one.
+        Assert.Equal(Enumerable.Range(0, 600), first.Order());
+        Assert.Equal(Enumerable.Range(0, 600), second.Order());
+        Assert.InRange(fields, 4, 8);
+    }
+
+    private async Task<List<int>> RecordManyWithStatusAsync(RedisGrantStore store, int count, TimeSpan lifetime)
+    {
+        List<int> indexes = [];
+        foreach (var chunk in Enumerable.Range(0, count).Chunk(50))
+        {
+            var grants = chunk.Select(_ => NewGrant(lifetime: lifetime)).ToList();
+            var outcomes = await Task.WhenAll(grants.Select(g => store.RecordWithStatusAsync(g, Issued(g), Ct).AsTask()));
+            indexes.AddRange(outcomes.Select(o => o.StatusIndex!.Value));
+        }
+
+        return indexes;
     }
 
     [Fact]

@@ -18,15 +18,33 @@ public sealed class StandInBroker : IAsyncDisposable
     private readonly WebApplication _app;
     private int _metadataRequests;
     private int _jwksRequests;
+    private int _statusListRequests;
 
     private StandInBroker(WebApplication app, string issuer)
     {
         _app = app;
         Issuer = issuer;
-        Metadata = () => new { issuer = Issuer, jwks_uri = Issuer + "/.well-known/jwks.json", revocation_events_endpoint = Issuer + StandInRevocationFeed.Path };
+        Metadata = () => new
+        {
+            issuer = Issuer,
+            jwks_uri = Issuer + "/.well-known/jwks.json",
+            revocation_events_endpoint = Issuer + StandInRevocationFeed.Path,
+            status_list_endpoint = Issuer + StatusListPath,
+        };
     }
 
+    /// <summary>Where the stand-in's status lists are (<c>status_list_endpoint</c>).</summary>
+    public const string StatusListPath = "/statuslists/v1";
+
     public string Issuer { get; }
+
+    /// <summary>The URI of the test tenant's status list, as the broker spells it in tokens.</summary>
+    public string StatusListUri => Issuer + StatusListPath + "/" + TestBroker.Tenant;
+
+    /// <summary>The answer to <c>GET /statuslists/v1/{tenant}</c> (the tenant as asked); null answers 404.</summary>
+    public Func<string, IResult?> StatusList { get; set; } = _ => null;
+
+    public int StatusListRequests => Volatile.Read(ref _statusListRequests);
 
     public Uri BaseAddress => new(Issuer + "/");
 
@@ -69,6 +87,11 @@ public sealed class StandInBroker : IAsyncDisposable
             Interlocked.Increment(ref broker._jwksRequests);
             return Results.Json(new { keys = broker.Keys });
         });
+        app.MapGet(StatusListPath + "/{tenant}", (string tenant) =>
+        {
+            Interlocked.Increment(ref broker._statusListRequests);
+            return broker.StatusList(tenant) ?? Results.NotFound();
+        });
         broker.Feed.Map(app);
         await app.StartAsync();
         return broker;
@@ -89,7 +112,7 @@ public sealed class StandInBroker : IAsyncDisposable
     }
 
     /// <summary>A token as the broker would mint it for <see cref="TestBroker.Resource"/>, signed with <paramref name="key"/>, issued at <paramref name="issuedAt"/> (default now).</summary>
-    public string Sign(ECDsa key, string keyId, DateTimeOffset? issuedAt = null)
+    public string Sign(ECDsa key, string keyId, DateTimeOffset? issuedAt = null, Action<Dictionary<string, object>>? claims = null)
     {
         var now = issuedAt ?? DateTimeOffset.UtcNow;
         var payload = new Dictionary<string, object>
@@ -99,10 +122,46 @@ public sealed class StandInBroker : IAsyncDisposable
             ["iat"] = now.ToUnixTimeSeconds(), ["nbf"] = now.ToUnixTimeSeconds(), ["exp"] = now.AddMinutes(5).ToUnixTimeSeconds(),
             ["tenant"] = TestBroker.Tenant, ["task_id"] = "task-1", ["purpose"] = "tests",
         };
+        claims?.Invoke(payload);
         var credentials = new SigningCredentials(new ECDsaSecurityKey(key) { KeyId = keyId }, SecurityAlgorithms.EcdsaSha256);
         return new JsonWebTokenHandler { SetDefaultTimesOnTokenCreation = false }
             .CreateToken(JsonSerializer.Serialize(payload), credentials, new Dictionary<string, object> { ["typ"] = "at+jwt" });
     }
+
+    /// <summary>
+    /// A Status List Token (draft-ietf-oauth-status-list §5.1) over <paramref name="list"/> as the broker would sign it
+    /// for the test tenant, changed by <paramref name="claims"/> and <paramref name="header"/>.
+    /// </summary>
+    public string SignList(
+        ECDsa key, string keyId, byte[] list, Action<Dictionary<string, object>>? claims = null, Action<Dictionary<string, object>>? header = null, int bits = 1)
+    {
+        var now = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
+        var payload = new Dictionary<string, object>
+        {
+            ["iss"] = Issuer, ["sub"] = StatusListUri, ["iat"] = now, ["exp"] = now + 300, ["ttl"] = 30,
+            ["status_list"] = new Dictionary<string, object> { ["bits"] = bits, ["lst"] = Compress(list) },
+        };
+        claims?.Invoke(payload);
+        var headers = new Dictionary<string, object> { ["typ"] = "statuslist+jwt" };
+        header?.Invoke(headers);
+        var credentials = new SigningCredentials(new ECDsaSecurityKey(key) { KeyId = keyId }, SecurityAlgorithms.EcdsaSha256);
+        return new JsonWebTokenHandler { SetDefaultTimesOnTokenCreation = false }.CreateToken(JsonSerializer.Serialize(payload), credentials, headers);
+    }
+
+    /// <summary>§4.1: ZLIB (RFC 1950), base64url.</summary>
+    public static string Compress(byte[] list)
+    {
+        using var output = new MemoryStream();
+        using (var zlib = new System.IO.Compression.ZLibStream(output, System.IO.Compression.CompressionLevel.SmallestSize, leaveOpen: true))
+        {
+            zlib.Write(list);
+        }
+
+        return Base64UrlEncoder.Encode(output.ToArray());
+    }
+
+    /// <summary>The response the broker sends for a list token.</summary>
+    public static IResult ListResponse(string jwt) => Results.Text(jwt, "application/statuslist+jwt");
 
     public async ValueTask DisposeAsync()
     {
