@@ -62,18 +62,22 @@ public sealed class TestBroker : IAsyncDisposable
     private readonly string _directory;
     private int _metadataFetches;
 
-    private TestBroker(WebApplication app, Uri baseAddress, string directory, ECDsa key)
+    private TestBroker(WebApplication app, Uri baseAddress, Uri listenAddress, string directory, ECDsa key)
     {
         _app = app;
         _directory = directory;
         BaseAddress = baseAddress;
+        ListenAddress = listenAddress;
         SigningKey = key;
-        Client = new HttpClient { BaseAddress = baseAddress };
+        Client = new HttpClient { BaseAddress = listenAddress };
         var jwk = JsonWebKeyConverter.ConvertFromECDsaSecurityKey(new ECDsaSecurityKey(key));
         KeyId = Base64UrlEncoder.Encode(jwk.ComputeJwkThumbprint());
     }
 
     public Uri BaseAddress { get; }
+
+    /// <summary>Where the broker listens: <see cref="BaseAddress"/>, unless it was started behind a relay.</summary>
+    public Uri ListenAddress { get; }
 
     /// <summary>The issuer: the base address without its trailing slash.</summary>
     public string Issuer => BaseAddress.GetLeftPart(UriPartial.Authority);
@@ -88,7 +92,13 @@ public sealed class TestBroker : IAsyncDisposable
     /// <summary>How many times the RFC 8414 metadata was fetched.</summary>
     public int MetadataFetches => Volatile.Read(ref _metadataFetches);
 
-    public static async Task<TestBroker> StartAsync()
+    /// <summary>Starts the broker.</summary>
+    /// <param name="issuerPort">
+    /// The loopback port of the issuer URL (and so of every URL in its metadata), when that is not where the broker
+    /// listens: a relay in front of it (<see cref="TcpRelay"/>). Default: the port it listens on.
+    /// </param>
+    /// <param name="settings">More configuration, e.g. <c>Broker:Revocation:FeedHeartbeat</c>.</param>
+    public static async Task<TestBroker> StartAsync(int? issuerPort = null, IReadOnlyDictionary<string, string?>? settings = null)
     {
         var directory = Directory.CreateTempSubdirectory("broker-validation-").FullName;
         Directory.CreateDirectory(Path.Combine(directory, "policy"));
@@ -98,7 +108,8 @@ public sealed class TestBroker : IAsyncDisposable
         await File.WriteAllTextAsync(keyFile, key.ExportECPrivateKeyPem());
 
         var port = FreePort();
-        var issuer = $"http://127.0.0.1:{port}";
+        var listen = $"http://127.0.0.1:{port}";
+        var issuer = $"http://127.0.0.1:{issuerPort ?? port}";
         var builder = WebApplication.CreateSlimBuilder();
         builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
         {
@@ -106,8 +117,13 @@ public sealed class TestBroker : IAsyncDisposable
             ["Broker:Policy:Path"] = Path.Combine(directory, "policy"),
             ["Broker:Keys:SigningKeyFiles:0"] = keyFile,
         });
+        if (settings is not null)
+        {
+            builder.Configuration.AddInMemoryCollection(settings);
+        }
+
         builder.Logging.ClearProviders();
-        builder.WebHost.UseUrls(issuer);
+        builder.WebHost.UseUrls(listen);
         builder.Services.AddBroker(builder.Configuration);
 
         // Dev mode (the dev identity source) is never read from configuration; the --dev flag turns it on like this.
@@ -127,7 +143,7 @@ public sealed class TestBroker : IAsyncDisposable
         app.UseBroker();
         app.MapBroker();
         await app.StartAsync();
-        broker = new TestBroker(app, new Uri(issuer + "/"), directory, key);
+        broker = new TestBroker(app, new Uri(issuer + "/"), new Uri(listen + "/"), directory, key);
         return broker;
     }
 

@@ -2,31 +2,44 @@ using System.Diagnostics;
 
 namespace Broker.Validation.Tests.Infrastructure;
 
-/// <summary>A <c>dotnet</c> child process with its output kept for failure messages, killed on dispose.</summary>
+/// <summary>A child process (<c>dotnet</c>, <c>node</c>) with its output kept for failure messages, killed on dispose.</summary>
 public sealed class TestProcess : IAsyncDisposable
 {
     private readonly Process _process;
     private readonly List<string> _output = [];
+    private readonly List<string> _standardOutput = [];
 
     public TestProcess(string dll, string workingDirectory, params string[] arguments)
+        : this(StartInfo("dotnet", workingDirectory, null, [dll, .. arguments]))
     {
-        var start = new ProcessStartInfo("dotnet")
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            WorkingDirectory = workingDirectory,
-        };
-        start.ArgumentList.Add(dll);
-        foreach (var argument in arguments)
-        {
-            start.ArgumentList.Add(argument);
-        }
+    }
 
+    private TestProcess(ProcessStartInfo start)
+    {
         _process = Process.Start(start)!;
-        _process.OutputDataReceived += (_, e) => Record(e.Data);
-        _process.ErrorDataReceived += (_, e) => Record(e.Data);
+        _process.OutputDataReceived += (_, e) => Record(e.Data, standardOutput: true);
+        _process.ErrorDataReceived += (_, e) => Record(e.Data, standardOutput: false);
         _process.BeginOutputReadLine();
         _process.BeginErrorReadLine();
+    }
+
+    /// <summary>Starts <paramref name="fileName"/> (found on PATH) with these environment variables added.</summary>
+    /// <exception cref="System.ComponentModel.Win32Exception">The program is not installed.</exception>
+    public static TestProcess Start(string fileName, string workingDirectory, IReadOnlyDictionary<string, string> environment, params string[] arguments) =>
+        new(StartInfo(fileName, workingDirectory, environment, arguments));
+
+    public bool HasExited => _process.HasExited;
+
+    /// <summary>Standard output only, one entry per line.</summary>
+    public IReadOnlyList<string> StandardOutput
+    {
+        get
+        {
+            lock (_output)
+            {
+                return [.. _standardOutput];
+            }
+        }
     }
 
     public string Output
@@ -76,13 +89,53 @@ public sealed class TestProcess : IAsyncDisposable
         _process.Dispose();
     }
 
-    private void Record(string? line)
+    /// <summary>Waits for the process to end by itself; its exit code, or null past <paramref name="timeout"/>.</summary>
+    public async Task<int?> WaitForExitAsync(TimeSpan timeout)
+    {
+        using var deadline = new CancellationTokenSource(timeout);
+        try
+        {
+            await _process.WaitForExitAsync(deadline.Token);
+            return _process.ExitCode;
+        }
+        catch (OperationCanceledException)
+        {
+            return null;
+        }
+    }
+
+    private static ProcessStartInfo StartInfo(string fileName, string workingDirectory, IReadOnlyDictionary<string, string>? environment, IEnumerable<string> arguments)
+    {
+        var start = new ProcessStartInfo(fileName)
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            WorkingDirectory = workingDirectory,
+        };
+        foreach (var argument in arguments)
+        {
+            start.ArgumentList.Add(argument);
+        }
+
+        foreach (var (name, value) in environment ?? new Dictionary<string, string>())
+        {
+            start.Environment[name] = value;
+        }
+
+        return start;
+    }
+
+    private void Record(string? line, bool standardOutput)
     {
         if (line is not null)
         {
             lock (_output)
             {
                 _output.Add(line);
+                if (standardOutput)
+                {
+                    _standardOutput.Add(line);
+                }
             }
         }
     }
