@@ -7,8 +7,16 @@ public sealed class TestProcess : IAsyncDisposable
 {
     private readonly Process _process;
     private readonly List<string> _output = [];
+    private readonly List<string> _standardOutput = [];
+    private readonly List<string> _standardError = [];
 
     public TestProcess(string dll, string workingDirectory, params string[] arguments)
+        : this(dll, workingDirectory, null, arguments)
+    {
+    }
+
+    /// <summary>Starts <c>dotnet dll arguments</c>; <paramref name="environment"/> sets variables, or removes those whose value is null.</summary>
+    public TestProcess(string dll, string workingDirectory, IReadOnlyDictionary<string, string?>? environment, params string[] arguments)
     {
         var start = new ProcessStartInfo("dotnet")
         {
@@ -22,9 +30,21 @@ public sealed class TestProcess : IAsyncDisposable
             start.ArgumentList.Add(argument);
         }
 
+        foreach (var (name, value) in environment ?? new Dictionary<string, string?>())
+        {
+            if (value is null)
+            {
+                start.Environment.Remove(name);
+            }
+            else
+            {
+                start.Environment[name] = value;
+            }
+        }
+
         _process = Process.Start(start)!;
-        _process.OutputDataReceived += (_, e) => Record(e.Data);
-        _process.ErrorDataReceived += (_, e) => Record(e.Data);
+        _process.OutputDataReceived += (_, e) => Record(e.Data, _standardOutput);
+        _process.ErrorDataReceived += (_, e) => Record(e.Data, _standardError);
         _process.BeginOutputReadLine();
         _process.BeginErrorReadLine();
     }
@@ -37,6 +57,74 @@ public sealed class TestProcess : IAsyncDisposable
             {
                 return string.Join('\n', _output);
             }
+        }
+    }
+
+    /// <summary>What the process wrote to stdout only.</summary>
+    public string StandardOutput
+    {
+        get
+        {
+            lock (_output)
+            {
+                return string.Join('\n', _standardOutput);
+            }
+        }
+    }
+
+    /// <summary>What the process wrote to stderr only.</summary>
+    public string StandardError
+    {
+        get
+        {
+            lock (_output)
+            {
+                return string.Join('\n', _standardError);
+            }
+        }
+    }
+
+    /// <summary>Waits for the process to exit (and its output to be read), failing with the output past <paramref name="timeout"/>.</summary>
+    public async Task<int> WaitForExitAsync(TimeSpan timeout)
+    {
+        using var deadline = new CancellationTokenSource(timeout);
+        try
+        {
+            await _process.WaitForExitAsync(deadline.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            Assert.Fail($"The process did not exit within {timeout}: " + Output);
+        }
+
+        return _process.ExitCode;
+    }
+
+    /// <summary>Waits until a line of output satisfies <paramref name="match"/> and returns it, failing with the output past 60 s or on exit.</summary>
+    public async Task<string> WaitForLineAsync(Func<string, bool> match)
+    {
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(60);
+        while (true)
+        {
+            // Once it has exited, every line is read before the last look: WaitForExit() without a timeout waits for
+            // the output readers too.
+            var exited = _process.HasExited;
+            if (exited)
+            {
+                _process.WaitForExit();
+            }
+
+            lock (_output)
+            {
+                if (_output.FirstOrDefault(match) is { } line)
+                {
+                    return line;
+                }
+            }
+
+            Assert.False(exited, "The process exited: " + Output);
+            Assert.True(DateTime.UtcNow < deadline, "No such line of output: " + Output);
+            await Task.Delay(50);
         }
     }
 
@@ -76,13 +164,14 @@ public sealed class TestProcess : IAsyncDisposable
         _process.Dispose();
     }
 
-    private void Record(string? line)
+    private void Record(string? line, List<string> stream)
     {
         if (line is not null)
         {
             lock (_output)
             {
                 _output.Add(line);
+                stream.Add(line);
             }
         }
     }
