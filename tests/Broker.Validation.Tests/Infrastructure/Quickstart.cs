@@ -10,7 +10,7 @@ namespace Broker.Validation.Tests.Infrastructure;
 /// The quickstart as processes: <c>Broker.dll --dev</c> (samples/dev/policy/dev.yaml) and samples/McpServer in its
 /// Development profile, following the broker's revocation feed; samples/Agent is run against them per test.
 /// </summary>
-public sealed class Quickstart : IAsyncLifetime
+public class Quickstart : IAsyncLifetime
 {
     private readonly int _brokerPort = TestBroker.FreePort();
     private readonly int _mcpPort = TestBroker.FreePort();
@@ -24,15 +24,16 @@ public sealed class Quickstart : IAsyncLifetime
     /// <summary>What the MCP server logged so far (one <c>mcp-audit:</c> line per tool call).</summary>
     public string McpServerOutput => _mcpServer.Output;
 
-    public static string Directory(string key) =>
+    public static string SampleDirectory(string key) =>
         typeof(Quickstart).Assembly.GetCustomAttributes<AssemblyMetadataAttribute>().Single(a => a.Key == key).Value!;
 
     public async ValueTask InitializeAsync()
     {
-        _broker = new TestProcess(Path.Combine(AppContext.BaseDirectory, "Broker.dll"), Path.GetTempPath(), "--dev", $"--Broker:Dev:Port={_brokerPort}");
+        string[] brokerArguments = ["--dev", $"--Broker:Dev:Port={_brokerPort}", .. await PrepareAsync()];
+        _broker = new TestProcess(Path.Combine(AppContext.BaseDirectory, "Broker.dll"), Path.GetTempPath(), brokerArguments);
         await _broker.WaitUntilReadyAsync(new Uri(BrokerUrl, "/readyz"));
 
-        var mcpDirectory = Directory("SampleMcpServerDirectory");
+        var mcpDirectory = SampleDirectory("SampleMcpServerDirectory");
         _mcpServer = new TestProcess(Path.Combine(mcpDirectory, "McpServer.dll"), mcpDirectory,
             "--environment", "Development", $"--Urls=http://127.0.0.1:{_mcpPort}", $"--Broker:Broker={BrokerUrl.GetLeftPart(UriPartial.Authority)}");
 
@@ -42,9 +43,18 @@ public sealed class Quickstart : IAsyncLifetime
 
     public async ValueTask DisposeAsync()
     {
+        await DisposeAsyncCore();
+        GC.SuppressFinalize(this);
+    }
+
+    protected virtual async ValueTask DisposeAsyncCore()
+    {
         await _mcpServer.DisposeAsync();
         await _broker.DisposeAsync();
     }
+
+    /// <summary>Runs before the broker starts; returns more arguments for it (another policy directory, say).</summary>
+    protected virtual Task<string[]> PrepareAsync() => Task.FromResult<string[]>([]);
 
     /// <summary>
     /// Starts <c>dotnet Agent.dll</c> (the built sample, not <c>dotnet run</c>) against this stack, unless
@@ -53,7 +63,7 @@ public sealed class Quickstart : IAsyncLifetime
     /// </summary>
     public TestProcess StartAgent(IReadOnlyDictionary<string, string?>? environment, params string[] arguments)
     {
-        var directory = Directory("SampleAgentDirectory");
+        var directory = SampleDirectory("SampleAgentDirectory");
         var variables = new Dictionary<string, string?> { ["SPIFFE_ENDPOINT_SOCKET"] = null };
         foreach (var (name, value) in environment ?? new Dictionary<string, string?>())
         {
