@@ -51,6 +51,11 @@ internal sealed class AgentRun(AgentSettings settings, Narrative narrative)
         {
             narrative.Step("failed", $"{_step}: the broker at {settings.Broker} did not answer in time");
         }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            narrative.Step("cancelled", _step);
+            exitCode = ExitCodes.Cancelled;
+        }
         finally
         {
             // Whatever happened, a task that holds grants ends with them revoked: they are not left to expire.
@@ -84,7 +89,9 @@ internal sealed class AgentRun(AgentSettings settings, Narrative narrative)
             narrative.Step("tools", $"offered to this grant: {string.Join(", ", await connection.ListToolsAsync(cancellationToken))}");
 
             _step = "call";
-            if (!Report(settings.Tool, await connection.CallAsync(settings.Tool, Arguments(settings.Tool, me), cancellationToken)))
+            var called = Report(settings.Tool, await connection.CallAsync(settings.Tool, Arguments(settings.Tool, me), cancellationToken));
+            await NoteRenewalAsync(cache, request, cancellationToken);
+            if (!called)
             {
                 return ExitCodes.Failed;
             }
@@ -96,6 +103,7 @@ internal sealed class AgentRun(AgentSettings settings, Narrative narrative)
 
             // 4. A tool that may need more than the task holds.
             var outcome = await connection.CallAsync(settings.StepUpTool, Arguments(settings.StepUpTool, me), cancellationToken);
+            await NoteRenewalAsync(cache, request, cancellationToken);
             if (outcome is not CallOutcome.Refused { Challenge: { IsInsufficientScope: true, Scope: { Length: > 0 } scope } })
             {
                 return Report(settings.StepUpTool, outcome) ? ExitCodes.Ok : ExitCodes.Failed;
@@ -165,6 +173,25 @@ internal sealed class AgentRun(AgentSettings settings, Narrative narrative)
         return grantId;
     }
 
+    /// <summary>
+    /// Says so when Broker.Client's handler replaced the token during a call: the MCP server answered 401 (the grant
+    /// revoked, say), so the handler exchanged again and the broker, policy allowing, issued a new grant.
+    /// </summary>
+    private async Task NoteRenewalAsync(CapabilityTokenCache cache, CapabilityRequest request, CancellationToken cancellationToken)
+    {
+        var current = await cache.GetTokenAsync(request, cancellationToken);
+        if (_grants.Any(g => ReferenceEquals(g.Token, current)))
+        {
+            return;
+        }
+
+        narrative.Secret(current.AccessToken);
+        var grantId = new JsonWebToken(current.AccessToken).Id;
+        _grants.Add((grantId, current));
+        narrative.Step("renewed", $"the MCP server refused the token, so Broker.Client exchanged again: {current.Scope} as grant {grantId}");
+        narrative.Grant(grantId);
+    }
+
     /// <summary>Prints a call's outcome; true when it succeeded.</summary>
     private bool Report(string tool, CallOutcome outcome, string? note = null)
     {
@@ -188,19 +215,30 @@ internal sealed class AgentRun(AgentSettings settings, Narrative narrative)
     private async Task<int> WatchAsync(string grantId, CancellationToken cancellationToken)
     {
         var token = _grants[0].Token;
-        await using var pinned = await McpConnection.ConnectPinnedAsync(settings.McpEndpoint, token.AccessToken, cancellationToken);
-        narrative.Step("watch", $"calling {settings.Tool} with grant {grantId} every {AgentSettings.WatchInterval.TotalMilliseconds} ms until it is refused (at most {Seconds(settings.WatchTimeout)} s); revoke it: brokerctl grants revoke {grantId} --reason '...'");
         var started = Stopwatch.GetTimestamp();
+        McpConnection pinned;
+        try
+        {
+            pinned = await McpConnection.ConnectPinnedAsync(settings.McpEndpoint, token.AccessToken, cancellationToken);
+        }
+        catch (AgentException ex) when (ex.Challenge is { Status: HttpStatusCode.Unauthorized } c)
+        {
+            // Revoked already, before the watch began (then Broker.Client renewed the token of the first call).
+            CutOff(started, 0, c);
+            return ExitCodes.Ok;
+        }
+
+        await using var connection = pinned;
+        narrative.Step("watch", $"calling {settings.Tool} with grant {grantId} every {AgentSettings.WatchInterval.TotalMilliseconds} ms until it is refused (at most {Seconds(settings.WatchTimeout)} s); revoke it: brokerctl grants revoke {grantId} --reason '...'");
         var calls = 0;
         while (Stopwatch.GetElapsedTime(started) < settings.WatchTimeout)
         {
-            var outcome = await pinned.CallAsync(settings.Tool, Arguments(settings.Tool, "watch"), cancellationToken);
+            var outcome = await connection.CallAsync(settings.Tool, Arguments(settings.Tool, "watch"), cancellationToken);
             calls++;
             switch (outcome)
             {
                 case CallOutcome.Refused { Challenge: { Status: HttpStatusCode.Unauthorized } c }:
-                    var elapsed = Stopwatch.GetElapsedTime(started);
-                    narrative.Step("watch", $"cut off after {elapsed.TotalMilliseconds.ToString("F0", CultureInfo.InvariantCulture)} ms ({calls} calls): 401 {c.Error ?? "(no error code)"}: {Narrative.Printable(c.Description)}");
+                    CutOff(started, calls, c);
                     return ExitCodes.Ok;
                 case CallOutcome.Succeeded:
                     break;
@@ -215,6 +253,9 @@ internal sealed class AgentRun(AgentSettings settings, Narrative narrative)
         narrative.Step("watch", $"grant {grantId} was still honoured after {Seconds(settings.WatchTimeout)} s ({calls} calls)");
         return ExitCodes.NotCutOff;
     }
+
+    private void CutOff(long started, int calls, Challenge challenge) =>
+        narrative.Step("watch", $"cut off after {Stopwatch.GetElapsedTime(started).TotalMilliseconds.ToString("F0", CultureInfo.InvariantCulture)} ms ({calls} calls): 401 {challenge.Error ?? "(no error code)"}: {Narrative.Printable(challenge.Description)}");
 
     /// <summary>Revokes every grant of the task at the broker; false when the broker did not confirm it.</summary>
     private async Task<bool> EndTaskAsync(WorkloadCredential credential, CancellationToken cancellationToken)

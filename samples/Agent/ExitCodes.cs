@@ -16,4 +16,7 @@ internal static class ExitCodes
 
     /// <summary><c>--watch-revocation</c>: the grant was still honoured when the watch ended.</summary>
     public const int NotCutOff = 3;
+
+    /// <summary>Interrupted (Ctrl+C, SIGTERM): 128 + SIGINT, as shells report it.</summary>
+    public const int Cancelled = 130;
 }

@@ -74,8 +74,9 @@ internal sealed class McpConnection : IAsyncDisposable
         catch (Exception ex) when (ex is HttpRequestException or McpException or TaskCanceledException && !cancellationToken.IsCancellationRequested)
         {
             var reason = Describe(ex, recorder.Last);
+            var challenge = ex is HttpRequestException { StatusCode: HttpStatusCode.Unauthorized or HttpStatusCode.Forbidden } ? recorder.Last : null;
             http.Dispose();
-            throw new AgentException($"cannot connect to {endpoint}: {reason}", ex);
+            throw new AgentException($"cannot connect to {endpoint}: {reason}", ex) { Challenge = challenge };
         }
     }
 

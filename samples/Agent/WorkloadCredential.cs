@@ -88,7 +88,7 @@ internal abstract class WorkloadCredential : ISubjectTokenSource, IAsyncDisposab
 
             if (response.StatusCode != HttpStatusCode.OK || body is null)
             {
-                throw new AgentException($"the dev identity source answered HTTP {(int)response.StatusCode}: {Narrative.Printable(body)}");
+                throw new AgentException($"the dev identity source answered HTTP {(int)response.StatusCode}: {Narrative.Printable(Unquote(body)?.Trim())}");
             }
 
             var token = body.Trim();
@@ -102,6 +102,19 @@ internal abstract class WorkloadCredential : ISubjectTokenSource, IAsyncDisposab
             {
                 throw new AgentException("the dev identity source answered with something that is not a JWT.");
             }
+        }
+    }
+
+    /// <summary>A refusal's text: the dev source writes it as a JSON string.</summary>
+    private static string? Unquote(string? body)
+    {
+        try
+        {
+            return body is ['"', ..] ? System.Text.Json.JsonSerializer.Deserialize<string>(body) : body;
+        }
+        catch (System.Text.Json.JsonException)
+        {
+            return body;
         }
     }
 
@@ -160,4 +173,7 @@ internal sealed class AgentException : Exception
         : base(message, innerException)
     {
     }
+
+    /// <summary>The MCP server's challenge, when it refused the connection with 401 or 403.</summary>
+    public Challenge? Challenge { get; init; }
 }

@@ -96,6 +96,28 @@ public sealed partial class SampleAgentTests(Quickstart quickstart) : IClassFixt
     }
 
     [Fact]
+    public async Task WatchRevocation_RevokedAsSoonAsPrinted_AgentIsCutOffAllTheSame()
+    {
+        // Arrange
+        await using var agent = quickstart.StartAgent(null, "--task", "agent-watch-early", "--watch-revocation");
+        var grant = (await agent.WaitForLineAsync(l => l.StartsWith("grant: ", StringComparison.Ordinal)))["grant: ".Length..];
+
+        // Act: revoked at once, so maybe before the first call. Then Broker.Client renews that call's token (and the
+        // agent says so), but the watched grant is the one printed first, and that one is refused.
+        await quickstart.RevokeAsync(grant, "revoked early");
+        var exitCode = await agent.WaitForExitAsync(TimeSpan.FromSeconds(60));
+
+        // Assert
+        Assert.True(exitCode == 0, $"exit {exitCode}: {agent.Output}");
+        Assert.Matches(CutOff(), agent.StandardOutput);
+        Assert.Contains(ReadOk, agent.StandardOutput, StringComparison.Ordinal);
+        foreach (var id in Grants(agent.StandardOutput))
+        {
+            Assert.Equal("revoked", (await quickstart.GrantAsync(id)).GetProperty("status").GetString());
+        }
+    }
+
+    [Fact]
     public async Task WatchRevocation_NobodyRevokes_ExitsThreeAndEndsTheTask()
     {
         // Act
@@ -134,6 +156,18 @@ public sealed partial class SampleAgentTests(Quickstart quickstart) : IClassFixt
         // Assert
         Assert.Equal(1, exitCode);
         Assert.Contains($"[failed] identity: the broker at {notABroker}/ has no dev identity source: start it with --dev, or give the agent a SPIFFE Workload API (SPIFFE_ENDPOINT_SOCKET).", output, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task DevIdentityOutsideTheDevTrustDomain_RefusedByTheDevSource_ExitsOne()
+    {
+        // Act
+        var (exitCode, output, _) = await quickstart.RunAgentAsync("--spiffe-id", "spiffe://payments.example.org/agents/demo");
+
+        // Assert
+        Assert.Equal(1, exitCode);
+        Assert.Contains("[failed] identity: the dev identity source answered HTTP 400: spiffe_id must be a SPIFFE ID in spiffe://dev.localhost", output, StringComparison.Ordinal);
+        Assert.Empty(Grants(output));
     }
 
     [Fact]
