@@ -116,7 +116,7 @@ internal sealed class AgentRun(AgentSettings settings, Narrative narrative)
             var needed = scope.Split(' ', StringSplitOptions.RemoveEmptyEntries);
             if (needed.All(request.Capabilities.Contains))
             {
-                narrative.Step("step-up", $"not attempted: the grant already holds {scope}; the server refuses it for another reason.");
+                narrative.Step("step-up", $"not attempted: the grant already holds {Narrative.Printable(scope)}; the server refuses it for another reason.");
                 return ExitCodes.Failed;
             }
 
@@ -137,7 +137,7 @@ internal sealed class AgentRun(AgentSettings settings, Narrative narrative)
             {
                 await ExchangeAsync("step-up", cache, wider, cancellationToken);
             }
-            catch (BrokerExchangeException ex) when (!ex.IsTransient)
+            catch (BrokerExchangeException ex) when (!ex.IsTransient && ex.Error != BrokerExchangeException.InvalidResponse)
             {
                 // Policy said no: an answer, not a failure. The agent carries on with what it holds.
                 narrative.Step("step-up", $"refused by the broker: {ex.Error} (HTTP {(int)ex.StatusCode}): {Narrative.Printable(ex.ErrorDescription)}");

@@ -19,6 +19,7 @@ internal sealed class McpConnection : IAsyncDisposable
 
     private readonly HttpClient _http;
     private readonly ChallengeRecorder _recorder;
+    private int _disposed;
 
     private McpConnection(HttpClient http, ChallengeRecorder recorder, McpClient client)
     {
@@ -114,8 +115,11 @@ internal sealed class McpConnection : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
-        await Client.DisposeAsync();
-        _http.Dispose();
+        if (Interlocked.Exchange(ref _disposed, 1) == 0)
+        {
+            await Client.DisposeAsync();
+            _http.Dispose();
+        }
     }
 
     /// <summary>
