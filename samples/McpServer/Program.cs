@@ -10,6 +10,16 @@ var builder = WebApplication.CreateBuilder(args);
 builder.Services.AddAuthentication().AddBrokerTokens(o => builder.Configuration.GetSection("Broker").Bind(o));
 builder.Services.AddAuthorization();
 builder.Services.AddSingleton<FileStore>();
+
+// Revocations reach this server within a second over the broker's revocation feed, which it follows with its own
+// workload credential (the RevocationFeed section); /healthz is healthy once the feed is connected.
+var health = builder.Services.AddHealthChecks();
+if (RevocationFeedCredential.Create(builder.Configuration) is { } credential)
+{
+    builder.Services.AddBrokerRevocationFeed(o => o.Credential = credential);
+    health.AddBrokerRevocationFeedHealthCheck();
+}
+
 builder.Services.AddMcpServer()
     .WithHttpTransport(o => o.SessionMode = HttpServerSessionMode.Stateless)
     .AddBrokerCapabilities()
@@ -18,4 +28,5 @@ builder.Services.AddMcpServer()
 var app = builder.Build();
 app.MapBrokerResourceMetadata();                    // RFC 9728 at /.well-known/oauth-protected-resource[/mcp]
 app.MapMcp("/mcp").RequireBrokerCapabilities();     // 401 / 403 challenges, header checks, no token passthrough
+app.MapHealthChecks("/healthz");
 await app.RunAsync();

@@ -31,7 +31,8 @@ public sealed class SampleMcpServerTests : IAsyncLifetime
         var sampleDirectory = typeof(SampleMcpServerTests).Assembly.GetCustomAttributes<AssemblyMetadataAttribute>().Single(a => a.Key == "SampleMcpServerDirectory").Value!;
         _sample = new TestProcess(Path.Combine(sampleDirectory, "McpServer.dll"), sampleDirectory,
             "--environment", "Development", $"--Urls=http://127.0.0.1:{_samplePort}", $"--Broker:Broker={BrokerUrl.GetLeftPart(UriPartial.Authority)}");
-        await _sample.WaitUntilReadyAsync(new Uri($"http://127.0.0.1:{_samplePort}/.well-known/oauth-protected-resource/mcp"));
+        // Healthy once its revocation feed is connected: tokens minted from then on are not "issued before the gap".
+        await _sample.WaitUntilReadyAsync(new Uri($"http://127.0.0.1:{_samplePort}/healthz"));
     }
 
     public async ValueTask DisposeAsync()

@@ -453,7 +453,7 @@ public sealed class TypeScriptServerTests(TypeScriptServerFixture fixture) : ICl
 
     /// <summary>The server's mcp-audit lines (standard output) for <paramref name="grantId"/>, as read so far.</summary>
     private List<JsonElement> AuditLines(string grantId) =>
-        [.. fixture.Server.StandardOutput
+        [.. fixture.Server.StandardOutputLines
             .Select(l => JsonDocument.Parse(l).RootElement.Clone())
             .Where(l => l.GetProperty("event").GetString() == "mcp-audit" && l.GetProperty("grant_id").GetString() == grantId)];
 

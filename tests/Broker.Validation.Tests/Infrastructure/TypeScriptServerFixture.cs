@@ -65,7 +65,7 @@ public sealed class TypeScriptServerFixture : IAsyncLifetime
         await using (var compiler = StartNode(directory, new Dictionary<string, string>(), "node_modules/typescript/bin/tsc", "-p", "."))
         {
             var exitCode = await compiler.WaitForExitAsync(TimeSpan.FromMinutes(3));
-            Assert.True(exitCode == 0, $"tsc failed ({exitCode?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "timed out"}):\n{compiler.Output}");
+            Assert.True(exitCode == 0, $"tsc failed ({exitCode.ToString(System.Globalization.CultureInfo.InvariantCulture)}):\n{compiler.Output}");
         }
 
         Server = StartNode(directory, new Dictionary<string, string>
