@@ -88,18 +88,21 @@ const MaxEventLength = 16_384;
 
 /**
  * Follows `GET /revocations/v1/events`: applies `revoked` and `reset` events to the set, marks it current on every
- * event and heartbeat, and reconnects with backoff and jitter, resuming with Last-Event-ID.
+ * event and heartbeat once the broker said `ready` (its history is sent), and reconnects with backoff and jitter,
+ * resuming with Last-Event-ID (the `ready` event's position when nothing was revoked).
  */
 export class RevocationFeed {
   private lastEventId: string | undefined;
   private lastHeard: number | undefined;
   private connected = false;
+  // Until `ready`, revocations missed while away may still be on their way: the set is not current yet.
+  private caughtUp = false;
 
   constructor(private readonly options: RevocationFeedOptions) {}
 
-  /** Connected and heard from within the freshness window. */
+  /** Connected, caught up, and heard from within the freshness window. */
   get fresh(): boolean {
-    return this.connected && this.lastHeard !== undefined && Date.now() - this.lastHeard <= this.options.freshnessWindowMs;
+    return this.connected && this.caughtUp && this.lastHeard !== undefined && Date.now() - this.lastHeard <= this.options.freshnessWindowMs;
   }
 
   /** Runs forever. */
@@ -117,6 +120,7 @@ export class RevocationFeed {
         reason = reasonOf(error);
       } finally {
         this.connected = false;
+        this.caughtUp = false;
       }
 
       // A stream that opened and then ended is the broker rebalancing: wait its retry:. Failures back off
@@ -137,11 +141,12 @@ export class RevocationFeed {
     // Silence longer than the freshness window (connecting included) drops the connection: a half-open TCP
     // connection must not keep this server "connected" while revocations go unheard.
     let idle = setTimeout(() => abort.abort(), this.options.freshnessWindowMs);
+    this.caughtUp = false;
     const heard = () => {
       clearTimeout(idle);
       idle = setTimeout(() => abort.abort(), this.options.freshnessWindowMs);
       this.lastHeard = Date.now();
-      this.options.revocations.markCurrent(this.lastHeard);
+      if (this.caughtUp) this.options.revocations.markCurrent(this.lastHeard);
     };
 
     try {
@@ -178,6 +183,7 @@ export class RevocationFeed {
         onEvent: (event) => {
           this.apply(event);
           if (event.id) this.lastEventId = event.id;
+          if (event.event === 'ready') this.caughtUp = true;
           heard();
         },
         onRetry: (ms) => {
@@ -232,6 +238,10 @@ export class RevocationFeed {
 
         break;
       }
+
+      case 'ready':
+        // Everything up to its position has been sent; the caller records the position and marks the set current.
+        return;
 
       case 'reset': {
         // The broker trimmed its history past our position: revocations before `since` may have been missed, so
