@@ -56,7 +56,7 @@ public sealed class TestProcess : IAsyncDisposable
     /// <summary>Starts <paramref name="fileName"/> (found on PATH) with these environment variables added.</summary>
     /// <exception cref="System.ComponentModel.Win32Exception">The program is not installed.</exception>
     public static TestProcess Start(string fileName, string workingDirectory, IReadOnlyDictionary<string, string> environment, params string[] arguments) =>
-        new(fileName, workingDirectory, environment.ToDictionary(e => e.Key, e => (string?)e.Value), arguments);
+        new(fileName, workingDirectory, environment.ToDictionary(e => e.Key, e => (string?)e.Value), arguments.AsEnumerable());
 
     public bool HasExited => _process.HasExited;
 
