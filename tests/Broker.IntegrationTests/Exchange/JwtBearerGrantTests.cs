@@ -55,12 +55,13 @@ public sealed class JwtBearerGrantTests(ExchangeFixture fixture) : IClassFixture
         Assert.False(bearer.Json.TryGetProperty("refresh_token", out _));
         Assert.True(exchanged.Json.TryGetProperty("issued_token_type", out _));
 
-        // Assert: the same token but for its own grant ID and times.
+        // Assert: the same token but for its own grant ID, times and status list index (the list is the same).
         var (header, claims) = await VerifyAsync(bearer.AccessToken);
         var (exchangedHeader, exchangedClaims) = await VerifyAsync(exchanged.AccessToken);
         Assert.Equal("at+jwt", header["typ"]);
         Assert.Equal(exchangedHeader["kid"], header["kid"]);
-        string[] perToken = ["jti", "iat", "nbf", "exp"];
+        string[] perToken = ["jti", "iat", "nbf", "exp", "status"];
+        Assert.Equal(StatusListUri(exchangedClaims), StatusListUri(claims));
         Assert.Equal(
             JsonSerializer.Serialize(exchangedClaims.Where(c => !perToken.Contains(c.Key)).OrderBy(c => c.Key, StringComparer.Ordinal)),
             JsonSerializer.Serialize(claims.Where(c => !perToken.Contains(c.Key)).OrderBy(c => c.Key, StringComparer.Ordinal)));
@@ -266,4 +267,7 @@ public sealed class JwtBearerGrantTests(ExchangeFixture fixture) : IClassFixture
         Assert.Contains("urn:ietf:params:oauth:grant-type:token-exchange", grantTypes);
         Assert.Equal(["none"], document.RootElement.GetProperty("token_endpoint_auth_methods_supported").EnumerateArray().Select(e => e.GetString()));
     }
+
+    private static string? StatusListUri(Dictionary<string, object> claims) =>
+        JsonSerializer.SerializeToElement(claims["status"]).GetProperty("status_list").GetProperty("uri").GetString();
 }
