@@ -116,6 +116,11 @@ public static class PolicyLoader
         {
             r.Error(YamlPolicyReader.Get(root, "tenant")!, "'tenant' must be 1-128 characters of a-z 0-9 . _ -");
         }
+        else if (name is "." or "..")
+        {
+            // A tenant's name is a URL path segment (its status list, /statuslists/v1/{tenant}): these two are not.
+            r.Error(YamlPolicyReader.Get(root, "tenant")!, "'tenant' must not be '.' or '..': it names URL path segments");
+        }
 
         var fragment = new TenantFragment(r, root, name ?? "");
         var maxLifetime = r.Duration(root, "max_lifetime", "a tenant");

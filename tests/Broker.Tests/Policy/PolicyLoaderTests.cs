@@ -113,6 +113,8 @@ public sealed class PolicyLoaderTests : IDisposable
     [InlineData("tenant: acme\nrules: [\n", 3, "not valid YAML")]
     [InlineData("tenant: acme\nunknown: 1\n", 2, "unknown key 'unknown'")]
     [InlineData("tenant: Acme\n", 1, "'tenant' must be")]
+    [InlineData("tenant: \".\"\n", 1, "'tenant' must not be '.' or '..'")]
+    [InlineData("tenant: \"..\"\n", 1, "'tenant' must not be '.' or '..'")]
     [InlineData("tenant: acme\nmax_lifetime: 2h\n", 2, "may not exceed 60 minutes")]
     [InlineData("tenant: acme\nmax_lifetime: soon\n", 2, "positive duration")]
     [InlineData("tenant: acme\ncapabilities:\n  - name: a b\n    resource: https://x.test/mcp\n", 3, "scope-token")]
