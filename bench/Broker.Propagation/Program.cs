@@ -93,6 +93,8 @@ try
         var latencies = new List<double>();
         var perVerifier = verifiers.ToDictionary(v => v.Name, _ => new List<double>());
         var adminLatencies = new List<double>();
+        var afterAdmin = new List<double>();
+        var feedDelivered = new List<double>();
         var challenges = new Dictionary<string, int>(StringComparer.Ordinal);
         long upBefore = 0, downBefore = 0;
         var connectionsBefore = 0;
@@ -132,8 +134,10 @@ try
             var t0 = Stopwatch.GetTimestamp();
             var revoke = RevokeAsync(client, replicaB, adminSvid, grantId, t0);
             var polls = verifiers.Select(v => PollUntilRefusedAsync(pollClient, v, token, t0, pollInterval)).ToArray();
+            var sets = verifiers.Select(v => WaitUntilInSetAsync(v, grantId, t0)).ToArray();
             var adminMs = await revoke;
             var results = await Task.WhenAll(polls);
+            var inSet = await Task.WhenAll(sets);
             if (round < 1)
             {
                 continue;
@@ -143,6 +147,8 @@ try
             for (var i = 0; i < verifiers.Count; i++)
             {
                 latencies.Add(results[i].Milliseconds);
+                afterAdmin.Add(results[i].Milliseconds - adminMs);
+                feedDelivered.Add(inSet[i]);
                 perVerifier[verifiers[i].Name].Add(results[i].Milliseconds);
                 challenges[results[i].Challenge] = challenges.GetValueOrDefault(results[i].Challenge) + 1;
             }
@@ -166,6 +172,8 @@ try
         }
 
         Console.WriteLine($"RESULT admin_revoke_ms p50={Percentile(adminLatencies, 50):F1} p90={Percentile(adminLatencies, 90):F1} p99={Percentile(adminLatencies, 99):F1} max={adminLatencies.Max():F1}");
+        Console.WriteLine($"RESULT after_admin_answer_ms p50={Percentile(afterAdmin, 50):F1} p90={Percentile(afterAdmin, 90):F1} p99={Percentile(afterAdmin, 99):F1} max={afterAdmin.Max():F1} (first 401 minus the admin call's answer; negative: refused before the admin saw its answer)");
+        Console.WriteLine($"RESULT in_revoked_set_ms p50={Percentile(feedDelivered, 50):F1} p90={Percentile(feedDelivered, 90):F1} p99={Percentile(feedDelivered, 99):F1} max={feedDelivered.Max():F1} (t0 to the grant in the verifier's RevokedGrantSet, checked in process every {pollInterval.TotalMilliseconds} ms, no HTTP)");
         Console.WriteLine($"   401 challenges: {string.Join("; ", challenges.Select(c => $"{c.Value} x {c.Key}"))}");
 
         // Zero calls to the broker per verified request: the verifiers' only broker traffic goes through the relay.
@@ -275,6 +283,22 @@ static async Task<(double Milliseconds, string Challenge)> PollUntilRefusedAsync
     }
 
     throw new InvalidOperationException($"{verifier.Name} still accepted a revoked token after 10 s");
+}
+
+// When the feed put the grant in the verifier's revoked set: the propagation without the HTTP poll.
+static async Task<double> WaitUntilInSetAsync(Verifier verifier, string grantId, long t0)
+{
+    while (!verifier.Revoked.Contains(grantId))
+    {
+        if (Stopwatch.GetElapsedTime(t0) > TimeSpan.FromSeconds(10))
+        {
+            throw new InvalidOperationException($"{verifier.Name}: the grant was not in the revoked set after 10 s");
+        }
+
+        await Task.Delay(2);
+    }
+
+    return Stopwatch.GetElapsedTime(t0).TotalMilliseconds;
 }
 
 // Nearest-rank percentile.
