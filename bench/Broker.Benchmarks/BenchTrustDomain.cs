@@ -90,13 +90,16 @@ internal sealed class BenchTrustDomain : IDisposable
     }
 
     /// <summary>A compact ES256 JWT-SVID for <paramref name="spiffeId"/>, audience the bench broker.</summary>
-    public string MintSvid(string spiffeId, DateTimeOffset issuedAt, TimeSpan lifetime)
+    public string MintSvid(string spiffeId, DateTimeOffset issuedAt, TimeSpan lifetime) => MintSvid(spiffeId, issuedAt, lifetime, Issuer);
+
+    /// <summary>A compact ES256 JWT-SVID for <paramref name="spiffeId"/>, audience <paramref name="audience"/> (a broker's issuer).</summary>
+    public string MintSvid(string spiffeId, DateTimeOffset issuedAt, TimeSpan lifetime, string audience)
     {
         var header = """{"alg":"ES256","kid":"bench-jwt-authority-1","typ":"JWT"}"""u8;
         var payload = JsonSerializer.SerializeToUtf8Bytes(new Dictionary<string, object>
         {
             ["sub"] = spiffeId,
-            ["aud"] = new[] { Issuer },
+            ["aud"] = new[] { audience },
             ["exp"] = (issuedAt + lifetime).ToUnixTimeSeconds(),
             ["iat"] = issuedAt.ToUnixTimeSeconds(),
         });
