@@ -112,7 +112,7 @@ public static class PolicyLoader
     {
         r.RequireKnownKeys(root, "a policy document", "tenant", "max_lifetime", "trust", "capabilities", "rules", "admins", "rate_limits");
         var name = r.Scalar(root, "tenant", "a policy document", required: true);
-        if (name is not null && !IsName(name))
+        if (name is not null && !IsTenantName(name))
         {
             r.Error(YamlPolicyReader.Get(root, "tenant")!, "'tenant' must be 1-128 characters of a-z 0-9 . _ -");
         }
@@ -709,8 +709,9 @@ public static class PolicyLoader
         };
     }
 
-    private static bool IsName(string value) =>
-        value.Length <= MaxNameLength && value.All(c => c is (>= 'a' and <= 'z') or (>= '0' and <= '9') or '.' or '_' or '-');
+    /// <summary>A tenant name: 1-128 characters of a-z 0-9 . _ - (also what the status list endpoint accepts).</summary>
+    internal static bool IsTenantName(string value) =>
+        value.Length is > 0 and <= MaxNameLength && value.All(c => c is (>= 'a' and <= 'z') or (>= '0' and <= '9') or '.' or '_' or '-');
 
     /// <summary>RFC 6749 §3.3 scope-token: %x21 / %x23-5B / %x5D-7E.</summary>
     internal static bool IsScopeToken(string value) =>

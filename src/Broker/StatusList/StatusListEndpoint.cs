@@ -23,7 +23,7 @@ internal sealed class StatusListEndpoint(IPolicyProvider policyProvider, StatusL
     public async Task HandleAsync(HttpContext context, string tenant, CancellationToken cancellationToken)
     {
         // Only names the policy could define reach the policy, the cache or a key name; anything else is no list.
-        if (!IsTenantName(tenant))
+        if (!PolicyLoader.IsTenantName(tenant))
         {
             await ErrorWriter.WriteAsync(context, ErrorCatalog.StatusListNotFound, cancellationToken: cancellationToken);
             return;
@@ -64,10 +64,6 @@ internal sealed class StatusListEndpoint(IPolicyProvider policyProvider, StatusL
         response.ContentLength = token.Body.Length;
         await response.Body.WriteAsync(token.Body, cancellationToken);
     }
-
-    /// <summary>The policy loader's rule for tenant names: 1-128 characters of a-z 0-9 . _ -.</summary>
-    internal static bool IsTenantName(string? value) =>
-        value is { Length: > 0 and <= 128 } && value.All(c => c is (>= 'a' and <= 'z') or (>= '0' and <= '9') or '.' or '_' or '-');
 
     private static bool Accepts(HttpRequest request)
     {
