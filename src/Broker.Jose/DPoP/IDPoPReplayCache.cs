@@ -8,7 +8,7 @@ namespace Broker.Jose.DPoP;
 /// </summary>
 /// <remarks>
 /// One operation, "add if absent, with expiry", atomic across every caller: in Redis <c>SET key 1 NX PX lifetime</c>.
-/// Keys come from <c>DPoPProofValidator</c>: a fixed-length base64url SHA-256 of the key thumbprint and
+/// Keys come from <see cref="DPoPProofValidator"/>: a fixed-length base64url SHA-256 of the key thumbprint and
 /// <c>jti</c>, never the proof itself; an implementation adds its own prefix.
 /// </remarks>
 public interface IDPoPReplayCache
@@ -20,7 +20,7 @@ public interface IDPoPReplayCache
     /// <returns>True when the key was absent (the proof is used for the first time); false when it was present.</returns>
     /// <exception cref="DPoPReplayCacheUnavailableException">
     /// The entry cannot be recorded (the cache is full, or its store is unreachable). Implementations throw this, and
-    /// only this, so the validator refuses the proof (fail closed) with <c>replay_cache_unavailable</c>.
+    /// only this, so the validator refuses the proof (fail closed) with <see cref="DPoPProofError.ReplayCacheUnavailable"/>.
     /// </exception>
     ValueTask<bool> TryAddAsync(string key, TimeSpan lifetime, CancellationToken cancellationToken);
 }
