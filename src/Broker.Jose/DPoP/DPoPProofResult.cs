@@ -23,6 +23,12 @@ public abstract record DPoPProofResult
     /// <param name="Error">Why; never <see cref="DPoPProofError.None"/>.</param>
     public sealed record Invalid(DPoPProofError Error) : DPoPProofResult
     {
+        /// <summary>Why the proof was refused.</summary>
+        /// <exception cref="ArgumentOutOfRangeException">Set to <see cref="DPoPProofError.None"/>.</exception>
+        public DPoPProofError Error { get; init; } = Error != DPoPProofError.None && Enum.IsDefined(Error)
+            ? Error
+            : throw new ArgumentOutOfRangeException(nameof(Error), Error, "dpop: a refusal needs a defined reason.");
+
         /// <summary>The stable reason code of <see cref="Error"/>, such as <c>wrong_htu</c>.</summary>
         public string ReasonCode => Error.ToReasonCode();
 

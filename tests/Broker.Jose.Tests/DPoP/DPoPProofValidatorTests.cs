@@ -600,6 +600,8 @@ public sealed class DPoPProofValidatorTests
         Assert.Equal(codes.Count, codes.Distinct(StringComparer.Ordinal).Count());
         Assert.All(codes, c => Assert.Matches("^[a-z]+(_[a-z]+)*$", c));
         Assert.Throws<ArgumentOutOfRangeException>(() => DPoPProofError.None.ToOAuthError());
+        Assert.Throws<ArgumentOutOfRangeException>(() => new DPoPProofResult.Invalid(DPoPProofError.None));
+        Assert.Throws<ArgumentOutOfRangeException>(() => new DPoPProofResult.Invalid((DPoPProofError)999));
     }
 
     private DPoPProofValidator Validator() => new(new DPoPProofValidatorOptions(), new InMemoryDPoPReplayCache(_time), _time);
