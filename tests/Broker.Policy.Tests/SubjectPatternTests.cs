@@ -1,7 +1,4 @@
-using Broker.Policy;
-using Broker.Subjects;
-
-namespace Broker.Tests.Policy;
+namespace Broker.Policy.Tests;
 
 public sealed class SubjectPatternTests
 {

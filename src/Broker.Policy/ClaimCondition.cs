@@ -5,11 +5,16 @@ namespace Broker.Policy;
 /// with <c>/</c> between nested object members (<c>kubernetes.io/namespace</c>), so claim names that
 /// contain dots need no escaping.
 /// </summary>
+/// <param name="Path">The claim's path.</param>
+/// <param name="AllowedValues">The values that satisfy the condition.</param>
 public sealed record ClaimCondition(string Path, IReadOnlyList<string> AllowedValues)
 {
     /// <summary>True when the claim is present and one of its values is allowed.</summary>
+    /// <param name="claims">The token's claims, flattened by path.</param>
+    /// <returns>True when satisfied.</returns>
     public bool IsSatisfiedBy(IReadOnlyDictionary<string, IReadOnlyList<string>> claims)
     {
+        ArgumentNullException.ThrowIfNull(claims);
         if (!claims.TryGetValue(Path, out var values))
         {
             return false;
@@ -30,8 +35,12 @@ public sealed record ClaimCondition(string Path, IReadOnlyList<string> AllowedVa
     }
 
     /// <summary>True when every condition holds (and so when there are none).</summary>
+    /// <param name="conditions">The conditions.</param>
+    /// <param name="claims">The token's claims, flattened by path.</param>
+    /// <returns>True when all are satisfied.</returns>
     public static bool AllSatisfied(IReadOnlyList<ClaimCondition> conditions, IReadOnlyDictionary<string, IReadOnlyList<string>> claims)
     {
+        ArgumentNullException.ThrowIfNull(conditions);
         foreach (var condition in conditions)
         {
             if (!condition.IsSatisfiedBy(claims))
