@@ -51,4 +51,25 @@ public sealed record ClaimCondition(string Path, IReadOnlyList<string> AllowedVa
 
         return true;
     }
+
+    /// <summary>
+    /// False when no token can satisfy both sets of conditions: they name one claim path with no value in common.
+    /// A claim is taken to have one value here; a token that carries it as a list can still satisfy both (see
+    /// <see cref="PolicyDenialReason.AmbiguousTenant"/>).
+    /// </summary>
+    internal static bool CanHoldTogether(IReadOnlyList<ClaimCondition> first, IReadOnlyList<ClaimCondition> second)
+    {
+        foreach (var a in first)
+        {
+            foreach (var b in second)
+            {
+                if (string.Equals(a.Path, b.Path, StringComparison.Ordinal) && !a.AllowedValues.Intersect(b.AllowedValues, StringComparer.Ordinal).Any())
+                {
+                    return false;
+                }
+            }
+        }
+
+        return true;
+    }
 }

@@ -9,7 +9,11 @@ public enum PolicyDenialReason
     /// <summary>No tenant accepts the identity (or a broker token names a tenant that no longer exists).</summary>
     NoTenant = 0,
 
-    /// <summary>More than one tenant accepts the identity.</summary>
+    /// <summary>
+    /// More than one tenant accepts the identity. The loader refuses policies where two tenants' trust entries can
+    /// match one identity; a token that still reaches this (a claim carried as a list whose values satisfy two
+    /// tenants' conditions) is refused.
+    /// </summary>
     AmbiguousTenant = 1,
 
     /// <summary>An OIDC issuer rendered a SPIFFE ID of a trust domain its trust entry does not list in <c>spiffe_trust_domains</c>.</summary>

@@ -170,6 +170,53 @@ public sealed class SubjectPattern
         return MatchesIdentity(id);
     }
 
+    /// <summary>
+    /// True when some identity matches both this pattern and <paramref name="other"/>. Decided exactly: an exact
+    /// pattern overlaps what matches it, and two SPIFFE ID patterns overlap when their trust domains are the same,
+    /// every position both fix agrees (<c>*</c> agrees with any segment), and their lengths can meet (a final
+    /// <c>**</c> stands for one or more segments). Patterns naming different sources never overlap.
+    /// </summary>
+    internal bool Overlaps(SubjectPattern other)
+    {
+        ArgumentNullException.ThrowIfNull(other);
+        if (Issuer is not null && other.Issuer is not null && !string.Equals(Issuer, other.Issuer, StringComparison.Ordinal))
+        {
+            return false;
+        }
+
+        if (_exact is not null)
+        {
+            return other.MatchesIdentity(_exact);
+        }
+
+        if (other._exact is not null)
+        {
+            return MatchesIdentity(other._exact);
+        }
+
+        if (!string.Equals(_trustDomainPrefix, other._trustDomainPrefix, StringComparison.Ordinal))
+        {
+            return false;
+        }
+
+        for (var i = 0; i < Math.Min(_segments.Length, other._segments.Length); i++)
+        {
+            if (_segments[i] != "*" && other._segments[i] != "*" && !string.Equals(_segments[i], other._segments[i], StringComparison.Ordinal))
+            {
+                return false;
+            }
+        }
+
+        // Without '**' a pattern matches exactly its number of segments; with it, more than that.
+        return (_trailingAny, other._trailingAny) switch
+        {
+            (false, false) => _segments.Length == other._segments.Length,
+            (false, true) => _segments.Length > other._segments.Length,
+            (true, false) => other._segments.Length > _segments.Length,
+            (true, true) => true,
+        };
+    }
+
     private static bool TryCompileOidc(string text, out SubjectPattern? pattern, out string? error)
     {
         pattern = null;

@@ -498,7 +498,8 @@ public sealed class PolicyEvaluatorTests : IDisposable
     [Fact]
     public void ResolveTenant_ClaimListSatisfyingTwoTenants_AmbiguousTenant()
     {
-        // Arrange: one issuer, two tenants told apart by a claim; a token carries it as a list holding both values.
+        // Arrange: one issuer, two tenants told apart by a claim the loader takes to be single-valued; a token carries
+        // it as a list holding both values, which no static check can rule out.
         var policy = Load("""
             tenant: a
             trust:

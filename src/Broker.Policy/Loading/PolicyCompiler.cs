@@ -7,7 +7,7 @@ namespace Broker.Policy.Loading;
 /// The last stage of loading: the fragments of every file into one <see cref="PolicySet"/>. Merges the documents of
 /// each tenant and refuses what only shows across documents: a tenant setting declared twice, a capability declared
 /// twice or a rule naming one its tenant lacks, a resource claimed by two tenants, a trust domain with two bundle
-/// sources, and an issuer configured two ways.
+/// sources, an issuer configured two ways, and trust entries of two tenants that could accept one workload.
 /// </summary>
 internal static class PolicyCompiler
 {
@@ -110,6 +110,17 @@ internal static class PolicyCompiler
                 Admins = [.. parts.SelectMany(p => p.Admins)],
                 RateLimits = rateLimits.FirstOrDefault()?.RateLimits?.Value,
             };
+        }
+
+        // A workload belongs to one tenant: entries of two tenants on one source must not both accept it.
+        foreach (var (trustDomain, entries) in trustDomains)
+        {
+            TenantOverlap.Check($"trust domain '{trustDomain}'", [.. entries.Select(e => (e.Binding, e.Node, e.Reader))]);
+        }
+
+        foreach (var (issuer, entries) in issuers)
+        {
+            TenantOverlap.Check($"issuer '{issuer}'", [.. entries.Select(e => (e.Binding, e.Node, e.Reader))]);
         }
 
         if (errors.Count > 0)

@@ -137,4 +137,34 @@ public sealed class PolicyCheckCommandTests : IDisposable
         Assert.Equal(2, run.ExitCode);
         Assert.Contains("does not exist", run.Error, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public async Task PolicyCheck_TwoTenantsAcceptingOneWorkload_FailsNamingBothAndThePatterns()
+    {
+        // Arrange: both tenants trust the same trust domain, and both patterns accept spiffe://acme.example/agents/reader.
+        File.WriteAllText(Path.Combine(_directory, "acme.yaml"), ValidPolicy.Replace(
+            "bundle_endpoint: https://spire.acme.example/bundle",
+            "bundle_endpoint: https://spire.acme.example/bundle\n      subjects: [\"spiffe://acme.example/agents/*\"]",
+            StringComparison.Ordinal));
+        File.WriteAllText(Path.Combine(_directory, "billing.yaml"), """
+            tenant: billing
+            trust:
+              spiffe:
+                - trust_domain: acme.example
+                  bundle_endpoint: https://spire.acme.example/bundle
+                  subjects: ["spiffe://acme.example/*/reader"]
+            """);
+
+        // Act
+        var run = await Brokerctl.RunAsync("policy", "check", _directory);
+
+        // Assert
+        Assert.Equal(5, run.ExitCode);
+        var line = Assert.Single(run.OutLines);
+        Assert.StartsWith(
+            $"{Path.Join(_directory, "billing.yaml")}:4:7: trust domain 'acme.example': tenant 'billing' accepts 'spiffe://acme.example/*/reader' here " +
+            "and tenant 'acme' accepts 'spiffe://acme.example/agents/*' (acme.yaml:5)",
+            line,
+            StringComparison.Ordinal);
+    }
 }
