@@ -1,7 +1,7 @@
 // Broker.Client — the agent side of the Broker.
 
 using System.Globalization;
-using Broker.Client.Internal;
+using Broker.Policy;
 
 namespace Broker.Client;
 
@@ -25,17 +25,17 @@ public sealed record CapabilityRequest
         var names = new SortedSet<string>(StringComparer.Ordinal);
         foreach (var name in capabilities)
         {
-            if (name is null || !Grammar.IsCapability(name))
+            if (name is null || !Grammar.IsScopeToken(name))
             {
-                throw new ArgumentException($"'{name}' is not a capability name: 1-{Grammar.MaxCapabilityLength} printable ASCII characters other than space, '\"' and '\\' (RFC 6749 §3.3).", nameof(capabilities));
+                throw new ArgumentException($"'{name}' is not a capability name: 1-{Grammar.MaxNameLength} printable ASCII characters other than space, '\"' and '\\' (RFC 6749 §3.3).", nameof(capabilities));
             }
 
             names.Add(name);
         }
 
-        if (names.Count is 0 or > Grammar.MaxCapabilities)
+        if (names.Count is 0 or > Grammar.DefaultMaxCapabilities)
         {
-            throw new ArgumentException($"A capability request names 1-{Grammar.MaxCapabilities} capabilities.", nameof(capabilities));
+            throw new ArgumentException($"A capability request names 1-{Grammar.DefaultMaxCapabilities} capabilities.", nameof(capabilities));
         }
 
         Capabilities = [.. names];
@@ -49,9 +49,9 @@ public sealed record CapabilityRequest
     public string? Resource
     {
         get;
-        init => field = value is null || Grammar.IsResource(value)
+        init => field = value is null || Grammar.IsResourceUri(value, allowInsecureLoopback: true)
             ? value
-            : throw new ArgumentException($"'{value}' is not a resource URI: absolute https (http only on loopback), without user info or fragment, at most {Grammar.MaxResourceLength} characters.", nameof(Resource));
+            : throw new ArgumentException($"'{value}' is not a resource URI: absolute https (http only on loopback), without user info or fragment, at most {Grammar.MaxResourceUriLength} characters.", nameof(Resource));
     }
 
     /// <summary>A capability's logical audience (RFC 8693 <c>audience</c>), 1-256 characters.</summary>
@@ -59,9 +59,9 @@ public sealed record CapabilityRequest
     public string? Audience
     {
         get;
-        init => field = value is null || value.Length is > 0 and <= Grammar.MaxAudienceLength
+        init => field = value is null || value.Length is > 0 and <= Grammar.DefaultMaxAudienceLength
             ? value
-            : throw new ArgumentException($"An audience has 1-{Grammar.MaxAudienceLength} characters.", nameof(Audience));
+            : throw new ArgumentException($"An audience has 1-{Grammar.DefaultMaxAudienceLength} characters.", nameof(Audience));
     }
 
     /// <summary>The task the token is for (<c>task_id</c>): 1-128 of <c>A-Z a-z 0-9 . _ : / -</c>.</summary>

@@ -13,25 +13,33 @@ internal static class PolicyCheckCommand
     {
         var directory = new Argument<DirectoryInfo>("DIR") { Description = "The policy directory (every *.yaml and *.yml under it)" };
         var dev = new Option<bool>("--dev") { Description = "Check as a --dev broker loads it: accept 'bundle: dev' and http:// URLs on loopback" };
+        var insecureLoopback = new Option<bool>("--allow-insecure-loopback")
+        {
+            Description = "Accept http:// issuers, bundle endpoints and resources on loopback, as a broker with Broker:Policy:AllowInsecureLoopbackUrls=true does",
+        };
         var workloadApi = new Option<bool>("--workload-api") { Description = "Accept 'bundle: workload_api' (the broker has a SPIFFE Workload API endpoint)" };
-        var command = new Command("check", "Check a policy directory; errors are printed as file:line:column: message") { directory, dev, workloadApi };
+        var command = new Command("check", "Check a policy directory; errors are printed as file:line:column: message") { directory, dev, insecureLoopback, workloadApi };
         command.SetAction(parseResult => Run(
             environment,
             parseResult.GetValue(globals.Json),
             parseResult.GetRequiredValue(directory),
-            parseResult.GetValue(dev),
-            parseResult.GetValue(workloadApi)));
+            PolicyLoadOptions.Default with
+            {
+                // The settings of the broker the policy is for: --dev implies insecure loopback URLs, as it does there.
+                AllowDevIssuer = parseResult.GetValue(dev),
+                AllowInsecureLoopbackUrls = parseResult.GetValue(dev) || parseResult.GetValue(insecureLoopback),
+                WorkloadApiConfigured = parseResult.GetValue(workloadApi),
+            }));
         return command;
     }
 
-    private static int Run(CliEnvironment environment, bool json, DirectoryInfo directory, bool dev, bool workloadApi)
+    private static int Run(CliEnvironment environment, bool json, DirectoryInfo directory, PolicyLoadOptions options)
     {
         if (!directory.Exists)
         {
             return environment.Usage($"the policy directory '{directory}' does not exist");
         }
 
-        var options = PolicyLoadOptions.Default with { AllowDevIssuer = dev, AllowInsecureLoopbackUrls = dev, WorkloadApiConfigured = workloadApi };
         var result = PolicyLoader.Load(directory.FullName, options);
         if (result.Succeeded)
         {
@@ -82,7 +90,25 @@ internal static class PolicyCheckCommand
             }
         }
 
-        return environment.Fail(ExitCodes.PolicyErrors, $"{errors.Count} error{(errors.Count == 1 ? "" : "s")} in policy directory '{directory}'");
+        return environment.Fail(ExitCodes.PolicyErrors, $"{errors.Count} error{(errors.Count == 1 ? "" : "s")} in policy directory '{directory}'{Hint(directory, options)}");
+    }
+
+    /// <summary>
+    /// When the directory fails only on what a broker configured for local use allows (samples/dev/policy is written
+    /// for --dev), says which option checks it as what it is; otherwise nothing.
+    /// </summary>
+    private static string Hint(DirectoryInfo directory, PolicyLoadOptions options)
+    {
+        var loopback = options with { AllowInsecureLoopbackUrls = true };
+        if (loopback != options && PolicyLoader.Load(directory.FullName, loopback).Succeeded)
+        {
+            return " (it is valid with http:// URLs on loopback allowed: --allow-insecure-loopback)";
+        }
+
+        var dev = loopback with { AllowDevIssuer = true };
+        return dev != options && PolicyLoader.Load(directory.FullName, dev).Succeeded
+            ? " (it is valid for a --dev broker: --dev)"
+            : "";
     }
 
     private static string Located(DirectoryInfo directory, string file) =>

@@ -1,5 +1,6 @@
 // Broker.Client — the agent side of the Broker.
 
+using Broker.Policy;
 using Microsoft.Extensions.Options;
 
 namespace Broker.Client.Internal;
@@ -30,7 +31,7 @@ internal sealed class BrokerClientOptionsValidator : IValidateOptions<BrokerClie
         {
             yield return "TokenEndpoint is required.";
         }
-        else if (!Grammar.IsSecureEndpoint(options.TokenEndpoint))
+        else if (!IsSecureEndpoint(options.TokenEndpoint))
         {
             yield return $"TokenEndpoint '{options.TokenEndpoint}' must be an absolute https URI (http only on a loopback host) without user info or fragment.";
         }
@@ -80,4 +81,11 @@ internal sealed class BrokerClientOptionsValidator : IValidateOptions<BrokerClie
             yield return "MaxCachedTokens must be at least 1.";
         }
     }
+
+    /// <summary>An endpoint the subject token may be sent to: https, or http on a loopback host only.</summary>
+    private static bool IsSecureEndpoint(Uri endpoint) =>
+        endpoint.IsAbsoluteUri
+        && endpoint.UserInfo.Length == 0
+        && endpoint.Fragment.Length == 0
+        && (endpoint.Scheme == Uri.UriSchemeHttps || (endpoint.Scheme == Uri.UriSchemeHttp && endpoint.IsLoopback));
 }

@@ -1,9 +1,9 @@
 using Broker.Errors;
 using Broker.Audit;
 using Broker.Authentication;
-using Broker.Exchange;
 using Broker.Grants;
 using Broker.Hosting;
+using Broker.Policy;
 
 namespace Broker.Admin;
 
@@ -18,7 +18,7 @@ internal sealed class BulkRevokeEndpoint(AdminGate gate, IGrantStore store)
         if (body is null || string.IsNullOrEmpty(body.Tenant) || !AdminInput.IsValidReason(body.Reason)
             || (body.Subject is not null && body.TaskId is not null)
             || body.Subject is { Length: 0 or > 2048 }
-            || (body.TaskId is not null && !TaskContext.IsValidValue(body.TaskId)))
+            || (body.TaskId is not null && !Grammar.IsTaskContextValue(body.TaskId)))
         {
             return ErrorWriter.Result(ErrorCatalog.AdminInvalidBulkRevokeBody);
         }

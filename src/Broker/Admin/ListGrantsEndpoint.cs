@@ -1,8 +1,8 @@
 using Broker.Errors;
 using Broker.Audit;
-using Broker.Exchange;
 using Broker.Grants;
 using Broker.Hosting;
+using Broker.Policy;
 
 namespace Broker.Admin;
 
@@ -20,7 +20,7 @@ internal sealed class ListGrantsEndpoint(AdminGate gate, IGrantStore store, Time
         var query = context.Request.Query;
         string? tenant = query["tenant"], subject = query["subject"], taskId = query["task_id"], cursor = query["cursor"];
         if (string.IsNullOrEmpty(tenant) || (subject is not null && taskId is not null)
-            || subject is { Length: 0 or > 2048 } || (taskId is not null && !TaskContext.IsValidValue(taskId))
+            || subject is { Length: 0 or > 2048 } || (taskId is not null && !Grammar.IsTaskContextValue(taskId))
             || cursor is { Length: > 512 } || !AdminInput.TryLimit(query["limit"], out var limit))
         {
             return ErrorWriter.Result(ErrorCatalog.AdminInvalidListQuery);

@@ -53,10 +53,10 @@ internal sealed class WorkloadAuthenticator
         // :: Step 3. The tenant, by the trust entry of the identity's source. An issuer that renders a SPIFFE ID
         // it may not speak for has not authenticated anyone; an identity no tenant claims is still
         // authenticated (a global admin need not belong to a tenant), it just has no tenant.
-        var (tenant, error) = PolicyEvaluator.ResolveTenant(policy, identity);
-        if (ReferenceEquals(error, ErrorCatalog.SubjectSpiffeIdNotAllowed))
+        var (tenant, reason) = PolicyEvaluator.ResolveTenant(policy, identity);
+        if (reason == PolicyDenialReason.SpiffeIdNotAllowed)
         {
-            return new WorkloadAuthenticationResult.Failed(error);
+            return new WorkloadAuthenticationResult.Failed(ErrorCatalog.SubjectSpiffeIdNotAllowed);
         }
 
         // :: Step 4. Global admins are named with their source: a spiffe:// entry only by an SVID of its trust

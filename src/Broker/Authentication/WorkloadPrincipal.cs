@@ -1,7 +1,6 @@
 using System.Globalization;
 using System.Security.Claims;
 using Broker.Policy;
-using Broker.Subjects;
 
 namespace Broker.Authentication;
 

@@ -1,9 +1,7 @@
 using Broker.OAuth;
-using Broker.Policy;
 using Broker.RateLimiting;
 using Broker.Tokens;
 using Microsoft.Extensions.DependencyInjection.Extensions;
-using Microsoft.Extensions.Options;
 
 namespace Broker.Exchange;
 
@@ -13,10 +11,6 @@ internal static class ExchangeModule
     public static void Register(IServiceCollection services, IConfiguration configuration)
     {
         services.AddOptions<ExchangeOptions>().Bind(configuration.GetSection("Broker:Exchange"));
-        services.TryAddSingleton(sp => new PolicyEvaluator(sp.GetRequiredService<TimeProvider>())
-        {
-            DefaultLifetime = sp.GetRequiredService<IOptions<PolicyOptions>>().Value.DefaultTokenLifetime,
-        });
         services.TryAddSingleton<CapabilityTokenIssuer>();
         services.TryAddSingleton<CapabilityTokenReader>();
         services.TryAddSingleton<TokenExchangeService>();

@@ -1,3 +1,5 @@
+using Broker.Policy;
+
 namespace Broker.Exchange;
 
 /// <summary>Input limits of the token endpoint, bound from <c>Broker:Exchange</c>.</summary>
@@ -7,10 +9,10 @@ public sealed class ExchangeOptions
     public long MaxRequestBytes { get; set; } = 32 * 1024;
 
     /// <summary>Most capabilities in one token. Default 16.</summary>
-    public int MaxCapabilities { get; set; } = 16;
+    public int MaxCapabilities { get; set; } = Grammar.DefaultMaxCapabilities;
 
     /// <summary>Longest <c>audience</c> value. Default 256.</summary>
-    public int MaxAudienceLength { get; set; } = 256;
+    public int MaxAudienceLength { get; set; } = Grammar.DefaultMaxAudienceLength;
 
     /// <summary>
     /// Accept <c>http://</c> loopback resource URIs (dev and tests only). Off by default: MCP

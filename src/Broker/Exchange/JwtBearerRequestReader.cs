@@ -1,4 +1,5 @@
 using Broker.Errors;
+using Broker.Policy;
 using Broker.Tokens;
 using static Broker.Exchange.TokenRequestReader;
 
@@ -67,7 +68,7 @@ internal static class JwtBearerRequestReader
 
         // Task context: optional here, since an MCP SDK client knows nothing of it. Without task_id the grant is its
         // own task (its ID becomes the task ID when it is minted); without purpose it has none, and a rule that
-        // names purposes does not match it (TaskContext.NoPurpose).
+        // names purposes does not match it (Grammar.NoPurpose).
         if (ReadTaskContext(form, required: false, out var taskId, out var purpose) is { } taskError)
         {
             return (null, taskError);
@@ -90,7 +91,7 @@ internal static class JwtBearerRequestReader
             Capabilities = capabilities,
             RequestedTokenType = CapabilityTokenTypes.AccessToken,
             TaskId = taskId,
-            Purpose = purpose ?? TaskContext.NoPurpose,
+            Purpose = purpose ?? Grammar.NoPurpose,
             RequestedLifetime = lifetime,
         }, null);
     }

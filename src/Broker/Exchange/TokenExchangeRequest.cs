@@ -41,7 +41,7 @@ public sealed record TokenExchangeRequest
     public string? TaskId { get; init; }
 
     /// <summary>
-    /// Why the task runs (<c>purpose</c>); <see cref="TaskContext.NoPurpose"/> for a jwt-bearer grant that declares
+    /// Why the task runs (<c>purpose</c>); <see cref="Broker.Policy.Grammar.NoPurpose"/> for a jwt-bearer grant that declares
     /// none.
     /// </summary>
     public required string Purpose { get; init; }

@@ -169,7 +169,7 @@ internal sealed class TokenExchangeService(
         if (decision is PolicyDecision.Denied denied)
         {
             auditContext.TenantDecided(denied.Tenant);
-            return new ExchangeOutcome.Rejected(denied.Reason);
+            return new ExchangeOutcome.Rejected(PolicyDenials.ToError(denied.Reason));
         }
 
         var allowed = (PolicyDecision.Allowed)decision;

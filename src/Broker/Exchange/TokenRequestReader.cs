@@ -61,7 +61,7 @@ internal static class TokenRequestReader
             return ErrorCatalog.MissingTarget;
         }
 
-        if (resource is not null && !ResourceUri.IsValid(resource, options.AllowInsecureLoopbackResources))
+        if (resource is not null && !Grammar.IsResourceUri(resource, options.AllowInsecureLoopbackResources))
         {
             return ErrorCatalog.MalformedResource;
         }
@@ -87,7 +87,7 @@ internal static class TokenRequestReader
 
         foreach (var name in scope.Split(' ', StringSplitOptions.RemoveEmptyEntries))
         {
-            if (!PolicyLoader.IsScopeToken(name))
+            if (!Grammar.IsScopeToken(name))
             {
                 return ErrorCatalog.MalformedScope;
             }
@@ -120,7 +120,7 @@ internal static class TokenRequestReader
             return ErrorCatalog.MissingTaskId;
         }
 
-        if (taskId is not null && !TaskContext.IsValidValue(taskId))
+        if (taskId is not null && !Grammar.IsTaskContextValue(taskId))
         {
             return ErrorCatalog.MalformedTaskId;
         }
@@ -131,7 +131,7 @@ internal static class TokenRequestReader
             return ErrorCatalog.MissingPurpose;
         }
 
-        if (purpose is not null && !TaskContext.IsValidValue(purpose))
+        if (purpose is not null && !Grammar.IsTaskContextValue(purpose))
         {
             return ErrorCatalog.MalformedPurpose;
         }

@@ -31,7 +31,10 @@ public static class BrokerServiceCollectionExtensions
 
         SpiffeAgentModule.Register(services, configuration);
         KeysModule.Register(services, configuration);
-        AddPolicy(services, configuration);
+        PolicyModule.Register(services, configuration, sp => PolicyLoadOptionsFor(
+            sp.GetRequiredService<IOptions<BrokerOptions>>().Value,
+            sp.GetRequiredService<IOptions<PolicyOptions>>().Value,
+            sp.GetRequiredService<IOptions<SpiffeAgentOptions>>().Value));
         AddSubjects(services, configuration);
         Broker.StatusList.StatusListModule.Register(services, configuration);
         GrantsModule.Register(services, configuration);
@@ -44,19 +47,6 @@ public static class BrokerServiceCollectionExtensions
         RevocationModule.Register(services);
         Broker.RevocationFeed.RevocationFeedModule.Register(services, configuration);
         return new BrokerBuilder(services, configuration);
-    }
-
-    private static void AddPolicy(IServiceCollection services, IConfiguration configuration)
-    {
-        services.AddOptions<PolicyOptions>().Bind(configuration.GetSection("Broker:Policy")).ValidateOnStart();
-        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<PolicyOptions>, PolicyOptionsValidator>());
-        services.TryAddSingleton(sp => PolicyLoadOptionsFor(
-            sp.GetRequiredService<IOptions<BrokerOptions>>().Value,
-            sp.GetRequiredService<IOptions<PolicyOptions>>().Value,
-            sp.GetRequiredService<IOptions<SpiffeAgentOptions>>().Value));
-        services.TryAddSingleton<FilePolicyProvider>();
-        services.TryAddSingleton<IPolicyProvider>(sp => sp.GetRequiredService<FilePolicyProvider>());
-        services.AddHostedService(sp => sp.GetRequiredService<FilePolicyProvider>());
     }
 
     /// <summary>What a policy may declare in this process: <c>bundle: dev</c> and plain-http loopback URLs only under <c>--dev</c>.</summary>

@@ -31,6 +31,7 @@ internal static class HealthModule
             var checks = new Dictionary<string, string>
             {
                 ["policy"] = policy.Current is { } current ? current.Version : "not loaded",
+                ["policy_reload"] = policy.LastReloadFailure is null ? "ok" : "failed",
                 ["bundles"] = bundles.Health,
                 ["workload_api"] = spiffe.Value.ResolvedEndpoint is null ? "not configured" : workloadApiReady ? "ok" : "waiting",
                 ["grant_store"] = storeReady ? "ok" : "unavailable",
@@ -39,6 +40,14 @@ internal static class HealthModule
             List<string>? warnings = eviction?.State == EvictionPolicyState.Unknown
                 ? ["redis_eviction_policy: Redis did not disclose its maxmemory-policy; make sure it is noeviction and set Broker:Redis:AssumeNoEviction=true"]
                 : null;
+
+            // The last good policy stays in force after a rejected edit, so the replica is still ready; but the files
+            // on disk are not what it runs, and the operator should know until they compile again.
+            if (policy.LastReloadFailure is { } failure)
+            {
+                (warnings ??= []).Add(FormattableString.Invariant(
+                    $"policy_reload: the policy files changed at {failure.At:O} and were rejected with {failure.ErrorCount} error(s) (logged as PolicyError); policy {policy.Current?.Version} stays in force"));
+            }
             var ready = policy.Current is not null && bundles.AllLoaded && workloadApiReady && storeReady
                 && eviction?.State != EvictionPolicyState.Evicting;
             return Results.Json(

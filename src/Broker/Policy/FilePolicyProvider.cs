@@ -12,19 +12,25 @@ internal sealed class FilePolicyProvider : IPolicyProvider, IHostedService, IDis
     private readonly PolicyOptions _options;
     private readonly PolicyLoadOptions _loadOptions;
     private readonly ILogger<FilePolicyProvider> _logger;
+    private readonly TimeProvider _timeProvider;
     private readonly Lock _reloadLock = new();
     private FileSystemWatcher? _watcher;
     private Timer? _debounce;
     private volatile PolicySet? _current;
+    private volatile PolicyReloadFailure? _lastReloadFailure;
+    private int _rejectedReloads;
 
-    public FilePolicyProvider(IOptions<PolicyOptions> options, PolicyLoadOptions loadOptions, ILogger<FilePolicyProvider> logger)
+    public FilePolicyProvider(IOptions<PolicyOptions> options, PolicyLoadOptions loadOptions, ILogger<FilePolicyProvider> logger, TimeProvider timeProvider)
     {
         _options = options.Value;
         _loadOptions = loadOptions;
         _logger = logger;
+        _timeProvider = timeProvider;
     }
 
     public PolicySet? Current => _current;
+
+    public PolicyReloadFailure? LastReloadFailure => _lastReloadFailure;
 
     public event Action<PolicySet>? Changed;
 
@@ -41,10 +47,21 @@ internal sealed class FilePolicyProvider : IPolicyProvider, IHostedService, IDis
                 }
 
                 Log.PolicyRejected(_logger, result.Errors.Count, _current?.Version);
+                _lastReloadFailure = new PolicyReloadFailure(_timeProvider.GetUtcNow(), result.Errors.Count);
+                _rejectedReloads++;
                 return result;
             }
 
+            // After a rejected edit, say that the files compile again, also when the fix restored the very policy
+            // in force (a reverted edit), which is otherwise silent: the operator watching the errors needs the all-clear.
             var policy = result.Policy!;
+            if (_rejectedReloads > 0)
+            {
+                Log.PolicyRecovered(_logger, _rejectedReloads, policy.Version);
+                _rejectedReloads = 0;
+                _lastReloadFailure = null;
+            }
+
             if (policy.Version == _current?.Version)
             {
                 return result;

@@ -9,6 +9,17 @@ public interface IPolicyProvider
     /// <summary>Raised after a new policy took effect.</summary>
     event Action<PolicySet>? Changed;
 
+    /// <summary>
+    /// Set while the newest reload was rejected (the policy files on disk do not compile and <see cref="Current"/> is
+    /// older than them); null once a reload succeeds again.
+    /// </summary>
+    PolicyReloadFailure? LastReloadFailure { get; }
+
     /// <summary>Reloads now. On failure the previous policy stays in force and the errors are returned.</summary>
     PolicyLoadResult Reload();
 }
+
+/// <summary>A rejected reload, for readiness.</summary>
+/// <param name="At">When the reload ran.</param>
+/// <param name="ErrorCount">How many errors it found (each one is in the log, event <c>PolicyError</c>).</param>
+public sealed record PolicyReloadFailure(DateTimeOffset At, int ErrorCount);

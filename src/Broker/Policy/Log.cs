@@ -11,4 +11,7 @@ internal static partial class Log
 
     [LoggerMessage(4002, LogLevel.Error, "Policy error: {PolicyError}", EventName = nameof(PolicyError))]
     public static partial void PolicyError(ILogger logger, string policyError);
+
+    [LoggerMessage(4003, LogLevel.Information, "Policy files compile again after {RejectedReloads} rejected reload(s); policy {PolicyVersion} is in force.", EventName = nameof(PolicyRecovered))]
+    public static partial void PolicyRecovered(ILogger logger, int rejectedReloads, string policyVersion);
 }

@@ -3,7 +3,6 @@ using Broker.Authentication;
 using Broker.Errors;
 using Broker.Exchange;
 using Broker.Policy;
-using Broker.Subjects;
 using Microsoft.Extensions.Options;
 
 namespace Broker.RateLimiting;

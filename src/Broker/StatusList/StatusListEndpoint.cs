@@ -23,7 +23,7 @@ internal sealed class StatusListEndpoint(IPolicyProvider policyProvider, StatusL
     public async Task HandleAsync(HttpContext context, string tenant, CancellationToken cancellationToken)
     {
         // Only names the policy could define reach the policy, the cache or a key name; anything else is no list.
-        if (!PolicyLoader.IsTenantName(tenant))
+        if (!Grammar.IsTenantName(tenant))
         {
             await ErrorWriter.WriteAsync(context, ErrorCatalog.StatusListNotFound, cancellationToken: cancellationToken);
             return;

@@ -1,3 +1,5 @@
+using Broker.Policy;
+
 namespace Broker.Subjects;
 
 /// <summary>Subject validation log messages, EventIds 1100-1199. Names are a telemetry contract: never rename.</summary>

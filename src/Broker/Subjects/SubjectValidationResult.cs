@@ -1,4 +1,5 @@
 using Broker.Errors;
+using Broker.Policy;
 
 namespace Broker.Subjects;
 

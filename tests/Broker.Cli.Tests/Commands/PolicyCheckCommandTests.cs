@@ -1,3 +1,4 @@
+using System.Reflection;
 using System.Text.Json;
 using Broker.Cli.Tests.Infrastructure;
 
@@ -136,5 +137,97 @@ public sealed class PolicyCheckCommandTests : IDisposable
         // Assert
         Assert.Equal(2, run.ExitCode);
         Assert.Contains("does not exist", run.Error, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task PolicyCheck_LoopbackHttpUrls_RefusedUnlessAllowInsecureLoopback()
+    {
+        // Arrange: a local experiment, a broker with Broker:Policy:AllowInsecureLoopbackUrls=true and no --dev.
+        File.WriteAllText(
+            Path.Combine(_directory, "local.yaml"),
+            ValidPolicy.Replace("https://spire.acme.example/bundle", "http://127.0.0.1:8081/bundle", StringComparison.Ordinal)
+                .Replace("https://mcp.acme.example/invoices", "http://127.0.0.1:5090/mcp", StringComparison.Ordinal));
+
+        // Act
+        var production = await Brokerctl.RunAsync("policy", "check", _directory);
+        var allowed = await Brokerctl.RunAsync("policy", "check", "--allow-insecure-loopback", _directory);
+
+        // Assert
+        Assert.Equal(5, production.ExitCode);
+        Assert.Contains("local.yaml:6:24: 'bundle_endpoint' must use https", production.Out, StringComparison.Ordinal);
+        Assert.Contains("local.yaml:9:15: 'resource' must be an absolute https URI", production.Out, StringComparison.Ordinal);
+        Assert.Equal(
+            $"brokerctl: 2 errors in policy directory '{_directory}' (it is valid with http:// URLs on loopback allowed: --allow-insecure-loopback)",
+            production.Error.Trim());
+        Assert.Equal(0, allowed.ExitCode);
+    }
+
+    [Theory]
+    [InlineData("http://spire.acme.example/bundle")]  // plain http off loopback: never
+    [InlineData("bundle: dev")]                        // the dev identity source: only --dev
+    public async Task PolicyCheck_AllowInsecureLoopback_AllowsNothingElse(string change)
+    {
+        // Arrange
+        File.WriteAllText(
+            Path.Combine(_directory, "acme.yaml"),
+            change.StartsWith("bundle", StringComparison.Ordinal)
+                ? ValidPolicy.Replace("bundle_endpoint: https://spire.acme.example/bundle", change, StringComparison.Ordinal)
+                : ValidPolicy.Replace("https://spire.acme.example/bundle", change, StringComparison.Ordinal));
+
+        // Act
+        var run = await Brokerctl.RunAsync("policy", "check", "--allow-insecure-loopback", _directory);
+
+        // Assert
+        Assert.Equal(5, run.ExitCode);
+    }
+
+    [Fact]
+    public async Task PolicyCheck_TwoTenantsAcceptingOneWorkload_FailsNamingBothAndThePatterns()
+    {
+        // Arrange: both tenants trust the same trust domain, and both patterns accept spiffe://acme.example/agents/reader.
+        File.WriteAllText(Path.Combine(_directory, "acme.yaml"), ValidPolicy.Replace(
+            "bundle_endpoint: https://spire.acme.example/bundle",
+            "bundle_endpoint: https://spire.acme.example/bundle\n      subjects: [\"spiffe://acme.example/agents/*\"]",
+            StringComparison.Ordinal));
+        File.WriteAllText(Path.Combine(_directory, "billing.yaml"), """
+            tenant: billing
+            trust:
+              spiffe:
+                - trust_domain: acme.example
+                  bundle_endpoint: https://spire.acme.example/bundle
+                  subjects: ["spiffe://acme.example/*/reader"]
+            """);
+
+        // Act
+        var run = await Brokerctl.RunAsync("policy", "check", _directory);
+
+        // Assert
+        Assert.Equal(5, run.ExitCode);
+        var line = Assert.Single(run.OutLines);
+        Assert.StartsWith(
+            $"{Path.Join(_directory, "billing.yaml")}:4:7: trust domain 'acme.example': tenant 'billing' accepts 'spiffe://acme.example/*/reader' here " +
+            "and tenant 'acme' accepts 'spiffe://acme.example/agents/*' (acme.yaml:5)",
+            line,
+            StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task PolicyCheck_SamplePolicy_IsValidForTheDevBrokerItIsWrittenFor()
+    {
+        // Arrange: samples/dev/policy, the policy `broker --dev` runs with.
+        var sample = typeof(PolicyCheckCommandTests).Assembly.GetCustomAttributes<AssemblyMetadataAttribute>()
+            .Single(a => a.Key == "SamplePolicyDirectory").Value!;
+
+        // Act
+        var dev = await Brokerctl.RunAsync("policy", "check", "--dev", sample);
+        var production = await Brokerctl.RunAsync("policy", "check", sample);
+
+        // Assert: valid for --dev; a production broker refuses only the dev identity source, and brokerctl says how to
+        // check it as what it is.
+        Assert.Equal(0, dev.ExitCode);
+        Assert.Contains(": valid, 1 tenant (dev), version sha256:", dev.Out, StringComparison.Ordinal);
+        Assert.Equal(5, production.ExitCode);
+        Assert.EndsWith("'bundle: dev' is only accepted when the broker runs with --dev", Assert.Single(production.OutLines), StringComparison.Ordinal);
+        Assert.EndsWith("(it is valid for a --dev broker: --dev)", production.Error.Trim(), StringComparison.Ordinal);
     }
 }

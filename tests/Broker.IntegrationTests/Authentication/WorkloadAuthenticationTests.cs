@@ -115,6 +115,8 @@ public sealed class WorkloadAuthenticationTests(ExchangeFixture fixture) : IClas
     {
         public PolicySet? Current => null;
 
+        public PolicyReloadFailure? LastReloadFailure => null;
+
         public event Action<PolicySet>? Changed
         {
             add { }

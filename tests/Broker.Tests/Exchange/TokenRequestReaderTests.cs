@@ -1,5 +1,6 @@
 using Broker.Errors;
 using Broker.Exchange;
+using Broker.Policy;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Primitives;
 
@@ -41,7 +42,7 @@ public sealed class TokenRequestReaderTests
         Assert.Equal(["files.read", "tickets.read"], request.Capabilities);
         Assert.Null(request.ActorToken);
         Assert.Null(request.TaskId);
-        Assert.Equal(TaskContext.NoPurpose, request.Purpose);
+        Assert.Equal(Grammar.NoPurpose, request.Purpose);
         Assert.Null(request.RequestedLifetime);
     }
 
@@ -95,7 +96,7 @@ public sealed class TokenRequestReaderTests
     [InlineData("resource", "http://mcp.example.test/mcp", "request.malformed_resource")]
     [InlineData("scope", null, "request.missing_scope")]
     [InlineData("task_id", "a b", "request.malformed_task_id")]
-    [InlineData("purpose", TaskContext.NoPurpose, "request.malformed_purpose")]
+    [InlineData("purpose", Grammar.NoPurpose, "request.malformed_purpose")]
     [InlineData("expires_in", "-1", "request.malformed_expires_in")]
     public void Read_JwtBearer_BadParameter_IsRefusedWithItsReason(string name, string? value, string reason)
     {

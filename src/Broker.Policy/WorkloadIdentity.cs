@@ -1,4 +1,4 @@
-namespace Broker.Subjects;
+namespace Broker.Policy;
 
 /// <summary>Where a validated identity came from.</summary>
 public enum IdentityKind
@@ -17,14 +17,16 @@ public enum IdentityKind
 }
 
 /// <summary>
-/// A validated caller: the workload identity policy matches on, the claims its conditions read, and,
-/// for the broker's own tokens, the grant it carries.
+/// A validated caller, the evaluator's input: the workload identity policy matches on, the source that vouched
+/// for it, the claims its conditions read, and, for the broker's own tokens, the grant it carries. The broker's
+/// subject validators produce it; policy never sees the token itself.
 /// </summary>
 public sealed record WorkloadIdentity
 {
     /// <summary>The workload identity: a SPIFFE ID, or the mapped OIDC subject.</summary>
     public required string Id { get; init; }
 
+    /// <summary>How the identity was validated.</summary>
     public required IdentityKind Kind { get; init; }
 
     /// <summary>The trust domain name or issuer URL the identity was validated against.</summary>
@@ -56,6 +58,14 @@ public sealed record WorkloadIdentity
 }
 
 /// <summary>What a broker-issued subject token already carries; a re-exchange can only narrow it.</summary>
+/// <param name="GrantId">The token's grant (its <c>jti</c>).</param>
+/// <param name="Tenant">The tenant the grant belongs to.</param>
+/// <param name="Scope">The capabilities the token carries.</param>
+/// <param name="Audience">The token's audience.</param>
+/// <param name="ActorChain">The delegation chain, most recent actor first.</param>
+/// <param name="TaskId">The task the token is for.</param>
+/// <param name="Purpose">The task's purpose.</param>
+/// <param name="CertificateThumbprint">The <c>x5t#S256</c> the token is bound to, if any.</param>
 public sealed record BrokerGrantContext(
     string GrantId,
     string Tenant,

@@ -1,5 +1,4 @@
 using Broker.Spiffe;
-using Broker.Subjects;
 
 namespace Broker.Policy;
 
@@ -50,6 +49,10 @@ public sealed class SubjectPattern
     public bool IsSpiffe => _exact is null || _exact.StartsWith(SpiffePrefix, StringComparison.Ordinal);
 
     /// <summary>Compiles a pattern; returns false with a message when it is not valid.</summary>
+    /// <param name="text">The pattern as written.</param>
+    /// <param name="pattern">The compiled pattern, or null.</param>
+    /// <param name="error">Why it is not a pattern, or null.</param>
+    /// <returns>True when <paramref name="text"/> is a pattern.</returns>
     public static bool TryCompile(string text, out SubjectPattern? pattern, out string? error)
     {
         pattern = null;
@@ -134,6 +137,8 @@ public sealed class SubjectPattern
     /// True when <paramref name="subject"/> matches this pattern, whatever source produced it. A pattern
     /// that names its source never matches here: without the source there is nothing to check it against.
     /// </summary>
+    /// <param name="subject">The workload identity.</param>
+    /// <returns>True when it matches.</returns>
     public bool Matches(string subject) => Issuer is null && MatchesIdentity(subject);
 
     /// <summary>True when an identity validated by <paramref name="kind"/> from <paramref name="source"/> matches.</summary>
@@ -141,6 +146,7 @@ public sealed class SubjectPattern
     /// <param name="source">The trust domain name or OIDC issuer URL that vouched for it.</param>
     /// <param name="id">The workload identity.</param>
     /// <param name="matching">Whether a pattern without a source accepts any source (<see cref="SourceMatching.AnySource"/>) or only the one its form implies.</param>
+    /// <returns>True when it matches.</returns>
     public bool Matches(IdentityKind kind, string source, string id, SourceMatching matching)
     {
         ArgumentNullException.ThrowIfNull(source);
@@ -162,6 +168,53 @@ public sealed class SubjectPattern
         }
 
         return MatchesIdentity(id);
+    }
+
+    /// <summary>
+    /// True when some identity matches both this pattern and <paramref name="other"/>. Decided exactly: an exact
+    /// pattern overlaps what matches it, and two SPIFFE ID patterns overlap when their trust domains are the same,
+    /// every position both fix agrees (<c>*</c> agrees with any segment), and their lengths can meet (a final
+    /// <c>**</c> stands for one or more segments). Patterns naming different sources never overlap.
+    /// </summary>
+    internal bool Overlaps(SubjectPattern other)
+    {
+        ArgumentNullException.ThrowIfNull(other);
+        if (Issuer is not null && other.Issuer is not null && !string.Equals(Issuer, other.Issuer, StringComparison.Ordinal))
+        {
+            return false;
+        }
+
+        if (_exact is not null)
+        {
+            return other.MatchesIdentity(_exact);
+        }
+
+        if (other._exact is not null)
+        {
+            return MatchesIdentity(other._exact);
+        }
+
+        if (!string.Equals(_trustDomainPrefix, other._trustDomainPrefix, StringComparison.Ordinal))
+        {
+            return false;
+        }
+
+        for (var i = 0; i < Math.Min(_segments.Length, other._segments.Length); i++)
+        {
+            if (_segments[i] != "*" && other._segments[i] != "*" && !string.Equals(_segments[i], other._segments[i], StringComparison.Ordinal))
+            {
+                return false;
+            }
+        }
+
+        // Without '**' a pattern matches exactly its number of segments; with it, more than that.
+        return (_trailingAny, other._trailingAny) switch
+        {
+            (false, false) => _segments.Length == other._segments.Length,
+            (false, true) => _segments.Length > other._segments.Length,
+            (true, false) => other._segments.Length > _segments.Length,
+            (true, true) => true,
+        };
     }
 
     private static bool TryCompileOidc(string text, out SubjectPattern? pattern, out string? error)
@@ -236,6 +289,8 @@ public sealed class SubjectPattern
         return _trailingAny ? index > _segments.Length : index == _segments.Length;
     }
 
+    /// <summary>The pattern as written.</summary>
+    /// <returns><see cref="Text"/>.</returns>
     public override string ToString() => Text;
 }
 

@@ -1,6 +1,4 @@
-using Broker.Errors;
 using Broker.Spiffe;
-using Broker.Subjects;
 
 namespace Broker.Policy;
 
@@ -8,11 +6,16 @@ namespace Broker.Policy;
 /// Decides an exchange against one policy snapshot. Deny by default: the granted capabilities are
 /// exactly those requested, and only when every one of them is allowed (no silent partial grants).
 /// </summary>
+/// <param name="timeProvider">The clock a re-exchange's remaining lifetime is measured with.</param>
 public sealed class PolicyEvaluator(TimeProvider timeProvider)
 {
     /// <summary>Lifetime when the request names none. Five minutes: long enough for one task step.</summary>
     public TimeSpan DefaultLifetime { get; init; } = TimeSpan.FromMinutes(5);
 
+    /// <summary>Decides <paramref name="request"/> against <paramref name="policy"/>.</summary>
+    /// <param name="policy">The policy snapshot in force.</param>
+    /// <param name="request">The validated subject (and actor) and what they ask for.</param>
+    /// <returns><see cref="PolicyDecision.Allowed"/> with the lifetime and delegation chain, or <see cref="PolicyDecision.Denied"/> with the reason.</returns>
     public PolicyDecision Evaluate(PolicySet policy, PolicyRequest request)
     {
         ArgumentNullException.ThrowIfNull(policy);
@@ -21,10 +24,10 @@ public sealed class PolicyEvaluator(TimeProvider timeProvider)
 
         // :: Step 1. The subject's tenant. A broker token names it; anything else is placed by the
         // tenants that trust its identity source.
-        var (tenant, tenantError) = ResolveTenant(policy, request.Subject);
+        var (tenant, tenantReason) = ResolveTenant(policy, request.Subject);
         if (tenant is null)
         {
-            return new PolicyDecision.Denied(version, tenantError!, null);
+            return new PolicyDecision.Denied(version, tenantReason!.Value, null);
         }
 
         // :: Step 2. The delegation chain: the new actor first, then the chain the subject already had
@@ -36,12 +39,12 @@ public sealed class PolicyEvaluator(TimeProvider timeProvider)
             var (actorTenant, _) = ResolveTenant(policy, actor);
             if (actorTenant is null)
             {
-                return new PolicyDecision.Denied(version, ErrorCatalog.ActorNotAllowed, tenant.Name);
+                return new PolicyDecision.Denied(version, PolicyDenialReason.ActorNotAllowed, tenant.Name);
             }
 
             if (!ReferenceEquals(actorTenant, tenant))
             {
-                return new PolicyDecision.Denied(version, ErrorCatalog.ActorOtherTenant, tenant.Name);
+                return new PolicyDecision.Denied(version, PolicyDenialReason.ActorOtherTenant, tenant.Name);
             }
 
             chain = [actor.Id, .. chain];
@@ -54,7 +57,7 @@ public sealed class PolicyEvaluator(TimeProvider timeProvider)
             {
                 if (!grant.Scope.Contains(name, StringComparer.Ordinal))
                 {
-                    return new PolicyDecision.Denied(version, ErrorCatalog.ScopeBeyondSubjectToken, tenant.Name);
+                    return new PolicyDecision.Denied(version, PolicyDenialReason.ScopeBeyondSubjectToken, tenant.Name);
                 }
             }
         }
@@ -66,7 +69,7 @@ public sealed class PolicyEvaluator(TimeProvider timeProvider)
             if (!tenant.Capabilities.TryGetValue(request.Capabilities[i], out var capability))
             {
                 // Same answer as "not allowed": the caller learns nothing about what exists.
-                return new PolicyDecision.Denied(version, ErrorCatalog.ScopeNotAllowed, tenant.Name);
+                return new PolicyDecision.Denied(version, PolicyDenialReason.ScopeNotAllowed, tenant.Name);
             }
 
             capabilities[i] = capability;
@@ -79,13 +82,13 @@ public sealed class PolicyEvaluator(TimeProvider timeProvider)
                 || (request.Audience is not null && !string.Equals(capability.Audience, request.Audience, StringComparison.Ordinal)
                     && !(request.Resource is null && string.Equals(capability.Resource, request.Audience, StringComparison.Ordinal))))
             {
-                return new PolicyDecision.Denied(version, ErrorCatalog.TargetMismatch, tenant.Name);
+                return new PolicyDecision.Denied(version, PolicyDenialReason.TargetMismatch, tenant.Name);
             }
         }
 
         if (grant is not null && !string.Equals(grant.Audience, audience, StringComparison.Ordinal))
         {
-            return new PolicyDecision.Denied(version, ErrorCatalog.TargetBeyondSubjectToken, tenant.Name);
+            return new PolicyDecision.Denied(version, PolicyDenialReason.TargetBeyondSubjectToken, tenant.Name);
         }
 
         // :: Step 5. Each capability needs a rule that lets this subject execute it for this purpose,
@@ -94,13 +97,13 @@ public sealed class PolicyEvaluator(TimeProvider timeProvider)
         {
             if (capability.RequireProofOfPossession && request.Subject.CertificateThumbprint is null)
             {
-                return new PolicyDecision.Denied(version, ErrorCatalog.ProofOfPossessionRequired, tenant.Name);
+                return new PolicyDecision.Denied(version, PolicyDenialReason.ProofOfPossessionRequired, tenant.Name);
             }
 
             var denial = FindExecuteRule(tenant, capability, request, chain);
             if (denial is not null)
             {
-                return new PolicyDecision.Denied(version, denial, tenant.Name);
+                return new PolicyDecision.Denied(version, denial.Value, tenant.Name);
             }
         }
 
@@ -122,9 +125,9 @@ public sealed class PolicyEvaluator(TimeProvider timeProvider)
     }
 
     /// <summary>Null when allowed; otherwise the most specific reason no rule allowed it.</summary>
-    private static ErrorDescriptor? FindExecuteRule(TenantPolicy tenant, Capability capability, PolicyRequest request, IReadOnlyList<string> chain)
+    private static PolicyDenialReason? FindExecuteRule(TenantPolicy tenant, Capability capability, PolicyRequest request, IReadOnlyList<string> chain)
     {
-        ErrorDescriptor reason = ErrorCatalog.ScopeNotAllowed;
+        var reason = PolicyDenialReason.ScopeNotAllowed;
         foreach (var rule in tenant.Rules)
         {
             if ((rule.Permissions & CapabilityPermissions.Execute) == 0
@@ -148,13 +151,13 @@ public sealed class PolicyEvaluator(TimeProvider timeProvider)
             if (rule.Delegation is not { } delegation
                 || !(request.Actor is { } actor ? delegation.AllowsActor(actor) : delegation.AllowsActor(chain[0])))
             {
-                reason = ErrorCatalog.ActorNotAllowed;
+                reason = PolicyDenialReason.ActorNotAllowed;
                 continue;
             }
 
             if (chain.Count > delegation.MaxDepth)
             {
-                reason = ErrorCatalog.DelegationTooDeep;
+                reason = PolicyDenialReason.DelegationTooDeep;
                 continue;
             }
 
@@ -168,18 +171,21 @@ public sealed class PolicyEvaluator(TimeProvider timeProvider)
     /// The tenant a validated identity belongs to: named by a broker token, otherwise the one tenant
     /// whose trust entry for the identity's source matches it.
     /// </summary>
-    public static (TenantPolicy? Tenant, ErrorDescriptor? Error) ResolveTenant(PolicySet policy, WorkloadIdentity identity)
+    /// <param name="policy">The policy snapshot in force.</param>
+    /// <param name="identity">The validated identity.</param>
+    /// <returns>The tenant, or null and why there is none.</returns>
+    public static (TenantPolicy? Tenant, PolicyDenialReason? Reason) ResolveTenant(PolicySet policy, WorkloadIdentity identity)
     {
         ArgumentNullException.ThrowIfNull(policy);
         ArgumentNullException.ThrowIfNull(identity);
         if (identity.Grant is { } grant)
         {
-            return policy.Tenants.TryGetValue(grant.Tenant, out var own) ? (own, null) : (null, ErrorCatalog.NoTenant);
+            return policy.Tenants.TryGetValue(grant.Tenant, out var own) ? (own, null) : (null, PolicyDenialReason.NoTenant);
         }
 
         if (!MaySpeakFor(policy, identity))
         {
-            return (null, ErrorCatalog.SubjectSpiffeIdNotAllowed);
+            return (null, PolicyDenialReason.SpiffeIdNotAllowed);
         }
 
         IReadOnlyList<TenantBinding> bindings = identity.Kind switch
@@ -199,13 +205,13 @@ public sealed class PolicyEvaluator(TimeProvider timeProvider)
 
             if (found is not null && found.Name != binding.Tenant)
             {
-                return (null, ErrorCatalog.AmbiguousTenant);
+                return (null, PolicyDenialReason.AmbiguousTenant);
             }
 
             found = policy.Tenants[binding.Tenant];
         }
 
-        return found is null ? (null, ErrorCatalog.NoTenant) : (found, null);
+        return found is null ? (null, PolicyDenialReason.NoTenant) : (found, null);
     }
 
     /// <summary>

@@ -1,7 +1,7 @@
 using System.Globalization;
 using YamlDotNet.RepresentationModel;
 
-namespace Broker.Policy;
+namespace Broker.Policy.Loading;
 
 /// <summary>
 /// Typed access to a YAML node tree that reports every problem with file, line and column.

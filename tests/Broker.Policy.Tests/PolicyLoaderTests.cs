@@ -1,6 +1,4 @@
-using Broker.Policy;
-
-namespace Broker.Tests.Policy;
+namespace Broker.Policy.Tests;
 
 public sealed class PolicyLoaderTests : IDisposable
 {

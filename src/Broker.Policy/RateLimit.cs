@@ -21,6 +21,9 @@ public readonly record struct RateLimit(int Permits, TimeSpan Period)
     public bool IsUnlimited => Permits == 0;
 
     /// <summary>Parses <c>N/s</c>, <c>N/m</c>, <c>N/h</c> (N from 1 to <see cref="MaxPermits"/>) or <c>off</c>.</summary>
+    /// <param name="text">The rate as written.</param>
+    /// <param name="limit">The rate, or <see cref="Unlimited"/> when the text is not one.</param>
+    /// <returns>True when <paramref name="text"/> is a rate.</returns>
     public static bool TryParse(string? text, out RateLimit limit)
     {
         limit = Unlimited;
@@ -53,6 +56,7 @@ public readonly record struct RateLimit(int Permits, TimeSpan Period)
     }
 
     /// <summary>The text <see cref="TryParse"/> reads back.</summary>
+    /// <returns><c>N/s</c>, <c>N/m</c>, <c>N/h</c> or <c>off</c>.</returns>
     public override string ToString() => IsUnlimited
         ? "off"
         : string.Create(CultureInfo.InvariantCulture, $"{Permits}/{(Period == TimeSpan.FromSeconds(1) ? 's' : Period == TimeSpan.FromMinutes(1) ? 'm' : 'h')}");

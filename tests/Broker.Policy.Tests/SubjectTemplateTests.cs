@@ -1,6 +1,4 @@
-using Broker.Subjects;
-
-namespace Broker.Tests.Subjects;
+namespace Broker.Policy.Tests;
 
 public sealed class SubjectTemplateTests
 {

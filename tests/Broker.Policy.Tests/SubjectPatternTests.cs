@@ -1,7 +1,4 @@
-using Broker.Policy;
-using Broker.Subjects;
-
-namespace Broker.Tests.Policy;
+namespace Broker.Policy.Tests;
 
 public sealed class SubjectPatternTests
 {
@@ -95,5 +92,55 @@ public sealed class SubjectPatternTests
         Assert.False(SubjectPattern.TryCompile(pattern, out var compiled, out var error));
         Assert.Null(compiled);
         Assert.False(string.IsNullOrEmpty(error));
+    }
+
+    [Theory]
+    [InlineData("spiffe://acme.test/agents/reader", "spiffe://acme.test/agents/reader", true)]
+    [InlineData("spiffe://acme.test/agents/reader", "spiffe://acme.test/agents/writer", false)]
+    [InlineData("spiffe://acme.test/agents/reader", "spiffe://acme.test/agents/*", true)]
+    [InlineData("spiffe://acme.test/agents/reader", "spiffe://acme.test/**", true)]
+    [InlineData("spiffe://acme.test/agents", "spiffe://acme.test/agents/**", false)]      // '**' is one or more segments
+    [InlineData("spiffe://acme.test/agents/*", "spiffe://acme.test/*/reader", true)]      // spiffe://acme.test/agents/reader
+    [InlineData("spiffe://acme.test/agents/*", "spiffe://acme.test/*/*", true)]
+    [InlineData("spiffe://acme.test/agents/*", "spiffe://acme.test/*", false)]            // two segments against one
+    [InlineData("spiffe://acme.test/agents/*", "spiffe://acme.test/bots/*", false)]
+    [InlineData("spiffe://acme.test/agents/*", "spiffe://acme.test/agents/**", true)]
+    [InlineData("spiffe://acme.test/agents/*", "spiffe://acme.test/agents/x/**", false)]  // three or more segments against two
+    [InlineData("spiffe://acme.test/agents/a", "spiffe://acme.test/agents/*/**", false)]  // needs at least two segments after agents
+    [InlineData("spiffe://acme.test/agents/a/b", "spiffe://acme.test/agents/*/**", true)]
+    [InlineData("spiffe://acme.test/agents/**", "spiffe://acme.test/*/x/**", true)]       // spiffe://acme.test/agents/x/y
+    [InlineData("spiffe://acme.test/a/**", "spiffe://acme.test/b/**", false)]
+    [InlineData("spiffe://acme.test/**", "spiffe://other.test/**", false)]                // the trust domain is exact
+    [InlineData("system:serviceaccount:a:b", "system:serviceaccount:a:b", true)]
+    [InlineData("system:serviceaccount:a:b", "system:serviceaccount:a:c", false)]
+    [InlineData("system:serviceaccount:a:b", "spiffe://acme.test/**", false)]
+    [InlineData("oidc:https://one.test#bot", "oidc:https://two.test#bot", false)]         // different sources never overlap
+    [InlineData("oidc:https://one.test#bot", "oidc:https://one.test#bot", true)]
+    [InlineData("oidc:https://one.test#bot", "bot", true)]
+    public void Overlaps_IsSymmetricAndExact(string first, string second, bool expected)
+    {
+        // Arrange
+        Assert.True(SubjectPattern.TryCompile(first, out var a, out var error), error);
+        Assert.True(SubjectPattern.TryCompile(second, out var b, out error), error);
+
+        // Act + Assert: both ways round.
+        Assert.Equal(expected, a!.Overlaps(b!));
+        Assert.Equal(expected, b!.Overlaps(a));
+    }
+
+    [Theory]
+    [InlineData("spiffe://acme.test/agents/*", "spiffe://acme.test/*/reader", "spiffe://acme.test/agents/reader")]
+    [InlineData("spiffe://acme.test/agents/**", "spiffe://acme.test/*/x/**", "spiffe://acme.test/agents/x/y")]
+    [InlineData("spiffe://acme.test/*/*/c", "spiffe://acme.test/a/**", "spiffe://acme.test/a/b/c")]
+    public void Overlaps_WhenTrue_SomeIdentityMatchesBoth(string first, string second, string witness)
+    {
+        // Arrange
+        SubjectPattern.TryCompile(first, out var a, out _);
+        SubjectPattern.TryCompile(second, out var b, out _);
+
+        // Act + Assert: the overlap is real, not a guess.
+        Assert.True(a!.Overlaps(b!));
+        Assert.True(a.Matches(witness));
+        Assert.True(b!.Matches(witness));
     }
 }

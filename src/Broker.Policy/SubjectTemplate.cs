@@ -1,6 +1,6 @@
 using System.Text;
 
-namespace Broker.Subjects;
+namespace Broker.Policy;
 
 /// <summary>
 /// Maps an OIDC token's claims to a workload identity, e.g. <c>{sub}</c> or
@@ -15,6 +15,10 @@ public sealed class SubjectTemplate
     private SubjectTemplate((string, string?)[] parts) => _parts = parts;
 
     /// <summary>Parses a template; every <c>{</c> must close and name a claim.</summary>
+    /// <param name="text">The template as written in policy (<c>subject:</c>).</param>
+    /// <param name="template">The parsed template, or null.</param>
+    /// <param name="error">Why it is not a template, or null.</param>
+    /// <returns>True when <paramref name="text"/> is a template.</returns>
     public static bool TryParse(string text, out SubjectTemplate? template, out string? error)
     {
         template = null;
@@ -56,8 +60,11 @@ public sealed class SubjectTemplate
     /// <c>/</c> unless the template is a single placeholder: a namespace named <c>a/../b</c> must not
     /// be able to forge a path of another identity.
     /// </summary>
+    /// <param name="claims">The token's claims, flattened by path.</param>
+    /// <returns>The workload identity, or null.</returns>
     public string? Render(IReadOnlyDictionary<string, IReadOnlyList<string>> claims)
     {
+        ArgumentNullException.ThrowIfNull(claims);
         var single = _parts.Length == 1 && _parts[0].Literal.Length == 0;
         var builder = new StringBuilder();
         foreach (var (literal, claim) in _parts)

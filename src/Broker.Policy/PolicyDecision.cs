@@ -1,0 +1,27 @@
+namespace Broker.Policy;
+
+/// <summary>The answer of policy: a closed set of outcomes, each carrying the policy version.</summary>
+/// <param name="PolicyVersion">The version of the policy that decided (<see cref="PolicySet.Version"/>).</param>
+public abstract record PolicyDecision(string PolicyVersion)
+{
+    /// <summary>Everything requested is allowed.</summary>
+    /// <param name="PolicyVersion">The version of the policy that decided.</param>
+    /// <param name="Tenant">The subject's tenant.</param>
+    /// <param name="Capabilities">The capabilities granted: exactly those requested.</param>
+    /// <param name="Audience">The token's audience: the requested resource, else the requested audience.</param>
+    /// <param name="Lifetime">The token's lifetime.</param>
+    /// <param name="ActorChain">The delegation chain, most recent actor first; empty without delegation.</param>
+    public sealed record Allowed(
+        string PolicyVersion,
+        string Tenant,
+        IReadOnlyList<string> Capabilities,
+        string Audience,
+        TimeSpan Lifetime,
+        IReadOnlyList<string> ActorChain) : PolicyDecision(PolicyVersion);
+
+    /// <summary>Denied; <see cref="Reason"/> says why, for the caller and the audit trail.</summary>
+    /// <param name="PolicyVersion">The version of the policy that decided.</param>
+    /// <param name="Reason">Why.</param>
+    /// <param name="Tenant">The subject's tenant, when it was placed in one.</param>
+    public sealed record Denied(string PolicyVersion, PolicyDenialReason Reason, string? Tenant) : PolicyDecision(PolicyVersion);
+}
