@@ -30,25 +30,35 @@ chart-version, as the helm.sh/chart label wants it.
 {{- end }}
 
 {{/*
-The labels that select the broker's pods. They never change across upgrades (a Deployment's selector is immutable).
+The labels that select the broker's pods. They never change across upgrades (a Deployment's selector is immutable);
+the component keeps the helm test pod out of the Service, the PodDisruptionBudget and the NetworkPolicy.
 */}}
 {{- define "broker.selectorLabels" -}}
 app.kubernetes.io/name: {{ include "broker.name" . }}
 app.kubernetes.io/instance: {{ .Release.Name }}
+app.kubernetes.io/component: broker
 {{- end }}
 
 {{/*
-The labels of every resource.
+The labels every resource of the release carries, whatever its component.
 */}}
-{{- define "broker.labels" -}}
+{{- define "broker.commonLabels" -}}
 helm.sh/chart: {{ include "broker.chart" . }}
-{{ include "broker.selectorLabels" . }}
+app.kubernetes.io/name: {{ include "broker.name" . }}
+app.kubernetes.io/instance: {{ .Release.Name }}
 app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
-app.kubernetes.io/component: credential-broker
 app.kubernetes.io/managed-by: {{ .Release.Service }}
 {{- with .Values.commonLabels }}
 {{ toYaml . }}
 {{- end }}
+{{- end }}
+
+{{/*
+The labels of the broker's resources.
+*/}}
+{{- define "broker.labels" -}}
+{{ include "broker.commonLabels" . }}
+app.kubernetes.io/component: broker
 {{- end }}
 
 {{/*
