@@ -59,7 +59,11 @@ public sealed class ChartRenderer : IAsyncLifetime
 
     /// <summary>Runs the renderer on charts/broker with these values files (later ones win) and extra arguments.</summary>
     public Task<ProcessResult> RunAsync(IEnumerable<string> valuesFiles, params string[] arguments) =>
-        RunAsync(Executable, Repository.Root, null, [.. arguments, "-chart", Repository.Chart, .. valuesFiles.SelectMany(f => new[] { "-f", f })]);
+        RunOnAsync(Repository.Chart, valuesFiles, arguments);
+
+    /// <summary>Runs the renderer on another chart directory.</summary>
+    public Task<ProcessResult> RunOnAsync(string chart, IEnumerable<string> valuesFiles, params string[] arguments) =>
+        RunAsync(Executable, Repository.Root, null, [.. arguments, "-chart", chart, .. valuesFiles.SelectMany(f => new[] { "-f", f })]);
 
     /// <summary>Renders charts/broker as `helm template` would (release "broker" in namespace "auth"), failing the test on an error.</summary>
     public async Task<RenderedChart> RenderAsync(params string[] valuesFiles)
