@@ -40,6 +40,7 @@ public sealed partial class ChartRenderingTests(ChartRenderer renderer)
         new[] { "required.yaml", "autoscaling.yaml" },
         new[] { "required.yaml", "locked-down.yaml" },
         new[] { "required.yaml", "single-in-memory.yaml" },
+        new[] { "required.yaml", "extras.yaml" },
         new[] { "required.yaml", "spiffe-csi.yaml", "git-sync.yaml", "servicemonitor.yaml", "locked-down.yaml", "autoscaling.yaml" },
     };
 
@@ -155,7 +156,7 @@ public sealed partial class ChartRenderingTests(ChartRenderer renderer)
 
         // The helm test pod calls the Service by its in-cluster name and port.
         var command = RenderedChart.Container(chart.One("Pod").Spec, "curl")["command"]!.AsArray().Select(a => a!.GetValue<string>()).ToList();
-        Assert.Contains($"{portName}://broker.auth.svc:{servicePort["port"]}/readyz", command);
+        Assert.Contains($"{portName}://{chart.One("Service").Name}.auth.svc:{servicePort["port"]}/readyz", command);
     }
 
     [Theory]
@@ -455,14 +456,47 @@ public sealed partial class ChartRenderingTests(ChartRenderer renderer)
     }
 
     [Fact]
-    public async Task Render_Twice_GivesTheSameManifests()
+    public async Task Render_Extras_ReachThePodAndItsNeighbours()
     {
         // Act
-        var first = await RenderAsync("required.yaml", "spiffe-csi.yaml", "git-sync.yaml");
-        var second = await RenderAsync("required.yaml", "spiffe-csi.yaml", "git-sync.yaml");
+        var chart = await RenderAsync("required.yaml", "extras.yaml");
 
         // Assert
-        Assert.Equal(first.Yaml, second.Yaml);
+        Assert.All(chart.Manifests, m => Assert.StartsWith("auth-broker", m.Name, StringComparison.Ordinal));
+        Assert.All(chart.Manifests, m => Assert.Equal("identity", Label(m.Labels, "team")));
+        var template = chart.One("Deployment").Spec["template"]!["metadata"]!;
+        Assert.Equal("false", Label(template["labels"]!.AsObject(), "sidecar.istio.io/inject"));
+        Assert.Equal("false", template["annotations"]!["prometheus.io/scrape"]!.GetValue<string>());
+        Assert.Equal("registry.example.org/platform/broker@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef", chart.BrokerContainer["image"]!.GetValue<string>());
+        Assert.Equal("registry-credentials", chart.PodSpec["imagePullSecrets"]![0]!["name"]!.GetValue<string>());
+        Assert.Equal("platform-critical", chart.PodSpec["priorityClassName"]!.GetValue<string>());
+        Assert.Equal("linux", chart.PodSpec["nodeSelector"]!["kubernetes.io/os"]!.GetValue<string>());
+        Assert.Equal("platform", chart.PodSpec["tolerations"]![0]!["value"]!.GetValue<string>());
+        Assert.NotNull(chart.PodSpec["affinity"]!["podAntiAffinity"]);
+        Assert.Equal("identity", chart.One("ServiceAccount").Document["metadata"]!["annotations"]!["example.org/owner"]!.GetValue<string>());
+        Assert.Equal("gateway", chart.One("Service").Document["metadata"]!["annotations"]!["example.org/exposed-by"]!.GetValue<string>());
+        Assert.Equal("auth-broker", chart.PodSpec["serviceAccountName"]!.GetValue<string>());
+        Assert.Equal("Warning", RenderedChart.EnvValue(chart.BrokerContainer, "Logging__LogLevel__Default"));
+        Assert.Equal("oidc:https://login.example.org#ops-admin", RenderedChart.EnvValue(chart.BrokerContainer, "Broker__Admin__GlobalAdmins__0"));
+        Assert.Equal("50/s", RenderedChart.EnvValue(chart.BrokerContainer, "Broker__RateLimits__PerIdentity"));
+        Assert.Equal("00:01:00", RenderedChart.EnvValue(chart.BrokerContainer, "Broker__Subjects__ClockSkew"));
+        Assert.Equal("auth-broker-client", Assert.Single(chart.One("Pod").Labels, l => l.Key.EndsWith("-client", StringComparison.Ordinal)).Key);
+    }
+
+    [Fact]
+    public async Task Render_Twice_GivesTheSameManifests()
+    {
+        // Arrange
+        string[] values = [.. new[] { "required.yaml", "spiffe-csi.yaml", "git-sync.yaml", "locked-down.yaml" }.Select(Repository.ValuesFile)];
+
+        // Act: two runs of the renderer (RenderAsync would reuse the first).
+        var first = await renderer.RunAsync(values, "-name", "broker");
+        var second = await renderer.RunAsync(values, "-name", "broker");
+
+        // Assert
+        Assert.Equal(0, first.ExitCode);
+        Assert.NotEmpty(first.StandardOutput);
+        Assert.Equal(first.StandardOutput, second.StandardOutput);
     }
 
     private static void AssertProbe(JsonObject container, string probe, string path, string port, bool https)

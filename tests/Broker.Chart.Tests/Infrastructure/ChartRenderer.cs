@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.ComponentModel;
 using System.Diagnostics;
 using System.Text.Json.Nodes;
@@ -21,6 +22,9 @@ public sealed class ChartRenderer : IAsyncLifetime
 
     private static readonly TimeSpan Timeout = TimeSpan.FromMinutes(5);
     private readonly string _directory = Directory.CreateTempSubdirectory("broker-chart-render-").FullName;
+
+    // Rendering is deterministic, and the scenario theories render the same values many times.
+    private readonly ConcurrentDictionary<string, Lazy<Task<RenderedChart>>> _rendered = new(StringComparer.Ordinal);
 
     public string Executable => Path.Combine(_directory, "render");
 
@@ -66,7 +70,10 @@ public sealed class ChartRenderer : IAsyncLifetime
         RunAsync(Executable, Repository.Root, null, [.. arguments, "-chart", chart, .. valuesFiles.SelectMany(f => new[] { "-f", f })]);
 
     /// <summary>Renders charts/broker as `helm template` would (release "broker" in namespace "auth"), failing the test on an error.</summary>
-    public async Task<RenderedChart> RenderAsync(params string[] valuesFiles)
+    public Task<RenderedChart> RenderAsync(params string[] valuesFiles) =>
+        _rendered.GetOrAdd(string.Join('\n', valuesFiles), _ => new Lazy<Task<RenderedChart>>(() => RenderNowAsync(valuesFiles))).Value;
+
+    private async Task<RenderedChart> RenderNowAsync(string[] valuesFiles)
     {
         var yaml = await RunAsync(valuesFiles, "-name", RenderedChart.ReleaseName, "-namespace", RenderedChart.Namespace);
         Assert.True(yaml.ExitCode == 0, "The chart did not render: " + yaml.StandardError);
