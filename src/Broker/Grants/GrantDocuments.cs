@@ -6,98 +6,6 @@ using Broker.Audit;
 namespace Broker.Grants;
 
 /// <summary>
-/// The former stored form of a grant: compact JSON with one- or two-letter names, times in Unix milliseconds, empty
-/// and redundant members left out. The store now writes <see cref="RedisGrantRecordFormat"/> and still reads this
-/// form (first byte <c>{</c>) so that records written before an upgrade stay readable and revocable until they
-/// expire; after one token lifetime plus retention none are left. The revoke script reads <c>t</c> (tenant),
-/// <c>s</c> (subject), <c>k</c> (task) and <c>e</c> (expiry): keep those names in step with
-/// <see cref="RedisGrantScripts"/>.
-/// </summary>
-internal sealed class GrantDocument
-{
-    [JsonPropertyName("t")] public string Tenant { get; set; } = "";
-    [JsonPropertyName("s")] public string Subject { get; set; } = "";
-
-    /// <summary>Omitted when equal to the subject (the common, undelegated case).</summary>
-    [JsonPropertyName("c")] public string? ClientId { get; set; }
-
-    /// <summary>Space-separated, current actor first: actor identities (SPIFFE IDs, URIs) contain no spaces.</summary>
-    [JsonPropertyName("a")] public string? ActorChain { get; set; }
-
-    /// <summary>Space-separated, as in the token's <c>scope</c> (RFC 6749 §3.3: scope tokens contain no spaces).</summary>
-    [JsonPropertyName("p")] public string? Capabilities { get; set; }
-    [JsonPropertyName("u")] public string Audience { get; set; } = "";
-    [JsonPropertyName("k")] public string TaskId { get; set; } = "";
-    [JsonPropertyName("w")] public string Purpose { get; set; } = "";
-
-    /// <summary>Lifetime in ms (expiry minus issuance): six digits instead of a second thirteen-digit time.</summary>
-    [JsonPropertyName("l")] public long Lifetime { get; set; }
-    [JsonPropertyName("e")] public long ExpiresAt { get; set; }
-    [JsonPropertyName("j")] public string? JwkThumbprint { get; set; }
-    [JsonPropertyName("x")] public string? X509Thumbprint { get; set; }
-    [JsonPropertyName("v")] public string PolicyVersion { get; set; } = "";
-    [JsonPropertyName("r")] public string? ParentGrantId { get; set; }
-
-    public static GrantDocument From(GrantRecord grant) => new()
-    {
-        Tenant = grant.Tenant,
-        Subject = grant.Subject,
-        ClientId = string.Equals(grant.ClientId, grant.Subject, StringComparison.Ordinal) ? null : grant.ClientId,
-        ActorChain = Join(grant.ActorChain),
-        Capabilities = Join(grant.Capabilities),
-        Audience = grant.Audience,
-        TaskId = grant.TaskId,
-        Purpose = grant.Purpose,
-        Lifetime = grant.ExpiresAt.ToUnixTimeMilliseconds() - grant.IssuedAt.ToUnixTimeMilliseconds(),
-        ExpiresAt = grant.ExpiresAt.ToUnixTimeMilliseconds(),
-        JwkThumbprint = grant.Binding?.JwkThumbprint,
-        X509Thumbprint = grant.Binding?.X509Thumbprint,
-        PolicyVersion = grant.PolicyVersion,
-        ParentGrantId = grant.ParentGrantId,
-    };
-
-    public GrantRecord ToRecord(string id, GrantRevocation? revocation) => new()
-    {
-        Id = id,
-        Tenant = Tenant,
-        Subject = Subject,
-        ClientId = ClientId ?? Subject,
-        ActorChain = Split(ActorChain),
-        Capabilities = Split(Capabilities),
-        Audience = Audience,
-        TaskId = TaskId,
-        Purpose = Purpose,
-        IssuedAt = DateTimeOffset.FromUnixTimeMilliseconds(ExpiresAt - Lifetime),
-        ExpiresAt = DateTimeOffset.FromUnixTimeMilliseconds(ExpiresAt),
-        Binding = JwkThumbprint is null && X509Thumbprint is null ? null : new GrantBinding(JwkThumbprint, X509Thumbprint),
-        PolicyVersion = PolicyVersion,
-        ParentGrantId = ParentGrantId,
-        Status = revocation is null ? GrantStatus.Active : GrantStatus.Revoked,
-        Revocation = revocation,
-    };
-
-    private static string? Join(IReadOnlyList<string> values)
-    {
-        if (values.Count == 0)
-        {
-            return null;
-        }
-
-        foreach (var value in values)
-        {
-            if (value.Length == 0 || value.Contains(' ', StringComparison.Ordinal))
-            {
-                throw new ArgumentException("Capabilities and actor identities are non-empty and contain no spaces.", nameof(values));
-            }
-        }
-
-        return string.Join(' ', values);
-    }
-
-    private static string[] Split(string? joined) => joined is null ? [] : joined.Split(' ');
-}
-
-/// <summary>
 /// The stored form of a revocation, written by the revoke script (<c>cjson.encode</c>): when (Unix ms), by whom, why.
 /// </summary>
 internal sealed class RevocationDocument
@@ -117,12 +25,13 @@ internal sealed class RevocationNotice
     [JsonPropertyName("t")] public string Tenant { get; set; } = "";
     [JsonPropertyName("at")] public long RevokedAt { get; set; }
 
-    /// <summary>The revoked token's expiry; absent from announcements made before it was added.</summary>
+    /// <summary>The revoked token's expiry (Unix ms).</summary>
     [JsonPropertyName("e")] public long? ExpiresAt { get; set; }
 }
 
 /// <summary>
-/// The stored form of an audit event, compact like <see cref="GrantDocument"/>. The revoke script writes
+/// The stored form of an audit event: compact JSON with one- or two-letter names, times in Unix milliseconds, empty
+/// members left out. The revoke script writes
 /// <c>ty tm t s k g ac r</c> itself: keep those names in step with <see cref="RedisGrantScripts"/>.
 /// </summary>
 internal sealed class AuditDocument
@@ -194,7 +103,6 @@ internal sealed class AuditDocument
 }
 
 [JsonSourceGenerationOptions(DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingDefault)]
-[JsonSerializable(typeof(GrantDocument))]
 [JsonSerializable(typeof(RevocationDocument))]
 [JsonSerializable(typeof(RevocationNotice))]
 [JsonSerializable(typeof(AuditDocument))]

@@ -17,8 +17,7 @@ namespace Broker.Grants;
 /// a UUID that ends it, 8 that UUID as 16 bytes (<see cref="SplitTask"/>), 9 purpose, 10 policy version, 11
 /// <c>jkt</c> as its 32 decoded bytes, 12 actor chain (space-separated), 13 client (absent: the current actor when
 /// delegated, else the subject), 14 <c>x5t#S256</c> as its 32 bytes, 15 and 16 the two thumbprints as text when they
-/// are not canonical base64url of 32 bytes, 17 parent grant ID (records written before the parent moved after the
-/// array). Positions 3 to 16 but 8 hold either a number of the
+/// are not canonical base64url of 32 bytes. Positions 3 to 16 but 8 hold either a number of the
 /// dictionary <see cref="DictionaryNumber"/> picks or, when the dictionary is full, the string itself (a workload's
 /// proof-of-possession key and certificate serve many grants, like its subject); the task only when split. Absent
 /// positions are false, and trailing ones are left out: the rarer a member, the later it comes. The grant ID is
@@ -31,8 +30,7 @@ namespace Broker.Grants;
 /// (<see cref="MemberLength"/> characters each; the record script appends them, later ones go to
 /// <see cref="RedisGrantKeys.Children"/>). After the array rather than in it, so a grant pays no padding of absent
 /// positions for them: the value of a parent with one child, or of a child, stays within 64 bytes.
-/// </para> Keep in step with <see cref="RedisGrantScripts"/>. Records written before this format are compact JSON
-/// (<see cref="GrantDocument"/>, first byte <c>{</c>) and are still read until they expire.
+/// </para> Keep in step with <see cref="RedisGrantScripts"/>.
 /// </remarks>
 internal static class RedisGrantRecordFormat
 {
@@ -40,7 +38,7 @@ internal static class RedisGrantRecordFormat
     public const int FirstInterned = 3;
     public const int LastInterned = 16;
     private const int TaskUuidPosition = 8;
-    private const int Positions = 17;
+    private const int Positions = 16;
 
     /// <summary>
     /// How many children a record holds itself (after the array): 22 bytes each in a value that exists anyway, against
@@ -154,17 +152,22 @@ internal static class RedisGrantRecordFormat
     {
         var reader = new Reader(document);
         var count = reader.ReadArrayHeader();
+        if (count > Positions)
+        {
+            throw new InvalidOperationException("A stored grant is malformed.");
+        }
+
         var values = new object?[Positions];
-        for (var i = 0; i < count && i < values.Length; i++)
+        for (var i = 0; i < count; i++)
         {
             values[i] = reader.ReadValue();
         }
 
-        // After the array (written since the parent left position 17): the status index when there is one (a number),
-        // the parent's tag-less ID (or false), then the children.
+        // After the array: the status index when there is one (a number), the parent's tag-less ID (or false), then
+        // the children.
         long? statusIndex = null;
         byte[]? parentMember = null;
-        if (count <= Positions && !reader.AtEnd)
+        if (!reader.AtEnd)
         {
             var next = reader.ReadValue();
             if (next is long index)
@@ -216,7 +219,7 @@ internal static class RedisGrantRecordFormat
             ExpiresAt = DateTimeOffset.FromUnixTimeMilliseconds(expiry),
             Binding = jkt is null && x5t is null ? null : new GrantBinding(jkt, x5t),
             PolicyVersion = Text(10) ?? string.Empty,
-            ParentGrantId = parentMember is null ? Text(17) : string.Concat(id.AsSpan(0, GrantId.RoutingTagLength + 1), Encoding.UTF8.GetString(parentMember)),
+            ParentGrantId = parentMember is null ? null : string.Concat(id.AsSpan(0, GrantId.RoutingTagLength + 1), Encoding.UTF8.GetString(parentMember)),
             StatusIndex = statusIndex is { } value ? checked((int)value) : null,
             Status = revocation is null ? GrantStatus.Active : GrantStatus.Revoked,
             Revocation = revocation,

@@ -37,20 +37,13 @@ internal static class RedisGrantScripts
           if not document or redis.call('EXISTS', KEYS[11]) == 1 then
             return {2}
           end
-          local expiry, tenant
-          if string.byte(document, 1) == 123 then
-            local grant = cjson.decode(document)
-            expiry, tenant = tonumber(grant.e), grant.t
-            parent = {}
-          else
-            -- The record array, its status index, its own parent (or false) and the children it holds.
-            parent = {split(document)}
-            expiry, tenant = expiryOf(parent[1][1], tonumber(ARGV[4])), parent[1][3]
-            if type(tenant) == 'number' then
-              tenant = redis.call('HGET', dictionaryOf(expiry, 13), tenant)
-            end
-            inline = #parent[4] < tonumber(ARGV[27]) * 22
+          -- The record array, its status index, its own parent (or false) and the children it holds.
+          parent = {split(document)}
+          local expiry, tenant = expiryOf(parent[1][1], tonumber(ARGV[4])), parent[1][3]
+          if type(tenant) == 'number' then
+            tenant = redis.call('HGET', dictionaryOf(expiry, 13), tenant)
           end
+          inline = #parent[4] < tonumber(ARGV[27]) * 22
           if expiry <= tonumber(ARGV[4]) then
             return {2}
           end
@@ -206,7 +199,7 @@ internal static class RedisGrantScripts
     /// <summary>
     /// The values of a stored record (<see cref="RedisGrantRecordFormat"/>) and back: the array, then the status index
     /// when there is one (a number), the parent's tag-less ID or false, and the children it holds ('' for none).
-    /// Records written before the status index have no number after the array.
+    /// Records written with the status list off have no number after the array.
     /// </summary>
     private const string RecordFunctions = """
         local function split(document)
@@ -259,7 +252,7 @@ internal static class RedisGrantScripts
         for j = 0, (#KEYS - 2) / 2 - 1 do
           local document = redis.call('GET', KEYS[3 + 2 * j])
           local strings = {}
-          if document and string.byte(document, 1) ~= 123 then
+          if document then
             local grant = cmsgpack.unpack(document)
             local dictionary = dictionaryOf(expiryOf(grant[1], now), 1)
             for i = 3, 16 do
@@ -309,15 +302,10 @@ internal static class RedisGrantScripts
         if newest and tonumber(string.match(newest[1], '^(%d+)')) < tonumber(minId) then
           minId = newest[1]
         end
-        -- Expiry, tenant, subject, task, status index and the children it holds of a record (RedisGrantRecordFormat;
-        -- compact JSON before it).
+        -- Expiry, tenant, subject, task, status index and the children it holds of a record (RedisGrantRecordFormat).
         local function load(document)
           if not document then
             return nil
-          end
-          if string.byte(document, 1) == 123 then
-            local grant = cjson.decode(document)
-            return {e = tonumber(grant.e), t = grant.t, s = grant.s, k = grant.k}
           end
           local grant, index, _, children = split(document)
           local expiry = expiryOf(grant[1], now)
@@ -372,7 +360,7 @@ internal static class RedisGrantScripts
               queue[#queue + 1] = tag .. '.' .. string.sub(packed, i, i + 21)
             end
           end
-          if grant and type(grant.c) == 'string' and grant.c ~= '' then
+          if grant and grant.c ~= '' then
             add(grant.c)
           end
           local more = redis.call('GET', base .. 'c:' .. id)
@@ -427,13 +415,12 @@ internal static class RedisGrantScripts
     /// <summary>
     /// One page of an index, latest expiry first, ties by member descending (ZRANGE REV order). KEYS: index.
     /// ARGV: now (Unix ms), how many, cursor member (the last ID of the previous page without its routing tag, or
-    /// empty), the same ID whole. Returns the members of unexpired grants after the cursor.
+    /// empty). Returns the members of unexpired grants after the cursor.
     /// </summary>
     public const string Page = """
         local start = 0
         if ARGV[3] ~= '' then
-          -- Members written before the routing tag was left out of them carry the whole ID (ARGV[4]).
-          local rank = redis.call('ZREVRANK', KEYS[1], ARGV[3]) or redis.call('ZREVRANK', KEYS[1], ARGV[4])
+          local rank = redis.call('ZREVRANK', KEYS[1], ARGV[3])
           -- A member leaves an index only when trimmed as expired, and every member after it in this order
           -- expires no later: a vanished cursor means the listing is over.
           if not rank then

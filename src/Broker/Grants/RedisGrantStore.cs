@@ -339,7 +339,9 @@ internal sealed class RedisGrantStore : IGrantStore, IAsyncDisposable
                     entries.Add(new RevocationEntry(
                         position, entry["g"].ToString(), tenant, DateTimeOffset.FromUnixTimeMilliseconds((long)entry["at"]))
                     {
-                        ExpiresAt = expiry.IsNull ? null : DateTimeOffset.FromUnixTimeMilliseconds((long)expiry),
+                        ExpiresAt = expiry.IsNull
+                            ? throw new InvalidOperationException("A stored revocation entry is malformed.")
+                            : DateTimeOffset.FromUnixTimeMilliseconds((long)expiry),
                     });
                 }
             }
@@ -487,7 +489,7 @@ internal sealed class RedisGrantStore : IGrantStore, IAsyncDisposable
         try
         {
             var notice = JsonSerializer.Deserialize((string)message!, GrantsJsonContext.Compact.RevocationNotice);
-            if (notice is null || !IsStreamId(notice.Position) || !GrantId.IsWellFormed(notice.GrantId))
+            if (notice is null || !IsStreamId(notice.Position) || !GrantId.IsWellFormed(notice.GrantId) || notice.ExpiresAt is not { } expiry)
             {
                 Log.RevocationNoticeMalformed(_logger, null);
                 return;
@@ -496,7 +498,7 @@ internal sealed class RedisGrantStore : IGrantStore, IAsyncDisposable
             _broadcaster.Publish(new RevocationEntry(
                 notice.Position, notice.GrantId, notice.Tenant, DateTimeOffset.FromUnixTimeMilliseconds(notice.RevokedAt))
             {
-                ExpiresAt = notice.ExpiresAt is { } expiry ? DateTimeOffset.FromUnixTimeMilliseconds(expiry) : null,
+                ExpiresAt = DateTimeOffset.FromUnixTimeMilliseconds(expiry),
             });
         }
         catch (JsonException e)
@@ -602,9 +604,9 @@ internal sealed class RedisGrantStore : IGrantStore, IAsyncDisposable
 
     private async Task<List<string>> PageIdsAsync(string tag, RedisKey index, string? cursor, int count, CancellationToken cancellationToken)
     {
-        RedisValue[] args = [_timeProvider.GetUtcNow().ToUnixTimeMilliseconds(), count, cursor is null ? string.Empty : IndexMember(cursor), cursor ?? string.Empty];
+        RedisValue[] args = [_timeProvider.GetUtcNow().ToUnixTimeMilliseconds(), count, cursor is null ? string.Empty : IndexMember(cursor)];
         var reply = await RunAsync("ListIndex", db => db.ScriptEvaluateAsync(RedisGrantScripts.Page, [index], args), cancellationToken);
-        return [.. ((RedisResult[])reply!).Select(r => GrantIdOfMember(tag, (string)r!))];
+        return [.. ((RedisResult[])reply!).Select(r => string.Concat(tag, ".", (string)r!))];
     }
 
     private async Task<(GrantRecord? Grant, bool Known)> ReadAsync(string grantId, string operation, CancellationToken cancellationToken)
@@ -643,15 +645,8 @@ internal sealed class RedisGrantStore : IGrantStore, IAsyncDisposable
             return null;
         }
 
-        var document = (byte[])values[0]!;
         var revocation = values[1].IsNull ? null : ParseRevocation((string)values[1]!);
-        if (document.Length > 0 && document[0] == (byte)'{')
-        {
-            // Written before the binary format; read until it expires.
-            return JsonSerializer.Deserialize(document, GrantsJsonContext.Compact.GrantDocument)?.ToRecord(grantId, revocation);
-        }
-
-        return RedisGrantRecordFormat.Decode(grantId, document, (RedisResult[])values[2]!, revocation, _timeProvider.GetUtcNow().ToUnixTimeMilliseconds());
+        return RedisGrantRecordFormat.Decode(grantId, (byte[])values[0]!, (RedisResult[])values[2]!, revocation, _timeProvider.GetUtcNow().ToUnixTimeMilliseconds());
     }
 
     /// <summary>
@@ -660,10 +655,6 @@ internal sealed class RedisGrantStore : IGrantStore, IAsyncDisposable
     /// member, enough to keep a two-grant task index a size class smaller.
     /// </summary>
     private static string IndexMember(string grantId) => grantId[(GrantId.RoutingTagLength + 1)..];
-
-    /// <summary>The grant ID of an index member; members written before <see cref="IndexMember"/> are whole IDs.</summary>
-    private static string GrantIdOfMember(string tag, string member)
-        => GrantId.IsWellFormed(member) ? member : string.Concat(tag, ".", member);
 
     private static GrantRevocation ParseRevocation(string json)
         => (JsonSerializer.Deserialize(json, GrantsJsonContext.Compact.RevocationDocument)

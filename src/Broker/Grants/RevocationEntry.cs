@@ -10,11 +10,8 @@ namespace Broker.Grants;
 /// <param name="RevokedAt">When it was revoked.</param>
 public sealed record RevocationEntry(string Position, string GrantId, string Tenant, DateTimeOffset RevokedAt)
 {
-    /// <summary>
-    /// When the revoked grant's token expires: a verifier may forget the revocation after that. Null only for entries
-    /// written before the stream carried it.
-    /// </summary>
-    public DateTimeOffset? ExpiresAt { get; init; }
+    /// <summary>When the revoked grant's token expires: a verifier may forget the revocation after that.</summary>
+    public required DateTimeOffset ExpiresAt { get; init; }
 }
 
 /// <summary>A slice of a tenant's revocation stream.</summary>

@@ -265,7 +265,7 @@ internal sealed class RevocationFeedEndpoint(
         public Task WriteRevokedAsync(RevocationEntry entry, CancellationToken cancellationToken)
         {
             var data = JsonSerializer.Serialize(
-                new RevokedEventData(entry.GrantId, entry.RevokedAt.ToUnixTimeSeconds(), entry.ExpiresAt?.ToUnixTimeSeconds()),
+                new RevokedEventData(entry.GrantId, entry.RevokedAt.ToUnixTimeSeconds(), entry.ExpiresAt.ToUnixTimeSeconds()),
                 RevocationFeedJsonContext.Default.RevokedEventData);
             return WriteEventAsync("revoked", entry.Position, data, cancellationToken);
         }

@@ -1,6 +1,5 @@
 using System.Globalization;
 using System.Text;
-using System.Text.Json;
 using Broker.Grants;
 using Broker.IntegrationTests.Redis;
 using Broker.StatusList;
@@ -123,30 +122,6 @@ public sealed class GrantMemoryReport : IAsyncLifetime
         var statusFields = await db.HashLengthAsync(keys.StatusQueue(tag, Tenant));
         var auditEntries = await db.StreamLengthAsync(keys.AuditStream(tag));
 
-        // The former encodings, for comparison: the compact JSON document as a string, and as a hash per grant.
-        long hashes = 0;
-        var jsonBytes = 0L;
-        foreach (var grant in grants.Take(1000))
-        {
-            var json = JsonSerializer.Serialize(GrantDocument.From(grant), GrantsJsonContext.Compact.GrantDocument);
-            jsonBytes += Encoding.UTF8.GetByteCount(json);
-            var fields = JsonDocument.Parse(json).RootElement.EnumerateObject()
-                .Select(p => new HashEntry(p.Name, p.Value.ValueKind == JsonValueKind.Array ? string.Join(' ', p.Value.EnumerateArray()) : p.Value.ToString()))
-                .ToArray();
-            var key = $"measure:{{{tag}}}:h:{grant.Id}";
-            await db.HashSetAsync(key, fields);
-            hashes += await MemoryUsageAsync(db, key);
-        }
-
-        // The hash's cliff: one value over hash-max-listpack-value (64 bytes by default) turns the compact listpack
-        // into a hashtable. A 74-character SPIFFE ID is enough.
-        var longSubject = Sample(1, null) with { Subject = "spiffe://prod.acme.example/ns/payments-team/sa/invoice-reconciliation-agent" };
-        var longJson = JsonSerializer.Serialize(GrantDocument.From(longSubject), GrantsJsonContext.Compact.GrantDocument);
-        await db.StringSetAsync($"measure:{{{tag}}}:j:long", longJson);
-        await db.HashSetAsync($"measure:{{{tag}}}:h:long", [.. JsonDocument.Parse(longJson).RootElement.EnumerateObject().Select(p => new HashEntry(p.Name, p.Value.ToString()))]);
-        var longAsJson = await MemoryUsageAsync(db, $"measure:{{{tag}}}:j:long");
-        var longAsHash = await MemoryUsageAsync(db, $"measure:{{{tag}}}:h:long");
-
         // Report.
         double perGrantTotal = (double)(after - before) / Grants;
         double perRecord = (double)records / Grants;
@@ -161,11 +136,9 @@ public sealed class GrantMemoryReport : IAsyncLifetime
         var report = new StringBuilder()
             .AppendLine(CultureInfo.InvariantCulture, $"Grants recorded: {Grants:N0} (1 tenant, {Subjects} subjects, {GrantsPerTask} grants per task; {derivedCount:N0} re-exchanged from the first grant of their task)")
             .AppendLine(CultureInfo.InvariantCulture, $"used_memory delta per grant (record + 3 index entries + audit entry): {perGrantTotal:F0} B")
-            .AppendLine(CultureInfo.InvariantCulture, $"  record (MEMORY USAGE, MessagePack string): {perRecord:F0} B (value {recordBytes / 1000.0:F0} B; compact JSON was {jsonBytes / 1000.0:F0} B)")
+            .AppendLine(CultureInfo.InvariantCulture, $"  record (MEMORY USAGE, MessagePack string): {perRecord:F0} B (value {recordBytes / 1000.0:F0} B)")
             .AppendLine(CultureInfo.InvariantCulture, $"    of which parents / unrelated grants {parentRecords / (double)(Grants - derivedCount):F0} B, derived grants {(derivedCount == 0 ? 0 : childRecords / (double)derivedCount):F0} B; children keys: {childrenKeys}")
             .AppendLine(CultureInfo.InvariantCulture, $"  string dictionaries (MEMORY USAGE, amortised): {perDictionary:F1} B ({dictionaries:N0} B in all)")
-            .AppendLine(CultureInfo.InvariantCulture, $"  former JSON record as a hash (MEMORY USAGE): {hashes / 1000.0:F0} B")
-            .AppendLine(CultureInfo.InvariantCulture, $"  one 74-character subject: JSON string {longAsJson} B, hash {longAsHash} B")
             .AppendLine(CultureInfo.InvariantCulture, $"  indexes (tenant {tenantIndex / (double)Grants:F0} + subject {subjectIndexes / (double)Grants:F0} + task {taskIndexes / (double)Grants:F0}): {perIndexes:F0} B")
             .AppendLine(CultureInfo.InvariantCulture, $"  audit stream: {perAudit:F0} B per grant ({auditEntries:N0} entries retained, {perAuditEntry:F0} B each)")
             .AppendLine(CultureInfo.InvariantCulture, $"  status list (MEMORY USAGE, {(StatusList ? "on" : "off")}): {perStatusList:F1} B per grant (bits {statusBits:N0} B, free indexes {statusQueue:N0} B in {statusFields:N0} fields, their order {statusOrder:N0} B)")

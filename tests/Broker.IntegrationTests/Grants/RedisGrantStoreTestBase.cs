@@ -116,7 +116,7 @@ public abstract class RedisGrantStoreTestBase : GrantStoreContractTests
     [Fact]
     public async Task StatusList_RecordsWrittenWithoutAnIndex_StillRead_TakeChildren_AndCascade()
     {
-        // Arrange: a parent recorded as before the status list (a replica of the previous version, or the list off).
+        // Arrange: a parent recorded while the status list was off.
         var before = await ConnectStoreAsync(GrantsOptions, new StatusListOptions { Enabled = false });
         var parent = NewGrant();
         Assert.Equal(new RecordGrantOutcome(RecordGrantResult.Recorded, null), await before.RecordWithStatusAsync(parent, Issued(parent), Ct));
@@ -267,57 +267,6 @@ public abstract class RedisGrantStoreTestBase : GrantStoreContractTests
     }
 
     [Fact]
-    public async Task FindAsync_RecordInTheFormerJsonForm_IsReadAndRevoked()
-    {
-        // Arrange: a record as the store wrote it before the binary format, still within its TTL after an upgrade.
-        var grant = NewGrant(actorChain: ["spiffe://acme.example/orchestrator"], binding: new GrantBinding("jkt-thumbprint", null));
-        var json = System.Text.Json.JsonSerializer.Serialize(GrantDocument.From(grant), GrantsJsonContext.Compact.GrantDocument);
-        var key = new RedisGrantKeys(KeyPrefix).Grant(GrantId.RoutingTag(Tenant), grant.Id);
-        await Database.StringSetAsync(key, json, TimeSpan.FromMinutes(15));
-
-        // Act
-        var found = await Store.FindAsync(grant.Id, Ct);
-        var result = await Store.RevokeAsync(grant.Id, "admin", "upgrade", Ct);
-
-        // Assert
-        AssertSameGrant(grant, found);
-        Assert.IsType<Revoked>(result);
-        Assert.Equal(GrantState.Revoked, await Store.GetStateAsync(grant.Id, Ct));
-        var audited = (await Store.ReadAuditAsync(Tenant, 1, Ct))[0];
-        Assert.Equal((grant.Subject, grant.TaskId), (audited.Subject, audited.TaskId));
-    }
-
-    [Fact]
-    public async Task ListAsync_IndexMembersInTheFormerWholeIdForm_AreListedAndPagedThrough()
-    {
-        // Arrange: a grant recorded before index members left out the routing tag, between two recorded now.
-        var keys = new RedisGrantKeys(KeyPrefix);
-        var tag = GrantId.RoutingTag(Tenant);
-        var later = NewGrant(lifetime: TimeSpan.FromMinutes(30));
-        var earlier = NewGrant(lifetime: TimeSpan.FromMinutes(10));
-        var former = NewGrant(lifetime: TimeSpan.FromMinutes(20));
-        await Store.RecordAsync(later, Issued(later), Ct);
-        await Store.RecordAsync(earlier, Issued(earlier), Ct);
-        var json = System.Text.Json.JsonSerializer.Serialize(GrantDocument.From(former), GrantsJsonContext.Compact.GrantDocument);
-        await Database.StringSetAsync(keys.Grant(tag, former.Id), json, TimeSpan.FromMinutes(35));
-        await Database.SortedSetAddAsync(keys.TenantIndex(tag, Tenant), former.Id, former.ExpiresAt.ToUnixTimeMilliseconds());
-
-        // Act: one grant per page, so each is a cursor once.
-        List<string> ids = [];
-        string? cursor = null;
-        do
-        {
-            var page = await Store.ListAsync(GrantQuery.ForTenant(Tenant), cursor, 1, Ct);
-            ids.AddRange(page.Grants.Select(g => g.Id));
-            cursor = page.NextCursor;
-        }
-        while (cursor is not null);
-
-        // Assert
-        Assert.Equal([later.Id, former.Id, earlier.Id], ids);
-    }
-
-    [Fact]
     public async Task RecordAsync_Children_FirstInTheParentsRecordThenInItsChildrenKey_LinkedAsLongAsTheyLive()
     {
         // Arrange: a ten-minute parent and ten children that outlive it (the store does not bound them; policy does).
@@ -343,64 +292,6 @@ public abstract class RedisGrantStoreTestBase : GrantStoreContractTests
         Assert.True((await Database.KeyTimeToLiveAsync(keys.Children(tag, parent.Id)))!.Value >= childTtl - TimeSpan.FromSeconds(1));
         var revoked = Assert.IsType<Revoked>(await Store.RevokeAsync(parent.Id, "admin", "x", Ct));
         Assert.Equal(children.Select(c => c.Id), revoked.Descendants.Select(e => e.GrantId));
-    }
-
-    [Fact]
-    public async Task RecordAsync_ParentInTheFormerJsonForm_IsCheckedLinkedAndRevokedWithItsChild()
-    {
-        // Arrange: a parent recorded before the binary format.
-        var keys = new RedisGrantKeys(KeyPrefix);
-        var tag = GrantId.RoutingTag(Tenant);
-        var parent = NewGrant();
-        var json = System.Text.Json.JsonSerializer.Serialize(GrantDocument.From(parent), GrantsJsonContext.Compact.GrantDocument);
-        await Database.StringSetAsync(keys.Grant(tag, parent.Id), json, TimeSpan.FromMinutes(15));
-        var child = NewGrant(parent: parent.Id);
-
-        // Act
-        var recorded = await Store.RecordAsync(child, Issued(child), Ct);
-        var revoked = await Store.RevokeAsync(parent.Id, "admin", "upgrade", Ct);
-
-        // Assert: the JSON record is left as it is; the link is in the children key.
-        Assert.Equal(RecordGrantResult.Recorded, recorded);
-        Assert.Equal(json, (string?)await Database.StringGetAsync(keys.Grant(tag, parent.Id)));
-        Assert.Equal([child.Id], Assert.IsType<Revoked>(revoked).Descendants.Select(e => e.GrantId));
-        var orphan = NewGrant(parent: parent.Id);
-        Assert.Equal(RecordGrantResult.ParentNotActive, await Store.RecordAsync(orphan, Issued(orphan), Ct));
-    }
-
-    [Fact]
-    public async Task FindAsync_RecordWithItsParentAtPosition17_AsWrittenBefore_IsReadAndTakesChildren()
-    {
-        // Arrange: a derived grant whose parent is stored the former way, as the whole ID at array position 17.
-        var keys = new RedisGrantKeys(KeyPrefix);
-        var tag = GrantId.RoutingTag(Tenant);
-        var parent = NewGrant();
-        await Store.RecordAsync(parent, Issued(parent), Ct);
-        var former = NewGrant(parent: parent.Id);
-        await Store.RecordAsync(former, Issued(former), Ct);
-        await Database.ScriptEvaluateAsync(
-            """
-            local record = cmsgpack.unpack(redis.call('GET', KEYS[1]))
-            for i = #record + 1, 16 do
-              record[i] = false
-            end
-            record[17] = ARGV[1]
-            return redis.call('SET', KEYS[1], cmsgpack.pack(record), 'KEEPTTL')
-            """,
-            [keys.Grant(tag, former.Id)],
-            [parent.Id]);
-
-        // Act
-        var found = await Store.FindAsync(former.Id, Ct);
-        var child = NewGrant(parent: former.Id);
-        var recorded = await Store.RecordAsync(child, Issued(child), Ct);
-
-        // Assert: read as before, takes a child, and the parent's revocation still reaches both.
-        AssertSameGrant(former, found);
-        Assert.Equal(RecordGrantResult.Recorded, recorded);
-        AssertSameGrant(former, await Store.FindAsync(former.Id, Ct));
-        var revoked = Assert.IsType<Revoked>(await Store.RevokeAsync(parent.Id, "admin", "x", Ct));
-        Assert.Equal([former.Id, child.Id], revoked.Descendants.Select(e => e.GrantId));
     }
 
     [Fact]
