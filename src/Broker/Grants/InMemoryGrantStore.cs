@@ -1,4 +1,3 @@
-using System.Globalization;
 using Broker.Audit;
 using Broker.StatusList;
 using Microsoft.Extensions.Options;
@@ -28,13 +27,13 @@ internal sealed class InMemoryGrantStore : IGrantStore
     /// <summary>The grants derived from each grant (parent ID → child IDs), for the revocation cascade.</summary>
     private readonly Dictionary<string, List<string>> _children = new(StringComparer.Ordinal);
     private readonly Dictionary<string, List<RevocationEntry>> _revocations = new(StringComparer.Ordinal);
-    private readonly Dictionary<string, long> _trimmedUpTo = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, StreamPosition> _trimmedUpTo = new(StringComparer.Ordinal);
     private readonly LinkedList<(long Sequence, AuditEvent Event)> _audit = new();
     private readonly LinkedList<(long Sequence, AuditEvent Event)> _globalAudit = new();
     private readonly Dictionary<string, TenantStatusList> _statusLists = new(StringComparer.Ordinal);
     private readonly RevocationBroadcaster _broadcaster = new();
-    private readonly long _firstPosition;
-    private long _revocationSequence;
+    private readonly StreamPosition _firstPosition;
+    private StreamPosition _lastPosition;
     private long _auditSequence;
 
     public InMemoryGrantStore(TimeProvider timeProvider)
@@ -56,10 +55,10 @@ internal sealed class InMemoryGrantStore : IGrantStore
         _options = options.Value;
         _statusList = statusList.Value;
 
-        // Positions continue from the clock, as Redis stream IDs do, so a feed client that resumes with a position
+        // Positions are made from the clock as Redis makes stream IDs, so a feed client that resumes with a position
         // from before a restart reads everything since and is told that what came before is gone.
-        _firstPosition = timeProvider.GetUtcNow().ToUnixTimeMilliseconds() * 1000;
-        _revocationSequence = _firstPosition;
+        _firstPosition = new StreamPosition((ulong)Math.Max(0, timeProvider.GetUtcNow().ToUnixTimeMilliseconds()), 0);
+        _lastPosition = _firstPosition;
     }
 
     /// <summary>The audit events retained so far, tenants' and global, in the order they were appended.</summary>
@@ -279,11 +278,11 @@ internal sealed class InMemoryGrantStore : IGrantStore
         }
     }
 
-    public ValueTask<RevocationPage> ReadRevocationsAsync(string tenant, string? afterPosition, int count, CancellationToken cancellationToken)
+    public ValueTask<RevocationPage> ReadRevocationsAsync(string tenant, StreamPosition? afterPosition, int count, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(tenant);
         GrantValidation.ForCount(count);
-        var after = afterPosition is null ? 0 : ParsePosition(afterPosition);
+        var after = afterPosition ?? StreamPosition.Start;
         lock (_lock)
         {
             TrimRevocations(tenant, _timeProvider.GetUtcNow());
@@ -294,19 +293,19 @@ internal sealed class InMemoryGrantStore : IGrantStore
                 return ValueTask.FromResult(new RevocationPage([], afterPosition, lost));
             }
 
-            var page = entries.Where(e => ParsePosition(e.Position) > after).Take(count).ToList();
+            var page = entries.Where(e => e.Position > after).Take(count).ToList();
             return ValueTask.FromResult(new RevocationPage(page, page.Count > 0 ? page[^1].Position : afterPosition, lost));
         }
     }
 
-    public ValueTask<string> GetRevocationPositionAsync(string tenant, CancellationToken cancellationToken)
+    public ValueTask<StreamPosition> GetRevocationPositionAsync(string tenant, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(tenant);
 
-        // One sequence for every tenant: reading after its current value skips other tenants' entries too.
+        // One sequence of positions for every tenant: reading after the last one skips other tenants' entries too.
         lock (_lock)
         {
-            return ValueTask.FromResult(_revocationSequence.ToString(CultureInfo.InvariantCulture));
+            return ValueTask.FromResult(_lastPosition);
         }
     }
 
@@ -391,8 +390,8 @@ internal sealed class InMemoryGrantStore : IGrantStore
             list.Revoke(index);
         }
 
-        var entry = new RevocationEntry(
-            (++_revocationSequence).ToString(CultureInfo.InvariantCulture), grant.Id, grant.Tenant, now)
+        _lastPosition = _lastPosition.Next(now.ToUnixTimeMilliseconds());
+        var entry = new RevocationEntry(_lastPosition, grant.Id, grant.Tenant, now)
         {
             ExpiresAt = grant.ExpiresAt,
         };
@@ -491,15 +490,10 @@ internal sealed class InMemoryGrantStore : IGrantStore
 
         if (remove > 0)
         {
-            _trimmedUpTo[tenant] = ParsePosition(entries[remove - 1].Position);
+            _trimmedUpTo[tenant] = entries[remove - 1].Position;
             entries.RemoveRange(0, remove);
         }
     }
-
-    private static long ParsePosition(string position) =>
-        long.TryParse(position, NumberStyles.None, CultureInfo.InvariantCulture, out var value)
-            ? value
-            : throw new ArgumentException("Not a revocation stream position of this store.", nameof(position));
 
     /// <summary>A tenant's status list and its free indexes, as the Redis record script keeps them (<see cref="StatusIndexing"/>).</summary>
     private sealed class TenantStatusList

@@ -23,9 +23,6 @@ internal sealed class RedisGrantStore : IGrantStore, IAsyncDisposable
     private const int BulkBatchSize = 200;
     private const int MaxReadRounds = 10;
 
-    /// <summary>The position of a revocation stream that does not exist yet (nothing revoked in its tag).</summary>
-    private const string EmptyStreamPosition = "0-0";
-
     /// <summary>
     /// Most hash fields of one string dictionary (two per string, plus the counter). It bounds what a tenant can
     /// pin in memory with strings that never repeat (a fresh purpose per task, say): past it, strings are stored in
@@ -302,14 +299,10 @@ internal sealed class RedisGrantStore : IGrantStore, IAsyncDisposable
         return new GrantPage(grants, more ? ids[^1] : null);
     }
 
-    public async ValueTask<RevocationPage> ReadRevocationsAsync(string tenant, string? afterPosition, int count, CancellationToken cancellationToken)
+    public async ValueTask<RevocationPage> ReadRevocationsAsync(string tenant, StreamPosition? afterPosition, int count, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(tenant);
         GrantValidation.ForCount(count);
-        if (afterPosition is not null && !IsStreamId(afterPosition))
-        {
-            throw new ArgumentException("Not a revocation stream position of this store.", nameof(afterPosition));
-        }
 
         // The stream is shared by the tenants of one routing tag; entries of other tenants are skipped, and the
         // position still advances past them so a reader never rereads them.
@@ -319,25 +312,30 @@ internal sealed class RedisGrantStore : IGrantStore, IAsyncDisposable
         var lost = false;
         for (var round = 0; round < MaxReadRounds && entries.Count < count; round++)
         {
-            var min = position is null ? "-" : "(" + position;
             var wanted = count - entries.Count;
-            var read = RunAsync(nameof(ReadRevocationsAsync), db => db.StreamRangeAsync(key, min, "+", wanted), cancellationToken);
-            if (round == 0 && afterPosition is not null)
+            var min = position is null ? "-" : "(" + position;
+
+            // Nothing follows the largest ID, and Redis refuses an exclusive range that starts there.
+            var read = position == StreamPosition.MaxValue
+                ? Task.FromResult(Array.Empty<StreamEntry>())
+                : RunAsync(nameof(ReadRevocationsAsync), db => db.StreamRangeAsync(key, min, "+", wanted), cancellationToken);
+            if (round == 0 && afterPosition is { } after)
             {
                 // Asked after the read on the same connection, so Redis answers it after the XRANGE: a trim in
                 // between can only make the answer more cautious, never hide a loss.
-                lost = await HistoryLostAsync(key, afterPosition, cancellationToken);
+                lost = await HistoryLostAsync(key, after, cancellationToken);
             }
 
             var entriesRead = await read;
             foreach (var entry in entriesRead)
             {
-                position = entry.Id.ToString();
+                var id = StreamPosition.Parse(entry.Id!);
+                position = id;
                 if (string.Equals(entry["t"].ToString(), tenant, StringComparison.Ordinal))
                 {
                     var expiry = entry["e"];
                     entries.Add(new RevocationEntry(
-                        position, entry["g"].ToString(), tenant, DateTimeOffset.FromUnixTimeMilliseconds((long)entry["at"]))
+                        id, entry["g"].ToString(), tenant, DateTimeOffset.FromUnixTimeMilliseconds((long)entry["at"]))
                     {
                         ExpiresAt = expiry.IsNull
                             ? throw new InvalidOperationException("A stored revocation entry is malformed.")
@@ -361,18 +359,18 @@ internal sealed class RedisGrantStore : IGrantStore, IAsyncDisposable
     /// trimmed, or lost with the data. Exact where it can be, cautious where it cannot (a position trimmed right
     /// before the first retained entry still reads as a loss).
     /// </summary>
-    private async Task<bool> HistoryLostAsync(RedisKey key, string afterPosition, CancellationToken cancellationToken)
+    private async Task<bool> HistoryLostAsync(RedisKey key, StreamPosition afterPosition, CancellationToken cancellationToken)
     {
-        var lost = await RunAsync(nameof(ReadRevocationsAsync), db => db.ScriptEvaluateAsync(RedisGrantScripts.HistoryLost, [key], [afterPosition]), cancellationToken);
+        var lost = await RunAsync(nameof(ReadRevocationsAsync), db => db.ScriptEvaluateAsync(RedisGrantScripts.HistoryLost, [key], [afterPosition.ToString()]), cancellationToken);
         return (int)lost != 0;
     }
 
-    public async ValueTask<string> GetRevocationPositionAsync(string tenant, CancellationToken cancellationToken)
+    public async ValueTask<StreamPosition> GetRevocationPositionAsync(string tenant, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(tenant);
         var key = _keys.RevocationStream(GrantId.RoutingTag(tenant));
         var position = await RunAsync(nameof(GetRevocationPositionAsync), db => db.ScriptEvaluateAsync(RedisGrantScripts.StreamPosition, [key]), cancellationToken);
-        return (string?)position ?? EmptyStreamPosition;
+        return (string?)position is { } newest ? StreamPosition.Parse(newest) : StreamPosition.Start;
     }
 
     public async ValueTask<IReadOnlyList<AuditEvent>> ReadAuditAsync(string? tenant, int count, CancellationToken cancellationToken)
@@ -489,14 +487,15 @@ internal sealed class RedisGrantStore : IGrantStore, IAsyncDisposable
         try
         {
             var notice = JsonSerializer.Deserialize((string)message!, GrantsJsonContext.Compact.RevocationNotice);
-            if (notice is null || !IsStreamId(notice.Position) || !GrantId.IsWellFormed(notice.GrantId) || notice.ExpiresAt is not { } expiry)
+            if (notice is null || !StreamPosition.TryParse(notice.Position, out var position) || !GrantId.IsWellFormed(notice.GrantId)
+                || notice.ExpiresAt is not { } expiry)
             {
                 Log.RevocationNoticeMalformed(_logger, null);
                 return;
             }
 
             _broadcaster.Publish(new RevocationEntry(
-                notice.Position, notice.GrantId, notice.Tenant, DateTimeOffset.FromUnixTimeMilliseconds(notice.RevokedAt))
+                position, notice.GrantId, notice.Tenant, DateTimeOffset.FromUnixTimeMilliseconds(notice.RevokedAt))
             {
                 ExpiresAt = DateTimeOffset.FromUnixTimeMilliseconds(expiry),
             });
@@ -565,7 +564,7 @@ internal sealed class RedisGrantStore : IGrantStore, IAsyncDisposable
         return results;
 
         RevocationEntry Entry(string position, string grantId, string tenant, long expiry)
-            => new(position, grantId, tenant, revokedAt) { ExpiresAt = DateTimeOffset.FromUnixTimeMilliseconds(expiry) };
+            => new(StreamPosition.Parse(position), grantId, tenant, revokedAt) { ExpiresAt = DateTimeOffset.FromUnixTimeMilliseconds(expiry) };
     }
 
     /// <summary>
@@ -662,15 +661,6 @@ internal sealed class RedisGrantStore : IGrantStore, IAsyncDisposable
 
     private static string MinId(DateTimeOffset now, TimeSpan retention)
         => (now - retention).ToUnixTimeMilliseconds().ToString(CultureInfo.InvariantCulture);
-
-    /// <summary>A Redis stream ID, <c>ms-seq</c>: the only shape of position accepted from outside.</summary>
-    private static bool IsStreamId(string value)
-    {
-        var dash = value.IndexOf('-', StringComparison.Ordinal);
-        return dash > 0 && dash < value.Length - 1 && value.Length <= 41
-            && value.AsSpan(0, dash).ContainsAnyExceptInRange('0', '9') is false
-            && value.AsSpan(dash + 1).ContainsAnyExceptInRange('0', '9') is false;
-    }
 
     private Task<T> RunAsync<T>(string operation, Func<IDatabaseAsync, Task<T>> call, CancellationToken cancellationToken)
     {

@@ -208,10 +208,10 @@ public sealed class DerivedGrantRevocationTests : IAsyncLifetime
         public ValueTask<GrantPage> ListAsync(GrantQuery query, string? cursor, int pageSize, CancellationToken cancellationToken)
             => inner.ListAsync(query, cursor, pageSize, cancellationToken);
 
-        public ValueTask<RevocationPage> ReadRevocationsAsync(string tenant, string? afterPosition, int count, CancellationToken cancellationToken)
+        public ValueTask<RevocationPage> ReadRevocationsAsync(string tenant, StreamPosition? afterPosition, int count, CancellationToken cancellationToken)
             => inner.ReadRevocationsAsync(tenant, afterPosition, count, cancellationToken);
 
-        public ValueTask<string> GetRevocationPositionAsync(string tenant, CancellationToken cancellationToken)
+        public ValueTask<StreamPosition> GetRevocationPositionAsync(string tenant, CancellationToken cancellationToken)
             => inner.GetRevocationPositionAsync(tenant, cancellationToken);
 
         public ValueTask<IReadOnlyList<AuditEvent>> ReadAuditAsync(string? tenant, int count, CancellationToken cancellationToken)

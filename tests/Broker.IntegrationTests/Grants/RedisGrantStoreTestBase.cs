@@ -297,8 +297,4 @@ public abstract class RedisGrantStoreTestBase : GrantStoreContractTests
     [Fact]
     public async Task IsReadyAsync_ReachableRedis_IsTrue()
         => Assert.True(await Store.IsReadyAsync(Ct));
-
-    [Fact]
-    public async Task ReadRevocationsAsync_MalformedPosition_Throws()
-        => await Assert.ThrowsAsync<ArgumentException>(async () => await Store.ReadRevocationsAsync(Tenant, "0-0 + COUNT", 10, Ct));
 }
