@@ -5,6 +5,7 @@ using System.Net.Http.Json;
 using System.Text.Json;
 using Broker.Audit;
 using Broker.Grants;
+using Broker.Grants.InMemory;
 using Broker.IntegrationTests.Redis;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.IdentityModel.JsonWebTokens;

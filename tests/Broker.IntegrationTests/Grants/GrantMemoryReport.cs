@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text;
 using Broker.Grants;
+using Broker.Grants.Redis;
 using Broker.IntegrationTests.Redis;
 using Broker.StatusList;
 using Microsoft.Extensions.Logging.Abstractions;
@@ -40,7 +41,7 @@ public sealed class GrantMemoryReport : IAsyncLifetime
     {
         var ct = TestContext.Current.CancellationToken;
         var redisOptions = new RedisOptions { Configuration = _redis.Configuration, KeyPrefix = "broker:" };
-        await using var connection = await ConnectionMultiplexer.ConnectAsync(RedisGrantStore.CreateConfiguration(redisOptions));
+        await using var connection = await ConnectionMultiplexer.ConnectAsync(RedisConnectionFactory.CreateConfiguration(redisOptions));
         await using var store = new RedisGrantStore(
             connection, Options.Create(redisOptions), Options.Create(new GrantsOptions()), Options.Create(new StatusListOptions { Enabled = StatusList }), TimeProvider.System, NullLogger<RedisGrantStore>.Instance);
         var adminConfiguration = ConfigurationOptions.Parse(_redis.Configuration);

@@ -1,7 +1,7 @@
 using System.Globalization;
-using Broker.Grants;
+using Broker.Grants.Redis;
 
-namespace Broker.IntegrationTests.Grants;
+namespace Broker.IntegrationTests.Grants.Redis;
 
 /// <summary>The Redis settings the validator refuses at start, so that a bad one never reaches a request.</summary>
 public sealed class RedisOptionsValidatorTests

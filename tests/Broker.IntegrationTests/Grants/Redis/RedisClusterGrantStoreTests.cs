@@ -1,8 +1,9 @@
 using Broker.Grants;
+using Broker.Grants.Redis;
 using Broker.IntegrationTests.Redis;
 using StackExchange.Redis;
 
-namespace Broker.IntegrationTests.Grants;
+namespace Broker.IntegrationTests.Grants.Redis;
 
 /// <summary>The grant store contract against a three-node local Redis Cluster.</summary>
 public sealed class RedisClusterGrantStoreTests(RedisClusterFixture cluster) : RedisGrantStoreTestBase(cluster.Configuration)

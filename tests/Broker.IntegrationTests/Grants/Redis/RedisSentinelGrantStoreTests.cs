@@ -1,6 +1,6 @@
 using Broker.IntegrationTests.Redis;
 
-namespace Broker.IntegrationTests.Grants;
+namespace Broker.IntegrationTests.Grants.Redis;
 
 /// <summary>
 /// The grant store contract through Redis Sentinel: the store is given only the sentinels and the service name,

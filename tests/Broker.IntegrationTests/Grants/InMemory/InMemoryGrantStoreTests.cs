@@ -1,9 +1,10 @@
 using Broker.Grants;
+using Broker.Grants.InMemory;
 using Broker.StatusList;
 using Microsoft.Extensions.Options;
 using Microsoft.Extensions.Time.Testing;
 
-namespace Broker.IntegrationTests.Grants;
+namespace Broker.IntegrationTests.Grants.InMemory;
 
 /// <summary>The grant store contract against the embedded in-memory store, on a fake clock.</summary>
 public sealed class InMemoryGrantStoreTests : GrantStoreContractTests

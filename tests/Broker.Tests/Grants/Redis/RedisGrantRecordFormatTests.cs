@@ -1,6 +1,6 @@
-using Broker.Grants;
+using Broker.Grants.Redis;
 
-namespace Broker.IntegrationTests.Grants;
+namespace Broker.Tests.Grants.Redis;
 
 public sealed class RedisGrantRecordFormatTests
 {

@@ -1,10 +1,12 @@
 using Broker.Grants;
+using Broker.Grants.Redis;
+using Broker.IntegrationTests.Redis;
 using Broker.StatusList;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
 using StackExchange.Redis;
 
-namespace Broker.IntegrationTests.Grants;
+namespace Broker.IntegrationTests.Grants.Redis;
 
 /// <summary>The grant store contract against a real Redis; each test has a key prefix of its own.</summary>
 public abstract class RedisGrantStoreTestBase : GrantStoreContractTests
@@ -19,7 +21,7 @@ public abstract class RedisGrantStoreTestBase : GrantStoreContractTests
 
     protected string Configuration { get; }
 
-    protected string KeyPrefix { get; } = Redis.RedisServerFixture.NewKeyPrefix();
+    protected string KeyPrefix { get; } = RedisServerFixture.NewKeyPrefix();
 
     protected static GrantsOptions GrantsOptions => new() { Retention = TimeSpan.FromSeconds(30) };
 
@@ -37,7 +39,7 @@ public abstract class RedisGrantStoreTestBase : GrantStoreContractTests
     private protected async Task<RedisGrantStore> ConnectStoreAsync(GrantsOptions options, StatusListOptions? statusList = null)
     {
         var redisOptions = new RedisOptions { Configuration = Configuration, KeyPrefix = KeyPrefix };
-        var connection = await ConnectionMultiplexer.ConnectAsync(RedisGrantStore.CreateConfiguration(redisOptions));
+        var connection = await ConnectionMultiplexer.ConnectAsync(RedisConnectionFactory.CreateConfiguration(redisOptions));
         _connections.Add(connection);
         var store = new RedisGrantStore(
             connection, Options.Create(redisOptions), Options.Create(options), Options.Create(statusList ?? new StatusListOptions()), TimeProvider.System, NullLogger<RedisGrantStore>.Instance);

@@ -1,7 +1,7 @@
 using System.Globalization;
 using StackExchange.Redis;
 
-namespace Broker.Grants;
+namespace Broker.Grants.Redis;
 
 /// <summary>
 /// Key and channel names of the Redis grant store; the table is in <c>docs/architecture.md</c>.
@@ -55,6 +55,13 @@ internal sealed class RedisGrantKeys(string prefix)
             _ => TenantIndex(tag, query.Tenant),
         };
     }
+
+    /// <summary>
+    /// A grant's member in its indexes: the ID without the routing tag and dot, which every member of an index
+    /// shares (an index belongs to one tenant), so the order of members is the order of IDs. Five bytes less per
+    /// member, enough to keep a two-grant task index a size class smaller.
+    /// </summary>
+    public static string IndexMember(string grantId) => grantId[(GrantId.RoutingTagLength + 1)..];
 
     /// <summary><c>{p}{tag}:t:{tenant}</c> — every grant of a tenant.</summary>
     public RedisKey TenantIndex(string tag, string tenant) => $"{prefix}{{{tag}}}:t:{tenant}";

@@ -3,7 +3,7 @@ using System.Text.Json;
 using System.Text.Json.Serialization;
 using Broker.Audit;
 
-namespace Broker.Grants;
+namespace Broker.Grants.Redis;
 
 /// <summary>
 /// The stored form of a revocation, written by the revoke script (<c>cjson.encode</c>): when (Unix ms), by whom, why.
@@ -15,6 +15,11 @@ internal sealed class RevocationDocument
     [JsonPropertyName("why")] public string Reason { get; set; } = "";
 
     public GrantRevocation ToRevocation() => new(DateTimeOffset.FromUnixTimeMilliseconds(RevokedAt), RevokedBy, Reason);
+
+    /// <summary>Reads a revocation mark as the revoke script stored it.</summary>
+    public static GrantRevocation Parse(string json)
+        => (JsonSerializer.Deserialize(json, GrantsJsonContext.Compact.RevocationDocument)
+            ?? throw new InvalidOperationException("A stored revocation is empty.")).ToRevocation();
 }
 
 /// <summary>A revocation announcement on the pub/sub channel, written by the revoke script.</summary>

@@ -1,13 +1,14 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
 using Broker.Grants;
+using Broker.Grants.Redis;
 using Broker.IntegrationTests.Infrastructure;
 using Broker.IntegrationTests.Redis;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
 using StackExchange.Redis;
 
-namespace Broker.IntegrationTests.Grants;
+namespace Broker.IntegrationTests.Grants.Redis;
 
 /// <summary>
 /// Fail closed on a cluster: when one primary goes away, the tenants whose slots it serves fail closed within the
@@ -35,7 +36,7 @@ public sealed class RedisClusterFailClosedTests : IAsyncLifetime
     {
         // Arrange: tenants on every node; find which ones the first node serves.
         var options = new RedisOptions { Configuration = _cluster.Configuration, KeyPrefix = RedisServerFixture.NewKeyPrefix(), OperationTimeout = Timeout, ConnectTimeout = TimeSpan.FromSeconds(1) };
-        await using var connection = await ConnectionMultiplexer.ConnectAsync(RedisGrantStore.CreateConfiguration(options));
+        await using var connection = await ConnectionMultiplexer.ConnectAsync(RedisConnectionFactory.CreateConfiguration(options));
         await using var store = new RedisGrantStore(connection, Options.Create(options), Options.Create(new GrantsOptions()), TimeProvider.System, NullLogger<RedisGrantStore>.Instance);
         var slots = connection.GetServer(connection.GetEndPoints()[0]).ClusterConfiguration!;
         var stopped = _cluster.EndPoints[0];

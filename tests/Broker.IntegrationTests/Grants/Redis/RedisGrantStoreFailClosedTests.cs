@@ -1,13 +1,14 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
 using Broker.Grants;
+using Broker.Grants.Redis;
 using Broker.IntegrationTests.Infrastructure;
 using Broker.IntegrationTests.Redis;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
 using StackExchange.Redis;
 
-namespace Broker.IntegrationTests.Grants;
+namespace Broker.IntegrationTests.Grants.Redis;
 
 /// <summary>
 /// Fail closed: while Redis is down every call ends within the timeout, either confirmed or with
@@ -142,7 +143,7 @@ public sealed class RedisGrantStoreFailClosedTests : IAsyncLifetime
             OperationTimeout = Timeout,
             ConnectTimeout = TimeSpan.FromSeconds(1),
         };
-        var connection = await ConnectionMultiplexer.ConnectAsync(RedisGrantStore.CreateConfiguration(options));
+        var connection = await ConnectionMultiplexer.ConnectAsync(RedisConnectionFactory.CreateConfiguration(options));
         var store = new RedisGrantStore(connection, Options.Create(options), Options.Create(new GrantsOptions()), TimeProvider.System, NullLogger<RedisGrantStore>.Instance);
         return (connection, store);
     }

@@ -2,15 +2,18 @@ using Broker.Audit;
 using Broker.StatusList;
 using Microsoft.Extensions.Options;
 
-namespace Broker.Grants;
+namespace Broker.Grants.InMemory;
 
 /// <summary>
 /// The embedded grant store for <c>--dev</c> and single-process use. Grants live in process memory and are gone
 /// on restart. Expiry follows the <see cref="TimeProvider"/>; records are dropped <see cref="GrantsOptions.Retention"/>
 /// after their token expired, revocation and audit entries by age and count. Thread-safe: one lock guards all state,
-/// which also makes every operation atomic, as in the Redis store. Status lists are allocated exactly as in Redis
-/// (<see cref="StatusIndexing"/>); a tenant's list stays for the life of the process (at most
-/// <see cref="StatusListOptions.Capacity"/> bits and a few bytes per index).
+/// which also makes every operation atomic, as in the Redis store. This class keeps the records, the links from
+/// parents to children and the cascade; the revocation streams (<see cref="InMemoryRevocationStream"/>), the audit
+/// trail (<see cref="InMemoryAuditTrail"/>) and each tenant's status list (<see cref="InMemoryStatusList"/>, allocated
+/// exactly as in Redis: <see cref="StatusIndexing"/>) are kept by classes of their own, called under the same lock. A
+/// tenant's list stays for the life of the process (at most <see cref="StatusListOptions.Capacity"/> bits and a few
+/// bytes per index).
 /// </summary>
 internal sealed class InMemoryGrantStore : IGrantStore
 {
@@ -26,15 +29,10 @@ internal sealed class InMemoryGrantStore : IGrantStore
 
     /// <summary>The grants derived from each grant (parent ID → child IDs), for the revocation cascade.</summary>
     private readonly Dictionary<string, List<string>> _children = new(StringComparer.Ordinal);
-    private readonly Dictionary<string, List<RevocationEntry>> _revocations = new(StringComparer.Ordinal);
-    private readonly Dictionary<string, StreamPosition> _trimmedUpTo = new(StringComparer.Ordinal);
-    private readonly LinkedList<(long Sequence, AuditEvent Event)> _audit = new();
-    private readonly LinkedList<(long Sequence, AuditEvent Event)> _globalAudit = new();
-    private readonly Dictionary<string, TenantStatusList> _statusLists = new(StringComparer.Ordinal);
+    private readonly InMemoryRevocationStream _revocations;
+    private readonly InMemoryAuditTrail _audit;
+    private readonly Dictionary<string, InMemoryStatusList> _statusLists = new(StringComparer.Ordinal);
     private readonly RevocationBroadcaster _broadcaster = new();
-    private readonly StreamPosition _firstPosition;
-    private StreamPosition _lastPosition;
-    private long _auditSequence;
 
     public InMemoryGrantStore(TimeProvider timeProvider)
         : this(timeProvider, Options.Create(new GrantsOptions()))
@@ -54,11 +52,8 @@ internal sealed class InMemoryGrantStore : IGrantStore
         _timeProvider = timeProvider;
         _options = options.Value;
         _statusList = statusList.Value;
-
-        // Positions are made from the clock as Redis makes stream IDs, so a feed client that resumes with a position
-        // from before a restart reads everything since and is told that what came before is gone.
-        _firstPosition = new StreamPosition((ulong)Math.Max(0, timeProvider.GetUtcNow().ToUnixTimeMilliseconds()), 0);
-        _lastPosition = _firstPosition;
+        _revocations = new InMemoryRevocationStream(_options, timeProvider.GetUtcNow());
+        _audit = new InMemoryAuditTrail(_options);
     }
 
     /// <summary>The audit events retained so far, tenants' and global, in the order they were appended.</summary>
@@ -68,7 +63,7 @@ internal sealed class InMemoryGrantStore : IGrantStore
         {
             lock (_lock)
             {
-                return [.. _audit.Concat(_globalAudit).OrderBy(e => e.Sequence).Select(e => e.Event)];
+                return _audit.All;
             }
         }
     }
@@ -112,7 +107,7 @@ internal sealed class InMemoryGrantStore : IGrantStore
             {
                 if (!_statusLists.TryGetValue(grant.Tenant, out var list))
                 {
-                    _statusLists[grant.Tenant] = list = new TenantStatusList();
+                    _statusLists[grant.Tenant] = list = new InMemoryStatusList();
                 }
 
                 statusIndex = list.Allocate(plan, now.ToUnixTimeMilliseconds());
@@ -141,7 +136,7 @@ internal sealed class InMemoryGrantStore : IGrantStore
                 }
             }
 
-            AppendAudit(issued, now);
+            _audit.Append(issued, now);
             return ValueTask.FromResult(new RecordGrantOutcome(RecordGrantResult.Recorded, statusIndex));
         }
     }
@@ -172,7 +167,7 @@ internal sealed class InMemoryGrantStore : IGrantStore
         var now = _timeProvider.GetUtcNow();
         lock (_lock)
         {
-            AppendAudit(auditEvent, now);
+            _audit.Append(auditEvent, now);
         }
 
         return ValueTask.CompletedTask;
@@ -282,19 +277,9 @@ internal sealed class InMemoryGrantStore : IGrantStore
     {
         ArgumentNullException.ThrowIfNull(tenant);
         GrantValidation.ForCount(count);
-        var after = afterPosition ?? StreamPosition.Start;
         lock (_lock)
         {
-            TrimRevocations(tenant, _timeProvider.GetUtcNow());
-            var lost = afterPosition is not null
-                && (after < _firstPosition || (_trimmedUpTo.TryGetValue(tenant, out var trimmed) && after < trimmed));
-            if (!_revocations.TryGetValue(tenant, out var entries))
-            {
-                return ValueTask.FromResult(new RevocationPage([], afterPosition, lost));
-            }
-
-            var page = entries.Where(e => e.Position > after).Take(count).ToList();
-            return ValueTask.FromResult(new RevocationPage(page, page.Count > 0 ? page[^1].Position : afterPosition, lost));
+            return ValueTask.FromResult(_revocations.Read(tenant, afterPosition, count, _timeProvider.GetUtcNow()));
         }
     }
 
@@ -305,7 +290,7 @@ internal sealed class InMemoryGrantStore : IGrantStore
         // One sequence of positions for every tenant: reading after the last one skips other tenants' entries too.
         lock (_lock)
         {
-            return ValueTask.FromResult(_lastPosition);
+            return ValueTask.FromResult(_revocations.Position);
         }
     }
 
@@ -314,19 +299,7 @@ internal sealed class InMemoryGrantStore : IGrantStore
         GrantValidation.ForCount(count);
         lock (_lock)
         {
-            TrimAudit(_timeProvider.GetUtcNow());
-            List<AuditEvent> events = [];
-            var global = string.IsNullOrEmpty(tenant);
-            for (var node = (global ? _globalAudit : _audit).Last; node is not null && events.Count < count; node = node.Previous)
-            {
-                // Null and "" both name the global stream, as in Redis.
-                if (global || string.Equals(node.Value.Event.Tenant, tenant, StringComparison.Ordinal))
-                {
-                    events.Add(node.Value.Event);
-                }
-            }
-
-            return ValueTask.FromResult<IReadOnlyList<AuditEvent>>(events);
+            return ValueTask.FromResult<IReadOnlyList<AuditEvent>>(_audit.Read(tenant, count, _timeProvider.GetUtcNow()));
         }
     }
 
@@ -390,19 +363,8 @@ internal sealed class InMemoryGrantStore : IGrantStore
             list.Revoke(index);
         }
 
-        _lastPosition = _lastPosition.Next(now.ToUnixTimeMilliseconds());
-        var entry = new RevocationEntry(_lastPosition, grant.Id, grant.Tenant, now)
-        {
-            ExpiresAt = grant.ExpiresAt,
-        };
-        if (!_revocations.TryGetValue(grant.Tenant, out var entries))
-        {
-            _revocations[grant.Tenant] = entries = [];
-        }
-
-        entries.Add(entry);
-        TrimRevocations(grant.Tenant, now);
-        AppendAudit(RevocationAudit(grant, revocation), now);
+        var entry = _revocations.Append(grant, now);
+        _audit.Append(RevocationAudit(grant, revocation), now);
         return entry;
     }
 
@@ -447,126 +409,6 @@ internal sealed class InMemoryGrantStore : IGrantStore
                 _grants.Remove(grantId);
                 _children.Remove(grantId);
             }
-        }
-    }
-
-    private void AppendAudit(AuditEvent auditEvent, DateTimeOffset now)
-    {
-        (string.IsNullOrEmpty(auditEvent.Tenant) ? _globalAudit : _audit).AddLast((++_auditSequence, auditEvent));
-        TrimAudit(now);
-    }
-
-    private void TrimAudit(DateTimeOffset now)
-    {
-        var oldest = now - _options.AuditRetention;
-        Trim(_audit, _options.AuditMaxLength);
-        Trim(_globalAudit, _options.GlobalAuditMaxLength);
-
-        void Trim(LinkedList<(long Sequence, AuditEvent Event)> stream, int maxLength)
-        {
-            while (stream.First is { } first && (stream.Count > maxLength || first.Value.Event.Time < oldest))
-            {
-                stream.RemoveFirst();
-            }
-        }
-    }
-
-    private void TrimRevocations(string tenant, DateTimeOffset now)
-    {
-        if (!_revocations.TryGetValue(tenant, out var entries))
-        {
-            return;
-        }
-
-        var oldest = now - _options.RevocationStreamRetention;
-        var remove = 0;
-        // By age, never the newest entry (as in Redis): a caught-up reader keeps its place through a quiet period.
-        while (remove < entries.Count
-            && (entries.Count - remove > _options.RevocationStreamMaxLength
-                || (entries[remove].RevokedAt < oldest && remove < entries.Count - 1)))
-        {
-            remove++;
-        }
-
-        if (remove > 0)
-        {
-            _trimmedUpTo[tenant] = entries[remove - 1].Position;
-            entries.RemoveRange(0, remove);
-        }
-    }
-
-    /// <summary>A tenant's status list and its free indexes, as the Redis record script keeps them (<see cref="StatusIndexing"/>).</summary>
-    private sealed class TenantStatusList
-    {
-        /// <summary>Free indexes by the time they may be reused (Unix ms), the last freed taken first, as in Redis.</summary>
-        private readonly SortedDictionary<long, List<int>> _free = [];
-        private byte[] _bits = [];
-        private int _next;
-
-        public ReadOnlySpan<byte> Bits => _bits;
-
-        /// <summary>An index for a grant, or null when every index is in use.</summary>
-        public int? Allocate(StatusIndexPlan plan, long now)
-        {
-            int? chosen = null;
-            for (var attempt = 0; attempt < StatusIndexing.MaxReuseAttempts && _free.Count > 0; attempt++)
-            {
-                var (due, indexes) = _free.First();
-                if (due > now)
-                {
-                    break;
-                }
-
-                var index = indexes[^1];
-                indexes.RemoveAt(indexes.Count - 1);
-                if (indexes.Count == 0)
-                {
-                    _free.Remove(due);
-                }
-
-                if (!StatusIndexing.Get(_bits, index))
-                {
-                    chosen = index;
-                    break;
-                }
-
-                // Still marked revoked: cleared now, handed out once no list showing the mark can be in use.
-                StatusIndexing.Set(_bits, index, false);
-                Free(index, plan.QuarantineUntil);
-            }
-
-            if (chosen is null)
-            {
-                if (_next >= plan.Capacity)
-                {
-                    return null;
-                }
-
-                chosen = _next++;
-            }
-
-            Free(chosen.Value, plan.ReusableAt);
-            return chosen;
-        }
-
-        public void Revoke(int index)
-        {
-            if (index >> 3 >= _bits.Length)
-            {
-                Array.Resize(ref _bits, Math.Max((index >> 3) + 1, _bits.Length * 2));
-            }
-
-            StatusIndexing.Set(_bits, index, true);
-        }
-
-        private void Free(int index, long at)
-        {
-            if (!_free.TryGetValue(at, out var indexes))
-            {
-                _free[at] = indexes = [];
-            }
-
-            indexes.Add(index);
         }
     }
 }

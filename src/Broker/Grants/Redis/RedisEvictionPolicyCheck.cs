@@ -1,7 +1,7 @@
 using Microsoft.Extensions.Options;
 using StackExchange.Redis;
 
-namespace Broker.Grants;
+namespace Broker.Grants.Redis;
 
 /// <summary>
 /// Checks that Redis never evicts: with any <c>maxmemory-policy</c> but <c>noeviction</c>, a Redis under memory

@@ -1,13 +1,14 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
 using Broker.Grants;
+using Broker.Grants.Redis;
 using Broker.IntegrationTests.Infrastructure;
 using Broker.IntegrationTests.Redis;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
 using StackExchange.Redis;
 
-namespace Broker.IntegrationTests.Grants;
+namespace Broker.IntegrationTests.Grants.Redis;
 
 /// <summary>
 /// Failover behind Redis Sentinel: the primary crashes under concurrent writes, the sentinels promote the replica,
@@ -51,7 +52,7 @@ public sealed class RedisSentinelFailoverTests : IAsyncLifetime
             OperationTimeout = Timeout,
             ConnectTimeout = TimeSpan.FromSeconds(1),
         };
-        await using var connection = await ConnectionMultiplexer.ConnectAsync(RedisGrantStore.CreateConfiguration(options));
+        await using var connection = await ConnectionMultiplexer.ConnectAsync(RedisConnectionFactory.CreateConfiguration(options));
         await using var store = new RedisGrantStore(connection, Options.Create(options), Options.Create(new GrantsOptions()), TimeProvider.System, NullLogger<RedisGrantStore>.Instance);
         await using var subscription = await store.SubscribeRevocationsAsync(Ct);
         var clock = Stopwatch.StartNew();

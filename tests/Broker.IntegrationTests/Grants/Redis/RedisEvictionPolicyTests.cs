@@ -1,7 +1,7 @@
 using System.Globalization;
 using System.Net;
 using System.Text.Json;
-using Broker.Grants;
+using Broker.Grants.Redis;
 using Broker.IntegrationTests.Exchange;
 using Broker.IntegrationTests.Redis;
 using Microsoft.Extensions.DependencyInjection;
@@ -11,7 +11,7 @@ using Microsoft.Extensions.Logging.Testing;
 using Microsoft.Extensions.Options;
 using StackExchange.Redis;
 
-namespace Broker.IntegrationTests.Grants;
+namespace Broker.IntegrationTests.Grants.Redis;
 
 /// <summary>
 /// Redis must not evict: on redis-servers of their own (their settings are changed), the broker refuses to start on
@@ -144,7 +144,7 @@ public sealed class RedisEvictionPolicyTests : IAsyncLifetime
         await using var cluster = new RedisClusterFixture(durable: false, allowOverride: false);
         await cluster.InitializeAsync();
         var options = Options.Create(new RedisOptions { Configuration = cluster.Configuration });
-        await using var connection = await ConnectionMultiplexer.ConnectAsync(RedisGrantStore.CreateConfiguration(options.Value));
+        await using var connection = await ConnectionMultiplexer.ConnectAsync(RedisConnectionFactory.CreateConfiguration(options.Value));
         var check = new RedisEvictionPolicyCheck(connection, options, NullLogger<RedisEvictionPolicyCheck>.Instance);
         var before = await check.CheckAsync(TestContext.Current.CancellationToken);
         var third = cluster.EndPoints[2];

@@ -3,7 +3,7 @@ using System.Buffers.Text;
 using System.Text;
 using StackExchange.Redis;
 
-namespace Broker.Grants;
+namespace Broker.Grants.Redis;
 
 /// <summary>
 /// The stored form of a grant in Redis: a MessagePack array that the record script builds (<c>cmsgpack.pack</c>)

@@ -1,7 +1,7 @@
 using Microsoft.Extensions.Options;
 using StackExchange.Redis;
 
-namespace Broker.Grants;
+namespace Broker.Grants.Redis;
 
 /// <summary>
 /// The Redis connection, bound from <c>Broker:Redis</c>. Defaults: <see cref="Configuration"/> empty (the embedded
