@@ -7,19 +7,13 @@ namespace Broker.Grants.Redis;
 
 /// <summary>
 /// The stored form of a revocation, written by the revoke script (<c>cjson.encode</c>): when (Unix ms), by whom, why.
+/// Read by <see cref="RedisGrantRecordCodec"/>; every member is required.
 /// </summary>
 internal sealed class RevocationDocument
 {
-    [JsonPropertyName("at")] public long RevokedAt { get; set; }
-    [JsonPropertyName("by")] public string RevokedBy { get; set; } = "";
-    [JsonPropertyName("why")] public string Reason { get; set; } = "";
-
-    public GrantRevocation ToRevocation() => new(DateTimeOffset.FromUnixTimeMilliseconds(RevokedAt), RevokedBy, Reason);
-
-    /// <summary>Reads a revocation mark as the revoke script stored it.</summary>
-    public static GrantRevocation Parse(string json)
-        => (JsonSerializer.Deserialize(json, GrantsJsonContext.Compact.RevocationDocument)
-            ?? throw new InvalidOperationException("A stored revocation is empty.")).ToRevocation();
+    [JsonRequired][JsonPropertyName("at")] public long RevokedAt { get; set; }
+    [JsonRequired][JsonPropertyName("by")] public string RevokedBy { get; set; } = "";
+    [JsonRequired][JsonPropertyName("why")] public string Reason { get; set; } = "";
 }
 
 /// <summary>A revocation announcement on the pub/sub channel, written by the revoke script.</summary>

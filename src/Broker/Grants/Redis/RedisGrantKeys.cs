@@ -24,14 +24,14 @@ internal sealed class RedisGrantKeys(string prefix)
     /// <summary>The pub/sub channel for revocation announcements (not slot-bound: PUBLISH reaches every node).</summary>
     public RedisChannel RevocationChannel { get; } = RedisChannel.Literal(prefix + "revocations");
 
-    /// <summary><c>{p}{tag}:g:{id}</c> — the grant record (<see cref="RedisGrantRecordFormat"/>).</summary>
+    /// <summary><c>{p}{tag}:g:{id}</c> — the grant record (<see cref="RedisGrantRecordCodec"/>).</summary>
     public RedisKey Grant(string tag, string grantId) => $"{prefix}{{{tag}}}:g:{grantId}";
 
     /// <summary><c>{p}{tag}:r:{id}</c> — the revocation of a grant (compact JSON string), absent while active.</summary>
     public RedisKey Revocation(string tag, string grantId) => $"{prefix}{{{tag}}}:r:{grantId}";
 
     /// <summary>
-    /// <c>{p}{tag}:c:{id}</c> — the children of a grant past the first <see cref="RedisGrantRecordFormat.InlineChildren"/>
+    /// <c>{p}{tag}:c:{id}</c> — the children of a grant past the first <see cref="RedisGrantRecordCodec.InlineChildren"/>
     /// (which its record holds): their IDs without the routing tag, appended one after the other (string).
     /// </summary>
     public RedisKey Children(string tag, string grantId) => $"{prefix}{{{tag}}}:c:{grantId}";

@@ -9,7 +9,7 @@ namespace Broker.Grants.Redis;
 /// index, in one script) and reading records back with their revocation marks.
 /// </summary>
 internal sealed class RedisGrantRecords(
-    RedisStoreConnection redis, RedisGrantKeys keys, GrantsOptions options, StatusListOptions statusList, TimeProvider timeProvider)
+    RedisStoreConnection redis, RedisGrantKeys keys, IGrantRecordCodec codec, GrantsOptions options, StatusListOptions statusList, TimeProvider timeProvider)
 {
     /// <summary>
     /// Most hash fields of one string dictionary (two per string, plus the counter). It bounds what a tenant can
@@ -35,7 +35,7 @@ internal sealed class RedisGrantRecords(
             keys.SubjectIndex(tag, grant.Tenant, grant.Subject),
             keys.TaskIndex(tag, grant.Tenant, grant.TaskId),
             keys.AuditStream(tag),
-            keys.Dictionary(tag, RedisGrantRecordFormat.DictionaryNumber(expiry)),
+            keys.Dictionary(tag, RedisGrantRecordCodec.DictionaryNumber(expiry)),
             keys.StatusBits(tag, grant.Tenant),
             keys.StatusQueue(tag, grant.Tenant),
             keys.StatusOrder(tag, grant.Tenant),
@@ -56,8 +56,8 @@ internal sealed class RedisGrantRecords(
             RedisStoreConnection.MinId(now, options.AuditRetention),
             (long)options.AuditRetention.TotalMilliseconds,
             DictionaryCapacity,
-            .. RedisGrantRecordFormat.Fields(grant, now.ToUnixTimeMilliseconds(), (long)options.Retention.TotalMilliseconds),
-            RedisGrantRecordFormat.InlineChildren,
+            .. codec.Encode(grant, now.ToUnixTimeMilliseconds()),
+            RedisGrantRecordCodec.InlineChildren,
             plan.Capacity,
             plan.ReusableAt,
             plan.Step,
@@ -144,8 +144,8 @@ internal sealed class RedisGrantRecords(
             var values = (RedisResult[])rows[i]!;
             if (!values[0].IsNull)
             {
-                var revocation = values[1].IsNull ? null : RevocationDocument.Parse((string)values[1]!);
-                grants[i] = RedisGrantRecordFormat.Decode(ids[i], (byte[])values[0]!, (RedisResult[])values[2]!, revocation, now);
+                var strings = ((RedisResult[])values[2]!).Select(s => (byte[]?)s).ToArray();
+                grants[i] = codec.Decode(ids[i], new StoredGrant((byte[])values[0]!, strings, (string?)values[1]), now);
             }
         }
 

@@ -7,7 +7,7 @@ namespace Broker.Grants.Redis;
 /// revocation stream entries, audit events, status list bits, announcements), and in bulk through an index.
 /// </summary>
 internal sealed class RedisGrantRevocations(
-    RedisStoreConnection redis, RedisGrantKeys keys, RedisGrantListing listing, GrantsOptions options, TimeProvider timeProvider, ILogger logger)
+    RedisStoreConnection redis, RedisGrantKeys keys, IGrantRecordCodec codec, RedisGrantListing listing, GrantsOptions options, TimeProvider timeProvider, ILogger logger)
 {
     private const int BulkBatchSize = 200;
 
@@ -119,7 +119,7 @@ internal sealed class RedisGrantRevocations(
                 {
                     Descendants = [.. ((RedisResult[])row[4]!).Select(d => (RedisResult[])d!).Select(d => Entry((string)d[1]!, (string)d[0]!, (string)d[2]!, (long)d[3]))],
                 },
-                2 => new AlreadyRevoked(RevocationDocument.Parse((string)row[1]!)),
+                2 => new AlreadyRevoked(codec.DecodeRevocation((string)row[1]!)),
                 _ => GrantNotFound.Instance,
             };
         }

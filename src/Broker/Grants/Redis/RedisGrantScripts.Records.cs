@@ -4,11 +4,11 @@ internal static partial class RedisGrantScripts
 {
     /// <summary>
     /// Records a grant. KEYS: grant, tenant index, subject index, task index, audit stream, the string dictionary of
-    /// the grant's expiry (<see cref="RedisGrantRecordFormat.DictionaryNumber"/>), the tenant's status list bits, free
+    /// the grant's expiry (<see cref="RedisGrantRecordCodec.DictionaryNumber"/>), the tenant's status list bits, free
     /// indexes and their order (<see cref="RedisGrantKeys.StatusBits"/>…), and for a derived grant also its parent's
     /// record, revocation mark and children key, then dictionaries 0 and 1. ARGV: record TTL ms, expiry (Unix ms),
     /// index member, now (Unix ms), audit document, audit MAXLEN, audit MINID, audit stream TTL ms, most fields a
-    /// dictionary may hold, record positions 1 to 16 of <see cref="RedisGrantRecordFormat"/> ("" for absent), the
+    /// dictionary may hold, record positions 1 to 16 of <see cref="RedisGrantRecordCodec"/> ("" for absent), the
     /// parent's tag-less ID ("" for none), how many children a record holds itself, then the status list: capacity (0:
     /// off), when this grant's index comes free, the reuse step, until when a still-marked index waits, the list's TTL
     /// (all ms; <see cref="StatusIndexing.Plan"/>). Returns {1, status index or nothing} when recorded; nothing of the

@@ -30,7 +30,7 @@ internal static partial class RedisGrantScripts
         if newest and tonumber(string.match(newest[1], '^(%d+)')) < tonumber(minId) then
           minId = newest[1]
         end
-        -- Expiry, tenant, subject, task, status index and the children it holds of a record (RedisGrantRecordFormat).
+        -- Expiry, tenant, subject, task, status index and the children it holds of a record (RedisGrantRecordCodec).
         local function load(document)
           if not document then
             return nil

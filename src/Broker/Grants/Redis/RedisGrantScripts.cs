@@ -19,8 +19,8 @@ internal static partial class RedisGrantScripts
 {
     /// <summary>
     /// The expiry of a stored record value, read at <c>now</c>, and its dictionary key (KEYS[first] or
-    /// KEYS[first + 1]): Lua for <see cref="RedisGrantRecordFormat.Expiry"/> and
-    /// <see cref="RedisGrantRecordFormat.DictionaryNumber"/>. Lua numbers are doubles, exact far beyond these values.
+    /// KEYS[first + 1]): Lua for <see cref="RedisGrantRecordCodec.Expiry"/> and
+    /// <see cref="RedisGrantRecordCodec.DictionaryNumber"/>. Lua numbers are doubles, exact far beyond these values.
     /// </summary>
     private const string ExpiryFunctions = """
         local function expiryOf(stored, now)
@@ -41,7 +41,7 @@ internal static partial class RedisGrantScripts
 
 
     /// <summary>
-    /// The values of a stored record (<see cref="RedisGrantRecordFormat"/>) and back: the array, then the status index
+    /// The values of a stored record (<see cref="RedisGrantRecordCodec"/>) and back: the array, then the status index
     /// when there is one (a number), the parent's tag-less ID or false, and the children it holds ('' for none).
     /// Records written with the status list off have no number after the array.
     /// </summary>

@@ -10,7 +10,7 @@ namespace Broker.Grants.Redis;
 /// <see cref="IConnectionMultiplexer"/>. Each concern has a class of its own, which this one puts together:
 /// <see cref="RedisGrantRecords"/> (record, read), <see cref="RedisGrantRevocations"/>, <see cref="RedisGrantListing"/>,
 /// <see cref="RedisRevocationStream"/> (the stream and the live announcements), <see cref="RedisAuditTrail"/> and
-/// <see cref="RedisReadiness"/>. Key layout in <see cref="RedisGrantKeys"/> and <c>docs/architecture.md</c>; the
+/// <see cref="RedisReadiness"/>; the stored form of a grant is <see cref="RedisGrantRecordCodec"/>'s. Key layout in <see cref="RedisGrantKeys"/> and <c>docs/architecture.md</c>; the
 /// atomic steps are the scripts in <see cref="RedisGrantScripts"/>.
 /// </summary>
 /// <remarks>
@@ -54,9 +54,10 @@ internal sealed class RedisGrantStore : IGrantStore, IAsyncDisposable
         ArgumentNullException.ThrowIfNull(logger);
         var redis = new RedisStoreConnection(connection, redisOptions.Value, logger);
         var keys = new RedisGrantKeys(redisOptions.Value.KeyPrefix);
-        _records = new RedisGrantRecords(redis, keys, options.Value, statusList.Value, timeProvider);
+        var codec = new RedisGrantRecordCodec(options.Value.Retention);
+        _records = new RedisGrantRecords(redis, keys, codec, options.Value, statusList.Value, timeProvider);
         _listing = new RedisGrantListing(redis, keys, _records, timeProvider);
-        _revocations = new RedisGrantRevocations(redis, keys, _listing, options.Value, timeProvider, logger);
+        _revocations = new RedisGrantRevocations(redis, keys, codec, _listing, options.Value, timeProvider, logger);
         _stream = new RedisRevocationStream(redis, keys, logger);
         _audit = new RedisAuditTrail(redis, keys, options.Value, timeProvider);
         _readiness = new RedisReadiness(redis, logger);

@@ -36,13 +36,13 @@ public abstract class RedisGrantStoreTestBase : GrantStoreContractTests
 
     protected override async ValueTask<IGrantStore> CreateStoreAsync(GrantsOptions options, StatusListOptions statusList) => await ConnectStoreAsync(options, statusList);
 
-    private protected async Task<RedisGrantStore> ConnectStoreAsync(GrantsOptions options, StatusListOptions? statusList = null)
+    private protected async Task<RedisGrantStore> ConnectStoreAsync(GrantsOptions options, StatusListOptions? statusList = null, TimeProvider? time = null)
     {
         var redisOptions = new RedisOptions { Configuration = Configuration, KeyPrefix = KeyPrefix };
         var connection = await ConnectionMultiplexer.ConnectAsync(RedisConnectionFactory.CreateConfiguration(redisOptions));
         _connections.Add(connection);
         var store = new RedisGrantStore(
-            connection, Options.Create(redisOptions), Options.Create(options), Options.Create(statusList ?? new StatusListOptions()), TimeProvider.System, NullLogger<RedisGrantStore>.Instance);
+            connection, Options.Create(redisOptions), Options.Create(options), Options.Create(statusList ?? new StatusListOptions()), time ?? TimeProvider.System, NullLogger<RedisGrantStore>.Instance);
         _stores.Add(store);
         return store;
     }
@@ -288,12 +288,31 @@ public abstract class RedisGrantStoreTestBase : GrantStoreContractTests
         // children key, as tag-less IDs; both the record and that key live as long as the children's records.
         AssertSameGrant(parent, await Store.FindAsync(parent.Id, Ct));
         var overflow = (string?)await Database.StringGetAsync(keys.Children(tag, parent.Id));
-        Assert.Equal(string.Concat(children.Skip(RedisGrantRecordFormat.InlineChildren).Select(c => c.Id[(GrantId.RoutingTagLength + 1)..])), overflow);
+        Assert.Equal(string.Concat(children.Skip(RedisGrantRecordCodec.InlineChildren).Select(c => c.Id[(GrantId.RoutingTagLength + 1)..])), overflow);
         var childTtl = (await Database.KeyTimeToLiveAsync(keys.Grant(tag, children[^1].Id)))!.Value;
         Assert.True((await Database.KeyTimeToLiveAsync(keys.Grant(tag, parent.Id)))!.Value >= childTtl - TimeSpan.FromSeconds(1));
         Assert.True((await Database.KeyTimeToLiveAsync(keys.Children(tag, parent.Id)))!.Value >= childTtl - TimeSpan.FromSeconds(1));
         var revoked = Assert.IsType<Revoked>(await Store.RevokeAsync(parent.Id, "admin", "x", Ct));
         Assert.Equal(children.Select(c => c.Id), revoked.Descendants.Select(e => e.GrantId));
+    }
+
+    [Fact]
+    public async Task RecordAsync_GoldenFamily_WritesTheGoldenBytes()
+    {
+        // Arrange: a store whose clock is the golden grants' time, on a key prefix nothing else has written to.
+        var store = await ConnectStoreAsync(new GrantsOptions { Retention = GoldenFamily.Retention }, new StatusListOptions(), GoldenFamily.Clock());
+        var keys = new RedisGrantKeys(KeyPrefix);
+        var tag = GrantId.RoutingTag(GoldenFamily.Parent.Tenant);
+
+        // Act: the parent, then the child, which the record script links to it.
+        Assert.Equal(0, (await store.RecordWithStatusAsync(GoldenFamily.Parent, Issued(GoldenFamily.Parent), Ct)).StatusIndex);
+        Assert.Equal(1, (await store.RecordWithStatusAsync(GoldenFamily.Child, Issued(GoldenFamily.Child), Ct)).StatusIndex);
+
+        // Assert: byte for byte what the codec's unit tests pack (Broker.Tests' GoldenRecordTests), and read back whole.
+        Assert.Equal(GoldenFamily.ParentHex, Convert.ToHexStringLower((byte[])(await Database.StringGetAsync(keys.Grant(tag, GoldenFamily.Parent.Id)))!));
+        Assert.Equal(GoldenFamily.ChildHex, Convert.ToHexStringLower((byte[])(await Database.StringGetAsync(keys.Grant(tag, GoldenFamily.Child.Id)))!));
+        AssertSameGrant(GoldenFamily.Parent, await store.FindAsync(GoldenFamily.Parent.Id, Ct));
+        AssertSameGrant(GoldenFamily.Child, await store.FindAsync(GoldenFamily.Child.Id, Ct));
     }
 
     [Fact]

@@ -1,12 +1,14 @@
 using System.Buffers.Binary;
 using System.Buffers.Text;
 using System.Text;
+using System.Text.Json;
 using StackExchange.Redis;
 
 namespace Broker.Grants.Redis;
 
 /// <summary>
-/// The stored form of a grant in Redis: a MessagePack array that the record script builds (<c>cmsgpack.pack</c>)
+/// The stored form of a grant in Redis (<see cref="IGrantRecordCodec"/>): a MessagePack array that the record script
+/// builds (<c>cmsgpack.pack</c>)
 /// after replacing repeated strings by small integers from the tag's string dictionary. Redis's Lua embeds
 /// <c>cmsgpack</c> and <c>cjson</c> but no CBOR library, and the record and revoke scripts must read and write the
 /// record themselves, so the format is MessagePack and the reader below is the small subset those scripts emit.
@@ -30,15 +32,27 @@ namespace Broker.Grants.Redis;
 /// (<see cref="MemberLength"/> characters each; the record script appends them, later ones go to
 /// <see cref="RedisGrantKeys.Children"/>). After the array rather than in it, so a grant pays no padding of absent
 /// positions for them: the value of a parent with one child, or of a child, stays within 64 bytes.
-/// </para> Keep in step with <see cref="RedisGrantScripts"/>.
+/// </para>
+/// <para>
+/// A revocation mark is compact JSON written by the revoke script: <c>at</c> (Unix ms), <c>by</c>, <c>why</c>.
+/// </para>
+/// Keep in step with <see cref="RedisGrantScripts"/>.
 /// </remarks>
-internal static class RedisGrantRecordFormat
+internal sealed class RedisGrantRecordCodec(TimeSpan retention) : IGrantRecordCodec
 {
     /// <summary>Record positions whose value may be a dictionary number: 3 to 16 except the task's UUID (8).</summary>
     public const int FirstInterned = 3;
     public const int LastInterned = 16;
     private const int TaskUuidPosition = 8;
     private const int Positions = 16;
+
+    /// <summary>Positions the record script always writes (it leaves out only absent trailing ones past these).</summary>
+    private const int RequiredPositions = 10;
+
+    /// <summary>Most MessagePack values after the array: the status index, the parent, the children.</summary>
+    private const int MaxTrailingValues = 3;
+
+    private const int ThumbprintLength = 32;
 
     /// <summary>
     /// How many children a record holds itself (after the array): 22 bytes each in a value that exists anyway, against
@@ -110,12 +124,14 @@ internal static class RedisGrantRecordFormat
         return (taskId[..^UuidLength], bytes);
     }
 
-    /// <summary>
-    /// The ARGV values for record positions 1 to 16, "" for absent, then the parent's ID without its routing tag (""
-    /// when none), which the record script writes after the array.
-    /// </summary>
-    public static RedisValue[] Fields(GrantRecord grant, long now, long retention)
+    private static readonly UTF8Encoding StrictUtf8 = new(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
+
+    private readonly long _retention = (long)retention.TotalMilliseconds;
+
+    /// <inheritdoc />
+    public RedisValue[] Encode(GrantRecord grant, long now)
     {
+        ArgumentNullException.ThrowIfNull(grant);
         var expiry = grant.ExpiresAt.ToUnixTimeMilliseconds();
         var jkt = grant.Binding?.JwkThumbprint;
         var x5t = grant.Binding?.X509Thumbprint;
@@ -123,7 +139,7 @@ internal static class RedisGrantRecordFormat
         var task = SplitTask(grant.TaskId);
         return
         [
-            StoredExpiry(expiry, now, retention),
+            StoredExpiry(expiry, now, _retention),
             StoredLifetime(expiry - grant.IssuedAt.ToUnixTimeMilliseconds()),
             grant.Tenant,
             grant.Subject,
@@ -139,22 +155,57 @@ internal static class RedisGrantRecordFormat
             Thumbprint(x5t) is { } x5tBytes ? x5tBytes : RedisValue.EmptyString,
             jkt is not null && Thumbprint(jkt) is null ? jkt : string.Empty,
             x5t is not null && Thumbprint(x5t) is null ? x5t : string.Empty,
-            grant.ParentGrantId is { } parent ? parent[(GrantId.RoutingTagLength + 1)..] : string.Empty,
+            grant.ParentGrantId is { } parent ? RedisGrantKeys.IndexMember(parent) : string.Empty,
         ];
     }
 
-    /// <summary>
-    /// Decodes a record read at <paramref name="now"/>. <paramref name="names"/> holds, for positions 3 to 16, the
-    /// dictionary string of each position that holds a number (the read and revoke scripts look them up in the
-    /// same atomic step).
-    /// </summary>
-    public static GrantRecord Decode(string id, byte[] document, RedisResult[] names, GrantRevocation? revocation, long now)
+    /// <inheritdoc />
+    public GrantRecord Decode(string grantId, StoredGrant stored, long now)
     {
-        var reader = new Reader(document);
-        var count = reader.ReadArrayHeader();
-        if (count > Positions)
+        ArgumentNullException.ThrowIfNull(grantId);
+        ArgumentNullException.ThrowIfNull(stored.Strings);
+        try
         {
-            throw new InvalidOperationException("A stored grant is malformed.");
+            return DecodeRecord(grantId, stored, now);
+        }
+        catch (Exception e) when (e is DecoderFallbackException or ArgumentOutOfRangeException or OverflowException)
+        {
+            // Text that is not UTF-8, or times and lifetimes out of range: not what the record script writes.
+            throw Malformed(e);
+        }
+    }
+
+    /// <inheritdoc />
+    public GrantRevocation DecodeRevocation(string mark) => ParseRevocation(mark);
+
+    private static GrantRevocation ParseRevocation(string mark)
+    {
+        ArgumentNullException.ThrowIfNull(mark);
+        RevocationDocument? document;
+        try
+        {
+            document = JsonSerializer.Deserialize(mark, GrantsJsonContext.Compact.RevocationDocument);
+        }
+        catch (JsonException e)
+        {
+            throw new InvalidOperationException("A stored revocation is malformed.", e);
+        }
+
+        if (document is null || document.RevokedBy.Length == 0 || document.RevokedAt < 0)
+        {
+            throw new InvalidOperationException("A stored revocation is malformed.");
+        }
+
+        return new GrantRevocation(DateTimeOffset.FromUnixTimeMilliseconds(document.RevokedAt), document.RevokedBy, document.Reason);
+    }
+
+    private static GrantRecord DecodeRecord(string id, StoredGrant stored, long now)
+    {
+        var reader = new Reader(stored.Record.Span);
+        var count = reader.ReadArrayHeader();
+        if (count is < RequiredPositions or > Positions)
+        {
+            throw Malformed();
         }
 
         var values = new object?[Positions];
@@ -163,20 +214,57 @@ internal static class RedisGrantRecordFormat
             values[i] = reader.ReadValue();
         }
 
-        // After the array: the status index when there is one (a number), the parent's tag-less ID (or false), then
-        // the children.
-        long? statusIndex = null;
-        byte[]? parentMember = null;
-        if (!reader.AtEnd)
+        // After the array: the status index when there is one (a number), then for a family the parent's tag-less ID
+        // (or false), then the children.
+        List<object?> trailing = [];
+        while (!reader.AtEnd)
         {
-            var next = reader.ReadValue();
-            if (next is long index)
+            trailing.Add(trailing.Count < MaxTrailingValues ? reader.ReadValue() : throw Malformed());
+        }
+
+        var next = 0;
+        int? statusIndex = null;
+        if (next < trailing.Count && trailing[next] is long index)
+        {
+            statusIndex = index is >= 0 and <= int.MaxValue ? (int)index : throw Malformed();
+            next++;
+        }
+
+        string? parentGrantId = null;
+        if (next < trailing.Count)
+        {
+            if (trailing[next] is byte[] member)
             {
-                statusIndex = index;
-                next = reader.AtEnd ? null : reader.ReadValue();
+                parentGrantId = member.Length == MemberLength
+                    ? string.Concat(id.AsSpan(0, GrantId.RoutingTagLength + 1), Encoding.ASCII.GetString(member))
+                    : throw Malformed();
+                if (!GrantId.IsWellFormed(parentGrantId))
+                {
+                    throw Malformed();
+                }
+            }
+            else if (trailing[next] is not null)
+            {
+                throw Malformed();
             }
 
-            parentMember = next as byte[];
+            next++;
+        }
+
+        if (next < trailing.Count)
+        {
+            // The children: the cascade's business (the revoke script reads them), only checked here.
+            if (trailing[next] is not byte[] children || children.Length % MemberLength != 0)
+            {
+                throw Malformed();
+            }
+
+            next++;
+        }
+
+        if (next < trailing.Count)
+        {
+            throw Malformed();
         }
 
         byte[]? Bytes(int position)
@@ -186,45 +274,66 @@ internal static class RedisGrantRecordFormat
                 null => null,
                 byte[] bytes => bytes,
                 long when position is >= FirstInterned and <= LastInterned and not TaskUuidPosition
-                    => (byte[]?)names[position - FirstInterned] ?? throw new InvalidOperationException("A stored grant refers to a missing dictionary entry."),
-                _ => throw new InvalidOperationException("A stored grant is malformed."),
+                    => position - FirstInterned < stored.Strings.Count && stored.Strings[position - FirstInterned] is { } text
+                        ? text
+                        : throw new InvalidOperationException("A stored grant refers to a missing dictionary entry."),
+                _ => throw Malformed(),
             };
         }
 
-        string? Text(int position) => Bytes(position) is { } bytes ? Encoding.UTF8.GetString(bytes) : null;
+        string? Text(int position) => Bytes(position) is { } bytes ? StrictUtf8.GetString(bytes) : null;
 
-        long Number(int position) => values[position - 1] as long? ?? throw new InvalidOperationException("A stored grant is malformed.");
+        string Required(int position) => Text(position) ?? throw Malformed();
 
-        string? Binary(int raw, int text) => Bytes(raw) is { } bytes ? Base64Url.EncodeToString(bytes) : Text(text);
+        long Number(int position) => values[position - 1] as long? ?? throw Malformed();
 
-        var expiry = Expiry(Number(1), now);
+        byte[]? Fixed(int position, int length) => Bytes(position) is { } bytes ? (bytes.Length == length ? bytes : throw Malformed()) : null;
+
+        // A thumbprint is either its 32 bytes or, when it is not canonical base64url of 32 bytes, its text: never both.
+        string? ThumbprintAt(int raw, int text) => (Fixed(raw, ThumbprintLength), Text(text)) switch
+        {
+            ({ } bytes, null) => Base64Url.EncodeToString(bytes),
+            (null, var value) => value,
+            _ => throw Malformed(),
+        };
+
+        var stored1 = Number(1);
         var lifetime = Number(2);
-        var subject = Text(4) ?? string.Empty;
+        if (stored1 < 0)
+        {
+            throw Malformed();
+        }
+
+        var expiry = Expiry(stored1, now);
+        var lifetimeMs = lifetime < 0 ? checked(-lifetime * 1000) : lifetime;
+        var subject = Required(4);
         var actors = Split(Text(12));
-        var jkt = Binary(11, 15);
-        var x5t = Binary(14, 16);
-        var taskUuid = values[TaskUuidPosition - 1] as byte[];
+        var jkt = ThumbprintAt(11, 15);
+        var x5t = ThumbprintAt(14, 16);
+        var taskUuid = Fixed(TaskUuidPosition, 16);
         return new GrantRecord
         {
             Id = id,
-            Tenant = Text(3) ?? string.Empty,
+            Tenant = Required(3),
             Subject = subject,
             ClientId = Text(13) ?? (actors.Length > 0 ? actors[0] : subject),
             ActorChain = actors,
             Capabilities = Split(Text(5)),
-            Audience = Text(6) ?? string.Empty,
-            TaskId = (Text(7) ?? string.Empty) + (taskUuid is null ? string.Empty : new Guid(taskUuid, bigEndian: true).ToString("D")),
-            Purpose = Text(9) ?? string.Empty,
-            IssuedAt = DateTimeOffset.FromUnixTimeMilliseconds(expiry - (lifetime < 0 ? -lifetime * 1000 : lifetime)),
+            Audience = Required(6),
+            TaskId = Required(7) + (taskUuid is null ? string.Empty : new Guid(taskUuid, bigEndian: true).ToString("D")),
+            Purpose = Required(9),
+            IssuedAt = DateTimeOffset.FromUnixTimeMilliseconds(checked(expiry - lifetimeMs)),
             ExpiresAt = DateTimeOffset.FromUnixTimeMilliseconds(expiry),
             Binding = jkt is null && x5t is null ? null : new GrantBinding(jkt, x5t),
-            PolicyVersion = Text(10) ?? string.Empty,
-            ParentGrantId = parentMember is null ? null : string.Concat(id.AsSpan(0, GrantId.RoutingTagLength + 1), Encoding.UTF8.GetString(parentMember)),
-            StatusIndex = statusIndex is { } value ? checked((int)value) : null,
-            Status = revocation is null ? GrantStatus.Active : GrantStatus.Revoked,
-            Revocation = revocation,
+            PolicyVersion = Required(10),
+            ParentGrantId = parentGrantId,
+            StatusIndex = statusIndex,
+            Status = stored.RevocationMark is null ? GrantStatus.Active : GrantStatus.Revoked,
+            Revocation = stored.RevocationMark is { } mark ? ParseRevocation(mark) : null,
         };
     }
+
+    private static InvalidOperationException Malformed(Exception? inner = null) => new("A stored grant is malformed.", inner);
 
     /// <summary>Space-joined, as in the token's <c>scope</c>; "" when empty.</summary>
     internal static string Join(IReadOnlyList<string> values)
@@ -240,7 +349,17 @@ internal static class RedisGrantRecordFormat
         return string.Join(' ', values);
     }
 
-    private static string[] Split(string? joined) => string.IsNullOrEmpty(joined) ? [] : joined.Split(' ');
+    /// <summary>The values of a space-joined list; an empty value (two spaces, or one at either end) is malformed.</summary>
+    private static string[] Split(string? joined)
+    {
+        if (string.IsNullOrEmpty(joined))
+        {
+            return [];
+        }
+
+        var values = joined.Split(' ');
+        return values.Contains(string.Empty) ? throw Malformed() : values;
+    }
 
     /// <summary>
     /// The 32 bytes of a SHA-256 thumbprint in base64url (RFC 7638, RFC 8705), or null when it is anything else:
@@ -260,6 +379,7 @@ internal static class RedisGrantRecordFormat
     }
 
     /// <summary>The MessagePack subset <c>cmsgpack.pack</c> writes for a record: integers, strings, false, one array.</summary>
+    /// <remarks>Bounds-checked: a value cut short, or a length past the end, is malformed, never an index error.</remarks>
     private ref struct Reader(ReadOnlySpan<byte> data)
     {
         private readonly ReadOnlySpan<byte> _data = data;
@@ -269,42 +389,49 @@ internal static class RedisGrantRecordFormat
 
         public int ReadArrayHeader()
         {
-            var b = _data[_position++];
+            var b = ReadByte();
             return b switch
             {
                 >= 0x90 and <= 0x9f => b & 0x0f,
                 0xdc => (int)ReadBigEndian(2),
-                _ => throw new InvalidOperationException("A stored grant is malformed."),
+                _ => throw Malformed(),
             };
         }
 
         /// <summary>A long, a byte[] (string), or null (false or nil).</summary>
         public object? ReadValue()
         {
-            var b = _data[_position++];
+            var b = ReadByte();
             return b switch
             {
                 <= 0x7f => (long)b,
-                >= 0xa0 and <= 0xbf => ReadBytes(b & 0x1f),
+                >= 0xa0 and <= 0xbf => ReadBytes((ulong)(b & 0x1f)),
                 0xc0 or 0xc2 => null,
                 0xcc => (long)ReadBigEndian(1),
                 0xcd => (long)ReadBigEndian(2),
                 0xce => (long)ReadBigEndian(4),
-                0xcf => (long)ReadBigEndian(8),
+                0xcf => ReadBigEndian(8) is var value and <= long.MaxValue ? (long)value : throw Malformed(),
                 >= 0xe0 => (long)(sbyte)b,
                 0xd0 => (long)(sbyte)ReadBigEndian(1),
                 0xd1 => (long)(short)ReadBigEndian(2),
                 0xd2 => (long)(int)ReadBigEndian(4),
                 0xd3 => (long)ReadBigEndian(8),
-                0xd9 or 0xc4 => ReadBytes((int)ReadBigEndian(1)),
-                0xda or 0xc5 => ReadBytes((int)ReadBigEndian(2)),
-                0xdb or 0xc6 => ReadBytes((int)ReadBigEndian(4)),
-                _ => throw new InvalidOperationException("A stored grant is malformed."),
+                0xd9 or 0xc4 => ReadBytes(ReadBigEndian(1)),
+                0xda or 0xc5 => ReadBytes(ReadBigEndian(2)),
+                0xdb or 0xc6 => ReadBytes(ReadBigEndian(4)),
+                _ => throw Malformed(),
             };
         }
 
+        private byte ReadByte() => _position < _data.Length ? _data[_position++] : throw Malformed();
+
         private ulong ReadBigEndian(int length)
         {
+            if (_data.Length - _position < length)
+            {
+                throw Malformed();
+            }
+
             Span<byte> buffer = stackalloc byte[8];
             buffer.Clear();
             _data.Slice(_position, length).CopyTo(buffer[(8 - length)..]);
@@ -312,10 +439,15 @@ internal static class RedisGrantRecordFormat
             return BinaryPrimitives.ReadUInt64BigEndian(buffer);
         }
 
-        private byte[] ReadBytes(int length)
+        private byte[] ReadBytes(ulong length)
         {
-            var bytes = _data.Slice(_position, length).ToArray();
-            _position += length;
+            if ((ulong)(_data.Length - _position) < length)
+            {
+                throw Malformed();
+            }
+
+            var bytes = _data.Slice(_position, (int)length).ToArray();
+            _position += (int)length;
             return bytes;
         }
     }
