@@ -1,50 +1,72 @@
 using System.Globalization;
 using System.Text;
+using Broker.Audit;
 using Broker.Grants;
 using Broker.Grants.Redis;
-using Broker.IntegrationTests.Redis;
 using Broker.StatusList;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
 using StackExchange.Redis;
 
-namespace Broker.IntegrationTests.Grants;
+namespace Broker.Benchmarks;
 
 /// <summary>
-/// Measures Redis memory per grant (record, indexes, audit entry, the link between a re-exchanged grant and its
-/// parent) over a sample of realistic grants and extrapolates to a million. Prints its numbers (see docs/architecture.md); asserts only that it measured something. Runs on a
-/// server of its own so that <c>used_memory</c> is not disturbed by other tests.
+/// <c>grant-memory [--grants N] [--no-derived] [--no-status-list] [--out FILE]</c>: measures Redis memory per grant
+/// (record, indexes, string dictionaries, audit entry, status list, the link between a re-exchanged grant and its
+/// parent) over a sample of realistic grants, and extrapolates to a million. Runs on a throw-away redis-server of its
+/// own, so that <c>used_memory</c> counts nothing else. The method and the results are in docs/architecture.md
+/// ("Memory per grant").
 /// </summary>
-public sealed class GrantMemoryReport : IAsyncLifetime
+internal static class GrantMemoryReport
 {
-    // BROKER_MEMORY_SAMPLE runs a bigger sample by hand (indexes change encoding past 128 members).
-    private static readonly int Grants = int.TryParse(Environment.GetEnvironmentVariable("BROKER_MEMORY_SAMPLE"), CultureInfo.InvariantCulture, out var n) && n > 0 ? n : 10_000;
+    public const string Command = "grant-memory";
 
-    // The second grant of each task is a re-exchange of the first (a task token narrowed once for a tool), unless
-    // BROKER_MEMORY_DERIVED=0, which measures the former sample of unrelated grants.
-    private static readonly bool Derived = Environment.GetEnvironmentVariable("BROKER_MEMORY_DERIVED") != "0";
-
-    // Each grant gets a status list index (the default), unless BROKER_MEMORY_STATUS_LIST=0, which measures without.
-    private static readonly bool StatusList = Environment.GetEnvironmentVariable("BROKER_MEMORY_STATUS_LIST") != "0";
     private const int Subjects = 200;
     private const int GrantsPerTask = 2;
     private const string Tenant = "acme-corp";
 
-    private readonly RedisServerFixture _redis = new(durable: false, allowOverride: false);
-
-    public ValueTask InitializeAsync() => _redis.InitializeAsync();
-
-    public ValueTask DisposeAsync() => _redis.DisposeAsync();
-
-    [Fact]
-    public async Task BytesPerGrant_RealisticSample_IsReported()
+    public static async Task<int> RunAsync(string[] args)
     {
-        var ct = TestContext.Current.CancellationToken;
-        var redisOptions = new RedisOptions { Configuration = _redis.Configuration, KeyPrefix = "broker:" };
+        // 10,000 by default; bigger samples show the indexes past 128 members, where they change encoding.
+        var grantCount = 10_000;
+
+        // The second grant of each task is a re-exchange of the first (a task token narrowed once for a tool), unless
+        // --no-derived, which measures a sample of unrelated grants.
+        var derived = true;
+
+        // Each grant gets a status list index (the default), unless --no-status-list.
+        var statusList = true;
+        string? outputPath = null;
+        for (var i = 0; i < args.Length; i++)
+        {
+            switch (args[i])
+            {
+                case "--grants" when i + 1 < args.Length && int.TryParse(args[i + 1], NumberStyles.None, CultureInfo.InvariantCulture, out var n) && n > 0:
+                    grantCount = n;
+                    i++;
+                    break;
+                case "--no-derived":
+                    derived = false;
+                    break;
+                case "--no-status-list":
+                    statusList = false;
+                    break;
+                case "--out" when i + 1 < args.Length:
+                    outputPath = args[++i];
+                    break;
+                default:
+                    Console.Error.WriteLine($"usage: Broker.Benchmarks {Command} [--grants N] [--no-derived] [--no-status-list] [--out FILE]");
+                    return 2;
+            }
+        }
+
+        using var redis = await RedisServer.StartAsync();
+        var ct = CancellationToken.None;
+        var redisOptions = new RedisOptions { Configuration = redis.Configuration, KeyPrefix = "broker:" };
         await using var connection = await ConnectionMultiplexer.ConnectAsync(RedisConnectionFactory.CreateConfiguration(redisOptions));
         await using var store = new RedisGrantStore(
-            connection, Options.Create(redisOptions), Options.Create(new GrantsOptions()), Options.Create(new StatusListOptions { Enabled = StatusList }), TimeProvider.System, NullLogger<RedisGrantStore>.Instance);
-        var adminConfiguration = ConfigurationOptions.Parse(_redis.Configuration);
+            connection, Options.Create(redisOptions), Options.Create(new GrantsOptions()), Options.Create(new StatusListOptions { Enabled = statusList }), TimeProvider.System, NullLogger<RedisGrantStore>.Instance);
+        var adminConfiguration = ConfigurationOptions.Parse(redis.Configuration);
         adminConfiguration.AllowAdmin = true;
         await using var admin = await ConnectionMultiplexer.ConnectAsync(adminConfiguration);
         var db = admin.GetDatabase();
@@ -54,22 +76,25 @@ public sealed class GrantMemoryReport : IAsyncLifetime
 
         // Warm up (scripts cached, the tenant's streams exist) outside the measurement.
         var warmup = Sample(0, "warmup-" + Guid.NewGuid().ToString("N"));
-        await store.RecordAsync(warmup, TestGrants.Issued(warmup, "10.42.7.19"), ct);
+        await store.RecordAsync(warmup, Issued(warmup), ct);
         var before = await UsedMemoryAsync(server);
 
         // Record the sample, 64 at a time; parents before the grants derived from them.
         List<GrantRecord> grants = [];
-        for (var i = 0; i < Grants; i++)
+        for (var i = 0; i < grantCount; i++)
         {
-            grants.Add(Sample(i, null, Derived && i % GrantsPerTask != 0 ? grants[i - 1].Id : null));
+            grants.Add(Sample(i, null, derived && i % GrantsPerTask != 0 ? grants[i - 1].Id : null));
         }
 
         foreach (var generation in grants.GroupBy(g => g.ParentGrantId is null))
         {
             foreach (var chunk in generation.Chunk(64))
             {
-                var results = await Task.WhenAll(chunk.Select(g => store.RecordAsync(g, TestGrants.Issued(g, "10.42.7.19"), ct).AsTask()));
-                Assert.All(results, r => Assert.Equal(RecordGrantResult.Recorded, r));
+                var results = await Task.WhenAll(chunk.Select(g => store.RecordAsync(g, Issued(g), ct).AsTask()));
+                if (results.Any(r => r != RecordGrantResult.Recorded))
+                {
+                    throw new InvalidOperationException("A grant of the sample was not recorded.");
+                }
             }
         }
 
@@ -124,39 +149,36 @@ public sealed class GrantMemoryReport : IAsyncLifetime
         var auditEntries = await db.StreamLengthAsync(keys.AuditStream(tag));
 
         // Report.
-        double perGrantTotal = (double)(after - before) / Grants;
-        double perRecord = (double)records / Grants;
-        double perIndexes = (double)(tenantIndex + subjectIndexes + taskIndexes) / Grants;
-        double perDictionary = (double)dictionaries / Grants;
-        double perAudit = (double)audit / Grants;
+        double perGrantTotal = (double)(after - before) / grantCount;
+        double perRecord = (double)records / grantCount;
+        double perIndexes = (double)(tenantIndex + subjectIndexes + taskIndexes) / grantCount;
+        double perDictionary = (double)dictionaries / grantCount;
+        double perAudit = (double)audit / grantCount;
         double perAuditEntry = (double)audit / auditEntries;
-        double perStatusList = (double)(statusBits + statusQueue + statusOrder) / Grants;
+        double perStatusList = (double)(statusBits + statusQueue + statusOrder) / grantCount;
         double withoutAudit = perGrantTotal - perAudit;
         var auditCap = new GrantsOptions().AuditMaxLength;
         double millionBytes = (withoutAudit * 1_000_000) + (perAuditEntry * auditCap);
         var report = new StringBuilder()
-            .AppendLine(CultureInfo.InvariantCulture, $"Grants recorded: {Grants:N0} (1 tenant, {Subjects} subjects, {GrantsPerTask} grants per task; {derivedCount:N0} re-exchanged from the first grant of their task)")
+            .AppendLine(CultureInfo.InvariantCulture, $"Grants recorded: {grantCount:N0} (1 tenant, {Subjects} subjects, {GrantsPerTask} grants per task; {derivedCount:N0} re-exchanged from the first grant of their task)")
             .AppendLine(CultureInfo.InvariantCulture, $"used_memory delta per grant (record + 3 index entries + audit entry): {perGrantTotal:F0} B")
             .AppendLine(CultureInfo.InvariantCulture, $"  record (MEMORY USAGE, MessagePack string): {perRecord:F0} B (value {recordBytes / 1000.0:F0} B)")
-            .AppendLine(CultureInfo.InvariantCulture, $"    of which parents / unrelated grants {parentRecords / (double)(Grants - derivedCount):F0} B, derived grants {(derivedCount == 0 ? 0 : childRecords / (double)derivedCount):F0} B; children keys: {childrenKeys}")
+            .AppendLine(CultureInfo.InvariantCulture, $"    of which parents / unrelated grants {parentRecords / (double)(grantCount - derivedCount):F0} B, derived grants {(derivedCount == 0 ? 0 : childRecords / (double)derivedCount):F0} B; children keys: {childrenKeys}")
             .AppendLine(CultureInfo.InvariantCulture, $"  string dictionaries (MEMORY USAGE, amortised): {perDictionary:F1} B ({dictionaries:N0} B in all)")
-            .AppendLine(CultureInfo.InvariantCulture, $"  indexes (tenant {tenantIndex / (double)Grants:F0} + subject {subjectIndexes / (double)Grants:F0} + task {taskIndexes / (double)Grants:F0}): {perIndexes:F0} B")
+            .AppendLine(CultureInfo.InvariantCulture, $"  indexes (tenant {tenantIndex / (double)grantCount:F0} + subject {subjectIndexes / (double)grantCount:F0} + task {taskIndexes / (double)grantCount:F0}): {perIndexes:F0} B")
             .AppendLine(CultureInfo.InvariantCulture, $"  audit stream: {perAudit:F0} B per grant ({auditEntries:N0} entries retained, {perAuditEntry:F0} B each)")
-            .AppendLine(CultureInfo.InvariantCulture, $"  status list (MEMORY USAGE, {(StatusList ? "on" : "off")}): {perStatusList:F1} B per grant (bits {statusBits:N0} B, free indexes {statusQueue:N0} B in {statusFields:N0} fields, their order {statusOrder:N0} B)")
+            .AppendLine(CultureInfo.InvariantCulture, $"  status list (MEMORY USAGE, {(statusList ? "on" : "off")}): {perStatusList:F1} B per grant (bits {statusBits:N0} B, free indexes {statusQueue:N0} B in {statusFields:N0} fields, their order {statusOrder:N0} B)")
             .AppendLine(CultureInfo.InvariantCulture, $"  keyspace + expiry dict entries and allocator slack (remainder): {perGrantTotal - perRecord - perDictionary - perIndexes - perAudit - perStatusList:F0} B")
             .AppendLine(CultureInfo.InvariantCulture, $"per grant without audit: {withoutAudit:F0} B; audit amortised over 1M grants with the stream capped at {auditCap:N0}: {perAuditEntry * auditCap / 1_000_000:F0} B")
             .AppendLine(CultureInfo.InvariantCulture, $"1M active grants: {millionBytes / (1024 * 1024):F0} MiB ({millionBytes / 1_000_000:F0} B per grant)")
             .ToString();
-        TestContext.Current.TestOutputHelper?.WriteLine(report);
-        TestContext.Current.SendDiagnosticMessage(report);
-        var reportPath = Environment.GetEnvironmentVariable("BROKER_MEMORY_REPORT");
-        if (!string.IsNullOrEmpty(reportPath))
+        Console.Write(report);
+        if (outputPath is not null)
         {
-            await File.WriteAllTextAsync(reportPath, report, ct);
+            await File.WriteAllTextAsync(outputPath, report, ct);
         }
 
-        Assert.True(after > before);
-        Assert.True(records > 0 && audit > 0);
+        return after > before && records > 0 && audit > 0 ? 0 : 1;
     }
 
     private static async Task<long> UsedMemoryAsync(IServer server)
@@ -193,4 +215,23 @@ public sealed class GrantMemoryReport : IAsyncLifetime
         };
     }
 
+    /// <summary>The issuance event the exchange writes with a grant, every field filled.</summary>
+    private static AuditEvent Issued(GrantRecord grant) => new()
+    {
+        Type = AuditEventTypes.TokenExchange,
+        Time = grant.IssuedAt,
+        Outcome = AuditOutcome.Allowed,
+        Tenant = grant.Tenant,
+        Subject = grant.Subject,
+        ActorChain = grant.ActorChain,
+        RequestedCapabilities = grant.Capabilities,
+        GrantedCapabilities = grant.Capabilities,
+        Audience = grant.Audience,
+        TaskId = grant.TaskId,
+        Purpose = grant.Purpose,
+        PolicyVersion = grant.PolicyVersion,
+        GrantId = grant.Id,
+        ClientAddress = "10.42.7.19",
+        SubjectTokenSha256 = "n4bQgYhMfWWaL-qgxVrQFaO_TxsrC4Is0V1sFbDwCgg",
+    };
 }
