@@ -75,6 +75,13 @@ internal sealed class RedisGrantRecordCodec(TimeSpan retention) : IGrantRecordCo
     /// </summary>
     private static readonly long DictionaryPeriodMs = (long)TimeSpan.FromHours(1).TotalMilliseconds;
 
+    /// <summary>UTF-8 that refuses invalid bytes instead of replacing them: stored text is what .NET wrote.</summary>
+    private static readonly UTF8Encoding StrictUtf8 = new(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
+
+    private static readonly long MaxUnixMilliseconds = DateTimeOffset.MaxValue.ToUnixTimeMilliseconds();
+
+    private readonly long _retention = (long)retention.TotalMilliseconds;
+
     /// <summary>
     /// The dictionary (0 or 1) of a record: by the hour of its expiry, so the record need not say which. The scripts
     /// compute the same.
@@ -123,10 +130,6 @@ internal sealed class RedisGrantRecordCodec(TimeSpan retention) : IGrantRecordCo
         uuid.TryWriteBytes(bytes, bigEndian: true, out _);
         return (taskId[..^UuidLength], bytes);
     }
-
-    private static readonly UTF8Encoding StrictUtf8 = new(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
-
-    private readonly long _retention = (long)retention.TotalMilliseconds;
 
     /// <inheritdoc />
     public RedisValue[] Encode(GrantRecord grant, long now)
@@ -191,7 +194,7 @@ internal sealed class RedisGrantRecordCodec(TimeSpan retention) : IGrantRecordCo
             throw new InvalidOperationException("A stored revocation is malformed.", e);
         }
 
-        if (document is null || document.RevokedBy.Length == 0 || document.RevokedAt < 0)
+        if (document is null || document.RevokedBy.Length == 0 || document.RevokedAt < 0 || document.RevokedAt > MaxUnixMilliseconds)
         {
             throw new InvalidOperationException("A stored revocation is malformed.");
         }
@@ -297,14 +300,14 @@ internal sealed class RedisGrantRecordCodec(TimeSpan retention) : IGrantRecordCo
             _ => throw Malformed(),
         };
 
-        var stored1 = Number(1);
+        var storedExpiry = Number(1);
         var lifetime = Number(2);
-        if (stored1 < 0)
+        if (storedExpiry < 0)
         {
             throw Malformed();
         }
 
-        var expiry = Expiry(stored1, now);
+        var expiry = Expiry(storedExpiry, now);
         var lifetimeMs = lifetime < 0 ? checked(-lifetime * 1000) : lifetime;
         var subject = Required(4);
         var actors = Split(Text(12));

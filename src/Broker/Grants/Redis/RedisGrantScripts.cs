@@ -5,8 +5,9 @@ namespace Broker.Grants.Redis;
 /// and last call (EVAL semantics), and replicas and the AOF receive its effects as one MULTI/EXEC. That is what
 /// makes "record a grant and its audit event" and "revoke a grant with its descendants, append to the stream,
 /// announce" single steps. Every key a script touches shares one hash tag, so each script runs on one Redis Cluster
-/// slot; all are passed in KEYS but the descendants the revoke script discovers as it walks. Times come from the caller's <see cref="TimeProvider"/>, not from Redis TIME, so scripts stay
-/// deterministic. StackExchange.Redis sends EVALSHA once the script is cached and falls back to EVAL on NOSCRIPT.
+/// slot; all are passed in KEYS but the descendants the revoke script discovers as it walks. Times come from the
+/// caller's <see cref="TimeProvider"/>, not from Redis TIME, so scripts stay deterministic. StackExchange.Redis sends
+/// EVALSHA once the script is cached and falls back to EVAL on NOSCRIPT.
 /// </summary>
 /// <remarks>
 /// One file per concern, next to the class that runs its scripts: <c>.Records</c> (<see cref="Record"/>,

@@ -126,7 +126,7 @@ public abstract class RedisGrantStoreTestBase : GrantStoreContractTests
         // Act: a child recorded with an index rewrites the parent's record (to link it) and keeps it index-less.
         var child = NewGrant(parent: parent.Id);
         var recorded = await Store.RecordWithStatusAsync(child, Issued(child), Ct);
-        var revoked = await Store.RevokeAsync(parent.Id, "admin", "upgrade", Ct);
+        var revoked = await Store.RevokeAsync(parent.Id, "admin", "list off", Ct);
 
         // Assert
         Assert.Null((await Store.FindAsync(parent.Id, Ct))!.StatusIndex);

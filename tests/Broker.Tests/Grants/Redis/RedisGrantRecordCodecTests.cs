@@ -308,7 +308,7 @@ public sealed class RedisGrantRecordCodecTests
     [InlineData("a number where the parent goes")]
     [InlineData("children not in whole IDs")]
     [InlineData("four values after the array")]
-    [InlineData("the former JSON record")]
+    [InlineData("a JSON record")]
     public void Decode_Malformed_IsRefused(string corruption)
     {
         // Arrange: the golden child as the script writes it, then spoilt.
@@ -345,7 +345,7 @@ public sealed class RedisGrantRecordCodecTests
             "a number where the parent goes" => Pack(w => { w.Array(values); w.Value(1L); w.Value(2L); }),
             "children not in whole IDs" => Pack(w => { w.Array(values); w.Value(1L); w.Value(false); w.Value(new byte[23]); }),
             "four values after the array" => Pack(w => { w.Array(values); w.Value(1L); w.Value(false); w.Value(Array.Empty<byte>()); w.Value(false); }),
-            "the former JSON record" => "{\"t\":\"acme\",\"s\":\"spiffe://acme.example/a\",\"e\":1764000600123}"u8.ToArray(),
+            "a JSON record" => "{\"t\":\"acme\",\"s\":\"spiffe://acme.example/a\",\"e\":1764000600123}"u8.ToArray(),
             _ => throw new ArgumentOutOfRangeException(nameof(corruption)),
         };
 
@@ -367,6 +367,7 @@ public sealed class RedisGrantRecordCodecTests
     [InlineData("{\"by\":\"admin\",\"why\":\"x\"}")]
     [InlineData("{\"at\":\"yesterday\",\"by\":\"admin\",\"why\":\"x\"}")]
     [InlineData("{\"at\":-1,\"by\":\"admin\",\"why\":\"x\"}")]
+    [InlineData("{\"at\":999999999999999999,\"by\":\"admin\",\"why\":\"x\"}")]
     [InlineData("{\"at\":1764000012345,\"by\":\"\",\"why\":\"x\"}")]
     public void DecodeRevocation_Malformed_IsRefused(string mark)
     {
