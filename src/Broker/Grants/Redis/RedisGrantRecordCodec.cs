@@ -1,4 +1,3 @@
-using System.Buffers.Binary;
 using System.Buffers.Text;
 using System.Text;
 using System.Text.Json;
@@ -204,7 +203,7 @@ internal sealed class RedisGrantRecordCodec(TimeSpan retention) : IGrantRecordCo
 
     private static GrantRecord DecodeRecord(string id, StoredGrant stored, long now)
     {
-        var reader = new Reader(stored.Record.Span);
+        var reader = new CmsgpackReader(stored.Record.Span);
         var count = reader.ReadArrayHeader();
         if (count is < RequiredPositions or > Positions)
         {
@@ -336,7 +335,8 @@ internal sealed class RedisGrantRecordCodec(TimeSpan retention) : IGrantRecordCo
         };
     }
 
-    private static InvalidOperationException Malformed(Exception? inner = null) => new("A stored grant is malformed.", inner);
+    /// <summary>The one failure of decoding: the store fails closed on it.</summary>
+    internal static InvalidOperationException Malformed(Exception? inner = null) => new("A stored grant is malformed.", inner);
 
     /// <summary>Space-joined, as in the token's <c>scope</c>; "" when empty.</summary>
     internal static string Join(IReadOnlyList<string> values)
@@ -379,79 +379,5 @@ internal sealed class RedisGrantRecordCodec(TimeSpan retention) : IGrantRecordCo
         return Base64Url.DecodeFromChars(value, bytes, out var consumed, out var written) == System.Buffers.OperationStatus.Done
             && consumed == 43 && written == 32
             && string.Equals(Base64Url.EncodeToString(bytes), value, StringComparison.Ordinal) ? bytes : null;
-    }
-
-    /// <summary>The MessagePack subset <c>cmsgpack.pack</c> writes for a record: integers, strings, false, one array.</summary>
-    /// <remarks>Bounds-checked: a value cut short, or a length past the end, is malformed, never an index error.</remarks>
-    private ref struct Reader(ReadOnlySpan<byte> data)
-    {
-        private readonly ReadOnlySpan<byte> _data = data;
-        private int _position;
-
-        public readonly bool AtEnd => _position >= _data.Length;
-
-        public int ReadArrayHeader()
-        {
-            var b = ReadByte();
-            return b switch
-            {
-                >= 0x90 and <= 0x9f => b & 0x0f,
-                0xdc => (int)ReadBigEndian(2),
-                _ => throw Malformed(),
-            };
-        }
-
-        /// <summary>A long, a byte[] (string), or null (false or nil).</summary>
-        public object? ReadValue()
-        {
-            var b = ReadByte();
-            return b switch
-            {
-                <= 0x7f => (long)b,
-                >= 0xa0 and <= 0xbf => ReadBytes((ulong)(b & 0x1f)),
-                0xc0 or 0xc2 => null,
-                0xcc => (long)ReadBigEndian(1),
-                0xcd => (long)ReadBigEndian(2),
-                0xce => (long)ReadBigEndian(4),
-                0xcf => ReadBigEndian(8) is var value and <= long.MaxValue ? (long)value : throw Malformed(),
-                >= 0xe0 => (long)(sbyte)b,
-                0xd0 => (long)(sbyte)ReadBigEndian(1),
-                0xd1 => (long)(short)ReadBigEndian(2),
-                0xd2 => (long)(int)ReadBigEndian(4),
-                0xd3 => (long)ReadBigEndian(8),
-                0xd9 or 0xc4 => ReadBytes(ReadBigEndian(1)),
-                0xda or 0xc5 => ReadBytes(ReadBigEndian(2)),
-                0xdb or 0xc6 => ReadBytes(ReadBigEndian(4)),
-                _ => throw Malformed(),
-            };
-        }
-
-        private byte ReadByte() => _position < _data.Length ? _data[_position++] : throw Malformed();
-
-        private ulong ReadBigEndian(int length)
-        {
-            if (_data.Length - _position < length)
-            {
-                throw Malformed();
-            }
-
-            Span<byte> buffer = stackalloc byte[8];
-            buffer.Clear();
-            _data.Slice(_position, length).CopyTo(buffer[(8 - length)..]);
-            _position += length;
-            return BinaryPrimitives.ReadUInt64BigEndian(buffer);
-        }
-
-        private byte[] ReadBytes(ulong length)
-        {
-            if ((ulong)(_data.Length - _position) < length)
-            {
-                throw Malformed();
-            }
-
-            var bytes = _data.Slice(_position, (int)length).ToArray();
-            _position += (int)length;
-            return bytes;
-        }
     }
 }
