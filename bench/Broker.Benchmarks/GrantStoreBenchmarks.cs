@@ -1,6 +1,7 @@
 using BenchmarkDotNet.Attributes;
 using Broker.Audit;
 using Broker.Grants;
+using Broker.Grants.Redis;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
 using StackExchange.Redis;

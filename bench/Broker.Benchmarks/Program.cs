@@ -6,11 +6,17 @@ using BenchmarkDotNet.Jobs;
 using BenchmarkDotNet.Running;
 using BenchmarkDotNet.Toolchains.InProcess.Emit;
 
-// `load-tokens <dir> [count]` writes the wrk fixture (bench/load/run.sh); anything else goes to
+// `load-tokens <dir> [count]` writes the wrk fixture (bench/load/run.sh); `grant-memory` is below; anything else goes to
 // BenchmarkDotNet's switcher (`--filter '*'`, `--list flat`, ...).
 if (args.Length > 0 && args[0] == LoadTokens.Command)
 {
     return LoadTokens.Run(args[1..]);
+}
+
+// `grant-memory [--grants N] ...` measures Redis memory per grant (GrantMemoryReport), outside BenchmarkDotNet.
+if (args.Length > 0 && args[0] == GrantMemoryReport.Command)
+{
+    return await GrantMemoryReport.RunAsync(args[1..]);
 }
 
 // A short job (3 warm-up + 3 measured iterations) keeps the whole suite to a few minutes on a shared

@@ -1,3 +1,5 @@
+using Broker.Grants.InMemory;
+using Broker.Grants.Redis;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 using StackExchange.Redis;
@@ -33,14 +35,8 @@ internal static class GrantsModule
             return services;
         }
 
-        // One multiplexer per process, shared by every feature that uses Redis (it is thread-safe and pipelined).
-        services.TryAddSingleton<IConnectionMultiplexer>(sp =>
-        {
-            var options = sp.GetRequiredService<IOptions<RedisOptions>>().Value;
-            var redis = RedisGrantStore.CreateConfiguration(options);
-            Log.RedisGrantStoreSelected(sp.GetRequiredService<ILogger<RedisGrantStore>>(), new RedisConfigurationLogValue(redis), options.KeyPrefix);
-            return ConnectionMultiplexer.Connect(redis);
-        });
+        services.TryAddSingleton<IConnectionMultiplexer>(sp => RedisConnectionFactory.Connect(
+            sp.GetRequiredService<IOptions<RedisOptions>>().Value, sp.GetRequiredService<ILogger<RedisGrantStore>>()));
         services.TryAddSingleton<IGrantStore, RedisGrantStore>();
 
         // Redis must never evict (revocation marks would go and revoked tokens come back): checked at start, where an

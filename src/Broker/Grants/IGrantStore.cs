@@ -118,7 +118,7 @@ public interface IGrantStore
     /// <param name="afterPosition">Null to read from the oldest retained entry.</param>
     /// <param name="count">At most this many entries (1 to 1000).</param>
     /// <param name="cancellationToken">Cancels the call.</param>
-    ValueTask<RevocationPage> ReadRevocationsAsync(string tenant, string? afterPosition, int count, CancellationToken cancellationToken);
+    ValueTask<RevocationPage> ReadRevocationsAsync(string tenant, StreamPosition? afterPosition, int count, CancellationToken cancellationToken);
 
     /// <summary>
     /// The position of the newest entry of a tenant's revocation stream, or of its start when it has none: reading
@@ -128,7 +128,7 @@ public interface IGrantStore
     /// </summary>
     /// <param name="tenant">The tenant.</param>
     /// <param name="cancellationToken">Cancels the call.</param>
-    ValueTask<string> GetRevocationPositionAsync(string tenant, CancellationToken cancellationToken);
+    ValueTask<StreamPosition> GetRevocationPositionAsync(string tenant, CancellationToken cancellationToken);
 
     /// <summary>Reads the most recent audit events of a tenant, newest first (null tenant: the global stream).</summary>
     /// <param name="tenant">The tenant, or null (or empty) for the events with no tenant.</param>

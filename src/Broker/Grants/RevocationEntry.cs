@@ -2,19 +2,16 @@ namespace Broker.Grants;
 
 /// <summary>One entry of the revocation stream.</summary>
 /// <param name="Position">
-/// The entry's position: opaque, ordered within the tenant's stream, and what a reader passes back to resume
-/// (the server-sent-events <c>id</c> / <c>Last-Event-ID</c>).
+/// The entry's position: ordered within the tenant's stream, and what a reader passes back to resume (the
+/// server-sent-events <c>id</c> / <c>Last-Event-ID</c>).
 /// </param>
 /// <param name="GrantId">The revoked grant.</param>
 /// <param name="Tenant">The tenant of the revoked grant.</param>
 /// <param name="RevokedAt">When it was revoked.</param>
-public sealed record RevocationEntry(string Position, string GrantId, string Tenant, DateTimeOffset RevokedAt)
+public sealed record RevocationEntry(StreamPosition Position, string GrantId, string Tenant, DateTimeOffset RevokedAt)
 {
-    /// <summary>
-    /// When the revoked grant's token expires: a verifier may forget the revocation after that. Null only for entries
-    /// written before the stream carried it.
-    /// </summary>
-    public DateTimeOffset? ExpiresAt { get; init; }
+    /// <summary>When the revoked grant's token expires: a verifier may forget the revocation after that.</summary>
+    public required DateTimeOffset ExpiresAt { get; init; }
 }
 
 /// <summary>A slice of a tenant's revocation stream.</summary>
@@ -27,4 +24,4 @@ public sealed record RevocationEntry(string Position, string GrantId, string Ten
 /// the reader may have missed revocations and must resynchronise (status list) before trusting the feed again.
 /// Conservative: it can be true when nothing of this tenant was lost, never false when something was.
 /// </param>
-public sealed record RevocationPage(IReadOnlyList<RevocationEntry> Entries, string? Position, bool HistoryLost = false);
+public sealed record RevocationPage(IReadOnlyList<RevocationEntry> Entries, StreamPosition? Position, bool HistoryLost = false);

@@ -21,6 +21,7 @@ public static class BrokerEndpointRouteBuilderExtensions
         ExchangeModule.Map(endpoints);
         AdminModule.Map(endpoints);
         RevocationModule.Map(endpoints);
+        Broker.Introspection.IntrospectionModule.Map(endpoints);
         Broker.RevocationFeed.RevocationFeedModule.Map(endpoints);
         Broker.StatusList.StatusListModule.Map(endpoints);
         KeysModule.Map(endpoints);

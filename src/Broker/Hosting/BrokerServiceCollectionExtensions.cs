@@ -45,6 +45,7 @@ public static class BrokerServiceCollectionExtensions
         ExchangeModule.Register(services, configuration);
         AdminModule.Register(services, configuration);
         RevocationModule.Register(services);
+        Broker.Introspection.IntrospectionModule.Register(services);
         Broker.RevocationFeed.RevocationFeedModule.Register(services, configuration);
         return new BrokerBuilder(services, configuration);
     }

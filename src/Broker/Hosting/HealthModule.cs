@@ -1,4 +1,5 @@
 using Broker.Grants;
+using Broker.Grants.Redis;
 using Broker.Policy;
 using Broker.SpiffeAgent;
 using Microsoft.Extensions.Options;

@@ -51,14 +51,25 @@ internal sealed class RevocationFeedEndpoint(
             return ErrorWriter.Result(ErrorCatalog.FeedNotAcceptable);
         }
 
-        // WHATWG HTML §9.2.4: an empty Last-Event-ID is the same as none ("from now").
+        // WHATWG HTML §9.2.4: an empty Last-Event-ID is the same as none ("from now"). Anything but a stream
+        // position is refused here, so it never reaches the store.
         var lastEventIds = context.Request.Headers["Last-Event-ID"];
-        if (lastEventIds.Count > 1 || (lastEventIds.Count == 1 && lastEventIds[0] is { Length: > 0 } id && !FeedPosition.IsWellFormed(id)))
+        if (lastEventIds.Count > 1)
         {
             return ErrorWriter.Result(ErrorCatalog.FeedInvalidLastEventId);
         }
 
-        var resumeFrom = lastEventIds.Count == 1 && !string.IsNullOrEmpty(lastEventIds[0]) ? lastEventIds[0] : null;
+        StreamPosition? resumeFrom = null;
+        if (lastEventIds.Count == 1 && !string.IsNullOrEmpty(lastEventIds[0]))
+        {
+            if (!StreamPosition.TryParse(lastEventIds[0], out var position))
+            {
+                return ErrorWriter.Result(ErrorCatalog.FeedInvalidLastEventId);
+            }
+
+            resumeFrom = position;
+        }
+
         if (!connections.TryAcquire())
         {
             Log.FeedConnectionLimitReached(logger, connections.Limit);
@@ -75,7 +86,7 @@ internal sealed class RevocationFeedEndpoint(
         }
     }
 
-    private async Task<IResult> ServeAsync(HttpContext context, WorkloadPrincipal caller, string tenant, string? resumeFrom)
+    private async Task<IResult> ServeAsync(HttpContext context, WorkloadPrincipal caller, string tenant, StreamPosition? resumeFrom)
     {
         var settings = options.Value;
         using var maxLifetime = new CancellationTokenSource(settings.FeedMaxConnectionLifetime, timeProvider);
@@ -86,26 +97,20 @@ internal sealed class RevocationFeedEndpoint(
         // covers what came before.
         await using var subscription = await store.SubscribeRevocationsAsync(cancellationToken);
 
-        // The first page is read before the response starts: a position this store could not have produced is
-        // still a 400, and an unreachable store still a 503 (through the exception handler).
+        // The first page is read before the response starts: an unreachable store is still a 503 (through the
+        // exception handler).
         RevocationPage? first = null;
-        string? startAt = null;
-        if (resumeFrom is null)
+        StreamPosition startAt;
+        if (resumeFrom is { } resumeAt)
+        {
+            startAt = resumeAt;
+            first = await store.ReadRevocationsAsync(tenant, resumeAt, PageSize, cancellationToken);
+        }
+        else
         {
             // "From now": the newest position, read after subscribing, is where this connection starts. The client
             // gets it in the ready event, so its next connection resumes instead of starting over.
             startAt = await store.GetRevocationPositionAsync(tenant, cancellationToken);
-        }
-        else
-        {
-            try
-            {
-                first = await store.ReadRevocationsAsync(tenant, resumeFrom, PageSize, cancellationToken);
-            }
-            catch (ArgumentException)
-            {
-                return ErrorWriter.Result(ErrorCatalog.FeedInvalidLastEventId);
-            }
         }
 
         Log.FeedOpened(logger, caller.QualifiedId, resumeFrom is not null);
@@ -124,10 +129,10 @@ internal sealed class RevocationFeedEndpoint(
             await response.Body.WriteAsync(Opening, cancellationToken);
             await response.Body.FlushAsync(cancellationToken);
             var writer = new FeedWriter(response.Body, timeProvider);
-            var cursor = startAt!;
+            var cursor = startAt;
             if (first is not null)
             {
-                (cursor, sent) = await ReplayAsync(writer, tenant, resumeFrom!, first, cancellationToken);
+                (cursor, sent) = await ReplayAsync(writer, tenant, startAt, first, cancellationToken);
             }
 
             // Everything up to the cursor has been sent: from here on the client's set is current.
@@ -154,7 +159,7 @@ internal sealed class RevocationFeedEndpoint(
     }
 
     /// <summary>Sends the history after <paramref name="resumeFrom"/>, page by page; returns the position reached.</summary>
-    private async Task<(string Cursor, int Sent)> ReplayAsync(FeedWriter writer, string tenant, string resumeFrom, RevocationPage first, CancellationToken cancellationToken)
+    private async Task<(StreamPosition Cursor, int Sent)> ReplayAsync(FeedWriter writer, string tenant, StreamPosition resumeFrom, RevocationPage first, CancellationToken cancellationToken)
     {
         var sent = 0;
         if (first.HistoryLost)
@@ -183,18 +188,18 @@ internal sealed class RevocationFeedEndpoint(
             await writer.FlushAsync(cancellationToken);
 
             // The store advances past other tenants' entries too; no progress means the end of the stream.
-            if (page.Position is null || page.Position == cursor)
+            if (page.Position is not { } next || next == cursor)
             {
                 return (cursor, sent);
             }
 
-            cursor = page.Position;
+            cursor = next;
             page = await store.ReadRevocationsAsync(tenant, cursor, PageSize, cancellationToken);
         }
     }
 
     /// <summary>Sends live revocations of <paramref name="tenant"/> after <paramref name="cursor"/>, with heartbeats.</summary>
-    private async Task<int> FollowAsync(FeedWriter writer, RevocationSubscription subscription, string tenant, string cursor, TimeSpan heartbeat, CancellationToken cancellationToken)
+    private async Task<int> FollowAsync(FeedWriter writer, RevocationSubscription subscription, string tenant, StreamPosition cursor, TimeSpan heartbeat, CancellationToken cancellationToken)
     {
         var sent = 0;
         var reader = subscription.Reader;
@@ -232,7 +237,7 @@ internal sealed class RevocationFeedEndpoint(
             {
                 // Other tenants' revocations never leave the broker on this connection.
                 news |= string.Equals(entry.Tenant, tenant, StringComparison.Ordinal)
-                    && FeedPosition.Compare(entry.Position, cursor) > 0;
+                    && entry.Position > cursor;
             }
 
             if (!news)
@@ -265,18 +270,18 @@ internal sealed class RevocationFeedEndpoint(
         public Task WriteRevokedAsync(RevocationEntry entry, CancellationToken cancellationToken)
         {
             var data = JsonSerializer.Serialize(
-                new RevokedEventData(entry.GrantId, entry.RevokedAt.ToUnixTimeSeconds(), entry.ExpiresAt?.ToUnixTimeSeconds()),
+                new RevokedEventData(entry.GrantId, entry.RevokedAt.ToUnixTimeSeconds(), entry.ExpiresAt.ToUnixTimeSeconds()),
                 RevocationFeedJsonContext.Default.RevokedEventData);
             return WriteEventAsync("revoked", entry.Position, data, cancellationToken);
         }
 
-        public Task WriteResetAsync(string position, long since, CancellationToken cancellationToken)
+        public Task WriteResetAsync(StreamPosition position, long since, CancellationToken cancellationToken)
         {
             var data = JsonSerializer.Serialize(new ResetEventData("history_lost", since), RevocationFeedJsonContext.Default.ResetEventData);
             return WriteEventAsync("reset", position, data, cancellationToken);
         }
 
-        public Task WriteReadyAsync(string position, CancellationToken cancellationToken) =>
+        public Task WriteReadyAsync(StreamPosition position, CancellationToken cancellationToken) =>
             WriteEventAsync("ready", position, "{}", cancellationToken);
 
         public async Task WriteHeartbeatAsync(CancellationToken cancellationToken)
@@ -291,7 +296,7 @@ internal sealed class RevocationFeedEndpoint(
             _lastWrite = timeProvider.GetTimestamp();
         }
 
-        private async Task WriteEventAsync(string type, string id, string data, CancellationToken cancellationToken)
+        private async Task WriteEventAsync(string type, StreamPosition id, string data, CancellationToken cancellationToken)
         {
             var text = string.Create(CultureInfo.InvariantCulture, $"event: {type}\nid: {id}\ndata: {data}\n\n");
             await body.WriteAsync(Encoding.UTF8.GetBytes(text), cancellationToken);

@@ -5,14 +5,11 @@ namespace Broker.RevocationFeed;
 /// <summary>The <c>data</c> of a <c>revoked</c> event.</summary>
 /// <param name="GrantId">The revoked grant (the token's <c>jti</c>).</param>
 /// <param name="RevokedAt">When it was revoked, in Unix seconds.</param>
-/// <param name="Exp">
-/// When the revoked token expires, in Unix seconds: a verifier may forget the entry after it. Null (written, not
-/// omitted) for entries recorded without it.
-/// </param>
+/// <param name="Exp">When the revoked token expires, in Unix seconds: a verifier may forget the entry after it.</param>
 internal sealed record RevokedEventData(
     [property: JsonPropertyName("grant_id")] string GrantId,
     [property: JsonPropertyName("revoked_at")] long RevokedAt,
-    [property: JsonPropertyName("exp"), JsonIgnore(Condition = JsonIgnoreCondition.Never)] long? Exp);
+    [property: JsonPropertyName("exp")] long Exp);
 
 /// <summary>The <c>data</c> of a <c>reset</c> event.</summary>
 /// <param name="Reason">Why: <c>history_lost</c>.</param>

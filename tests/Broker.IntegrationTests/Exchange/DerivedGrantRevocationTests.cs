@@ -5,6 +5,7 @@ using System.Net.Http.Json;
 using System.Text.Json;
 using Broker.Audit;
 using Broker.Grants;
+using Broker.Grants.InMemory;
 using Broker.IntegrationTests.Redis;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.IdentityModel.JsonWebTokens;
@@ -208,10 +209,10 @@ public sealed class DerivedGrantRevocationTests : IAsyncLifetime
         public ValueTask<GrantPage> ListAsync(GrantQuery query, string? cursor, int pageSize, CancellationToken cancellationToken)
             => inner.ListAsync(query, cursor, pageSize, cancellationToken);
 
-        public ValueTask<RevocationPage> ReadRevocationsAsync(string tenant, string? afterPosition, int count, CancellationToken cancellationToken)
+        public ValueTask<RevocationPage> ReadRevocationsAsync(string tenant, StreamPosition? afterPosition, int count, CancellationToken cancellationToken)
             => inner.ReadRevocationsAsync(tenant, afterPosition, count, cancellationToken);
 
-        public ValueTask<string> GetRevocationPositionAsync(string tenant, CancellationToken cancellationToken)
+        public ValueTask<StreamPosition> GetRevocationPositionAsync(string tenant, CancellationToken cancellationToken)
             => inner.GetRevocationPositionAsync(tenant, cancellationToken);
 
         public ValueTask<IReadOnlyList<AuditEvent>> ReadAuditAsync(string? tenant, int count, CancellationToken cancellationToken)

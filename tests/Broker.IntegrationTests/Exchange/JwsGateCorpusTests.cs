@@ -3,6 +3,8 @@ using System.Net.Http.Headers;
 using Broker.Audit;
 using Broker.Errors;
 using Broker.Grants;
+using Broker.Grants.Redis;
+using Broker.Grants.InMemory;
 using Broker.IntegrationTests.Redis;
 using Broker.Subjects;
 using Microsoft.Extensions.DependencyInjection;

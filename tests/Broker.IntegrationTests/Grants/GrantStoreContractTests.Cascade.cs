@@ -27,7 +27,7 @@ public abstract partial class GrantStoreContractTests
         var revoked = Assert.IsType<Revoked>(result);
         Assert.Equal(t1.ExpiresAt, revoked.Entry.ExpiresAt);
         Assert.Equal([t2.Id, t2b.Id, t3.Id], revoked.Descendants.Select(e => e.GrantId));
-        Assert.Equal([t2.ExpiresAt, t2b.ExpiresAt, t3.ExpiresAt], revoked.Descendants.Select(e => e.ExpiresAt!.Value));
+        Assert.Equal([t2.ExpiresAt, t2b.ExpiresAt, t3.ExpiresAt], revoked.Descendants.Select(e => e.ExpiresAt));
         Assert.All(revoked.Descendants, e => Assert.Equal((Tenant, revoked.Entry.RevokedAt), (e.Tenant, e.RevokedAt)));
 
         // Assert: each is marked, by the same admin, with a reason naming the ancestor.
@@ -219,7 +219,7 @@ public abstract partial class GrantStoreContractTests
         // Announcements are a wake-up, not ordered (the stream is the record): compare them as a set.
         RevocationEntry[] expected = [revoked.Entry, .. revoked.Descendants];
         Assert.Equal(expected.OrderBy(e => e.GrantId, StringComparer.Ordinal), announced.OrderBy(e => e.GrantId, StringComparer.Ordinal));
-        Assert.Equal([root.ExpiresAt, child.ExpiresAt, grandchild.ExpiresAt], expected.Select(e => e.ExpiresAt!.Value));
+        Assert.Equal([root.ExpiresAt, child.ExpiresAt, grandchild.ExpiresAt], expected.Select(e => e.ExpiresAt));
     }
 
     [Fact]

@@ -398,7 +398,7 @@ public abstract partial class GrantStoreContractTests : IAsyncLifetime
 
         // Act: read in pages of two, then revoke more and resume from where we stopped.
         List<RevocationEntry> seen = [];
-        string? position = null;
+        StreamPosition? position = null;
         while (true)
         {
             var page = await Store.ReadRevocationsAsync(Tenant, position, 2, Ct);
@@ -494,6 +494,48 @@ public abstract partial class GrantStoreContractTests : IAsyncLifetime
         Assert.False(page.HistoryLost);
         Assert.Empty(page.Entries);
         Assert.Equal(position, page.Position);
+    }
+
+    [Fact]
+    public async Task GetRevocationPositionAsync_ReadingAfterIt_ReturnsExactlyTheLaterRevocations()
+    {
+        // Arrange: the position of a stream with nothing in it yet, then of one with a revocation.
+        var store = await CreateStoreAsync(new GrantsOptions());
+        var first = NewGrant();
+        var second = NewGrant();
+        await store.RecordAsync(first, Issued(first), Ct);
+        await store.RecordAsync(second, Issued(second), Ct);
+        var empty = await store.GetRevocationPositionAsync(Tenant, Ct);
+        await store.RevokeAsync(first.Id, "admin", "x", Ct);
+        var afterFirst = await store.GetRevocationPositionAsync(Tenant, Ct);
+
+        // Act
+        await store.RevokeAsync(second.Id, "admin", "x", Ct);
+        var fromEmpty = await store.ReadRevocationsAsync(Tenant, empty, 10, Ct);
+        var fromFirst = await store.ReadRevocationsAsync(Tenant, afterFirst, 10, Ct);
+
+        // Assert: positions move forward, and neither reader is told of a loss.
+        Assert.True(empty < afterFirst);
+        Assert.Equal([first.Id, second.Id], fromEmpty.Entries.Select(e => e.GrantId));
+        Assert.Equal([second.Id], fromFirst.Entries.Select(e => e.GrantId));
+        Assert.False(fromEmpty.HistoryLost);
+        Assert.False(fromFirst.HistoryLost);
+    }
+
+    [Fact]
+    public async Task ReadRevocationsAsync_AfterTheLargestPosition_ReadsNothing()
+    {
+        // Arrange: a revocation, so that the stream exists.
+        var grant = NewGrant();
+        await Store.RecordAsync(grant, Issued(grant), Ct);
+        await Store.RevokeAsync(grant.Id, "admin", "x", Ct);
+
+        // Act: a position nothing can follow (Redis refuses an exclusive range that starts there).
+        var page = await Store.ReadRevocationsAsync(Tenant, StreamPosition.MaxValue, 10, Ct);
+
+        // Assert
+        Assert.Empty(page.Entries);
+        Assert.Equal(StreamPosition.MaxValue, page.Position);
     }
 
     [Fact]

@@ -1,4 +1,5 @@
 using Broker.Grants;
+using Broker.Grants.InMemory;
 using Broker.Audit;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;

@@ -26,7 +26,7 @@ public abstract class RevocationFeedTests : IAsyncLifetime
     /// <summary>A position of this store older than anything it retains.</summary>
     protected abstract string OlderThanAnyPosition { get; }
 
-    /// <summary>Shaped like a position, but not one this store could have produced.</summary>
+    /// <summary>Digits like a position, but not one a store could have produced (no sequence).</summary>
     protected abstract string ForeignPosition { get; }
 
     public ValueTask InitializeAsync() => ValueTask.CompletedTask;
@@ -527,10 +527,10 @@ public sealed class InMemoryRevocationFeedTests : RevocationFeedTests
     {
     }
 
-    // Its positions continue from the clock at start (microseconds), so 1 is before any of them.
-    protected override string OlderThanAnyPosition => "1";
+    // Its positions are made from the clock at start, as Redis makes stream IDs, so 0-1 is before any of them.
+    protected override string OlderThanAnyPosition => "0-1";
 
-    protected override string ForeignPosition => "1-0";
+    protected override string ForeignPosition => "17";
 }
 
 /// <summary><see cref="RevocationFeedTests"/> on a real redis-server, live revocations through pub/sub.</summary>

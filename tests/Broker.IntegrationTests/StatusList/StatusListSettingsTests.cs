@@ -2,6 +2,7 @@ using System.Net;
 using System.Text.Json;
 using Broker.Audit;
 using Broker.Grants;
+using Broker.Grants.Redis;
 using Broker.IntegrationTests.Exchange;
 using Broker.IntegrationTests.Infrastructure;
 using Broker.IntegrationTests.Redis;

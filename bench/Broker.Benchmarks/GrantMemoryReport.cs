@@ -1,0 +1,237 @@
+using System.Globalization;
+using System.Text;
+using Broker.Audit;
+using Broker.Grants;
+using Broker.Grants.Redis;
+using Broker.StatusList;
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Options;
+using StackExchange.Redis;
+
+namespace Broker.Benchmarks;
+
+/// <summary>
+/// <c>grant-memory [--grants N] [--no-derived] [--no-status-list] [--out FILE]</c>: measures Redis memory per grant
+/// (record, indexes, string dictionaries, audit entry, status list, the link between a re-exchanged grant and its
+/// parent) over a sample of realistic grants, and extrapolates to a million. Runs on a throw-away redis-server of its
+/// own, so that <c>used_memory</c> counts nothing else. The method and the results are in docs/architecture.md
+/// ("Memory per grant").
+/// </summary>
+internal static class GrantMemoryReport
+{
+    public const string Command = "grant-memory";
+
+    private const int Subjects = 200;
+    private const int GrantsPerTask = 2;
+    private const string Tenant = "acme-corp";
+
+    public static async Task<int> RunAsync(string[] args)
+    {
+        // 10,000 by default; bigger samples show the indexes past 128 members, where they change encoding.
+        var grantCount = 10_000;
+
+        // The second grant of each task is a re-exchange of the first (a task token narrowed once for a tool), unless
+        // --no-derived, which measures a sample of unrelated grants.
+        var derived = true;
+
+        // Each grant gets a status list index (the default), unless --no-status-list.
+        var statusList = true;
+        string? outputPath = null;
+        for (var i = 0; i < args.Length; i++)
+        {
+            switch (args[i])
+            {
+                case "--grants" when i + 1 < args.Length && int.TryParse(args[i + 1], NumberStyles.None, CultureInfo.InvariantCulture, out var n) && n > 0:
+                    grantCount = n;
+                    i++;
+                    break;
+                case "--no-derived":
+                    derived = false;
+                    break;
+                case "--no-status-list":
+                    statusList = false;
+                    break;
+                case "--out" when i + 1 < args.Length:
+                    outputPath = args[++i];
+                    break;
+                default:
+                    Console.Error.WriteLine($"usage: Broker.Benchmarks {Command} [--grants N] [--no-derived] [--no-status-list] [--out FILE]");
+                    return 2;
+            }
+        }
+
+        using var redis = await RedisServer.StartAsync();
+        var ct = CancellationToken.None;
+        var redisOptions = new RedisOptions { Configuration = redis.Configuration, KeyPrefix = "broker:" };
+        await using var connection = await ConnectionMultiplexer.ConnectAsync(RedisConnectionFactory.CreateConfiguration(redisOptions));
+        await using var store = new RedisGrantStore(
+            connection, Options.Create(redisOptions), Options.Create(new GrantsOptions()), Options.Create(new StatusListOptions { Enabled = statusList }), TimeProvider.System, NullLogger<RedisGrantStore>.Instance);
+        var adminConfiguration = ConfigurationOptions.Parse(redis.Configuration);
+        adminConfiguration.AllowAdmin = true;
+        await using var admin = await ConnectionMultiplexer.ConnectAsync(adminConfiguration);
+        var db = admin.GetDatabase();
+        var server = admin.GetServer(admin.GetEndPoints()[0]);
+        var keys = new RedisGrantKeys(redisOptions.KeyPrefix);
+        var tag = GrantId.RoutingTag(Tenant);
+
+        // Warm up (scripts cached, the tenant's streams exist) outside the measurement.
+        var warmup = Sample(0, "warmup-" + Guid.NewGuid().ToString("N"));
+        await store.RecordAsync(warmup, Issued(warmup), ct);
+        var before = await UsedMemoryAsync(server);
+
+        // Record the sample, 64 at a time; parents before the grants derived from them.
+        List<GrantRecord> grants = [];
+        for (var i = 0; i < grantCount; i++)
+        {
+            grants.Add(Sample(i, null, derived && i % GrantsPerTask != 0 ? grants[i - 1].Id : null));
+        }
+
+        foreach (var generation in grants.GroupBy(g => g.ParentGrantId is null))
+        {
+            foreach (var chunk in generation.Chunk(64))
+            {
+                var results = await Task.WhenAll(chunk.Select(g => store.RecordAsync(g, Issued(g), ct).AsTask()));
+                if (results.Any(r => r != RecordGrantResult.Recorded))
+                {
+                    throw new InvalidOperationException("A grant of the sample was not recorded.");
+                }
+            }
+        }
+
+        var after = await UsedMemoryAsync(server);
+
+        // Per-structure sizes (MEMORY USAGE counts key, object and value, not the keyspace and expiry dict entries).
+        long records = 0;
+        long parentRecords = 0;
+        long childRecords = 0;
+        foreach (var chunk in grants.Chunk(256))
+        {
+            var sizes = await Task.WhenAll(chunk.Select(g => MemoryUsageAsync(db, keys.Grant(tag, g.Id))));
+            records += sizes.Sum();
+            parentRecords += sizes.Where((_, j) => chunk[j].ParentGrantId is null).Sum();
+            childRecords += sizes.Where((_, j) => chunk[j].ParentGrantId is not null).Sum();
+        }
+
+        var derivedCount = grants.Count(g => g.ParentGrantId is not null);
+        var childrenKeys = 0;
+        foreach (var chunk in grants.Chunk(256))
+        {
+            childrenKeys += (await Task.WhenAll(chunk.Select(g => db.KeyExistsAsync(keys.Children(tag, g.Id))))).Count(e => e);
+        }
+
+        var tenantIndex = await MemoryUsageAsync(db, keys.TenantIndex(tag, Tenant));
+        long subjectIndexes = 0;
+        foreach (var subject in grants.Select(g => g.Subject).Distinct())
+        {
+            subjectIndexes += await MemoryUsageAsync(db, keys.SubjectIndex(tag, Tenant, subject));
+        }
+
+        long taskIndexes = 0;
+        foreach (var chunk in grants.Select(g => g.TaskId).Distinct().Chunk(256))
+        {
+            taskIndexes += (await Task.WhenAll(chunk.Select(t => MemoryUsageAsync(db, keys.TaskIndex(tag, Tenant, t))))).Sum();
+        }
+
+        var dictionaries = await MemoryUsageAsync(db, keys.Dictionary(tag, 0)) + await MemoryUsageAsync(db, keys.Dictionary(tag, 1));
+        long recordBytes = 0;
+        foreach (var grant in grants.Take(1000))
+        {
+            recordBytes += await db.StringLengthAsync(keys.Grant(tag, grant.Id));
+        }
+
+        var audit = await MemoryUsageAsync(db, keys.AuditStream(tag));
+
+        // The status list: the bits, the free indexes by the step they come free in, and the order of those steps.
+        var statusBits = await MemoryUsageAsync(db, keys.StatusBits(tag, Tenant));
+        var statusQueue = await MemoryUsageAsync(db, keys.StatusQueue(tag, Tenant));
+        var statusOrder = await MemoryUsageAsync(db, keys.StatusOrder(tag, Tenant));
+        var statusFields = await db.HashLengthAsync(keys.StatusQueue(tag, Tenant));
+        var auditEntries = await db.StreamLengthAsync(keys.AuditStream(tag));
+
+        // Report.
+        double perGrantTotal = (double)(after - before) / grantCount;
+        double perRecord = (double)records / grantCount;
+        double perIndexes = (double)(tenantIndex + subjectIndexes + taskIndexes) / grantCount;
+        double perDictionary = (double)dictionaries / grantCount;
+        double perAudit = (double)audit / grantCount;
+        double perAuditEntry = (double)audit / auditEntries;
+        double perStatusList = (double)(statusBits + statusQueue + statusOrder) / grantCount;
+        double withoutAudit = perGrantTotal - perAudit;
+        var auditCap = new GrantsOptions().AuditMaxLength;
+        double millionBytes = (withoutAudit * 1_000_000) + (perAuditEntry * auditCap);
+        var report = new StringBuilder()
+            .AppendLine(CultureInfo.InvariantCulture, $"Grants recorded: {grantCount:N0} (1 tenant, {Subjects} subjects, {GrantsPerTask} grants per task; {derivedCount:N0} re-exchanged from the first grant of their task)")
+            .AppendLine(CultureInfo.InvariantCulture, $"used_memory delta per grant (record + 3 index entries + audit entry): {perGrantTotal:F0} B")
+            .AppendLine(CultureInfo.InvariantCulture, $"  record (MEMORY USAGE, MessagePack string): {perRecord:F0} B (value {recordBytes / 1000.0:F0} B)")
+            .AppendLine(CultureInfo.InvariantCulture, $"    of which parents / unrelated grants {parentRecords / (double)(grantCount - derivedCount):F0} B, derived grants {(derivedCount == 0 ? 0 : childRecords / (double)derivedCount):F0} B; children keys: {childrenKeys}")
+            .AppendLine(CultureInfo.InvariantCulture, $"  string dictionaries (MEMORY USAGE, amortised): {perDictionary:F1} B ({dictionaries:N0} B in all)")
+            .AppendLine(CultureInfo.InvariantCulture, $"  indexes (tenant {tenantIndex / (double)grantCount:F0} + subject {subjectIndexes / (double)grantCount:F0} + task {taskIndexes / (double)grantCount:F0}): {perIndexes:F0} B")
+            .AppendLine(CultureInfo.InvariantCulture, $"  audit stream: {perAudit:F0} B per grant ({auditEntries:N0} entries retained, {perAuditEntry:F0} B each)")
+            .AppendLine(CultureInfo.InvariantCulture, $"  status list (MEMORY USAGE, {(statusList ? "on" : "off")}): {perStatusList:F1} B per grant (bits {statusBits:N0} B, free indexes {statusQueue:N0} B in {statusFields:N0} fields, their order {statusOrder:N0} B)")
+            .AppendLine(CultureInfo.InvariantCulture, $"  keyspace + expiry dict entries and allocator slack (remainder): {perGrantTotal - perRecord - perDictionary - perIndexes - perAudit - perStatusList:F0} B")
+            .AppendLine(CultureInfo.InvariantCulture, $"per grant without audit: {withoutAudit:F0} B; audit amortised over 1M grants with the stream capped at {auditCap:N0}: {perAuditEntry * auditCap / 1_000_000:F0} B")
+            .AppendLine(CultureInfo.InvariantCulture, $"1M active grants: {millionBytes / (1024 * 1024):F0} MiB ({millionBytes / 1_000_000:F0} B per grant)")
+            .ToString();
+        Console.Write(report);
+        if (outputPath is not null)
+        {
+            await File.WriteAllTextAsync(outputPath, report, ct);
+        }
+
+        return after > before && records > 0 && audit > 0 ? 0 : 1;
+    }
+
+    private static async Task<long> UsedMemoryAsync(IServer server)
+    {
+        var info = await server.InfoAsync("memory");
+        return long.Parse(info.SelectMany(g => g).Single(p => p.Key == "used_memory").Value, CultureInfo.InvariantCulture);
+    }
+
+    private static async Task<long> MemoryUsageAsync(IDatabase db, RedisKey key)
+        => await db.ExecuteAsync("MEMORY", "USAGE", key.ToString(), "SAMPLES", "0") is { IsNull: false } usage ? (long)usage : 0;
+
+    private static GrantRecord Sample(int i, string? taskId, string? parent = null)
+    {
+        var now = DateTimeOffset.FromUnixTimeMilliseconds(TimeProvider.System.GetUtcNow().ToUnixTimeMilliseconds());
+        var subject = $"spiffe://acme.example/ns/agents-{i % Subjects % 10}/sa/research-agent-{i % Subjects}";
+        var delegated = i % 5 == 0;
+        IReadOnlyList<string> actors = delegated ? ["spiffe://acme.example/ns/orchestrator/sa/planner"] : [];
+        return new GrantRecord
+        {
+            Id = GrantId.New(Tenant),
+            Tenant = Tenant,
+            Subject = subject,
+            ClientId = delegated ? actors[0] : subject,
+            ActorChain = actors,
+            Capabilities = ["files.read", "search.query"],
+            Audience = "https://mcp.acme.example/files",
+            TaskId = taskId ?? $"task-{new Guid(i / GrantsPerTask, 0, 0, new byte[8]):D}",
+            Purpose = "summarise the quarterly report for finance",
+            IssuedAt = now,
+            ExpiresAt = now.AddMinutes(10),
+            Binding = i % 2 == 0 ? new GrantBinding("0ZcOCORZNYy-DWpqq30jZyJGHTN0d2HglBV3uiguA4I", null) : null,
+            PolicyVersion = "sha256:Yt0nN3gkA0bS3rQ6yJ8c2mTt9u1w4x5z7a8b9c0d1e2",
+            ParentGrantId = parent,
+        };
+    }
+
+    /// <summary>The issuance event the exchange writes with a grant, every field filled.</summary>
+    private static AuditEvent Issued(GrantRecord grant) => new()
+    {
+        Type = AuditEventTypes.TokenExchange,
+        Time = grant.IssuedAt,
+        Outcome = AuditOutcome.Allowed,
+        Tenant = grant.Tenant,
+        Subject = grant.Subject,
+        ActorChain = grant.ActorChain,
+        RequestedCapabilities = grant.Capabilities,
+        GrantedCapabilities = grant.Capabilities,
+        Audience = grant.Audience,
+        TaskId = grant.TaskId,
+        Purpose = grant.Purpose,
+        PolicyVersion = grant.PolicyVersion,
+        GrantId = grant.Id,
+        ClientAddress = "10.42.7.19",
+        SubjectTokenSha256 = "n4bQgYhMfWWaL-qgxVrQFaO_TxsrC4Is0V1sFbDwCgg",
+    };
+}

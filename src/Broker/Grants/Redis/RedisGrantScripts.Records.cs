@@ -1,0 +1,216 @@
+namespace Broker.Grants.Redis;
+
+internal static partial class RedisGrantScripts
+{
+    /// <summary>
+    /// Records a grant. KEYS: grant, tenant index, subject index, task index, audit stream, the string dictionary of
+    /// the grant's expiry (<see cref="RedisGrantRecordCodec.DictionaryNumber"/>), the tenant's status list bits, free
+    /// indexes and their order (<see cref="RedisGrantKeys.StatusBits"/>…), and for a derived grant also its parent's
+    /// record, revocation mark and children key, then dictionaries 0 and 1. ARGV: record TTL ms, expiry (Unix ms),
+    /// index member, now (Unix ms), audit document, audit MAXLEN, audit MINID, audit stream TTL ms, most fields a
+    /// dictionary may hold, record positions 1 to 16 of <see cref="RedisGrantRecordCodec"/> ("" for absent), the
+    /// parent's tag-less ID ("" for none), how many children a record holds itself, then the status list: capacity (0:
+    /// off), when this grant's index comes free, the reuse step, until when a still-marked index waits, the list's TTL
+    /// (all ms; <see cref="StatusIndexing.Plan"/>). Returns {1, status index or nothing} when recorded; nothing of the
+    /// grant is written when it returns {0} (the ID exists), {2} (the parent is revoked, expired or unknown), {3} (the
+    /// parent belongs to another tenant) or {4} (the status list has no free index).
+    /// </summary>
+    public const string Record = ExpiryFunctions + RecordFunctions + """
+        -- A duplicate ID writes nothing (not even a dictionary entry), and the caller learns of it.
+        if redis.call('EXISTS', KEYS[1]) == 1 then
+          return {0}
+        end
+        -- A derived grant is recorded only while its parent is active, and that is decided here, in the step that
+        -- records it: a revocation of the parent ran either before (its mark is there: nothing is written) or runs
+        -- after (and its cascade finds this grant among the parent's children).
+        local parent, inline
+        if KEYS[10] then
+          local document = redis.call('GET', KEYS[10])
+          if not document or redis.call('EXISTS', KEYS[11]) == 1 then
+            return {2}
+          end
+          -- The record array, its status index, its own parent (or false) and the children it holds.
+          parent = {split(document)}
+          local expiry, tenant = expiryOf(parent[1][1], tonumber(ARGV[4])), parent[1][3]
+          if type(tenant) == 'number' then
+            tenant = redis.call('HGET', dictionaryOf(expiry, 13), tenant)
+          end
+          inline = #parent[4] < tonumber(ARGV[27]) * 22
+          if expiry <= tonumber(ARGV[4]) then
+            return {2}
+          end
+          if tenant ~= ARGV[12] then
+            return {3}
+          end
+        end
+        -- The token's index in its tenant's status list, in this same step: no index is handed to two unexpired
+        -- tokens, and no grant is recorded without one (StatusIndexing has the rules; the in-memory store the same).
+        local statusIndex
+        local capacity = tonumber(ARGV[28])
+        if capacity > 0 then
+          local bits, queue, order, step = KEYS[7], KEYS[8], KEYS[9], tonumber(ARGV[30])
+          -- Frees an index at a time: appended, 3 bytes, to the field of that step; a field of 256 moves aside whole
+          -- (to 'step.n') so that no field, and so no HGET/HSET here, grows past 768 bytes.
+          local function free(index, at)
+            local field = string.format('%d', at / step)
+            local packed = redis.call('HGET', queue, field)
+            if packed and #packed >= 768 then
+              local full = field .. '.' .. redis.call('HINCRBY', queue, '#', 1)
+              redis.call('HSET', queue, full, packed)
+              redis.call('ZADD', order, at, full)
+              packed = nil
+            end
+            redis.call('HSET', queue, field, (packed or '') .. string.char(math.floor(index / 65536), math.floor(index / 256) % 256, index % 256))
+            redis.call('ZADD', order, at, field)
+          end
+          -- An index of the field that came due first; one still marked revoked is cleared and waits out the lists
+          -- that may show the mark (a verifier would refuse the new token), and the next one is tried.
+          for _ = 1, 16 do
+            local field = redis.call('ZRANGEBYSCORE', order, '-inf', ARGV[4], 'LIMIT', 0, 1)[1]
+            if not field then
+              break
+            end
+            local packed = redis.call('HGET', queue, field) or ''
+            if #packed <= 3 then
+              redis.call('HDEL', queue, field)
+              redis.call('ZREM', order, field)
+            else
+              redis.call('HSET', queue, field, string.sub(packed, 1, -4))
+            end
+            if #packed >= 3 then
+              local a, b, c = string.byte(packed, -3, -1)
+              local index = a * 65536 + b * 256 + c
+              local offset = index - index % 8 + 7 - index % 8
+              if redis.call('GETBIT', bits, offset) == 0 then
+                statusIndex = index
+                break
+              end
+              redis.call('SETBIT', bits, offset, 0)
+              free(index, tonumber(ARGV[31]))
+            end
+          end
+          if not statusIndex then
+            local next = tonumber(redis.call('HGET', queue, 'n') or '0')
+            if next >= capacity then
+              return {4}
+            end
+            statusIndex = redis.call('HINCRBY', queue, 'n', 1) - 1
+          end
+          free(statusIndex, tonumber(ARGV[29]))
+          -- The three keys share one expiry, so they only ever go together (the list starts over, all free).
+          local ttl = math.max(redis.call('PTTL', queue), tonumber(ARGV[32]))
+          redis.call('PEXPIRE', bits, ttl)
+          redis.call('PEXPIRE', queue, ttl)
+          redis.call('PEXPIRE', order, ttl)
+        end
+        local dictionary, capacity = KEYS[6], tonumber(ARGV[9])
+        -- Repeated strings (tenant, subject, audience, purpose, policy version, key thumbprints...) are stored once
+        -- per tag and dictionary as '=' .. string -> number and number -> string; a full dictionary stores them in
+        -- the record.
+        local function intern(value)
+          local number = redis.call('HGET', dictionary, '=' .. value)
+          if number then
+            return tonumber(number)
+          end
+          if redis.call('HLEN', dictionary) >= capacity then
+            return value
+          end
+          number = redis.call('HINCRBY', dictionary, '#', 1)
+          redis.call('HSET', dictionary, '=' .. value, number, number, value)
+          return number
+        end
+        local function optional(value, convert)
+          if value == '' then
+            return false
+          end
+          return convert and convert(value) or value
+        end
+        -- A task that ends in a UUID is the part before it (repeated, so numbered) and the UUID's 16 bytes; any
+        -- other task is stored as it is.
+        local task = ARGV[16]
+        if ARGV[17] ~= '' then
+          task = intern(task)
+        end
+        local record = {
+          tonumber(ARGV[10]), tonumber(ARGV[11]), intern(ARGV[12]), intern(ARGV[13]), optional(ARGV[14], intern),
+          intern(ARGV[15]), task, optional(ARGV[17]), intern(ARGV[18]), intern(ARGV[19]), optional(ARGV[20], intern),
+          optional(ARGV[21], intern), optional(ARGV[22], intern), optional(ARGV[23], intern), optional(ARGV[24], intern),
+          optional(ARGV[25], intern)}
+        while #record > 10 and record[#record] == false do
+          record[#record] = nil
+        end
+        -- The status index, then a derived grant's parent (tag-less), follow the array rather than pad it to positions
+        -- of their own.
+        local value = cmsgpack.pack(record)
+        if statusIndex then
+          value = value .. cmsgpack.pack(statusIndex)
+        end
+        if ARGV[26] ~= '' then
+          value = value .. cmsgpack.pack(ARGV[26])
+        end
+        redis.call('SET', KEYS[1], value, 'PX', ARGV[1])
+        -- The dictionary outlives every record that refers to it.
+        if redis.call('PTTL', dictionary) < tonumber(ARGV[1]) then
+          redis.call('PEXPIRE', dictionary, ARGV[1])
+        end
+        local expiry = tonumber(ARGV[2])
+        local ttl = expiry - tonumber(ARGV[4])
+        for i = 2, 4 do
+          -- Indexes are sorted sets scored by expiry: expired members are trimmed here, lazily, without SCAN,
+          -- and an index key lives exactly as long as its latest-expiring member. Members are the ID without its
+          -- routing tag, which every member of the index shares.
+          redis.call('ZADD', KEYS[i], expiry, ARGV[3])
+          redis.call('ZREMRANGEBYSCORE', KEYS[i], '-inf', ARGV[4])
+          if redis.call('PTTL', KEYS[i]) < ttl then
+            redis.call('PEXPIRE', KEYS[i], ttl)
+          end
+        end
+        redis.call('XADD', KEYS[5], 'MAXLEN', '~', ARGV[6], '*', 'e', ARGV[5])
+        redis.call('XTRIM', KEYS[5], 'MINID', '~', ARGV[7])
+        redis.call('PEXPIRE', KEYS[5], ARGV[8])
+        if parent then
+          -- The link the revocation cascade follows, parent to child, so that it never scans: the parent's record
+          -- holds its first children (after the array and its own parent: tag-less IDs one after the other), its
+          -- children key the rest.
+          if inline then
+            redis.call('SET', KEYS[10], join(parent[1], parent[2], parent[3], parent[4] .. ARGV[3]), 'KEEPTTL')
+          else
+            redis.call('APPEND', KEYS[12], ARGV[3])
+            if redis.call('PTTL', KEYS[12]) < tonumber(ARGV[1]) then
+              redis.call('PEXPIRE', KEYS[12], ARGV[1])
+            end
+          end
+          -- The parent's record, and the children it holds, live at least as long as this grant's record.
+          if redis.call('PTTL', KEYS[10]) < tonumber(ARGV[1]) then
+            redis.call('PEXPIRE', KEYS[10], ARGV[1])
+          end
+        end
+        return {1, statusIndex}
+        """;
+
+
+    /// <summary>
+    /// Reads grants with their revocation marks and the dictionary strings they refer to, in one step (so a
+    /// dictionary cannot expire between reading a record and its strings). KEYS: dictionary 0, dictionary 1, then
+    /// a grant key and a revocation key per grant. ARGV: now (Unix ms). Returns per grant {record, mark, strings of
+    /// positions 3–16}, false for whatever is absent.
+    /// </summary>
+    public const string Read = ExpiryFunctions + """
+        local now = tonumber(ARGV[1])
+        local results = {}
+        for j = 0, (#KEYS - 2) / 2 - 1 do
+          local document = redis.call('GET', KEYS[3 + 2 * j])
+          local strings = {}
+          if document then
+            local grant = cmsgpack.unpack(document)
+            local dictionary = dictionaryOf(expiryOf(grant[1], now), 1)
+            for i = 3, 16 do
+              strings[i - 2] = type(grant[i]) == 'number' and redis.call('HGET', dictionary, grant[i])
+            end
+          end
+          results[#results + 1] = {document, redis.call('GET', KEYS[4 + 2 * j]), strings}
+        end
+        return results
+        """;
+
+}

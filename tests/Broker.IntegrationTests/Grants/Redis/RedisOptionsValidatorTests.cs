@@ -1,0 +1,35 @@
+using System.Globalization;
+using Broker.Grants.Redis;
+
+namespace Broker.IntegrationTests.Grants.Redis;
+
+/// <summary>The Redis settings the validator refuses at start, so that a bad one never reaches a request.</summary>
+public sealed class RedisOptionsValidatorTests
+{
+    public static TheoryData<int, string, string, bool> WaitSettings => new()
+    {
+        { 0, "00:00:05", "00:00:02", true },
+        { 1, "00:00:00.500", "00:00:02", true },
+        { 16, "00:00:00.001", "00:00:02", true },
+        { -1, "00:00:00.500", "00:00:02", false },
+        { 17, "00:00:00.500", "00:00:02", false },
+        { 1, "00:00:00", "00:00:02", false },
+        { 1, "00:00:02", "00:00:02", false },
+    };
+
+    [Theory]
+    [MemberData(nameof(WaitSettings))]
+    public void Validate_WaitForReplicasSettings_AcceptsOnlyACountUpTo16AndATimeoutBelowTheOperationTimeout(int replicas, string timeout, string operationTimeout, bool valid)
+    {
+        var options = new RedisOptions
+        {
+            WaitForReplicas = replicas,
+            WaitForReplicasTimeout = TimeSpan.Parse(timeout, CultureInfo.InvariantCulture),
+            OperationTimeout = TimeSpan.Parse(operationTimeout, CultureInfo.InvariantCulture),
+        };
+
+        var result = new RedisOptionsValidator().Validate(null, options);
+
+        Assert.Equal(valid, result.Succeeded);
+    }
+}

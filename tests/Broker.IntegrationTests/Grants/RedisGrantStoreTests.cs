@@ -1,6 +1,0 @@
-using Broker.IntegrationTests.Redis;
-
-namespace Broker.IntegrationTests.Grants;
-
-/// <summary>The grant store contract against a standalone redis-server.</summary>
-public sealed class RedisGrantStoreTests(RedisServerFixture redis) : RedisGrantStoreTestBase(redis.Configuration);
