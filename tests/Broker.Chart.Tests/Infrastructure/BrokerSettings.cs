@@ -1,5 +1,5 @@
 using Broker.Admin;
-using Broker.Grants;
+using Broker.Grants.Redis;
 using Broker.Hosting;
 using Broker.Keys;
 using Broker.Policy;
