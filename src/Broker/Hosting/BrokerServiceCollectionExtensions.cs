@@ -40,6 +40,7 @@ public static class BrokerServiceCollectionExtensions
         AuthenticationModule.Register(services);
         services.AddExceptionHandler<BrokerExceptionHandler>();
         ExchangeModule.Register(services, configuration);
+        Broker.DPoP.DPoPModule.Register(services, configuration);
         AdminModule.Register(services, configuration);
         RevocationModule.Register(services);
         Broker.RevocationFeed.RevocationFeedModule.Register(services, configuration);

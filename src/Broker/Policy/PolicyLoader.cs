@@ -110,7 +110,7 @@ public static class PolicyLoader
 
     private static TenantFragment ReadTenant(YamlPolicyReader r, string fileDirectory, YamlMappingNode root, PolicyLoadOptions options)
     {
-        r.RequireKnownKeys(root, "a policy document", "tenant", "max_lifetime", "trust", "capabilities", "rules", "admins", "rate_limits");
+        r.RequireKnownKeys(root, "a policy document", "tenant", "max_lifetime", "trust", "capabilities", "rules", "admins", "rate_limits", "proof_of_possession");
         var name = r.Scalar(root, "tenant", "a policy document", required: true);
         if (name is not null && !IsTenantName(name))
         {
@@ -159,6 +159,7 @@ public static class PolicyLoader
         }
 
         fragment.Admins.AddRange(ReadPatterns(r, root, "admins", "a tenant"));
+        fragment.RequireProofOfPossession = r.Boolean(root, "proof_of_possession", "a tenant") ?? false;
         if (YamlPolicyReader.Get(root, "rate_limits") is { } limitsNode && ReadRateLimits(r, limitsNode) is { } limits)
         {
             fragment.RateLimits = (limits, limitsNode);
@@ -683,6 +684,9 @@ public static class PolicyLoader
                 Rules = rules,
                 Admins = [.. parts.SelectMany(p => p.Admins)],
                 RateLimits = rateLimits.FirstOrDefault()?.RateLimits?.Value,
+
+                // Across a tenant's files the stricter wins: one file that requires proof of possession is enough.
+                RequireProofOfPossession = parts.Any(p => p.RequireProofOfPossession),
             };
         }
 
@@ -738,6 +742,8 @@ public static class PolicyLoader
         public List<SubjectPattern> Admins { get; } = [];
 
         public (TenantRateLimits Value, YamlNode Node)? RateLimits { get; set; }
+
+        public bool RequireProofOfPossession { get; set; }
     }
 
     private sealed record SpiffeSourceFragment(string TrustDomain, BundleSourceSpec Bundle, TenantBinding Binding, YamlNode Node, YamlPolicyReader Reader);
