@@ -62,4 +62,55 @@ public sealed class PolicyEvaluatorTests : IDisposable
             Assert.Same(ErrorCatalog.SubjectSpiffeIdNotAllowed, error);
         }
     }
+
+    private const string PopPolicy = """
+        tenant: acme
+        proof_of_possession: true
+        trust:
+          spiffe:
+            - trust_domain: acme.test
+              bundle_endpoint: https://spire.acme.test/bundle
+        capabilities:
+          - name: invoices.read
+            resource: https://mcp.acme.test/invoices
+        rules:
+          - subjects: ["spiffe://acme.test/agents/*"]
+            capabilities: [invoices.read]
+            permissions: [execute]
+        """;
+
+    [Theory]
+    [InlineData(null, null, false)]
+    [InlineData("0ZcOCORZNYy-DWpqq30jZyJGHTN0d2HglBV3uiguA4I", null, true)]   // a DPoP key (RFC 9449)
+    [InlineData(null, "x5t-of-the-client-certificate", true)]                 // a client certificate (RFC 8705)
+    public void Evaluate_TenantRequiringProofOfPossession_AllowsOnlyASenderConstrainedSubject(string? jkt, string? x5t, bool allowed)
+    {
+        // Arrange
+        var policy = Load(PopPolicy);
+        var subject = new WorkloadIdentity
+        {
+            Id = "spiffe://acme.test/agents/reader",
+            Kind = IdentityKind.SpiffeJwt,
+            Source = "acme.test",
+            Claims = new Dictionary<string, IReadOnlyList<string>>(),
+            ExpiresAt = DateTimeOffset.UtcNow.AddMinutes(5),
+            KeyId = "k",
+            ProofKeyThumbprint = jkt,
+            CertificateThumbprint = x5t,
+        };
+
+        // Act
+        var decision = new PolicyEvaluator(TimeProvider.System).Evaluate(
+            policy, new PolicyRequest(subject, null, ["invoices.read"], "https://mcp.acme.test/invoices", null, "billing", null));
+
+        // Assert: a bearer request is refused with the reason that says a proof is needed.
+        if (allowed)
+        {
+            Assert.IsType<PolicyDecision.Allowed>(decision);
+        }
+        else
+        {
+            Assert.Same(ErrorCatalog.ProofOfPossessionRequired, Assert.IsType<PolicyDecision.Denied>(decision).Reason);
+        }
+    }
 }
