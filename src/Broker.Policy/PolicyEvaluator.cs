@@ -92,10 +92,11 @@ public sealed class PolicyEvaluator(TimeProvider timeProvider)
         }
 
         // :: Step 5. Each capability needs a rule that lets this subject execute it for this purpose,
-        // and, when delegated, lets the current actor act at this depth.
+        // and, when delegated, lets the current actor act at this depth. A tenant or capability that requires proof
+        // of possession gets a token bound to a DPoP key or a client certificate, never a bearer token.
         foreach (var capability in capabilities)
         {
-            if (capability.RequireProofOfPossession && request.Subject.CertificateThumbprint is null)
+            if ((capability.RequireProofOfPossession || tenant.RequireProofOfPossession) && !request.Subject.IsSenderConstrained)
             {
                 return new PolicyDecision.Denied(version, PolicyDenialReason.ProofOfPossessionRequired, tenant.Name);
             }

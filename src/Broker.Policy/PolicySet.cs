@@ -39,6 +39,12 @@ public sealed class TenantPolicy
     /// <summary>Who may administer this tenant's grants (their identity must also belong to the tenant).</summary>
     public IReadOnlyList<SubjectPattern> Admins { get; init; } = [];
 
+    /// <summary>
+    /// Every token of this tenant must be sender-constrained (DPoP or mTLS), as if each capability said
+    /// <c>proof_of_possession: true</c>.
+    /// </summary>
+    public bool RequireProofOfPossession { get; init; }
+
     /// <summary>The tenant's own rate limits; null where the broker-wide default applies.</summary>
     public TenantRateLimits? RateLimits { get; init; }
 

@@ -55,6 +55,16 @@ public sealed record WorkloadIdentity
     /// a broker-issued subject token is bound to; the minted token is bound to it too.
     /// </summary>
     public string? CertificateThumbprint { get; init; }
+
+    /// <summary>
+    /// RFC 9449 <c>jkt</c> of the DPoP key this request proved possession of, which a broker-issued subject token is
+    /// bound to when it is; the minted token is bound to it too. At most one of this and
+    /// <see cref="CertificateThumbprint"/> is set.
+    /// </summary>
+    public string? ProofKeyThumbprint { get; init; }
+
+    /// <summary>True when the minted token will be sender-constrained (<c>cnf</c>): by certificate or by DPoP key.</summary>
+    public bool IsSenderConstrained => CertificateThumbprint is not null || ProofKeyThumbprint is not null;
 }
 
 /// <summary>What a broker-issued subject token already carries; a re-exchange can only narrow it.</summary>
@@ -66,6 +76,7 @@ public sealed record WorkloadIdentity
 /// <param name="TaskId">The task the token is for.</param>
 /// <param name="Purpose">The task's purpose.</param>
 /// <param name="CertificateThumbprint">The <c>x5t#S256</c> the token is bound to, if any.</param>
+/// <param name="JwkThumbprint">The <c>jkt</c> (RFC 9449) of the DPoP key the token is bound to, if any.</param>
 public sealed record BrokerGrantContext(
     string GrantId,
     string Tenant,
@@ -74,4 +85,5 @@ public sealed record BrokerGrantContext(
     IReadOnlyList<string> ActorChain,
     string TaskId,
     string Purpose,
-    string? CertificateThumbprint = null);
+    string? CertificateThumbprint = null,
+    string? JwkThumbprint = null);

@@ -333,6 +333,46 @@ public sealed class PolicyEvaluatorTests : IDisposable
         Assert.IsType<PolicyDecision.Allowed>(granted);
     }
 
+    private const string PopTenant = """
+        tenant: acme
+        proof_of_possession: true
+        trust:
+          spiffe:
+            - trust_domain: acme.test
+              bundle_endpoint: https://spire.acme.test/bundle
+        capabilities:
+          - name: invoices.read
+            resource: https://mcp.acme.test/invoices
+        rules:
+          - subjects: ["spiffe://acme.test/agents/*"]
+            capabilities: [invoices.read]
+            permissions: [execute]
+        """;
+
+    [Theory]
+    [InlineData(null, null, false)]
+    [InlineData("0ZcOCORZNYy-DWpqq30jZyJGHTN0d2HglBV3uiguA4I", null, true)]   // a DPoP key (RFC 9449)
+    [InlineData(null, "x5t-of-the-client-certificate", true)]                 // a client certificate (RFC 8705)
+    public void Evaluate_TenantRequiringProofOfPossession_AllowsOnlyASenderConstrainedSubject(string? jkt, string? x5t, bool allowed)
+    {
+        // Arrange
+        var policy = Load(PopTenant);
+        var subject = Svid("spiffe://acme.test/agents/reader") with { ProofKeyThumbprint = jkt, CertificateThumbprint = x5t };
+
+        // Act
+        var decision = Evaluator().Evaluate(policy, Ask(subject, "invoices.read", "https://mcp.acme.test/invoices"));
+
+        // Assert: a bearer request is refused with the reason that says a proof is needed.
+        if (allowed)
+        {
+            Assert.IsType<PolicyDecision.Allowed>(decision);
+        }
+        else
+        {
+            Denied(decision, PolicyDenialReason.ProofOfPossessionRequired);
+        }
+    }
+
     [Theory]
     [InlineData("prod", true)]
     [InlineData("dev", false)]

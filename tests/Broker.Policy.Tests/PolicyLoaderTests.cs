@@ -107,6 +107,22 @@ public sealed class PolicyLoaderTests : IDisposable
         Assert.Single(result.Policy.Tenants["acme"].Rules);
     }
 
+    [Fact]
+    public void Load_TenantRequiringProofOfPossession_InOneOfItsFiles_RequiresItForTheWholeTenant()
+    {
+        // Arrange: one file of the tenant says true, another false; the stricter wins.
+        var result = Load(
+            ("acme/trust.yaml", "tenant: acme\nproof_of_possession: true\ntrust:\n  spiffe:\n    - trust_domain: acme.test\n      bundle_endpoint: https://spire.acme.test/b\n"),
+            ("acme/caps.yaml", "tenant: acme\nproof_of_possession: false\ncapabilities:\n  - name: a\n    resource: https://mcp.acme.test/a\n"),
+            ("globex.yaml", "tenant: globex\ncapabilities:\n  - name: a\n    resource: https://mcp.globex.test/a\n"));
+
+        // Assert
+        Assert.True(result.Succeeded, string.Join('\n', result.Errors));
+        Assert.True(result.Policy!.Tenants["acme"].RequireProofOfPossession);
+        Assert.False(result.Policy.Tenants["globex"].RequireProofOfPossession);
+        Assert.False(result.Policy.Tenants["acme"].Capabilities["a"].RequireProofOfPossession);
+    }
+
     [Theory]
     [InlineData("tenant: acme\nrules: [\n", 3, "not valid YAML")]
     [InlineData("tenant: acme\nunknown: 1\n", 2, "unknown key 'unknown'")]
@@ -139,6 +155,7 @@ public sealed class PolicyLoaderTests : IDisposable
     [InlineData("tenant: acme\nrate_limits:\n  per_identity: 0/s\n", 3, "must be a rate such as")]
     [InlineData("tenant: acme\nrate_limits:\n  per_second: 5/s\n", 3, "unknown key 'per_second'")]
     [InlineData("tenant: acme\nrate_limits: 5/s\n", 2, "must be a mapping")]
+    [InlineData("tenant: acme\nproof_of_possession: maybe\n", 2, "proof_of_possession")]
     public void Load_InvalidPolicy_ReportsFileAndLine(string content, int line, string message)
     {
         var result = Load(("bad.yaml", content));

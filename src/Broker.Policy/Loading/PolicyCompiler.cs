@@ -109,6 +109,9 @@ internal static class PolicyCompiler
                 Rules = rules,
                 Admins = [.. parts.SelectMany(p => p.Admins)],
                 RateLimits = rateLimits.FirstOrDefault()?.RateLimits?.Value,
+
+                // Across a tenant's files the stricter wins: one file that requires proof of possession is enough.
+                RequireProofOfPossession = parts.Any(p => p.RequireProofOfPossession),
             };
         }
 

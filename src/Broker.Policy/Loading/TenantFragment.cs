@@ -28,6 +28,8 @@ internal sealed class TenantFragment(YamlPolicyReader reader, YamlMappingNode no
     public List<SubjectPattern> Admins { get; } = [];
 
     public (TenantRateLimits Value, YamlNode Node)? RateLimits { get; set; }
+
+    public bool RequireProofOfPossession { get; set; }
 }
 
 /// <summary>A tenant's SPIFFE trust entry.</summary>

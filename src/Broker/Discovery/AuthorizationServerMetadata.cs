@@ -67,6 +67,10 @@ public sealed record AuthorizationServerMetadata
     [JsonPropertyName("tls_client_certificate_bound_access_tokens")]
     public bool TlsClientCertificateBoundAccessTokens { get; init; }
 
+    /// <summary>RFC 9449 §5.1: the DPoP proof algorithms the token endpoint accepts.</summary>
+    [JsonPropertyName("dpop_signing_alg_values_supported")]
+    public IReadOnlyList<string>? DPoPSigningAlgValuesSupported { get; init; }
+
     [JsonPropertyName("resource_indicators_supported")]
     public bool ResourceIndicatorsSupported { get; init; } = true;
 }

@@ -20,7 +20,8 @@ internal static class DiscoveryModule
         var body = new Lazy<byte[]>(() => Render(
             endpoints.ServiceProvider.GetRequiredService<IOptions<BrokerOptions>>().Value.Issuer!,
             endpoints.ServiceProvider.GetRequiredService<IOptions<SpiffeAgentOptions>>().Value.RequestClientCertificates,
-            endpoints.ServiceProvider.GetRequiredService<IOptions<StatusList.StatusListOptions>>().Value.Enabled));
+            endpoints.ServiceProvider.GetRequiredService<IOptions<StatusList.StatusListOptions>>().Value.Enabled,
+            endpoints.ServiceProvider.GetRequiredService<DPoP.DPoPTokenProofs>().Algorithms));
         endpoints.MapGet("/.well-known/oauth-authorization-server", (HttpContext context, CancellationToken ct) =>
         {
             context.Response.ContentType = "application/json";
@@ -29,7 +30,7 @@ internal static class DiscoveryModule
         }).AllowAnonymous();
     }
 
-    internal static byte[] Render(string issuer, bool mutualTls, bool statusList = true)
+    internal static byte[] Render(string issuer, bool mutualTls, bool statusList = true, IReadOnlyList<string>? dpopAlgorithms = null)
     {
         var baseUrl = issuer.TrimEnd('/');
         string[] jwtTypes = [CapabilityTokenTypes.Jwt, CapabilityTokenTypes.IdToken, CapabilityTokenTypes.AccessToken];
@@ -53,6 +54,7 @@ internal static class DiscoveryModule
             SubjectTokenSigningAlgValuesSupported = JoseAlgorithms.Allowed,
             TaskContextParametersSupported = [ExchangeParameters.TaskId, ExchangeParameters.Purpose, ExchangeParameters.ExpiresIn],
             TlsClientCertificateBoundAccessTokens = mutualTls,
+            DPoPSigningAlgValuesSupported = dpopAlgorithms,
         };
         return JsonSerializer.SerializeToUtf8Bytes(metadata, BrokerJsonContext.Default.AuthorizationServerMetadata);
     }

@@ -135,10 +135,82 @@ public static class ErrorCatalog
     public static readonly ErrorDescriptor ScopeBeyondSubjectToken = new("policy.scope_beyond_subject_token", OAuthErrors.InvalidScope, "A re-exchange can only narrow: a requested capability is not in the subject token.");
     public static readonly ErrorDescriptor TargetMismatch = new("policy.target_mismatch", OAuthErrors.InvalidTarget, "The requested capabilities do not live on the requested resource or audience.");
     public static readonly ErrorDescriptor TargetBeyondSubjectToken = new("policy.target_beyond_subject_token", OAuthErrors.InvalidTarget, "A re-exchange can only narrow: the target differs from the subject token's audience.");
-    public static readonly ErrorDescriptor ProofOfPossessionRequired = new("policy.pop_required", OAuthErrors.InvalidRequest, "A requested capability requires a proof-of-possession binding that this request does not provide.");
+    /// <summary>
+    /// A capability or tenant that requires proof of possession, asked for by a bearer request. <c>invalid_request</c>
+    /// (RFC 6749 §5.2: the request lacks something required), not <c>invalid_dpop_proof</c>: RFC 9449 §5 registers that
+    /// for a proof that fails the checks of §4.3, and here there is no proof to fail.
+    /// </summary>
+    public static readonly ErrorDescriptor ProofOfPossessionRequired = new("policy.pop_required", OAuthErrors.InvalidRequest, "A requested capability requires a sender-constrained token: send a DPoP proof (RFC 9449) in the DPoP header, or exchange an X509-SVID over mutual TLS.");
     public static readonly ErrorDescriptor ActorNotAllowed = new("policy.actor_not_allowed", OAuthErrors.UnauthorizedClient, "The actor is not allowed to act for this subject.");
     public static readonly ErrorDescriptor ActorOtherTenant = new("policy.actor_other_tenant", OAuthErrors.UnauthorizedClient, "The actor belongs to another tenant.");
     public static readonly ErrorDescriptor DelegationTooDeep = new("policy.delegation_too_deep", OAuthErrors.UnauthorizedClient, "The delegation chain would be longer than the policy allows.");
+
+    // :: DPoP proofs at the token endpoint (RFC 9449 §4.3, §5, §8): one reason per failed check, invalid_dpop_proof for
+    // the proof, use_dpop_nonce (with a DPoP-Nonce header) when the server nonce is missing, stale or wrong.
+    public static readonly ErrorDescriptor DPoPMissingProof = new("dpop.missing_proof", DPoPErrors.InvalidProof, "The DPoP header is empty.");
+    public static readonly ErrorDescriptor DPoPMultipleProofs = new("dpop.multiple_proofs", DPoPErrors.InvalidProof, "Send exactly one DPoP header holding one proof.");
+    public static readonly ErrorDescriptor DPoPOversizedProof = new("dpop.oversized_proof", DPoPErrors.InvalidProof, "The DPoP proof is longer than the broker accepts.");
+    public static readonly ErrorDescriptor DPoPMalformedProof = new("dpop.malformed_proof", DPoPErrors.InvalidProof, "The DPoP proof is not a well-formed signed JWT.");
+    public static readonly ErrorDescriptor DPoPBadType = new("dpop.bad_typ", DPoPErrors.InvalidProof, "The DPoP proof's typ must be dpop+jwt.");
+    public static readonly ErrorDescriptor DPoPDisallowedAlgorithm = new("dpop.disallowed_alg", DPoPErrors.InvalidProof, "The DPoP proof is signed with an algorithm the broker does not accept; see dpop_signing_alg_values_supported.");
+    public static readonly ErrorDescriptor DPoPMissingJwk = new("dpop.missing_jwk", DPoPErrors.InvalidProof, "The DPoP proof's header has no jwk.");
+    public static readonly ErrorDescriptor DPoPBadJwk = new("dpop.bad_jwk", DPoPErrors.InvalidProof, "The DPoP proof's jwk is not a public EC or RSA signing key the broker accepts.");
+    public static readonly ErrorDescriptor DPoPPrivateKeyInJwk = new("dpop.private_key_in_jwk", DPoPErrors.InvalidProof, "The DPoP proof's jwk contains private key material.");
+    public static readonly ErrorDescriptor DPoPAlgorithmKeyMismatch = new("dpop.alg_key_mismatch", DPoPErrors.InvalidProof, "The DPoP proof's alg does not fit the type or curve of its jwk.");
+    public static readonly ErrorDescriptor DPoPBadSignature = new("dpop.bad_signature", DPoPErrors.InvalidProof, "The DPoP proof's signature does not verify with its jwk.");
+    public static readonly ErrorDescriptor DPoPMissingClaim = new("dpop.missing_claim", DPoPErrors.InvalidProof, "The DPoP proof lacks jti, htm, htu or iat.");
+    public static readonly ErrorDescriptor DPoPInvalidClaim = new("dpop.invalid_claim", DPoPErrors.InvalidProof, "A claim of the DPoP proof has the wrong type, or is empty or too long.");
+    public static readonly ErrorDescriptor DPoPWrongHtm = new("dpop.wrong_htm", DPoPErrors.InvalidProof, "The DPoP proof's htm is not this request's method (POST).");
+    public static readonly ErrorDescriptor DPoPWrongHtu = new("dpop.wrong_htu", DPoPErrors.InvalidProof, "The DPoP proof's htu is not this token endpoint's URL as the authorization server metadata names it.");
+    public static readonly ErrorDescriptor DPoPStaleIssuedAt = new("dpop.stale_iat", DPoPErrors.InvalidProof, "The DPoP proof is too old: make a fresh proof for every request.");
+    public static readonly ErrorDescriptor DPoPFutureIssuedAt = new("dpop.future_iat", DPoPErrors.InvalidProof, "The DPoP proof's iat is in the future.");
+    public static readonly ErrorDescriptor DPoPMissingAth = new("dpop.missing_ath", DPoPErrors.InvalidProof, "The DPoP proof lacks the ath of the access token sent with it.");
+    public static readonly ErrorDescriptor DPoPWrongAth = new("dpop.wrong_ath", DPoPErrors.InvalidProof, "The DPoP proof's ath is not the hash of the access token sent with it.");
+    public static readonly ErrorDescriptor DPoPMissingNonce = new("dpop.missing_nonce", DPoPErrors.UseNonce, "The broker requires a nonce in DPoP proofs: retry with the one in the DPoP-Nonce header.");
+    public static readonly ErrorDescriptor DPoPWrongNonce = new("dpop.wrong_nonce", DPoPErrors.UseNonce, "The DPoP proof's nonce was not issued by this broker: retry with the one in the DPoP-Nonce header.");
+    public static readonly ErrorDescriptor DPoPStaleNonce = new("dpop.stale_nonce", DPoPErrors.UseNonce, "The DPoP proof's nonce has expired: retry with the one in the DPoP-Nonce header.");
+    public static readonly ErrorDescriptor DPoPReplayedJti = new("dpop.replayed_jti", DPoPErrors.InvalidProof, "This DPoP proof was already used: make a fresh proof, with a new jti, for every request.");
+    public static readonly ErrorDescriptor DPoPReplayCacheUnavailable = new("dpop.replay_cache_unavailable", OAuthErrors.TemporarilyUnavailable, "The broker cannot check DPoP proofs for replay right now; try again shortly.", StatusCodes.Status503ServiceUnavailable);
+    public static readonly ErrorDescriptor DPoPNonceUnavailable = new("dpop.nonce_unavailable", OAuthErrors.TemporarilyUnavailable, "The broker cannot check DPoP nonces right now; try again shortly.", StatusCodes.Status503ServiceUnavailable);
+
+    /// <summary>A subject token bound to a DPoP key (<c>cnf.jkt</c>), re-exchanged without a proof: the binding is never dropped.</summary>
+    public static readonly ErrorDescriptor DPoPBoundSubjectWithoutProof = new("dpop.bound_subject_without_proof", DPoPErrors.InvalidProof, "The subject_token is bound to a DPoP key: send a DPoP proof signed with that key.");
+
+    /// <summary>A subject token bound to a DPoP key, re-exchanged with a proof of another key (RFC 9449 §4.3 step 12, by analogy).</summary>
+    public static readonly ErrorDescriptor DPoPBoundSubjectKeyMismatch = new("dpop.bound_subject_key_mismatch", DPoPErrors.InvalidProof, "The DPoP proof is signed with another key than the one the subject_token is bound to.");
+
+    /// <summary>A certificate-bound request (RFC 8705) that also carries a DPoP proof: a token is bound to one key, so the ambiguity is refused.</summary>
+    public static readonly ErrorDescriptor DPoPWithCertificateBinding = new("dpop.certificate_bound", OAuthErrors.InvalidRequest, "This token would be bound to the TLS client certificate (RFC 8705); a token has one binding, so send no DPoP proof with it.");
+
+    /// <summary>The entry of a DPoP proof refusal (<see cref="Broker.Jose.DPoP.DPoPProofError"/>), one per reason.</summary>
+    public static ErrorDescriptor ForDPoP(Broker.Jose.DPoP.DPoPProofError error) => error switch
+    {
+        Broker.Jose.DPoP.DPoPProofError.MissingProof => DPoPMissingProof,
+        Broker.Jose.DPoP.DPoPProofError.MultipleProofs => DPoPMultipleProofs,
+        Broker.Jose.DPoP.DPoPProofError.OversizedProof => DPoPOversizedProof,
+        Broker.Jose.DPoP.DPoPProofError.MalformedProof => DPoPMalformedProof,
+        Broker.Jose.DPoP.DPoPProofError.BadType => DPoPBadType,
+        Broker.Jose.DPoP.DPoPProofError.DisallowedAlgorithm => DPoPDisallowedAlgorithm,
+        Broker.Jose.DPoP.DPoPProofError.MissingJwk => DPoPMissingJwk,
+        Broker.Jose.DPoP.DPoPProofError.BadJwk => DPoPBadJwk,
+        Broker.Jose.DPoP.DPoPProofError.PrivateKeyInJwk => DPoPPrivateKeyInJwk,
+        Broker.Jose.DPoP.DPoPProofError.AlgorithmKeyMismatch => DPoPAlgorithmKeyMismatch,
+        Broker.Jose.DPoP.DPoPProofError.BadSignature => DPoPBadSignature,
+        Broker.Jose.DPoP.DPoPProofError.MissingClaim => DPoPMissingClaim,
+        Broker.Jose.DPoP.DPoPProofError.InvalidClaim => DPoPInvalidClaim,
+        Broker.Jose.DPoP.DPoPProofError.WrongHtm => DPoPWrongHtm,
+        Broker.Jose.DPoP.DPoPProofError.WrongHtu => DPoPWrongHtu,
+        Broker.Jose.DPoP.DPoPProofError.StaleIssuedAt => DPoPStaleIssuedAt,
+        Broker.Jose.DPoP.DPoPProofError.FutureIssuedAt => DPoPFutureIssuedAt,
+        Broker.Jose.DPoP.DPoPProofError.MissingAth => DPoPMissingAth,
+        Broker.Jose.DPoP.DPoPProofError.WrongAth => DPoPWrongAth,
+        Broker.Jose.DPoP.DPoPProofError.MissingNonce => DPoPMissingNonce,
+        Broker.Jose.DPoP.DPoPProofError.WrongNonce => DPoPWrongNonce,
+        Broker.Jose.DPoP.DPoPProofError.StaleNonce => DPoPStaleNonce,
+        Broker.Jose.DPoP.DPoPProofError.ReplayedJti => DPoPReplayedJti,
+        Broker.Jose.DPoP.DPoPProofError.ReplayCacheUnavailable => DPoPReplayCacheUnavailable,
+        _ => throw new ArgumentOutOfRangeException(nameof(error), error, "An accepted proof has no error entry."),
+    };
 
     // :: The broker itself.
     public static readonly ErrorDescriptor StoreUnavailable = new("server.store_unavailable", OAuthErrors.TemporarilyUnavailable, "The broker cannot record grants right now; try again shortly.", StatusCodes.Status503ServiceUnavailable);

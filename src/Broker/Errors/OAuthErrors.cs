@@ -19,3 +19,13 @@ public static class OAuthErrors
     /// </summary>
     public const string SlowDown = "slow_down";
 }
+
+/// <summary>The error codes RFC 9449 registers for token endpoint responses (§5, §8, §12.2).</summary>
+public static class DPoPErrors
+{
+    /// <summary>The DPoP proof fails the checks of RFC 9449 §4.3.</summary>
+    public const string InvalidProof = Broker.Jose.DPoP.DPoPConstants.InvalidDPoPProof;
+
+    /// <summary>The proof needs the server nonce sent with the answer in <c>DPoP-Nonce</c> (RFC 9449 §8).</summary>
+    public const string UseNonce = Broker.Jose.DPoP.DPoPConstants.UseDPoPNonce;
+}

@@ -1,5 +1,6 @@
 using System.Collections.Frozen;
 using System.Text.Json;
+using Broker.DPoP;
 using Broker.Errors;
 using Broker.Grants;
 using Broker.Hosting;
@@ -16,7 +17,7 @@ namespace Broker.Exchange;
 /// jwt-bearer grant) and writes the RFC 8693 (or RFC 6749 §5.1) response or the RFC 6749 §5.2 error. Responses are
 /// never cached (RFC 6749 §5.1). Every request, refused at the door or deep in the pipeline, is exactly one audit event.
 /// </summary>
-internal sealed class TokenEndpoint(TokenExchangeService exchange, IOptions<ExchangeOptions> options, IOptions<SubjectsOptions> subjects, ILogger<TokenEndpoint> logger)
+internal sealed class TokenEndpoint(TokenExchangeService exchange, DPoPTokenProofs dpop, IOptions<ExchangeOptions> options, IOptions<SubjectsOptions> subjects, ILogger<TokenEndpoint> logger)
 {
     /// <summary>The endpoint's path; the issuer's URL followed by it is the token endpoint of the RFC 8414 metadata.</summary>
     public const string Path = "/oauth2/token";
@@ -36,6 +37,13 @@ internal sealed class TokenEndpoint(TokenExchangeService exchange, IOptions<Exch
         var audit = new ExchangeAudit(caller.Address);
         try
         {
+            // RFC 9449 §8.2: with nonces on, every answer carries a current one, so a client learns the next before
+            // its nonce goes stale.
+            if (await dpop.IssueNonceAsync(cancellationToken) is { } nonce)
+            {
+                context.Response.Headers[Jose.DPoP.DPoPConstants.NonceHeaderName] = nonce;
+            }
+
             var (form, formError) = await OAuthFormReader.ReadAsync(context, _limits, cancellationToken);
             if (form is null)
             {
@@ -56,7 +64,16 @@ internal sealed class TokenEndpoint(TokenExchangeService exchange, IOptions<Exch
                 return;
             }
 
-            await ExchangeAsync(context, request, caller, audit, cancellationToken);
+            // RFC 9449 §5: a proof, when sent, is checked in full before the grant; its key is what the token is bound to.
+            var proof = await dpop.CheckAsync(context.Request, cancellationToken);
+            if (proof.Error is { } proofError)
+            {
+                audit.Describe(request, TokenHash.Of(request.SubjectToken));
+                await RefuseAsync(context, audit, proofError, cancellationToken: cancellationToken);
+                return;
+            }
+
+            await ExchangeAsync(context, request, caller with { DPoPThumbprint = proof.Thumbprint }, audit, cancellationToken);
         }
         finally
         {

@@ -131,6 +131,13 @@ internal sealed class TokenExchangeService(
             subject = subject with { CertificateThumbprint = boundTo };
         }
 
+        if (Bind(subject, caller.DPoPThumbprint) is { } bindingError)
+        {
+            return new ExchangeOutcome.Rejected(bindingError);
+        }
+
+        subject = subject with { ProofKeyThumbprint = caller.DPoPThumbprint };
+
         WorkloadIdentity? actor = null;
         if (request.ActorToken is not null)
         {
@@ -201,7 +208,8 @@ internal sealed class TokenExchangeService(
             ExpiresAt = expiresAt,
             PolicyVersion = allowed.PolicyVersion,
             ParentGrantId = subject.Grant?.GrantId,
-            Binding = subject.CertificateThumbprint is { } thumbprint ? new GrantBinding(null, thumbprint) : null,
+            Binding = subject.ProofKeyThumbprint is { } jkt ? new GrantBinding(jkt, null)
+                : subject.CertificateThumbprint is { } thumbprint ? new GrantBinding(null, thumbprint) : null,
         };
         auditContext.TenantDecided(allowed.Tenant);
         var issuedEvent = auditContext.Event(issuedAt) with
@@ -242,18 +250,53 @@ internal sealed class TokenExchangeService(
         var token = issuer.Issue(new CapabilityTokenRequest(
             grantId, subject.Id, clientId, allowed.Audience, allowed.Capabilities, allowed.Tenant,
             taskId, request.Purpose, allowed.ActorChain, issuedAt, expiresAt, subject.CertificateThumbprint,
-            recorded.StatusIndex is { } index ? new StatusListReference(index, statusLists.For(allowed.Tenant)) : null));
+            recorded.StatusIndex is { } index ? new StatusListReference(index, statusLists.For(allowed.Tenant)) : null,
+            subject.ProofKeyThumbprint));
 
         // The grant's own event is the request's one event.
         auditContext.TryComplete();
 
         Log.TokenIssued(logger, grantId, allowed.Tenant, subject.Id, lifetimeSeconds);
 
-        // RFC 8693 §2.2.1 names the issued token type; an RFC 6749 §5.1 answer (jwt-bearer) has no such member.
+        // RFC 8693 §2.2.1 names the issued token type; an RFC 6749 §5.1 answer (jwt-bearer) has no such member. RFC 9449
+        // §5: a DPoP-bound token is of token_type DPoP; a certificate-bound one stays Bearer (RFC 8705 §3).
+        var tokenType = subject.ProofKeyThumbprint is null ? "Bearer" : Broker.Jose.DPoP.DPoPConstants.TokenType;
         return new ExchangeOutcome.Issued(
             new TokenExchangeResponse(
-                token, request.IsJwtBearer ? null : request.RequestedTokenType, "Bearer", lifetimeSeconds, string.Join(' ', allowed.Capabilities)),
+                token, request.IsJwtBearer ? null : request.RequestedTokenType, tokenType, lifetimeSeconds, string.Join(' ', allowed.Capabilities)),
             grant);
+    }
+
+    /// <summary>
+    /// The DPoP binding of the token to mint, decided from the subject and the proof's key (null: no proof). Null when
+    /// the request may go on; the refusal otherwise.
+    /// </summary>
+    private static ErrorDescriptor? Bind(WorkloadIdentity subject, string? proofKey)
+    {
+        // A token bound to a DPoP key (RFC 9449 §6.1) is re-exchanged or delegated only with a proof signed by that
+        // key, and the new token is bound to it too: narrowing never turns a bound token into a bearer token, nor moves
+        // it to another key (the thief of a bound token has no proof to make).
+        if (subject.Grant?.JwkThumbprint is { } boundKey)
+        {
+            if (proofKey is null)
+            {
+                return ErrorCatalog.DPoPBoundSubjectWithoutProof;
+            }
+
+            if (!string.Equals(proofKey, boundKey, StringComparison.Ordinal))
+            {
+                return ErrorCatalog.DPoPBoundSubjectKeyMismatch;
+            }
+        }
+
+        // A token has one cnf. A request proven by its TLS client certificate (an X509-SVID subject, or a token bound
+        // to one) that also sends a DPoP proof asks for two: refused rather than have the broker pick one silently.
+        if (proofKey is not null && subject.CertificateThumbprint is not null)
+        {
+            return ErrorCatalog.DPoPWithCertificateBinding;
+        }
+
+        return null;
     }
 
     private static DateTimeOffset TruncateToSeconds(DateTimeOffset time) =>

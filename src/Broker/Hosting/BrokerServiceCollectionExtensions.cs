@@ -43,6 +43,7 @@ public static class BrokerServiceCollectionExtensions
         AuthenticationModule.Register(services);
         services.AddExceptionHandler<BrokerExceptionHandler>();
         ExchangeModule.Register(services, configuration);
+        Broker.DPoP.DPoPModule.Register(services, configuration);
         AdminModule.Register(services, configuration);
         RevocationModule.Register(services);
         Broker.Introspection.IntrospectionModule.Register(services);

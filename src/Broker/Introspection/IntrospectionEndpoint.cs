@@ -78,7 +78,8 @@ internal sealed class IntrospectionEndpoint(
             Active = true,
             Scope = string.Join(' ', grant.Capabilities),
             ClientId = grant.ClientId,
-            TokenType = "Bearer",
+            // RFC 7662 §2.2 token_type: DPoP for a token bound to a DPoP key (RFC 9449 §6.2).
+            TokenType = grant.Binding?.JwkThumbprint is null ? "Bearer" : Broker.Jose.DPoP.DPoPConstants.TokenType,
             Exp = grant.ExpiresAt.ToUnixTimeSeconds(),
             Iat = grant.IssuedAt.ToUnixTimeSeconds(),
             Nbf = grant.IssuedAt.ToUnixTimeSeconds(),

@@ -60,7 +60,7 @@ internal sealed class BrokerTokenSubjectValidator : ISubjectTokenValidator
             Claims = EmptyClaims,
             ExpiresAt = grant.ExpiresAt,
             KeyId = token.KeyId!,
-            Grant = new BrokerGrantContext(grant.Id, grant.Tenant, grant.Capabilities, grant.Audience, grant.ActorChain, grant.TaskId, grant.Purpose, grant.Binding?.X509Thumbprint),
+            Grant = new BrokerGrantContext(grant.Id, grant.Tenant, grant.Capabilities, grant.Audience, grant.ActorChain, grant.TaskId, grant.Purpose, grant.Binding?.X509Thumbprint, grant.Binding?.JwkThumbprint),
         });
     }
 

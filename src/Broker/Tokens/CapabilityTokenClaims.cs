@@ -15,6 +15,9 @@ public static class CapabilityTokenClaims
     /// <summary>RFC 8705 §3.1 certificate thumbprint confirmation method.</summary>
     public const string X509ThumbprintSha256 = "x5t#S256";
 
+    /// <summary>RFC 9449 §6.1 JWK SHA-256 thumbprint confirmation method: the DPoP key the token is bound to.</summary>
+    public const string JwkThumbprint = "jkt";
+
     /// <summary>RFC 8693 §4.1 actor claim, nested for earlier actors.</summary>
     public const string Actor = "act";
 

@@ -58,6 +58,14 @@ internal sealed class CapabilityTokenIssuer(ISigningKeyProvider keys, IOptions<B
                 writer.WriteEndObject();
             }
 
+            // RFC 9449 §6.1: bound to the key of the DPoP proof the request came with.
+            if (request.JwkThumbprint is not null)
+            {
+                writer.WriteStartObject(CapabilityTokenClaims.Confirmation);
+                writer.WriteString(CapabilityTokenClaims.JwkThumbprint, request.JwkThumbprint);
+                writer.WriteEndObject();
+            }
+
             // draft-ietf-oauth-status-list §6.2: where a verifier that polls finds whether the token was revoked.
             if (request.Status is { } status)
             {

@@ -14,7 +14,8 @@ public sealed record CapabilityTokenRequest(
     DateTimeOffset IssuedAt,
     DateTimeOffset ExpiresAt,
     string? X509Thumbprint = null,
-    StatusListReference? Status = null);
+    StatusListReference? Status = null,
+    string? JwkThumbprint = null);
 
 /// <summary>
 /// Where a token's status is published (draft-ietf-oauth-status-list §6.2): its index in the list at

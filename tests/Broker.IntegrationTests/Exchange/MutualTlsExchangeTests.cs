@@ -101,6 +101,24 @@ public sealed class MutualTlsExchangeTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Exchange_X509SvidOverMutualTls_WithADPoPProofToo_IsRefusedAsAmbiguous()
+    {
+        // Arrange: the certificate would bind the token (RFC 8705), and so would the proof (RFC 9449).
+        using var client = Client(_reader.Certificate);
+        var thumbprint = Thumbprint(_reader.Certificate);
+
+        // Act
+        var response = await DPoP.DPoPExchange.PostAsync(client, Request(thumbprint), DPoP.DPoPExchange.Proof(DPoP.DPoPExchange.NewKey()));
+        var withoutProof = await PostAsync(client, Request(thumbprint));
+
+        // Assert: a token has one cnf; the broker does not pick one silently. Without the proof, the certificate binds.
+        Assert.Equal((HttpStatusCode.BadRequest, "invalid_request"), (response.Answer.Status, response.Answer.Error));
+        Assert.Contains(_fixture.Host.AuditTrail, e => e.Reason == "dpop.certificate_bound");
+        Assert.Equal(HttpStatusCode.OK, withoutProof.Status);
+        Assert.Equal($$"""{"x5t#S256":"{{thumbprint}}"}""", DPoP.DPoPExchange.Confirmation(withoutProof.AccessToken));
+    }
+
+    [Fact]
     public async Task Exchange_ProofOfPossessionCapability_IsGrantedOnlyToABoundToken()
     {
         using var client = Client(_reader.Certificate);

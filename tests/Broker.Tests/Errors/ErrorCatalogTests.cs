@@ -1,5 +1,6 @@
 using System.Reflection;
 using Broker.Errors;
+using Broker.Jose.DPoP;
 
 namespace Broker.Tests.Errors;
 
@@ -52,5 +53,22 @@ public sealed class ErrorCatalogTests
     {
         Assert.Same(ErrorCatalog.ScopeNotAllowed, ErrorCatalog.ForAssertion(ErrorCatalog.ScopeNotAllowed));
         Assert.Same(ErrorCatalog.StoreUnavailable, ErrorCatalog.ForAssertion(ErrorCatalog.StoreUnavailable));
+    }
+
+    public static TheoryData<DPoPProofError> ProofErrors => [.. Enum.GetValues<DPoPProofError>().Where(e => e != DPoPProofError.None)];
+
+    [Theory]
+    [MemberData(nameof(ProofErrors))]
+    public void ForDPoP_EveryProofError_HasItsOwnCatalogEntry_WithTheRfc9449Error(DPoPProofError error)
+    {
+        // Act
+        var entry = ErrorCatalog.ForDPoP(error);
+
+        // Assert: one field of the catalog per reason (so uniqueness is checked above), named after the core's code,
+        // answered with the OAuth error the core maps it to; a server fault is a 503, the rest 400 (RFC 9449 §5, §8).
+        Assert.Contains(entry, Entries);
+        Assert.Equal("dpop." + error.ToReasonCode(), entry.Reason);
+        Assert.Equal(error.ToOAuthError(), entry.Error);
+        Assert.Equal(error == DPoPProofError.ReplayCacheUnavailable ? 503 : 400, entry.StatusCode);
     }
 }
