@@ -32,7 +32,7 @@ app.UseBroker();
 app.MapBroker();
 if (dev)
 {
-    DevMode.Announce(app.Logger, app.Services.GetRequiredService<IOptions<BrokerOptions>>().Value.Issuer!, app.Services.GetRequiredService<DevIdentityIssuer>());
+    DevMode.Announce(app.Logger, app.Services.GetRequiredService<IOptions<BrokerOptions>>().Value.Issuer!, app.Configuration["Broker:Policy:Path"]!, app.Services.GetRequiredService<DevIdentityIssuer>());
 }
 
 try

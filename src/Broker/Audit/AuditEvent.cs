@@ -1,3 +1,5 @@
+using System.Text.Json.Serialization;
+
 namespace Broker.Audit;
 
 /// <summary>
@@ -6,10 +8,19 @@ namespace Broker.Audit;
 /// </summary>
 public sealed record AuditEvent
 {
+    /// <summary>The schema version of this shape (docs/audit.md). A new optional field keeps it; a renamed, removed or retyped one raises it.</summary>
+    public const int CurrentSchemaVersion = 1;
+
+    /// <summary>The schema version, <see cref="CurrentSchemaVersion"/> for every event this broker writes.</summary>
+    [JsonPropertyOrder(-2)]
+    public int SchemaVersion { get; init; } = CurrentSchemaVersion;
+
     /// <summary>What happened; one of <see cref="AuditEventTypes"/>.</summary>
+    [JsonPropertyOrder(-1)]
     public required string Type { get; init; }
 
-    /// <summary>When it happened.</summary>
+    /// <summary>When it happened; written as RFC 3339 UTC with milliseconds (<c>2026-12-02T01:24:13.123Z</c>) everywhere.</summary>
+    [JsonConverter(typeof(AuditTimeConverter))]
     public required DateTimeOffset Time { get; init; }
 
     /// <summary>Allowed or denied.</summary>
@@ -53,10 +64,10 @@ public sealed record AuditEvent
 /// <summary>The outcome of an audited decision.</summary>
 public enum AuditOutcome
 {
-    [System.Text.Json.Serialization.JsonStringEnumMemberName("allowed")]
+    [JsonStringEnumMemberName("allowed")]
     Allowed = 0,
 
-    [System.Text.Json.Serialization.JsonStringEnumMemberName("denied")]
+    [JsonStringEnumMemberName("denied")]
     Denied = 1,
 }
 

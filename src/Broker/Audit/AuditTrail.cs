@@ -1,20 +1,19 @@
-using System.Text.Json;
 using Broker.Grants;
-using Broker.Hosting;
 using Broker.Policy;
 
 namespace Broker.Audit;
 
 /// <summary>
-/// Writes audit events: to the grant store (a grant and its event in one step) and as one structured
-/// JSON log line each, under the <c>Broker.Audit</c> category so operators can route them apart.
+/// Writes audit events: to the grant store (a grant and its event in one step), as one structured log event each
+/// under the <c>Broker.Audit</c> category so operators can route them apart, and to the JSON-lines sink when one
+/// is configured.
 /// </summary>
 /// <remarks>
 /// A tenant's stream holds only events of that tenant. An event whose tenant the policy does not define (a name
 /// taken from request input, say an admin call for a tenant that does not exist) goes to the global stream
 /// instead, with no tenant: request input never chooses which stream an event is written to.
 /// </remarks>
-internal sealed class AuditTrail(IGrantStore store, IPolicyProvider policy, ILoggerFactory loggerFactory)
+internal sealed class AuditTrail(IGrantStore store, IPolicyProvider policy, AuditFileSink sink, ILoggerFactory loggerFactory)
 {
     private readonly ILogger _logger = loggerFactory.CreateLogger("Broker.Audit");
 
@@ -67,7 +66,14 @@ internal sealed class AuditTrail(IGrantStore store, IPolicyProvider policy, ILog
     {
         if (_logger.IsEnabled(LogLevel.Information))
         {
-            Log.AuditEvent(_logger, JsonSerializer.Serialize(auditEvent, BrokerJsonContext.Default.AuditEvent));
+            Log.AuditEvent(
+                _logger, auditEvent.SchemaVersion, auditEvent.Type, auditEvent.Outcome == AuditOutcome.Allowed ? "allowed" : "denied",
+                AuditTimeConverter.ToText(auditEvent.Time), auditEvent.Tenant, auditEvent.Subject, auditEvent.ActorChain,
+                auditEvent.RequestedCapabilities, auditEvent.GrantedCapabilities, auditEvent.Audience, auditEvent.TaskId, auditEvent.Purpose,
+                auditEvent.PolicyVersion, auditEvent.GrantId, auditEvent.Error, auditEvent.Reason, auditEvent.ClientAddress,
+                auditEvent.SubjectTokenSha256, auditEvent.Actor);
         }
+
+        sink.Write(auditEvent);
     }
 }

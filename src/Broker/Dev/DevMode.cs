@@ -1,4 +1,5 @@
 using System.Net;
+using System.Reflection;
 using Broker.Hosting;
 
 namespace Broker.Dev;
@@ -27,6 +28,17 @@ internal static class DevMode
         DevModule.Register(services);
     }
 
+    /// <summary>
+    /// The sample policy dev mode runs: in a debug build, the repository's <c>samples/dev/policy</c> it was built from
+    /// (while that folder exists), so an edit there takes effect on save; otherwise the copy next to the binary.
+    /// </summary>
+    public static string SamplePolicyDirectory()
+    {
+        var source = typeof(DevMode).Assembly.GetCustomAttributes<AssemblyMetadataAttribute>()
+            .FirstOrDefault(a => a.Key == "Broker.DevPolicySource")?.Value;
+        return source is not null && Directory.Exists(source) ? source : Path.Combine(AppContext.BaseDirectory, "dev-policy");
+    }
+
     /// <summary>Configures dev mode; returns the start-up problems found (a non-loopback endpoint), empty when none.</summary>
     public static IReadOnlyList<string> Configure(WebApplicationBuilder builder)
     {
@@ -38,7 +50,7 @@ internal static class DevMode
             ["Broker:Issuer"] = issuer,
             ["Broker:Keys:AllowEphemeralKey"] = "true",
             ["Broker:Policy:Path"] = string.IsNullOrWhiteSpace(builder.Configuration["Broker:Policy:Path"])
-                ? Path.Combine(AppContext.BaseDirectory, "dev-policy")
+                ? SamplePolicyDirectory()
                 : builder.Configuration["Broker:Policy:Path"],
             ["Broker:Redis:Configuration"] = "",
             ["Broker:Admin:GlobalAdmins:0"] = DevIdentityIssuer.Admin.ToString(),
@@ -133,7 +145,7 @@ internal static class DevMode
             : null;
     }
 
-    public static void Announce(ILogger logger, string issuer, DevIdentityIssuer identities)
+    public static void Announce(ILogger logger, string issuer, string policyDirectory, DevIdentityIssuer identities)
     {
         ArgumentNullException.ThrowIfNull(identities);
         const string Banner = """
@@ -149,7 +161,9 @@ internal static class DevMode
 
         // A credential for the admin API and brokerctl, valid for an hour. Dev only: printing a
         // credential is exactly what a production broker must never do.
-        Console.Error.WriteLine($"Dev admin ({DevIdentityIssuer.Admin}), valid 1 h:{Environment.NewLine}  export BROKER_URL={issuer} BROKER_TOKEN={identities.Issue(DevIdentityIssuer.Admin, TimeSpan.FromHours(1))}{Environment.NewLine}");
+        Console.Error.WriteLine($"Dev admin ({DevIdentityIssuer.Admin}), valid 1 h:{Environment.NewLine}  export BROKER_URL={issuer} BROKER_TOKEN={identities.Issue(DevIdentityIssuer.Admin, TimeSpan.FromHours(1))}");
+        Console.Error.WriteLine($"Renew it (valid 5 min each time) with:{Environment.NewLine}  export BROKER_TOKEN=$(curl -s -X POST '{issuer}/dev/svid?spiffe_id={DevIdentityIssuer.Admin}'){Environment.NewLine}");
+        Console.Error.WriteLine($"Policy: {policyDirectory} (edits apply on save){Environment.NewLine}");
         Log.DevModeStarted(logger, issuer);
     }
 }

@@ -35,7 +35,7 @@ public static class BrokerServiceCollectionExtensions
         AddSubjects(services, configuration);
         Broker.StatusList.StatusListModule.Register(services, configuration);
         GrantsModule.Register(services, configuration);
-        services.TryAddSingleton<AuditTrail>();
+        AuditModule.Register(services, configuration);
         RateLimitingModule.Register(services, configuration);
         AuthenticationModule.Register(services);
         services.AddExceptionHandler<BrokerExceptionHandler>();

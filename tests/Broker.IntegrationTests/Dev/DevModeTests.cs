@@ -95,7 +95,7 @@ public sealed partial class DevModeTests : IAsyncLifetime
         var svid = (await svidResponse.Content.ReadAsStringAsync()).Trim();
         Assert.Equal(HttpStatusCode.OK, svidResponse.StatusCode);
 
-        // TOKEN=$(curl -s http://127.0.0.1:5080/oauth2/token -d … | sed …)
+        // TOKEN=$(curl -s http://127.0.0.1:5080/oauth2/token -d … | jq -r …)
         using var exchange = await _client.PostAsync("/oauth2/token", new FormUrlEncodedContent(new Dictionary<string, string>
         {
             ["grant_type"] = "urn:ietf:params:oauth:grant-type:token-exchange",
@@ -180,6 +180,34 @@ public sealed partial class DevModeTests : IAsyncLifetime
     }
 
     [Fact]
+    public void RunFromTheRepository_WatchesTheSamplePolicySource_NotTheBuildCopy()
+    {
+        var repository = new DirectoryInfo(AppContext.BaseDirectory);
+        while (!File.Exists(Path.Combine(repository.FullName, "Broker.sln")))
+        {
+            repository = repository.Parent ?? throw new InvalidOperationException("Broker.sln not found above " + AppContext.BaseDirectory);
+        }
+
+        var source = Path.Combine(repository.FullName, "samples", "dev", "policy");
+        Assert.Contains($"Policy: {source} (edits apply on save)", Output, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task PrintedRenewCommand_IssuesAWorkingDevAdminToken()
+    {
+        // export BROKER_TOKEN=$(curl -s -X POST 'http://127.0.0.1:…/dev/svid?spiffe_id=spiffe://dev.localhost/admin')
+        var renew = RenewCommand().Match(Output);
+        Assert.True(renew.Success, "No renew command in the banner: " + Output);
+        using var issued = await _client.PostAsync(new Uri(renew.Groups[1].Value), null);
+        Assert.Equal(HttpStatusCode.OK, issued.StatusCode);
+
+        using var admin = new HttpRequestMessage(HttpMethod.Get, "/admin/v1/audit");
+        admin.Headers.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", (await issued.Content.ReadAsStringAsync()).Trim());
+        using var audit = await _client.SendAsync(admin);
+        Assert.Equal(HttpStatusCode.OK, audit.StatusCode);
+    }
+
+    [Fact]
     public async Task DevIdentitySource_RefusesIdsOutsideTheDevTrustDomain()
     {
         using var response = await _client.PostAsync("/dev/svid?spiffe_id=spiffe://prod.example/agents/x", null);
@@ -189,6 +217,9 @@ public sealed partial class DevModeTests : IAsyncLifetime
 
     [GeneratedRegex("\"access_token\":\"([^\"]+)\"")]
     private static partial Regex AccessToken();
+
+    [GeneratedRegex(@"export BROKER_TOKEN=\$\(curl -s -X POST '([^']+)'\)")]
+    private static partial Regex RenewCommand();
 
     [GeneratedRegex("BROKER_TOKEN=([A-Za-z0-9_.-]+)")]
     private static partial Regex AdminToken();

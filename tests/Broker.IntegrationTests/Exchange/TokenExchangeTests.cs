@@ -216,7 +216,7 @@ public sealed class TokenExchangeTests(ExchangeFixture fixture) : IClassFixture<
         Assert.Equal(HttpStatusCode.OK, response.Status);
         var events = fixture.Host.AuditTrail.Skip(before).Where(e => e.Subject == "spiffe://acme.test/agents/auditor").ToList();
         var issued = Assert.Single(events);
-        Assert.Equal(Audit.AuditOutcome.Allowed, issued.Outcome);
+        Assert.Equal(Broker.Audit.AuditOutcome.Allowed, issued.Outcome);
         Assert.Equal(Subjects.TokenHash.Of(svid).ToString(), issued.SubjectTokenSha256);
         Assert.DoesNotContain(svid, JsonSerializer.Serialize(issued), StringComparison.Ordinal);
     }

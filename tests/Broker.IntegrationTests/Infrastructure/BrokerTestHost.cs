@@ -18,6 +18,7 @@ public sealed class BrokerTestHost : IAsyncDisposable
     public const string Issuer = "https://broker.test";
 
     private readonly WebApplication _app;
+    private int _disposed;
 
     private BrokerTestHost(WebApplication app, Uri baseAddress)
     {
@@ -90,8 +91,14 @@ public sealed class BrokerTestHost : IAsyncDisposable
         return new BrokerTestHost(app, new Uri(address));
     }
 
+    /// <summary>Stops the broker (hosted services flush and close); a second call does nothing.</summary>
     public async ValueTask DisposeAsync()
     {
+        if (Interlocked.Exchange(ref _disposed, 1) == 1)
+        {
+            return;
+        }
+
         Client.Dispose();
         await _app.StopAsync();
         await _app.DisposeAsync();

@@ -16,7 +16,11 @@ public sealed class CapturingLoggerProvider : ILoggerProvider
     {
     }
 
-    public sealed record LogEntry(string Category, LogLevel Level, EventId EventId, string Message);
+    /// <summary>One log call: its formatted message and, for structured state, each named field (the template excluded).</summary>
+    public sealed record LogEntry(string Category, LogLevel Level, EventId EventId, string Message)
+    {
+        public IReadOnlyDictionary<string, object?> Properties { get; init; } = new Dictionary<string, object?>();
+    }
 
     private sealed class Logger(string category, ConcurrentQueue<LogEntry> entries) : ILogger
     {
@@ -26,6 +30,11 @@ public sealed class CapturingLoggerProvider : ILoggerProvider
         public bool IsEnabled(LogLevel logLevel) => true;
 
         public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter) =>
-            entries.Enqueue(new LogEntry(category, logLevel, eventId, formatter(state, exception)));
+            entries.Enqueue(new LogEntry(category, logLevel, eventId, formatter(state, exception))
+            {
+                Properties = state is IEnumerable<KeyValuePair<string, object?>> fields
+                    ? fields.Where(f => f.Key != "{OriginalFormat}").ToDictionary(f => f.Key, f => f.Value)
+                    : new Dictionary<string, object?>(),
+            });
     }
 }
