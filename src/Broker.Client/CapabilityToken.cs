@@ -6,8 +6,14 @@ namespace Broker.Client;
 /// <remarks><see cref="ToString"/> never prints the token.</remarks>
 public sealed class CapabilityToken
 {
-    /// <summary>Creates a capability token.</summary>
+    /// <summary>Creates a bearer capability token.</summary>
     public CapabilityToken(string accessToken, DateTimeOffset expiresAt, string scope, string issuedTokenType, DateTimeOffset issuedAt)
+        : this(accessToken, expiresAt, scope, issuedTokenType, issuedAt, key: null)
+    {
+    }
+
+    /// <summary>Creates a capability token bound to <paramref name="key"/> (RFC 9449), or a bearer token when it is null.</summary>
+    internal CapabilityToken(string accessToken, DateTimeOffset expiresAt, string scope, string issuedTokenType, DateTimeOffset issuedAt, DPoPKey? key)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(accessToken);
         AccessToken = accessToken;
@@ -15,9 +21,10 @@ public sealed class CapabilityToken
         Scope = scope ?? string.Empty;
         IssuedTokenType = issuedTokenType ?? string.Empty;
         IssuedAt = issuedAt;
+        Key = key;
     }
 
-    /// <summary>The token, sent as <c>Authorization: Bearer</c>.</summary>
+    /// <summary>The token, sent as <c>Authorization: DPoP</c> with a proof when it is DPoP-bound, else as <c>Authorization: Bearer</c>.</summary>
     public string AccessToken { get; }
 
     /// <summary>
@@ -35,9 +42,18 @@ public sealed class CapabilityToken
     /// <summary>The RFC 8693 <c>issued_token_type</c>.</summary>
     public string IssuedTokenType { get; }
 
+    /// <summary>
+    /// The RFC 6749 <c>token_type</c>: <c>DPoP</c> for a token bound to the agent's <see cref="DPoPKey"/> (RFC 9449 §5),
+    /// <c>Bearer</c> otherwise. It is also the scheme the token is sent with.
+    /// </summary>
+    public string TokenType => Key is null ? "Bearer" : "DPoP";
+
+    /// <summary>The key the token is bound to; null for a bearer token.</summary>
+    internal DPoPKey? Key { get; }
+
     /// <summary>The lifetime the broker granted.</summary>
     public TimeSpan Lifetime => ExpiresAt - IssuedAt;
 
     /// <inheritdoc />
-    public override string ToString() => $"CapabilityToken {{ Scope = {Scope}, ExpiresAt = {ExpiresAt:O} }}";
+    public override string ToString() => $"CapabilityToken {{ TokenType = {TokenType}, Scope = {Scope}, ExpiresAt = {ExpiresAt:O} }}";
 }
