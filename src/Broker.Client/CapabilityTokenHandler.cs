@@ -1,7 +1,6 @@
 // Broker.Client — the agent side of the Broker.
 
 using System.Net;
-using System.Net.Http.Headers;
 using System.Net.Http.Json;
 using Broker.Client.Internal;
 using Broker.Jose.DPoP;
@@ -119,19 +118,9 @@ public sealed class CapabilityTokenHandler : DelegatingHandler
     /// <summary>Sends <paramref name="request"/> with <paramref name="token"/>, and a fresh proof when it is DPoP-bound.</summary>
     private async Task<HttpResponseMessage> SendWithAsync(HttpRequestMessage request, CapabilityToken token, CancellationToken cancellationToken)
     {
-        request.Headers.Remove(DPoPConstants.HeaderName);
-        if (token.Key is { } key)
-        {
-            // RFC 9449 §7.1: the DPoP scheme, and a proof of this very request hashing this token (§4.2 ath). A new
-            // proof for every send, resends included: each jti is accepted once.
-            request.Headers.Authorization = new AuthenticationHeaderValue(DPoPConstants.AuthenticationScheme, token.AccessToken);
-            request.Headers.TryAddWithoutValidation(DPoPConstants.HeaderName, key.CreateProof(request.Method, request.RequestUri!, token.AccessToken));
-        }
-        else
-        {
-            request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", token.AccessToken);
-        }
-
+        // RFC 9449 §7.1: a DPoP-bound token with the DPoP scheme and a proof of this very request hashing this token
+        // (§4.2 ath); a new proof for every send, resends included, since each jti is accepted once.
+        token.Authorize(request);
         request.Options.Set(Stamped, true);
         var response = await base.SendAsync(request, cancellationToken).ConfigureAwait(false);
 
