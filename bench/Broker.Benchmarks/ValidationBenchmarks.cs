@@ -49,6 +49,8 @@ public class ValidationBenchmarks
     private int _next;
     private ECDsa? _dpopKey;
     private DPoPProofBuilder? _proofs;
+    private DPoPProofValidator? _proofValidator;
+    private string[] _proofValues = [];
 
     private IntrospectingClient? _introspection;
 
@@ -112,6 +114,19 @@ public class ValidationBenchmarks
         _tokens = [.. Enumerable.Range(0, TokenCount).Select(i => "header.payload-" + i.ToString(System.Globalization.CultureInfo.InvariantCulture) + ".signature")];
     }
 
+    /// <summary>
+    /// (7) Broker.Jose's <c>DPoPProofValidator</c> alone on one ready-made proof, the replay cache replaced by one that
+    /// records nothing (so the same proof passes again) and a 10-minute <c>iat</c> window (so it stays fresh): the
+    /// proof checks of (5) without the cache insert, for attribution.
+    /// </summary>
+    [GlobalSetup(Target = nameof(DPoPProofValidation))]
+    public void SetupDPoPProofValidation()
+    {
+        SetupDPoPProofCreation();
+        _proofValidator = new DPoPProofValidator(new DPoPProofValidatorOptions { MaxAge = TimeSpan.FromMinutes(10) }, new ForgetfulReplayCache(), TimeProvider.System);
+        _proofValues = [.. _tokens.Select(t => _proofs!.CreateProof("POST", Endpoint, t))];
+    }
+
     /// <summary>(4) A real broker on Kestrel, asked per request over loopback HTTP/1.1 (RFC 7662).</summary>
     [GlobalSetup(Target = nameof(Introspection))]
     public async Task SetupIntrospectionAsync()
@@ -159,6 +174,15 @@ public class ValidationBenchmarks
 
     [Benchmark]
     public string DPoPProofCreation() => _proofs!.CreateProof("POST", Endpoint, _tokens[_next++ & (TokenCount - 1)]);
+
+    [Benchmark]
+    public async Task<bool> DPoPProofValidation()
+    {
+        var index = _next++ & (TokenCount - 1);
+        return await _proofValidator!.ValidateAsync([_proofValues[index]], "POST", Endpoint.AbsoluteUri, _tokens[index]) is DPoPProofResult.Valid
+            ? true
+            : throw new InvalidOperationException("A bench proof was refused.");
+    }
 
     [Benchmark]
     public async Task<bool> Introspection() =>
@@ -249,6 +273,12 @@ public class ValidationBenchmarks
         {
             throw new InvalidOperationException("A validation fetched from the stand-in broker after warm-up.");
         }
+    }
+
+    /// <summary>Records nothing: every proof is new to it. For (7) only, where the same proofs are checked again and again.</summary>
+    private sealed class ForgetfulReplayCache : IDPoPReplayCache
+    {
+        public ValueTask<bool> TryAddAsync(string key, TimeSpan lifetime, CancellationToken cancellationToken) => ValueTask.FromResult(true);
     }
 
     /// <summary>
