@@ -2,6 +2,9 @@
 # The MCP side end to end on one machine: the --dev broker, the C# and the TypeScript sample MCP servers, and the
 # sample agent against each. Prints what happens: an allowed call, a refused call and its step-up, and a grant
 # revoked by ID at the broker cutting the agent off at each server. Exits non-zero when any of that does not happen.
+# The agent asks for DPoP-bound tokens (RFC 9449: a proof of its own in-memory key with every exchange and call) and
+# says on its [exchange] line whether the broker bound the token to that key or issued a bearer token; both servers
+# verify either kind.
 #
 #   samples/quickstart.sh            # builds what it runs (dotnet build, npm ci + tsc), then runs it
 #   QUICKSTART_NO_BUILD=1 samples/quickstart.sh   # reuse the last build
@@ -63,7 +66,7 @@ pids+=($!)
 pids+=($!)
 wait_for "$CS_MCP/healthz" "$logs/mcp-csharp.log"
 wait_for "$TS_MCP/healthz" "$logs/mcp-typescript.log"
-echo "C# server at $CS_MCP/mcp, TypeScript server at $TS_MCP/mcp (both for https://mcp.dev.localhost/mcp, tenant dev)"
+echo "C# server at $CS_MCP/mcp, TypeScript server at $TS_MCP/mcp (both for https://mcp.dev.localhost/mcp, tenant dev; DPoP-bound and bearer tokens)"
 
 agent() { dotnet "$(bin samples/Agent Agent.dll)" --broker "$BROKER" "$@"; }
 

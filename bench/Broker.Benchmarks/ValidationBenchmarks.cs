@@ -2,6 +2,7 @@ using System.Net.Http.Headers;
 using System.Security.Cryptography;
 using System.Text.Json;
 using BenchmarkDotNet.Attributes;
+using Broker.Jose.DPoP;
 using Broker.Validation.Revocation;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Builder;
@@ -20,7 +21,8 @@ namespace Broker.Benchmarks;
 /// <c>HttpContext.AuthenticateAsync(scheme)</c> on an in-memory request carrying <c>Authorization: Bearer</c>, inside
 /// a started host, with a fresh request scope as Kestrel would give it (no socket on the request path). (1) plain
 /// JwtBearer with a static key, as an <c>ECDsaSecurityKey</c> or as the published JWK; (2) and (3) Broker.Validation
-/// with 0 and 100,000 revoked grants. Against
+/// with 0 and 100,000 revoked grants; (5) Broker.Validation with DPoP-bound tokens (RFC 9449), each request with a
+/// fresh proof made in the measured call, and (6) making that proof alone, so (5) − (6) is the server's share. Against
 /// that, the introspection alternative: one RFC 7662 round trip per request to a real broker over loopback HTTP.
 /// </summary>
 /// <remarks>
@@ -36,11 +38,19 @@ public class ValidationBenchmarks
     private const int TokenCount = 64;
     private const int RevokedCount = 100_000;
 
+    // Where the DPoP requests go (the proofs' htu): the request's scheme, host and path below.
+    private static readonly Uri Endpoint = new(BenchTrustDomain.Resource);
+
     private BenchIssuer? _issuer;
     private IHost? _host;
     private IServiceScopeFactory _scopes = null!;
     private string[] _headers = [];
+    private string[] _tokens = [];
     private int _next;
+    private ECDsa? _dpopKey;
+    private DPoPProofBuilder? _proofs;
+    private DPoPProofValidator? _proofValidator;
+    private string[] _proofValues = [];
 
     private IntrospectingClient? _introspection;
 
@@ -91,6 +101,32 @@ public class ValidationBenchmarks
     [GlobalSetup(Target = nameof(BrokerTokensRevoked100k))]
     public Task SetupBrokerTokensRevokedAsync() => SetupBrokerAsync(RevokedCount);
 
+    /// <summary>(5) Broker.Validation, nothing revoked, DPoP-bound tokens with a fresh proof per request.</summary>
+    [GlobalSetup(Target = nameof(BrokerTokensDPoP))]
+    public Task SetupBrokerTokensDPoPAsync() => SetupBrokerAsync(revoked: 0, dpop: true);
+
+    /// <summary>(6) What (5) spends making each proof (the client's work): subtracted from (5) for the server's share.</summary>
+    [GlobalSetup(Target = nameof(DPoPProofCreation))]
+    public void SetupDPoPProofCreation()
+    {
+        _dpopKey = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+        _proofs = new DPoPProofBuilder(_dpopKey);
+        _tokens = [.. Enumerable.Range(0, TokenCount).Select(i => "header.payload-" + i.ToString(System.Globalization.CultureInfo.InvariantCulture) + ".signature")];
+    }
+
+    /// <summary>
+    /// (7) Broker.Jose's <c>DPoPProofValidator</c> alone on one ready-made proof, the replay cache replaced by one that
+    /// records nothing (so the same proof passes again) and a 10-minute <c>iat</c> window (so it stays fresh): the
+    /// proof checks of (5) without the cache insert, for attribution.
+    /// </summary>
+    [GlobalSetup(Target = nameof(DPoPProofValidation))]
+    public void SetupDPoPProofValidation()
+    {
+        SetupDPoPProofCreation();
+        _proofValidator = new DPoPProofValidator(new DPoPProofValidatorOptions { MaxAge = TimeSpan.FromMinutes(10) }, new ForgetfulReplayCache(), TimeProvider.System);
+        _proofValues = [.. _tokens.Select(t => _proofs!.CreateProof("POST", Endpoint, t))];
+    }
+
     /// <summary>(4) A real broker on Kestrel, asked per request over loopback HTTP/1.1 (RFC 7662).</summary>
     [GlobalSetup(Target = nameof(Introspection))]
     public async Task SetupIntrospectionAsync()
@@ -117,6 +153,8 @@ public class ValidationBenchmarks
         {
             await _introspection.DisposeAsync();
         }
+
+        _dpopKey?.Dispose();
     }
 
     [Benchmark(Baseline = true)]
@@ -132,6 +170,21 @@ public class ValidationBenchmarks
     public Task<bool> BrokerTokensRevoked100k() => AuthenticateAsync();
 
     [Benchmark]
+    public Task<bool> BrokerTokensDPoP() => AuthenticateAsync();
+
+    [Benchmark]
+    public string DPoPProofCreation() => _proofs!.CreateProof("POST", Endpoint, _tokens[_next++ & (TokenCount - 1)]);
+
+    [Benchmark]
+    public async Task<bool> DPoPProofValidation()
+    {
+        var index = _next++ & (TokenCount - 1);
+        return await _proofValidator!.ValidateAsync([_proofValues[index]], "POST", Endpoint.AbsoluteUri, _tokens[index]) is DPoPProofResult.Valid
+            ? true
+            : throw new InvalidOperationException("A bench proof was refused.");
+    }
+
+    [Benchmark]
     public async Task<bool> Introspection() =>
         await _introspection!.IntrospectAsync() ? true : throw new InvalidOperationException("The broker reported the bench token inactive.");
 
@@ -139,16 +192,33 @@ public class ValidationBenchmarks
     {
         await using var scope = _scopes.CreateAsyncScope();
         var context = new DefaultHttpContext { RequestServices = scope.ServiceProvider };
-        context.Request.Headers.Authorization = _headers[_next++ & (TokenCount - 1)];
+        var index = _next++ & (TokenCount - 1);
+        context.Request.Headers.Authorization = _headers[index];
+        if (_proofs is not null)
+        {
+            // RFC 9449 §7.1: a POST to the MCP endpoint with a proof of it, made now (a proof is accepted once).
+            context.Request.Method = "POST";
+            context.Request.Scheme = Endpoint.Scheme;
+            context.Request.Host = new HostString(Endpoint.Authority);
+            context.Request.Path = Endpoint.AbsolutePath;
+            context.Request.Headers[DPoPConstants.HeaderName] = _proofs.CreateProof("POST", Endpoint, _tokens[index]);
+        }
+
         var result = await context.AuthenticateAsync(Scheme);
 
         // A refused token would measure the failure path: stop the run instead.
         return result.Succeeded ? true : throw new InvalidOperationException("A bench token was refused.", result.Failure);
     }
 
-    private async Task SetupBrokerAsync(int revoked)
+    private async Task SetupBrokerAsync(int revoked, bool dpop = false)
     {
         _issuer = await BenchIssuer.StartAsync(serve: true);
+        if (dpop)
+        {
+            _dpopKey = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+            _proofs = new DPoPProofBuilder(_dpopKey);
+        }
+
         await StartResourceServerAsync(auth => auth.AddBrokerTokens(Scheme, o =>
         {
             o.Broker = new Uri(_issuer.Issuer);
@@ -178,13 +248,18 @@ public class ValidationBenchmarks
         // No logging provider, as in the other benchmarks: log calls cost what a filtered-out level costs.
         var builder = Host.CreateEmptyApplicationBuilder(new HostApplicationBuilderSettings());
         builder.Services.AddLogging();
+
+        // Room for every proof of a run within the replay window (thousands a second for 71 s), so a full cache
+        // never fails the run; the default holds 100,000.
+        builder.Services.AddSingleton<IDPoPReplayCache>(new InMemoryDPoPReplayCache(TimeProvider.System, capacity: 4_000_000));
         scheme(builder.Services.AddAuthentication());
         _host = builder.Build();
         await _host.StartAsync();
         _scopes = _host.Services.GetRequiredService<IServiceScopeFactory>();
 
         var now = DateTimeOffset.UtcNow;
-        _headers = [.. Enumerable.Range(0, TokenCount).Select(_ => "Bearer " + _issuer!.Sign(now))];
+        _tokens = [.. Enumerable.Range(0, TokenCount).Select(_ => _issuer!.Sign(now, _proofs?.Thumbprint))];
+        _headers = [.. _tokens.Select(t => (_proofs is null ? "Bearer " : "DPoP ") + t)];
 
         // Every token once: the first one fetches the metadata and JWKS (Broker.Validation), so no fetch is measured.
         for (var i = 0; i < TokenCount; i++)
@@ -198,6 +273,12 @@ public class ValidationBenchmarks
         {
             throw new InvalidOperationException("A validation fetched from the stand-in broker after warm-up.");
         }
+    }
+
+    /// <summary>Records nothing: every proof is new to it. For (7) only, where the same proofs are checked again and again.</summary>
+    private sealed class ForgetfulReplayCache : IDPoPReplayCache
+    {
+        public ValueTask<bool> TryAddAsync(string key, TimeSpan lifetime, CancellationToken cancellationToken) => ValueTask.FromResult(true);
     }
 
     /// <summary>
@@ -262,8 +343,11 @@ public class ValidationBenchmarks
             return issuer;
         }
 
-        /// <summary>A capability token as the broker mints it (README "The capability token"), valid for two hours.</summary>
-        public string Sign(DateTimeOffset now)
+        /// <summary>
+        /// A capability token as the broker mints it (README "The capability token"), valid for two hours; bound to the
+        /// DPoP key <paramref name="jkt"/> when given (<c>cnf.jkt</c>, RFC 9449 §6.1).
+        /// </summary>
+        public string Sign(DateTimeOffset now, string? jkt = null)
         {
             var payload = new Dictionary<string, object>
             {
@@ -279,6 +363,11 @@ public class ValidationBenchmarks
                 ["task_id"] = BenchTrustDomain.TaskId,
                 ["purpose"] = BenchTrustDomain.Purpose,
             };
+            if (jkt is not null)
+            {
+                payload["cnf"] = new Dictionary<string, string> { ["jkt"] = jkt };
+            }
+
             var credentials = new SigningCredentials(new ECDsaSecurityKey(_key) { KeyId = KeyId }, SecurityAlgorithms.EcdsaSha256);
             return new Microsoft.IdentityModel.JsonWebTokens.JsonWebTokenHandler { SetDefaultTimesOnTokenCreation = false }
                 .CreateToken(JsonSerializer.Serialize(payload), credentials, new Dictionary<string, object> { ["typ"] = "at+jwt" });

@@ -168,10 +168,14 @@ internal sealed class AgentRun(AgentSettings settings, Narrative narrative)
         // The jti is the grant ID (what an admin revokes); read for display, the broker's signature is the MCP server's to check.
         var grantId = new JsonWebToken(token.AccessToken).Id;
         _grants.Add((grantId, token));
-        narrative.Step(step, $"{token.Scope} for {request.Resource}, task {request.TaskId} ({request.Purpose}): granted as grant {grantId}, for {Seconds(token.Lifetime)} s");
+        narrative.Step(step, $"{token.Scope} for {request.Resource}, task {request.TaskId} ({request.Purpose}): granted as grant {grantId}, for {Seconds(token.Lifetime)} s, {Binding(token)}");
         narrative.Grant(grantId);
         return grantId;
     }
+
+    /// <summary>What the token is bound to: the agent's DPoP key (RFC 9449), or nothing (a broker without DPoP).</summary>
+    private static string Binding(CapabilityToken token) =>
+        token.TokenType == "DPoP" ? "bound to this agent's DPoP key" : "a bearer token (the broker did not bind it to a key)";
 
     /// <summary>
     /// Says so when Broker.Client's handler replaced the token during a call: the MCP server answered 401 (the grant
@@ -219,7 +223,7 @@ internal sealed class AgentRun(AgentSettings settings, Narrative narrative)
         McpConnection pinned;
         try
         {
-            pinned = await McpConnection.ConnectPinnedAsync(settings.McpEndpoint, token.AccessToken, cancellationToken);
+            pinned = await McpConnection.ConnectPinnedAsync(settings.McpEndpoint, token, cancellationToken);
         }
         catch (AgentException ex) when (ex.Challenge is { Status: HttpStatusCode.Unauthorized } c)
         {

@@ -6,7 +6,7 @@ using System.Net.Http.Headers;
 namespace Agent;
 
 /// <summary>
-/// A resource server's <c>WWW-Authenticate: Bearer</c> challenge (RFC 6750 §3): <c>error</c>,
+/// A resource server's <c>WWW-Authenticate: Bearer</c> (RFC 6750 §3) or <c>DPoP</c> (RFC 9449 §7.1) challenge: <c>error</c>,
 /// <c>error_description</c> and, for 403 <c>insufficient_scope</c>, the <c>scope</c> the operation needs (MCP
 /// "Scope Challenge Handling": every capability the tool needs, not only the missing ones).
 /// </summary>
@@ -17,7 +17,11 @@ internal sealed record Challenge(HttpStatusCode Status, string? Error, string? D
 
     public bool IsInsufficientScope => Status == HttpStatusCode.Forbidden && Error == "insufficient_scope";
 
-    /// <summary>The Bearer challenge of a 401 or 403, or null when there is none or it cannot be read.</summary>
+    /// <summary>
+    /// The challenge of a 401 or 403, or null when there is none or it cannot be read. A server that takes both schemes
+    /// offers both (RFC 9449 §7.2) and puts the error in the one the token came with: the DPoP challenge is read when it
+    /// has an error, the Bearer one otherwise.
+    /// </summary>
     public static Challenge? From(HttpResponseMessage response)
     {
         if (response.StatusCode is not (HttpStatusCode.Unauthorized or HttpStatusCode.Forbidden))
@@ -25,8 +29,10 @@ internal sealed record Challenge(HttpStatusCode Status, string? Error, string? D
             return null;
         }
 
-        var bearer = response.Headers.WwwAuthenticate.Where(h => string.Equals(h.Scheme, "Bearer", StringComparison.OrdinalIgnoreCase)).ToList();
-        if (bearer.Count != 1 || ReadParameters(bearer[0]) is not { } parameters)
+        var bearer = Read(response, "Bearer");
+        var dpop = Read(response, "DPoP");
+        var parameters = dpop is not null && dpop.ContainsKey("error") ? dpop : bearer;
+        if (parameters is null)
         {
             return new Challenge(response.StatusCode, null, null, null);
         }
@@ -36,6 +42,13 @@ internal sealed record Challenge(HttpStatusCode Status, string? Error, string? D
             parameters.GetValueOrDefault("error"),
             parameters.GetValueOrDefault("error_description"),
             parameters.GetValueOrDefault("scope"));
+    }
+
+    /// <summary>The parameters of the one challenge of <paramref name="scheme"/>; null when there is none, more, or it is unreadable.</summary>
+    private static Dictionary<string, string>? Read(HttpResponseMessage response, string scheme)
+    {
+        var challenges = response.Headers.WwwAuthenticate.Where(h => string.Equals(h.Scheme, scheme, StringComparison.OrdinalIgnoreCase)).ToList();
+        return challenges.Count == 1 ? ReadParameters(challenges[0]) : null;
     }
 
     /// <summary>

@@ -41,12 +41,12 @@ internal sealed class McpConnection : IAsyncDisposable
         ConnectAsync(endpoint, new CapabilityTokenHandler(cache, request, origins: [endpoint]) { InnerHandler = Primary() }, null, cancellationToken);
 
     /// <summary>
-    /// Exactly <paramref name="accessToken"/>, never renewed: for watching one grant. Broker.Client's handler would
+    /// Exactly <paramref name="token"/>, never renewed: for watching one grant. Broker.Client's handler would
     /// answer a 401 by exchanging again, and the broker would grant a new token while policy allows it, so the
-    /// agent would never see its grant revoked.
+    /// agent would never see its grant revoked. A DPoP-bound token still gets a proof of its key on every request.
     /// </summary>
-    public static Task<McpConnection> ConnectPinnedAsync(Uri endpoint, string accessToken, CancellationToken cancellationToken) =>
-        ConnectAsync(endpoint, Primary(), new Dictionary<string, string> { ["Authorization"] = "Bearer " + accessToken }, cancellationToken);
+    public static Task<McpConnection> ConnectPinnedAsync(Uri endpoint, CapabilityToken token, CancellationToken cancellationToken) =>
+        ConnectAsync(endpoint, new PinnedTokenHandler(token) { InnerHandler = Primary() }, null, cancellationToken);
 
     private static async Task<McpConnection> ConnectAsync(Uri endpoint, HttpMessageHandler handler, Dictionary<string, string>? headers, CancellationToken cancellationToken)
     {
@@ -161,4 +161,19 @@ internal abstract record CallOutcome
 
     /// <summary>Unreachable, a protocol error, no answer in time.</summary>
     public sealed record Failed(string Reason) : CallOutcome;
+}
+
+/// <summary>
+/// Sends one capability token, as it is, on every request: <c>Authorization: DPoP</c> with a fresh proof for a
+/// DPoP-bound token (Broker.Client's <see cref="CapabilityToken.Authorize"/>), <c>Authorization: Bearer</c> otherwise.
+/// </summary>
+internal sealed class PinnedTokenHandler(CapabilityToken token) : DelegatingHandler
+{
+    protected override async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
+    {
+        token.Authorize(request);
+        var response = await base.SendAsync(request, cancellationToken);
+        token.RememberNonce(response);
+        return response;
+    }
 }

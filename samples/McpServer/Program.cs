@@ -7,6 +7,9 @@ var builder = WebApplication.CreateBuilder(args);
 
 // Broker tokens: broker URL, this server's resource URI and its tenant come from configuration
 // (appsettings*.json, environment variables such as Broker__Broker, or --Broker:Tenant=... on the command line).
+// DPoP-bound tokens (RFC 9449) are honoured with their proofs, bearer ones too; Broker:DPoP:RequireBoundTokens=true
+// refuses every token that is not bound to the caller's key, and Broker:DPoP:PublicOrigin names the origin proofs
+// must name when this server sits behind a proxy.
 builder.Services.AddAuthentication().AddBrokerTokens(o => builder.Configuration.GetSection("Broker").Bind(o));
 builder.Services.AddAuthorization();
 builder.Services.AddSingleton<FileStore>();

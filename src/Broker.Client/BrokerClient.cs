@@ -5,6 +5,7 @@ using System.Net;
 using System.Net.Http.Headers;
 using System.Text.Json;
 using Broker.Client.Internal;
+using Broker.Jose.DPoP;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 
@@ -29,6 +30,7 @@ public sealed class BrokerClient
     private readonly HttpClient _httpClient;
     private readonly TimeProvider _timeProvider;
     private readonly ILogger _logger;
+    private readonly DPoPKey? _dpopKey;
 
     /// <summary>Creates the client.</summary>
     /// <param name="httpClient">
@@ -39,8 +41,12 @@ public sealed class BrokerClient
     /// <param name="options">The configuration; read, not copied, so do not change it afterwards.</param>
     /// <param name="timeProvider">Clock for expiry and retry delays; <see cref="TimeProvider.System"/> by default.</param>
     /// <param name="logger">Logger; none by default.</param>
+    /// <param name="dpopKey">
+    /// The agent's DPoP key, which tokens are bound to when <see cref="BrokerClientOptions.UseDPoP"/> is on; not disposed
+    /// by this class. By default a new one for this client (share one per agent: <c>AddBrokerClient</c> does).
+    /// </param>
     /// <exception cref="ArgumentException">The options are incomplete or insecure (for example an http endpoint off loopback).</exception>
-    public BrokerClient(HttpClient httpClient, BrokerClientOptions options, TimeProvider? timeProvider = null, ILogger<BrokerClient>? logger = null)
+    public BrokerClient(HttpClient httpClient, BrokerClientOptions options, TimeProvider? timeProvider = null, ILogger<BrokerClient>? logger = null, DPoPKey? dpopKey = null)
     {
         ArgumentNullException.ThrowIfNull(httpClient);
         ArgumentNullException.ThrowIfNull(options);
@@ -49,9 +55,13 @@ public sealed class BrokerClient
         Options = options;
         _timeProvider = timeProvider ?? TimeProvider.System;
         _logger = logger ?? (ILogger)NullLogger.Instance;
+        _dpopKey = options.UseDPoP ? dpopKey ?? new DPoPKey(_timeProvider) : null;
     }
 
     internal BrokerClientOptions Options { get; }
+
+    /// <summary>The key tokens are bound to; null when <see cref="BrokerClientOptions.UseDPoP"/> is off.</summary>
+    public DPoPKey? DPoPKey => _dpopKey;
 
     /// <summary>Exchanges the subject token (and actor token, if configured) for a capability token.</summary>
     /// <param name="request">What the token is for; task ID, purpose and lifetime default from the options.</param>
@@ -68,12 +78,21 @@ public sealed class BrokerClient
         var form = Form(resolved, subject, actor);
         var target = resolved.Resource ?? resolved.Audience!;
 
+        var nonceRetried = false;
         for (var attempt = 1; ; attempt++)
         {
             var sentAt = _timeProvider.GetUtcNow();
             using var message = new HttpRequestMessage(HttpMethod.Post, Options.TokenEndpoint) { Content = new FormUrlEncodedContent(form) };
             message.Headers.Accept.Add(Json);
+            if (_dpopKey is not null)
+            {
+                // RFC 9449 §5: a proof of the agent's key with the token request, so the token is bound to it. A new
+                // proof for every attempt: each jti is used once.
+                message.Headers.TryAddWithoutValidation(DPoPConstants.HeaderName, _dpopKey.CreateProof(HttpMethod.Post, Options.TokenEndpoint!));
+            }
+
             using var response = await _httpClient.SendAsync(message, HttpCompletionOption.ResponseHeadersRead, cancellationToken).ConfigureAwait(false);
+            var nonceSent = _dpopKey?.RememberNonce(Options.TokenEndpoint!, response) == true;
 
             // RFC 6749 §5.2 temporarily_unavailable: the broker could not record the grant; it says when to come
             // back (RFC 9110 §10.2.3). Only 503 is retried: a 4xx will not change by asking again.
@@ -88,12 +107,28 @@ public sealed class BrokerClient
             var body = await ReadBoundedAsync(response, cancellationToken).ConfigureAwait(false);
             if (response.StatusCode == HttpStatusCode.OK)
             {
-                var token = ReadToken(body, resolved, sentAt);
+                var token = ReadToken(body, resolved, sentAt, _dpopKey);
+                if (_dpopKey is not null && token.Key is null)
+                {
+                    Log.BearerFallback(_logger, token.Scope);
+                }
+
                 Log.ExchangeSucceeded(_logger, token.Scope, target, token.Lifetime);
                 return token;
             }
 
             var error = ReadError(body, response.StatusCode);
+
+            // RFC 9449 §8: the broker wants a nonce of its own in the proof, and sent one. Once: a broker that refuses
+            // its own fresh nonce will not change its mind.
+            if (error.Error == DPoPConstants.UseDPoPNonce && nonceSent && !nonceRetried)
+            {
+                nonceRetried = true;
+                Log.DPoPNonceRetry(_logger, Options.TokenEndpoint!.Host);
+                attempt--; // not one of the MaxRetries, which count 503s
+                continue;
+            }
+
             Log.ExchangeRefused(_logger, resolved.Scope, target, error.Error, (int)error.StatusCode);
             throw error;
         }
@@ -174,8 +209,11 @@ public sealed class BrokerClient
         }
     }
 
-    /// <summary>RFC 8693 §2.2.1 success response.</summary>
-    private static CapabilityToken ReadToken(byte[] body, CapabilityRequest request, DateTimeOffset sentAt)
+    /// <summary>
+    /// RFC 8693 §2.2.1 success response. <c>token_type</c> <c>DPoP</c> (RFC 9449 §5) only when a proof was sent; a
+    /// broker without DPoP answers <c>Bearer</c>, and the token is used as one.
+    /// </summary>
+    private static CapabilityToken ReadToken(byte[] body, CapabilityRequest request, DateTimeOffset sentAt, DPoPKey? key)
     {
         try
         {
@@ -183,7 +221,9 @@ public sealed class BrokerClient
             var root = json.RootElement;
             if (root.ValueKind == JsonValueKind.Object
                 && root.TryGetProperty("access_token", out var accessToken) && accessToken.ValueKind == JsonValueKind.String && accessToken.GetString() is { Length: > 0 } token
-                && root.TryGetProperty("token_type", out var tokenType) && string.Equals(tokenType.GetString(), "Bearer", StringComparison.OrdinalIgnoreCase)
+                && root.TryGetProperty("token_type", out var tokenType) && tokenType.ValueKind == JsonValueKind.String
+                && (string.Equals(tokenType.GetString(), "Bearer", StringComparison.OrdinalIgnoreCase)
+                    || (key is not null && string.Equals(tokenType.GetString(), DPoPConstants.TokenType, StringComparison.OrdinalIgnoreCase)))
                 && root.TryGetProperty("expires_in", out var expiresIn) && expiresIn.ValueKind == JsonValueKind.Number && expiresIn.TryGetInt64(out var seconds) && seconds > 0)
             {
                 // RFC 8693 §2.2.1: scope may be omitted when it is the requested one.
@@ -191,7 +231,8 @@ public sealed class BrokerClient
                 var issuedTokenType = root.TryGetProperty("issued_token_type", out var t) && t.ValueKind == JsonValueKind.String ? t.GetString()! : SubjectTokenTypes.AccessToken;
 
                 // Counting from when the request was sent keeps ExpiresAt at or before the broker's exp.
-                return new CapabilityToken(token, sentAt.AddSeconds(seconds), scope, issuedTokenType, sentAt);
+                var bound = string.Equals(tokenType.GetString(), DPoPConstants.TokenType, StringComparison.OrdinalIgnoreCase);
+                return new CapabilityToken(token, sentAt.AddSeconds(seconds), scope, issuedTokenType, sentAt, bound ? key : null);
             }
         }
         catch (JsonException)

@@ -20,6 +20,15 @@ public sealed class BrokerClientOptions
     /// </summary>
     public ISubjectTokenSource? ActorTokenSource { get; set; }
 
+    /// <summary>
+    /// Ask for DPoP-bound tokens (RFC 9449): every exchange carries a proof of the agent's <see cref="DPoPKey"/>, and
+    /// the tokens the broker binds to it are sent with <c>Authorization: DPoP</c> and a proof per request, so a copied
+    /// token is useless without the key. On by default. A broker that answers <c>token_type</c> <c>Bearer</c> (one
+    /// without DPoP) gets its tokens used as bearer tokens. Turn it off only for resource servers that do not
+    /// support DPoP: they cannot accept a DPoP-bound token.
+    /// </summary>
+    public bool UseDPoP { get; set; } = true;
+
     /// <summary>The <c>task_id</c> of requests that do not set one. Default none.</summary>
     public string? DefaultTaskId { get; set; }
 

@@ -15,8 +15,9 @@ public static class BrokerClientServiceCollectionExtensions
     public const string HttpClientName = "Broker.Client";
 
     /// <summary>
-    /// Adds <see cref="BrokerClient"/> (typed HTTP client) and a singleton <see cref="CapabilityTokenCache"/>, with
-    /// <see cref="BrokerClientOptions"/> validated on start. Safe to call more than once; each
+    /// Adds <see cref="BrokerClient"/> (typed HTTP client), a singleton <see cref="CapabilityTokenCache"/> and the agent's
+    /// one <see cref="DPoPKey"/> (a singleton made in memory at first use), with <see cref="BrokerClientOptions"/>
+    /// validated on start. Safe to call more than once; each
     /// <paramref name="configure"/> is applied in order.
     /// </summary>
     /// <returns>The builder of the HTTP client that talks to the broker, for timeouts or a client certificate.</returns>
@@ -32,6 +33,9 @@ public static class BrokerClientServiceCollectionExtensions
         options.ValidateOnStart();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<BrokerClientOptions>, BrokerClientOptionsValidator>());
         services.TryAddSingleton(TimeProvider.System);
+
+        // One key per agent (RFC 9449): every BrokerClient the factory makes binds its tokens to the same key.
+        services.TryAddSingleton(sp => new DPoPKey(sp.GetRequiredService<TimeProvider>()));
         services.TryAddSingleton(sp => new CapabilityTokenCache(
             sp.GetRequiredService<BrokerClient>,
             sp.GetRequiredService<IOptions<BrokerClientOptions>>().Value,
@@ -56,11 +60,16 @@ public static class BrokerClientServiceCollectionExtensions
         });
         if (!services.Any(d => d.ServiceType == typeof(BrokerClient)))
         {
-            builder.AddTypedClient((http, sp) => new BrokerClient(
-                http,
-                sp.GetRequiredService<IOptions<BrokerClientOptions>>().Value,
-                sp.GetRequiredService<TimeProvider>(),
-                sp.GetService<ILogger<BrokerClient>>()));
+            builder.AddTypedClient((http, sp) =>
+            {
+                var options = sp.GetRequiredService<IOptions<BrokerClientOptions>>().Value;
+                return new BrokerClient(
+                    http,
+                    options,
+                    sp.GetRequiredService<TimeProvider>(),
+                    sp.GetService<ILogger<BrokerClient>>(),
+                    options.UseDPoP ? sp.GetRequiredService<DPoPKey>() : null);
+            });
         }
 
         return builder;

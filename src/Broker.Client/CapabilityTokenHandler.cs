@@ -1,19 +1,22 @@
 // Broker.Client — the agent side of the Broker.
 
 using System.Net;
-using System.Net.Http.Headers;
 using System.Net.Http.Json;
 using Broker.Client.Internal;
+using Broker.Jose.DPoP;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 
 namespace Broker.Client;
 
 /// <summary>
-/// Attaches <c>Authorization: Bearer</c> with a capability token for one <see cref="CapabilityRequest"/> to every
-/// outgoing request, from a <see cref="CapabilityTokenCache"/>. When the resource server answers 401, the token is
-/// dropped from the cache and the request is sent once more with a new one — if its content can be sent again
-/// (no content, or buffered content); a streamed body is not replayed and the 401 is returned.
+/// Attaches a capability token for one <see cref="CapabilityRequest"/> to every outgoing request, from a
+/// <see cref="CapabilityTokenCache"/>: a DPoP-bound token as <c>Authorization: DPoP</c> with a <c>DPoP</c> proof of this
+/// request (method, URI, <c>ath</c> of the token, the server's latest nonce; RFC 9449 §7), a bearer token as
+/// <c>Authorization: Bearer</c>. When the resource server answers 401 <c>use_dpop_nonce</c> with a <c>DPoP-Nonce</c>
+/// (RFC 9449 §9), the request is sent once more with a proof carrying that nonce. When it answers any other 401, the
+/// token is dropped from the cache and the request is sent once more with a new one. Either resend happens only if the
+/// content can be sent again (no content, or buffered content); a streamed body is not replayed and the 401 is returned.
 /// </summary>
 /// <remarks>
 /// <para>A request that already carries an <c>Authorization</c> header set by the caller is sent unchanged.</para>
@@ -85,11 +88,23 @@ public sealed class CapabilityTokenHandler : DelegatingHandler
         }
 
         var token = await _cache.GetTokenAsync(_request, cancellationToken).ConfigureAwait(false);
-        Authorize(request, token);
-        var response = await base.SendAsync(request, cancellationToken).ConfigureAwait(false);
+        var response = await SendWithAsync(request, token, cancellationToken).ConfigureAwait(false);
         if (response.StatusCode != HttpStatusCode.Unauthorized || !CanResend(request.Content))
         {
             return response;
+        }
+
+        // RFC 9449 §9: the resource server wants a nonce of its own in the proof, and sent one (now remembered).
+        // Once: a server that refuses a proof with its own fresh nonce is not asked again, nor is a new token any help.
+        if (token.Key is not null && IsNonceChallenge(response) && response.Headers.Contains(DPoPConstants.NonceHeaderName))
+        {
+            Log.DPoPNonceRetry(_logger, request.RequestUri?.Host);
+            response.Dispose();
+            response = await SendWithAsync(request, token, cancellationToken).ConfigureAwait(false);
+            if (response.StatusCode != HttpStatusCode.Unauthorized || IsNonceChallenge(response))
+            {
+                return response;
+            }
         }
 
         // RFC 6750 §3.1 invalid_token: revoked, or the resource server's clock or keys differ from ours. One fresh
@@ -97,14 +112,82 @@ public sealed class CapabilityTokenHandler : DelegatingHandler
         Log.TokenRejected(_logger, request.RequestUri?.Host, token.Scope);
         response.Dispose();
         _cache.Invalidate(_request, token);
-        Authorize(request, await _cache.GetTokenAsync(_request, cancellationToken).ConfigureAwait(false));
-        return await base.SendAsync(request, cancellationToken).ConfigureAwait(false);
+        return await SendWithAsync(request, await _cache.GetTokenAsync(_request, cancellationToken).ConfigureAwait(false), cancellationToken).ConfigureAwait(false);
     }
 
-    private static void Authorize(HttpRequestMessage request, CapabilityToken token)
+    /// <summary>Sends <paramref name="request"/> with <paramref name="token"/>, and a fresh proof when it is DPoP-bound.</summary>
+    private async Task<HttpResponseMessage> SendWithAsync(HttpRequestMessage request, CapabilityToken token, CancellationToken cancellationToken)
     {
-        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", token.AccessToken);
+        // RFC 9449 §7.1: a DPoP-bound token with the DPoP scheme and a proof of this very request hashing this token
+        // (§4.2 ath); a new proof for every send, resends included, since each jti is accepted once.
+        token.Authorize(request);
         request.Options.Set(Stamped, true);
+        var response = await base.SendAsync(request, cancellationToken).ConfigureAwait(false);
+
+        // RFC 9449 §8.2, §9: a server may send its next nonce with any answer.
+        token.Key?.RememberNonce(request.RequestUri!, response);
+        return response;
+    }
+
+    /// <summary>A <c>WWW-Authenticate: DPoP</c> challenge with <c>error="use_dpop_nonce"</c> (RFC 9449 §7.1, §9).</summary>
+    private static bool IsNonceChallenge(HttpResponseMessage response) =>
+        response.Headers.WwwAuthenticate.Any(c => string.Equals(c.Scheme, DPoPConstants.AuthenticationScheme, StringComparison.OrdinalIgnoreCase)
+            && ChallengeParameter(c.Parameter, "error") == DPoPConstants.UseDPoPNonce);
+
+    /// <summary>One auth-param of a challenge (RFC 9110 §11.2): a token or a quoted-string, unescaped.</summary>
+    internal static string? ChallengeParameter(string? parameters, string name)
+    {
+        var i = 0;
+        while (parameters is not null && i < parameters.Length)
+        {
+            while (i < parameters.Length && parameters[i] is ' ' or '\t' or ',')
+            {
+                i++;
+            }
+
+            var equals = parameters.IndexOf('=', i);
+            if (equals < 0)
+            {
+                return null;
+            }
+
+            var key = parameters[i..equals].Trim();
+            i = equals + 1;
+            while (i < parameters.Length && parameters[i] is ' ' or '\t')
+            {
+                i++;
+            }
+
+            var value = new System.Text.StringBuilder();
+            if (i < parameters.Length && parameters[i] == '"')
+            {
+                for (i++; i < parameters.Length && parameters[i] != '"'; i++)
+                {
+                    if (parameters[i] == '\\' && i + 1 < parameters.Length)
+                    {
+                        i++;
+                    }
+
+                    value.Append(parameters[i]);
+                }
+
+                i++;
+            }
+            else
+            {
+                for (; i < parameters.Length && parameters[i] != ','; i++)
+                {
+                    value.Append(parameters[i]);
+                }
+            }
+
+            if (string.Equals(key, name, StringComparison.OrdinalIgnoreCase))
+            {
+                return value.ToString().Trim();
+            }
+        }
+
+        return null;
     }
 
     /// <summary>RFC 6454 origin: scheme, host and port (the default port made explicit); null for anything but absolute http(s).</summary>

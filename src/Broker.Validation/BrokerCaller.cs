@@ -21,7 +21,8 @@ public sealed class BrokerCaller
         IReadOnlyList<string> actorChain,
         IReadOnlyCollection<string> capabilities,
         DateTimeOffset expiresAt,
-        string? certificateThumbprint)
+        string? certificateThumbprint,
+        string? keyThumbprint = null)
     {
         GrantId = grantId;
         Subject = subject;
@@ -33,6 +34,7 @@ public sealed class BrokerCaller
         Capabilities = capabilities.ToFrozenSet(StringComparer.Ordinal);
         ExpiresAt = expiresAt;
         CertificateThumbprint = certificateThumbprint;
+        KeyThumbprint = keyThumbprint;
     }
 
     /// <summary>The grant ID (the token's <c>jti</c>): what an admin revokes, and what audit lines join on.</summary>
@@ -71,6 +73,12 @@ public sealed class BrokerCaller
     /// certificate; null for a bearer token.
     /// </summary>
     public string? CertificateThumbprint { get; }
+
+    /// <summary>
+    /// The RFC 9449 <c>cnf.jkt</c> the token is bound to (the RFC 7638 thumbprint of the caller's DPoP key), already
+    /// checked against this request's proof; null for a token that is not DPoP-bound.
+    /// </summary>
+    public string? KeyThumbprint { get; }
 
     /// <summary>True when the token grants <paramref name="capability"/>.</summary>
     public bool HasCapability(string capability) => Capabilities.Contains(capability);

@@ -54,7 +54,8 @@ public static class BrokerEndpointRouteBuilderExtensions
 
     /// <summary>
     /// Answers 403 with the RFC 6750 §3.1 / MCP step-up challenge: <c>error="insufficient_scope"</c>, every capability
-    /// in <paramref name="requiredCapabilities"/> in <c>scope</c>, and <c>resource_metadata</c>.
+    /// in <paramref name="requiredCapabilities"/> in <c>scope</c>, and <c>resource_metadata</c>. The challenge's scheme is
+    /// the one the token came with: <c>DPoP</c> (with <c>algs</c>, RFC 9449 §7.1) for a DPoP-bound token, else <c>Bearer</c>.
     /// </summary>
     public static void WriteInsufficientScopeChallenge(this HttpContext context, IEnumerable<string> requiredCapabilities, string authenticationScheme = BrokerTokenDefaults.AuthenticationScheme)
     {
@@ -62,10 +63,10 @@ public static class BrokerEndpointRouteBuilderExtensions
         ArgumentNullException.ThrowIfNull(requiredCapabilities);
         var options = context.RequestServices.GetRequiredService<IOptionsMonitor<BrokerTokenOptions>>().Get(authenticationScheme);
         var scope = string.Join(' ', requiredCapabilities.Distinct(StringComparer.Ordinal));
-        Challenges.Write(context.Response, StatusCodes.Status403Forbidden, Challenges.Bearer(
-            Challenges.ResourceMetadataUriOf(options),
-            "insufficient_scope",
-            "The token lacks capabilities this operation needs.",
-            scope.Length > 0 ? scope : null));
+        const string Description = "The token lacks capabilities this operation needs.";
+        var metadata = Challenges.ResourceMetadataUriOf(options);
+        Challenges.Write(context.Response, StatusCodes.Status403Forbidden, BrokerTokenEvents.PresentedSchemeOf(context) == PresentedScheme.DPoP
+            ? Challenges.DPoP(metadata, string.Join(' ', options.DPoP.Algorithms.Distinct(StringComparer.Ordinal)), "insufficient_scope", Description, scope.Length > 0 ? scope : null)
+            : Challenges.Bearer(metadata, "insufficient_scope", Description, scope.Length > 0 ? scope : null));
     }
 }

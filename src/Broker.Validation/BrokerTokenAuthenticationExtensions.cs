@@ -1,5 +1,6 @@
 // Broker.Validation — resource servers honour broker tokens.
 
+using Broker.Jose.DPoP;
 using Broker.Validation;
 using Broker.Validation.Internal;
 using Broker.Validation.Revocation;
@@ -17,7 +18,7 @@ public static class BrokerTokenAuthenticationExtensions
     /// <summary>
     /// Adds the <see cref="BrokerTokenDefaults.AuthenticationScheme"/> scheme: JwtBearer configured for broker
     /// tokens (RFC 9068 <c>at+jwt</c>, ES256, issuer, audience = <see cref="BrokerTokenOptions.Resource"/>, tenant,
-    /// bounded clock skew, RFC 8705 certificate binding, revocation check), with keys from the broker's RFC 8414
+    /// bounded clock skew, RFC 8705 certificate binding, RFC 9449 DPoP binding with its proof, revocation check), with keys from the broker's RFC 8414
     /// metadata. Options are validated when the host starts.
     /// </summary>
     public static AuthenticationBuilder AddBrokerTokens(this AuthenticationBuilder builder, Action<BrokerTokenOptions> configure) =>
@@ -41,6 +42,10 @@ public static class BrokerTokenAuthenticationExtensions
         // (AddBrokerStatusList replaces this default, and only this default).
         services.TryAddSingleton(sp => new RevokedGrantSet(sp.GetRequiredService<TimeProvider>()));
         services.TryAddSingleton(typeof(IRevocationCheck), DefaultRevocationCheck);
+
+        // RFC 9449 §11.1: each DPoP proof is accepted once. In process memory by default, shared by every scheme; replicas
+        // behind one load balancer register a shared IDPoPReplayCache first (TryAdd).
+        services.TryAddSingleton<IDPoPReplayCache>(sp => new InMemoryDPoPReplayCache(sp.GetRequiredService<TimeProvider>()));
 
         // Only the configured broker is fetched: no redirects, bounded time and size.
         services.AddHttpClient(BrokerJwtBearerSetup.HttpClientName, client => client.MaxResponseContentBufferSize = 1024 * 1024)

@@ -69,6 +69,9 @@ public sealed class BrokerTokenOptions
 
     /// <summary>What to do when the revocation source cannot vouch for a token. See <see cref="RevocationPolicy"/>.</summary>
     public RevocationPolicy Revocation { get; } = new();
+
+    /// <summary>How DPoP-bound tokens and their proofs are checked (RFC 9449). See <see cref="DPoPPolicy"/>.</summary>
+    public DPoPPolicy DPoP { get; } = new();
 }
 
 /// <summary>How the revocation check (<see cref="Revocation.IRevocationCheck"/>) is applied to every validated token.</summary>

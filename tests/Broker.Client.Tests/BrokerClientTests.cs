@@ -161,7 +161,7 @@ public sealed class BrokerClientTests(ClientFixture fixture) : IClassFixture<Cli
     [InlineData(500, """{"error":"server_error"}""", "server_error")]
     [InlineData(502, "<html>bad gateway</html>", BrokerExchangeException.InvalidResponse)]
     [InlineData(200, """{"access_token":"x","token_type":"Bearer"}""", BrokerExchangeException.InvalidResponse)]
-    [InlineData(200, """{"access_token":"x","token_type":"DPoP","expires_in":60}""", BrokerExchangeException.InvalidResponse)]
+    [InlineData(200, """{"access_token":"x","token_type":"N_A","expires_in":60}""", BrokerExchangeException.InvalidResponse)]
     public async Task ExchangeAsync_OtherAnswers_MappedOnceWithoutRetry(int status, string body, string expectedError)
     {
         // Arrange

@@ -68,7 +68,9 @@ public sealed class TokenRejectionTests(BrokerFixture fixture)
         { "missing jti", "The token lacks required claims." },
         { "scope as array", "The token lacks required claims." },
         { "act without sub", "The token lacks required claims." },
-        { "cnf jkt (DPoP)", "The token is bound by a method this resource does not support." },
+        { "cnf jkt (DPoP) presented as a bearer token", "The token is DPoP-bound: present it with the DPoP scheme and a proof." },
+        { "cnf with jkt and x5t#S256", "The token is bound by a method this resource does not support." },
+        { "cnf jkt not a string", "The token is bound by a method this resource does not support." },
         { "cnf x5t#S256 without a certificate", "The token is bound to a client certificate that was not presented." },
         { "garbage", "The token is malformed." },
         { "two segments", "The token is malformed." },
@@ -191,8 +193,12 @@ public sealed class TokenRejectionTests(BrokerFixture fixture)
                 return Broker.Sign(c => c["scope"] = new[] { "files.read" });
             case "act without sub":
                 return Broker.Sign(c => c["act"] = new { client_id = "x" });
-            case "cnf jkt (DPoP)":
+            case "cnf jkt (DPoP) presented as a bearer token":
                 return Broker.Sign(c => c["cnf"] = new Dictionary<string, string> { ["jkt"] = "0ZcOCORZNYy-DWpqq30jZyJGHTN0d2HglBV3uiguA4I" });
+            case "cnf with jkt and x5t#S256":
+                return Broker.Sign(c => c["cnf"] = new Dictionary<string, string> { ["jkt"] = "0ZcOCORZNYy-DWpqq30jZyJGHTN0d2HglBV3uiguA4I", ["x5t#S256"] = "bwcK0esc3ACC3DB2Y5_lESsXE8o9ltc05O89jdN-dg2" });
+            case "cnf jkt not a string":
+                return Broker.Sign(c => c["cnf"] = new Dictionary<string, object> { ["jkt"] = 42 });
             case "cnf x5t#S256 without a certificate":
                 return Broker.Sign(c => c["cnf"] = new Dictionary<string, string> { ["x5t#S256"] = "bwcK0esc3ACC3DB2Y5_lESsXE8o9ltc05O89jdN-dg2" });
             case "garbage":

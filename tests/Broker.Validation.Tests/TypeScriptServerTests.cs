@@ -21,6 +21,7 @@ public sealed class TypeScriptServerTests(TypeScriptServerFixture fixture) : ICl
 {
     private const string ResourceMetadata = "https://mcp.test/.well-known/oauth-protected-resource/mcp";
     private const string Writer = "spiffe://dev.localhost/agents/writer";
+    private const string DPoPAlgs = "ES256 ES384 ES512 PS256 PS384 PS512";
 
     private static CancellationToken Ct => TestContext.Current.CancellationToken;
 
@@ -108,6 +109,59 @@ public sealed class TypeScriptServerTests(TypeScriptServerFixture fixture) : ICl
         Assert.Equal([Broker.Issuer], metadata.RootElement.GetProperty("authorization_servers").EnumerateArray().Select(e => e.GetString()));
         Assert.Equal(["files.read", "files.write"], metadata.RootElement.GetProperty("scopes_supported").EnumerateArray().Select(e => e.GetString()));
         Assert.Equal(pathSpecific, root);
+    }
+
+    [Fact]
+    public async Task DPoPBoundToken_WithAProofOfItsKey_Accepted_MetadataAdvertisesTheProofAlgorithms()
+    {
+        // Arrange
+        var attempt = DPoPCases.Make("valid", Broker, fixture.Endpoint);
+        using var http = new HttpClient { BaseAddress = fixture.BaseAddress };
+
+        // Act
+        using var response = await SendAsync(Rpc.ToolCall("read_file"), headers: attempt.Headers());
+        using var challenged = await SendAsync(Rpc.ToolCall("read_file"));
+        using var metadata = JsonDocument.Parse(await http.GetStringAsync(new Uri("/.well-known/oauth-protected-resource/mcp", UriKind.Relative), Ct));
+
+        // Assert: the same as the C# server (DPoPBindingTests).
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal(
+            [$"Bearer resource_metadata=\"{ResourceMetadata}\"", $"DPoP resource_metadata=\"{ResourceMetadata}\", algs=\"{DPoPAlgs}\""],
+            Rpc.Challenges(challenged));
+        Assert.Equal(DPoPAlgs.Split(' '), metadata.RootElement.GetProperty("dpop_signing_alg_values_supported").EnumerateArray().Select(e => e.GetString()));
+        Assert.False(metadata.RootElement.GetProperty("dpop_bound_access_tokens_required").GetBoolean());
+        AssertNoTokenLogged(attempt.Token);
+        AssertNoTokenLogged(attempt.Proofs[0]);
+    }
+
+    [Theory]
+    [MemberData(nameof(DPoPCases.Failures), MemberType = typeof(DPoPCases))]
+    public async Task DPoPBoundToken_PresentedWrongly_TheSameAnswerAsTheCSharpServer(string scenario, string scheme, string error, string description)
+    {
+        // Arrange
+        var attempt = DPoPCases.Make(scenario, Broker, fixture.Endpoint);
+        if (attempt.SendTwice)
+        {
+            using var accepted = await SendAsync(Rpc.ToolCall("read_file"), headers: attempt.Headers());
+            Assert.Equal(HttpStatusCode.OK, accepted.StatusCode);
+        }
+
+        var audited = (await AuditLinesAsync(GrantId(attempt.Token))).Count;
+
+        // Act
+        using var response = await SendAsync(Rpc.ToolCall("read_file"), headers: attempt.Headers());
+
+        // Assert: exactly what DPoPBindingTests expects of the C# server, and no tool call.
+        Assert.True(response.StatusCode == HttpStatusCode.Unauthorized, $"{scenario}: HTTP {(int)response.StatusCode}");
+        var refusal = $"error=\"{error}\", error_description=\"{description}\"";
+        Assert.Equal(
+            [
+                scheme == "Bearer" ? $"Bearer resource_metadata=\"{ResourceMetadata}\", {refusal}" : $"Bearer resource_metadata=\"{ResourceMetadata}\"",
+                scheme == "DPoP" ? $"DPoP resource_metadata=\"{ResourceMetadata}\", {refusal}, algs=\"{DPoPAlgs}\"" : $"DPoP resource_metadata=\"{ResourceMetadata}\", algs=\"{DPoPAlgs}\"",
+            ],
+            Rpc.Challenges(response));
+        Assert.Equal(audited, (await AuditLinesAsync(GrantId(attempt.Token))).Count);
+        AssertNoTokenLogged(attempt.Token);
     }
 
     public static TheoryData<string, string> RefusedTokens => new()

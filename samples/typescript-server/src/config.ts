@@ -9,13 +9,16 @@ export interface Config {
   host: string;
   port: number;
   maxStalenessMs: number;
+  /** The origin clients address this server at, for the htu of DPoP proofs; undefined: the request's own Host. */
+  publicOrigin: string | undefined;
   /** This server's own workload credential for the revocation feed, read before every connection. */
   credential: () => Promise<string>;
 }
 
 /**
  * BROKER_URL, MCP_RESOURCE, MCP_TENANT (required), MCP_LISTEN (host:port, default 127.0.0.1:5091),
- * REVOCATION_MAX_STALENESS_SECONDS (default 45), and the feed credential: BROKER_CREDENTIAL_FILE (a JWT-SVID or
+ * REVOCATION_MAX_STALENESS_SECONDS (default 45), MCP_PUBLIC_ORIGIN (the origin clients address this server at, for
+ * DPoP proofs behind a proxy; default: the request's own Host), and the feed credential: BROKER_CREDENTIAL_FILE (a JWT-SVID or
  * OIDC token file, re-read on every connection so rotation is picked up) or, for a --dev broker only,
  * BROKER_DEV_SPIFFE_ID (a dev JWT-SVID from the broker's POST /dev/svid).
  */
@@ -47,6 +50,11 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
   const staleness = Number(env.REVOCATION_MAX_STALENESS_SECONDS ?? '45');
   if (!Number.isFinite(staleness) || staleness < 1 || staleness > 3600) problems.push('REVOCATION_MAX_STALENESS_SECONDS must be 1-3600');
 
+  const publicOrigin = env.MCP_PUBLIC_ORIGIN?.trim() || undefined;
+  if (publicOrigin && !(URL.canParse(publicOrigin) && ['http:', 'https:'].includes(new URL(publicOrigin).protocol) && new URL(publicOrigin).origin === publicOrigin.replace(/\/$/, ''))) {
+    problems.push('MCP_PUBLIC_ORIGIN must be an http(s) origin without path, e.g. https://mcp.example.org');
+  }
+
   let credential: (() => Promise<string>) | undefined;
   if (env.BROKER_CREDENTIAL_FILE) {
     const file = env.BROKER_CREDENTIAL_FILE;
@@ -73,6 +81,7 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
     broker, resource, tenant,
     host: listen.hostname.replace(/^\[|\]$/g, ''), port: Number(listen.port),
     maxStalenessMs: staleness * 1000,
+    publicOrigin: publicOrigin ? new URL(publicOrigin).origin : undefined,
     credential,
   };
 }

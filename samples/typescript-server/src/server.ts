@@ -77,11 +77,17 @@ async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> 
     return;
   }
 
-  // Every request to the MCP endpoint needs a valid token: 401 names where to find out how to get one.
-  const result = await tokens.authenticate(req.headersDistinct.authorization);
+  // Every request to the MCP endpoint needs a valid token: 401 names where to find out how to get one. A DPoP proof
+  // names the URI clients address: the configured public origin, or this request's own Host, then the path.
+  const result = await tokens.authenticate({
+    authorization: req.headersDistinct.authorization,
+    dpop: req.headersDistinct.dpop,
+    method: req.method ?? '',
+    uri: `${config.publicOrigin ?? `http://${req.headers.host ?? ''}`}${path}`,
+  });
   if (result.kind !== 'valid') {
-    const challenge = result.kind === 'missing' ? tokens.challenge() : result.kind === 'invalid' ? tokens.invalidTokenChallenge(result.reason) : undefined;
-    res.writeHead(challenge ? 401 : 503, challenge ? { 'WWW-Authenticate': challenge, 'Cache-Control': 'no-store' } : { 'Retry-After': '5', 'Cache-Control': 'no-store' }).end();
+    const challenges = result.kind === 'missing' ? tokens.unauthorizedChallenges() : result.kind === 'invalid' ? tokens.unauthorizedChallenges(result) : undefined;
+    res.writeHead(challenges ? 401 : 503, challenges ? { 'WWW-Authenticate': challenges, 'Cache-Control': 'no-store' } : { 'Retry-After': '5', 'Cache-Control': 'no-store' }).end();
     return;
   }
 
@@ -110,7 +116,9 @@ async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> 
     // MCP "Scope Challenge Handling": every capability the tool needs, not only the missing ones.
     audit!.refused();
     return writeJsonRpcError(res, 403, message.id, JsonRpcErrors.invalidRequest, 'The token lacks capabilities this tool needs.', {
-      'WWW-Authenticate': tokens.challenge('insufficient_scope', 'The token lacks capabilities this operation needs.', toolCapabilities.get(tool)!.join(' ')),
+      // In the scheme the token came with: DPoP (with algs) for a DPoP-bound token (RFC 9449 §7.1).
+      'WWW-Authenticate': tokens.challenge('insufficient_scope', 'The token lacks capabilities this operation needs.', toolCapabilities.get(tool)!.join(' '),
+        caller.keyThumbprint ? 'DPoP' : 'Bearer'),
     });
   }
 

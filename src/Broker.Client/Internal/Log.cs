@@ -28,4 +28,10 @@ internal static partial class Log
 
     [LoggerMessage(EventId = 7005, EventName = "BrokerClientTokenWithheld", Level = LogLevel.Warning, Message = "broker-client: a request to {Host} was refused: a capability token for {Target} goes only to that resource's origin.")]
     public static partial void TokenWithheld(ILogger logger, string? host, string? target);
+
+    [LoggerMessage(EventId = 7006, EventName = "BrokerClientDPoPNonceRetry", Level = LogLevel.Debug, Message = "broker-client: {Host} asked for a DPoP nonce (use_dpop_nonce); retrying once with it.")]
+    public static partial void DPoPNonceRetry(ILogger logger, string? host);
+
+    [LoggerMessage(EventId = 7007, EventName = "BrokerClientBearerFallback", Level = LogLevel.Information, Message = "broker-client: the broker answered a bearer token for '{Scope}' to a DPoP request; it is used as a bearer token.")]
+    public static partial void BearerFallback(ILogger logger, string scope);
 }

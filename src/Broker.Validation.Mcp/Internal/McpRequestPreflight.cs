@@ -227,7 +227,13 @@ internal sealed class McpRequestPreflight(ToolCapabilities capabilities, ToolCal
     }
 
     /// <summary>No token passthrough (MCP "Token Handling"): behind this point the request carries no token.</summary>
-    private static void StripToken(HttpContext context) => context.Request.Headers.Authorization = StringValues.Empty;
+    private static void StripToken(HttpContext context)
+    {
+        context.Request.Headers.Authorization = StringValues.Empty;
+
+        // The DPoP proof (RFC 9449) goes with it: it names this request and hashes the token, and nothing past here needs it.
+        context.Request.Headers.Remove("DPoP");
+    }
 }
 
 /// <summary>The MCP 2026-07-28 Streamable HTTP routing headers.</summary>

@@ -1,5 +1,6 @@
 // Broker.Validation — resource servers honour broker tokens.
 
+using Broker.Jose.DPoP;
 using Broker.Validation.Revocation;
 using Microsoft.AspNetCore.Authentication.JwtBearer;
 using Microsoft.Extensions.Logging;
@@ -24,6 +25,7 @@ internal sealed class BrokerJwtBearerSetup(
     IOptionsMonitor<BrokerTokenOptions> brokerOptions,
     IHttpClientFactory httpClientFactory,
     IRevocationCheck revocation,
+    IDPoPReplayCache replayCache,
     TimeProvider timeProvider,
     ILoggerFactory loggerFactory) : IPostConfigureOptions<JwtBearerOptions>
 {
@@ -42,7 +44,7 @@ internal sealed class BrokerJwtBearerSetup(
         var metadata = new BrokerMetadataManager(broker, httpClientFactory.CreateClient(HttpClientName), timeProvider, logger);
 
         options.ConfigurationManager = metadata;
-        options.Events = new BrokerTokenEvents(broker, metadata, revocation, timeProvider, logger);
+        options.Events = new BrokerTokenEvents(broker, metadata, revocation, new DPoPCheck(broker.DPoP, replayCache, timeProvider), timeProvider, logger);
         // The token must never be retrievable after validation (GetTokenAsync): nothing downstream may pass it on.
         options.SaveToken = false;
         options.MapInboundClaims = false;

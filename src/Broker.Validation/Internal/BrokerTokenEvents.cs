@@ -4,6 +4,7 @@ using System.Security.Claims;
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
+using Broker.Jose.DPoP;
 using Broker.Validation.Revocation;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Authentication.JwtBearer;
@@ -17,11 +18,15 @@ namespace Broker.Validation.Internal;
 /// <summary>
 /// The broker-specific steps around JwtBearer's validation, in order: read the header strictly and refresh keys
 /// for an unknown <c>kid</c> (before validation); then the claims IdentityModel does not know (tenant, required
-/// broker claims, <c>cnf</c>, <c>act</c>) and the revocation check (after validation); and our challenges.
+/// broker claims, <c>cnf</c> with the DPoP proof, <c>act</c>) and the revocation check (after validation); and our
+/// challenges.
 /// </summary>
 internal sealed class BrokerTokenEvents : JwtBearerEvents
 {
     private const int MaxActorDepth = 8;
+
+    // Where MessageReceived leaves the scheme the token came with, for TokenValidated and the challenge.
+    private static readonly object PresentedSchemeKey = new();
 
     private readonly BrokerTokenOptions _options;
     private readonly BrokerMetadataManager _metadata;
@@ -29,16 +34,22 @@ internal sealed class BrokerTokenEvents : JwtBearerEvents
     private readonly TimeProvider _timeProvider;
     private readonly ILogger _logger;
     private readonly Uri _resourceMetadata;
+    private readonly DPoPCheck _dpop;
 
-    public BrokerTokenEvents(BrokerTokenOptions options, BrokerMetadataManager metadata, IRevocationCheck revocation, TimeProvider timeProvider, ILogger logger)
+    public BrokerTokenEvents(BrokerTokenOptions options, BrokerMetadataManager metadata, IRevocationCheck revocation, DPoPCheck dpop, TimeProvider timeProvider, ILogger logger)
     {
         _options = options;
         _metadata = metadata;
         _revocation = revocation;
+        _dpop = dpop;
         _timeProvider = timeProvider;
         _logger = logger;
         _resourceMetadata = Challenges.ResourceMetadataUriOf(options);
     }
+
+    /// <summary>The scheme the request's token was presented with; null when it carried none this scheme reads.</summary>
+    internal static PresentedScheme? PresentedSchemeOf(HttpContext context) =>
+        context.Items.TryGetValue(PresentedSchemeKey, out var scheme) ? (PresentedScheme)scheme! : null;
 
     public override async Task MessageReceived(MessageReceivedContext context)
     {
@@ -50,20 +61,32 @@ internal sealed class BrokerTokenEvents : JwtBearerEvents
             return;
         }
 
+        // RFC 6750 §2.1 Bearer or RFC 9449 §7.1 DPoP; scheme names are case-insensitive (RFC 9110 §11.1).
         var header = headers.Count == 1 ? headers[0] : null;
-        if (header is null || !header.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase))
+        PresentedScheme scheme;
+        string token;
+        if (header is not null && header.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase))
         {
-            // Not a bearer token (or an ambiguous pair of headers): nothing for this scheme to vouch for.
+            (scheme, token) = (PresentedScheme.Bearer, header["Bearer ".Length..].Trim());
+        }
+        else if (header is not null && header.StartsWith(DPoPConstants.AuthenticationScheme + " ", StringComparison.OrdinalIgnoreCase))
+        {
+            (scheme, token) = (PresentedScheme.DPoP, header[(DPoPConstants.AuthenticationScheme.Length + 1)..].Trim());
+        }
+        else
+        {
+            // Not a token of ours (or an ambiguous pair of headers): nothing for this scheme to vouch for.
             context.NoResult();
             return;
         }
 
-        var token = header["Bearer ".Length..].Trim();
         if (token.Length == 0)
         {
             context.NoResult();
             return;
         }
+
+        context.HttpContext.Items[PresentedSchemeKey] = scheme;
 
         // Bounded input before any parsing.
         if (token.Length > _options.MaxTokenLength)
@@ -133,7 +156,7 @@ internal sealed class BrokerTokenEvents : JwtBearerEvents
             return;
         }
 
-        var (bindingFailure, thumbprint) = CheckBinding(claims, context.HttpContext.Connection.ClientCertificate?.RawData);
+        var (bindingFailure, thumbprint, keyThumbprint) = await CheckBindingAsync(context.HttpContext, claims, token.EncodedToken);
         if (bindingFailure is { } failure)
         {
             Reject(context, failure);
@@ -163,8 +186,14 @@ internal sealed class BrokerTokenEvents : JwtBearerEvents
 
         var caller = new BrokerCaller(
             grantId, subject, clientId, tenant, taskId, purpose, actors,
-            scope.Split(' ', StringSplitOptions.RemoveEmptyEntries), new DateTimeOffset(token.ValidTo, TimeSpan.Zero), thumbprint);
+            scope.Split(' ', StringSplitOptions.RemoveEmptyEntries), new DateTimeOffset(token.ValidTo, TimeSpan.Zero), thumbprint, keyThumbprint);
         context.Principal = new ClaimsPrincipal(new BrokerIdentity(identity, caller));
+        if (keyThumbprint is not null && _dpop.IssueNonce() is { } nonce)
+        {
+            // RFC 9449 §8.2, §9: the current nonce with every answer, so the client's next proof needs no retry.
+            context.Response.Headers[DPoPConstants.NonceHeaderName] = nonce;
+        }
+
         Log.TokenValidated(_logger, grantId, subject, tenant, taskId);
     }
 
@@ -186,20 +215,49 @@ internal sealed class BrokerTokenEvents : JwtBearerEvents
     {
         context.HandleResponse();
         var response = context.Response;
-        if (context.AuthenticateFailure is BrokerMetadataUnavailableException)
+        var failure = context.AuthenticateFailure is null ? (TokenFailure?)null : TokenFailures.Classify(context.AuthenticateFailure);
+        if (context.AuthenticateFailure is BrokerMetadataUnavailableException || failure == TokenFailure.DPoPReplayCacheUnavailable)
         {
-            // Nothing is wrong with the token: we cannot check any. 503 tells the client not to fetch a new one.
+            // Nothing is wrong with the token or proof: we cannot check any. 503 tells the client not to fetch a new one.
             response.StatusCode = StatusCodes.Status503ServiceUnavailable;
             response.Headers.RetryAfter = "5";
             response.Headers.CacheControl = "no-store";
             return Task.CompletedTask;
         }
 
-        // RFC 6750 §3.1: no error code when the request carried no token; invalid_token when it did.
-        var challenge = context.AuthenticateFailure is null
-            ? Challenges.Bearer(_resourceMetadata)
-            : Challenges.Bearer(_resourceMetadata, "invalid_token", TokenFailures.Describe(TokenFailures.Classify(context.AuthenticateFailure)));
-        Challenges.Write(response, StatusCodes.Status401Unauthorized, challenge);
+        // RFC 9449 §7.2, RFC 9110 §11.6.1: both schemes are offered, Bearer first (where MCP clients look for
+        // resource_metadata), DPoP with the proof algorithms it accepts (§7.1). RFC 6750 §3.1: no error code when the
+        // request carried no token. The error goes in the challenge of the scheme the token came with, except a proof
+        // or nonce error, which only DPoP has (§7.1, §9).
+        string? bearerError = null, dpopError = null, description = null;
+        if (failure is { } refused)
+        {
+            description = TokenFailures.Describe(refused);
+            var error = refused switch
+            {
+                TokenFailure.DPoPProof => DPoPConstants.InvalidDPoPProof,
+                TokenFailure.DPoPNonce => DPoPConstants.UseDPoPNonce,
+                _ => "invalid_token",
+            };
+            if (error != "invalid_token" || PresentedSchemeOf(context.HttpContext) == PresentedScheme.DPoP)
+            {
+                dpopError = error;
+            }
+            else
+            {
+                bearerError = error;
+            }
+        }
+
+        var nonce = PresentedSchemeOf(context.HttpContext) == PresentedScheme.DPoP ? _dpop.IssueNonce() : null;
+        if (nonce is not null)
+        {
+            response.Headers[DPoPConstants.NonceHeaderName] = nonce;
+        }
+
+        Challenges.Write(response, StatusCodes.Status401Unauthorized,
+            Challenges.Bearer(_resourceMetadata, bearerError, bearerError is null ? null : description),
+            Challenges.DPoP(_resourceMetadata, _dpop.Algorithms, dpopError, dpopError is null ? null : description));
         return Task.CompletedTask;
     }
 
@@ -237,47 +295,105 @@ internal sealed class BrokerTokenEvents : JwtBearerEvents
     }
 
     /// <summary>
-    /// RFC 8705 §3: a token bound with <c>x5t#S256</c> is accepted only over a TLS connection whose client
-    /// certificate has that SHA-256 thumbprint. A confirmation method we cannot check (<c>jkt</c>, until DPoP is
-    /// supported) refuses the token: accepting it as a bearer token would undo the binding.
+    /// The token's confirmation (<c>cnf</c>) against the request. RFC 8705 §3: a token bound with <c>x5t#S256</c> is
+    /// accepted only over a TLS connection whose client certificate has that SHA-256 thumbprint. RFC 9449 §7.1: a token
+    /// bound with <c>jkt</c> only with the <c>DPoP</c> scheme and a proof for this request signed with that key; §7.2:
+    /// never as a bearer token (a downgrade would undo the binding). A token that is not DPoP-bound is refused with the
+    /// <c>DPoP</c> scheme, whose client claims a binding the token lacks. Any other confirmation method refuses the token.
     /// </summary>
-    private static (TokenFailure? Failure, string? Thumbprint) CheckBinding(JsonElement claims, byte[]? clientCertificate)
+    /// <returns>The failure, or the certificate thumbprint or DPoP key thumbprint the token is bound to (or neither).</returns>
+    private async ValueTask<(TokenFailure? Failure, string? CertificateThumbprint, string? KeyThumbprint)> CheckBindingAsync(
+        HttpContext context, JsonElement claims, string token)
+    {
+        var scheme = PresentedSchemeOf(context);
+        var (method, bound) = ReadConfirmation(claims);
+        if (method == Confirmation.Unsupported)
+        {
+            return (TokenFailure.UnsupportedBinding, null, null);
+        }
+
+        if (method != Confirmation.Key)
+        {
+            if (scheme == PresentedScheme.DPoP)
+            {
+                return (TokenFailure.NotDPoPBound, null, null);
+            }
+
+            if (_dpop.RequireBoundTokens)
+            {
+                return (TokenFailure.DPoPRequired, null, null);
+            }
+        }
+
+        switch (method)
+        {
+            case Confirmation.None:
+                return (null, null, null);
+
+            case Confirmation.Certificate:
+                if (context.Connection.ClientCertificate?.RawData is not { } certificate)
+                {
+                    return (TokenFailure.CertificateBinding, null, null);
+                }
+
+                var presented = Encoding.ASCII.GetBytes(Base64UrlEncoder.Encode(SHA256.HashData(certificate)));
+                return CryptographicOperations.FixedTimeEquals(presented, Encoding.ASCII.GetBytes(bound!))
+                    ? (null, bound, null)
+                    : (TokenFailure.CertificateBinding, null, null);
+
+            default:
+                if (scheme != PresentedScheme.DPoP)
+                {
+                    return (TokenFailure.DPoPDowngrade, null, null);
+                }
+
+                if (await _dpop.CheckAsync(context, token, bound!) is not { } refused)
+                {
+                    return (null, null, bound);
+                }
+
+                Log.DPoPProofRejected(_logger, refused.IsKeyMismatch ? "key_mismatch" : refused.Error.ToReasonCode());
+                return (refused.IsKeyMismatch ? TokenFailure.DPoPKeyMismatch : refused.Error switch
+                {
+                    DPoPProofError.ReplayCacheUnavailable => TokenFailure.DPoPReplayCacheUnavailable,
+                    DPoPProofError.MissingNonce or DPoPProofError.WrongNonce or DPoPProofError.StaleNonce => TokenFailure.DPoPNonce,
+                    _ => TokenFailure.DPoPProof,
+                }, null, null);
+        }
+    }
+
+    /// <summary><c>cnf</c>, when present, is an object with exactly one member: <c>x5t#S256</c> or <c>jkt</c>, a string.</summary>
+    private static (Confirmation Method, string? Value) ReadConfirmation(JsonElement claims)
     {
         if (!claims.TryGetProperty("cnf", out var cnf))
         {
-            return (null, null);
+            return (Confirmation.None, null);
         }
 
         if (cnf.ValueKind != JsonValueKind.Object)
         {
-            return (TokenFailure.UnsupportedBinding, null);
+            return (Confirmation.Unsupported, null);
         }
 
-        string? thumbprint = null;
+        (Confirmation Method, string? Value) found = (Confirmation.Unsupported, null);
         foreach (var member in cnf.EnumerateObject())
         {
-            if (member.Name != "x5t#S256" || member.Value.ValueKind != JsonValueKind.String || thumbprint is not null)
+            var method = member.Name switch
             {
-                return (TokenFailure.UnsupportedBinding, null);
+                "x5t#S256" => Confirmation.Certificate,
+                DPoPConstants.ConfirmationMember => Confirmation.Key,
+                _ => Confirmation.Unsupported,
+            };
+            if (method == Confirmation.Unsupported || member.Value.ValueKind != JsonValueKind.String
+                || member.Value.GetString() is not { Length: > 0 } value || found.Value is not null)
+            {
+                return (Confirmation.Unsupported, null);
             }
 
-            thumbprint = member.Value.GetString();
+            found = (method, value);
         }
 
-        if (thumbprint is null)
-        {
-            return (TokenFailure.UnsupportedBinding, null);
-        }
-
-        if (clientCertificate is null)
-        {
-            return (TokenFailure.CertificateBinding, null);
-        }
-
-        var presented = Encoding.ASCII.GetBytes(Base64UrlEncoder.Encode(SHA256.HashData(clientCertificate)));
-        return CryptographicOperations.FixedTimeEquals(presented, Encoding.ASCII.GetBytes(thumbprint))
-            ? (null, thumbprint)
-            : (TokenFailure.CertificateBinding, null);
+        return found;
     }
 
     /// <summary>
@@ -329,6 +445,14 @@ internal sealed class BrokerTokenEvents : JwtBearerEvents
         }
 
         return true;
+    }
+
+    private enum Confirmation
+    {
+        None,
+        Certificate,
+        Key,
+        Unsupported,
     }
 
     private static string? String(JsonElement element, string name) =>

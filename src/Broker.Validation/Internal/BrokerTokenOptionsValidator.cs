@@ -82,7 +82,45 @@ internal sealed partial class BrokerTokenOptionsValidator : IValidateOptions<Bro
             errors.Add($"{prefix} Revocation.MaxStaleness must be at least 1 second when set.");
         }
 
+        ValidateDPoP(prefix, options.DPoP, errors);
         return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
+    }
+
+    private static void ValidateDPoP(string prefix, DPoPPolicy dpop, List<string> errors)
+    {
+        // RFC 9449 §11.6: asymmetric algorithms of the JOSE allow-list only; none, HMAC or unknown ones never.
+        if (dpop.Algorithms.Count == 0 || !dpop.Algorithms.All(Broker.Jose.JoseAlgorithms.IsAllowed))
+        {
+            errors.Add($"{prefix} DPoP.Algorithms must be a non-empty list of {string.Join(", ", Broker.Jose.JoseAlgorithms.Allowed)}.");
+        }
+
+        if (dpop.MaxProofAge < TimeSpan.FromSeconds(1) || dpop.MaxProofAge > TimeSpan.FromMinutes(10))
+        {
+            errors.Add($"{prefix} DPoP.MaxProofAge must be between 1 second and 10 minutes.");
+        }
+
+        if (dpop.ClockSkew < TimeSpan.Zero || dpop.ClockSkew > TimeSpan.FromMinutes(5))
+        {
+            errors.Add($"{prefix} DPoP.ClockSkew must be between 0 and 5 minutes.");
+        }
+
+        // An origin only: the request's path base and path are appended to it.
+        if (dpop.PublicOrigin is { } origin
+            && (!origin.IsAbsoluteUri || (origin.Scheme != Uri.UriSchemeHttps && origin.Scheme != Uri.UriSchemeHttp)
+                || origin.AbsolutePath != "/" || origin.Query.Length > 0 || origin.Fragment.Length > 0 || origin.UserInfo.Length > 0))
+        {
+            errors.Add($"{prefix} DPoP.PublicOrigin must be an http(s) origin without path, query or fragment, e.g. https://mcp.example.org.");
+        }
+
+        if (dpop.NonceKey is { Length: < Broker.Jose.DPoP.DPoPNonceOptions.MinimumKeyLength })
+        {
+            errors.Add($"{prefix} DPoP.NonceKey must be at least {Broker.Jose.DPoP.DPoPNonceOptions.MinimumKeyLength} random bytes.");
+        }
+
+        if (dpop.NonceStep < TimeSpan.FromSeconds(10) || dpop.NonceStep > TimeSpan.FromHours(1))
+        {
+            errors.Add($"{prefix} DPoP.NonceStep must be between 10 seconds and 1 hour.");
+        }
     }
 
     // The broker's tenant grammar (docs/policy.md).

@@ -33,4 +33,7 @@ internal static partial class Log
 
     [LoggerMessage(EventId = 8007, EventName = "BrokerRevocationUndetermined", Level = LogLevel.Warning, Message = "broker-validation: the revocation source can say nothing about grant {GrantId} (its status names another list, or an index outside it); refused.")]
     public static partial void RevocationUndetermined(ILogger logger, string grantId);
+
+    [LoggerMessage(EventId = 8008, EventName = "BrokerDPoPProofRejected", Level = LogLevel.Information, Message = "broker-validation: the DPoP proof of a DPoP-bound token was refused: {Reason}.")]
+    public static partial void DPoPProofRejected(ILogger logger, string reason);
 }

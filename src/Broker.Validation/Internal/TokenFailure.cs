@@ -24,12 +24,26 @@ internal enum TokenFailure
     UnsupportedBinding,
     Revoked,
     RevocationUnknown,
+    DPoPProof,
+    DPoPNonce,
+    DPoPKeyMismatch,
+    DPoPDowngrade,
+    NotDPoPBound,
+    DPoPRequired,
+    DPoPReplayCacheUnavailable,
 }
 
 /// <summary>A token refused by one of our own checks (after, or before, IdentityModel's).</summary>
 internal sealed class BrokerTokenRejectedException(TokenFailure failure) : SecurityTokenValidationException(failure.ToString())
 {
     public TokenFailure Failure { get; } = failure;
+}
+
+/// <summary>The scheme a token was presented with (RFC 6750 <c>Bearer</c> or RFC 9449 <c>DPoP</c>), kept for the challenge.</summary>
+internal enum PresentedScheme
+{
+    Bearer,
+    DPoP,
 }
 
 /// <summary>The broker's metadata or keys could not be fetched: no token can be validated.</summary>
@@ -76,6 +90,12 @@ internal static class TokenFailures
         TokenFailure.UnsupportedBinding => "The token is bound by a method this resource does not support.",
         TokenFailure.Revoked => "The token's grant has been revoked.",
         TokenFailure.RevocationUnknown => "The token's revocation status is not known.",
+        TokenFailure.DPoPProof => "The DPoP proof is not valid.",
+        TokenFailure.DPoPNonce => "The DPoP proof must carry the nonce this server sent in DPoP-Nonce.",
+        TokenFailure.DPoPKeyMismatch => "The DPoP proof is not signed with the key the token is bound to.",
+        TokenFailure.DPoPDowngrade => "The token is DPoP-bound: present it with the DPoP scheme and a proof.",
+        TokenFailure.NotDPoPBound => "The token is not DPoP-bound: present it with the Bearer scheme.",
+        TokenFailure.DPoPRequired => "This resource accepts DPoP-bound tokens only.",
         _ => "The token is not valid.",
     };
 }

@@ -45,6 +45,15 @@ internal static class ProtectedResourceMetadataEndpoint
         writer.WriteEndArray();
         // RFC 8705 §3.4 / RFC 9728 §2: certificate-bound tokens are checked against the TLS client certificate.
         writer.WriteBoolean("tls_client_certificate_bound_access_tokens", true);
+        // RFC 9728 §2 / RFC 9449 §7.1: the proof algorithms accepted, and whether only DPoP-bound tokens are.
+        writer.WriteStartArray("dpop_signing_alg_values_supported");
+        foreach (var algorithm in options.DPoP.Algorithms.Distinct(StringComparer.Ordinal))
+        {
+            writer.WriteStringValue(algorithm);
+        }
+
+        writer.WriteEndArray();
+        writer.WriteBoolean("dpop_bound_access_tokens_required", options.DPoP.RequireBoundTokens);
         if (!string.IsNullOrEmpty(options.ResourceName))
         {
             writer.WriteString("resource_name", options.ResourceName);

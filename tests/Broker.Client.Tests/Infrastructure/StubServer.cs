@@ -46,7 +46,8 @@ public sealed class StubServer : IAsyncDisposable
                 context.Request.Path,
                 context.Request.Headers.Authorization.ToString(),
                 body,
-                (clock ?? TimeProvider.System).GetUtcNow()));
+                (clock ?? TimeProvider.System).GetUtcNow(),
+                context.Request.Headers["DPoP"].ToArray()));
             await respond(context, number);
         });
         await app.StartAsync();
@@ -75,4 +76,4 @@ public sealed class StubServer : IAsyncDisposable
     }
 }
 
-public sealed record RecordedRequest(int Number, string Method, string Path, string Authorization, string Body, DateTimeOffset ReceivedAt);
+public sealed record RecordedRequest(int Number, string Method, string Path, string Authorization, string Body, DateTimeOffset ReceivedAt, string?[] Proofs);

@@ -56,8 +56,11 @@ internal static class DPoPNode
         }
     }
 
-    /// <summary>One proof to make; requests with the same <paramref name="Alg"/> share a key pair.</summary>
-    internal sealed record Request(string Alg, string Htm, string Htu, string? AccessToken = null, string? Nonce = null);
+    /// <summary>
+    /// One proof to make; requests with the same <paramref name="Alg"/> share a key pair, unless one brings its own
+    /// (<paramref name="PrivateJwk"/>, ES256 or PS256).
+    /// </summary>
+    internal sealed record Request(string Alg, string Htm, string Htu, string? AccessToken = null, string? Nonce = null, System.Text.Json.Nodes.JsonObject? PrivateJwk = null);
 
     /// <summary>A proof, and the RFC 7638 thumbprint of its key as the package computes it.</summary>
     internal sealed record Proof([property: JsonPropertyName("proof")] string Value, string Jkt);

@@ -37,5 +37,13 @@ public static class Rpc
         return response;
     }
 
-    public static string Challenge(HttpResponseMessage response) => Assert.Single(response.Headers.WwwAuthenticate).ToString();
+    /// <summary>The one <c>Bearer</c> challenge of the response.</summary>
+    public static string Challenge(HttpResponseMessage response) => Challenge(response, "Bearer");
+
+    /// <summary>The one challenge of <paramref name="scheme"/> (<c>Bearer</c> or <c>DPoP</c>) of the response.</summary>
+    public static string Challenge(HttpResponseMessage response, string scheme) =>
+        Assert.Single(response.Headers.WwwAuthenticate, h => h.Scheme == scheme).ToString();
+
+    /// <summary>Every challenge of the response, by scheme, in order.</summary>
+    public static string[] Challenges(HttpResponseMessage response) => [.. response.Headers.WwwAuthenticate.Select(h => h.ToString())];
 }

@@ -68,6 +68,7 @@ public sealed class TestTools
             ["purpose"] = caller.Purpose,
             ["actors"] = caller.ActorChain,
             ["capabilities"] = caller.Capabilities.Order(StringComparer.Ordinal).ToArray(),
+            ["key_thumbprint"] = caller.KeyThumbprint,
         });
     }
 }

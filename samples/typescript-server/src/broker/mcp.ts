@@ -139,10 +139,13 @@ export function writeJsonRpcError(res: ServerResponse, status: number, id: unkno
 
 /** No token passthrough (MCP "Token Handling"): behind this point the request carries no token. */
 export function stripToken(req: IncomingMessage): void {
-  delete req.headers.authorization;
-  delete req.headersDistinct.authorization;
+  for (const name of ['authorization', 'dpop']) {
+    delete req.headers[name];
+    delete req.headersDistinct[name];
+  }
+
   for (let i = req.rawHeaders.length - 2; i >= 0; i -= 2) {
-    if (req.rawHeaders[i]!.toLowerCase() === 'authorization') req.rawHeaders.splice(i, 2);
+    if (['authorization', 'dpop'].includes(req.rawHeaders[i]!.toLowerCase())) req.rawHeaders.splice(i, 2);
   }
 }
 

@@ -1,6 +1,7 @@
 // samples/typescript-server — broker capability tokens for a resource server (what Broker.Validation does in C#).
 
 import { createRemoteJWKSet, decodeProtectedHeader, errors, jwtVerify, type JWTPayload } from 'jose';
+import { DPoPVerifier } from './dpop.js';
 import type { RevokedGrants } from './revocations.js';
 
 /** Who called, from a validated token. It holds no token. */
@@ -16,7 +17,21 @@ export interface BrokerCaller {
   capabilities: ReadonlySet<string>;
   issuedAt: number;
   expiresAt: number;
+  /** RFC 9449 cnf.jkt, checked against the request's proof; undefined for a bearer token. */
+  keyThumbprint?: string;
 }
+
+/** What a request presents: its Authorization and DPoP headers, and its method and URI as clients address it. */
+export interface PresentedRequest {
+  authorization: string[] | undefined;
+  dpop: string[] | undefined;
+  method: string;
+  /** The public origin (or the request's own) followed by the request's path. */
+  uri: string;
+}
+
+/** The scheme a token came with: RFC 6750 Bearer or RFC 9449 DPoP. */
+export type Scheme = 'Bearer' | 'DPoP';
 
 export interface BrokerTokenOptions {
   /** The broker's issuer URL: the only URL fetched (RFC 8414 metadata, then the JWKS it names). */
@@ -36,7 +51,7 @@ export interface BrokerTokenOptions {
 export type TokenResult =
   | { kind: 'valid'; caller: BrokerCaller }
   | { kind: 'missing' }
-  | { kind: 'invalid'; reason: Failure }
+  | { kind: 'invalid'; reason: Failure; scheme: Scheme }
   | { kind: 'unavailable' };
 
 /** Fixed error_description texts (RFC 6750 §3): the same words as Broker.Validation, nothing from an exception. */
@@ -58,6 +73,10 @@ const Failures = {
   unsupported_binding: 'The token is bound by a method this resource does not support.',
   revoked: "The token's grant has been revoked.",
   revocation_unknown: "The token's revocation status is not known.",
+  dpop_proof: 'The DPoP proof is not valid.',
+  dpop_key_mismatch: 'The DPoP proof is not signed with the key the token is bound to.',
+  dpop_downgrade: 'The token is DPoP-bound: present it with the DPoP scheme and a proof.',
+  not_dpop_bound: 'The token is not DPoP-bound: present it with the Bearer scheme.',
 } as const;
 export type Failure = keyof typeof Failures;
 
@@ -73,6 +92,7 @@ export class BrokerTokens {
   readonly resourceMetadataUrl: string;
   private jwks: ReturnType<typeof createRemoteJWKSet> | undefined;
   private revocationEventsEndpoint: URL | undefined;
+  private readonly dpop = new DPoPVerifier();
 
   constructor(private readonly options: BrokerTokenOptions) {
     const broker = new URL(options.broker);
@@ -138,21 +158,27 @@ export class BrokerTokens {
     this.options.log('broker-metadata-fetched', { issuer: this.issuer });
   }
 
-  /** Checks the request's bearer token: header only, ES256, at+jwt, issuer, audience, lifetime, tenant, revocation. */
-  async authenticate(authorization: string[] | undefined): Promise<TokenResult> {
-    // RFC 6750 §2.1 header only (never the query string), exactly once; anything else is no token at all.
-    const header = authorization?.length === 1 ? authorization[0]! : undefined;
-    if (!header || !/^bearer /i.test(header)) {
+  /**
+   * Checks the request's token: header only, Bearer or DPoP (RFC 9449 §7.1), ES256, at+jwt, issuer, audience, lifetime,
+   * tenant, binding (a DPoP-bound token needs the DPoP scheme and a proof of its key), revocation.
+   */
+  async authenticate(request: PresentedRequest): Promise<TokenResult> {
+    // RFC 6750 §2.1 header only (never the query string), exactly once; anything else is no token at all. Scheme
+    // names are case-insensitive (RFC 9110 §11.1).
+    const header = request.authorization?.length === 1 ? request.authorization[0]! : undefined;
+    const scheme: Scheme | undefined = header && /^bearer /i.test(header) ? 'Bearer' : header && /^dpop /i.test(header) ? 'DPoP' : undefined;
+    if (!header || !scheme) {
       return { kind: 'missing' };
     }
 
-    const token = header.slice('Bearer '.length).trim();
+    const token = header.slice(scheme.length + 1).trim();
     if (token.length === 0) {
       return { kind: 'missing' };
     }
 
+    const reject = (reason: Failure) => this.reject(reason, scheme);
     if (token.length > MaxTokenLength) {
-      return this.reject('too_long');
+      return reject('too_long');
     }
 
     if (!this.jwks) {
@@ -165,15 +191,15 @@ export class BrokerTokens {
     try {
       protectedHeader = decodeProtectedHeader(token);
     } catch {
-      return this.reject('malformed');
+      return reject('malformed');
     }
 
     if (protectedHeader.alg !== 'ES256') {
-      return this.reject('algorithm');
+      return reject('algorithm');
     }
 
     if (typeof protectedHeader.kid !== 'string' || protectedHeader.kid.length === 0) {
-      return this.reject('unknown_key');
+      return reject('unknown_key');
     }
 
     let payload: JWTPayload;
@@ -188,38 +214,67 @@ export class BrokerTokens {
       }));
     } catch (error) {
       const failure = classify(error);
-      return failure ? this.reject(failure) : this.unavailable(error);
+      return failure ? reject(failure) : this.unavailable(error);
     }
 
-    return this.checkClaims(payload);
+    return this.checkClaims(payload, scheme, token, request);
   }
 
-  /** The broker's own claims (src/Broker/Tokens), then revocation. */
-  private checkClaims(payload: JWTPayload): TokenResult {
+  /** The broker's own claims (src/Broker/Tokens), the binding, then revocation. */
+  private async checkClaims(payload: JWTPayload, scheme: Scheme, token: string, request: PresentedRequest): Promise<TokenResult> {
+    const reject = (reason: Failure) => this.reject(reason, scheme);
     const text = (name: string) => (typeof payload[name] === 'string' && (payload[name] as string).length > 0 ? (payload[name] as string) : undefined);
     const [subject, clientId, grantId, tenant, taskId, purpose, scope] = ['sub', 'client_id', 'jti', 'tenant', 'task_id', 'purpose', 'scope'].map(text);
     if (!subject || !clientId || !grantId || !tenant || !taskId || !purpose || !scope || typeof payload.iat !== 'number' || typeof payload.exp !== 'number') {
-      return this.reject('missing_claims');
+      return reject('missing_claims');
     }
 
     // The tenant is the second lock on the same door: the audience already names this server.
     if (tenant !== this.options.tenant) {
-      return this.reject('tenant');
+      return reject('tenant');
+    }
+
+    // cnf (RFC 7800): nothing, or one member, x5t#S256 (RFC 8705) or jkt (RFC 9449), a string.
+    const cnf = payload.cnf as Record<string, unknown> | undefined;
+    const method = cnf === undefined ? 'none'
+      : typeof cnf !== 'object' || cnf === null || Object.keys(cnf).length !== 1 ? 'unsupported'
+      : typeof cnf['x5t#S256'] === 'string' && cnf['x5t#S256'] ? 'certificate'
+      : typeof cnf.jkt === 'string' && cnf.jkt ? 'key' : 'unsupported';
+    if (method === 'unsupported') {
+      return reject('unsupported_binding');
+    }
+
+    // RFC 9449 §7.1: the DPoP scheme claims a binding; a token without jkt does not have one.
+    if (method !== 'key' && scheme === 'DPoP') {
+      return reject('not_dpop_bound');
     }
 
     // RFC 8705 §3: a certificate-bound token needs the TLS client certificate, which this plain-HTTP sample never
     // sees; refusing it keeps the binding (accepting it as a bearer token would undo it).
-    if (payload.cnf !== undefined) {
-      const cnf = payload.cnf as Record<string, unknown>;
-      const certificateOnly = typeof cnf === 'object' && cnf !== null && Object.keys(cnf).length === 1 && typeof cnf['x5t#S256'] === 'string';
-      return this.reject(certificateOnly ? 'certificate_binding' : 'unsupported_binding');
+    if (method === 'certificate') {
+      return reject('certificate_binding');
+    }
+
+    let keyThumbprint: string | undefined;
+    if (method === 'key') {
+      // RFC 9449 §7.2: never as a bearer token (a downgrade would undo the binding).
+      if (scheme !== 'DPoP') {
+        return reject('dpop_downgrade');
+      }
+
+      keyThumbprint = cnf!.jkt as string;
+      switch (await this.dpop.verify(request.dpop, request.method, request.uri, token, keyThumbprint)) {
+        case 'invalid_proof': return reject('dpop_proof');
+        case 'key_mismatch': return reject('dpop_key_mismatch');
+        case 'unavailable': return { kind: 'unavailable' };
+      }
     }
 
     // RFC 8693 §4.1: act names the current actor; earlier actors nest inside it.
     const actors: string[] = [];
     for (let act = payload.act as Record<string, unknown> | undefined; act !== undefined; act = act.act as Record<string, unknown> | undefined) {
       if (typeof act !== 'object' || act === null || typeof act.sub !== 'string' || actors.length === MaxActorDepth) {
-        return this.reject('missing_claims');
+        return reject('missing_claims');
       }
 
       actors.push(act.sub);
@@ -230,36 +285,54 @@ export class BrokerTokens {
     const revocations = this.options.revocations;
     if (revocations.isRevoked(grantId, payload.iat * 1000)) {
       this.options.log('revoked-grant-presented', { grant_id: grantId, subject });
-      return this.reject('revoked');
+      return reject('revoked');
     }
 
     // A silent feed fails closed: we cannot know what was revoked meanwhile.
     const asOf = revocations.currentAsOf;
     if (asOf === undefined || Date.now() - asOf > this.options.maxStalenessMs) {
       this.options.log('revocation-stale', { grant_id: grantId, current_as_of: asOf === undefined ? null : new Date(asOf).toISOString() });
-      return this.reject('revocation_unknown');
+      return reject('revocation_unknown');
     }
 
     const caller: BrokerCaller = {
       grantId, subject, clientId, tenant, taskId, purpose, actors,
       capabilities: new Set(scope.split(' ').filter((s) => s.length > 0)),
-      issuedAt: payload.iat, expiresAt: payload.exp,
+      issuedAt: payload.iat, expiresAt: payload.exp, keyThumbprint,
     };
     return { kind: 'valid', caller };
   }
 
-  /** RFC 6750 §3 challenge with the RFC 9728 §5.1 resource_metadata, parameters in Broker.Validation's order. */
-  challenge(error?: string, description?: string, scope?: string): string {
-    const parameters: [string, string | undefined][] = [['resource_metadata', this.resourceMetadataUrl], ['error', error], ['error_description', description], ['scope', scope]];
-    return 'Bearer ' + parameters
+  /**
+   * RFC 6750 §3 (Bearer) or RFC 9449 §7.1 (DPoP, with algs) challenge with the RFC 9728 §5.1 resource_metadata,
+   * parameters in Broker.Validation's order.
+   */
+  challenge(error?: string, description?: string, scope?: string, scheme: Scheme = 'Bearer'): string {
+    const parameters: [string, string | undefined][] = [
+      ['resource_metadata', this.resourceMetadataUrl], ['error', error], ['error_description', description], ['scope', scope],
+      ['algs', scheme === 'DPoP' ? this.dpop.algorithms : undefined],
+    ];
+    return `${scheme} ` + parameters
       .filter((p): p is [string, string] => p[1] !== undefined)
       .map(([name, value]) => `${name}="${value.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`)
       .join(', ');
   }
 
-  /** The WWW-Authenticate header for a refused token. */
-  invalidTokenChallenge(reason: Failure): string {
-    return this.challenge('invalid_token', Failures[reason]);
+  /**
+   * The WWW-Authenticate fields of a 401: both schemes, Bearer first (RFC 9449 §7.2, RFC 9110 §11.6.1); the error in
+   * the challenge of the scheme the token came with, or in DPoP's for a proof error (invalid_dpop_proof, §7.1).
+   */
+  unauthorizedChallenges(refused?: { reason: Failure; scheme: Scheme }): string[] {
+    if (!refused) {
+      return [this.challenge(), this.challenge(undefined, undefined, undefined, 'DPoP')];
+    }
+
+    const error = refused.reason === 'dpop_proof' ? 'invalid_dpop_proof' : 'invalid_token';
+    const inDPoP = refused.scheme === 'DPoP' || error !== 'invalid_token';
+    return [
+      inDPoP ? this.challenge() : this.challenge(error, Failures[refused.reason]),
+      inDPoP ? this.challenge(error, Failures[refused.reason], undefined, 'DPoP') : this.challenge(undefined, undefined, undefined, 'DPoP'),
+    ];
   }
 
   /** RFC 9728 §3.2 protected resource metadata. */
@@ -269,12 +342,15 @@ export class BrokerTokens {
       authorization_servers: [this.issuer],
       scopes_supported: [...new Set(this.options.scopesSupported)].sort(),
       bearer_methods_supported: ['header'],
+      // RFC 9728 §2 / RFC 9449 §7.1: the proof algorithms accepted; bearer tokens are accepted too.
+      dpop_signing_alg_values_supported: this.dpop.algorithms.split(' '),
+      dpop_bound_access_tokens_required: false,
     };
   }
 
-  private reject(reason: Failure): TokenResult {
+  private reject(reason: Failure, scheme: Scheme): TokenResult {
     this.options.log('token-rejected', { reason });
-    return { kind: 'invalid', reason };
+    return { kind: 'invalid', reason, scheme };
   }
 
   private unavailable(error: unknown): TokenResult {
