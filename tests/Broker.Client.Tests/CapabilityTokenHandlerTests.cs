@@ -111,6 +111,7 @@ public sealed class CapabilityTokenHandlerTests(ClientFixture fixture) : IClassF
         services.AddBrokerClient(o =>
         {
             o.TokenEndpoint = fixture.TokenEndpoint;
+            o.UseDPoP = false;    // the broker's issuer is not its loopback address: see ClientFixture.Options
             o.SubjectTokenSource = fixture.Svid();
         });
         services.AddBrokerClient(o =>

@@ -97,18 +97,21 @@ public sealed class DPoPClientTests(ClientFixture fixture) : IClassFixture<Clien
     }
 
     [Fact]
-    public async Task Exchange_TheRealBrokerWithoutDPoP_StillIssuesABearerToken()
+    public async Task Exchange_TheRealBroker_RefusesAProofForAnotherUrl_AndRecordsNothing()
     {
-        // Arrange: the broker of this tree ignores the DPoP header it does not know yet.
-        var client = new BrokerClient(new HttpClient(), fixture.Options("dpop-real-broker"));
+        // Arrange: the client calls the broker at its loopback address, so its proof's htu names that address, not the
+        // token endpoint of the broker's issuer (https://broker.test): a proof made for another URL.
+        var options = fixture.Options("dpop-real-broker");
+        options.UseDPoP = true;
+        var client = new BrokerClient(new HttpClient(), options);
 
         // Act
-        var token = await client.ExchangeAsync(new CapabilityRequest("tools.call") { Resource = ClientFixture.McpResource }, Ct);
+        var refused = await Assert.ThrowsAsync<BrokerExchangeException>(() => client.ExchangeAsync(new CapabilityRequest("tools.call") { Resource = ClientFixture.McpResource }, Ct));
 
         // Assert
         Assert.NotNull(client.DPoPKey);
-        Assert.Contains(token.TokenType, new[] { "Bearer", "DPoP" });
-        Assert.Equal(1, fixture.Exchanges("dpop-real-broker"));
+        Assert.Equal("invalid_dpop_proof", refused.Error);
+        Assert.Equal(0, fixture.Exchanges("dpop-real-broker"));
     }
 
     [Fact]

@@ -54,6 +54,7 @@ public sealed class JwtSvidSubjectTokenSourceTests : IAsyncLifetime
         var client = new BrokerClient(new HttpClient(), new BrokerClientOptions
         {
             TokenEndpoint = new Uri(_broker.BaseAddress, "/oauth2/token"),
+            UseDPoP = false,    // the broker's issuer is not its loopback address: see ClientFixture.Options
             SubjectTokenSource = subject,
             DefaultTaskId = "svid-task",
             DefaultPurpose = "client-tests",

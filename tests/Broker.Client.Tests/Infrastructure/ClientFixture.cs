@@ -61,10 +61,16 @@ public sealed class ClientFixture : IAsyncLifetime, IAsyncDisposable
     /// <summary>A subject token source presenting a fresh JWT-SVID for <c>spiffe://client.test{path}</c>, counting calls.</summary>
     public CountingSource Svid(string path = "/agents/reader") => new(() => new SubjectToken(Authority.Svid(path), SubjectTokenTypes.Jwt));
 
-    /// <summary>Options against the real broker; <paramref name="taskId"/> keeps each test's exchanges apart in the audit trail.</summary>
+    /// <summary>
+    /// Options against the real broker; <paramref name="taskId"/> keeps each test's exchanges apart in the audit trail.
+    /// Bearer tokens: this broker's issuer (<c>https://broker.test</c>) is not the loopback address the client calls,
+    /// so a DPoP proof's <c>htu</c> could not name its token endpoint (DPoPClientTests cover DPoP, against stand-ins
+    /// that listen where their metadata says, and this broker's refusal of a proof for another URL).
+    /// </summary>
     public BrokerClientOptions Options(string taskId, ISubjectTokenSource? subject = null) => new()
     {
         TokenEndpoint = TokenEndpoint,
+        UseDPoP = false,
         SubjectTokenSource = subject ?? Svid(),
         DefaultTaskId = taskId,
         DefaultPurpose = "client-tests",
