@@ -163,7 +163,7 @@ public sealed class AuthZenExchangeTests(AuthZenFixture fixture) : IClassFixture
     [Fact]
     public async Task DecisionPointNeverAnswers_RefusedOnTheDecisionPointsTimeout()
     {
-        // Arrange: the decision point receives the evaluation and never answers it; the broker's 2 s timeout is the
+        // Arrange: the decision point receives the evaluation and never answers it; the broker's 10 s timeout is the
         // only way this exchange can end.
         var task = NewTask();
 

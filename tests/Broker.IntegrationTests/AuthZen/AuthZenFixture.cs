@@ -6,7 +6,8 @@ namespace Broker.IntegrationTests.AuthZen;
 
 /// <summary>
 /// The real broker (Kestrel on loopback, in-memory store) whose tenant "acme" delegates rules to decision points, and
-/// a real decision point process (<see cref="AuthZenPdp"/>) deciding from rules the fixture writes. Several decision
+/// a real decision point process (<see cref="AuthZenPdp"/>) deciding from rules the fixture writes. Timeouts are the
+/// longest policy allows (10 s), so a loaded machine never turns a slow answer into a refusal the test did not intend. Several decision
 /// points of the policy name the same process, each with its own settings (cache, credential), and two name addresses
 /// where nothing answers correctly (down, a secret that does not exist).
 /// </summary>
@@ -170,24 +171,26 @@ public class AuthZenFixture : IAsyncLifetime
           - name: main
             url: {{pdp}}
             bearer_token_secret: pdp-token
-            timeout: 2s
+            timeout: 10s
           - name: cached
             url: {{pdp}}
             bearer_token_secret: pdp-token
-            timeout: 2s
+            timeout: 10s
             cache_ttl: 5m
           - name: down
             url: http://127.0.0.1:{{downPort}}/access/v1/evaluation
-            timeout: 2s
+            timeout: 10s
           - name: wrong-credential
             url: {{pdp}}
             bearer_token_secret: other-token
+            timeout: 10s
           - name: no-secret
             url: {{pdp}}
             bearer_token_secret: missing-token
           - name: flaky
             url: {{pdp}}
             bearer_token_secret: pdp-token
+            timeout: 10s
           - name: hang
             url: {{pdp}}
             bearer_token_secret: pdp-token
