@@ -37,6 +37,7 @@ public class ValidationBenchmarks
     private const string Tenant = "bench";
     private const int TokenCount = 64;
     private const int RevokedCount = 100_000;
+    private const int NewKeyCount = 8_192;
 
     // Where the DPoP requests go (the proofs' htu): the request's scheme, host and path below.
     private static readonly Uri Endpoint = new(BenchTrustDomain.Resource);
@@ -127,6 +128,21 @@ public class ValidationBenchmarks
         _proofValues = [.. _tokens.Select(t => _proofs!.CreateProof("POST", Endpoint, t))];
     }
 
+    /// <summary>
+    /// (8) As (7), but every proof by a key of its own (8,192 keys presented in turn, eight times the validator's
+    /// verifier cache): the cost of a proof key seen for the first time, as for a flood of attacker-chosen keys.
+    /// </summary>
+    [GlobalSetup(Target = nameof(DPoPProofValidationNewKeys))]
+    public void SetupDPoPProofValidationNewKeys()
+    {
+        SetupDPoPProofValidation();
+        _proofValues = [.. Enumerable.Range(0, NewKeyCount).Select(i =>
+        {
+            using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+            return new DPoPProofBuilder(key).CreateProof("POST", Endpoint, _tokens[i & (TokenCount - 1)]);
+        })];
+    }
+
     /// <summary>(4) A real broker on Kestrel, asked per request over loopback HTTP/1.1 (RFC 7662).</summary>
     [GlobalSetup(Target = nameof(Introspection))]
     public async Task SetupIntrospectionAsync()
@@ -180,6 +196,15 @@ public class ValidationBenchmarks
     {
         var index = _next++ & (TokenCount - 1);
         return await _proofValidator!.ValidateAsync([_proofValues[index]], "POST", Endpoint.AbsoluteUri, _tokens[index]) is DPoPProofResult.Valid
+            ? true
+            : throw new InvalidOperationException("A bench proof was refused.");
+    }
+
+    [Benchmark]
+    public async Task<bool> DPoPProofValidationNewKeys()
+    {
+        var index = _next++ & (NewKeyCount - 1);
+        return await _proofValidator!.ValidateAsync([_proofValues[index]], "POST", Endpoint.AbsoluteUri, _tokens[index & (TokenCount - 1)]) is DPoPProofResult.Valid
             ? true
             : throw new InvalidOperationException("A bench proof was refused.");
     }

@@ -175,6 +175,28 @@ public sealed class CompactJws
             return false;
         }
 
+        try
+        {
+            return VerifySignature(provider);
+        }
+        finally
+        {
+            factory.ReleaseSignatureProvider(provider);
+        }
+    }
+
+    /// <summary>
+    /// Verifies the signature with a provider made for <see cref="Algorithm"/> by the caller, who has checked that its key
+    /// fits it and keeps (or releases) the provider. False when the provider is for another algorithm or the signature
+    /// does not verify.
+    /// </summary>
+    internal bool VerifySignature(SignatureProvider provider)
+    {
+        if (!string.Equals(provider.Algorithm, Algorithm, StringComparison.Ordinal))
+        {
+            return false;
+        }
+
         var input = SigningInput;
         var signature = EncodedSignature;
         var inputBytes = ArrayPool<byte>.Shared.Rent(input.Length);
@@ -197,7 +219,6 @@ public sealed class CompactJws
         {
             ArrayPool<byte>.Shared.Return(inputBytes);
             ArrayPool<byte>.Shared.Return(signatureBytes);
-            factory.ReleaseSignatureProvider(provider);
         }
     }
 

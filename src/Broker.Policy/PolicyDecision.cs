@@ -17,7 +17,14 @@ public abstract record PolicyDecision(string PolicyVersion)
         IReadOnlyList<string> Capabilities,
         string Audience,
         TimeSpan Lifetime,
-        IReadOnlyList<string> ActorChain) : PolicyDecision(PolicyVersion);
+        IReadOnlyList<string> ActorChain) : PolicyDecision(PolicyVersion)
+    {
+        /// <summary>
+        /// The capabilities allowed only by rules that delegate to a decision point, each of which must still permit
+        /// (deny by default); empty when policy decided alone.
+        /// </summary>
+        public IReadOnlyList<DelegatedDecision> Delegated { get; init; } = [];
+    }
 
     /// <summary>Denied; <see cref="Reason"/> says why, for the caller and the audit trail.</summary>
     /// <param name="PolicyVersion">The version of the policy that decided.</param>

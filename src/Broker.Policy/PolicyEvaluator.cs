@@ -93,7 +93,9 @@ public sealed class PolicyEvaluator(TimeProvider timeProvider)
 
         // :: Step 5. Each capability needs a rule that lets this subject execute it for this purpose,
         // and, when delegated, lets the current actor act at this depth. A tenant or capability that requires proof
-        // of possession gets a token bound to a DPoP key or a client certificate, never a bearer token.
+        // of possession gets a token bound to a DPoP key or a client certificate, never a bearer token. A capability
+        // allowed only by a rule that delegates to a decision point is allowed here and listed for the caller to ask it.
+        List<DelegatedDecision>? delegated = null;
         foreach (var capability in capabilities)
         {
             if ((capability.RequireProofOfPossession || tenant.RequireProofOfPossession) && !request.Subject.IsSenderConstrained)
@@ -101,10 +103,21 @@ public sealed class PolicyEvaluator(TimeProvider timeProvider)
                 return new PolicyDecision.Denied(version, PolicyDenialReason.ProofOfPossessionRequired, tenant.Name);
             }
 
-            var denial = FindExecuteRule(tenant, capability, request, chain);
+            var denial = FindExecuteRule(tenant, capability, request, chain, out var delegating);
             if (denial is not null)
             {
                 return new PolicyDecision.Denied(version, denial.Value, tenant.Name);
+            }
+
+            if (delegating is not null)
+            {
+                // The compiler checks every reference; a dangling one still fails closed.
+                if (!tenant.DecisionPoints.TryGetValue(delegating.DecisionPoint!, out var point))
+                {
+                    return new PolicyDecision.Denied(version, PolicyDenialReason.ScopeNotAllowed, tenant.Name);
+                }
+
+                (delegated ??= []).Add(new DelegatedDecision(capability.Name, delegating.Name, point));
             }
         }
 
@@ -122,12 +135,20 @@ public sealed class PolicyEvaluator(TimeProvider timeProvider)
             lifetime = Min(lifetime, request.Subject.ExpiresAt - timeProvider.GetUtcNow());
         }
 
-        return new PolicyDecision.Allowed(version, tenant.Name, request.Capabilities, audience, lifetime, chain);
+        return new PolicyDecision.Allowed(version, tenant.Name, request.Capabilities, audience, lifetime, chain)
+        {
+            Delegated = delegated ?? [],
+        };
     }
 
-    /// <summary>Null when allowed; otherwise the most specific reason no rule allowed it.</summary>
-    private static PolicyDenialReason? FindExecuteRule(TenantPolicy tenant, Capability capability, PolicyRequest request, IReadOnlyList<string> chain)
+    /// <summary>
+    /// Null when allowed; otherwise the most specific reason no rule allowed it. Rules are allow rules, so a matching rule
+    /// that decides alone allows outright; when only rules that delegate to a decision point match,
+    /// <paramref name="delegating"/> is the first of them (file order), whose decision point must then permit.
+    /// </summary>
+    private static PolicyDenialReason? FindExecuteRule(TenantPolicy tenant, Capability capability, PolicyRequest request, IReadOnlyList<string> chain, out PolicyRule? delegating)
     {
+        delegating = null;
         var reason = PolicyDenialReason.ScopeNotAllowed;
         foreach (var rule in tenant.Rules)
         {
@@ -144,7 +165,12 @@ public sealed class PolicyEvaluator(TimeProvider timeProvider)
 
             if (chain.Count == 0)
             {
-                return null;
+                if (Allows(rule, ref delegating))
+                {
+                    return null;
+                }
+
+                continue;
             }
 
             // The actor of this request is matched with its source; an actor carried over from the
@@ -162,10 +188,34 @@ public sealed class PolicyEvaluator(TimeProvider timeProvider)
                 continue;
             }
 
+            if (Allows(rule, ref delegating))
+            {
+                return null;
+            }
+        }
+
+        if (delegating is not null)
+        {
             return null;
         }
 
         return reason;
+    }
+
+    /// <summary>
+    /// True when <paramref name="rule"/>, which matched, allows alone; a rule that delegates is kept in
+    /// <paramref name="delegating"/> (the first one) while the search goes on for one that allows alone.
+    /// </summary>
+    private static bool Allows(PolicyRule rule, ref PolicyRule? delegating)
+    {
+        if (rule.DecisionPoint is null)
+        {
+            delegating = null;
+            return true;
+        }
+
+        delegating ??= rule;
+        return false;
     }
 
     /// <summary>

@@ -2,7 +2,7 @@ namespace Broker.Policy;
 
 /// <summary>What a policy may declare in this process.</summary>
 /// <param name="AllowDevIssuer">Accept <c>bundle: dev</c> (only under <c>--dev</c>).</param>
-/// <param name="AllowInsecureLoopbackUrls">Accept <c>http://</c> issuers, bundle endpoints and capability resources on loopback (dev and tests).</param>
+/// <param name="AllowInsecureLoopbackUrls">Accept <c>http://</c> issuers, bundle endpoints, capability resources and decision points on loopback (dev and tests).</param>
 /// <param name="MaxTokenLifetime">The ceiling no tenant or capability may exceed.</param>
 /// <param name="WorkloadApiConfigured">Accept <c>bundle: workload_api</c> (the broker has a Workload API endpoint).</param>
 public sealed record PolicyLoadOptions(bool AllowDevIssuer, bool AllowInsecureLoopbackUrls, TimeSpan MaxTokenLifetime, bool WorkloadApiConfigured = false)

@@ -26,6 +26,12 @@ public sealed class PolicyRule
     /// <summary>Who may act for the subjects; null means no delegation under this rule.</summary>
     public DelegationRule? Delegation { get; init; }
 
+    /// <summary>
+    /// The name of a decision point of the tenant (<see cref="TenantPolicy.DecisionPoints"/>) that must also permit what
+    /// this rule allows to execute; null when the rule decides alone.
+    /// </summary>
+    public string? DecisionPoint { get; init; }
+
     /// <summary>True when the rule names <paramref name="capability"/> (or every capability).</summary>
     /// <param name="capability">A capability name.</param>
     /// <returns>True when covered.</returns>

@@ -48,6 +48,9 @@ public sealed class TenantPolicy
     /// <summary>The tenant's own rate limits; null where the broker-wide default applies.</summary>
     public TenantRateLimits? RateLimits { get; init; }
 
+    /// <summary>The external decision points (OpenID AuthZEN) the tenant's rules may delegate to, by name.</summary>
+    public FrozenDictionary<string, DecisionPoint> DecisionPoints { get; init; } = FrozenDictionary<string, DecisionPoint>.Empty;
+
     /// <summary>
     /// True when the identity is named in <see cref="Admins"/>, by the source its pattern implies
     /// (<see cref="SourceMatching.Implied"/>): a <c>spiffe://</c> admin is an SVID of that trust domain.

@@ -4,6 +4,7 @@ using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
 using Broker.Jose.Internal;
+using Microsoft.IdentityModel.Tokens;
 
 namespace Broker.Jose.DPoP;
 
@@ -38,6 +39,11 @@ namespace Broker.Jose.DPoP;
 /// the replay cache is written last, so only a proof that passed everything else takes an entry. Comparing the
 /// thumbprint with a token's <c>cnf.jkt</c> (step 12, second half) is the caller's, who has the token.
 /// </para>
+/// <para>
+/// Importing the proof's key is most of the cost of a check, and a client signs every proof with the same key, so the
+/// verifier of each key is kept, bounded by <see cref="DPoPProofValidatorOptions.VerifierCacheSize"/>, once a proof
+/// signed with it has verified; every check still reads and checks the proof's <c>jwk</c> and verifies its signature.
+/// </para>
 /// </remarks>
 public sealed class DPoPProofValidator
 {
@@ -47,6 +53,7 @@ public sealed class DPoPProofValidator
     private readonly TimeProvider _timeProvider;
     private readonly DPoPNonce? _nonce;
     private readonly CompactJwsOptions _gate;
+    private readonly DPoPVerifierCache? _verifiers;
 
     /// <summary>Creates a validator.</summary>
     /// <param name="options">What to accept.</param>
@@ -68,10 +75,14 @@ public sealed class DPoPProofValidator
             AcceptedTypes = JwsTypes.DpopProof,
             RequireKeyId = false,
         };
+        _verifiers = options.VerifierCacheSize > 0 ? new DPoPVerifierCache(options.VerifierCacheSize, timeProvider) : null;
     }
 
     /// <summary>What this validator accepts.</summary>
     public DPoPProofValidatorOptions Options { get; }
+
+    /// <summary>The verifiers of recent proof keys; null when <see cref="DPoPProofValidatorOptions.VerifierCacheSize"/> is 0.</summary>
+    internal DPoPVerifierCache? VerifierCache => _verifiers;
 
     /// <summary>True when every proof must carry a nonce of this server (a <see cref="DPoPNonce"/> was given).</summary>
     public bool RequiresNonce => _nonce is not null;
@@ -194,13 +205,13 @@ public sealed class DPoPProofValidator
             return error;
         }
 
-        // :: Step 6.
-        if (!jws.VerifySignature(key!))
+        // :: Step 6, with the verifier imported for an earlier proof by the same key when there is one.
+        thumbprint = DPoPJwk.Thumbprint(key!);
+        if (!VerifySignature(jws, key!, thumbprint))
         {
+            thumbprint = null;
             return DPoPProofError.BadSignature;
         }
-
-        thumbprint = DPoPJwk.Thumbprint(key!);
 
         // :: Step 3: the required claims, well typed. The gate has checked that jti is a string and iat a NumericDate.
         var claims = ReadClaims(jws.Payload.Span);
@@ -278,6 +289,45 @@ public sealed class DPoPProofValidator
         }
 
         return DPoPProofError.None;
+    }
+
+    /// <summary>
+    /// Verifies the proof's signature with <paramref name="key"/>, which fits the proof's <c>alg</c>: through the cached
+    /// verifier of its thumbprint, or by importing it, then caching the verifier once the signature has verified.
+    /// </summary>
+    private bool VerifySignature(CompactJws jws, JsonWebKey key, string thumbprint)
+    {
+        if (_verifiers is null)
+        {
+            return jws.VerifySignature(key);
+        }
+
+        // A hit skips only the import: the JWK was read and checked against alg above, and the thumbprint names that
+        // exact key (canonical members only, RFC 7638 §3), so the cached verifier is for the very same public key.
+        if (_verifiers.Get(thumbprint, jws.Algorithm) is { } cached)
+        {
+            return jws.VerifySignature(cached);
+        }
+
+        var factory = key.CryptoProviderFactory;
+        SignatureProvider provider;
+        try
+        {
+            provider = factory.CreateForVerifying(key, jws.Algorithm);
+        }
+        catch (Exception ex) when (ex is NotSupportedException or ArgumentException or CryptographicException or InvalidOperationException)
+        {
+            return false;
+        }
+
+        if (!jws.VerifySignature(provider))
+        {
+            factory.ReleaseSignatureProvider(provider);
+            return false;
+        }
+
+        _verifiers.Add(thumbprint, jws.Algorithm, provider);
+        return true;
     }
 
     private static Claims ReadClaims(ReadOnlySpan<byte> payload)

@@ -19,6 +19,7 @@ public sealed class DPoPProofValidatorOptions
     private readonly TimeSpan _clockSkew = TimeSpan.FromSeconds(10);
     private readonly int _maxJtiLength = 128;
     private readonly int _maxRsaKeySizeInBits = 4096;
+    private readonly int _verifierCacheSize = 1024;
 
     /// <summary>
     /// The accepted proof <c>alg</c> values, advertised as <c>dpop_signing_alg_values_supported</c> (RFC 9449 §5.1) and
@@ -103,6 +104,21 @@ public sealed class DPoPProofValidatorOptions
         init => _maxRsaKeySizeInBits = value is >= JoseAlgorithms.MinimumRsaKeySizeInBits and <= 16384
             ? value
             : throw new ArgumentOutOfRangeException(nameof(value), "dpop: MaxRsaKeySizeInBits must be between 2048 and 16384.");
+    }
+
+    /// <summary>
+    /// How many proof keys' verifiers (the imported public key and its signature provider) the validator keeps, by RFC
+    /// 7638 thumbprint and <c>alg</c>, so a client that signs every proof with one key (RFC 9449 §2) has it imported
+    /// once rather than per proof; an entry unused for 10 minutes is dropped. Bounded because the keys are the caller's
+    /// choice: past the bound a new key is checked as if there were no cache and the least recently used entries make
+    /// room. Default 1024 (a few MB at most); 0 turns the cache off; at most 1,000,000.
+    /// </summary>
+    public int VerifierCacheSize
+    {
+        get => _verifierCacheSize;
+        init => _verifierCacheSize = value is >= 0 and <= 1_000_000
+            ? value
+            : throw new ArgumentOutOfRangeException(nameof(value), "dpop: VerifierCacheSize must be between 0 and 1000000.");
     }
 
     /// <summary>

@@ -112,6 +112,7 @@ internal static class PolicyCompiler
 
                 // Across a tenant's files the stricter wins: one file that requires proof of possession is enough.
                 RequireProofOfPossession = parts.Any(p => p.RequireProofOfPossession),
+                DecisionPoints = DecisionPointReader.Merge(group.Key, parts),
             };
         }
 

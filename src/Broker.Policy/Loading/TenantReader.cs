@@ -38,7 +38,7 @@ internal static class TenantReader
 
     private static TenantFragment ReadTenant(YamlPolicyReader r, string fileDirectory, YamlMappingNode root, PolicyLoadOptions options)
     {
-        r.RequireKnownKeys(root, "a policy document", "tenant", "max_lifetime", "trust", "capabilities", "rules", "admins", "rate_limits", "proof_of_possession");
+        r.RequireKnownKeys(root, "a policy document", "tenant", "max_lifetime", "trust", "capabilities", "rules", "admins", "rate_limits", "proof_of_possession", "decision_points");
         var name = r.Scalar(root, "tenant", "a policy document", required: true);
         if (name is not null && !Grammar.IsTenantName(name))
         {
@@ -93,6 +93,7 @@ internal static class TenantReader
             fragment.RateLimits = (limits, limitsNode);
         }
 
+        DecisionPointReader.Read(r, root, fragment, options);
         foreach (var node in r.Sequence(root, "rules", "a tenant"))
         {
             if (ReadRule(r, node) is { } rule)
@@ -185,7 +186,7 @@ internal static class TenantReader
         }
 
         const string What = "a rule";
-        r.RequireKnownKeys(map, What, "name", "subjects", "claims", "capabilities", "permissions", "purposes", "delegation");
+        r.RequireKnownKeys(map, What, "name", "subjects", "claims", "capabilities", "permissions", "purposes", "delegation", "decision_point");
         var name = r.Scalar(map, "name", What) ?? $"rule at line {map.Start.Line}";
         var subjects = ReadPatterns(r, map, "subjects", What);
         if (subjects.Count == 0)
@@ -237,6 +238,7 @@ internal static class TenantReader
             Permissions = permissions,
             Purposes = purposes?.ToFrozenSet(StringComparer.Ordinal),
             Delegation = delegation,
+            DecisionPoint = DecisionPointReader.ReadRuleReference(r, map),
         };
     }
 

@@ -145,6 +145,10 @@ public static class ErrorCatalog
     public static readonly ErrorDescriptor ActorOtherTenant = new("policy.actor_other_tenant", OAuthErrors.UnauthorizedClient, "The actor belongs to another tenant.");
     public static readonly ErrorDescriptor DelegationTooDeep = new("policy.delegation_too_deep", OAuthErrors.UnauthorizedClient, "The delegation chain would be longer than the policy allows.");
 
+    // :: External decision points (OpenID AuthZEN 1.0) that rules delegate to: a deny, and no decision (fail closed).
+    public static readonly ErrorDescriptor AuthZenDenied = new("authzen.denied", OAuthErrors.InvalidScope, "The tenant's policy decision point did not permit one or more requested capabilities.");
+    public static readonly ErrorDescriptor AuthZenUnavailable = new("authzen.unavailable", OAuthErrors.TemporarilyUnavailable, "The tenant's policy decision point could not decide on a requested capability; try again shortly.", StatusCodes.Status503ServiceUnavailable);
+
     // :: DPoP proofs at the token endpoint (RFC 9449 §4.3, §5, §8): one reason per failed check, invalid_dpop_proof for
     // the proof, use_dpop_nonce (with a DPoP-Nonce header) when the server nonce is missing, stale or wrong.
     public static readonly ErrorDescriptor DPoPMissingProof = new("dpop.missing_proof", DPoPErrors.InvalidProof, "The DPoP header is empty.");

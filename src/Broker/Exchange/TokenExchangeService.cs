@@ -22,6 +22,7 @@ internal sealed class TokenExchangeService(
     SubjectTokenValidator subjects,
     X509SvidSubjectValidator certificates,
     PolicyEvaluator evaluator,
+    Broker.AuthZen.AuthZenGate decisionPoints,
     CapabilityTokenIssuer issuer,
     StatusListUris statusLists,
     ExchangeRateLimiter rateLimiter,
@@ -180,6 +181,14 @@ internal sealed class TokenExchangeService(
         }
 
         var allowed = (PolicyDecision.Allowed)decision;
+
+        // :: Step 2b. What policy allowed through a rule that delegates to the tenant's decision point (OpenID AuthZEN),
+        // that decision point must permit too; a deny or no answer refuses the exchange (fail closed).
+        if (await decisionPoints.CheckAsync(policy, allowed, subject, request, cancellationToken) is { } refusal)
+        {
+            auditContext.TenantDecided(allowed.Tenant);
+            return new ExchangeOutcome.Rejected(refusal);
+        }
 
         // :: Step 3. Record the grant: no token exists without its grant (fail closed). Whole seconds, because exp and
         // iat are NumericDate. Recorded before the token is minted because the store allocates the token's status list

@@ -44,6 +44,7 @@ public static class BrokerServiceCollectionExtensions
         services.AddExceptionHandler<BrokerExceptionHandler>();
         ExchangeModule.Register(services, configuration);
         Broker.DPoP.DPoPModule.Register(services, configuration);
+        Broker.AuthZen.AuthZenModule.Register(services, configuration);
         AdminModule.Register(services, configuration);
         RevocationModule.Register(services);
         Broker.Introspection.IntrospectionModule.Register(services);

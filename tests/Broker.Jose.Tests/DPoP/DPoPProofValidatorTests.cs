@@ -583,7 +583,10 @@ public sealed class DPoPProofValidatorTests
         Assert.Equal(TimeSpan.FromSeconds(70), options.ReplayWindow);
         Assert.Equal(128, options.MaxJtiLength);
         Assert.Equal(4096, options.MaxRsaKeySizeInBits);
+        Assert.Equal(1024, options.VerifierCacheSize);
         Assert.Throws<ArgumentException>(() => new DPoPProofValidatorOptions { Algorithms = [] });
+        Assert.Throws<ArgumentOutOfRangeException>(() => new DPoPProofValidatorOptions { VerifierCacheSize = -1 });
+        Assert.Throws<ArgumentOutOfRangeException>(() => new DPoPProofValidatorOptions { VerifierCacheSize = 1_000_001 });
         Assert.Throws<ArgumentOutOfRangeException>(() => new DPoPProofValidatorOptions { MaxAge = TimeSpan.Zero });
         Assert.Throws<ArgumentOutOfRangeException>(() => new DPoPProofValidatorOptions { ClockSkew = TimeSpan.FromSeconds(-1) });
         Assert.Throws<ArgumentOutOfRangeException>(() => new DPoPProofValidatorOptions { MaxProofLength = 100 });
