@@ -14,9 +14,11 @@ namespace Broker.RateLimiting;
 internal sealed class FailedAuthenticationLimiter : IDisposable
 {
     private readonly BoundedPartitionedRateLimiter<AddressKey>? _limiter;
+    private readonly RateLimitingTelemetry _telemetry;
 
-    public FailedAuthenticationLimiter(IOptions<RateLimitOptions> options, TimeProvider timeProvider)
+    public FailedAuthenticationLimiter(IOptions<RateLimitOptions> options, TimeProvider timeProvider, RateLimitingTelemetry telemetry)
     {
+        _telemetry = telemetry;
         var value = options.Value;
         var failed = value.FailedAuthentication;
         if (failed.Limit > 0)
@@ -40,7 +42,14 @@ internal sealed class FailedAuthenticationLimiter : IDisposable
     public bool IsBlocked(AddressKey address, out TimeSpan retryAfter)
     {
         retryAfter = TimeSpan.Zero;
-        return _limiter is not null && !_limiter.HasPermit(address, out retryAfter);
+        if (_limiter is null || _limiter.HasPermit(address, out retryAfter))
+        {
+            return false;
+        }
+
+        // Asked once per request (by the token endpoint's filter or the Workload scheme's handler), so one count each.
+        _telemetry.Rejected("failed_authentication");
+        return true;
     }
 
     /// <summary>Counts one failed authentication of <paramref name="address"/>.</summary>
