@@ -51,6 +51,7 @@ public static class BrokerServiceCollectionExtensions
         RevocationModule.Register(services);
         Broker.Introspection.IntrospectionModule.Register(services);
         Broker.RevocationFeed.RevocationFeedModule.Register(services, configuration);
+        HealthModule.Register(services);
         return new BrokerBuilder(services, configuration);
     }
 
