@@ -42,15 +42,15 @@ internal sealed class FailedAuthenticationLimiter : IDisposable
     public bool IsBlocked(AddressKey address, out TimeSpan retryAfter)
     {
         retryAfter = TimeSpan.Zero;
-        if (_limiter is null || _limiter.HasPermit(address, out retryAfter))
-        {
-            return false;
-        }
-
-        // Asked once per request (by the token endpoint's filter or the Workload scheme's handler), so one count each.
-        _telemetry.Rejected("failed_authentication");
-        return true;
+        return _limiter is not null && !_limiter.HasPermit(address, out retryAfter);
     }
+
+    /// <summary>
+    /// Counts a request answered 429 because its address is blocked (<c>broker.rate_limit.rejections</c>). Called where
+    /// the 429 is written, not by <see cref="IsBlocked(AddressKey, out TimeSpan)"/>: a request may be asked about twice
+    /// (the authentication middleware and the token endpoint's filter).
+    /// </summary>
+    public void CountRefusal() => _telemetry.Rejected("failed_authentication");
 
     /// <summary>Counts one failed authentication of <paramref name="address"/>.</summary>
     public void RecordFailure(IPAddress? address) => RecordFailure(AddressKey.From(address));
