@@ -253,6 +253,26 @@ public sealed partial class ExportTests : IAsyncLifetime
         Assert.Null(_fixture.Host.Services.GetService<PrometheusScrapeServer>());
     }
 
+    [Theory]
+    [InlineData("Broker:Telemetry:Prometheus:Path", "metrics")]
+    [InlineData("Broker:Telemetry:Prometheus:Path", "/metrics?x=1")]
+    [InlineData("Broker:Telemetry:Prometheus:Path", "/a/../metrics")]
+    [InlineData("Broker:Telemetry:Prometheus:Port", "70000")]
+    [InlineData("Broker:Telemetry:Prometheus:BindAddress", "not-an-address")]
+    [InlineData("Broker:Telemetry:OtlpEndpoint", "ftp://collector:4317")]
+    public async Task Start_TelemetrySettingsThatCannotWork_RefuseToStart(string key, string value)
+    {
+        _fixture.Configure = s =>
+        {
+            s["Broker:Telemetry:Prometheus:Enabled"] = "true";
+            s[key] = value;
+        };
+
+        var failure = await Assert.ThrowsAsync<Microsoft.Extensions.Options.OptionsValidationException>(async () => await _fixture.InitializeAsync());
+
+        Assert.Contains(key.Replace("Broker:Telemetry:", string.Empty, StringComparison.Ordinal).Split(':')[^1], failure.Message, StringComparison.Ordinal);
+    }
+
     /// <summary>
     /// Parses the Prometheus text format: <c># HELP</c>/<c># TYPE</c> comments, and samples
     /// <c>name{label="value",…} value [timestamp]</c> with the format's escapes in label values. Fails on any other line.
