@@ -15,7 +15,7 @@ var builder = WebApplication.CreateBuilder(new WebApplicationOptions
 });
 var problems = dev ? DevMode.Configure(builder) : [];
 
-builder.Services.AddBroker(builder.Configuration);
+builder.Services.AddBroker(builder.Configuration).AddTelemetryExport();
 var validated = StartupCheck.ValidatedOptionsTypes(builder.Services);
 
 var app = builder.Build();

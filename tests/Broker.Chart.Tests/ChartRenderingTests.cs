@@ -318,6 +318,7 @@ public sealed partial class ChartRenderingTests(ChartRenderer renderer)
         Assert.Equal(0, chart.One("Deployment").Spec["strategy"]!["rollingUpdate"]!["maxUnavailable"]!.GetValue<int>());
         Assert.Empty(chart.OfKind("HorizontalPodAutoscaler"));
         Assert.Empty(chart.OfKind("ServiceMonitor"));
+        Assert.Null(RenderedChart.EnvValue(chart.BrokerContainer, "Broker__Telemetry__Prometheus__Enabled"));
         Assert.Equal("broker:1.0.0", chart.BrokerContainer["image"]!.GetValue<string>());
         Assert.Null(chart.One("NetworkPolicy").Spec["ingress"]![0]!["from"]);
         Assert.Equal(["Ingress"], chart.One("NetworkPolicy").Spec["policyTypes"]!.AsArray().Select(t => t!.GetValue<string>()));
@@ -418,6 +419,12 @@ public sealed partial class ChartRenderingTests(ChartRenderer renderer)
         Assert.Equal("30s", endpoint["interval"]!.GetValue<string>());
         Assert.Equal("prometheus", Label(monitor.Labels, "release"));
         Assert.Equal([RenderedChart.Namespace], monitor.Spec["namespaceSelector"]!["matchNames"]!.AsArray().Select(n => n!.GetValue<string>()));
+
+        // The broker serves the scraped path on the port the ServiceMonitor scrapes (its own listener).
+        var broker = chart.BrokerContainer;
+        Assert.Equal("true", RenderedChart.EnvValue(broker, "Broker__Telemetry__Prometheus__Enabled"));
+        Assert.Equal("true", RenderedChart.EnvValue(broker, "Broker__Telemetry__Prometheus__UsePublicPort"));
+        Assert.Equal("/metrics", RenderedChart.EnvValue(broker, "Broker__Telemetry__Prometheus__Path"));
     }
 
     [Fact]

@@ -94,6 +94,11 @@ internal sealed class WorkloadAuthenticationHandler(
         var failure = FailureOf(await HandleAuthenticateOnceSafeAsync());
         if (failure is { IsOutageOrLimit: true })
         {
+            if (failure.Error == ErrorCatalog.AuthenticationRateLimited)
+            {
+                failures.CountRefusal();
+            }
+
             await ErrorWriter.WriteAsync(Context, failure.Error, Answer(failure.RetryAfter), Context.RequestAborted);
             return;
         }

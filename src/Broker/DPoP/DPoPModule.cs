@@ -33,6 +33,7 @@ internal static class DPoPModule
             sp.GetRequiredService<IOptions<DPoPOptions>>().Value.NonceKeyFile is { Length: > 0 } file
                 ? new FileDPoPNonceKeySource(file)
                 : redis ? ActivatorUtilities.CreateInstance<RedisDPoPNonceKeySource>(sp) : new ProcessDPoPNonceKeySource());
+        services.TryAddSingleton<DPoPTelemetry>();
         services.TryAddSingleton<DPoPTokenProofs>();
     }
 }

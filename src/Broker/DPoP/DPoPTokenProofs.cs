@@ -24,6 +24,7 @@ internal sealed class DPoPTokenProofs
     private readonly IDPoPNonceKeySource _nonceKeys;
     private readonly TimeProvider _timeProvider;
     private readonly ILogger<DPoPTokenProofs> _logger;
+    private readonly DPoPTelemetry _telemetry;
     private volatile DPoPProofValidator? _validator;
     private volatile DPoPNonce? _nonce;
 
@@ -33,8 +34,10 @@ internal sealed class DPoPTokenProofs
         IDPoPReplayCache replayCache,
         IDPoPNonceKeySource nonceKeys,
         TimeProvider timeProvider,
-        ILogger<DPoPTokenProofs> logger)
+        ILogger<DPoPTokenProofs> logger,
+        DPoPTelemetry telemetry)
     {
+        _telemetry = telemetry;
         _options = options.Value;
         _validatorOptions = _options.ToValidatorOptions();
         _replayCache = replayCache;
@@ -73,6 +76,7 @@ internal sealed class DPoPTokenProofs
 
         if (await ValidatorAsync(cancellationToken) is not { } validator)
         {
+            _telemetry.Refused("nonce_unavailable");
             return new DPoPProofCheck(null, ErrorCatalog.DPoPNonceUnavailable);
         }
 
@@ -81,6 +85,7 @@ internal sealed class DPoPTokenProofs
         if (result is DPoPProofResult.Invalid invalid)
         {
             Log.ProofRefused(_logger, invalid.ReasonCode);
+            _telemetry.Refused(invalid.ReasonCode);
             return new DPoPProofCheck(null, ErrorCatalog.ForDPoP(invalid.Error));
         }
 

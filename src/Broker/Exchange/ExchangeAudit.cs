@@ -17,6 +17,9 @@ internal sealed class ExchangeAudit(string? clientAddress)
     private string? _tenant;
     private bool _tenantResolved;
 
+    /// <summary>When the request arrived (<see cref="System.Diagnostics.Stopwatch"/> ticks), for its duration metric.</summary>
+    public long StartTimestamp { get; } = System.Diagnostics.Stopwatch.GetTimestamp();
+
     /// <summary>The caller's address.</summary>
     public string? ClientAddress { get; } = clientAddress;
 

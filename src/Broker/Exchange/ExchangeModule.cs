@@ -14,6 +14,7 @@ internal static class ExchangeModule
         services.TryAddSingleton<CapabilityTokenIssuer>();
         services.TryAddSingleton<CapabilityTokenReader>();
         services.TryAddSingleton<TokenExchangeService>();
+        services.TryAddSingleton<ExchangeTelemetry>();
         services.TryAddSingleton<TokenEndpoint>();
     }
 

@@ -35,6 +35,7 @@ internal sealed class TokenEndpoint(TokenExchangeService exchange, DPoPTokenProo
         context.Response.Headers[HeaderNames.Pragma] = "no-cache";
         var caller = new ExchangeCaller(context.Connection.RemoteIpAddress?.ToString(), context.Connection.ClientCertificate);
         var audit = new ExchangeAudit(caller.Address);
+        using var span = ExchangeTelemetry.StartExchange();
         try
         {
             // RFC 9449 §8.2: with nonces on, every answer carries a current one, so a client learns the next before

@@ -28,7 +28,9 @@ internal sealed class TokenExchangeService(
     ExchangeRateLimiter rateLimiter,
     AuditTrail audit,
     TimeProvider timeProvider,
-    ILogger<TokenExchangeService> logger)
+    ILogger<TokenExchangeService> logger,
+    ExchangeTelemetry telemetry,
+    PolicyTelemetry policyTelemetry)
 {
     /// <summary>Runs the exchange for a caller outside HTTP (benchmarks); audited like any request.</summary>
     public ValueTask<ExchangeOutcome> ExchangeAsync(TokenExchangeRequest request, ExchangeCaller caller, CancellationToken cancellationToken)
@@ -77,7 +79,9 @@ internal sealed class TokenExchangeService(
         ArgumentNullException.ThrowIfNull(auditContext);
         if (auditContext.TryComplete())
         {
-            await audit.RecordAsync(auditContext.Denied(timeProvider.GetUtcNow(), reason), CancellationToken.None);
+            var denied = auditContext.Denied(timeProvider.GetUtcNow(), reason);
+            await audit.RecordAsync(denied, CancellationToken.None);
+            telemetry.Completed(denied, reason, auditContext.StartTimestamp);
         }
     }
 
@@ -99,9 +103,14 @@ internal sealed class TokenExchangeService(
             return new ExchangeOutcome.Rejected(ErrorCatalog.AssertionBrokerToken);
         }
 
-        var subjectResult = request.SubjectTokenType == X509SvidSubjectValidator.TokenType
-            ? certificates.Validate(caller.ClientCertificate, request.SubjectToken, policy)
-            : await subjects.ValidateAsync(request.SubjectToken, subjectHash, policy, cancellationToken);
+        SubjectValidationResult subjectResult;
+        using (ExchangeTelemetry.StartStep("subject"))
+        {
+            subjectResult = request.SubjectTokenType == X509SvidSubjectValidator.TokenType
+                ? certificates.Validate(caller.ClientCertificate, request.SubjectToken, policy)
+                : await subjects.ValidateAsync(request.SubjectToken, subjectHash, policy, cancellationToken);
+        }
+
         if (subjectResult is not SubjectValidationResult.Valid { Identity: var subject })
         {
             rateLimiter.AuthenticationFailed(caller);
@@ -142,7 +151,12 @@ internal sealed class TokenExchangeService(
         WorkloadIdentity? actor = null;
         if (request.ActorToken is not null)
         {
-            var actorResult = await subjects.ValidateAsync(request.ActorToken, TokenHash.Of(request.ActorToken), policy, cancellationToken);
+            SubjectValidationResult actorResult;
+            using (ExchangeTelemetry.StartStep("actor"))
+            {
+                actorResult = await subjects.ValidateAsync(request.ActorToken, TokenHash.Of(request.ActorToken), policy, cancellationToken);
+            }
+
             if (actorResult is not SubjectValidationResult.Valid { Identity: var validActor })
             {
                 var reason = ((SubjectValidationResult.Invalid)actorResult).Reason;
@@ -171,7 +185,7 @@ internal sealed class TokenExchangeService(
         }
 
         // :: Step 2. Policy.
-        var decision = evaluator.Evaluate(policy, new PolicyRequest(
+        var decision = policyTelemetry.Evaluate(evaluator, policy, new PolicyRequest(
             subject, actor, request.Capabilities, request.Resource, request.Audience, request.Purpose, request.RequestedLifetime));
         auditContext.PolicyVersion = decision.PolicyVersion;
         if (decision is PolicyDecision.Denied denied)
@@ -256,14 +270,19 @@ internal sealed class TokenExchangeService(
         }
 
         // :: Step 4. Mint, with the status list reference the store allocated (draft-ietf-oauth-status-list §6.2).
-        var token = issuer.Issue(new CapabilityTokenRequest(
-            grantId, subject.Id, clientId, allowed.Audience, allowed.Capabilities, allowed.Tenant,
-            taskId, request.Purpose, allowed.ActorChain, issuedAt, expiresAt, subject.CertificateThumbprint,
-            recorded.StatusIndex is { } index ? new StatusListReference(index, statusLists.For(allowed.Tenant)) : null,
-            subject.ProofKeyThumbprint));
+        string token;
+        using (ExchangeTelemetry.StartStep("mint"))
+        {
+            token = issuer.Issue(new CapabilityTokenRequest(
+                grantId, subject.Id, clientId, allowed.Audience, allowed.Capabilities, allowed.Tenant,
+                taskId, request.Purpose, allowed.ActorChain, issuedAt, expiresAt, subject.CertificateThumbprint,
+                recorded.StatusIndex is { } index ? new StatusListReference(index, statusLists.For(allowed.Tenant)) : null,
+                subject.ProofKeyThumbprint));
+        }
 
         // The grant's own event is the request's one event.
         auditContext.TryComplete();
+        telemetry.Completed(issuedEvent, null, auditContext.StartTimestamp);
 
         Log.TokenIssued(logger, grantId, allowed.Tenant, subject.Id, lifetimeSeconds);
 

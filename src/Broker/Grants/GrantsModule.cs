@@ -1,3 +1,4 @@
+using System.Diagnostics.Metrics;
 using Broker.Grants.InMemory;
 using Broker.Grants.Redis;
 using Microsoft.Extensions.DependencyInjection.Extensions;
@@ -20,6 +21,9 @@ internal static class GrantsModule
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<RedisOptions>, RedisOptionsValidator>());
         services.TryAddSingleton(TimeProvider.System);
 
+        // IMeterFactory for the store's metrics (GrantStoreTelemetry); idempotent, and a no-op under a host.
+        services.AddMetrics();
+
         // The choice is made at registration: a process is either backed by Redis or it is not, and silently
         // falling back to memory when Redis is configured but down would lose grants and revocations.
         if (string.IsNullOrWhiteSpace(configuration[$"{RedisOptions.SectionName}:{nameof(RedisOptions.Configuration)}"]))
@@ -30,13 +34,15 @@ internal static class GrantsModule
                 return new InMemoryGrantStore(
                     sp.GetRequiredService<TimeProvider>(),
                     sp.GetRequiredService<IOptions<GrantsOptions>>(),
-                    sp.GetRequiredService<IOptions<StatusList.StatusListOptions>>());
+                    sp.GetRequiredService<IOptions<StatusList.StatusListOptions>>(),
+                    new GrantStoreTelemetry(sp.GetRequiredService<IMeterFactory>(), "memory"));
             });
             return services;
         }
 
         services.TryAddSingleton<IConnectionMultiplexer>(sp => RedisConnectionFactory.Connect(
             sp.GetRequiredService<IOptions<RedisOptions>>().Value, sp.GetRequiredService<ILogger<RedisGrantStore>>()));
+        services.TryAddSingleton(sp => new GrantStoreTelemetry(sp.GetRequiredService<IMeterFactory>(), "redis"));
         services.TryAddSingleton<IGrantStore, RedisGrantStore>();
 
         // Redis must never evict (revocation marks would go and revoked tokens come back): checked at start, where an

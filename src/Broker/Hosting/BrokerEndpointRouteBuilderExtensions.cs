@@ -27,6 +27,7 @@ public static class BrokerEndpointRouteBuilderExtensions
         KeysModule.Map(endpoints);
         DiscoveryModule.Map(endpoints);
         HealthModule.Map(endpoints);
+        Broker.Telemetry.TelemetryModule.Map(endpoints);
         if (endpoints.ServiceProvider.GetRequiredService<IOptions<BrokerOptions>>().Value.DevMode)
         {
             DevModule.Map(endpoints);

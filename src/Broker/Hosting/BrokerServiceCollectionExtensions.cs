@@ -25,6 +25,9 @@ public static class BrokerServiceCollectionExtensions
         services.TryAddSingleton(TimeProvider.System);
         BrokerLogging.Register(services);
 
+        // Every feature records its metrics through IMeterFactory (a host adds it too; AddMetrics is idempotent).
+        services.AddMetrics();
+
         // Dev mode is never read from configuration: only --dev turns it on (DevMode.Configure, after this reset).
         services.AddOptions<BrokerOptions>().Bind(configuration.GetSection("Broker")).Configure(o => o.DevMode = false).ValidateOnStart();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<BrokerOptions>, BrokerOptionsValidator>());
@@ -49,7 +52,19 @@ public static class BrokerServiceCollectionExtensions
         RevocationModule.Register(services);
         Broker.Introspection.IntrospectionModule.Register(services);
         Broker.RevocationFeed.RevocationFeedModule.Register(services, configuration);
+        HealthModule.Register(services);
         return new BrokerBuilder(services, configuration);
+    }
+
+    /// <summary>
+    /// Exports the broker's metrics and traces as <c>Broker:Telemetry</c> and the standard <c>OTEL_*</c> variables ask:
+    /// OTLP, a Prometheus scrape endpoint, or neither (the default). The host's choice, made in <c>Program.cs</c>.
+    /// </summary>
+    public static IBrokerBuilder AddTelemetryExport(this IBrokerBuilder builder)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        Broker.Telemetry.TelemetryModule.Register(builder.Services, builder.Configuration);
+        return builder;
     }
 
     /// <summary>What a policy may declare in this process: <c>bundle: dev</c> and plain-http loopback URLs only under <c>--dev</c>.</summary>

@@ -1,60 +1,99 @@
+using System.Text.Json;
 using Broker.Grants;
 using Broker.Grants.Redis;
+using Broker.Keys;
 using Broker.Policy;
 using Broker.SpiffeAgent;
-using Microsoft.Extensions.Options;
 using Broker.Subjects;
+using Microsoft.AspNetCore.Diagnostics.HealthChecks;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
+using FrameworkHealthReport = Microsoft.Extensions.Diagnostics.HealthChecks.HealthReport;
 
 namespace Broker.Hosting;
 
-/// <summary>Liveness and readiness for orchestrators.</summary>
+/// <summary>
+/// Liveness and readiness for orchestrators, on the framework's health checks: <c>/healthz</c> runs the checks tagged
+/// <see cref="Live"/>, <c>/readyz</c> those tagged <see cref="Ready"/>. Both answer the <see cref="HealthReport"/> JSON
+/// (<c>status</c>, <c>checks</c> by name, <c>warnings</c>) that probes, docs and the chart's tests read.
+/// </summary>
+/// <remarks>
+/// Readiness: healthy and degraded are ready (200), unhealthy is not (503). A degraded check is one that needs an
+/// operator's look without being a reason to refuse service (a rejected policy edit, a Redis that will not disclose
+/// its eviction policy): its warning is in <c>warnings</c>. Liveness has no check of the broker's own: the process
+/// answering is the finding, and nothing a restart cures is checked (a Redis outage is not), so an orchestrator never
+/// restarts every replica for an outage outside them. A host may add checks tagged <see cref="Live"/>.
+/// </remarks>
 internal static class HealthModule
 {
+    /// <summary>The tag of liveness checks.</summary>
+    public const string Live = "live";
+
+    /// <summary>The tag of readiness checks.</summary>
+    public const string Ready = "ready";
+
+    /// <summary>The key of a check's warning in its result's data.</summary>
+    private const string WarningKey = "warning";
+
+    public static void Register(IServiceCollection services)
+    {
+        // In the order /readyz lists them.
+        services.AddHealthChecks()
+            .AddCheck<PolicyInForceHealthCheck>("policy", tags: [Ready])
+            .AddCheck<PolicyReloadHealthCheck>("policy_reload", tags: [Ready])
+            .AddCheck<TrustBundlesHealthCheck>("bundles", tags: [Ready])
+            .AddCheck<WorkloadApiHealthCheck>("workload_api", tags: [Ready])
+            .AddCheck<GrantStoreHealthCheck>("grant_store", tags: [Ready])
+            .AddCheck<RedisEvictionPolicyHealthCheck>("redis_eviction_policy", tags: [Ready])
+            .AddCheck<SigningKeysHealthCheck>("keys", tags: [Ready])
+            .AddCheck<RevocationSourceHealthCheck>("revocation_feed", tags: [Ready]);
+    }
+
+    /// <summary>The data of a degraded result whose warning <c>/readyz</c> lists.</summary>
+    public static IReadOnlyDictionary<string, object> Warning(string text) => new Dictionary<string, object> { [WarningKey] = text };
+
     public static void Map(IEndpointRouteBuilder endpoints)
     {
         // GET /healthz — the process is up.
-        endpoints.MapGet("/healthz", () => Results.Json(
-            new HealthReport("ok", new Dictionary<string, string>()), BrokerJsonContext.Default.HealthReport)).AllowAnonymous();
+        endpoints.MapHealthChecks("/healthz", Options(Live, healthy: "ok", unhealthy: "not ok")).AllowAnonymous();
 
-        // GET /readyz — can serve exchanges: a policy is in force, every trust domain has a bundle, the grant store
-        // answers, and Redis (when used) cannot evict.
-        endpoints.MapGet("/readyz", async (HttpContext context, IPolicyProvider policy, TrustBundleRegistry bundles, WorkloadApiConnection workloadApi, IOptions<SpiffeAgentOptions> spiffe, IGrantStore grants, CancellationToken cancellationToken) =>
+        // GET /readyz — can serve exchanges: a policy in force, every trust domain's bundle, the grant store answering,
+        // Redis unable to evict, an active key, and the revocation feed's source.
+        endpoints.MapHealthChecks("/readyz", Options(Ready, healthy: "ready", unhealthy: "not ready")).AllowAnonymous();
+    }
+
+    private static HealthCheckOptions Options(string tag, string healthy, string unhealthy) => new()
+    {
+        Predicate = registration => registration.Tags.Contains(tag),
+        ResultStatusCodes =
         {
-            // Without the grant store no token can be issued (fail closed), so the replica is not ready.
-            var storeReady = await grants.IsReadyAsync(cancellationToken);
-            var workloadApiReady = spiffe.Value.ResolvedEndpoint is null || workloadApi.IsReady;
+            [HealthStatus.Healthy] = StatusCodes.Status200OK,
+            [HealthStatus.Degraded] = StatusCodes.Status200OK,
+            [HealthStatus.Unhealthy] = StatusCodes.Status503ServiceUnavailable,
+        },
+        ResponseWriter = (context, report) => WriteAsync(context, report, report.Status == HealthStatus.Unhealthy ? unhealthy : healthy),
+    };
 
-            // An evicting Redis can drop revocation marks, and revoked tokens would be honoured again: not ready.
-            // A policy that cannot be read is a warning (Broker:Redis:AssumeNoEviction declares it).
-            var eviction = context.RequestServices.GetService<RedisEvictionPolicyCheck>() is { } check
-                ? await check.CheckAsync(cancellationToken)
-                : null;
-            var checks = new Dictionary<string, string>
+    private static Task WriteAsync(HttpContext context, FrameworkHealthReport report, string status)
+    {
+        var checks = new Dictionary<string, string>(StringComparer.Ordinal);
+        List<string>? warnings = null;
+        foreach (var (name, entry) in report.Entries)
+        {
+            // A check that threw or timed out: its exception's text is never shown (it could name hosts or
+            // credentials); the log has it.
+            checks[name] = entry.Exception switch
             {
-                ["policy"] = policy.Current is { } current ? current.Version : "not loaded",
-                ["policy_reload"] = policy.LastReloadFailure is null ? "ok" : "failed",
-                ["bundles"] = bundles.Health,
-                ["workload_api"] = spiffe.Value.ResolvedEndpoint is null ? "not configured" : workloadApiReady ? "ok" : "waiting",
-                ["grant_store"] = storeReady ? "ok" : "unavailable",
-                ["redis_eviction_policy"] = eviction?.Detail ?? "not applicable",
+                null => entry.Description ?? entry.Status.ToString(),
+                OperationCanceledException => "timed out",
+                _ => "failed",
             };
-            List<string>? warnings = eviction?.State == EvictionPolicyState.Unknown
-                ? ["redis_eviction_policy: Redis did not disclose its maxmemory-policy; make sure it is noeviction and set Broker:Redis:AssumeNoEviction=true"]
-                : null;
-
-            // The last good policy stays in force after a rejected edit, so the replica is still ready; but the files
-            // on disk are not what it runs, and the operator should know until they compile again.
-            if (policy.LastReloadFailure is { } failure)
+            if (entry.Data.TryGetValue(WarningKey, out var warning) && warning is string text)
             {
-                (warnings ??= []).Add(FormattableString.Invariant(
-                    $"policy_reload: the policy files changed at {failure.At:O} and were rejected with {failure.ErrorCount} error(s) (logged as PolicyError); policy {policy.Current?.Version} stays in force"));
+                (warnings ??= []).Add(text);
             }
-            var ready = policy.Current is not null && bundles.AllLoaded && workloadApiReady && storeReady
-                && eviction?.State != EvictionPolicyState.Evicting;
-            return Results.Json(
-                new HealthReport(ready ? "ready" : "not ready", checks, warnings),
-                BrokerJsonContext.Default.HealthReport,
-                statusCode: ready ? StatusCodes.Status200OK : StatusCodes.Status503ServiceUnavailable);
-        }).AllowAnonymous();
+        }
+
+        context.Response.ContentType = "application/json; charset=utf-8";
+        return JsonSerializer.SerializeAsync(context.Response.Body, new HealthReport(status, checks, warnings), BrokerJsonContext.Default.HealthReport, context.RequestAborted);
     }
 }

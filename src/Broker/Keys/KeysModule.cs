@@ -12,10 +12,13 @@ internal static class KeysModule
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<KeysOptions>, KeysOptionsValidator>());
         services.TryAddSingleton<ISigningKeyProvider>(sp => CreateKeyRing(sp.GetRequiredService<IOptions<KeysOptions>>().Value, sp.GetRequiredService<ILogger<KeyRing>>()));
         services.TryAddSingleton<JwksEndpoint>();
+        services.TryAddSingleton<KeysTelemetry>();
     }
 
     public static void Map(IEndpointRouteBuilder endpoints)
     {
+        endpoints.ServiceProvider.GetRequiredService<KeysTelemetry>().Observe(endpoints.ServiceProvider.GetRequiredService<ISigningKeyProvider>());
+
         // GET /.well-known/jwks.json — RFC 7517; public, cacheable.
         endpoints.MapGet("/.well-known/jwks.json", (HttpContext context, JwksEndpoint endpoint, CancellationToken ct) => endpoint.HandleAsync(context, ct))
             .AllowAnonymous();

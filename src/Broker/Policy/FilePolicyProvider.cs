@@ -13,6 +13,7 @@ internal sealed class FilePolicyProvider : IPolicyProvider, IHostedService, IDis
     private readonly PolicyLoadOptions _loadOptions;
     private readonly ILogger<FilePolicyProvider> _logger;
     private readonly TimeProvider _timeProvider;
+    private readonly PolicyTelemetry _telemetry;
     private readonly Lock _reloadLock = new();
     private FileSystemWatcher? _watcher;
     private Timer? _debounce;
@@ -20,8 +21,9 @@ internal sealed class FilePolicyProvider : IPolicyProvider, IHostedService, IDis
     private volatile PolicyReloadFailure? _lastReloadFailure;
     private int _rejectedReloads;
 
-    public FilePolicyProvider(IOptions<PolicyOptions> options, PolicyLoadOptions loadOptions, ILogger<FilePolicyProvider> logger, TimeProvider timeProvider)
+    public FilePolicyProvider(IOptions<PolicyOptions> options, PolicyLoadOptions loadOptions, ILogger<FilePolicyProvider> logger, TimeProvider timeProvider, PolicyTelemetry telemetry)
     {
+        _telemetry = telemetry;
         _options = options.Value;
         _loadOptions = loadOptions;
         _logger = logger;
@@ -49,6 +51,7 @@ internal sealed class FilePolicyProvider : IPolicyProvider, IHostedService, IDis
                 Log.PolicyRejected(_logger, result.Errors.Count, _current?.Version);
                 _lastReloadFailure = new PolicyReloadFailure(_timeProvider.GetUtcNow(), result.Errors.Count);
                 _rejectedReloads++;
+                _telemetry.Reloaded("rejected");
                 return result;
             }
 
@@ -64,12 +67,14 @@ internal sealed class FilePolicyProvider : IPolicyProvider, IHostedService, IDis
 
             if (policy.Version == _current?.Version)
             {
+                _telemetry.Reloaded("unchanged");
                 return result;
             }
 
             _current = policy;
             Log.PolicyLoaded(_logger, policy.Version, policy.Tenants.Count);
             Changed?.Invoke(policy);
+            _telemetry.Reloaded("loaded");
             return result;
         }
     }

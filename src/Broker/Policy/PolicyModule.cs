@@ -20,6 +20,7 @@ internal static class PolicyModule
         services.AddOptions<PolicyOptions>().Bind(configuration.GetSection("Broker:Policy")).ValidateOnStart();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<PolicyOptions>, PolicyOptionsValidator>());
         services.TryAddSingleton(loadOptions);
+        services.TryAddSingleton<PolicyTelemetry>();
         services.TryAddSingleton<FilePolicyProvider>();
         services.TryAddSingleton<IPolicyProvider>(sp => sp.GetRequiredService<FilePolicyProvider>());
         services.AddHostedService(sp => sp.GetRequiredService<FilePolicyProvider>());

@@ -20,9 +20,11 @@ internal sealed class ExchangeRateLimiter : IDisposable
     private readonly FailedAuthenticationLimiter _failures;
     private readonly RateLimit _defaultPerIdentity;
     private readonly RateLimit _defaultPerTenant;
+    private readonly RateLimitingTelemetry _telemetry;
 
-    public ExchangeRateLimiter(IOptions<RateLimitOptions> options, FailedAuthenticationLimiter failures, TimeProvider timeProvider)
+    public ExchangeRateLimiter(IOptions<RateLimitOptions> options, FailedAuthenticationLimiter failures, TimeProvider timeProvider, RateLimitingTelemetry telemetry)
     {
+        _telemetry = telemetry;
         var value = options.Value;
         _ = RateLimit.TryParse(value.PerIdentity, out _defaultPerIdentity);
         _ = RateLimit.TryParse(value.PerTenant, out _defaultPerTenant);
@@ -60,16 +62,24 @@ internal sealed class ExchangeRateLimiter : IDisposable
         // spending what its tenant's other workloads share.
         if (!perTenant.IsUnlimited && !_tenants.HasPermit(tenantKey, out var tenantRetry))
         {
+            _telemetry.Rejected("tenant");
             return Rejected(tenantRetry);
         }
 
         if (!perIdentity.IsUnlimited
             && Refused(_identities.AttemptAcquire(new IdentityPartition(WorkloadPrincipal.Qualify(subject.Kind, subject.Source, subject.Id), tenant.Name, perIdentity)), perIdentity) is { } identityFull)
         {
+            _telemetry.Rejected("identity");
             return identityFull;
         }
 
-        return perTenant.IsUnlimited ? null : Refused(_tenants.AttemptAcquire(tenantKey), perTenant);
+        if (perTenant.IsUnlimited || Refused(_tenants.AttemptAcquire(tenantKey), perTenant) is not { } tenantFull)
+        {
+            return null;
+        }
+
+        _telemetry.Rejected("tenant");
+        return tenantFull;
     }
 
     public void Dispose()

@@ -15,6 +15,7 @@ internal sealed class FailedAuthenticationFilter(FailedAuthenticationLimiter fai
         ArgumentNullException.ThrowIfNull(next);
         if (failures.IsBlocked(context.HttpContext.Connection.RemoteIpAddress, out var retryAfter))
         {
+            failures.CountRefusal();
             return ErrorWriter.Result(ErrorCatalog.AuthenticationRateLimited, RetryAfter.Options(retryAfter));
         }
 

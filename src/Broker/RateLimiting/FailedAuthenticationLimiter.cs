@@ -14,9 +14,11 @@ namespace Broker.RateLimiting;
 internal sealed class FailedAuthenticationLimiter : IDisposable
 {
     private readonly BoundedPartitionedRateLimiter<AddressKey>? _limiter;
+    private readonly RateLimitingTelemetry _telemetry;
 
-    public FailedAuthenticationLimiter(IOptions<RateLimitOptions> options, TimeProvider timeProvider)
+    public FailedAuthenticationLimiter(IOptions<RateLimitOptions> options, TimeProvider timeProvider, RateLimitingTelemetry telemetry)
     {
+        _telemetry = telemetry;
         var value = options.Value;
         var failed = value.FailedAuthentication;
         if (failed.Limit > 0)
@@ -42,6 +44,13 @@ internal sealed class FailedAuthenticationLimiter : IDisposable
         retryAfter = TimeSpan.Zero;
         return _limiter is not null && !_limiter.HasPermit(address, out retryAfter);
     }
+
+    /// <summary>
+    /// Counts a request answered 429 because its address is blocked (<c>broker.rate_limit.rejections</c>). Called where
+    /// the 429 is written, not by <see cref="IsBlocked(AddressKey, out TimeSpan)"/>: a request may be asked about twice
+    /// (the authentication middleware and the token endpoint's filter).
+    /// </summary>
+    public void CountRefusal() => _telemetry.Rejected("failed_authentication");
 
     /// <summary>Counts one failed authentication of <paramref name="address"/>.</summary>
     public void RecordFailure(IPAddress? address) => RecordFailure(AddressKey.From(address));

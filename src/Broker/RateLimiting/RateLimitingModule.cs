@@ -10,6 +10,7 @@ internal static class RateLimitingModule
     {
         services.AddOptions<RateLimitOptions>().Bind(configuration.GetSection("Broker:RateLimits")).ValidateOnStart();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<RateLimitOptions>, RateLimitOptionsValidator>());
+        services.TryAddSingleton<RateLimitingTelemetry>();
         services.TryAddSingleton<FailedAuthenticationLimiter>();
         services.TryAddSingleton<ExchangeRateLimiter>();
     }

@@ -26,7 +26,8 @@ internal sealed class RevocationFeedEndpoint(
     IOptions<RevocationFeedOptions> options,
     IHostApplicationLifetime lifetime,
     TimeProvider timeProvider,
-    ILogger<RevocationFeedEndpoint> logger)
+    ILogger<RevocationFeedEndpoint> logger,
+    RevocationFeedTelemetry telemetry)
 {
     /// <summary>The media type of the stream (WHATWG HTML §9.2.5).</summary>
     public const string EventStream = "text/event-stream";
@@ -73,6 +74,7 @@ internal sealed class RevocationFeedEndpoint(
         if (!connections.TryAcquire())
         {
             Log.FeedConnectionLimitReached(logger, connections.Limit);
+            telemetry.ConnectionRefused();
             return ErrorWriter.Result(ErrorCatalog.FeedTooManyConnections);
         }
 
@@ -132,7 +134,7 @@ internal sealed class RevocationFeedEndpoint(
             var cursor = startAt;
             if (first is not null)
             {
-                (cursor, sent) = await ReplayAsync(writer, tenant, startAt, first, cancellationToken);
+                (cursor, sent) = await ReplayAsync(writer, tenant, startAt, first, live: false, cancellationToken);
             }
 
             // Everything up to the cursor has been sent: from here on the client's set is current.
@@ -159,7 +161,7 @@ internal sealed class RevocationFeedEndpoint(
     }
 
     /// <summary>Sends the history after <paramref name="resumeFrom"/>, page by page; returns the position reached.</summary>
-    private async Task<(StreamPosition Cursor, int Sent)> ReplayAsync(FeedWriter writer, string tenant, StreamPosition resumeFrom, RevocationPage first, CancellationToken cancellationToken)
+    private async Task<(StreamPosition Cursor, int Sent)> ReplayAsync(FeedWriter writer, string tenant, StreamPosition resumeFrom, RevocationPage first, bool live, CancellationToken cancellationToken)
     {
         var sent = 0;
         if (first.HistoryLost)
@@ -173,6 +175,7 @@ internal sealed class RevocationFeedEndpoint(
                 ? (first.Entries[0].Position, first.Entries[0].RevokedAt)
                 : (first.Position ?? resumeFrom, timeProvider.GetUtcNow());
             await writer.WriteResetAsync(resetId, boundary.ToUnixTimeSeconds() + 1, cancellationToken);
+            telemetry.Reset();
         }
 
         var cursor = resumeFrom;
@@ -182,6 +185,7 @@ internal sealed class RevocationFeedEndpoint(
             foreach (var entry in page.Entries)
             {
                 await writer.WriteRevokedAsync(entry, cancellationToken);
+                telemetry.Revoked(entry, live, timeProvider.GetUtcNow());
                 sent++;
             }
 
@@ -247,7 +251,7 @@ internal sealed class RevocationFeedEndpoint(
 
             // Notifications are a wake-up, not the record: they can arrive out of order (pub/sub handlers run
             // concurrently) or be dropped, so the entries after the last one sent are read from the stream.
-            var (next, replayed) = await ReplayAsync(writer, tenant, cursor, await store.ReadRevocationsAsync(tenant, cursor, PageSize, cancellationToken), cancellationToken);
+            var (next, replayed) = await ReplayAsync(writer, tenant, cursor, await store.ReadRevocationsAsync(tenant, cursor, PageSize, cancellationToken), live: true, cancellationToken);
             cursor = next;
             sent += replayed;
         }

@@ -19,11 +19,15 @@ internal static class RevocationFeedModule
         services.AddOptions<RevocationFeedOptions>().Bind(configuration.GetSection(RevocationFeedOptions.SectionName)).ValidateOnStart();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<RevocationFeedOptions>, RevocationFeedOptionsValidator>());
         services.TryAddSingleton<FeedConnectionLimit>();
+        services.TryAddSingleton<RevocationFeedTelemetry>();
         services.TryAddSingleton<RevocationFeedEndpoint>();
     }
 
     public static void Map(IEndpointRouteBuilder endpoints)
     {
+        // Created now, so the connection count is reported (as zero) before the first verifier connects.
+        _ = endpoints.ServiceProvider.GetRequiredService<RevocationFeedTelemetry>();
+
         // GET /revocations/v1/events — WHATWG HTML server-sent events; callers authenticate with their workload
         // identity and must belong to a tenant: they receive that tenant's revocations only.
         endpoints.MapGet(Path, (HttpContext c, RevocationFeedEndpoint e) => e.HandleAsync(c))

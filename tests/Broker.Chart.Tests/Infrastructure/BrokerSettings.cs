@@ -27,6 +27,7 @@ public static class BrokerSettings
         ["Broker:Admin"] = typeof(AdminOptions),
         ["Broker:RateLimits"] = typeof(RateLimitOptions),
         ["Broker:Subjects"] = typeof(SubjectsOptions),
+        [Broker.Telemetry.TelemetryOptions.SectionName] = typeof(Broker.Telemetry.TelemetryOptions),
     };
 
     /// <summary>

@@ -72,7 +72,7 @@ public sealed class BrokerTestHost : IAsyncDisposable
 
         builder.WebHost.UseUrls(https ? "https://127.0.0.1:0" : "http://127.0.0.1:0");
         services?.Invoke(builder.Services);
-        builder.Services.AddBroker(builder.Configuration);
+        builder.Services.AddBroker(builder.Configuration).AddTelemetryExport();
 
         var app = builder.Build();
         app.UseBroker();

@@ -15,7 +15,7 @@ namespace Broker.Grants.InMemory;
 /// tenant's list stays for the life of the process (at most <see cref="StatusListOptions.Capacity"/> bits and a few
 /// bytes per index).
 /// </summary>
-internal sealed class InMemoryGrantStore : IGrantStore
+internal sealed partial class InMemoryGrantStore : IGrantStore
 {
     private readonly TimeProvider _timeProvider;
     private readonly GrantsOptions _options;
@@ -33,6 +33,7 @@ internal sealed class InMemoryGrantStore : IGrantStore
     private readonly InMemoryAuditTrail _audit;
     private readonly Dictionary<string, InMemoryStatusList> _statusLists = new(StringComparer.Ordinal);
     private readonly RevocationBroadcaster _broadcaster = new();
+    private readonly GrantStoreTelemetry _telemetry;
 
     public InMemoryGrantStore(TimeProvider timeProvider)
         : this(timeProvider, Options.Create(new GrantsOptions()))
@@ -45,7 +46,14 @@ internal sealed class InMemoryGrantStore : IGrantStore
     }
 
     public InMemoryGrantStore(TimeProvider timeProvider, IOptions<GrantsOptions> options, IOptions<StatusListOptions> statusList)
+        : this(timeProvider, options, statusList, GrantStoreTelemetry.None)
     {
+    }
+
+    public InMemoryGrantStore(TimeProvider timeProvider, IOptions<GrantsOptions> options, IOptions<StatusListOptions> statusList, GrantStoreTelemetry telemetry)
+    {
+        ArgumentNullException.ThrowIfNull(telemetry);
+        _telemetry = telemetry;
         ArgumentNullException.ThrowIfNull(timeProvider);
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(statusList);
@@ -71,7 +79,7 @@ internal sealed class InMemoryGrantStore : IGrantStore
     public async ValueTask<RecordGrantResult> RecordAsync(GrantRecord grant, AuditEvent issued, CancellationToken cancellationToken)
         => (await RecordWithStatusAsync(grant, issued, cancellationToken)).Result;
 
-    public ValueTask<RecordGrantOutcome> RecordWithStatusAsync(GrantRecord grant, AuditEvent issued, CancellationToken cancellationToken)
+    private ValueTask<RecordGrantOutcome> RecordWithStatusCoreAsync(GrantRecord grant, AuditEvent issued, CancellationToken cancellationToken)
     {
         var now = _timeProvider.GetUtcNow();
         GrantValidation.ForRecord(grant, issued, now);
@@ -141,7 +149,7 @@ internal sealed class InMemoryGrantStore : IGrantStore
         }
     }
 
-    public ValueTask<byte[]?> ReadStatusListAsync(string tenant, CancellationToken cancellationToken)
+    private ValueTask<byte[]?> ReadStatusListCoreAsync(string tenant, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(tenant);
         lock (_lock)
@@ -150,7 +158,7 @@ internal sealed class InMemoryGrantStore : IGrantStore
         }
     }
 
-    public ValueTask<GrantRecord?> FindAsync(string grantId, CancellationToken cancellationToken)
+    private ValueTask<GrantRecord?> FindCoreAsync(string grantId, CancellationToken cancellationToken)
     {
         var now = _timeProvider.GetUtcNow();
         lock (_lock)
@@ -161,7 +169,7 @@ internal sealed class InMemoryGrantStore : IGrantStore
         }
     }
 
-    public ValueTask AppendAuditAsync(AuditEvent auditEvent, CancellationToken cancellationToken)
+    private ValueTask AppendAuditCoreAsync(AuditEvent auditEvent, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(auditEvent);
         var now = _timeProvider.GetUtcNow();
@@ -173,7 +181,7 @@ internal sealed class InMemoryGrantStore : IGrantStore
         return ValueTask.CompletedTask;
     }
 
-    public ValueTask<GrantState> GetStateAsync(string grantId, CancellationToken cancellationToken)
+    private ValueTask<GrantState> GetStateCoreAsync(string grantId, CancellationToken cancellationToken)
     {
         var now = _timeProvider.GetUtcNow();
         lock (_lock)
@@ -193,7 +201,7 @@ internal sealed class InMemoryGrantStore : IGrantStore
     public async ValueTask<bool> IsRevokedAsync(string grantId, CancellationToken cancellationToken)
         => await GetStateAsync(grantId, cancellationToken) == GrantState.Revoked;
 
-    public ValueTask<RevokeResult> RevokeAsync(string grantId, string revokedBy, string reason, CancellationToken cancellationToken)
+    private ValueTask<RevokeResult> RevokeCoreAsync(string grantId, string revokedBy, string reason, CancellationToken cancellationToken)
     {
         GrantValidation.ForRevocation(revokedBy, reason);
         var now = _timeProvider.GetUtcNow();
@@ -216,7 +224,7 @@ internal sealed class InMemoryGrantStore : IGrantStore
         return ValueTask.FromResult(result);
     }
 
-    public ValueTask<int> RevokeAllAsync(GrantQuery query, string revokedBy, string reason, CancellationToken cancellationToken)
+    private ValueTask<int> RevokeAllCoreAsync(GrantQuery query, string revokedBy, string reason, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(query);
         query.Validate();
@@ -244,7 +252,7 @@ internal sealed class InMemoryGrantStore : IGrantStore
         return ValueTask.FromResult(entries.Count);
     }
 
-    public ValueTask<GrantPage> ListAsync(GrantQuery query, string? cursor, int pageSize, CancellationToken cancellationToken)
+    private ValueTask<GrantPage> ListCoreAsync(GrantQuery query, string? cursor, int pageSize, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(query);
         query.Validate();
@@ -273,7 +281,7 @@ internal sealed class InMemoryGrantStore : IGrantStore
         }
     }
 
-    public ValueTask<RevocationPage> ReadRevocationsAsync(string tenant, StreamPosition? afterPosition, int count, CancellationToken cancellationToken)
+    private ValueTask<RevocationPage> ReadRevocationsCoreAsync(string tenant, StreamPosition? afterPosition, int count, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(tenant);
         GrantValidation.ForCount(count);
@@ -283,7 +291,7 @@ internal sealed class InMemoryGrantStore : IGrantStore
         }
     }
 
-    public ValueTask<StreamPosition> GetRevocationPositionAsync(string tenant, CancellationToken cancellationToken)
+    private ValueTask<StreamPosition> GetRevocationPositionCoreAsync(string tenant, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(tenant);
 
@@ -294,7 +302,7 @@ internal sealed class InMemoryGrantStore : IGrantStore
         }
     }
 
-    public ValueTask<IReadOnlyList<AuditEvent>> ReadAuditAsync(string? tenant, int count, CancellationToken cancellationToken)
+    private ValueTask<IReadOnlyList<AuditEvent>> ReadAuditCoreAsync(string? tenant, int count, CancellationToken cancellationToken)
     {
         GrantValidation.ForCount(count);
         lock (_lock)
@@ -303,7 +311,7 @@ internal sealed class InMemoryGrantStore : IGrantStore
         }
     }
 
-    public ValueTask<RevocationSubscription> SubscribeRevocationsAsync(CancellationToken cancellationToken)
+    private ValueTask<RevocationSubscription> SubscribeRevocationsCoreAsync(CancellationToken cancellationToken)
         => ValueTask.FromResult(_broadcaster.Add(static _ => ValueTask.CompletedTask));
 
     public ValueTask<bool> IsReadyAsync(CancellationToken cancellationToken) => ValueTask.FromResult(true);

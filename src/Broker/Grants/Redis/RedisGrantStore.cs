@@ -27,6 +27,7 @@ internal sealed class RedisGrantStore : IGrantStore, IAsyncDisposable
     private readonly RedisRevocationStream _stream;
     private readonly RedisAuditTrail _audit;
     private readonly RedisReadiness _readiness;
+    private readonly GrantStoreTelemetry _telemetry;
 
     public RedisGrantStore(
         IConnectionMultiplexer connection,
@@ -45,6 +46,18 @@ internal sealed class RedisGrantStore : IGrantStore, IAsyncDisposable
         IOptions<StatusListOptions> statusList,
         TimeProvider timeProvider,
         ILogger<RedisGrantStore> logger)
+        : this(connection, redisOptions, options, statusList, timeProvider, logger, GrantStoreTelemetry.None)
+    {
+    }
+
+    public RedisGrantStore(
+        IConnectionMultiplexer connection,
+        IOptions<RedisOptions> redisOptions,
+        IOptions<GrantsOptions> options,
+        IOptions<StatusListOptions> statusList,
+        TimeProvider timeProvider,
+        ILogger<RedisGrantStore> logger,
+        GrantStoreTelemetry telemetry)
     {
         ArgumentNullException.ThrowIfNull(connection);
         ArgumentNullException.ThrowIfNull(redisOptions);
@@ -52,6 +65,8 @@ internal sealed class RedisGrantStore : IGrantStore, IAsyncDisposable
         ArgumentNullException.ThrowIfNull(statusList);
         ArgumentNullException.ThrowIfNull(timeProvider);
         ArgumentNullException.ThrowIfNull(logger);
+        ArgumentNullException.ThrowIfNull(telemetry);
+        _telemetry = telemetry;
         var redis = new RedisStoreConnection(connection, redisOptions.Value, logger);
         var keys = new RedisGrantKeys(redisOptions.Value.KeyPrefix);
         var codec = new RedisGrantRecordCodec(options.Value.Retention);
@@ -64,46 +79,54 @@ internal sealed class RedisGrantStore : IGrantStore, IAsyncDisposable
     }
 
     public async ValueTask<RecordGrantResult> RecordAsync(GrantRecord grant, AuditEvent issued, CancellationToken cancellationToken)
-        => (await _records.RecordAsync(grant, issued, cancellationToken)).Result;
+        => (await RecordWithStatusAsync(grant, issued, cancellationToken)).Result;
 
     public ValueTask<RecordGrantOutcome> RecordWithStatusAsync(GrantRecord grant, AuditEvent issued, CancellationToken cancellationToken)
-        => _records.RecordAsync(grant, issued, cancellationToken);
+        => _telemetry.MeasureAsync(GrantStoreOperation.Record, () => _records.RecordAsync(grant, issued, cancellationToken));
 
     public ValueTask<byte[]?> ReadStatusListAsync(string tenant, CancellationToken cancellationToken)
-        => _records.ReadStatusListAsync(tenant, cancellationToken);
+        => _telemetry.MeasureAsync(GrantStoreOperation.ReadStatusList, () => _records.ReadStatusListAsync(tenant, cancellationToken));
 
     public ValueTask<GrantRecord?> FindAsync(string grantId, CancellationToken cancellationToken)
-        => _records.FindAsync(grantId, cancellationToken);
+        => _telemetry.MeasureAsync(GrantStoreOperation.Find, () => _records.FindAsync(grantId, cancellationToken));
 
     public ValueTask<GrantState> GetStateAsync(string grantId, CancellationToken cancellationToken)
-        => _records.GetStateAsync(grantId, cancellationToken);
+        => _telemetry.MeasureAsync(GrantStoreOperation.GetState, () => _records.GetStateAsync(grantId, cancellationToken));
 
     public async ValueTask<bool> IsRevokedAsync(string grantId, CancellationToken cancellationToken)
-        => await _records.GetStateAsync(grantId, cancellationToken) == GrantState.Revoked;
+        => await GetStateAsync(grantId, cancellationToken) == GrantState.Revoked;
 
     public ValueTask AppendAuditAsync(AuditEvent auditEvent, CancellationToken cancellationToken)
-        => _audit.AppendAsync(auditEvent, cancellationToken);
+        => _telemetry.MeasureAsync(GrantStoreOperation.AppendAudit, () => _audit.AppendAsync(auditEvent, cancellationToken));
 
     public ValueTask<IReadOnlyList<AuditEvent>> ReadAuditAsync(string? tenant, int count, CancellationToken cancellationToken)
-        => _audit.ReadAsync(tenant, count, cancellationToken);
+        => _telemetry.MeasureAsync(GrantStoreOperation.ReadAudit, () => _audit.ReadAsync(tenant, count, cancellationToken));
 
-    public ValueTask<RevokeResult> RevokeAsync(string grantId, string revokedBy, string reason, CancellationToken cancellationToken)
-        => _revocations.RevokeAsync(grantId, revokedBy, reason, cancellationToken);
+    public async ValueTask<RevokeResult> RevokeAsync(string grantId, string revokedBy, string reason, CancellationToken cancellationToken)
+    {
+        var result = await _telemetry.MeasureAsync(GrantStoreOperation.Revoke, () => _revocations.RevokeAsync(grantId, revokedBy, reason, cancellationToken));
+        _telemetry.Revoked(result);
+        return result;
+    }
 
-    public ValueTask<int> RevokeAllAsync(GrantQuery query, string revokedBy, string reason, CancellationToken cancellationToken)
-        => _revocations.RevokeAllAsync(query, revokedBy, reason, cancellationToken);
+    public async ValueTask<int> RevokeAllAsync(GrantQuery query, string revokedBy, string reason, CancellationToken cancellationToken)
+    {
+        var count = await _telemetry.MeasureAsync(GrantStoreOperation.RevokeAll, () => _revocations.RevokeAllAsync(query, revokedBy, reason, cancellationToken));
+        _telemetry.RevokedInBulk(count);
+        return count;
+    }
 
     public ValueTask<GrantPage> ListAsync(GrantQuery query, string? cursor, int pageSize, CancellationToken cancellationToken)
-        => _listing.ListAsync(query, cursor, pageSize, cancellationToken);
+        => _telemetry.MeasureAsync(GrantStoreOperation.List, () => _listing.ListAsync(query, cursor, pageSize, cancellationToken));
 
     public ValueTask<RevocationPage> ReadRevocationsAsync(string tenant, StreamPosition? afterPosition, int count, CancellationToken cancellationToken)
-        => _stream.ReadAsync(tenant, afterPosition, count, cancellationToken);
+        => _telemetry.MeasureAsync(GrantStoreOperation.ReadRevocations, () => _stream.ReadAsync(tenant, afterPosition, count, cancellationToken));
 
     public ValueTask<StreamPosition> GetRevocationPositionAsync(string tenant, CancellationToken cancellationToken)
-        => _stream.GetPositionAsync(tenant, cancellationToken);
+        => _telemetry.MeasureAsync(GrantStoreOperation.GetRevocationPosition, () => _stream.GetPositionAsync(tenant, cancellationToken));
 
     public ValueTask<RevocationSubscription> SubscribeRevocationsAsync(CancellationToken cancellationToken)
-        => _stream.SubscribeAsync(cancellationToken);
+        => _telemetry.MeasureAsync(GrantStoreOperation.SubscribeRevocations, () => _stream.SubscribeAsync(cancellationToken));
 
     public ValueTask<bool> IsReadyAsync(CancellationToken cancellationToken) => _readiness.IsReadyAsync(cancellationToken);
 
