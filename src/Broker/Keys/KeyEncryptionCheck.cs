@@ -18,9 +18,46 @@ internal sealed record KeyEncryptionCertificateSet(X509Certificate2? Current, IR
 /// one this process has, stop the start with a message naming both, instead of letting Data Protection skip every
 /// key it cannot decrypt, create a new one, and leave every signing key undecryptable.
 /// </summary>
-internal sealed class KeyEncryptionCheck(RedisKeyRingStore store, KeyEncryptionCertificateSet certificates)
+internal sealed class KeyEncryptionCheck(RedisKeyRingStore store, KeyEncryptionCertificateSet certificates, KeyMaterialProtector protector)
 {
     private static readonly XNamespace XmlDsig = "http://www.w3.org/2000/09/xmldsig#";
+
+    /// <summary>The message for signing keys that do not decrypt with this process's certificates.</summary>
+    public const string UndecryptableMessage =
+        $"The signing keys in Redis cannot be decrypted with {KeysOptions.SectionName}:Encryption:CertificatePath. " +
+        "Configure the certificate the ring was encrypted with (or add it to PreviousCertificatePaths).";
+
+    /// <summary>
+    /// Before the host starts (<see cref="Hosting.StartupCheck"/>): the certificate check, then whether the ring's
+    /// signing keys decrypt. Empty when the broker can start, or when Redis cannot be reached (the replica then starts
+    /// without keys and keeps trying, as it does for grants).
+    /// </summary>
+    public IReadOnlyList<string> FindProblems()
+    {
+        try
+        {
+            CheckAsync(CancellationToken.None).GetAwaiter().GetResult();
+            var ring = store.ReadAsync(CancellationToken.None).GetAwaiter().GetResult();
+            foreach (var key in ring.Keys.Where(k => k.RemoveAt is null))
+            {
+                _ = protector.Unprotect(key);
+            }
+
+            return [];
+        }
+        catch (InvalidOperationException ex)
+        {
+            return [ex.Message];
+        }
+        catch (CryptographicException)
+        {
+            return [UndecryptableMessage];
+        }
+        catch (Exception ex) when (ex is StackExchange.Redis.RedisException or TimeoutException)
+        {
+            return [];
+        }
+    }
 
     public async Task CheckAsync(CancellationToken cancellationToken)
     {

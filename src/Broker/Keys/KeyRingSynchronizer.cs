@@ -45,9 +45,7 @@ internal sealed class KeyRingSynchronizer(
         }
         catch (CryptographicException)
         {
-            throw new InvalidOperationException(
-                $"The signing keys in Redis cannot be decrypted with {KeysOptions.SectionName}:Encryption:CertificatePath. " +
-                "Configure the certificate the ring was encrypted with (or add it to PreviousCertificatePaths).");
+            throw new InvalidOperationException(KeyEncryptionCheck.UndecryptableMessage);
         }
 
         if (options.Value.SigningKeyFiles.Count > 0 && ring.Statuses.Any(s => s.Key.Origin == KeyOrigins.Generated))
