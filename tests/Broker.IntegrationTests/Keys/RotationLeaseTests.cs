@@ -23,10 +23,12 @@ public sealed class RotationLeaseTests(RedisServerFixture redis)
         clock.Advance(TimeSpan.FromHours(23));
         var runs = await Task.WhenAll(Enumerable.Range(0, 16).Select(i => (i % 2 == 0 ? replicas.RingA : replicas.RingB).RunScheduleAsync(CancellationToken.None)));
 
-        // Assert: exactly one new key, whichever replica made it; both hold the same ring.
+        // Assert: exactly one new key, whichever replica (or schedule) made it, and no racer adds another afterwards.
         Assert.True(runs.Count(r => r) <= 1);
-        await Infrastructure.Eventually.HoldsAsync(() => replicas.RingB.Version == replicas.RingA.Version, TimeSpan.FromSeconds(5));
+        await Infrastructure.Eventually.HoldsAsync(async () => (await replicas.RingA.RefreshAsync(CancellationToken.None)).Keys.Count >= 2, TimeSpan.FromSeconds(10));
+        await Task.WhenAll(Enumerable.Range(0, 8).Select(i => (i % 2 == 0 ? replicas.RingA : replicas.RingB).RunScheduleAsync(CancellationToken.None)));
         await replicas.RingA.RefreshAsync(CancellationToken.None);
+        await Infrastructure.Eventually.HoldsAsync(() => replicas.RingB.Version == replicas.RingA.Version, TimeSpan.FromSeconds(5));
         Assert.Equal(2, replicas.RingA.Statuses.Count);
         Assert.Equal([KeyState.Active, KeyState.Next], replicas.RingA.Statuses.Select(s => s.State));
         Assert.Equal(replicas.RingA.Statuses[1].Key.ActivatesAt, replicas.RingA.Statuses[0].Key.ActivatesAt + TimeSpan.FromDays(1));

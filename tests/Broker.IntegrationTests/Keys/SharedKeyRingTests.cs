@@ -15,7 +15,11 @@ public sealed class SharedKeyRingTests(RedisServerFixture redis) : IAsyncLifetim
 {
     private KeyRingReplicas _replicas = null!;
 
-    public async ValueTask InitializeAsync() => _replicas = await KeyRingReplicas.StartAsync(redis.Configuration);
+    // Polls every 5 s: a rotation's new key signs only after 10 s (JwksMaxAge 0 + two polls), so the tests see it as
+    // next whatever the machine's load; replicas hear of changes through pub/sub long before.
+    public async ValueTask InitializeAsync() => _replicas = await KeyRingReplicas.StartAsync(
+        redis.Configuration,
+        s => s["Broker:Keys:Rotation:PollInterval"] = "00:00:05");
 
     public ValueTask DisposeAsync() => _replicas.DisposeAsync();
 
@@ -170,7 +174,7 @@ public sealed class SharedKeyRingTests(RedisServerFixture redis) : IAsyncLifetim
     [Fact]
     public async Task Retire_ANextKeyAboutToSign_IsAConflict()
     {
-        // Arrange: a next key (rotate publishes one that signs only after the safe publication delay: 2 × 0.5 s).
+        // Arrange: a next key (rotate publishes one that signs only after the safe publication delay: 2 × 5 s).
         var (_, rotated) = await _replicas.AdminAsync(_replicas.A, HttpMethod.Post, "/admin/v1/keys/rotate");
         var next = rotated.GetProperty("kid").GetString()!;
 
