@@ -41,6 +41,7 @@ public sealed partial class ChartRenderingTests(ChartRenderer renderer)
         new[] { "required.yaml", "locked-down.yaml" },
         new[] { "required.yaml", "single-in-memory.yaml" },
         new[] { "required.yaml", "extras.yaml" },
+        new[] { "required.yaml", "key-ring-redis.yaml" },
         new[] { "required.yaml", "spiffe-csi.yaml", "git-sync.yaml", "servicemonitor.yaml", "locked-down.yaml", "autoscaling.yaml" },
     };
 
@@ -235,9 +236,23 @@ public sealed partial class ChartRenderingTests(ChartRenderer renderer)
 
         // Assert
         var broker = chart.BrokerContainer;
-        Assert.Equal("secret", VolumeTypeAt(chart.PodSpec, broker, RenderedChart.EnvValue(broker, "Broker__Keys__SigningKeyFiles__0")!));
-        Assert.Equal("broker-keys", VolumeAt(chart.PodSpec, broker, RenderedChart.EnvValue(broker, "Broker__Keys__SigningKeyFiles__0")!)["secret"]!["secretName"]!.GetValue<string>());
-        Assert.Equal(288, VolumeAt(chart.PodSpec, broker, RenderedChart.EnvValue(broker, "Broker__Keys__SigningKeyFiles__0")!)["secret"]!["defaultMode"]!.GetValue<int>()); // 0440
+        // PEM keys (keys.store=Files), or the key-encryption certificate of a ring in Redis (where PEM keys are optional).
+        var keyFile = RenderedChart.EnvValue(broker, "Broker__Keys__SigningKeyFiles__0");
+        var keyEncryption = RenderedChart.EnvValue(broker, "Broker__Keys__Encryption__CertificatePath");
+        Assert.True(keyFile is not null || keyEncryption is not null, "The broker is given no signing key and no key ring.");
+        if (keyFile is not null)
+        {
+            Assert.Equal("secret", VolumeTypeAt(chart.PodSpec, broker, keyFile));
+            Assert.Equal("broker-keys", VolumeAt(chart.PodSpec, broker, keyFile)["secret"]!["secretName"]!.GetValue<string>());
+            Assert.Equal(288, VolumeAt(chart.PodSpec, broker, keyFile)["secret"]!["defaultMode"]!.GetValue<int>()); // 0440
+        }
+
+        if (keyEncryption is not null)
+        {
+            Assert.Equal("broker-key-encryption", VolumeAt(chart.PodSpec, broker, keyEncryption)["secret"]!["secretName"]!.GetValue<string>());
+            Assert.Equal(288, VolumeAt(chart.PodSpec, broker, keyEncryption)["secret"]!["defaultMode"]!.GetValue<int>()); // 0440
+        }
+
         Assert.Contains(VolumeTypeAt(chart.PodSpec, broker, RenderedChart.EnvValue(broker, "Broker__Policy__Path")!), new[] { "configMap", "emptyDir" });
         if (RenderedChart.EnvValue(broker, "Kestrel__Endpoints__Https__Certificate__Path") is { } certificate)
         {
@@ -388,6 +403,23 @@ public sealed partial class ChartRenderingTests(ChartRenderer renderer)
         Assert.Equal("true", RenderedChart.EnvValue(broker, "Broker__Spiffe__RequestClientCertificates"));
         Assert.Equal("spiffe://example.org/ops/*", RenderedChart.EnvValue(broker, "Broker__Admin__GlobalAdmins__0"));
         Assert.Equal(string.Empty, RenderedChart.EnvValue(broker, "ASPNETCORE_HTTP_PORTS"));
+    }
+
+    [Fact]
+    public async Task Render_KeyRingInRedis_MountsTheKeyEncryptionCertificate_AndNoPemKeys()
+    {
+        // Act
+        var chart = await RenderAsync("required.yaml", "key-ring-redis.yaml");
+
+        // Assert
+        var broker = chart.BrokerContainer;
+        Assert.Equal("Redis", RenderedChart.EnvValue(broker, "Broker__Keys__Store"));
+        Assert.Equal("/etc/broker/key-encryption/certificate.pfx", RenderedChart.EnvValue(broker, "Broker__Keys__Encryption__CertificatePath"));
+        Assert.Equal("7.00:00:00", RenderedChart.EnvValue(broker, "Broker__Keys__Rotation__Interval"));
+        Assert.Equal("broker-key-encryption", Volume(chart.PodSpec, "key-encryption")["secret"]!["secretName"]!.GetValue<string>());
+        Assert.True(MountAt(broker, "/etc/broker/key-encryption")["readOnly"]!.GetValue<bool>());
+        Assert.DoesNotContain(chart.PodSpec["volumes"]!.AsArray(), v => v!["name"]!.GetValue<string>() == "signing-keys");
+        Assert.Null(RenderedChart.EnvValue(broker, "Broker__Keys__SigningKeyFiles__0"));
     }
 
     [Fact]

@@ -127,7 +127,12 @@ Types and shapes are checked by values.schema.json; this checks what depends on 
 */}}
 {{- define "broker.validate" -}}
 {{- $_ := required "broker.issuer is required: the https URL clients reach the broker at (the iss of every token)" .Values.broker.issuer }}
+{{- if eq .Values.keys.store "Redis" }}
+{{- $_ := required "keys.encryption.existingSecret is required with keys.store=Redis: a Secret holding the RSA key-encryption certificate (PKCS#12) the ring's private keys are encrypted to" .Values.keys.encryption.existingSecret }}
+{{- $_ := required "redis.existingSecret is required with keys.store=Redis: the key ring lives in Redis" .Values.redis.existingSecret }}
+{{- else }}
 {{- $_ := required "keys.existingSecret is required: a Secret holding the EC P-256 signing key(s) as PEM (see the chart's README)" .Values.keys.existingSecret }}
+{{- end }}
 {{- if and (not .Values.redis.existingSecret) (or .Values.autoscaling.enabled (gt (int .Values.replicaCount) 1)) }}
 {{- fail "redis.existingSecret is required with more than one replica or with autoscaling: without Redis each replica keeps its own grants in memory, and a revocation on one would not reach the others" }}
 {{- end }}

@@ -81,6 +81,18 @@ internal sealed class AdminApiClient : IDisposable
         return SendAsync(new HttpRequestMessage(HttpMethod.Get, "audit" + query), AdminJsonContext.Default.AuditPage, cancellationToken);
     }
 
+    // GET /admin/v1/keys
+    public Task<ApiResult<KeyList>> ListKeysAsync(CancellationToken cancellationToken) =>
+        SendAsync(new HttpRequestMessage(HttpMethod.Get, "keys"), AdminJsonContext.Default.KeyList, cancellationToken);
+
+    // POST /admin/v1/keys/rotate
+    public Task<ApiResult<KeyRotation>> RotateKeyAsync(CancellationToken cancellationToken) =>
+        SendAsync(new HttpRequestMessage(HttpMethod.Post, "keys/rotate"), AdminJsonContext.Default.KeyRotation, cancellationToken);
+
+    // POST /admin/v1/keys/{kid}/retire
+    public Task<ApiResult<KeyRetirement>> RetireKeyAsync(string kid, CancellationToken cancellationToken) =>
+        SendAsync(new HttpRequestMessage(HttpMethod.Post, $"keys/{Uri.EscapeDataString(kid)}/retire"), AdminJsonContext.Default.KeyRetirement, cancellationToken);
+
     public void Dispose() => _http.Dispose();
 
     private async Task<ApiResult<T>> SendAsync<T>(HttpRequestMessage request, JsonTypeInfo<T> typeInfo, CancellationToken cancellationToken)

@@ -15,4 +15,7 @@ namespace Broker.Cli.Api;
 [JsonSerializable(typeof(ApiError))]
 [JsonSerializable(typeof(RevokeRequest))]
 [JsonSerializable(typeof(BulkRevokeRequest))]
+[JsonSerializable(typeof(KeyList))]
+[JsonSerializable(typeof(KeyRotation))]
+[JsonSerializable(typeof(KeyRetirement))]
 internal sealed partial class AdminJsonContext : JsonSerializerContext;

@@ -115,3 +115,56 @@ internal sealed class ApiError
 internal sealed record RevokeRequest(string Reason);
 
 internal sealed record BulkRevokeRequest(string Tenant, string? Subject, string? TaskId, string Reason);
+
+/// <summary><c>GET /admin/v1/keys</c>: the key ring.</summary>
+internal sealed class KeyList
+{
+    /// <summary><c>redis</c> or <c>files</c>.</summary>
+    public string Store { get; init; } = "";
+
+    public IReadOnlyList<SigningKeyView> Keys { get; init; } = [];
+}
+
+/// <summary>One key of the ring.</summary>
+internal sealed class SigningKeyView
+{
+    public string Kid { get; init; } = "";
+
+    /// <summary><c>next</c>, <c>active</c> or <c>retired</c>.</summary>
+    public string State { get; init; } = "";
+
+    public string Origin { get; init; } = "";
+
+    public DateTimeOffset? CreatedAt { get; init; }
+
+    public DateTimeOffset? ActivatesAt { get; init; }
+
+    public DateTimeOffset? RetiredAt { get; init; }
+
+    public DateTimeOffset? RemoveAt { get; init; }
+}
+
+/// <summary>The answer to <c>POST /admin/v1/keys/rotate</c>.</summary>
+internal sealed class KeyRotation
+{
+    public string Kid { get; init; } = "";
+
+    public DateTimeOffset? ActivatesAt { get; init; }
+
+    public string? PreviousKid { get; init; }
+
+    public DateTimeOffset? PreviousRemoveAt { get; init; }
+}
+
+/// <summary>The answer to <c>POST /admin/v1/keys/{kid}/retire</c>.</summary>
+internal sealed class KeyRetirement
+{
+    public string Kid { get; init; } = "";
+
+    /// <summary><c>retired</c> or <c>already_retired</c>.</summary>
+    public string Result { get; init; } = "";
+
+    public DateTimeOffset? RetiredAt { get; init; }
+
+    public DateTimeOffset? RemoveAt { get; init; }
+}

@@ -59,6 +59,9 @@ public sealed record AuditEvent
 
     /// <summary>The identity that performed an admin action.</summary>
     public string? Actor { get; init; }
+
+    /// <summary>The signing key an admin action concerned (its <c>kid</c>).</summary>
+    public string? KeyId { get; init; }
 }
 
 /// <summary>The outcome of an audited decision.</summary>

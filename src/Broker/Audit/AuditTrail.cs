@@ -71,7 +71,7 @@ internal sealed class AuditTrail(IGrantStore store, IPolicyProvider policy, Audi
                 AuditTimeConverter.ToText(auditEvent.Time), auditEvent.Tenant, auditEvent.Subject, auditEvent.ActorChain,
                 auditEvent.RequestedCapabilities, auditEvent.GrantedCapabilities, auditEvent.Audience, auditEvent.TaskId, auditEvent.Purpose,
                 auditEvent.PolicyVersion, auditEvent.GrantId, auditEvent.Error, auditEvent.Reason, auditEvent.ClientAddress,
-                auditEvent.SubjectTokenSha256, auditEvent.Actor);
+                auditEvent.SubjectTokenSha256, auditEvent.Actor, auditEvent.KeyId);
         }
 
         sink.Write(auditEvent);

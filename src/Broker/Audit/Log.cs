@@ -11,12 +11,12 @@ internal static partial class Log
         "audit v{SchemaVersion} {Type} {Outcome} time={Time} tenant={Tenant} subject={Subject} actor_chain={ActorChain} " +
         "requested={RequestedCapabilities} granted={GrantedCapabilities} audience={Audience} task_id={TaskId} purpose={Purpose} " +
         "policy_version={PolicyVersion} grant_id={GrantId} error={Error} reason={Reason} client_address={ClientAddress} " +
-        "subject_token_sha256={SubjectTokenSha256} actor={Actor}",
+        "subject_token_sha256={SubjectTokenSha256} actor={Actor} key_id={KeyId}",
         EventName = nameof(AuditEvent))]
     public static partial void AuditEvent(
         ILogger logger, int schemaVersion, string type, string outcome, string time, string? tenant, string? subject, IReadOnlyList<string> actorChain,
         IReadOnlyList<string> requestedCapabilities, IReadOnlyList<string> grantedCapabilities, string? audience, string? taskId, string? purpose,
-        string? policyVersion, string? grantId, string? error, string? reason, string? clientAddress, string? subjectTokenSha256, string? actor);
+        string? policyVersion, string? grantId, string? error, string? reason, string? clientAddress, string? subjectTokenSha256, string? actor, string? keyId);
 
     [LoggerMessage(1201, LogLevel.Error, "The audit event {Type} could not be written to the store; it is in this log only.", EventName = nameof(AuditStoreUnavailable))]
     public static partial void AuditStoreUnavailable(ILogger logger, string type);

@@ -230,6 +230,14 @@ public static class ErrorCatalog
     public static readonly ErrorDescriptor AdminInvalidRevokeBody = new("admin.invalid_revoke_body", OAuthErrors.InvalidRequest, "The body must be {\"reason\": \"…\"} with a reason of 1-256 characters.");
     public static readonly ErrorDescriptor AdminInvalidBulkRevokeBody = new("admin.invalid_bulk_revoke_body", OAuthErrors.InvalidRequest, "The body must name a tenant, at most one of subject or task_id, and a reason of 1-256 characters.");
     public static readonly ErrorDescriptor AdminInvalidAuditQuery = new("admin.invalid_audit_query", OAuthErrors.InvalidRequest, "limit must be 1-1000.");
+    // :: Signing keys at the admin API (/admin/v1/keys; global admins only).
+    public static readonly ErrorDescriptor KeysForbidden = new("admin.keys_forbidden", "insufficient_scope", "Only global admins (Broker:Admin:GlobalAdmins) may manage signing keys.", StatusCodes.Status403Forbidden);
+    public static readonly ErrorDescriptor KeyNotFound = new("keys.not_found", "not_found", "No key with that kid is in the ring; 'brokerctl keys list' shows them.", StatusCodes.Status404NotFound);
+    public static readonly ErrorDescriptor KeyIsActive = new("keys.active_key", OAuthErrors.InvalidRequest, "The active key cannot be retired: rotate first ('brokerctl keys rotate'), then retire it.", StatusCodes.Status409Conflict);
+    public static readonly ErrorDescriptor KeyActivatesSoon = new("keys.activates_soon", OAuthErrors.InvalidRequest, "That key is about to sign and some replicas may not learn of its retirement in time; rotate, then retire it.", StatusCodes.Status409Conflict);
+    public static readonly ErrorDescriptor KeysFromFiles = new("keys.static_ring", OAuthErrors.InvalidRequest, "The signing keys are read from PEM files (Broker:Keys:Store=Files): replace the files and restart, or use Broker:Keys:Store=Redis to rotate.", StatusCodes.Status409Conflict);
+    public static readonly ErrorDescriptor KeysBusy = new("keys.busy", OAuthErrors.TemporarilyUnavailable, "Another replica is changing the key ring; try again shortly.", StatusCodes.Status503ServiceUnavailable);
+    public static readonly ErrorDescriptor KeysUnavailable = new("keys.unavailable", OAuthErrors.TemporarilyUnavailable, "The key ring in Redis cannot be reached right now; try again shortly.", StatusCodes.Status503ServiceUnavailable);
     public static readonly ErrorDescriptor IntrospectionUnauthenticated = new("introspect.unauthenticated", "invalid_token", "Send your workload token as 'Authorization: Bearer <token>'.", StatusCodes.Status401Unauthorized);
     public static readonly ErrorDescriptor IntrospectionMissingToken = new("introspect.missing_token", OAuthErrors.InvalidRequest, "The token parameter is required, once.");
     public static readonly ErrorDescriptor IntrospectionForbidden = new("introspect.forbidden", "insufficient_scope", "This identity belongs to no tenant of this broker.", StatusCodes.Status403Forbidden);

@@ -102,6 +102,12 @@ internal static partial class StartupCheck
             }
         }
 
+        // A Redis key ring this process cannot read (another certificate): only once everything it depends on is usable.
+        if (problems.Count == 0 && services.GetService<Keys.KeyEncryptionCheck>() is { } keyEncryption)
+        {
+            problems.AddRange(keyEncryption.FindProblems());
+        }
+
         return [.. problems.Distinct(StringComparer.Ordinal)];
     }
 

@@ -53,6 +53,7 @@ internal sealed class AuditDocument
     [JsonPropertyName("ip")] public string? ClientAddress { get; set; }
     [JsonPropertyName("h")] public string? SubjectTokenSha256 { get; set; }
     [JsonPropertyName("ac")] public string? Actor { get; set; }
+    [JsonPropertyName("kid")] public string? KeyId { get; set; }
 
     public static AuditDocument From(AuditEvent e) => new()
     {
@@ -74,6 +75,7 @@ internal sealed class AuditDocument
         ClientAddress = e.ClientAddress,
         SubjectTokenSha256 = e.SubjectTokenSha256,
         Actor = e.Actor,
+        KeyId = e.KeyId,
     };
 
     public AuditEvent ToEvent() => new()
@@ -96,6 +98,7 @@ internal sealed class AuditDocument
         ClientAddress = ClientAddress,
         SubjectTokenSha256 = SubjectTokenSha256,
         Actor = Actor,
+        KeyId = KeyId,
     };
 
     private static string[]? NullIfEmpty(IReadOnlyList<string> values) => values.Count == 0 ? null : [.. values];
