@@ -29,7 +29,10 @@ internal sealed class SharedKeyRing : ISigningKeyProvider
     private readonly ConcurrentDictionary<string, SigningKey> _privateKeys = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, SigningKey> _publicKeys = new(StringComparer.Ordinal);
     private readonly Lock _lock = new();
+    private readonly KeysTelemetry? _telemetry;
     private volatile Snapshot _snapshot;
+    private string? _lastActiveKid;
+    private string? _manualKid;
 
     public SharedKeyRing(
         RedisKeyRingStore store,
@@ -38,7 +41,8 @@ internal sealed class SharedKeyRing : ISigningKeyProvider
         IOptions<PolicyOptions> policy,
         IOptions<StatusListOptions> statusList,
         TimeProvider timeProvider,
-        ILogger<SharedKeyRing> logger)
+        ILogger<SharedKeyRing> logger,
+        KeysTelemetry? telemetry = null)
     {
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(policy);
@@ -49,11 +53,15 @@ internal sealed class SharedKeyRing : ISigningKeyProvider
         _timings = TimingsFor(_options, policy.Value, statusList.Value);
         _time = timeProvider;
         _logger = logger;
+        _telemetry = telemetry;
         _snapshot = Build(VersionedKeyRing.Empty, _time.GetUtcNow());
     }
 
     /// <summary>The timings of the ring's rules in this process.</summary>
     public KeyRingTimings Timings => _timings;
+
+    /// <summary>How often this replica reads the ring when no change is announced.</summary>
+    public TimeSpan PollInterval => _options.Rotation.PollInterval;
 
     /// <summary>When this replica last read the ring from Redis; null before the first read.</summary>
     public DateTimeOffset? LastReadAt { get; private set; }
@@ -189,6 +197,7 @@ internal sealed class SharedKeyRing : ISigningKeyProvider
             var version = await _store.CompareAndSetAsync(current.Version, updated, ct)
                 ?? throw new RedisException("The key ring changed during a rotation under the lease.");
             Apply(new VersionedKeyRing(version, updated));
+            Volatile.Write(ref _manualKid, next.Kid);
             Log.KeyRotatedByAdmin(_logger, next.Kid, activatesAt, previous?.Kid);
             var retiring = previous is null ? null : updated.First(k => k.Kid == previous.Kid);
             return new KeyRotation(next.Kid, activatesAt, retiring?.Kid, retiring?.RemoveAt);
@@ -235,6 +244,7 @@ internal sealed class SharedKeyRing : ISigningKeyProvider
                 if (_snapshot.NextChange is { } again && now >= again)
                 {
                     _snapshot = Build(_snapshot.Ring, now);
+                    CountRotation();
                 }
 
                 snapshot = _snapshot;
@@ -256,6 +266,7 @@ internal sealed class SharedKeyRing : ISigningKeyProvider
 
             var changed = ring.Version != _snapshot.Ring.Version;
             _snapshot = Build(ring, _time.GetUtcNow());
+            CountRotation();
             if (changed)
             {
                 Log.KeyRingLoaded(_logger, ring.Version, _snapshot.Active?.KeyId ?? "(none)", _snapshot.Published.Count);
@@ -268,6 +279,27 @@ internal sealed class SharedKeyRing : ISigningKeyProvider
                 _publicKeys.TryRemove(kid, out _);
             }
         }
+    }
+
+    /// <summary>
+    /// Counts a change of the active key this replica signs with (under <see cref="_lock"/>): the first key the ring
+    /// yields is no rotation; a key an admin's rotation on this replica made is <c>manual</c>, any other
+    /// <c>scheduled</c> (another replica's manual rotation included: the trigger is only known where it happened).
+    /// </summary>
+    private void CountRotation()
+    {
+        var kid = _snapshot.Active?.KeyId;
+        if (kid is null || string.Equals(kid, _lastActiveKid, StringComparison.Ordinal))
+        {
+            return;
+        }
+
+        if (_lastActiveKid is not null)
+        {
+            _telemetry?.Rotated(string.Equals(kid, Volatile.Read(ref _manualKid), StringComparison.Ordinal) ? "manual" : "scheduled");
+        }
+
+        _lastActiveKid = kid;
     }
 
     private Snapshot Build(VersionedKeyRing ring, DateTimeOffset now)

@@ -1,0 +1,78 @@
+using System.Diagnostics.Metrics;
+using Broker.IntegrationTests.Redis;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Time.Testing;
+
+namespace Broker.IntegrationTests.Keys;
+
+/// <summary>The shared key ring's rotations on <c>broker.keys.rotations</c>, counted by every replica that switches keys.</summary>
+public sealed class KeyRingTelemetryTests(RedisServerFixture redis)
+{
+    [Fact]
+    public async Task ScheduledRotation_CountedOnceOnEachReplica_TheFirstKeyNot()
+    {
+        // Arrange: two replicas on one fake clock, each counting the rotations its own meter factory reports.
+        var clock = new FakeTimeProvider(DateTimeOffset.UtcNow);
+        await using var replicas = await KeyRingReplicas.StartAsync(redis.Configuration, services: s => s.AddSingleton<TimeProvider>(clock));
+        using var countsA = RotationCounter.For(replicas.A.Services);
+        using var countsB = RotationCounter.For(replicas.B.Services);
+        var first = replicas.RingA.Active.KeyId;
+
+        // Act: the successor is made an hour before it is due, both replicas read it, and the day passes.
+        clock.Advance(TimeSpan.FromHours(23));
+        await replicas.RingA.RunScheduleAsync(CancellationToken.None);
+        await Infrastructure.Eventually.HoldsAsync(async () => (await replicas.RingA.RefreshAsync(CancellationToken.None)).Keys.Count >= 2, TimeSpan.FromSeconds(10));
+        await replicas.RingB.RefreshAsync(CancellationToken.None);
+        Assert.Equal(first, replicas.RingB.Active.KeyId);
+        clock.Advance(TimeSpan.FromHours(2));
+        var activeA = replicas.RingA.Active.KeyId;
+        var activeB = replicas.RingB.Active.KeyId;
+
+        // Assert: both sign with the successor and each counted exactly one scheduled rotation.
+        Assert.NotEqual(first, activeA);
+        Assert.Equal(activeA, activeB);
+        Assert.Equal([("scheduled", 1L)], countsA.Counts);
+        Assert.Equal([("scheduled", 1L)], countsB.Counts);
+    }
+
+    private sealed class RotationCounter : IDisposable
+    {
+        private readonly MeterListener _listener = new();
+        private readonly Dictionary<string, long> _counts = new(StringComparer.Ordinal);
+
+        private RotationCounter(IMeterFactory factory)
+        {
+            _listener.InstrumentPublished = (instrument, listener) =>
+            {
+                if (instrument.Meter.Scope == factory && instrument.Name == "broker.keys.rotations")
+                {
+                    listener.EnableMeasurementEvents(instrument);
+                }
+            };
+            _listener.SetMeasurementEventCallback<long>((_, value, tags, _) =>
+            {
+                var trigger = tags.ToArray().Single(t => t.Key == "broker.keys.rotation.trigger").Value as string ?? "";
+                lock (_counts)
+                {
+                    _counts[trigger] = _counts.GetValueOrDefault(trigger) + value;
+                }
+            });
+            _listener.Start();
+        }
+
+        public IReadOnlyList<(string Trigger, long Count)> Counts
+        {
+            get
+            {
+                lock (_counts)
+                {
+                    return [.. _counts.OrderBy(c => c.Key, StringComparer.Ordinal).Select(c => (c.Key, c.Value))];
+                }
+            }
+        }
+
+        public static RotationCounter For(IServiceProvider services) => new(services.GetRequiredService<IMeterFactory>());
+
+        public void Dispose() => _listener.Dispose();
+    }
+}
