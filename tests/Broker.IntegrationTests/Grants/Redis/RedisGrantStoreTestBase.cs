@@ -141,13 +141,17 @@ public abstract class RedisGrantStoreTestBase : GrantStoreContractTests
         // Arrange: 600 tokens that come free in the same step: more than the 256 a field of the free list holds, so
         // full fields are moved aside.
         var options = new StatusListOptions { Capacity = 1024, ReuseMargin = TimeSpan.Zero, ReuseGranularity = TimeSpan.FromSeconds(3) };
+        // Their lifetime outlasts recording them (seconds on a loaded machine), so none comes free within the batch.
         var store = await ConnectStoreAsync(GrantsOptions, options);
-        var first = await RecordManyWithStatusAsync(store, 600, TimeSpan.FromMilliseconds(500));
+        var lifetime = TimeSpan.FromSeconds(4);
+        var started = DateTimeOffset.UtcNow;
+        var first = await RecordManyWithStatusAsync(store, 600, lifetime);
         var keys = new RedisGrantKeys(KeyPrefix);
         var fields = await Database.HashLengthAsync(keys.StatusQueue(GrantId.RoutingTag(Tenant), Tenant));
 
-        // Act: once they are free, 600 more.
-        await Task.Delay(TimeSpan.FromSeconds(3.6), Ct);
+        // Act: once they are free (their expiry, plus the reuse step), 600 more.
+        var free = started + lifetime + options.ReuseGranularity + TimeSpan.FromSeconds(0.6) - DateTimeOffset.UtcNow;
+        await Task.Delay(free > TimeSpan.Zero ? free : TimeSpan.Zero, Ct);
         var second = await RecordManyWithStatusAsync(store, 600, TimeSpan.FromMinutes(10));
 
         // Assert: the same 600 indexes, each handed out once, and no new one.
