@@ -30,6 +30,10 @@ internal sealed class TenantFragment(YamlPolicyReader reader, YamlMappingNode no
     public (TenantRateLimits Value, YamlNode Node)? RateLimits { get; set; }
 
     public bool RequireProofOfPossession { get; set; }
+
+    public PublishingMode? Publishing { get; set; }
+
+    public DiscoveryMode? Discovery { get; set; }
 }
 
 /// <summary>A tenant's SPIFFE trust entry.</summary>

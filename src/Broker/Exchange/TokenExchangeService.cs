@@ -27,7 +27,8 @@ internal sealed class TokenExchangeService(
     ExchangeRateLimiter rateLimiter,
     AuditTrail audit,
     TimeProvider timeProvider,
-    ILogger<TokenExchangeService> logger)
+    ILogger<TokenExchangeService> logger,
+    Catalog.PublishingGate publishing)
 {
     /// <summary>Runs the exchange for a caller outside HTTP (benchmarks); audited like any request.</summary>
     public ValueTask<ExchangeOutcome> ExchangeAsync(TokenExchangeRequest request, ExchangeCaller caller, CancellationToken cancellationToken)
@@ -180,6 +181,14 @@ internal sealed class TokenExchangeService(
         }
 
         var allowed = (PolicyDecision.Allowed)decision;
+
+        // A tenant that requires publication executes only capabilities whose MCP server has published tools under
+        // them (docs/catalog.md): policy says who may, the catalog that the capability exists.
+        if (await publishing.CheckAsync(policy.Tenants[allowed.Tenant], allowed.Capabilities, cancellationToken) is { } unpublished)
+        {
+            auditContext.TenantDecided(allowed.Tenant);
+            return new ExchangeOutcome.Rejected(unpublished);
+        }
 
         // :: Step 3. Record the grant: no token exists without its grant (fail closed). Whole seconds, because exp and
         // iat are NumericDate. Recorded before the token is minted because the store allocates the token's status list

@@ -48,6 +48,7 @@ public static class BrokerServiceCollectionExtensions
         RevocationModule.Register(services);
         Broker.Introspection.IntrospectionModule.Register(services);
         Broker.RevocationFeed.RevocationFeedModule.Register(services, configuration);
+        Broker.Catalog.CatalogModule.Register(services, configuration);
         return new BrokerBuilder(services, configuration);
     }
 
