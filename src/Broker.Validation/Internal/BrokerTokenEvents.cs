@@ -177,7 +177,11 @@ internal sealed class BrokerTokenEvents : JwtBearerEvents
             return;
         }
 
-        var query = new RevocationQuery(grantId, new DateTimeOffset(token.IssuedAt, TimeSpan.Zero)) { StatusList = statusList };
+        var query = new RevocationQuery(grantId, new DateTimeOffset(token.IssuedAt, TimeSpan.Zero))
+        {
+            StatusList = statusList,
+            Capabilities = scope.Split(' ', StringSplitOptions.RemoveEmptyEntries),
+        };
         if (await IsStillTrustedAsync(query, subject, context.HttpContext.RequestAborted) is { } distrust)
         {
             Reject(context, distrust);
