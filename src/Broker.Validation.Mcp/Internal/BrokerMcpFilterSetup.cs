@@ -3,6 +3,7 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Broker.Policy;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
 using ModelContextProtocol;
 using ModelContextProtocol.Protocol;
@@ -15,8 +16,12 @@ namespace Broker.Validation.Mcp.Internal;
 /// the capability again (the HTTP preflight normally answered an uncovered call with 403 already; this check holds
 /// when it did not run) and writes the audit line of every call that reaches the SDK.
 /// </summary>
-internal sealed class BrokerMcpFilterSetup(ToolCapabilities capabilities, ToolCallAudit audit, BrokerCatalogClient catalog) : IConfigureOptions<McpServerOptions>
+internal sealed class BrokerMcpFilterSetup(ToolCapabilities capabilities, ToolCallAudit audit, IServiceProvider services) : IConfigureOptions<McpServerOptions>
 {
+    // Resolved on first use: the catalog client reads the broker-token options, whose post-configuration reads the
+    // server options this class configures.
+    private readonly Lazy<BrokerCatalogClient> _catalog = new(services.GetRequiredService<BrokerCatalogClient>);
+
     /// <summary>The <c>_meta</c> key of a tool listed as not executable by the caller (MCP: <c>prefix/name</c>).</summary>
     public const string AccessMetaKey = "io.broker/access";
 
@@ -30,6 +35,7 @@ internal sealed class BrokerMcpFilterSetup(ToolCapabilities capabilities, ToolCa
 
             // With the catalog lookup on, the broker says what this caller may discover here; without it (or when the
             // broker cannot say) the caller sees what its token covers.
+            var catalog = _catalog.Value;
             var answer = caller is not null && catalog.ListsDiscoverableTools ? await catalog.LookupAsync(caller.GrantId, caller.ExpiresAt, cancellationToken) : null;
             List<Tool> visible = [];
             foreach (var tool in result.Tools)
