@@ -15,4 +15,7 @@ namespace Broker.Cli.Api;
 [JsonSerializable(typeof(ApiError))]
 [JsonSerializable(typeof(RevokeRequest))]
 [JsonSerializable(typeof(BulkRevokeRequest))]
+[JsonSerializable(typeof(CatalogView))]
+[JsonSerializable(typeof(Publication))]
+[JsonSerializable(typeof(Unpublished))]
 internal sealed partial class AdminJsonContext : JsonSerializerContext;
