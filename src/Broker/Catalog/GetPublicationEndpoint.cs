@@ -6,7 +6,7 @@ namespace Broker.Catalog;
 /// <summary>
 /// <c>GET /catalog/v1/resources?resource=</c>: a resource's current publication (version, publisher, tools) as far as
 /// the caller may see it: tools under capabilities it may discover or publish, or all of them for an admin of the
-/// tenant. 404 when nothing it may see is published there. The <c>ETag</c> is the entry's version, for
+/// tenant (or a global admin placed in it). 404 when nothing it may see is published there. The <c>ETag</c> is the entry's version, for
 /// <c>If-Match</c> on the next publish or unpublish.
 /// </summary>
 internal sealed class GetPublicationEndpoint(IPolicyProvider policyProvider, ICatalogStore store)
@@ -26,7 +26,7 @@ internal sealed class GetPublicationEndpoint(IPolicyProvider policyProvider, ICa
             return ErrorWriter.Result(ErrorCatalog.CatalogInvalidResource);
         }
 
-        var admin = caller.Principal.IsAdminOf(caller.Tenant);
+        var admin = caller.Principal.IsGlobalAdmin || caller.Principal.IsAdminOf(caller.Tenant);
         var visible = caller.CapabilitiesOn(resource)
             .Where(c => admin || (caller.AccessTo(c).Permissions & (CapabilityPermissions.Discover | CapabilityPermissions.Publish)) != 0)
             .Select(c => c.Name)

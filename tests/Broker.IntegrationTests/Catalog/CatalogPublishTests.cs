@@ -290,6 +290,26 @@ public sealed class CatalogPublishTests : IAsyncLifetime
         Assert.Equal(2, _fixture.Host.AuditTrail.Count(e => e.Reason == "catalog.precondition_failed"));
     }
 
+    [Theory]
+    [InlineData("/admins/alice", "create_invoice get_invoice list_invoices")]            // a tenant admin sees everything
+    [InlineData(CatalogFixture.HalfPublisher, "get_invoice list_invoices")]               // publish on invoices.read only
+    [InlineData(CatalogFixture.Auditor, "create_invoice get_invoice list_invoices")]      // discovers everything
+    [InlineData(CatalogFixture.Runner, "")]                                               // executes blind: 404
+    [InlineData(CatalogFixture.CrmServer, "")]                                            // another resource's publisher
+    public async Task GetPublication_ShowsTheToolsTheCallerMaySee(string caller, string expected)
+    {
+        await _fixture.PublishAllAsync(CatalogFixture.Invoices);
+
+        var response = await _fixture.SendAsync(HttpMethod.Get, CatalogFixture.ResourcePath(CatalogFixture.Invoices), _fixture.Acme.Svid(caller));
+
+        Assert.Equal(expected.Length == 0 ? HttpStatusCode.NotFound : HttpStatusCode.OK, response.Status);
+        if (expected.Length > 0)
+        {
+            Assert.Equal(expected, string.Join(' ', response.Json.GetProperty("tools").EnumerateArray().Select(t => t.GetProperty("name").GetString())));
+            Assert.Equal("\"1\"", response.ETag);
+        }
+    }
+
     [Fact]
     public async Task Publish_ConcurrentPublishersOfOneVersion_OneWins_OthersGet412()
     {
