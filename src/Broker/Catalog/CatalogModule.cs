@@ -3,7 +3,7 @@ using Broker.Catalog.InMemory;
 using Broker.Catalog.Redis;
 using Broker.Errors;
 using Broker.Grants;
-using Broker.Grants.InMemory;
+using Broker.Grants.Redis;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 
@@ -24,10 +24,16 @@ internal static class CatalogModule
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<CatalogOptions>, CatalogOptionsValidator>());
 
         // The catalog writes into the grant store's revocation and audit streams in its own atomic steps, so it is the
-        // same kind of store, on the same data.
-        services.TryAddSingleton<ICatalogStore>(sp => sp.GetRequiredService<IGrantStore>() is InMemoryGrantStore memory
-            ? new InMemoryCatalogStore(memory)
-            : ActivatorUtilities.CreateInstance<RedisCatalogStore>(sp));
+        // same kind of store, on the same data, chosen the same way (GrantsModule): Redis when it is configured.
+        if (string.IsNullOrWhiteSpace(configuration[$"{RedisOptions.SectionName}:{nameof(RedisOptions.Configuration)}"]))
+        {
+            services.TryAddSingleton<ICatalogStore>(sp => new InMemoryCatalogStore(sp.GetRequiredService<IGrantStore>()));
+        }
+        else
+        {
+            services.TryAddSingleton<ICatalogStore, RedisCatalogStore>();
+        }
+
         services.TryAddSingleton<CatalogGate>();
         services.TryAddSingleton<PublishingGate>();
         services.TryAddSingleton<DiscoveryEndpoint>();

@@ -1,4 +1,5 @@
 using Broker.Audit;
+using Broker.Grants;
 using Broker.Grants.InMemory;
 
 namespace Broker.Catalog.InMemory;
@@ -8,7 +9,12 @@ namespace Broker.Catalog.InMemory;
 /// withdrawals of a write go to the in-memory grant store's streams while that lock is held, so a reader never sees a
 /// write without them. Lives as long as the process, like the grants.
 /// </summary>
-internal sealed class InMemoryCatalogStore(InMemoryGrantStore grants) : ICatalogStore
+/// <remarks>
+/// Given a grant store that is not the in-memory one (an application's decorator around it), a write's audit event
+/// is appended through <see cref="IGrantStore.AppendAuditAsync"/>, and a write that would withdraw a capability is
+/// refused: its announcement could not be written with it.
+/// </remarks>
+internal sealed class InMemoryCatalogStore(IGrantStore grants) : ICatalogStore
 {
     private readonly Lock _lock = new();
     private readonly Dictionary<(string Tenant, string Resource), CatalogEntry> _entries = [];
@@ -64,8 +70,23 @@ internal sealed class InMemoryCatalogStore(InMemoryGrantStore grants) : ICatalog
                 return new CatalogWriteResult.VersionMismatch(current);
             }
 
+            IReadOnlyList<RevocationEntry> announced;
+            if (grants is InMemoryGrantStore memory)
+            {
+                announced = memory.RecordCatalogChange(audit, [.. withdrawals.Select(w => (w.Withdrawal, w.KeepUntil))]);
+            }
+            else if (withdrawals.Count == 0)
+            {
+                // Completes at once for every in-process store; the lock is held so writes stay ordered with their events.
+                grants.AppendAuditAsync(audit, CancellationToken.None).AsTask().GetAwaiter().GetResult();
+                announced = [];
+            }
+            else
+            {
+                throw new InvalidOperationException("The in-memory catalog announces withdrawals only through the in-memory grant store.");
+            }
+
             _entries[(tenant, resource)] = new CatalogEntry(expectedVersion + 1, publication);
-            var announced = grants.RecordCatalogChange(audit, [.. withdrawals.Select(w => (w.Withdrawal, w.KeepUntil))]);
             return new CatalogWriteResult.Written(expectedVersion + 1, announced);
         }
     }
