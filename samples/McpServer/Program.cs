@@ -17,16 +17,29 @@ builder.Services.AddSingleton<FileStore>();
 // Revocations reach this server within a second over the broker's revocation feed, which it follows with its own
 // workload credential (the RevocationFeed section); /healthz is healthy once the feed is connected.
 var health = builder.Services.AddHealthChecks();
-if (RevocationFeedCredential.Create(builder.Configuration) is { } credential)
+var credential = RevocationFeedCredential.Create(builder.Configuration);
+if (credential is not null)
 {
     builder.Services.AddBrokerRevocationFeed(o => o.Credential = credential);
     health.AddBrokerRevocationFeedHealthCheck();
 }
 
-builder.Services.AddMcpServer()
+var mcp = builder.Services.AddMcpServer()
     .WithHttpTransport(o => o.SessionMode = HttpServerSessionMode.Stateless)
     .AddBrokerCapabilities()
     .WithTools<FileTools>();
+
+// With Catalog:Publish, the server publishes its tools to the broker's capability catalog at start (docs/catalog.md),
+// with the same workload credential; with Catalog:ListDiscoverableTools, tools/list also shows each caller the tools it
+// may discover but its token does not cover, marked as such (the tenant's discovery setting decides).
+if (credential is not null && builder.Configuration.GetValue<bool>("Catalog:Publish"))
+{
+    mcp.PublishToBrokerCatalog(o =>
+    {
+        o.Credential = credential;
+        o.ListDiscoverableTools = builder.Configuration.GetValue<bool>("Catalog:ListDiscoverableTools");
+    });
+}
 
 var app = builder.Build();
 app.MapBrokerResourceMetadata();                    // RFC 9728 at /.well-known/oauth-protected-resource[/mcp]

@@ -9,6 +9,9 @@ internal sealed record BrokerConnection(Uri BaseUri, string Token, TimeSpan Time
     /// <summary><c>{broker}/admin/v1/</c>, keeping any path prefix the broker is mounted under.</summary>
     public Uri AdminBaseUri { get; } = new(new Uri(BaseUri.AbsoluteUri.TrimEnd('/') + "/"), "admin/v1/");
 
+    /// <summary><c>{broker}/catalog/v1/</c>, keeping any path prefix the broker is mounted under (docs/catalog.md).</summary>
+    public Uri CatalogBaseUri { get; } = new(new Uri(BaseUri.AbsoluteUri.TrimEnd('/') + "/"), "catalog/v1/");
+
     /// <summary>The token without the secret, for <c>ToString</c> in logs and debuggers.</summary>
     public override string ToString() => $"BrokerConnection {{ BaseUri = {BaseUri}, Timeout = {Timeout} }}";
 }

@@ -9,7 +9,7 @@ internal static class CommandTree
     public static RootCommand Create(CliEnvironment environment)
     {
         var globals = new GlobalOptions();
-        var root = new RootCommand("brokerctl: administer a Broker (grants, audit trail, signing keys, policy).");
+        var root = new RootCommand("brokerctl: administer a Broker (grants, audit trail, catalog, signing keys, policy).");
         foreach (var option in globals.All)
         {
             root.Options.Add(option);
@@ -26,6 +26,13 @@ internal static class CommandTree
             AuditTailCommand.Create(globals, environment),
         });
         root.Subcommands.Add(KeysCommands.Create(globals, environment));
+        root.Subcommands.Add(new Command("catalog", "Publish and discover capabilities (docs/catalog.md)")
+        {
+            CatalogListCommand.Create(globals, environment),
+            CatalogShowCommand.Create(globals, environment),
+            CatalogPublishCommand.Create(globals, environment),
+            CatalogUnpublishCommand.Create(globals, environment),
+        });
         root.Subcommands.Add(new Command("policy", "Work with policy files")
         {
             PolicyCheckCommand.Create(globals, environment),

@@ -45,6 +45,9 @@ public sealed class TenantPolicy
     /// </summary>
     public bool RequireProofOfPossession { get; init; }
 
+    /// <summary>The tenant's catalog settings (<c>publishing:</c>, <c>discovery:</c>).</summary>
+    public CatalogSettings Catalog { get; init; } = CatalogSettings.Default;
+
     /// <summary>The tenant's own rate limits; null where the broker-wide default applies.</summary>
     public TenantRateLimits? RateLimits { get; init; }
 

@@ -86,6 +86,41 @@ public sealed class SampleMcpServerTests : IAsyncLifetime
         return request;
     }
 
+    [Fact]
+    public async Task Sample_PublishesItsToolsToTheDevBrokersCatalogAtStart()
+    {
+        // Arrange: the dev admin (a global admin placed in tenant dev) reads the publication.
+        using var http = new HttpClient { BaseAddress = BrokerUrl };
+        using var svidResponse = await http.PostAsync("/dev/svid?spiffe_id=" + Uri.EscapeDataString("spiffe://dev.localhost/admin"), null);
+        var admin = (await svidResponse.Content.ReadAsStringAsync()).Trim();
+
+        // Act: publishing runs in the background once the sample started; wait for it (no timing is asserted).
+        JsonElement publication = default;
+        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(TestContext.Current.CancellationToken);
+        deadline.CancelAfter(TimeSpan.FromSeconds(30));
+        while (!deadline.IsCancellationRequested)
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Get, "/catalog/v1/resources?resource=" + Uri.EscapeDataString(Resource));
+            request.Headers.Authorization = new("Bearer", admin);
+            using var response = await http.SendAsync(request, CancellationToken.None);
+            if (response.StatusCode == HttpStatusCode.OK)
+            {
+                publication = JsonDocument.Parse(await response.Content.ReadAsStringAsync(CancellationToken.None)).RootElement.Clone();
+                break;
+            }
+
+            await Task.Delay(TimeSpan.FromMilliseconds(100), CancellationToken.None);
+        }
+
+        // Assert: every tool of the sample, each under its capability, by the sample's own identity.
+        Assert.Equal(JsonValueKind.Object, publication.ValueKind);
+        Assert.Equal("spiffe://dev.localhost/mcp-servers/files", publication.GetProperty("published_by").GetString());
+        Assert.Equal(
+            ["files.read/list_files", "files.read/read_file", "files.write/write_file"],
+            publication.GetProperty("tools").EnumerateArray().Select(t => t.GetProperty("capability").GetString() + "/" + t.GetProperty("name").GetString()));
+        Assert.Contains("catalog: the tools of https://mcp.dev.localhost/mcp are published", _sample.Output, StringComparison.Ordinal);
+    }
+
     private async Task<McpClient> ConnectAsync(string token) =>
         await McpClient.CreateAsync(new HttpClientTransport(new HttpClientTransportOptions
         {

@@ -13,7 +13,7 @@ namespace Broker.Cli.Api;
 /// Speaks the admin API (<c>/admin/v1</c>, docs/admin.md) and turns every answer into an
 /// <see cref="ApiResult{T}"/>: callers never see an HTTP exception or status code.
 /// </summary>
-internal sealed class AdminApiClient : IDisposable
+internal sealed partial class AdminApiClient : IDisposable
 {
     private const int MaxDescriptionLength = 512;
 

@@ -18,4 +18,7 @@ namespace Broker.Cli.Api;
 [JsonSerializable(typeof(KeyList))]
 [JsonSerializable(typeof(KeyRotation))]
 [JsonSerializable(typeof(KeyRetirement))]
+[JsonSerializable(typeof(CatalogView))]
+[JsonSerializable(typeof(Publication))]
+[JsonSerializable(typeof(Unpublished))]
 internal sealed partial class AdminJsonContext : JsonSerializerContext;

@@ -25,6 +25,13 @@ internal static class ArgumentChecks
             ? $"{name} must be 1-{MaxValueLength} printable characters"
             : null;
 
+    /// <summary>A resource URI (RFC 8707): absolute, https (or http on loopback, as a --dev broker's), no fragment.</summary>
+    public static string? Resource(string name, string? value) =>
+        value is not null && (value.Length > 2048 || !Uri.TryCreate(value, UriKind.Absolute, out var uri) || uri.Fragment.Length > 0
+            || !(uri.Scheme == Uri.UriSchemeHttps || (uri.Scheme == Uri.UriSchemeHttp && uri.IsLoopback)))
+            ? $"{name} must be an absolute https URI without a fragment (RFC 8707)"
+            : null;
+
     /// <summary>The first error of several checks, or null.</summary>
     public static string? First(params string?[] errors) => errors.FirstOrDefault(e => e is not null);
 }

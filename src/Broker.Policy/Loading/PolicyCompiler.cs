@@ -101,6 +101,8 @@ internal static class PolicyCompiler
                 }
             }
 
+            var catalog = CatalogSettingsReader.Merge(parts);
+            CatalogSettingsReader.Check(catalog, parts, group.Key);
             tenants[group.Key] = new TenantPolicy
             {
                 Name = group.Key,
@@ -113,6 +115,7 @@ internal static class PolicyCompiler
                 // Across a tenant's files the stricter wins: one file that requires proof of possession is enough.
                 RequireProofOfPossession = parts.Any(p => p.RequireProofOfPossession),
                 DecisionPoints = DecisionPointReader.Merge(group.Key, parts),
+                Catalog = catalog,
             };
         }
 

@@ -32,6 +32,9 @@ internal sealed class TenantFragment(YamlPolicyReader reader, YamlMappingNode no
     public bool RequireProofOfPossession { get; set; }
 
     public List<(DecisionPoint DecisionPoint, YamlNode Node)> DecisionPoints { get; } = [];
+    public PublishingMode? Publishing { get; set; }
+
+    public DiscoveryMode? Discovery { get; set; }
 }
 
 /// <summary>A tenant's SPIFFE trust entry.</summary>

@@ -38,7 +38,7 @@ internal static class TenantReader
 
     private static TenantFragment ReadTenant(YamlPolicyReader r, string fileDirectory, YamlMappingNode root, PolicyLoadOptions options)
     {
-        r.RequireKnownKeys(root, "a policy document", "tenant", "max_lifetime", "trust", "capabilities", "rules", "admins", "rate_limits", "proof_of_possession", "decision_points");
+        r.RequireKnownKeys(root, "a policy document", ["tenant", "max_lifetime", "trust", "capabilities", "rules", "admins", "rate_limits", "proof_of_possession", "decision_points", .. CatalogSettingsReader.Keys]);
         var name = r.Scalar(root, "tenant", "a policy document", required: true);
         if (name is not null && !Grammar.IsTenantName(name))
         {
@@ -88,6 +88,7 @@ internal static class TenantReader
 
         fragment.Admins.AddRange(ReadPatterns(r, root, "admins", "a tenant"));
         fragment.RequireProofOfPossession = r.Boolean(root, "proof_of_possession", "a tenant") ?? false;
+        CatalogSettingsReader.Read(r, root, fragment);
         if (YamlPolicyReader.Get(root, "rate_limits") is { } limitsNode && ReadRateLimits(r, limitsNode) is { } limits)
         {
             fragment.RateLimits = (limits, limitsNode);

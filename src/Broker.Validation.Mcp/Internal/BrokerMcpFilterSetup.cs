@@ -1,7 +1,12 @@
 // Broker.Validation — resource servers honour broker tokens.
 
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Broker.Policy;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
 using ModelContextProtocol;
+using ModelContextProtocol.Protocol;
 using ModelContextProtocol.Server;
 
 namespace Broker.Validation.Mcp.Internal;
@@ -11,8 +16,15 @@ namespace Broker.Validation.Mcp.Internal;
 /// the capability again (the HTTP preflight normally answered an uncovered call with 403 already; this check holds
 /// when it did not run) and writes the audit line of every call that reaches the SDK.
 /// </summary>
-internal sealed class BrokerMcpFilterSetup(ToolCapabilities capabilities, ToolCallAudit audit) : IConfigureOptions<McpServerOptions>
+internal sealed class BrokerMcpFilterSetup(ToolCapabilities capabilities, ToolCallAudit audit, IServiceProvider services) : IConfigureOptions<McpServerOptions>
 {
+    // Resolved on first use: the catalog client reads the broker-token options, whose post-configuration reads the
+    // server options this class configures.
+    private readonly Lazy<BrokerCatalogClient> _catalog = new(services.GetRequiredService<BrokerCatalogClient>);
+
+    /// <summary>The <c>_meta</c> key of a tool listed as not executable by the caller (MCP: <c>prefix/name</c>).</summary>
+    public const string AccessMetaKey = "io.broker/access";
+
     public void Configure(McpServerOptions options)
     {
         ArgumentNullException.ThrowIfNull(options);
@@ -20,8 +32,34 @@ internal sealed class BrokerMcpFilterSetup(ToolCapabilities capabilities, ToolCa
         {
             var result = await next(context, cancellationToken);
             var caller = context.User.GetBrokerCaller();
-            var visible = result.Tools.Where(tool => caller is not null && ToolCapabilities.Find(options.ToolCollection, tool.Name) is { } registered
-                && ToolCapabilities.Covers(caller, capabilities.For(registered))).ToList();
+
+            // With the catalog lookup on, the broker says what this caller may discover here; without it (or when the
+            // broker cannot say) the caller sees what its token covers.
+            var catalog = _catalog.Value;
+            var answer = caller is not null && catalog.ListsDiscoverableTools ? await catalog.LookupAsync(caller.GrantId, caller.ExpiresAt, cancellationToken) : null;
+            List<Tool> visible = [];
+            foreach (var tool in result.Tools)
+            {
+                if (caller is null || ToolCapabilities.Find(options.ToolCollection, tool.Name) is not { } registered)
+                {
+                    continue;
+                }
+
+                var required = capabilities.For(registered);
+                var covered = ToolCapabilities.Covers(caller, required);
+                var listing = answer is null
+                    ? (covered ? CatalogVisibility.Executable : CatalogVisibility.Hidden)
+                    : CatalogAccess.Visibility(required.Count > 0 && required.All(answer.Discoverable.ContainsKey), covered, answer.Mode);
+                if (listing == CatalogVisibility.Executable)
+                {
+                    visible.Add(tool);
+                }
+                else if (listing == CatalogVisibility.ListedNotExecutable)
+                {
+                    visible.Add(MarkNotExecutable(tool, required, required.All(c => answer!.Discoverable.GetValueOrDefault(c))));
+                }
+            }
+
             result.Tools = visible;
             return result;
         });
@@ -60,6 +98,24 @@ internal sealed class BrokerMcpFilterSetup(ToolCapabilities capabilities, ToolCa
                 audit.Write(name, outcome, caller, CanonicalJson.Sha256(context.Params?.Arguments));
             }
         });
+    }
+
+    /// <summary>
+    /// A copy of <paramref name="tool"/> (the SDK's instance is shared by every caller) whose <c>_meta</c> says that this
+    /// caller's token does not cover it: the capabilities to ask the broker for (MCP step-up: a call without them is
+    /// answered 403 <c>insufficient_scope</c> naming the same scopes), and whether the broker would grant them now.
+    /// </summary>
+    private static Tool MarkNotExecutable(Tool tool, IReadOnlyList<string> required, bool obtainable)
+    {
+        var copy = JsonSerializer.Deserialize<Tool>(JsonSerializer.SerializeToElement(tool, McpJsonUtilities.DefaultOptions), McpJsonUtilities.DefaultOptions)!;
+        copy.Meta ??= [];
+        copy.Meta[AccessMetaKey] = new JsonObject
+        {
+            ["executable"] = false,
+            ["required_scopes"] = new JsonArray([.. required.Select(c => (JsonNode?)JsonValue.Create(c))]),
+            ["obtainable"] = obtainable,
+        };
+        return copy;
     }
 }
 

@@ -187,7 +187,8 @@ internal sealed class BrokerMetadataManager : IConfigurationManager<OpenIdConnec
                 keyIds,
                 _timeProvider.GetUtcNow(),
                 EndpointOf(metadata.RootElement, "revocation_events_endpoint", queryAllowed: true),
-                EndpointOf(metadata.RootElement, "status_list_endpoint", queryAllowed: false));
+                EndpointOf(metadata.RootElement, "status_list_endpoint", queryAllowed: false),
+                EndpointOf(metadata.RootElement, "catalog_endpoint", queryAllowed: false));
         }
         catch (Exception ex) when (ex is HttpRequestException or JsonException or ArgumentException or OperationCanceledException or BrokerMetadataUnavailableException)
         {
@@ -243,6 +244,16 @@ internal sealed class BrokerMetadataManager : IConfigurationManager<OpenIdConnec
     }
 
     /// <summary>
+    /// The broker's <c>catalog_endpoint</c> (the base of its capability catalog, docs/catalog.md) from the metadata last
+    /// fetched, for the catalog client. On the broker's origin, like every URL this library fetches.
+    /// </summary>
+    public async ValueTask<BrokerEndpoint> GetCatalogEndpointAsync(CancellationToken cancellationToken)
+    {
+        var current = Volatile.Read(ref _current) ?? await RefreshAsync(seen: null, cancellationToken);
+        return current.Catalog;
+    }
+
+    /// <summary>
     /// A metadata member naming one of the broker's endpoints, or why it cannot be used. The status list endpoint is a
     /// base that a path segment is appended to, so it may not carry a query.
     /// </summary>
@@ -282,7 +293,7 @@ internal sealed class BrokerMetadataManager : IConfigurationManager<OpenIdConnec
     public void Dispose() => _fetchGate.Dispose();
 
     private sealed record Snapshot(
-        OpenIdConnectConfiguration Configuration, HashSet<string> KeyIds, DateTimeOffset FetchedAt, BrokerEndpoint RevocationEvents, BrokerEndpoint StatusLists);
+        OpenIdConnectConfiguration Configuration, HashSet<string> KeyIds, DateTimeOffset FetchedAt, BrokerEndpoint RevocationEvents, BrokerEndpoint StatusLists, BrokerEndpoint Catalog);
 }
 
 /// <summary>A URL of the broker's (revocation feed, status lists) from its metadata, or why there is none this server may use.</summary>

@@ -177,7 +177,12 @@ internal sealed class BrokerTokenEvents : JwtBearerEvents
             return;
         }
 
-        var query = new RevocationQuery(grantId, new DateTimeOffset(token.IssuedAt, TimeSpan.Zero)) { StatusList = statusList };
+        var capabilities = scope.Split(' ', StringSplitOptions.RemoveEmptyEntries);
+        var query = new RevocationQuery(grantId, new DateTimeOffset(token.IssuedAt, TimeSpan.Zero))
+        {
+            StatusList = statusList,
+            Capabilities = capabilities,
+        };
         if (await IsStillTrustedAsync(query, subject, context.HttpContext.RequestAborted) is { } distrust)
         {
             Reject(context, distrust);
@@ -186,7 +191,7 @@ internal sealed class BrokerTokenEvents : JwtBearerEvents
 
         var caller = new BrokerCaller(
             grantId, subject, clientId, tenant, taskId, purpose, actors,
-            scope.Split(' ', StringSplitOptions.RemoveEmptyEntries), new DateTimeOffset(token.ValidTo, TimeSpan.Zero), thumbprint, keyThumbprint);
+            capabilities, new DateTimeOffset(token.ValidTo, TimeSpan.Zero), thumbprint, keyThumbprint);
         context.Principal = new ClaimsPrincipal(new BrokerIdentity(identity, caller));
         if (keyThumbprint is not null && _dpop.IssueNonce() is { } nonce)
         {

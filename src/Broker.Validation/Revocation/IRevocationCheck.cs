@@ -38,6 +38,9 @@ public sealed record RevocationQuery(string GrantId, DateTimeOffset IssuedAt)
 {
     /// <summary>Its <c>status.status_list</c> reference (draft-ietf-oauth-status-list §6.2), when it has one.</summary>
     public StatusListReference? StatusList { get; init; }
+
+    /// <summary>Its capabilities (<c>scope</c>), so a capability withdrawn from the broker's catalog can be refused.</summary>
+    public IReadOnlyList<string> Capabilities { get; init; } = [];
 }
 
 /// <summary>A token's place in a Token Status List: its index in the list at <paramref name="Uri"/>.</summary>

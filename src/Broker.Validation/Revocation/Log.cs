@@ -34,6 +34,9 @@ internal static partial class Log
     [LoggerMessage(EventId = 8057, EventName = "BrokerRevocationSetFull", Level = LogLevel.Error, Message = "revocation-feed: the revoked grant set is full; the revocation source reports itself not current.")]
     public static partial void SetFull(ILogger logger);
 
+    [LoggerMessage(EventId = 8058, EventName = "BrokerCapabilityWithdrawn", Level = LogLevel.Information, Message = "revocation-feed: capability {Capability} was withdrawn from the broker's catalog (event {EventId}); its tokens issued until then are refused.")]
+    public static partial void CapabilityWithdrawn(ILogger logger, string capability, string eventId);
+
     [LoggerMessage(EventId = 8070, EventName = "BrokerStatusListFetched", Level = LogLevel.Debug, Message = "status-list: {Uri} fetched (iat {IssuedAt}); next poll in {Delay}.")]
     public static partial void StatusListFetched(ILogger logger, string uri, DateTimeOffset issuedAt, TimeSpan delay);
 

@@ -322,6 +322,32 @@ internal sealed class RevocationFeedClient : BackgroundService
                 return true;
             }
 
+            case "capability_withdrawn":
+            {
+                // The capability was withdrawn from the broker's catalog: its tokens issued until then are refused
+                // until `until` (when the last of them expires; without it, the longest token lifetime from now).
+                using var json = JsonDocument.Parse(record.Data);
+                var root = json.RootElement;
+                if (root.ValueKind != JsonValueKind.Object
+                    || !root.TryGetProperty("capability", out var capability) || capability.ValueKind != JsonValueKind.String
+                    || capability.GetString() is not { Length: > 0 } name
+                    || !root.TryGetProperty("withdrawn_at", out var at) || !at.TryGetInt64(out var atSeconds))
+                {
+                    return false;
+                }
+
+                var until = root.TryGetProperty("until", out var u) && u.TryGetInt64(out var untilSeconds)
+                    ? FromUnixSeconds(untilSeconds) + skew
+                    : _timeProvider.GetUtcNow() + _options.MaxTokenLifetime + skew;
+                if (!_set.WithdrawCapability(name, FromUnixSeconds(atSeconds), until))
+                {
+                    Log.SetFull(_logger);
+                }
+
+                Log.CapabilityWithdrawn(_logger, name.Length > 128 ? name[..128] : name, record.Id);
+                return true;
+            }
+
             default:
                 // Event types this client does not know are skipped: the protocol may grow.
                 return true;

@@ -19,6 +19,7 @@ public sealed class RevokedGrantSet : IRevocationCheck
     private static readonly TimeSpan SweepInterval = TimeSpan.FromMinutes(1);
 
     private readonly ConcurrentDictionary<string, DateTimeOffset> _revoked = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, (DateTimeOffset WithdrawnAt, DateTimeOffset KeepUntil)> _withdrawn = new(StringComparer.Ordinal);
     private readonly TimeProvider _timeProvider;
     private readonly int _maxEntries;
     private long _currentAsOfTicks = long.MinValue;
@@ -142,6 +143,69 @@ public sealed class RevokedGrantSet : IRevocationCheck
         }
     }
 
+    /// <summary>
+    /// Records that <paramref name="capability"/> was withdrawn from the broker's catalog at
+    /// <paramref name="withdrawnAt"/> (the feed's <c>capability_withdrawn</c>): every token carrying it issued at or before
+    /// that second is refused, until <paramref name="keepUntil"/> (when the last of them has expired). A later
+    /// withdrawal of the same capability widens the window, never narrows it; a token issued after it (the capability
+    /// was published again) is honoured.
+    /// </summary>
+    /// <returns>False when the set is full: it then reports itself not current, as <see cref="Add"/> does.</returns>
+    public bool WithdrawCapability(string capability, DateTimeOffset withdrawnAt, DateTimeOffset keepUntil)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(capability);
+        var now = _timeProvider.GetUtcNow();
+        if (keepUntil <= now)
+        {
+            return true;
+        }
+
+        if (_withdrawn.Count >= _maxEntries && !_withdrawn.ContainsKey(capability))
+        {
+            foreach (var (name, window) in _withdrawn)
+            {
+                if (window.KeepUntil <= now)
+                {
+                    _withdrawn.TryRemove(new KeyValuePair<string, (DateTimeOffset, DateTimeOffset)>(name, window));
+                }
+            }
+
+            if (_withdrawn.Count >= _maxEntries)
+            {
+                Volatile.Write(ref _overflowed, 1);
+                return false;
+            }
+        }
+
+        _withdrawn.AddOrUpdate(
+            capability,
+            (withdrawnAt, keepUntil),
+            (_, existing) => (existing.WithdrawnAt >= withdrawnAt ? existing.WithdrawnAt : withdrawnAt, existing.KeepUntil >= keepUntil ? existing.KeepUntil : keepUntil));
+        return true;
+    }
+
+    /// <summary>True when a token carrying one of <paramref name="capabilities"/>, issued at <paramref name="issuedAt"/>, falls in a withdrawal's window.</summary>
+    public bool RefusesCapabilities(IEnumerable<string> capabilities, DateTimeOffset issuedAt)
+    {
+        ArgumentNullException.ThrowIfNull(capabilities);
+        if (_withdrawn.IsEmpty)
+        {
+            return false;
+        }
+
+        var now = _timeProvider.GetUtcNow();
+        foreach (var capability in capabilities)
+        {
+            // iat is in whole seconds, and so is the withdrawal: a token of the same second is refused (fail closed).
+            if (_withdrawn.TryGetValue(capability, out var window) && window.KeepUntil > now && issuedAt.ToUnixTimeSeconds() <= window.WithdrawnAt.ToUnixTimeSeconds())
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
     /// <summary>True when <paramref name="grantId"/> is revoked and its entry has not expired.</summary>
     public bool Contains(string grantId) =>
         _revoked.TryGetValue(grantId, out var keepUntil) && keepUntil > _timeProvider.GetUtcNow();
@@ -160,6 +224,15 @@ public sealed class RevokedGrantSet : IRevocationCheck
         ArgumentNullException.ThrowIfNull(grantId);
         SweepIfDue(_timeProvider.GetUtcNow());
         return ValueTask.FromResult(new RevocationStatus(Contains(grantId) || RefusesIssuedAt(issuedAt), CurrentAsOf));
+    }
+
+    /// <summary>As <see cref="CheckAsync(string, DateTimeOffset, CancellationToken)"/>, and refused too when it carries a withdrawn capability.</summary>
+    public ValueTask<RevocationStatus> CheckAsync(RevocationQuery token, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(token);
+        SweepIfDue(_timeProvider.GetUtcNow());
+        var revoked = Contains(token.GrantId) || RefusesIssuedAt(token.IssuedAt) || RefusesCapabilities(token.Capabilities, token.IssuedAt);
+        return ValueTask.FromResult(new RevocationStatus(revoked, CurrentAsOf));
     }
 
     private void SweepIfDue(DateTimeOffset now)

@@ -48,7 +48,7 @@ public sealed class StatusListRevocationCheck : IRevocationCheck
     public async ValueTask<RevocationStatus> CheckAsync(RevocationQuery token, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(token);
-        var feed = await _feed.CheckAsync(token.GrantId, token.IssuedAt, cancellationToken);
+        var feed = await _feed.CheckAsync(token, cancellationToken);
         var list = Volatile.Read(ref _list);
         var listUri = ListUri;
 

@@ -57,12 +57,27 @@ public sealed record AuditEvent
     /// <summary>Base64url SHA-256 of the subject token (or jwt-bearer assertion), to correlate without storing the token.</summary>
     public string? SubjectTokenSha256 { get; init; }
 
-    /// <summary>The identity that performed an admin action.</summary>
+    /// <summary>The identity that performed an admin action (or published to the catalog).</summary>
     public string? Actor { get; init; }
 
     /// <summary>The signing key an admin action concerned (its <c>kid</c>).</summary>
     public string? KeyId { get; init; }
+    /// <summary>For <c>catalog.publish</c> and <c>catalog.unpublish</c>: the version written and what changed.</summary>
+    public AuditCatalogChange? Catalog { get; init; }
 }
+
+/// <summary>What one publish or unpublish changed in a resource's catalog entry (docs/catalog.md).</summary>
+/// <param name="Version">The entry's version after the change.</param>
+/// <param name="ToolsAdded">Tools published now that were not before.</param>
+/// <param name="ToolsRemoved">Tools published before that are not now.</param>
+/// <param name="ToolsChanged">Tools whose capability, title, description or input schema hash changed.</param>
+/// <param name="Withdrawn">Capabilities no longer published on the resource, announced on the revocation feed.</param>
+public sealed record AuditCatalogChange(
+    long Version,
+    IReadOnlyList<string> ToolsAdded,
+    IReadOnlyList<string> ToolsRemoved,
+    IReadOnlyList<string> ToolsChanged,
+    IReadOnlyList<string> Withdrawn);
 
 /// <summary>The outcome of an audited decision.</summary>
 public enum AuditOutcome
@@ -81,4 +96,6 @@ public static class AuditEventTypes
     public const string GrantRevoked = "grant.revoked";
     public const string PolicyReloaded = "policy.reloaded";
     public const string PolicyRejected = "policy.rejected";
+    public const string CatalogPublish = "catalog.publish";
+    public const string CatalogUnpublish = "catalog.unpublish";
 }

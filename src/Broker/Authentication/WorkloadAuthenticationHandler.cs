@@ -84,7 +84,14 @@ internal sealed class WorkloadAuthenticationHandler(
             return Fail(failed.Reason);
         }
 
-        var principal = ((WorkloadAuthenticationResult.Authenticated)result).Principal;
+        var authenticated = (WorkloadAuthenticationResult.Authenticated)result;
+        var principal = authenticated.Principal;
+        if (authenticated.Identity is { } identity)
+        {
+            // Rules match on claims as well as identity: routes that evaluate rules (the catalog) read them here.
+            Context.Features.Set(new WorkloadIdentityFeature(identity));
+        }
+
         return AuthenticateResult.Success(new AuthenticationTicket(principal.ToClaimsPrincipal(Scheme.Name), Scheme.Name));
     }
 
@@ -136,3 +143,7 @@ internal sealed record WorkloadAuthenticationFailure(ErrorDescriptor Error, Time
     /// </summary>
     public bool IsOutageOrLimit => Error.StatusCode is StatusCodes.Status429TooManyRequests or StatusCodes.Status503ServiceUnavailable;
 }
+
+/// <summary>The validated identity behind the request's <see cref="WorkloadPrincipal"/>, with its claims.</summary>
+/// <param name="Identity">The identity as the subject validators produced it.</param>
+internal sealed record WorkloadIdentityFeature(WorkloadIdentity Identity);

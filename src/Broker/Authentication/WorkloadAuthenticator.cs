@@ -71,7 +71,10 @@ internal sealed class WorkloadAuthenticator
             }
         }
 
-        return new WorkloadAuthenticationResult.Authenticated(new WorkloadPrincipal(identity.Id, identity.Kind, identity.Source, tenant?.Name, isGlobalAdmin));
+        return new WorkloadAuthenticationResult.Authenticated(new WorkloadPrincipal(identity.Id, identity.Kind, identity.Source, tenant?.Name, isGlobalAdmin))
+        {
+            Identity = identity,
+        };
     }
 }
 
@@ -83,7 +86,11 @@ internal abstract record WorkloadAuthenticationResult
     }
 
     /// <summary>The token speaks for <see cref="Principal"/>.</summary>
-    public sealed record Authenticated(WorkloadPrincipal Principal) : WorkloadAuthenticationResult;
+    public sealed record Authenticated(WorkloadPrincipal Principal) : WorkloadAuthenticationResult
+    {
+        /// <summary>The validated identity with the claims policy conditions read (the catalog matches rules on them).</summary>
+        public WorkloadIdentity? Identity { get; init; }
+    }
 
     /// <summary>Refused; <see cref="Reason"/> is the catalog entry for the audit trail.</summary>
     public sealed record Failed(ErrorDescriptor Reason) : WorkloadAuthenticationResult;

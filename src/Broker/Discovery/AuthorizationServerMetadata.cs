@@ -26,6 +26,10 @@ public sealed record AuthorizationServerMetadata
     [JsonPropertyName("revocation_events_endpoint")]
     public required string RevocationEventsEndpoint { get; init; }
 
+    /// <summary>Broker extension: the base of the capability catalog (docs/catalog.md), <c>&lt;issuer&gt;/catalog/v1</c>.</summary>
+    [JsonPropertyName("catalog_endpoint")]
+    public string? CatalogEndpoint { get; init; }
+
     /// <summary>
     /// Broker extension: where the tenants' Token Status Lists are (draft-ietf-oauth-status-list); the list of tenant
     /// T is at this URL + <c>/</c> + T, the <c>uri</c> in T's tokens. Absent when the status list is off.

@@ -43,6 +43,7 @@ internal static class DiscoveryModule
             RevocationEndpoint = $"{baseUrl}/oauth2/revoke",
             IntrospectionEndpoint = $"{baseUrl}/oauth2/introspect",
             RevocationEventsEndpoint = baseUrl + RevocationFeed.RevocationFeedModule.Path,
+            CatalogEndpoint = baseUrl + Catalog.CatalogModule.Path,
             StatusListEndpoint = statusList ? baseUrl + StatusList.StatusListUris.Path : null,
             // RFC 8414 §2; the MCP Workload Identity Federation extension requires jwt-bearer to be listed.
             GrantTypesSupported = [ExchangeParameters.TokenExchangeGrantType, ExchangeParameters.JwtBearerGrantType],

@@ -30,7 +30,8 @@ internal sealed class TokenExchangeService(
     TimeProvider timeProvider,
     ILogger<TokenExchangeService> logger,
     ExchangeTelemetry telemetry,
-    PolicyTelemetry policyTelemetry)
+    PolicyTelemetry policyTelemetry,
+    Catalog.PublishingGate publishing)
 {
     /// <summary>Runs the exchange for a caller outside HTTP (benchmarks); audited like any request.</summary>
     public ValueTask<ExchangeOutcome> ExchangeAsync(TokenExchangeRequest request, ExchangeCaller caller, CancellationToken cancellationToken)
@@ -195,6 +196,14 @@ internal sealed class TokenExchangeService(
         }
 
         var allowed = (PolicyDecision.Allowed)decision;
+
+        // A tenant that requires publication executes only capabilities whose MCP server has published tools under
+        // them (docs/catalog.md): policy says who may, the catalog that the capability exists.
+        if (await publishing.CheckAsync(policy.Tenants[allowed.Tenant], allowed.Capabilities, cancellationToken) is { } unpublished)
+        {
+            auditContext.TenantDecided(allowed.Tenant);
+            return new ExchangeOutcome.Rejected(unpublished);
+        }
 
         // :: Step 2b. What policy allowed through a rule that delegates to the tenant's decision point (OpenID AuthZEN),
         // that decision point must permit too; a deny or no answer refuses the exchange (fail closed).

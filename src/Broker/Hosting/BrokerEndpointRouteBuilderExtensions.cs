@@ -24,6 +24,7 @@ public static class BrokerEndpointRouteBuilderExtensions
         Broker.Introspection.IntrospectionModule.Map(endpoints);
         Broker.RevocationFeed.RevocationFeedModule.Map(endpoints);
         Broker.StatusList.StatusListModule.Map(endpoints);
+        Broker.Catalog.CatalogModule.Map(endpoints);
         KeysModule.Map(endpoints);
         DiscoveryModule.Map(endpoints);
         HealthModule.Map(endpoints);

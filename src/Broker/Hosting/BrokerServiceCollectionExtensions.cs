@@ -53,6 +53,7 @@ public static class BrokerServiceCollectionExtensions
         Broker.Introspection.IntrospectionModule.Register(services);
         Broker.RevocationFeed.RevocationFeedModule.Register(services, configuration);
         HealthModule.Register(services);
+        Broker.Catalog.CatalogModule.Register(services, configuration);
         return new BrokerBuilder(services, configuration);
     }
 

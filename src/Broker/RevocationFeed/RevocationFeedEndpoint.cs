@@ -273,6 +273,16 @@ internal sealed class RevocationFeedEndpoint(
 
         public Task WriteRevokedAsync(RevocationEntry entry, CancellationToken cancellationToken)
         {
+            if (entry.Withdrawal is { } withdrawal)
+            {
+                // A capability withdrawn from the catalog: in the same stream, so it is ordered and resumed with the
+                // revocations; clients that do not know the event type skip it (WHATWG HTML §9.2.6).
+                var withdrawn = JsonSerializer.Serialize(
+                    new WithdrawnEventData(withdrawal.Capability, withdrawal.Resource, entry.RevokedAt.ToUnixTimeSeconds(), entry.ExpiresAt.ToUnixTimeSeconds()),
+                    RevocationFeedJsonContext.Default.WithdrawnEventData);
+                return WriteEventAsync("capability_withdrawn", entry.Position, withdrawn, cancellationToken);
+            }
+
             var data = JsonSerializer.Serialize(
                 new RevokedEventData(entry.GrantId, entry.RevokedAt.ToUnixTimeSeconds(), entry.ExpiresAt.ToUnixTimeSeconds()),
                 RevocationFeedJsonContext.Default.RevokedEventData);

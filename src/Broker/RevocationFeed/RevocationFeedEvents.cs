@@ -18,7 +18,19 @@ internal sealed record ResetEventData(
     [property: JsonPropertyName("reason")] string Reason,
     [property: JsonPropertyName("since")] long Since);
 
+/// <summary>The <c>data</c> of a <c>capability_withdrawn</c> event.</summary>
+/// <param name="Capability">The capability no longer published.</param>
+/// <param name="Resource">The resource it was published on.</param>
+/// <param name="WithdrawnAt">When, in Unix seconds: tokens carrying the capability issued at or before it must be refused.</param>
+/// <param name="Until">Unix seconds after which every such token has expired: a verifier may forget the entry.</param>
+internal sealed record WithdrawnEventData(
+    [property: JsonPropertyName("capability")] string Capability,
+    [property: JsonPropertyName("resource")] string Resource,
+    [property: JsonPropertyName("withdrawn_at")] long WithdrawnAt,
+    [property: JsonPropertyName("until")] long Until);
+
 /// <summary>Source-generated JSON for the feed's event data.</summary>
 [JsonSerializable(typeof(RevokedEventData))]
+[JsonSerializable(typeof(WithdrawnEventData))]
 [JsonSerializable(typeof(ResetEventData))]
 internal sealed partial class RevocationFeedJsonContext : JsonSerializerContext;

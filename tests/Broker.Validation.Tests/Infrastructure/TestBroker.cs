@@ -98,11 +98,12 @@ public sealed class TestBroker : IAsyncDisposable
     /// listens: a relay in front of it (<see cref="TcpRelay"/>). Default: the port it listens on.
     /// </param>
     /// <param name="settings">More configuration, e.g. <c>Broker:Revocation:FeedHeartbeat</c>.</param>
-    public static async Task<TestBroker> StartAsync(int? issuerPort = null, IReadOnlyDictionary<string, string?>? settings = null)
+    /// <param name="policy">The policy of tenant <see cref="Tenant"/>; default <see cref="Policy"/>.</param>
+    public static async Task<TestBroker> StartAsync(int? issuerPort = null, IReadOnlyDictionary<string, string?>? settings = null, string? policy = null)
     {
         var directory = Directory.CreateTempSubdirectory("broker-validation-").FullName;
         Directory.CreateDirectory(Path.Combine(directory, "policy"));
-        await File.WriteAllTextAsync(Path.Combine(directory, "policy", "payments.yaml"), Policy);
+        await File.WriteAllTextAsync(Path.Combine(directory, "policy", "payments.yaml"), policy ?? Policy);
         var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
         var keyFile = Path.Combine(directory, "signing-key.pem");
         await File.WriteAllTextAsync(keyFile, key.ExportECPrivateKeyPem());

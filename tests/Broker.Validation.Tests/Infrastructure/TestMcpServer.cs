@@ -44,14 +44,16 @@ public sealed class TestMcpServer : IAsyncDisposable
         TestBroker broker,
         Action<BrokerTokenOptions>? configure = null,
         Action<IServiceCollection>? services = null,
-        X509Certificate2? serverCertificate = null) =>
-        StartAsync(broker.BaseAddress, configure, services, serverCertificate);
+        X509Certificate2? serverCertificate = null,
+        Action<IMcpServerBuilder>? mcp = null) =>
+        StartAsync(broker.BaseAddress, configure, services, serverCertificate, mcp);
 
     public static async Task<TestMcpServer> StartAsync(
         Uri broker,
         Action<BrokerTokenOptions>? configure = null,
         Action<IServiceCollection>? services = null,
-        X509Certificate2? serverCertificate = null)
+        X509Certificate2? serverCertificate = null,
+        Action<IMcpServerBuilder>? mcp = null)
     {
         var logs = new LogSink();
         var builder = WebApplication.CreateSlimBuilder();
@@ -90,10 +92,11 @@ public sealed class TestMcpServer : IAsyncDisposable
             configure?.Invoke(o);
         });
         builder.Services.AddAuthorization();
-        builder.Services.AddMcpServer()
+        var server = builder.Services.AddMcpServer()
             .WithHttpTransport(o => o.SessionMode = HttpServerSessionMode.Stateless)
             .AddBrokerCapabilities()
             .WithTools<TestTools>();
+        mcp?.Invoke(server);
 
         var app = builder.Build();
         app.MapBrokerResourceMetadata();

@@ -181,6 +181,35 @@ internal sealed partial class InMemoryGrantStore : IGrantStore
         return ValueTask.CompletedTask;
     }
 
+    /// <summary>
+    /// Appends a catalog change's audit event and the withdrawals it causes, in one step under the store's lock, and
+    /// announces the withdrawals: what the Redis catalog store does in its own script. Called by the in-memory catalog
+    /// store while it holds its own lock (always in that order: catalog, then grants).
+    /// </summary>
+    internal IReadOnlyList<RevocationEntry> RecordCatalogChange(AuditEvent auditEvent, IReadOnlyList<(CapabilityWithdrawal Withdrawal, DateTimeOffset KeepUntil)> withdrawals)
+    {
+        ArgumentNullException.ThrowIfNull(auditEvent);
+        ArgumentNullException.ThrowIfNull(withdrawals);
+        var now = _timeProvider.GetUtcNow();
+        List<RevocationEntry> entries = [];
+        lock (_lock)
+        {
+            foreach (var (withdrawal, keepUntil) in withdrawals)
+            {
+                entries.Add(_revocations.AppendWithdrawal(auditEvent.Tenant!, withdrawal, keepUntil, now));
+            }
+
+            _audit.Append(auditEvent, now);
+        }
+
+        foreach (var entry in entries)
+        {
+            _broadcaster.Publish(entry);
+        }
+
+        return entries;
+    }
+
     private ValueTask<GrantState> GetStateCoreAsync(string grantId, CancellationToken cancellationToken)
     {
         var now = _timeProvider.GetUtcNow();

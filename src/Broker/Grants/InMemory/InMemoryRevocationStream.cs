@@ -39,6 +39,21 @@ internal sealed class InMemoryRevocationStream
         return entry;
     }
 
+    /// <summary>Appends the withdrawal of a capability to <paramref name="tenant"/>'s stream.</summary>
+    public RevocationEntry AppendWithdrawal(string tenant, CapabilityWithdrawal withdrawal, DateTimeOffset keepUntil, DateTimeOffset now)
+    {
+        Position = Position.Next(now.ToUnixTimeMilliseconds());
+        var entry = RevocationEntry.Withdrawn(Position, tenant, withdrawal, now, keepUntil);
+        if (!_entries.TryGetValue(tenant, out var entries))
+        {
+            _entries[tenant] = entries = [];
+        }
+
+        entries.Add(entry);
+        Trim(tenant, now);
+        return entry;
+    }
+
     /// <summary>See <see cref="IGrantStore.ReadRevocationsAsync"/>.</summary>
     public RevocationPage Read(string tenant, StreamPosition? afterPosition, int count, DateTimeOffset now)
     {

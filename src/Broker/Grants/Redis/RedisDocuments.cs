@@ -24,8 +24,14 @@ internal sealed class RevocationNotice
     [JsonPropertyName("t")] public string Tenant { get; set; } = "";
     [JsonPropertyName("at")] public long RevokedAt { get; set; }
 
-    /// <summary>The revoked token's expiry (Unix ms).</summary>
+    /// <summary>The revoked token's expiry (Unix ms); for a withdrawal, when its last token expires.</summary>
     [JsonPropertyName("e")] public long? ExpiresAt { get; set; }
+
+    /// <summary>Set for a capability withdrawn from the catalog (no grant): the capability.</summary>
+    [JsonPropertyName("w")] public string? Withdrawn { get; set; }
+
+    /// <summary>With <see cref="Withdrawn"/>: the resource it was published on.</summary>
+    [JsonPropertyName("r")] public string? Resource { get; set; }
 }
 
 /// <summary>
@@ -54,6 +60,7 @@ internal sealed class AuditDocument
     [JsonPropertyName("h")] public string? SubjectTokenSha256 { get; set; }
     [JsonPropertyName("ac")] public string? Actor { get; set; }
     [JsonPropertyName("kid")] public string? KeyId { get; set; }
+    [JsonPropertyName("cg")] public CatalogChangeDocument? Catalog { get; set; }
 
     public static AuditDocument From(AuditEvent e) => new()
     {
@@ -76,6 +83,14 @@ internal sealed class AuditDocument
         SubjectTokenSha256 = e.SubjectTokenSha256,
         Actor = e.Actor,
         KeyId = e.KeyId,
+        Catalog = e.Catalog is { } c ? new CatalogChangeDocument
+        {
+            Version = c.Version,
+            Added = NullIfEmpty(c.ToolsAdded),
+            Removed = NullIfEmpty(c.ToolsRemoved),
+            Changed = NullIfEmpty(c.ToolsChanged),
+            Withdrawn = NullIfEmpty(c.Withdrawn),
+        } : null,
     };
 
     public AuditEvent ToEvent() => new()
@@ -99,9 +114,20 @@ internal sealed class AuditDocument
         SubjectTokenSha256 = SubjectTokenSha256,
         Actor = Actor,
         KeyId = KeyId,
+        Catalog = Catalog is { } c ? new AuditCatalogChange(c.Version, c.Added ?? [], c.Removed ?? [], c.Changed ?? [], c.Withdrawn ?? []) : null,
     };
 
     private static string[]? NullIfEmpty(IReadOnlyList<string> values) => values.Count == 0 ? null : [.. values];
+}
+
+/// <summary>The stored form of <see cref="AuditCatalogChange"/>.</summary>
+internal sealed class CatalogChangeDocument
+{
+    [JsonPropertyName("v")] public long Version { get; set; }
+    [JsonPropertyName("a")] public string[]? Added { get; set; }
+    [JsonPropertyName("d")] public string[]? Removed { get; set; }
+    [JsonPropertyName("c")] public string[]? Changed { get; set; }
+    [JsonPropertyName("w")] public string[]? Withdrawn { get; set; }
 }
 
 [JsonSourceGenerationOptions(DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingDefault)]

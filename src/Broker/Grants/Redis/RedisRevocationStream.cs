@@ -51,6 +51,15 @@ internal sealed class RedisRevocationStream(RedisStoreConnection redis, RedisGra
                 if (string.Equals(entry["t"].ToString(), tenant, StringComparison.Ordinal))
                 {
                     var expiry = entry["e"];
+                    if (entry["w"] is { IsNull: false } capability)
+                    {
+                        // A capability withdrawn from the catalog (RedisCatalogScripts.Write).
+                        entries.Add(RevocationEntry.Withdrawn(
+                            id, tenant, new CapabilityWithdrawal(capability.ToString(), entry["r"].ToString()),
+                            DateTimeOffset.FromUnixTimeMilliseconds((long)entry["at"]), DateTimeOffset.FromUnixTimeMilliseconds((long)expiry)));
+                        continue;
+                    }
+
                     entries.Add(new RevocationEntry(
                         id, entry["g"].ToString(), tenant, DateTimeOffset.FromUnixTimeMilliseconds((long)entry["at"]))
                     {
@@ -138,6 +147,14 @@ internal sealed class RedisRevocationStream(RedisStoreConnection redis, RedisGra
         try
         {
             var notice = JsonSerializer.Deserialize((string)message!, GrantsJsonContext.Compact.RevocationNotice);
+            if (notice is { Withdrawn: { Length: > 0 } capability, ExpiresAt: { } keepUntil } && StreamPosition.TryParse(notice.Position, out var at))
+            {
+                _broadcaster.Publish(RevocationEntry.Withdrawn(
+                    at, notice.Tenant, new CapabilityWithdrawal(capability, notice.Resource ?? ""),
+                    DateTimeOffset.FromUnixTimeMilliseconds(notice.RevokedAt), DateTimeOffset.FromUnixTimeMilliseconds(keepUntil)));
+                return;
+            }
+
             if (notice is null || !StreamPosition.TryParse(notice.Position, out var position) || !GrantId.IsWellFormed(notice.GrantId)
                 || notice.ExpiresAt is not { } expiry)
             {

@@ -1,0 +1,129 @@
+namespace Broker.Policy;
+
+/// <summary>
+/// The one place that says who may discover, execute and publish a capability, and what a caller is shown of it.
+/// The broker's catalog (discovery, publishing) and the exchange, and Broker.Validation.Mcp's <c>tools/list</c>, all
+/// decide with these functions, so a capability is never listed by one and hidden by the other.
+/// </summary>
+/// <remarks>
+/// The three permissions are separate (a rule grants any of <c>discover</c>, <c>execute</c>, <c>publish</c>): execute
+/// does not imply discover, and discover never implies execute. A rule's <c>purposes:</c> restrict execution only;
+/// discovering and publishing have no purpose.
+/// </remarks>
+public static class CatalogAccess
+{
+    /// <summary>
+    /// What <paramref name="subject"/> may do with <paramref name="capability"/> by the rules of
+    /// <paramref name="tenant"/>, as a direct caller (no delegation): the permissions of every rule that names the
+    /// capability and matches the subject and its claims. Execute counts only from rules that allow
+    /// <paramref name="purpose"/> (any purpose when it is null, the allowed purposes then reported).
+    /// </summary>
+    /// <param name="tenant">The subject's tenant, which declares the capability.</param>
+    /// <param name="capability">The capability.</param>
+    /// <param name="subject">The validated caller.</param>
+    /// <param name="purpose">The purpose the caller would execute for, or null when it has not said.</param>
+    /// <returns>The permissions held, and for execute the purposes it is limited to.</returns>
+    public static CapabilityAccess Evaluate(TenantPolicy tenant, Capability capability, WorkloadIdentity subject, string? purpose = null)
+    {
+        ArgumentNullException.ThrowIfNull(tenant);
+        ArgumentNullException.ThrowIfNull(capability);
+        ArgumentNullException.ThrowIfNull(subject);
+        var held = CapabilityPermissions.None;
+        SortedSet<string>? purposes = new(StringComparer.Ordinal);
+        foreach (var rule in tenant.Rules)
+        {
+            if (!rule.Covers(capability.Name) || !rule.MatchesSubject(subject)
+
+                // Claim conditions read the presented token; a broker token carries none, so they do not match it
+                // (fail closed, as in the exchange).
+                || !ClaimCondition.AllSatisfied(rule.Claims, subject.Claims))
+            {
+                continue;
+            }
+
+            held |= rule.Permissions & (CapabilityPermissions.Discover | CapabilityPermissions.Publish);
+            if ((rule.Permissions & CapabilityPermissions.Execute) == 0
+                || (purpose is not null && rule.Purposes is not null && !rule.Purposes.Contains(purpose)))
+            {
+                continue;
+            }
+
+            held |= CapabilityPermissions.Execute;
+            if (rule.Purposes is null)
+            {
+                purposes = null;
+            }
+            else
+            {
+                purposes?.UnionWith(rule.Purposes);
+            }
+        }
+
+        return new CapabilityAccess(held, (held & CapabilityPermissions.Execute) == 0 || purpose is not null ? null : purposes?.ToArray());
+    }
+
+    /// <summary>
+    /// Whether the publishing requirement of <paramref name="settings"/> lets a capability be executed:
+    /// always under <see cref="PublishingMode.Optional"/>, only while published under <see cref="PublishingMode.Required"/>.
+    /// </summary>
+    /// <param name="settings">The tenant's catalog settings.</param>
+    /// <param name="published">Whether the capability's MCP server has published tools under it.</param>
+    /// <returns>True when publication does not stand in the way.</returns>
+    public static bool PublishingSatisfied(CatalogSettings settings, bool published)
+    {
+        ArgumentNullException.ThrowIfNull(settings);
+        return published || settings.Publishing == PublishingMode.Optional;
+    }
+
+    /// <summary>
+    /// Whether the caller could obtain a token for the capability now: policy lets it execute, and publication (when
+    /// the tenant requires it) is in place.
+    /// </summary>
+    /// <param name="settings">The tenant's catalog settings.</param>
+    /// <param name="access">What policy lets the caller do.</param>
+    /// <param name="published">Whether the capability is published.</param>
+    /// <returns>True when executable now.</returns>
+    public static bool MayExecuteNow(CatalogSettings settings, CapabilityAccess access, bool published) =>
+        access.Has(CapabilityPermissions.Execute) && PublishingSatisfied(settings, published);
+
+    /// <summary>
+    /// What a caller is shown of a capability (or of a tool under it): nothing unless it may discover it; then listed
+    /// as executable when it may execute it, else listed as not executable or hidden, as the tenant's
+    /// <see cref="DiscoveryMode"/> says. The broker's discovery endpoint passes "may execute now"; an MCP server passes
+    /// "the caller's token carries the capability".
+    /// </summary>
+    /// <param name="mayDiscover">A rule lets the caller discover the capability.</param>
+    /// <param name="mayExecute">The caller can execute it (see above).</param>
+    /// <param name="mode">The tenant's discovery mode.</param>
+    /// <returns>The listing.</returns>
+    public static CatalogVisibility Visibility(bool mayDiscover, bool mayExecute, DiscoveryMode mode) =>
+        !mayDiscover ? CatalogVisibility.Hidden
+        : mayExecute ? CatalogVisibility.Executable
+        : mode == DiscoveryMode.ListUnexecutable ? CatalogVisibility.ListedNotExecutable
+        : CatalogVisibility.Hidden;
+}
+
+/// <summary>What a caller may do with one capability (<see cref="CatalogAccess.Evaluate"/>).</summary>
+/// <param name="Permissions">The permissions held.</param>
+/// <param name="Purposes">
+/// When execute is held only for some purposes (and no purpose was asked about): those purposes, sorted; null when any
+/// purpose will do, or when execute is not held.
+/// </param>
+public readonly record struct CapabilityAccess(CapabilityPermissions Permissions, IReadOnlyList<string>? Purposes)
+{
+    /// <summary>True when every permission of <paramref name="permission"/> is held.</summary>
+    public bool Has(CapabilityPermissions permission) => (Permissions & permission) == permission && permission != CapabilityPermissions.None;
+}
+
+/// <summary>How a capability or tool is listed to a caller (<see cref="CatalogAccess.Visibility"/>).</summary>
+public enum CatalogVisibility
+{
+    /// <summary>Not listed at all.</summary>
+    Hidden = 0,
+
+    /// <summary>Listed, and the caller can execute it.</summary>
+    Executable = 1,
+
+    /// <summary>Listed, marked as not executable by this caller now.</summary>
+    ListedNotExecutable = 2,
+}

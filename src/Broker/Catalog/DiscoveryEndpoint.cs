@@ -1,0 +1,141 @@
+using Broker.Errors;
+using Broker.Grants;
+using Broker.Hosting;
+using Broker.Policy;
+using Microsoft.Extensions.Options;
+
+namespace Broker.Catalog;
+
+/// <summary>
+/// <c>GET /catalog/v1/capabilities[?resource=][&amp;purpose=]</c>: exactly the capabilities of its tenant the caller may
+/// discover, with their tools, and for each whether it could obtain a token for it now (policy lets it execute, and
+/// publication is in place where the tenant requires it), so an agent asks for the right scopes before it calls.
+/// Listing follows <see cref="CatalogAccess.Visibility"/>, the rule <c>tools/list</c> of Broker.Validation.Mcp uses.
+/// </summary>
+/// <remarks>
+/// With <c>grant_id</c> (and <c>resource</c>), an MCP server asks on behalf of a caller that presented a token of that
+/// grant: the answer is the grant subject's view of that resource. Only a workload with <c>publish</c> on a capability
+/// of the resource (the server itself) may ask, and only about an active grant of its tenant whose audience is the
+/// resource. The subject is matched as a re-exchange matches it: by its identity, without claims.
+/// </remarks>
+internal sealed class DiscoveryEndpoint(IPolicyProvider policyProvider, ICatalogStore store, IGrantStore grants, IOptions<BrokerOptions> broker, TimeProvider timeProvider)
+{
+    public const string Action = "catalog.discover";
+
+    public async Task<IResult> HandleAsync(HttpContext context, CancellationToken cancellationToken)
+    {
+        var caller = CatalogCaller.From(context, policyProvider);
+        if (caller is null)
+        {
+            return ErrorWriter.Result(ErrorCatalog.CatalogForbidden);
+        }
+
+        // :: Step 1. The query: each parameter at most once, in its grammar.
+        var query = context.Request.Query;
+        string? resource = null;
+        if (query["resource"].Count > 0 && !CatalogGate.TryReadResource(context.Request, out resource))
+        {
+            return ErrorWriter.Result(ErrorCatalog.CatalogInvalidQuery);
+        }
+
+        var purposes = query["purpose"];
+        var grantIds = query["grant_id"];
+        if (purposes.Count > 1 || (purposes.Count == 1 && !Grammar.IsTaskContextValue(purposes[0]))
+            || grantIds.Count > 1 || (grantIds.Count == 1 && (resource is null || !GrantId.IsWellFormed(grantIds[0]))))
+        {
+            return ErrorWriter.Result(ErrorCatalog.CatalogInvalidQuery);
+        }
+
+        var purpose = purposes.Count == 1 ? purposes[0] : null;
+
+        // :: Step 2. Whose view: the caller's own, or (grant_id) the subject of a grant on the caller's resource.
+        var subject = caller.Identity;
+        if (grantIds.Count == 1)
+        {
+            if (!caller.CapabilitiesOn(resource!).Any(c => caller.AccessTo(c).Has(CapabilityPermissions.Publish)))
+            {
+                return ErrorWriter.Result(ErrorCatalog.CatalogLookupForbidden);
+            }
+
+            var grant = await grants.FindAsync(grantIds[0]!, cancellationToken);
+            if (grant is null || grant.Status != GrantStatus.Active || grant.ExpiresAt <= timeProvider.GetUtcNow()
+                || grant.Tenant != caller.Tenant.Name || grant.Audience != resource)
+            {
+                return ErrorWriter.Result(ErrorCatalog.CatalogGrantNotFound);
+            }
+
+            subject = new WorkloadIdentity
+            {
+                Id = grant.Subject,
+                Kind = IdentityKind.Broker,
+                Source = broker.Value.Issuer ?? "",
+                Claims = new Dictionary<string, IReadOnlyList<string>>(),
+                ExpiresAt = grant.ExpiresAt,
+                KeyId = "",
+                Grant = new BrokerGrantContext(grant.Id, grant.Tenant, grant.Capabilities, grant.Audience, grant.ActorChain, grant.TaskId, grant.Purpose),
+            };
+        }
+
+        // :: Step 3. Each capability: what the subject may do, whether it is published, and so how it is listed.
+        var tenant = caller.Tenant;
+        var candidates = tenant.Capabilities.Values
+            .Where(c => resource is null || string.Equals(c.Resource, resource, StringComparison.Ordinal))
+            .OrderBy(c => c.Name, StringComparer.Ordinal)
+            .Select(c => (Capability: c, Access: CatalogAccess.Evaluate(tenant, c, subject, purpose)))
+            .Where(c => c.Access.Has(CapabilityPermissions.Discover))
+            .ToList();
+        var publications = await ReadPublicationsAsync(tenant.Name, resource, candidates.Count > 0, cancellationToken);
+        List<DiscoveredCapabilityView> listed = [];
+        foreach (var (capability, access) in candidates)
+        {
+            var publication = capability.Resource is { } on ? publications.GetValueOrDefault(on) : null;
+            var tools = publication?.Tools.Where(t => t.Capability == capability.Name).ToList() ?? [];
+            var published = tools.Count > 0;
+            var executable = CatalogAccess.MayExecuteNow(tenant.Catalog, access, published);
+            if (CatalogAccess.Visibility(mayDiscover: true, executable, tenant.Catalog.Discovery) == CatalogVisibility.Hidden)
+            {
+                continue;
+            }
+
+            listed.Add(new DiscoveredCapabilityView(
+                capability.Name,
+                capability.Resource,
+                capability.Audience,
+                executable,
+                executable ? null : access.Has(CapabilityPermissions.Execute) ? "not_published" : "not_permitted",
+                executable ? access.Purposes : null,
+                capability.RequireProofOfPossession || tenant.RequireProofOfPossession,
+                published,
+                published ? publication!.Version : null,
+                published
+                    ? [.. tools.Select(t => new DiscoveredToolView(t.Name, t.Title, t.Description, t.InputSchemaSha256))]
+                    : [.. capability.Tools.Select(t => new DiscoveredToolView(t, null, null, null))]));
+        }
+
+        context.Response.Headers.CacheControl = "no-store";
+        return Results.Json(
+            new DiscoveryView(
+                tenant.Name,
+                caller.Policy.Version,
+                CatalogSettings.ToText(tenant.Catalog.Publishing),
+                CatalogSettings.ToText(tenant.Catalog.Discovery),
+                grantIds.Count == 1 ? subject.Id : null,
+                listed),
+            CatalogJsonContext.Default.DiscoveryView);
+    }
+
+    private async Task<Dictionary<string, Publication>> ReadPublicationsAsync(string tenant, string? resource, bool needed, CancellationToken cancellationToken)
+    {
+        if (!needed)
+        {
+            return [];
+        }
+
+        if (resource is not null)
+        {
+            return (await store.GetAsync(tenant, resource, cancellationToken))?.Current is { } one ? new() { [resource] = one } : [];
+        }
+
+        return (await store.ListAsync(tenant, cancellationToken)).ToDictionary(p => p.Resource, StringComparer.Ordinal);
+    }
+}
