@@ -48,6 +48,9 @@ public sealed class TenantPolicy
     /// <summary>The tenant's own rate limits; null where the broker-wide default applies.</summary>
     public TenantRateLimits? RateLimits { get; init; }
 
+    /// <summary>The tenant's limits on one task (<c>task_limits:</c>); null for none.</summary>
+    public TaskLimits? TaskLimits { get; init; }
+
     /// <summary>
     /// True when the identity is named in <see cref="Admins"/>, by the source its pattern implies
     /// (<see cref="SourceMatching.Implied"/>): a <c>spiffe://</c> admin is an SVID of that trust domain.

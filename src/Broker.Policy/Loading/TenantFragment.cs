@@ -30,6 +30,8 @@ internal sealed class TenantFragment(YamlPolicyReader reader, YamlMappingNode no
     public (TenantRateLimits Value, YamlNode Node)? RateLimits { get; set; }
 
     public bool RequireProofOfPossession { get; set; }
+
+    public TaskLimitsFragment? TaskLimits { get; set; }
 }
 
 /// <summary>A tenant's SPIFFE trust entry.</summary>

@@ -38,7 +38,7 @@ internal static class TenantReader
 
     private static TenantFragment ReadTenant(YamlPolicyReader r, string fileDirectory, YamlMappingNode root, PolicyLoadOptions options)
     {
-        r.RequireKnownKeys(root, "a policy document", "tenant", "max_lifetime", "trust", "capabilities", "rules", "admins", "rate_limits", "proof_of_possession");
+        r.RequireKnownKeys(root, "a policy document", "tenant", "max_lifetime", "trust", "capabilities", "rules", "admins", "rate_limits", "proof_of_possession", "task_limits");
         var name = r.Scalar(root, "tenant", "a policy document", required: true);
         if (name is not null && !Grammar.IsTenantName(name))
         {
@@ -93,6 +93,11 @@ internal static class TenantReader
             fragment.RateLimits = (limits, limitsNode);
         }
 
+        if (YamlPolicyReader.Get(root, "task_limits") is { } taskLimitsNode && GovernanceReader.ReadTaskLimits(r, taskLimitsNode) is { } taskLimits)
+        {
+            fragment.TaskLimits = taskLimits;
+        }
+
         foreach (var node in r.Sequence(root, "rules", "a tenant"))
         {
             if (ReadRule(r, node) is { } rule)
@@ -140,7 +145,7 @@ internal static class TenantReader
         }
 
         const string What = "a capability";
-        r.RequireKnownKeys(map, What, "name", "resource", "audience", "tools", "max_lifetime", "proof_of_possession", "description");
+        r.RequireKnownKeys(map, What, "name", "resource", "audience", "tools", "max_lifetime", "proof_of_possession", "description", "caller");
         var name = r.Scalar(map, "name", What, required: true);
         if (name is not null && !Grammar.IsScopeToken(name))
         {
@@ -174,6 +179,7 @@ internal static class TenantReader
             Tools = r.ScalarList(map, "tools", What) ?? [],
             MaxLifetime = maxLifetime ?? options.MaxTokenLifetime,
             RequireProofOfPossession = r.Boolean(map, "proof_of_possession", What) ?? false,
+            Caller = GovernanceReader.ReadCaller(r, map, What),
         };
     }
 
@@ -185,7 +191,7 @@ internal static class TenantReader
         }
 
         const string What = "a rule";
-        r.RequireKnownKeys(map, What, "name", "subjects", "claims", "capabilities", "permissions", "purposes", "delegation");
+        r.RequireKnownKeys(map, What, "name", "subjects", "claims", "capabilities", "permissions", "purposes", "delegation", "caller");
         var name = r.Scalar(map, "name", What) ?? $"rule at line {map.Start.Line}";
         var subjects = ReadPatterns(r, map, "subjects", What);
         if (subjects.Count == 0)
@@ -237,6 +243,7 @@ internal static class TenantReader
             Permissions = permissions,
             Purposes = purposes?.ToFrozenSet(StringComparer.Ordinal),
             Delegation = delegation,
+            Caller = GovernanceReader.ReadCaller(r, map, What),
         };
     }
 
