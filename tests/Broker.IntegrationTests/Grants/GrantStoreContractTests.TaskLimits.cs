@@ -114,6 +114,23 @@ public abstract partial class GrantStoreContractTests
     }
 
     [Fact]
+    public async Task RecordAsync_TaskPastTwiceItsDuration_IsForgottenAndItsIdBeginsANewTask()
+    {
+        // Arrange: a task whose only grant expired, and whose duration ran out a duration ago.
+        var task = "task-" + Guid.NewGuid().ToString("N");
+        var limit = new TaskLimitCheck { MaxDuration = ShortLifetime, MaxGrants = 1 };
+        var first = LimitedGrant(task, ["files.read"], limit, ShortLifetime);
+        Assert.Equal(RecordGrantResult.Recorded, await Store.RecordAsync(first, Issued(first), Ct));
+        Assert.Equal(RecordGrantResult.TaskGrantLimit, await RecordLimitedAsync(task, ["files.read"], new TaskLimitCheck { MaxGrants = 1 }));
+
+        // Act
+        await PassAsync((2 * ShortLifetime) + TimeSpan.FromMilliseconds(400));
+
+        // Assert: its counters went with it.
+        Assert.Equal(RecordGrantResult.Recorded, await RecordLimitedAsync(task, ["files.read"], limit));
+    }
+
+    [Fact]
     public async Task RecordAsync_WithoutLimits_NeitherChecksNorCounts()
     {
         // Arrange: a task that had its most grants under a limit takes more once the limit is gone.
