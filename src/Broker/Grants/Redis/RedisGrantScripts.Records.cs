@@ -70,6 +70,7 @@ internal static partial class RedisGrantScripts
           -- What the task's live grants hold: unexpired members of its index whose grant is not revoked. An expired or
           -- revoked grant holds nothing any more (docs/policy.md, "Task limits").
           local members = redis.call('ZRANGEBYSCORE', KEYS[4], '(' .. ARGV[4], '+inf', 'LIMIT', 0, 1001)
+          -- TaskLimitCheck.MaxLiveGrantsChecked: the check stays bounded inside the script.
           if #members > 1000 then
             return {6}
           end
