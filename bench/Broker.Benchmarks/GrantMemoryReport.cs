@@ -11,7 +11,7 @@ using StackExchange.Redis;
 namespace Broker.Benchmarks;
 
 /// <summary>
-/// <c>grant-memory [--grants N] [--no-derived] [--no-status-list] [--out FILE]</c>: measures Redis memory per grant
+/// <c>grant-memory [--grants N] [--no-derived] [--no-status-list] [--task-limits] [--out FILE]</c>: measures Redis memory per grant
 /// (record, indexes, string dictionaries, audit entry, status list, the link between a re-exchanged grant and its
 /// parent) over a sample of realistic grants, and extrapolates to a million. Runs on a throw-away redis-server of its
 /// own, so that <c>used_memory</c> counts nothing else. The method and the results are in docs/architecture.md
@@ -36,6 +36,10 @@ internal static class GrantMemoryReport
 
         // Each grant gets a status list index (the default), unless --no-status-list.
         var statusList = true;
+        // With --task-limits every grant is recorded under a tenant's task_limits: at most 20 grants and 2 hours per
+        // task (the task index keeps both), and the sample's capabilities in a forbidden pair with a third one, so each
+        // grant checks the task's live grants too.
+        TaskLimitCheck? taskLimits = null;
         string? outputPath = null;
         for (var i = 0; i < args.Length; i++)
         {
@@ -51,11 +55,14 @@ internal static class GrantMemoryReport
                 case "--no-status-list":
                     statusList = false;
                     break;
+                case "--task-limits":
+                    taskLimits = new TaskLimitCheck { MaxGrants = 20, MaxDuration = TimeSpan.FromHours(2), ForbiddenRemainders = [["email.send_external"]] };
+                    break;
                 case "--out" when i + 1 < args.Length:
                     outputPath = args[++i];
                     break;
                 default:
-                    Console.Error.WriteLine($"usage: Broker.Benchmarks {Command} [--grants N] [--no-derived] [--no-status-list] [--out FILE]");
+                    Console.Error.WriteLine($"usage: Broker.Benchmarks {Command} [--grants N] [--no-derived] [--no-status-list] [--task-limits] [--out FILE]");
                     return 2;
             }
         }
@@ -83,7 +90,7 @@ internal static class GrantMemoryReport
         List<GrantRecord> grants = [];
         for (var i = 0; i < grantCount; i++)
         {
-            grants.Add(Sample(i, null, derived && i % GrantsPerTask != 0 ? grants[i - 1].Id : null));
+            grants.Add(Sample(i, null, derived && i % GrantsPerTask != 0 ? grants[i - 1].Id : null) with { TaskLimits = taskLimits });
         }
 
         foreach (var generation in grants.GroupBy(g => g.ParentGrantId is null))
@@ -160,7 +167,7 @@ internal static class GrantMemoryReport
         var auditCap = new GrantsOptions().AuditMaxLength;
         double millionBytes = (withoutAudit * 1_000_000) + (perAuditEntry * auditCap);
         var report = new StringBuilder()
-            .AppendLine(CultureInfo.InvariantCulture, $"Grants recorded: {grantCount:N0} (1 tenant, {Subjects} subjects, {GrantsPerTask} grants per task; {derivedCount:N0} re-exchanged from the first grant of their task)")
+            .AppendLine(CultureInfo.InvariantCulture, $"Grants recorded: {grantCount:N0} (1 tenant, {Subjects} subjects, {GrantsPerTask} grants per task; {derivedCount:N0} re-exchanged from the first grant of their task; task limits {(taskLimits is null ? "off" : "on")})")
             .AppendLine(CultureInfo.InvariantCulture, $"used_memory delta per grant (record + 3 index entries + audit entry): {perGrantTotal:F0} B")
             .AppendLine(CultureInfo.InvariantCulture, $"  record (MEMORY USAGE, MessagePack string): {perRecord:F0} B (value {recordBytes / 1000.0:F0} B)")
             .AppendLine(CultureInfo.InvariantCulture, $"    of which parents / unrelated grants {parentRecords / (double)(grantCount - derivedCount):F0} B, derived grants {(derivedCount == 0 ? 0 : childRecords / (double)derivedCount):F0} B; children keys: {childrenKeys}")

@@ -27,8 +27,9 @@ public sealed class FileTools
     [RequiresCapability("files.write")]
     public static string WriteFile(FileStore files, BrokerCaller caller, [Description("The file's name.")] string path, [Description("The new contents.")] string content)
     {
-        // The caller's context is there for the tool's own decisions and records; it carries no token.
-        files.Write(path, content, $"{caller.Subject} for task {caller.TaskId} ({caller.Purpose})");
+        // The caller's context is there for the tool's own decisions and records; it carries no token. Context says who
+        // caused the call (user=… agent=…, or service=… for an autonomous workload), as the audit line does.
+        files.Write(path, content, $"{caller.Context} for task {caller.TaskId} ({caller.Purpose})");
         return $"Wrote {content.Length} characters to {path}.";
     }
 }

@@ -23,6 +23,9 @@ public sealed class Capability
 
     /// <summary>Tokens for this capability must be sender-constrained (DPoP or mTLS).</summary>
     public bool RequireProofOfPossession { get; init; }
+
+    /// <summary>Conditions every exchange of this capability must meet, whichever rule allows it (<c>caller:</c>); null for none.</summary>
+    public CallerConditions? Caller { get; init; }
 }
 
 /// <summary>What a rule lets its subjects do with its capabilities.</summary>

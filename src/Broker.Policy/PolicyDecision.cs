@@ -24,6 +24,18 @@ public abstract record PolicyDecision(string PolicyVersion)
         /// (deny by default); empty when policy decided alone.
         /// </summary>
         public IReadOnlyList<DelegatedDecision> Delegated { get; init; } = [];
+
+        /// <summary>The kinds of the chain that caused the request, for the token's <c>caller</c> claim.</summary>
+        public CallerKinds Caller { get; init; } = CallerKinds.Workload;
+
+        /// <summary>The tenant's task limits, which the grant store checks when it records the grant; null for none.</summary>
+        public TaskLimits? TaskLimits { get; init; }
+
+        /// <summary>
+        /// For each forbidden combination the grant touches, the capabilities of it the grant does not carry
+        /// (<see cref="Policy.TaskLimits.RemaindersFor"/>): the task's other live grants must not hold all of any of them.
+        /// </summary>
+        public IReadOnlyList<IReadOnlyList<string>> ForbiddenRemainders { get; init; } = [];
     }
 
     /// <summary>Denied; <see cref="Reason"/> says why, for the caller and the audit trail.</summary>

@@ -42,4 +42,25 @@ public enum PolicyDenialReason
 
     /// <summary>The delegation chain would be longer than the rule's <c>max_depth</c>.</summary>
     DelegationTooDeep = 10,
+
+    /// <summary>A capability or rule requires a human principal (<c>caller.principal: human</c>) and the subject is a workload.</summary>
+    HumanPrincipalRequired = 11,
+
+    /// <summary>A capability or rule requires a workload principal (<c>caller.principal: workload</c>) and the subject is a human.</summary>
+    WorkloadPrincipalRequired = 12,
+
+    /// <summary>A capability or rule refuses autonomous callers (<c>caller.autonomous: false</c>) and no human is in the chain.</summary>
+    AutonomousCallerRefused = 13,
+
+    /// <summary>The chain has more actors than a capability's or rule's <c>caller.max_actors</c>.</summary>
+    CallerChainTooLong = 14,
+
+    /// <summary>An actor of the chain is of a kind a capability's or rule's <c>caller.actor_kinds</c> does not list.</summary>
+    ActorKindNotAllowed = 15,
+
+    /// <summary>A capability or rule requires a purpose (<c>caller.require_purpose: true</c>) and the request declares none.</summary>
+    PurposeRequired = 16,
+
+    /// <summary>The request alone asks for every capability of one of the tenant's <c>task_limits.forbidden_combinations</c>.</summary>
+    ForbiddenCombination = 17,
 }

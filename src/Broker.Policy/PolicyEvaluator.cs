@@ -34,6 +34,7 @@ public sealed class PolicyEvaluator(TimeProvider timeProvider)
         // (RFC 8693 §4.1: the most recent actor is the outermost act claim).
         var grant = request.Subject.Grant;
         IReadOnlyList<string> chain = grant?.ActorChain ?? [];
+        var caller = grant is not null ? KindsOf(grant) : new CallerKinds(KindOf(policy, tenant.Name, request.Subject), []);
         if (request.Actor is { } actor)
         {
             var (actorTenant, _) = ResolveTenant(policy, actor);
@@ -48,6 +49,7 @@ public sealed class PolicyEvaluator(TimeProvider timeProvider)
             }
 
             chain = [actor.Id, .. chain];
+            caller = caller.WithActor(KindOf(policy, tenant.Name, actor));
         }
 
         // :: Step 3. A re-exchange can only narrow what the subject token already carries.
@@ -103,7 +105,9 @@ public sealed class PolicyEvaluator(TimeProvider timeProvider)
                 return new PolicyDecision.Denied(version, PolicyDenialReason.ProofOfPossessionRequired, tenant.Name);
             }
 
-            var denial = FindExecuteRule(tenant, capability, request, chain, out var delegating);
+            // A capability's own caller conditions hold whichever rule allows it (its approval paths' floor). Checked
+            // once a rule allows this subject, so that a caller no rule names learns nothing of them.
+            var denial = FindExecuteRule(tenant, capability, request, chain, caller, out var delegating) ?? capability.Caller?.Check(caller, request.Purpose);
             if (denial is not null)
             {
                 return new PolicyDecision.Denied(version, denial.Value, tenant.Name);
@@ -118,6 +122,18 @@ public sealed class PolicyEvaluator(TimeProvider timeProvider)
                 }
 
                 (delegated ??= []).Add(new DelegatedDecision(capability.Name, delegating.Name, point));
+            }
+        }
+
+        // :: Step 5b. Task limits: a request that alone asks for a whole forbidden combination is refused here; what the
+        // rest of the task holds is the grant store's to check, atomically with recording the grant.
+        IReadOnlyList<IReadOnlyList<string>> remainders = [];
+        if (tenant.TaskLimits is { } taskLimits)
+        {
+            remainders = taskLimits.RemaindersFor(request.Capabilities, out var violatedAlone);
+            if (violatedAlone)
+            {
+                return new PolicyDecision.Denied(version, PolicyDenialReason.ForbiddenCombination, tenant.Name);
             }
         }
 
@@ -138,6 +154,9 @@ public sealed class PolicyEvaluator(TimeProvider timeProvider)
         return new PolicyDecision.Allowed(version, tenant.Name, request.Capabilities, audience, lifetime, chain)
         {
             Delegated = delegated ?? [],
+            Caller = caller,
+            TaskLimits = tenant.TaskLimits,
+            ForbiddenRemainders = remainders,
         };
     }
 
@@ -146,7 +165,7 @@ public sealed class PolicyEvaluator(TimeProvider timeProvider)
     /// that decides alone allows outright; when only rules that delegate to a decision point match,
     /// <paramref name="delegating"/> is the first of them (file order), whose decision point must then permit.
     /// </summary>
-    private static PolicyDenialReason? FindExecuteRule(TenantPolicy tenant, Capability capability, PolicyRequest request, IReadOnlyList<string> chain, out PolicyRule? delegating)
+    private static PolicyDenialReason? FindExecuteRule(TenantPolicy tenant, Capability capability, PolicyRequest request, IReadOnlyList<string> chain, CallerKinds caller, out PolicyRule? delegating)
     {
         delegating = null;
         var reason = PolicyDenialReason.ScopeNotAllowed;
@@ -163,28 +182,28 @@ public sealed class PolicyEvaluator(TimeProvider timeProvider)
                 continue;
             }
 
-            if (chain.Count == 0)
+            if (chain.Count > 0)
             {
-                if (Allows(rule, ref delegating))
+                // The actor of this request is matched with its source; an actor carried over from the
+                // subject token's chain is known by its identity only.
+                if (rule.Delegation is not { } delegation
+                    || !(request.Actor is { } actor ? delegation.AllowsActor(actor) : delegation.AllowsActor(chain[0])))
                 {
-                    return null;
+                    reason = PolicyDenialReason.ActorNotAllowed;
+                    continue;
                 }
 
-                continue;
+                if (chain.Count > delegation.MaxDepth)
+                {
+                    reason = PolicyDenialReason.DelegationTooDeep;
+                    continue;
+                }
             }
 
-            // The actor of this request is matched with its source; an actor carried over from the
-            // subject token's chain is known by its identity only.
-            if (rule.Delegation is not { } delegation
-                || !(request.Actor is { } actor ? delegation.AllowsActor(actor) : delegation.AllowsActor(chain[0])))
+            // The rule's approval path: which callers it is for.
+            if (rule.Caller?.Check(caller, request.Purpose) is { } callerDenial)
             {
-                reason = PolicyDenialReason.ActorNotAllowed;
-                continue;
-            }
-
-            if (chain.Count > delegation.MaxDepth)
-            {
-                reason = PolicyDenialReason.DelegationTooDeep;
+                reason = callerDenial;
                 continue;
             }
 
@@ -283,6 +302,52 @@ public sealed class PolicyEvaluator(TimeProvider timeProvider)
             && SpiffeId.TryParse(identity.Id, out var id)
             && issuer.SpiffeTrustDomains.Contains(id.TrustDomain.Name);
     }
+
+    /// <summary>
+    /// What kind of principal a validated identity is in its tenant: human only when it is an OIDC identity and every
+    /// trust entry of the tenant that accepts it says <c>principal: human</c> (two entries that disagree make it a
+    /// workload: the mark widens what policy allows, so doubt narrows it). Everything else is a workload.
+    /// </summary>
+    /// <param name="policy">The policy snapshot in force.</param>
+    /// <param name="tenant">The identity's tenant.</param>
+    /// <param name="identity">The validated identity.</param>
+    /// <returns>The identity's kind.</returns>
+    public static PrincipalKind KindOf(PolicySet policy, string tenant, WorkloadIdentity identity)
+    {
+        ArgumentNullException.ThrowIfNull(policy);
+        ArgumentNullException.ThrowIfNull(identity);
+        if (identity.Kind != IdentityKind.Oidc || !policy.OidcIssuers.TryGetValue(identity.Source, out var issuer))
+        {
+            return PrincipalKind.Workload;
+        }
+
+        var human = false;
+        foreach (var binding in issuer.Tenants)
+        {
+            if (!string.Equals(binding.Tenant, tenant, StringComparison.Ordinal) || !binding.Matches(identity.Id, identity.Claims))
+            {
+                continue;
+            }
+
+            if (binding.Principal != PrincipalKind.Human)
+            {
+                return PrincipalKind.Workload;
+            }
+
+            human = true;
+        }
+
+        return human ? PrincipalKind.Human : PrincipalKind.Workload;
+    }
+
+    /// <summary>
+    /// The kinds a token of this broker carries, when they fit its chain; otherwise (a token minted before the claim
+    /// existed) every identity of the chain is taken for a workload.
+    /// </summary>
+    private static CallerKinds KindsOf(BrokerGrantContext grant) =>
+        grant.Caller is { } kinds && kinds.Actors.Count == grant.ActorChain.Count
+            ? kinds
+            : new CallerKinds(PrincipalKind.Workload, [.. grant.ActorChain.Select(_ => PrincipalKind.Workload)]);
 
     private static TimeSpan Min(TimeSpan a, TimeSpan b) => a < b ? a : b;
 }

@@ -32,6 +32,9 @@ public sealed class PolicyRule
     /// </summary>
     public string? DecisionPoint { get; init; }
 
+    /// <summary>Conditions on the chain that caused the request (<c>caller:</c>); the rule allows nothing to a chain that breaks one. Null for none.</summary>
+    public CallerConditions? Caller { get; init; }
+
     /// <summary>True when the rule names <paramref name="capability"/> (or every capability).</summary>
     /// <param name="capability">A capability name.</param>
     /// <returns>True when covered.</returns>

@@ -54,6 +54,9 @@ public sealed class TenantPolicy
     /// <summary>The external decision points (OpenID AuthZEN) the tenant's rules may delegate to, by name.</summary>
     public FrozenDictionary<string, DecisionPoint> DecisionPoints { get; init; } = FrozenDictionary<string, DecisionPoint>.Empty;
 
+    /// <summary>The tenant's limits on one task (<c>task_limits:</c>); null for none.</summary>
+    public TaskLimits? TaskLimits { get; init; }
+
     /// <summary>
     /// True when the identity is named in <see cref="Admins"/>, by the source its pattern implies
     /// (<see cref="SourceMatching.Implied"/>): a <c>spiffe://</c> admin is an SVID of that trust domain.

@@ -11,6 +11,12 @@ namespace Broker.Policy;
 /// <param name="Claims">Conditions on the presented token's claims; all must hold.</param>
 public sealed record TenantBinding(string Tenant, IReadOnlyList<SubjectPattern> Subjects, IReadOnlyList<ClaimCondition> Claims)
 {
+    /// <summary>
+    /// What the identities this entry accepts are (<c>principal:</c> of an OIDC trust entry); <see cref="PrincipalKind.Workload"/>
+    /// unless policy marks them human.
+    /// </summary>
+    public PrincipalKind Principal { get; init; }
+
     /// <summary>True when an identity of the source with these claims belongs to <see cref="Tenant"/>.</summary>
     /// <param name="subject">The workload identity.</param>
     /// <param name="claims">The presented token's claims, flattened by path.</param>

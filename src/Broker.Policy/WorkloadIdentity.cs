@@ -86,4 +86,11 @@ public sealed record BrokerGrantContext(
     string TaskId,
     string Purpose,
     string? CertificateThumbprint = null,
-    string? JwkThumbprint = null);
+    string? JwkThumbprint = null)
+{
+    /// <summary>
+    /// The kinds of the token's chain (its <c>caller</c> claim), subject first; null when the token carries none (it was
+    /// minted before the claim existed): every identity in it is then taken for a workload.
+    /// </summary>
+    public CallerKinds? Caller { get; init; }
+}

@@ -22,7 +22,8 @@ public sealed class BrokerCaller
         IReadOnlyCollection<string> capabilities,
         DateTimeOffset expiresAt,
         string? certificateThumbprint,
-        string? keyThumbprint = null)
+        string? keyThumbprint = null,
+        BrokerCallerContext? context = null)
     {
         GrantId = grantId;
         Subject = subject;
@@ -35,6 +36,7 @@ public sealed class BrokerCaller
         ExpiresAt = expiresAt;
         CertificateThumbprint = certificateThumbprint;
         KeyThumbprint = keyThumbprint;
+        Context = context ?? BrokerCallerContext.From(null, subject, actorChain)!;
     }
 
     /// <summary>The grant ID (the token's <c>jti</c>): what an admin revokes, and what audit lines join on.</summary>
@@ -79,6 +81,12 @@ public sealed class BrokerCaller
     /// checked against this request's proof; null for a token that is not DPoP-bound.
     /// </summary>
     public string? KeyThumbprint { get; }
+
+    /// <summary>
+    /// The context that caused the call (the token's <c>caller</c> claim): the user, agent or service behind it, and
+    /// whether it is autonomous. Its <see cref="BrokerCallerContext.ToString"/> is the tag of an audit line.
+    /// </summary>
+    public BrokerCallerContext Context { get; }
 
     /// <summary>True when the token grants <paramref name="capability"/>.</summary>
     public bool HasCapability(string capability) => Capabilities.Contains(capability);

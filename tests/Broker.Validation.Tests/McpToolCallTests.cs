@@ -94,6 +94,7 @@ public sealed class McpToolCallTests(BrokerFixture fixture)
         Assert.Equal(new JsonWebToken(token).Id, line.Fields["GrantId"]);
         Assert.Equal("spiffe://dev.localhost/agents/reader", line.Fields["Subject"]);
         Assert.Equal(TestBroker.Tenant, line.Fields["Tenant"]);
+        Assert.Equal("service=spiffe://dev.localhost/agents/reader", line.Fields["Caller"]?.ToString());
         Assert.Equal("audit-1", line.Fields["TaskId"]);
         Assert.Equal(expectedHash, line.Fields["ArgumentsSha256"]);
         AssertNoTokenLogged(server, token);

@@ -35,6 +35,12 @@ internal static class PolicyCompiler
                 extra.Reader.Error(extra.RateLimits!.Value.Node, $"tenant '{group.Key}' already declares rate_limits in {rateLimits[0].Reader.File}");
             }
 
+            var taskLimits = parts.Where(p => p.TaskLimits is not null).ToList();
+            foreach (var extra in taskLimits.Skip(1))
+            {
+                extra.Reader.Error(extra.TaskLimits!.Node, $"tenant '{group.Key}' already declares task_limits in {taskLimits[0].Reader.File}");
+            }
+
             var capabilities = new Dictionary<string, Capability>(StringComparer.Ordinal);
             foreach (var part in parts)
             {
@@ -47,6 +53,11 @@ internal static class PolicyCompiler
 
                     ClaimAudiences(audienceOwners, capability, group.Key, part.Reader, node);
                 }
+            }
+
+            if (taskLimits.FirstOrDefault() is { TaskLimits: { } limits } declaring)
+            {
+                GovernanceReader.CheckTaskLimits(declaring.Reader, group.Key, limits, capabilities);
             }
 
             var rules = new List<PolicyRule>();
@@ -111,6 +122,7 @@ internal static class PolicyCompiler
                 Rules = rules,
                 Admins = [.. parts.SelectMany(p => p.Admins)],
                 RateLimits = rateLimits.FirstOrDefault()?.RateLimits?.Value,
+                TaskLimits = taskLimits.FirstOrDefault()?.TaskLimits?.Value,
 
                 // Across a tenant's files the stricter wins: one file that requires proof of possession is enough.
                 RequireProofOfPossession = parts.Any(p => p.RequireProofOfPossession),

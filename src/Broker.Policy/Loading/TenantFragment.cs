@@ -35,6 +35,8 @@ internal sealed class TenantFragment(YamlPolicyReader reader, YamlMappingNode no
     public PublishingMode? Publishing { get; set; }
 
     public DiscoveryMode? Discovery { get; set; }
+
+    public TaskLimitsFragment? TaskLimits { get; set; }
 }
 
 /// <summary>A tenant's SPIFFE trust entry.</summary>

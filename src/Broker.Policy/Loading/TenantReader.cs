@@ -38,7 +38,7 @@ internal static class TenantReader
 
     private static TenantFragment ReadTenant(YamlPolicyReader r, string fileDirectory, YamlMappingNode root, PolicyLoadOptions options)
     {
-        r.RequireKnownKeys(root, "a policy document", ["tenant", "max_lifetime", "trust", "capabilities", "rules", "admins", "rate_limits", "proof_of_possession", "decision_points", .. CatalogSettingsReader.Keys]);
+        r.RequireKnownKeys(root, "a policy document", ["tenant", "max_lifetime", "trust", "capabilities", "rules", "admins", "rate_limits", "proof_of_possession", "decision_points", "task_limits", .. CatalogSettingsReader.Keys]);
         var name = r.Scalar(root, "tenant", "a policy document", required: true);
         if (name is not null && !Grammar.IsTenantName(name))
         {
@@ -95,6 +95,12 @@ internal static class TenantReader
         }
 
         DecisionPointReader.Read(r, root, fragment, options);
+
+        if (YamlPolicyReader.Get(root, "task_limits") is { } taskLimitsNode && GovernanceReader.ReadTaskLimits(r, taskLimitsNode) is { } taskLimits)
+        {
+            fragment.TaskLimits = taskLimits;
+        }
+
         foreach (var node in r.Sequence(root, "rules", "a tenant"))
         {
             if (ReadRule(r, node) is { } rule)
@@ -142,7 +148,7 @@ internal static class TenantReader
         }
 
         const string What = "a capability";
-        r.RequireKnownKeys(map, What, "name", "resource", "audience", "tools", "max_lifetime", "proof_of_possession", "description");
+        r.RequireKnownKeys(map, What, "name", "resource", "audience", "tools", "max_lifetime", "proof_of_possession", "description", "caller");
         var name = r.Scalar(map, "name", What, required: true);
         if (name is not null && !Grammar.IsScopeToken(name))
         {
@@ -176,6 +182,7 @@ internal static class TenantReader
             Tools = r.ScalarList(map, "tools", What) ?? [],
             MaxLifetime = maxLifetime ?? options.MaxTokenLifetime,
             RequireProofOfPossession = r.Boolean(map, "proof_of_possession", What) ?? false,
+            Caller = GovernanceReader.ReadCaller(r, map, What),
         };
     }
 
@@ -187,7 +194,7 @@ internal static class TenantReader
         }
 
         const string What = "a rule";
-        r.RequireKnownKeys(map, What, "name", "subjects", "claims", "capabilities", "permissions", "purposes", "delegation", "decision_point");
+        r.RequireKnownKeys(map, What, "name", "subjects", "claims", "capabilities", "permissions", "purposes", "delegation", "decision_point", "caller");
         var name = r.Scalar(map, "name", What) ?? $"rule at line {map.Start.Line}";
         var subjects = ReadPatterns(r, map, "subjects", What);
         if (subjects.Count == 0)
@@ -240,6 +247,7 @@ internal static class TenantReader
             Purposes = purposes?.ToFrozenSet(StringComparer.Ordinal),
             Delegation = delegation,
             DecisionPoint = DecisionPointReader.ReadRuleReference(r, map),
+            Caller = GovernanceReader.ReadCaller(r, map, What),
         };
     }
 

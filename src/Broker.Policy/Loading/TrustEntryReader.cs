@@ -86,7 +86,7 @@ internal static class TrustEntryReader
         }
 
         const string What = "an OIDC trust entry";
-        r.RequireKnownKeys(map, What, "issuer", "audiences", "jwks_uri", "subject", "subjects", "claims", "spiffe_trust_domains");
+        r.RequireKnownKeys(map, What, "issuer", "audiences", "jwks_uri", "subject", "subjects", "claims", "spiffe_trust_domains", "principal");
         var issuer = r.Scalar(map, "issuer", What, required: true);
         if (issuer is not null && CheckUrl(r, YamlPolicyReader.Get(map, "issuer")!, issuer, "issuer", options) is null)
         {
@@ -107,7 +107,7 @@ internal static class TrustEntryReader
         }
 
         var spiffeTrustDomains = ReadSpiffeTrustDomains(r, map, template);
-        var binding = ReadBinding(r, map, What, tenant, null);
+        var binding = ReadBinding(r, map, What, tenant, null) is { } read ? read with { Principal = GovernanceReader.ReadPrincipal(r, map, What) } : null;
         return issuer is null || binding is null ? null : new OidcSourceFragment(issuer, audiences, jwksUri, template, spiffeTrustDomains, binding, map, r);
     }
 

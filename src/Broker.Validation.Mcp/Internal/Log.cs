@@ -11,8 +11,8 @@ namespace Broker.Validation.Mcp.Internal;
 internal static partial class Log
 {
     /// <summary>The one audit line per tool call.</summary>
-    [LoggerMessage(EventId = 8100, EventName = "McpToolCall", Level = LogLevel.Information, Message = "mcp-audit: tool {Tool} {Outcome}; grant {GrantId}, subject {Subject}, tenant {Tenant}, task {TaskId}, arguments sha256 {ArgumentsSha256}.")]
-    public static partial void ToolCall(ILogger logger, string tool, string outcome, string grantId, string subject, string tenant, string taskId, string argumentsSha256);
+    [LoggerMessage(EventId = 8100, EventName = "McpToolCall", Level = LogLevel.Information, Message = "mcp-audit: tool {Tool} {Outcome}; grant {GrantId}, subject {Subject}, caller {Caller}, tenant {Tenant}, task {TaskId}, arguments sha256 {ArgumentsSha256}.")]
+    public static partial void ToolCall(ILogger logger, string tool, string outcome, string grantId, string subject, object caller, string tenant, string taskId, string argumentsSha256);
 
     [LoggerMessage(EventId = 8101, EventName = "McpRequestRefused", Level = LogLevel.Information, Message = "mcp: a request was refused with HTTP {StatusCode}: {Reason}.")]
     public static partial void RequestRefused(ILogger logger, int statusCode, string reason);

@@ -20,5 +20,5 @@ internal sealed class ToolCallAudit(ILoggerFactory loggerFactory)
     private readonly ILogger _logger = loggerFactory.CreateLogger("Broker.Validation.Mcp.Audit");
 
     public void Write(string tool, string outcome, BrokerCaller? caller, string argumentsSha256) =>
-        Log.ToolCall(_logger, tool, outcome, caller?.GrantId ?? "-", caller?.Subject ?? "-", caller?.Tenant ?? "-", caller?.TaskId ?? "-", argumentsSha256);
+        Log.ToolCall(_logger, tool, outcome, caller?.GrantId ?? "-", caller?.Subject ?? "-", (object?)caller?.Context ?? "-", caller?.Tenant ?? "-", caller?.TaskId ?? "-", argumentsSha256);
 }

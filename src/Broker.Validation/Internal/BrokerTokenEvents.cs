@@ -170,6 +170,14 @@ internal sealed class BrokerTokenEvents : JwtBearerEvents
             return;
         }
 
+        // The kinds of sub and act (the caller claim), when present, must be one letter per identity: a token whose claim
+        // does not fit its chain is not one the broker wrote.
+        if (ReadCallerContext(claims, subject, actors) is not { } callerContext)
+        {
+            Reject(context, TokenFailure.MissingClaims);
+            return;
+        }
+
         // draft-ietf-oauth-status-list §8.3 step 1: a status claim, when there is one, must be well formed.
         if (!TryReadStatus(claims, out var statusList))
         {
@@ -191,7 +199,7 @@ internal sealed class BrokerTokenEvents : JwtBearerEvents
 
         var caller = new BrokerCaller(
             grantId, subject, clientId, tenant, taskId, purpose, actors,
-            capabilities, new DateTimeOffset(token.ValidTo, TimeSpan.Zero), thumbprint, keyThumbprint);
+            capabilities, new DateTimeOffset(token.ValidTo, TimeSpan.Zero), thumbprint, keyThumbprint, callerContext);
         context.Principal = new ClaimsPrincipal(new BrokerIdentity(identity, caller));
         if (keyThumbprint is not null && _dpop.IssueNonce() is { } nonce)
         {
@@ -435,6 +443,17 @@ internal sealed class BrokerTokenEvents : JwtBearerEvents
     }
 
     /// <summary>RFC 8693 §4.1: <c>act</c> names the current actor; earlier actors nest inside it.</summary>
+    /// <summary>The context of the <c>caller</c> claim; unknown kinds when it is absent, null when it is malformed.</summary>
+    private static BrokerCallerContext? ReadCallerContext(JsonElement claims, string subject, IReadOnlyList<string> actors)
+    {
+        if (!claims.TryGetProperty("caller", out var claim))
+        {
+            return BrokerCallerContext.From(null, subject, actors);
+        }
+
+        return claim.ValueKind == JsonValueKind.String ? BrokerCallerContext.From(claim.GetString() ?? string.Empty, subject, actors) : null;
+    }
+
     private static bool ReadActors(JsonElement claims, List<string> actors)
     {
         var current = claims;

@@ -149,6 +149,20 @@ public static class ErrorCatalog
     public static readonly ErrorDescriptor AuthZenDenied = new("authzen.denied", OAuthErrors.InvalidScope, "The tenant's policy decision point did not permit one or more requested capabilities.");
     public static readonly ErrorDescriptor AuthZenUnavailable = new("authzen.unavailable", OAuthErrors.TemporarilyUnavailable, "The tenant's policy decision point could not decide on a requested capability; try again shortly.", StatusCodes.Status503ServiceUnavailable);
 
+    // :: Approval paths by caller (caller: on a capability or rule) and task limits (task_limits:), docs/policy.md. Who
+    // may hold a capability is a question of scope (invalid_scope), as for ScopeNotAllowed; the shape of the delegation
+    // chain one of delegation (unauthorized_client), as for DelegationTooDeep; a missing purpose or a task that is over,
+    // one of the request (invalid_request).
+    public static readonly ErrorDescriptor HumanPrincipalRequired = new("policy.human_principal_required", OAuthErrors.InvalidScope, "A requested capability needs a human principal: exchange the user's token as subject_token, with the agent's own token as actor_token.");
+    public static readonly ErrorDescriptor WorkloadPrincipalRequired = new("policy.workload_principal_required", OAuthErrors.InvalidScope, "A requested capability is granted to workloads only: the subject_token must be a workload's.");
+    public static readonly ErrorDescriptor AutonomousCallerRefused = new("policy.autonomous_caller", OAuthErrors.InvalidScope, "A requested capability is not granted to autonomous callers: a human must be in the chain, as subject or as actor.");
+    public static readonly ErrorDescriptor CallerChainTooLong = new("policy.caller_chain_too_long", OAuthErrors.UnauthorizedClient, "The delegation chain has more actors than a requested capability allows.");
+    public static readonly ErrorDescriptor ActorKindNotAllowed = new("policy.actor_kind_not_allowed", OAuthErrors.UnauthorizedClient, "An actor in the delegation chain is of a kind (human or workload) a requested capability does not allow.");
+    public static readonly ErrorDescriptor PurposeRequired = new("policy.purpose_required", OAuthErrors.InvalidRequest, "A requested capability requires a purpose: send the purpose parameter.");
+    public static readonly ErrorDescriptor ForbiddenCombination = new("task.forbidden_combination", OAuthErrors.InvalidScope, "Policy forbids one task to hold these capabilities together with those its live grants already hold.");
+    public static readonly ErrorDescriptor TaskGrantLimit = new("task.grant_limit", OAuthErrors.InvalidRequest, "This task has had as many grants as policy allows one task.");
+    public static readonly ErrorDescriptor TaskDurationExceeded = new("task.duration_exceeded", OAuthErrors.InvalidRequest, "This task began longer ago than policy lets one task run: no more grants for it.");
+
     // :: DPoP proofs at the token endpoint (RFC 9449 §4.3, §5, §8): one reason per failed check, invalid_dpop_proof for
     // the proof, use_dpop_nonce (with a DPoP-Nonce header) when the server nonce is missing, stale or wrong.
     public static readonly ErrorDescriptor DPoPMissingProof = new("dpop.missing_proof", DPoPErrors.InvalidProof, "The DPoP header is empty.");

@@ -19,6 +19,13 @@ internal static class PolicyDenials
         PolicyDenialReason.ActorNotAllowed => ErrorCatalog.ActorNotAllowed,
         PolicyDenialReason.ActorOtherTenant => ErrorCatalog.ActorOtherTenant,
         PolicyDenialReason.DelegationTooDeep => ErrorCatalog.DelegationTooDeep,
+        PolicyDenialReason.HumanPrincipalRequired => ErrorCatalog.HumanPrincipalRequired,
+        PolicyDenialReason.WorkloadPrincipalRequired => ErrorCatalog.WorkloadPrincipalRequired,
+        PolicyDenialReason.AutonomousCallerRefused => ErrorCatalog.AutonomousCallerRefused,
+        PolicyDenialReason.CallerChainTooLong => ErrorCatalog.CallerChainTooLong,
+        PolicyDenialReason.ActorKindNotAllowed => ErrorCatalog.ActorKindNotAllowed,
+        PolicyDenialReason.PurposeRequired => ErrorCatalog.PurposeRequired,
+        PolicyDenialReason.ForbiddenCombination => ErrorCatalog.ForbiddenCombination,
 
         // A reason added to the library without an entry here is a bug; refuse rather than guess.
         _ => throw new ArgumentOutOfRangeException(nameof(reason), reason, "A policy denial reason without an error catalog entry."),

@@ -242,6 +242,7 @@ internal sealed class TokenExchangeService(
             ParentGrantId = subject.Grant?.GrantId,
             Binding = subject.ProofKeyThumbprint is { } jkt ? new GrantBinding(jkt, null)
                 : subject.CertificateThumbprint is { } thumbprint ? new GrantBinding(null, thumbprint) : null,
+            TaskLimits = TaskLimitsOf(allowed),
         };
         auditContext.TenantDecided(allowed.Tenant);
         var issuedEvent = auditContext.Event(issuedAt) with
@@ -276,6 +277,12 @@ internal sealed class TokenExchangeService(
                 // Never a token without its status while the list is on: a verifier that polls could not revoke it.
                 Broker.StatusList.Log.StatusListFull(logger, allowed.Tenant);
                 return new ExchangeOutcome.Rejected(ErrorCatalog.StatusListFull);
+            case RecordGrantResult.TaskForbiddenCombination:
+                return new ExchangeOutcome.Rejected(ErrorCatalog.ForbiddenCombination);
+            case RecordGrantResult.TaskGrantLimit:
+                return new ExchangeOutcome.Rejected(ErrorCatalog.TaskGrantLimit);
+            case RecordGrantResult.TaskDurationExceeded:
+                return new ExchangeOutcome.Rejected(ErrorCatalog.TaskDurationExceeded);
         }
 
         // :: Step 4. Mint, with the status list reference the store allocated (draft-ietf-oauth-status-list §6.2).
@@ -286,7 +293,10 @@ internal sealed class TokenExchangeService(
                 grantId, subject.Id, clientId, allowed.Audience, allowed.Capabilities, allowed.Tenant,
                 taskId, request.Purpose, allowed.ActorChain, issuedAt, expiresAt, subject.CertificateThumbprint,
                 recorded.StatusIndex is { } index ? new StatusListReference(index, statusLists.For(allowed.Tenant)) : null,
-                subject.ProofKeyThumbprint));
+                subject.ProofKeyThumbprint)
+            {
+                Caller = allowed.Caller,
+            });
         }
 
         // The grant's own event is the request's one event.
@@ -334,6 +344,26 @@ internal sealed class TokenExchangeService(
         }
 
         return null;
+    }
+
+    /// <summary>
+    /// What the store checks about the grant's task (policy's <c>task_limits</c>), or null when the tenant has no limit
+    /// that concerns this grant: then the store neither checks nor counts anything for it.
+    /// </summary>
+    private static TaskLimitCheck? TaskLimitsOf(PolicyDecision.Allowed allowed)
+    {
+        if (allowed.TaskLimits is not { } limits)
+        {
+            return null;
+        }
+
+        var check = new TaskLimitCheck
+        {
+            MaxGrants = limits.MaxGrants,
+            MaxDuration = limits.MaxDuration,
+            ForbiddenRemainders = allowed.ForbiddenRemainders,
+        };
+        return check.IsEmpty ? null : check;
     }
 
     private static DateTimeOffset TruncateToSeconds(DateTimeOffset time) =>

@@ -60,6 +60,12 @@ public sealed record GrantRecord
 
     /// <summary>When, by whom and why the grant was revoked; null while active.</summary>
     public GrantRevocation? Revocation { get; init; }
+
+    /// <summary>
+    /// The limits of the grant's task that the store checks when it records the grant, atomically with the record
+    /// (<see cref="TaskLimitCheck"/>); null for none. Not stored: a grant read back has none.
+    /// </summary>
+    public TaskLimitCheck? TaskLimits { get; init; }
 }
 
 /// <summary>The state of a grant.</summary>

@@ -20,6 +20,18 @@ public enum RecordGrantResult
     /// is raised.
     /// </summary>
     StatusListFull = 2,
+
+    /// <summary>
+    /// Nothing was recorded: the task's live grants and this one together would hold every capability of a forbidden
+    /// combination (<see cref="TaskLimitCheck.ForbiddenRemainders"/>).
+    /// </summary>
+    TaskForbiddenCombination = 3,
+
+    /// <summary>Nothing was recorded: the task has had <see cref="TaskLimitCheck.MaxGrants"/> grants already.</summary>
+    TaskGrantLimit = 4,
+
+    /// <summary>Nothing was recorded: <see cref="TaskLimitCheck.MaxDuration"/> has passed since the task's first grant.</summary>
+    TaskDurationExceeded = 5,
 }
 
 /// <summary>What <see cref="IGrantStore.RecordWithStatusAsync"/> did.</summary>

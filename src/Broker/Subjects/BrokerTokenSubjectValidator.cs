@@ -1,3 +1,4 @@
+using System.Text.Json;
 using Broker.Errors;
 using Broker.Grants;
 using Broker.Hosting;
@@ -60,8 +61,36 @@ internal sealed class BrokerTokenSubjectValidator : ISubjectTokenValidator
             Claims = EmptyClaims,
             ExpiresAt = grant.ExpiresAt,
             KeyId = token.KeyId!,
-            Grant = new BrokerGrantContext(grant.Id, grant.Tenant, grant.Capabilities, grant.Audience, grant.ActorChain, grant.TaskId, grant.Purpose, grant.Binding?.X509Thumbprint, grant.Binding?.JwkThumbprint),
+            Grant = new BrokerGrantContext(grant.Id, grant.Tenant, grant.Capabilities, grant.Audience, grant.ActorChain, grant.TaskId, grant.Purpose, grant.Binding?.X509Thumbprint, grant.Binding?.JwkThumbprint)
+            {
+                Caller = CallerOf(token),
+            },
         });
+    }
+
+    /// <summary>
+    /// The kinds of the token's chain (its <c>caller</c> claim). Read from the token rather than the grant record: the
+    /// token is ours (its signature verified above) and the kinds were decided when it was minted, so they cost the
+    /// record nothing. Null when absent or not a claim value; the evaluator then takes every identity for a workload.
+    /// </summary>
+    private static CallerKinds? CallerOf(CompactJws token)
+    {
+        // The gate checked the payload is one JSON object, so reading it cannot fail.
+        var reader = new Utf8JsonReader(token.Payload.Span);
+        reader.Read();
+        while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+        {
+            if (reader.ValueTextEquals(CapabilityTokenClaims.Caller))
+            {
+                reader.Read();
+                return reader.TokenType == JsonTokenType.String && CallerKinds.TryParse(reader.GetString(), out var kinds) ? kinds : null;
+            }
+
+            reader.Read();
+            reader.Skip();
+        }
+
+        return null;
     }
 
     /// <summary>

@@ -9,6 +9,12 @@ public static class CapabilityTokenClaims
     public const string TaskId = "task_id";
     public const string Purpose = "purpose";
 
+    /// <summary>
+    /// The kinds of the chain that caused the request, one letter per identity, subject first then the actors, current
+    /// actor first: <c>h</c> human, <c>w</c> workload (<see cref="Broker.Policy.CallerKinds"/>). Always present.
+    /// </summary>
+    public const string Caller = "caller";
+
     /// <summary>RFC 7800 confirmation claim.</summary>
     public const string Confirmation = "cnf";
 

@@ -45,6 +45,10 @@ internal sealed class CapabilityTokenIssuer(ISigningKeyProvider keys, IOptions<B
             writer.WriteString(CapabilityTokenClaims.Tenant, request.Tenant);
             writer.WriteString(CapabilityTokenClaims.TaskId, request.TaskId);
             writer.WriteString(CapabilityTokenClaims.Purpose, request.Purpose);
+
+            // Who caused the call, as kinds of sub and act (docs/policy.md, "Approval paths"): the resource server's audit
+            // line tags each call with it, and a re-exchange carries it over.
+            writer.WriteString(CapabilityTokenClaims.Caller, request.Caller.ToString());
             if (request.ActorChain.Count > 0)
             {
                 WriteActor(writer, request.ActorChain, 0);

@@ -15,7 +15,11 @@ public sealed record CapabilityTokenRequest(
     DateTimeOffset ExpiresAt,
     string? X509Thumbprint = null,
     StatusListReference? Status = null,
-    string? JwkThumbprint = null);
+    string? JwkThumbprint = null)
+{
+    /// <summary>The kinds of the chain that caused the request (the <c>caller</c> claim); a workload for itself by default.</summary>
+    public Broker.Policy.CallerKinds Caller { get; init; } = Broker.Policy.CallerKinds.Workload;
+}
 
 /// <summary>
 /// Where a token's status is published (draft-ietf-oauth-status-list §6.2): its index in the list at

@@ -19,6 +19,13 @@ public sealed class PolicyDenialsTests
         (PolicyDenialReason.ActorNotAllowed, "policy.actor_not_allowed"),
         (PolicyDenialReason.ActorOtherTenant, "policy.actor_other_tenant"),
         (PolicyDenialReason.DelegationTooDeep, "policy.delegation_too_deep"),
+        (PolicyDenialReason.HumanPrincipalRequired, "policy.human_principal_required"),
+        (PolicyDenialReason.WorkloadPrincipalRequired, "policy.workload_principal_required"),
+        (PolicyDenialReason.AutonomousCallerRefused, "policy.autonomous_caller"),
+        (PolicyDenialReason.CallerChainTooLong, "policy.caller_chain_too_long"),
+        (PolicyDenialReason.ActorKindNotAllowed, "policy.actor_kind_not_allowed"),
+        (PolicyDenialReason.PurposeRequired, "policy.purpose_required"),
+        (PolicyDenialReason.ForbiddenCombination, "task.forbidden_combination"),
     ];
 
     public static TheoryData<PolicyDenialReason, string> Reasons => [.. Table];

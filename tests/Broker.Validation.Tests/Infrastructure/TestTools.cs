@@ -69,6 +69,11 @@ public sealed class TestTools
             ["actors"] = caller.ActorChain,
             ["capabilities"] = caller.Capabilities.Order(StringComparer.Ordinal).ToArray(),
             ["key_thumbprint"] = caller.KeyThumbprint,
+            ["context"] = caller.Context.ToString(),
+            ["autonomous"] = caller.Context.IsAutonomous,
+            ["user"] = caller.Context.User,
+            ["agent"] = caller.Context.Agent,
+            ["service"] = caller.Context.Service,
         });
     }
 }

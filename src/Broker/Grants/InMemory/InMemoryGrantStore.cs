@@ -32,6 +32,7 @@ internal sealed partial class InMemoryGrantStore : IGrantStore
     private readonly InMemoryRevocationStream _revocations;
     private readonly InMemoryAuditTrail _audit;
     private readonly Dictionary<string, InMemoryStatusList> _statusLists = new(StringComparer.Ordinal);
+    private readonly InMemoryTaskLimits _taskLimits = new();
     private readonly RevocationBroadcaster _broadcaster = new();
     private readonly GrantStoreTelemetry _telemetry;
 
@@ -108,6 +109,13 @@ internal sealed partial class InMemoryGrantStore : IGrantStore
                 }
             }
 
+            // The task's limits, under the same lock: of two racing grants of one task, the second sees the first.
+            var taskLimits = grant.TaskLimits is { IsEmpty: false } limits ? limits : null;
+            if (taskLimits is not null && _taskLimits.Check(grant, taskLimits, id => LiveCapabilities(id, now), now) is { } refused)
+            {
+                return ValueTask.FromResult(new RecordGrantOutcome(refused, null));
+            }
+
             // The index, under the same lock: never handed to two grants, and no grant recorded without one.
             int? statusIndex = null;
             var plan = StatusIndexing.Plan(_statusList, grant.ExpiresAt.ToUnixTimeMilliseconds(), now.ToUnixTimeMilliseconds());
@@ -125,7 +133,12 @@ internal sealed partial class InMemoryGrantStore : IGrantStore
                 }
             }
 
-            _grants.Add(grant.Id, grant with { Status = GrantStatus.Active, Revocation = null, StatusIndex = statusIndex });
+            _grants.Add(grant.Id, grant with { Status = GrantStatus.Active, Revocation = null, StatusIndex = statusIndex, TaskLimits = null });
+            if (taskLimits is not null)
+            {
+                _taskLimits.Record(grant, taskLimits, now);
+            }
+
             var removeAt = grant.ExpiresAt + _options.Retention;
             ScheduleRemoval(grant.Id, removeAt);
             if (parent is not null)
@@ -387,6 +400,10 @@ internal sealed partial class InMemoryGrantStore : IGrantStore
         return new Revoked(entry) { Descendants = descendants };
     }
 
+    /// <summary>The capabilities of an unexpired, unrevoked grant; null for any other.</summary>
+    private IReadOnlyList<string>? LiveCapabilities(string grantId, DateTimeOffset now) =>
+        _grants.TryGetValue(grantId, out var grant) && grant.Status == GrantStatus.Active && grant.ExpiresAt > now ? grant.Capabilities : null;
+
     private List<string> ChildrenOf(string grantId) => _children.TryGetValue(grantId, out var children) ? children : [];
 
     /// <summary>Marks one grant revoked, with its stream entry and audit event.</summary>
@@ -435,6 +452,7 @@ internal sealed partial class InMemoryGrantStore : IGrantStore
 
     private void Purge(DateTimeOffset now)
     {
+        _taskLimits.Purge(now);
         while (_removals.TryPeek(out var grantId, out var removeAt) && removeAt <= now)
         {
             _removals.Dequeue();

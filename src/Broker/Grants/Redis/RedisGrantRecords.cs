@@ -28,6 +28,8 @@ internal sealed class RedisGrantRecords(
         var expiry = grant.ExpiresAt.ToUnixTimeMilliseconds();
         var ttl = (long)(grant.ExpiresAt - now + options.Retention).TotalMilliseconds;
         var plan = StatusIndexing.Plan(statusList, expiry, now.ToUnixTimeMilliseconds());
+        var taskLimits = grant.TaskLimits;
+        var remainders = taskLimits?.ForbiddenRemainders ?? [];
         RedisKey[] scriptKeys =
         [
             keys.Grant(tag, grant.Id),
@@ -43,7 +45,7 @@ internal sealed class RedisGrantRecords(
             // The parent's keys are on the same slot: ForRecord checked that the parent ID has the grant's tag.
             .. grant.ParentGrantId is { } parent
                 ? new[] { keys.Grant(tag, parent), keys.Revocation(tag, parent), keys.Children(tag, parent), keys.Dictionary(tag, 0), keys.Dictionary(tag, 1) }
-                : [],
+                : remainders.Count > 0 ? new[] { keys.Dictionary(tag, 0), keys.Dictionary(tag, 1) } : [],
         ];
         RedisValue[] args =
         [
@@ -63,6 +65,14 @@ internal sealed class RedisGrantRecords(
             plan.Step,
             plan.QuarantineUntil,
             plan.StateLifetime,
+            taskLimits?.MaxGrants ?? 0,
+            taskLimits?.MaxDuration is { } duration ? (long)duration.TotalMilliseconds : 0,
+
+            // The records and revocation marks of the task's other grants, named from their tag-less index members.
+            remainders.Count > 0 ? keys.Grant(tag, tag + ".").ToString() : string.Empty,
+            remainders.Count > 0 ? keys.Revocation(tag, tag + ".").ToString() : string.Empty,
+            remainders.Count,
+            .. remainders.Select(r => (RedisValue)string.Join(' ', r)),
         ];
         var reply = (RedisResult[])(await redis.EvaluateAsync(nameof(IGrantStore.RecordAsync), RedisGrantScripts.Record, scriptKeys, args, cancellationToken))!;
         switch ((int)reply[0])
@@ -75,6 +85,12 @@ internal sealed class RedisGrantRecords(
                 throw new ArgumentException("The parent grant belongs to another tenant.", nameof(grant));
             case 4:
                 return new RecordGrantOutcome(RecordGrantResult.StatusListFull, null);
+            case 5:
+                return new RecordGrantOutcome(RecordGrantResult.TaskForbiddenCombination, null);
+            case 6:
+                return new RecordGrantOutcome(RecordGrantResult.TaskGrantLimit, null);
+            case 7:
+                return new RecordGrantOutcome(RecordGrantResult.TaskDurationExceeded, null);
             default:
                 // A 128-bit random ID never collides by chance; a duplicate is a bug upstream.
                 throw new InvalidOperationException($"Grant '{grant.Id}' is already recorded.");

@@ -6,14 +6,19 @@ internal static partial class RedisGrantScripts
     /// Records a grant. KEYS: grant, tenant index, subject index, task index, audit stream, the string dictionary of
     /// the grant's expiry (<see cref="RedisGrantRecordCodec.DictionaryNumber"/>), the tenant's status list bits, free
     /// indexes and their order (<see cref="RedisGrantKeys.StatusBits"/>…), and for a derived grant also its parent's
-    /// record, revocation mark and children key, then dictionaries 0 and 1. ARGV: record TTL ms, expiry (Unix ms),
+    /// record, revocation mark and children key, then dictionaries 0 and 1 (which a grant that is not derived but has
+    /// forbidden combinations to check passes as KEYS[10] and KEYS[11]). ARGV: record TTL ms, expiry (Unix ms),
     /// index member, now (Unix ms), audit document, audit MAXLEN, audit MINID, audit stream TTL ms, most fields a
     /// dictionary may hold, record positions 1 to 16 of <see cref="RedisGrantRecordCodec"/> ("" for absent), the
     /// parent's tag-less ID ("" for none), how many children a record holds itself, then the status list: capacity (0:
     /// off), when this grant's index comes free, the reuse step, until when a still-marked index waits, the list's TTL
-    /// (all ms; <see cref="StatusIndexing.Plan"/>). Returns {1, status index or nothing} when recorded; nothing of the
-    /// grant is written when it returns {0} (the ID exists), {2} (the parent is revoked, expired or unknown), {3} (the
-    /// parent belongs to another tenant) or {4} (the status list has no free index).
+    /// (all ms; <see cref="StatusIndexing.Plan"/>), then the task's limits (<see cref="TaskLimitCheck"/>, 0 for none):
+    /// most grants, longest duration in ms, the prefixes of a grant's record and revocation keys (followed by a tag-less
+    /// ID; "" when there are no remainders), how many forbidden remainders follow, and each remainder (capability names,
+    /// space-separated). Returns {1, status index or nothing} when recorded; nothing of the grant is written when it
+    /// returns {0} (the ID exists), {2} (the parent is revoked, expired or unknown), {3} (the parent belongs to another
+    /// tenant), {4} (the status list has no free index), {5} (the task's live grants hold the rest of a forbidden
+    /// combination), {6} (the task has had its most grants) or {7} (the task is past its longest duration).
     /// </summary>
     public const string Record = ExpiryFunctions + RecordFunctions + """
         -- A duplicate ID writes nothing (not even a dictionary entry), and the caller learns of it.
@@ -24,7 +29,7 @@ internal static partial class RedisGrantScripts
         -- records it: a revocation of the parent ran either before (its mark is there: nothing is written) or runs
         -- after (and its cascade finds this grant among the parent's children).
         local parent, inline
-        if KEYS[10] then
+        if ARGV[26] ~= '' then
           local document = redis.call('GET', KEYS[10])
           if not document or redis.call('EXISTS', KEYS[11]) == 1 then
             return {2}
@@ -41,6 +46,61 @@ internal static partial class RedisGrantScripts
           end
           if tenant ~= ARGV[12] then
             return {3}
+          end
+        end
+        -- The task's limits, read from its index (KEYS[4]) before anything is written: two members that no reader by
+        -- expiry reaches, scored below zero, keep its first grant's time (-ms, '#f') and its number of grants ('#n', negated).
+        -- Of two racing grants of one task, the second sees the first: at most one half of a forbidden pair is recorded.
+        local now, maxGrants, maxDuration = tonumber(ARGV[4]), tonumber(ARGV[33]), tonumber(ARGV[34])
+        local first
+        if maxDuration > 0 then
+          first = redis.call('ZSCORE', KEYS[4], '#f')
+          if first then
+            first = -tonumber(first)
+            if now >= first + maxDuration then
+              return {7}
+            end
+          end
+        end
+        if maxGrants > 0 and -tonumber(redis.call('ZSCORE', KEYS[4], '#n') or '0') >= maxGrants then
+          return {6}
+        end
+        local remainders = tonumber(ARGV[37])
+        if remainders > 0 then
+          -- What the task's live grants hold: unexpired members of its index whose grant is not revoked. An expired or
+          -- revoked grant holds nothing any more (docs/policy.md, "Task limits").
+          local members = redis.call('ZRANGEBYSCORE', KEYS[4], '(' .. ARGV[4], '+inf', 'LIMIT', 0, 1001)
+          -- TaskLimitCheck.MaxLiveGrantsChecked: the check stays bounded inside the script.
+          if #members > 1000 then
+            return {6}
+          end
+          local held, dictionaries = {}, parent and 13 or 10
+          for _, member in ipairs(members) do
+            if redis.call('EXISTS', ARGV[36] .. member) == 0 then
+              local document = redis.call('GET', ARGV[35] .. member)
+              if document then
+                local array = cmsgpack.unpack(document)
+                local names = array[5]
+                if type(names) == 'number' then
+                  names = redis.call('HGET', dictionaryOf(expiryOf(array[1], now), dictionaries), names)
+                end
+                for name in string.gmatch(names or '', '%S+') do
+                  held[name] = true
+                end
+              end
+            end
+          end
+          for i = 38, 37 + remainders do
+            local all = true
+            for name in string.gmatch(ARGV[i], '%S+') do
+              if not held[name] then
+                all = false
+                break
+              end
+            end
+            if all then
+              return {5}
+            end
           end
         end
         -- The token's index in its tenant's status list, in this same step: no index is handed to two unexpired
@@ -155,14 +215,29 @@ internal static partial class RedisGrantScripts
         end
         local expiry = tonumber(ARGV[2])
         local ttl = expiry - tonumber(ARGV[4])
+        -- The task's count and first grant; with a longest duration its index lives until twice that duration after the
+        -- first grant, so that a task past its end stays refused for as long again rather than starting over.
+        local taskTtl = ttl
+        if maxGrants > 0 then
+          redis.call('ZINCRBY', KEYS[4], -1, '#n')
+        end
+        if maxDuration > 0 then
+          if not first then
+            first = now
+            redis.call('ZADD', KEYS[4], -now, '#f')
+          end
+          taskTtl = math.max(ttl, first + 2 * maxDuration - now)
+        end
         for i = 2, 4 do
           -- Indexes are sorted sets scored by expiry: expired members are trimmed here, lazily, without SCAN,
-          -- and an index key lives exactly as long as its latest-expiring member. Members are the ID without its
-          -- routing tag, which every member of the index shares.
+          -- and an index key lives exactly as long as its latest-expiring member (a task index with limits, as long as
+          -- its limits need). Members are the ID without its routing tag, which every member of the index shares.
+          -- Trimmed from 0, not -inf: a task's limits live below zero.
           redis.call('ZADD', KEYS[i], expiry, ARGV[3])
-          redis.call('ZREMRANGEBYSCORE', KEYS[i], '-inf', ARGV[4])
-          if redis.call('PTTL', KEYS[i]) < ttl then
-            redis.call('PEXPIRE', KEYS[i], ttl)
+          redis.call('ZREMRANGEBYSCORE', KEYS[i], 0, ARGV[4])
+          local keep = i == 4 and taskTtl or ttl
+          if redis.call('PTTL', KEYS[i]) < keep then
+            redis.call('PEXPIRE', KEYS[i], keep)
           end
         end
         redis.call('XADD', KEYS[5], 'MAXLEN', '~', ARGV[6], '*', 'e', ARGV[5])
