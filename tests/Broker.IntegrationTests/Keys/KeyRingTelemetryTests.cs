@@ -1,11 +1,12 @@
 using System.Diagnostics.Metrics;
 using Broker.IntegrationTests.Redis;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Time.Testing;
 
 namespace Broker.IntegrationTests.Keys;
 
-/// <summary>The shared key ring's rotations on <c>broker.keys.rotations</c>, counted by every replica that switches keys.</summary>
+/// <summary>What the shared key ring tells operators: rotations on <c>broker.keys.rotations</c>, a ring gone stale on the <c>keys</c> check.</summary>
 public sealed class KeyRingTelemetryTests(RedisServerFixture redis)
 {
     [Fact]
@@ -33,6 +34,39 @@ public sealed class KeyRingTelemetryTests(RedisServerFixture redis)
         Assert.Equal(activeA, activeB);
         Assert.Equal([("scheduled", 1L)], countsA.Counts);
         Assert.Equal([("scheduled", 1L)], countsB.Counts);
+    }
+
+    [Fact]
+    public async Task RedisGone_RingNotReadForThreePollIntervals_KeysCheckDegraded_StillSigning()
+    {
+        // Arrange: a replica on a Redis of its own that polls the ring every second.
+        var directory = Directory.CreateTempSubdirectory("broker-keyring-").FullName;
+        await using var server = new RedisProcess(directory, RedisProcess.FreePort(), ["--appendonly", "no"]);
+        await server.StartAsync();
+        try
+        {
+            await using var replicas = await KeyRingReplicas.StartAsync(
+                server.EndPoint, configure: s => s["Broker:Keys:Rotation:PollInterval"] = "00:00:01", second: false);
+            var health = replicas.A.Services.GetRequiredService<HealthCheckService>();
+            var fresh = await health.CheckHealthAsync(r => r.Name == "keys");
+            var active = replicas.RingA.Active.KeyId;
+
+            // Act: Redis goes away, so the ring can no longer be read.
+            await server.StopAsync();
+            HealthReport? stale = null;
+            await Infrastructure.Eventually.HoldsAsync(
+                async () => (stale = await health.CheckHealthAsync(r => r.Name == "keys")).Status == HealthStatus.Degraded,
+                TimeSpan.FromSeconds(20));
+
+            // Assert: degraded (still ready), and the replica keeps the key it signs with.
+            Assert.Equal(HealthStatus.Healthy, fresh.Status);
+            Assert.StartsWith("key ring last read from Redis", stale!.Entries["keys"].Description, StringComparison.Ordinal);
+            Assert.Equal(active, replicas.RingA.Active.KeyId);
+        }
+        finally
+        {
+            RedisServerFixture.TryDelete(directory);
+        }
     }
 
     private sealed class RotationCounter : IDisposable
