@@ -5,7 +5,7 @@ using Microsoft.Extensions.Logging;
 namespace Broker.Validation.Internal;
 
 /// <summary>
-/// Log messages of token validation. EventIds 8000–8099; the names are a telemetry contract: never rename.
+/// Log messages of token validation. EventIds 8000–8049 (the revocation clients: 8050–8099); the names are a telemetry contract: never rename.
 /// Nothing here logs a token: grants are named by their ID.
 /// </summary>
 internal static partial class Log

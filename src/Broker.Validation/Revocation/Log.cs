@@ -5,8 +5,8 @@ using Microsoft.Extensions.Logging;
 namespace Broker.Validation.Revocation;
 
 /// <summary>
-/// Log messages of the revocation feed client (EventIds 8050–8069) and the status list client (8070–8089), of
-/// Broker.Validation's 8000–8099; the names are a telemetry contract: never rename. The workload credential is never logged.
+/// Log messages of the revocation feed client (EventIds 8050–8069) and the status list client (8070–8089), together
+/// Broker.Validation.Revocation's 8050–8099; the names are a telemetry contract: never rename. The workload credential is never logged.
 /// </summary>
 internal static partial class Log
 {

@@ -1,6 +1,6 @@
 namespace Broker.AuthZen;
 
-/// <summary>AuthZEN decision point log messages, EventIds 4500-4549. Names are a telemetry contract: never rename.</summary>
+/// <summary>AuthZEN decision point log messages, EventIds 4500-4599. Names are a telemetry contract: never rename.</summary>
 internal static partial class Log
 {
     [LoggerMessage(4500, LogLevel.Information, "Decision point {DecisionPoint} of tenant {Tenant} denied capability {Capability} (rule {Rule}, request {RequestId}).", EventName = nameof(DecisionPointDenied))]

@@ -1,6 +1,6 @@
 namespace Broker.Catalog;
 
-/// <summary>Catalog log messages, EventIds 4100-4119 (the policy band). Names are a telemetry contract: never rename.</summary>
+/// <summary>Catalog log messages, EventIds 4100-4199. Names are a telemetry contract: never rename.</summary>
 /// <remarks>Tokens are never logged; callers are named by their identity, refusals by their catalog reason.</remarks>
 internal static partial class Log
 {

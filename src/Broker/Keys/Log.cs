@@ -1,6 +1,6 @@
 namespace Broker.Keys;
 
-/// <summary>Key ring log messages, EventIds 3000-3999. Names are a telemetry contract: never rename.</summary>
+/// <summary>Key ring log messages, EventIds 3000-3099. Names are a telemetry contract: never rename.</summary>
 internal static partial class Log
 {
     [LoggerMessage(3000, LogLevel.Warning, "Generated an ephemeral signing key {KeyId}; tokens will not verify after a restart or on other replicas.", EventName = nameof(EphemeralKeyGenerated))]

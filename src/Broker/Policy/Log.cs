@@ -1,6 +1,6 @@
 namespace Broker.Policy;
 
-/// <summary>Policy log messages, EventIds 4000-4999. Names are a telemetry contract: never rename.</summary>
+/// <summary>Policy log messages, EventIds 4000-4099. Names are a telemetry contract: never rename.</summary>
 internal static partial class Log
 {
     [LoggerMessage(4000, LogLevel.Information, "Policy {PolicyVersion} in force with {TenantCount} tenant(s).", EventName = nameof(PolicyLoaded))]

@@ -1,7 +1,7 @@
 namespace Broker.RevocationFeed;
 
 /// <summary>
-/// Log messages of the revocation feed, EventIds 2100–2119 (the grants band). Method names are the EventId names
+/// Log messages of the revocation feed, EventIds 2100–2199. Method names are the EventId names
 /// users' telemetry matches on: never rename one. Never log a token: callers are named by their identity.
 /// </summary>
 internal static partial class Log

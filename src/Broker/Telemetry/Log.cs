@@ -1,6 +1,6 @@
 namespace Broker.Telemetry;
 
-/// <summary>Telemetry log messages, EventIds 1500-1549. Names are a telemetry contract: never rename.</summary>
+/// <summary>Telemetry log messages, EventIds 1500-1599. Names are a telemetry contract: never rename.</summary>
 internal static partial class Log
 {
     [LoggerMessage(1500, LogLevel.Information, "Exporting traces and metrics over OTLP to {Endpoint}.", EventName = nameof(OtlpExportEnabled))]
