@@ -1,6 +1,7 @@
 using System.Security.Cryptography;
 using Broker.Dev;
 using Broker.Hosting;
+using Broker.Tokens;
 using Microsoft.Extensions.Options;
 
 // Composition root only: configuration, services, endpoints.

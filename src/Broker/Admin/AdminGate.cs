@@ -1,5 +1,6 @@
 using Broker.Audit;
 using Broker.Authentication;
+using Broker.Grants;
 using Broker.Policy;
 using Microsoft.AspNetCore.Authorization;
 

@@ -2,7 +2,6 @@ using Broker.Errors;
 using Broker.Audit;
 using Broker.Authentication;
 using Broker.Grants;
-using Broker.Hosting;
 using Broker.Policy;
 
 namespace Broker.Admin;
@@ -14,7 +13,7 @@ internal sealed class BulkRevokeEndpoint(AdminGate gate, IGrantStore store)
 
     public async Task<IResult> HandleAsync(HttpContext context, CancellationToken cancellationToken)
     {
-        var body = await AdminJson.ReadAsync(context, BrokerJsonContext.Default.BulkRevokeRequest, cancellationToken);
+        var body = await AdminJson.ReadAsync(context, AdminJsonContext.Default.BulkRevokeRequest, cancellationToken);
         if (body is null || string.IsNullOrEmpty(body.Tenant) || !AdminInput.IsValidReason(body.Reason)
             || (body.Subject is not null && body.TaskId is not null)
             || body.Subject is { Length: 0 or > 2048 }
@@ -33,6 +32,6 @@ internal sealed class BulkRevokeEndpoint(AdminGate gate, IGrantStore store)
 
         var count = await store.RevokeAllAsync(new GrantQuery(body.Tenant, body.Subject, body.TaskId), admin.QualifiedId, body.Reason!, cancellationToken);
         await gate.AuditAsync(context, Action, admin.QualifiedId, body.Tenant, AuditOutcome.Allowed, $"{count} revoked: {body.Reason}");
-        return Results.Json(new BulkRevokeView(count), BrokerJsonContext.Default.BulkRevokeView);
+        return Results.Json(new BulkRevokeView(count), AdminJsonContext.Default.BulkRevokeView);
     }
 }

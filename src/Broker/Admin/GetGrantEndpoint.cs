@@ -2,7 +2,6 @@ using Broker.Errors;
 using Broker.Audit;
 using Broker.Authentication;
 using Broker.Grants;
-using Broker.Hosting;
 
 namespace Broker.Admin;
 
@@ -24,6 +23,6 @@ internal sealed class GetGrantEndpoint(AdminGate gate, IGrantStore store, TimePr
         }
 
         await gate.AuditAsync(context, Action, admin.QualifiedId, grant.Tenant, AuditOutcome.Allowed, null, grant.Id);
-        return Results.Json(GrantView.From(grant, timeProvider.GetUtcNow()), BrokerJsonContext.Default.GrantView);
+        return Results.Json(GrantView.From(grant, timeProvider.GetUtcNow()), AdminJsonContext.Default.GrantView);
     }
 }

@@ -1,7 +1,6 @@
 using Broker.Errors;
 using Broker.Audit;
 using Broker.Grants;
-using Broker.Hosting;
 using Broker.Policy;
 
 namespace Broker.Admin;
@@ -32,7 +31,7 @@ internal sealed class ListGrantsEndpoint(AdminGate gate, IGrantStore store, Time
             var page = await store.ListAsync(new GrantQuery(tenant, subject, taskId), cursor, limit, cancellationToken);
             await gate.AuditAsync(context, Action, admin.QualifiedId, tenant, AuditOutcome.Allowed, null);
             var now = timeProvider.GetUtcNow();
-            return Results.Json(new GrantListView([.. page.Grants.Select(g => GrantView.From(g, now))], page.NextCursor), BrokerJsonContext.Default.GrantListView);
+            return Results.Json(new GrantListView([.. page.Grants.Select(g => GrantView.From(g, now))], page.NextCursor), AdminJsonContext.Default.GrantListView);
         }
         catch (ArgumentException)
         {

@@ -1,7 +1,6 @@
 using Broker.Errors;
 using Broker.Audit;
 using Broker.Grants;
-using Broker.Hosting;
 
 namespace Broker.Admin;
 
@@ -26,6 +25,6 @@ internal sealed class ReadAuditEndpoint(AdminGate gate, IGrantStore store)
         var admin = AdminGate.Caller(context);
         var events = await store.ReadAuditAsync(scope, limit, cancellationToken);
         await gate.AuditAsync(context, Action, admin.QualifiedId, scope, AuditOutcome.Allowed, null);
-        return Results.Json(new AuditListView(events), BrokerJsonContext.Default.AuditListView);
+        return Results.Json(new AuditListView(events), AdminJsonContext.Default.AuditListView);
     }
 }

@@ -1,5 +1,4 @@
 using System.Text.Json;
-using Broker.Hosting;
 using Microsoft.Extensions.Options;
 
 namespace Broker.Audit;
@@ -67,7 +66,7 @@ internal sealed class AuditFileSink : IHostedService, IAsyncDisposable
             return;
         }
 
-        var line = JsonSerializer.SerializeToUtf8Bytes(auditEvent, BrokerJsonContext.Default.AuditEvent);
+        var line = JsonSerializer.SerializeToUtf8Bytes(auditEvent, AuditJsonContext.Default.AuditEvent);
         lock (_lock)
         {
             if (_stream is null || _failed)

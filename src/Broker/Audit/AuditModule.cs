@@ -3,7 +3,7 @@ using Microsoft.Extensions.Options;
 
 namespace Broker.Audit;
 
-/// <summary>The audit trail (store and log) and the optional JSON-lines sink.</summary>
+/// <summary>The optional JSON-lines sink of audit events (the trail itself is kept by the grant store: <c>Grants/AuditTrail</c>).</summary>
 internal static class AuditModule
 {
     public static void Register(IServiceCollection services, IConfiguration configuration)
@@ -12,6 +12,5 @@ internal static class AuditModule
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<AuditOptions>, AuditOptionsValidator>());
         services.TryAddSingleton<AuditFileSink>();
         services.AddHostedService(sp => sp.GetRequiredService<AuditFileSink>());
-        services.TryAddSingleton<AuditTrail>();
     }
 }

@@ -1,5 +1,4 @@
 using Broker.Errors;
-using Broker.Exchange;
 using Broker.Policy;
 
 namespace Broker.AuthZen;
@@ -22,7 +21,7 @@ internal sealed class AuthZenGate(DecisionPointClient client, AuthZenDecisionCac
         PolicySet policy,
         PolicyDecision.Allowed allowed,
         WorkloadIdentity subject,
-        TokenExchangeRequest request,
+        ExchangeContext request,
         CancellationToken cancellationToken)
     {
         if (allowed.Delegated.Count == 0)
@@ -44,7 +43,7 @@ internal sealed class AuthZenGate(DecisionPointClient client, AuthZenDecisionCac
         TenantPolicy tenant,
         PolicyDecision.Allowed allowed,
         WorkloadIdentity subject,
-        TokenExchangeRequest request,
+        ExchangeContext request,
         CancellationToken cancellationToken)
     {
         var point = delegated.DecisionPoint;
@@ -76,3 +75,9 @@ internal sealed class AuthZenGate(DecisionPointClient client, AuthZenDecisionCac
         return answer;
     }
 }
+
+/// <summary>
+/// What the decision point is told of the request (AuthZEN <c>context</c>): the capabilities asked for, the purpose and
+/// the task. Its own record, so the gate does not depend on the exchange that calls it.
+/// </summary>
+internal sealed record ExchangeContext(IReadOnlyList<string> Capabilities, string Purpose, string? TaskId);

@@ -1,5 +1,6 @@
 using Broker.Audit;
 using Broker.Errors;
+using Broker.Grants;
 using Broker.RateLimiting;
 using Microsoft.Extensions.Options;
 

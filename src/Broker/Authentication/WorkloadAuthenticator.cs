@@ -1,4 +1,3 @@
-using Broker.Admin;
 using Broker.Errors;
 using Broker.Policy;
 using Broker.Subjects;

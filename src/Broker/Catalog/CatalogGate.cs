@@ -1,6 +1,7 @@
 using Broker.Audit;
 using Broker.Authentication;
 using Broker.Errors;
+using Broker.Grants;
 using Broker.Policy;
 
 namespace Broker.Catalog;

@@ -1,7 +1,7 @@
 using Broker.Errors;
 using Broker.Grants;
-using Broker.Hosting;
 using Broker.Policy;
+using Broker.Tokens;
 using Microsoft.Extensions.Options;
 
 namespace Broker.Catalog;

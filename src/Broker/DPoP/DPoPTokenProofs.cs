@@ -1,7 +1,6 @@
 using Broker.Errors;
-using Broker.Exchange;
-using Broker.Hosting;
 using Broker.Jose.DPoP;
+using Broker.Tokens;
 using Microsoft.Extensions.Options;
 
 namespace Broker.DPoP;
@@ -44,7 +43,7 @@ internal sealed class DPoPTokenProofs
         _nonceKeys = nonceKeys;
         _timeProvider = timeProvider;
         _logger = logger;
-        TokenEndpointUri = broker.Value.Issuer!.TrimEnd('/') + TokenEndpoint.Path;
+        TokenEndpointUri = broker.Value.Issuer!.TrimEnd('/') + OAuth.OAuthRoutes.TokenPath;
         if (!_options.RequireNonce)
         {
             _validator = new DPoPProofValidator(_validatorOptions, replayCache, timeProvider);

@@ -1,9 +1,9 @@
 using System.Diagnostics.CodeAnalysis;
 using System.Security.Cryptography;
-using Broker.Hosting;
 using Broker.Spiffe;
 using Broker.Spiffe.Bundles;
 using Broker.Subjects;
+using Broker.Tokens;
 using Microsoft.Extensions.Options;
 using Microsoft.IdentityModel.JsonWebTokens;
 using Microsoft.IdentityModel.Tokens;

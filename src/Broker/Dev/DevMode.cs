@@ -1,6 +1,6 @@
 using System.Net;
 using System.Reflection;
-using Broker.Hosting;
+using Broker.Tokens;
 
 namespace Broker.Dev;
 

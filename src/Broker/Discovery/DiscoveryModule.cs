@@ -1,7 +1,6 @@
 using System.Text.Json;
 using Broker.Exchange;
 using Broker.Jose;
-using Broker.Hosting;
 using Broker.SpiffeAgent;
 using Broker.Subjects;
 using Broker.Tokens;
@@ -20,7 +19,7 @@ internal static class DiscoveryModule
         var body = new Lazy<byte[]>(() => Render(
             endpoints.ServiceProvider.GetRequiredService<IOptions<BrokerOptions>>().Value.Issuer!,
             endpoints.ServiceProvider.GetRequiredService<IOptions<SpiffeAgentOptions>>().Value.RequestClientCertificates,
-            endpoints.ServiceProvider.GetRequiredService<IOptions<StatusList.StatusListOptions>>().Value.Enabled,
+            endpoints.ServiceProvider.GetRequiredService<IOptions<Grants.StatusListOptions>>().Value.Enabled,
             endpoints.ServiceProvider.GetRequiredService<DPoP.DPoPTokenProofs>().Algorithms));
         endpoints.MapGet("/.well-known/oauth-authorization-server", (HttpContext context, CancellationToken ct) =>
         {
@@ -57,6 +56,6 @@ internal static class DiscoveryModule
             TlsClientCertificateBoundAccessTokens = mutualTls,
             DPoPSigningAlgValuesSupported = dpopAlgorithms,
         };
-        return JsonSerializer.SerializeToUtf8Bytes(metadata, BrokerJsonContext.Default.AuthorizationServerMetadata);
+        return JsonSerializer.SerializeToUtf8Bytes(metadata, DiscoveryJsonContext.Default.AuthorizationServerMetadata);
     }
 }

@@ -1,6 +1,5 @@
 using System.Globalization;
 using System.Text.Json;
-using Broker.Hosting;
 using Microsoft.Net.Http.Headers;
 
 namespace Broker.Errors;
@@ -50,7 +49,7 @@ internal static class ErrorWriter
         return JsonSerializer.SerializeAsync(
             response.Body,
             new OAuthErrorResponse(error.Error, error.Description),
-            BrokerJsonContext.Default.OAuthErrorResponse,
+            ErrorsJsonContext.Default.OAuthErrorResponse,
             cancellationToken);
     }
 

@@ -16,6 +16,7 @@ internal static class ExchangeModule
         services.TryAddSingleton<TokenExchangeService>();
         services.TryAddSingleton<ExchangeTelemetry>();
         services.TryAddSingleton<TokenEndpoint>();
+        services.TryAddSingleton<ExchangeRateLimiter>();
     }
 
     public static void Map(IEndpointRouteBuilder endpoints)

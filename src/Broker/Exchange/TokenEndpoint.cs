@@ -3,7 +3,6 @@ using System.Text.Json;
 using Broker.DPoP;
 using Broker.Errors;
 using Broker.Grants;
-using Broker.Hosting;
 using Broker.OAuth;
 using Broker.RateLimiting;
 using Broker.Subjects;
@@ -20,7 +19,7 @@ namespace Broker.Exchange;
 internal sealed class TokenEndpoint(TokenExchangeService exchange, DPoPTokenProofs dpop, IOptions<ExchangeOptions> options, IOptions<SubjectsOptions> subjects, ILogger<TokenEndpoint> logger)
 {
     /// <summary>The endpoint's path; the issuer's URL followed by it is the token endpoint of the RFC 8414 metadata.</summary>
-    public const string Path = "/oauth2/token";
+    public const string Path = OAuthRoutes.TokenPath;
 
     /// <summary>RFC 8707 §2 and RFC 8693 §2.1 let resource and audience repeat; the request reader then refuses more than one target.</summary>
     private static readonly FrozenSet<string> MultiValued = FrozenSet.Create(StringComparer.Ordinal, ExchangeParameters.Resource, ExchangeParameters.Audience);
@@ -112,7 +111,7 @@ internal sealed class TokenEndpoint(TokenExchangeService exchange, DPoPTokenProo
         {
             case ExchangeOutcome.Issued issued:
                 context.Response.ContentType = "application/json";
-                await JsonSerializer.SerializeAsync(context.Response.Body, issued.Response, BrokerJsonContext.Default.TokenExchangeResponse, cancellationToken);
+                await JsonSerializer.SerializeAsync(context.Response.Body, issued.Response, ExchangeJsonContext.Default.TokenExchangeResponse, cancellationToken);
                 break;
             case ExchangeOutcome.Rejected rejected:
                 Log.ExchangeRefused(logger, rejected.Reason.Reason);

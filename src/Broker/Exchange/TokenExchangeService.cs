@@ -2,7 +2,6 @@ using Broker.Audit;
 using Broker.Errors;
 using Broker.Grants;
 using Broker.Policy;
-using Broker.RateLimiting;
 using Broker.StatusList;
 using Broker.Subjects;
 using Broker.Tokens;
@@ -207,7 +206,7 @@ internal sealed class TokenExchangeService(
 
         // :: Step 2b. What policy allowed through a rule that delegates to the tenant's decision point (OpenID AuthZEN),
         // that decision point must permit too; a deny or no answer refuses the exchange (fail closed).
-        if (await decisionPoints.CheckAsync(policy, allowed, subject, request, cancellationToken) is { } refusal)
+        if (await decisionPoints.CheckAsync(policy, allowed, subject, new(request.Capabilities, request.Purpose, request.TaskId), cancellationToken) is { } refusal)
         {
             auditContext.TenantDecided(allowed.Tenant);
             return new ExchangeOutcome.Rejected(refusal);

@@ -21,6 +21,9 @@ internal static class GrantsModule
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<RedisOptions>, RedisOptionsValidator>());
         services.TryAddSingleton(TimeProvider.System);
 
+        // The audit trail is kept by the store (an issuance and its event in one step), beside the log line and the sink.
+        services.TryAddSingleton<AuditTrail>();
+
         // IMeterFactory for the store's metrics (GrantStoreTelemetry); idempotent, and a no-op under a host.
         services.AddMetrics();
 
@@ -34,7 +37,7 @@ internal static class GrantsModule
                 return new InMemoryGrantStore(
                     sp.GetRequiredService<TimeProvider>(),
                     sp.GetRequiredService<IOptions<GrantsOptions>>(),
-                    sp.GetRequiredService<IOptions<StatusList.StatusListOptions>>(),
+                    sp.GetRequiredService<IOptions<Grants.StatusListOptions>>(),
                     new GrantStoreTelemetry(sp.GetRequiredService<IMeterFactory>(), "memory"));
             });
             return services;

@@ -37,9 +37,9 @@ public interface IGrantStore
 
     /// <summary>
     /// Records a grant exactly as <see cref="RecordAsync"/> does and, with the status list on
-    /// (<see cref="StatusList.StatusListOptions.Enabled"/>), allocates its index in its tenant's status list in the
+    /// (<see cref="StatusListOptions.Enabled"/>), allocates its index in its tenant's status list in the
     /// same atomic step: an index that came free first (its token expired at least
-    /// <see cref="StatusList.StatusListOptions.ReuseMargin"/> ago), else the next one never used. Returns
+    /// <see cref="StatusListOptions.ReuseMargin"/> ago), else the next one never used. Returns
     /// <see cref="RecordGrantResult.StatusListFull"/> (nothing of the grant written) when every index is in use.
     /// </summary>
     /// <returns>The result, and the index the token's <c>status</c> claim must carry.</returns>

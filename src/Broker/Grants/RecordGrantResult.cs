@@ -15,8 +15,8 @@ public enum RecordGrantResult
 
     /// <summary>
     /// Nothing was recorded: every index of the tenant's status list is held by a token that has not expired (plus
-    /// <see cref="StatusList.StatusListOptions.ReuseMargin"/>). The token must not be minted without a status (fail
-    /// closed); the exchange answers 503 until indexes come free, or <see cref="StatusList.StatusListOptions.Capacity"/>
+    /// <see cref="StatusListOptions.ReuseMargin"/>). The token must not be minted without a status (fail
+    /// closed); the exchange answers 503 until indexes come free, or <see cref="StatusListOptions.Capacity"/>
     /// is raised.
     /// </summary>
     StatusListFull = 2,

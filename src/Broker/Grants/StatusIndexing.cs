@@ -1,4 +1,3 @@
-using Broker.StatusList;
 
 namespace Broker.Grants;
 

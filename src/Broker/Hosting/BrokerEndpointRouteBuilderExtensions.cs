@@ -5,6 +5,7 @@ using Broker.Exchange;
 using Broker.Hosting;
 using Broker.Keys;
 using Broker.Revocation;
+using Broker.Tokens;
 using Microsoft.Extensions.Options;
 
 namespace Microsoft.AspNetCore.Builder;

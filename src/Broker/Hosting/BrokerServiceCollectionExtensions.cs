@@ -10,6 +10,7 @@ using Broker.RateLimiting;
 using Broker.Revocation;
 using Broker.SpiffeAgent;
 using Broker.Subjects;
+using Broker.Tokens;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 
@@ -64,7 +65,7 @@ public static class BrokerServiceCollectionExtensions
     public static IBrokerBuilder AddTelemetryExport(this IBrokerBuilder builder)
     {
         ArgumentNullException.ThrowIfNull(builder);
-        Broker.Telemetry.TelemetryModule.Register(builder.Services, builder.Configuration);
+        Broker.Telemetry.TelemetryModule.Register(builder.Services, builder.Configuration, BrokerTelemetry.MeterNames, BrokerTelemetry.ActivitySourceNames);
         return builder;
     }
 

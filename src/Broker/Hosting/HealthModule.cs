@@ -5,6 +5,7 @@ using Broker.Keys;
 using Broker.Policy;
 using Broker.SpiffeAgent;
 using Broker.Subjects;
+using Broker.Telemetry;
 using Microsoft.AspNetCore.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using FrameworkHealthReport = Microsoft.Extensions.Diagnostics.HealthChecks.HealthReport;
@@ -31,9 +32,6 @@ internal static class HealthModule
     /// <summary>The tag of readiness checks.</summary>
     public const string Ready = "ready";
 
-    /// <summary>The key of a check's warning in its result's data.</summary>
-    private const string WarningKey = "warning";
-
     public static void Register(IServiceCollection services)
     {
         // In the order /readyz lists them.
@@ -47,9 +45,6 @@ internal static class HealthModule
             .AddCheck<SigningKeysHealthCheck>("keys", tags: [Ready])
             .AddCheck<RevocationSourceHealthCheck>("revocation_feed", tags: [Ready]);
     }
-
-    /// <summary>The data of a degraded result whose warning <c>/readyz</c> lists.</summary>
-    public static IReadOnlyDictionary<string, object> Warning(string text) => new Dictionary<string, object> { [WarningKey] = text };
 
     public static void Map(IEndpointRouteBuilder endpoints)
     {
@@ -87,13 +82,13 @@ internal static class HealthModule
                 OperationCanceledException => "timed out",
                 _ => "failed",
             };
-            if (entry.Data.TryGetValue(WarningKey, out var warning) && warning is string text)
+            if (entry.Data.TryGetValue(ReadinessWarning.Key, out var warning) && warning is string text)
             {
                 (warnings ??= []).Add(text);
             }
         }
 
         context.Response.ContentType = "application/json; charset=utf-8";
-        return JsonSerializer.SerializeAsync(context.Response.Body, new HealthReport(status, checks, warnings), BrokerJsonContext.Default.HealthReport, context.RequestAborted);
+        return JsonSerializer.SerializeAsync(context.Response.Body, new HealthReport(status, checks, warnings), HealthJsonContext.Default.HealthReport, context.RequestAborted);
     }
 }

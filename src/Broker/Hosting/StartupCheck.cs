@@ -2,6 +2,7 @@ using System.Reflection;
 using System.Text.RegularExpressions;
 using Broker.Policy;
 using Broker.SpiffeAgent;
+using Broker.Tokens;
 using Microsoft.Extensions.Options;
 
 namespace Broker.Hosting;

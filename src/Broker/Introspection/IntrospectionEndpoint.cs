@@ -3,7 +3,6 @@ using Broker.Admin;
 using Broker.Authentication;
 using Broker.Errors;
 using Broker.Grants;
-using Broker.Hosting;
 using Broker.OAuth;
 using Broker.Policy;
 using Broker.Subjects;
@@ -55,7 +54,7 @@ internal sealed class IntrospectionEndpoint(
         // A store outage surfaces as GrantStoreUnavailableException: 503 from the shared exception handler.
         var answer = await IntrospectAsync(form["token"][0], caller, policy, cancellationToken);
         context.Response.ContentType = "application/json";
-        await JsonSerializer.SerializeAsync(context.Response.Body, answer, BrokerJsonContext.Default.IntrospectionResponse, cancellationToken);
+        await JsonSerializer.SerializeAsync(context.Response.Body, answer, IntrospectionJsonContext.Default.IntrospectionResponse, cancellationToken);
     }
 
     private async Task<IntrospectionResponse> IntrospectAsync(string? presented, string callerTenant, PolicySet policy, CancellationToken cancellationToken)

@@ -1,6 +1,5 @@
 using System.Security.Cryptography;
 using System.Text.Json;
-using Broker.Hosting;
 using Microsoft.Extensions.Options;
 using Microsoft.IdentityModel.Tokens;
 using Microsoft.Net.Http.Headers;
@@ -50,7 +49,7 @@ internal sealed class JwksEndpoint(ISigningKeyProvider keys, IOptions<KeysOption
 
         var document = new JwksDocument([.. published.Select(k => new PublicJwk(
             k.PublicJwk.Kty, k.PublicJwk.Crv, k.PublicJwk.X, k.PublicJwk.Y, k.KeyId, k.PublicJwk.Use, k.PublicJwk.Alg))]);
-        var body = JsonSerializer.SerializeToUtf8Bytes(document, BrokerJsonContext.Default.JwksDocument);
+        var body = JsonSerializer.SerializeToUtf8Bytes(document, KeysJsonContext.Default.JwksDocument);
         var etag = $"\"{Base64UrlEncoder.Encode(SHA256.HashData(body)[..16])}\"";
         return _rendered = new Rendered(published, body, etag);
     }

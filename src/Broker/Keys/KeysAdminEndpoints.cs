@@ -1,6 +1,7 @@
 using Broker.Admin;
 using Broker.Audit;
 using Broker.Errors;
+using Broker.Grants;
 using StackExchange.Redis;
 
 namespace Broker.Keys;

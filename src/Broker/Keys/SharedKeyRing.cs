@@ -1,8 +1,8 @@
 using System.Collections.Concurrent;
 using System.Collections.Frozen;
 using System.Security.Cryptography;
+using Broker.Grants;
 using Broker.Policy;
-using Broker.StatusList;
 using Microsoft.Extensions.Options;
 using Microsoft.IdentityModel.Tokens;
 using StackExchange.Redis;

@@ -52,9 +52,10 @@ internal sealed record VersionedKeyRing(long Version, IReadOnlyList<StoredKey> K
     public static readonly VersionedKeyRing Empty = new(0, []);
 }
 
-/// <summary>Source-generated JSON for the stored ring and the key admin API.</summary>
+/// <summary>Source-generated JSON for the stored ring, the JWKS and the key admin API.</summary>
 [JsonSourceGenerationOptions(DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull, UseStringEnumConverter = true, PropertyNamingPolicy = JsonKnownNamingPolicy.SnakeCaseLower)]
 [JsonSerializable(typeof(StoredKeyRing))]
+[JsonSerializable(typeof(JwksDocument))]
 [JsonSerializable(typeof(KeyListView))]
 [JsonSerializable(typeof(KeyRotationView))]
 [JsonSerializable(typeof(KeyRetirementView))]

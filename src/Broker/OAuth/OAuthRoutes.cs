@@ -9,6 +9,13 @@ internal static class OAuthRoutes
     public const string Allow = "POST";
 
     /// <summary>
+    /// The token endpoint's path; the issuer's URL followed by it is the <c>token_endpoint</c> of the RFC 8414 metadata,
+    /// which subject token audiences and DPoP proofs' <c>htu</c> (RFC 9449 §4.3) are checked against. Here, below the
+    /// folders that need it, rather than in <c>Exchange/</c>, which depends on them.
+    /// </summary>
+    public const string TokenPath = "/oauth2/token";
+
+    /// <summary>
     /// Maps <c>POST <paramref name="pattern"/></c> to <paramref name="handler"/>, and any other method on the same
     /// path (GET, PUT, DELETE, PATCH, HEAD, OPTIONS, made-up ones) to 405 with <c>Allow: POST</c> and the RFC 6749
     /// §5.2 body. Without it routing answers an empty 405 that a client cannot tell from a proxy's.

@@ -28,6 +28,6 @@ internal sealed class PolicyReloadHealthCheck(IPolicyProvider policy) : IHealthC
         var warning = string.Create(
             CultureInfo.InvariantCulture,
             $"policy_reload: the policy files changed at {failure.At:O} and were rejected with {failure.ErrorCount} error(s) (logged as PolicyError); policy {policy.Current?.Version} stays in force");
-        return Task.FromResult(HealthCheckResult.Degraded("failed", data: Hosting.HealthModule.Warning(warning)));
+        return Task.FromResult(HealthCheckResult.Degraded("failed", data: Telemetry.ReadinessWarning.Data(warning)));
     }
 }

@@ -12,6 +12,5 @@ internal static class RateLimitingModule
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<RateLimitOptions>, RateLimitOptionsValidator>());
         services.TryAddSingleton<RateLimitingTelemetry>();
         services.TryAddSingleton<FailedAuthenticationLimiter>();
-        services.TryAddSingleton<ExchangeRateLimiter>();
     }
 }

@@ -1,5 +1,6 @@
 using System.Globalization;
 using Broker.Errors;
+using Broker.Grants;
 using Broker.Policy;
 using Microsoft.Extensions.Options;
 using Microsoft.Net.Http.Headers;

@@ -1,4 +1,5 @@
 using Broker.Errors;
+using Broker.Grants;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 

@@ -1,4 +1,4 @@
-using Broker.Hosting;
+using Broker.Tokens;
 using Microsoft.Extensions.Options;
 
 namespace Broker.StatusList;

@@ -1,7 +1,6 @@
 using System.Text.Json;
 using Broker.Errors;
 using Broker.Grants;
-using Broker.Hosting;
 using Broker.Jose;
 using Broker.Policy;
 using Broker.Tokens;

@@ -1,10 +1,10 @@
 using System.Runtime.CompilerServices;
 using Broker.Errors;
-using Broker.Hosting;
 using Broker.Jose;
 using Broker.Policy;
 using Broker.Spiffe;
 using Broker.Spiffe.Svids;
+using Broker.Tokens;
 using Microsoft.Extensions.Options;
 using Microsoft.IdentityModel.Tokens;
 

@@ -1,8 +1,8 @@
 using Broker.Errors;
-using Broker.Hosting;
 using Broker.Jose;
 using Broker.Policy;
 using Broker.Spiffe;
+using Broker.Tokens;
 using Microsoft.Extensions.Options;
 
 namespace Broker.Subjects;

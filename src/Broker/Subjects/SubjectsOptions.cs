@@ -13,7 +13,7 @@ public sealed class SubjectsOptions
 
     /// <summary><see cref="Audiences"/>, or when none is configured the defaults it describes for <paramref name="issuer"/>.</summary>
     internal string[] AcceptedAudiences(string issuer) =>
-        Audiences.Count > 0 ? [.. Audiences] : [issuer, issuer.TrimEnd('/') + Exchange.TokenEndpoint.Path];
+        Audiences.Count > 0 ? [.. Audiences] : [issuer, issuer.TrimEnd('/') + OAuth.OAuthRoutes.TokenPath];
 
     /// <summary>Longest subject or actor token accepted, in characters. Default 8192.</summary>
     public int MaxTokenLength { get; set; } = 8192;

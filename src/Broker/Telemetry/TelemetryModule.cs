@@ -19,7 +19,7 @@ internal static class TelemetryModule
     /// <summary>The standard variable that turns OTLP on (OpenTelemetry specification, SDK environment variables).</summary>
     public const string OtlpEndpointVariable = "OTEL_EXPORTER_OTLP_ENDPOINT";
 
-    public static void Register(IServiceCollection services, IConfiguration configuration)
+    public static void Register(IServiceCollection services, IConfiguration configuration, IReadOnlyList<string> meterNames, IReadOnlyList<string> activitySourceNames)
     {
         services.AddOptions<TelemetryOptions>().Bind(configuration.GetSection(TelemetryOptions.SectionName)).ValidateOnStart();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<TelemetryOptions>, TelemetryOptionsValidator>());
@@ -43,7 +43,7 @@ internal static class TelemetryModule
         telemetry.WithMetrics(metrics =>
         {
             // The broker's meters, ASP.NET Core's and Kestrel's (http.server.request.duration …), and the runtime's.
-            metrics.AddMeter([.. BrokerTelemetry.MeterNames]).AddAspNetCoreInstrumentation().AddMeter("System.Runtime");
+            metrics.AddMeter([.. meterNames]).AddAspNetCoreInstrumentation().AddMeter("System.Runtime");
             if (otlp)
             {
                 metrics.AddOtlpExporter((exporter, reader) => ConfigureOtlp(exporter, otlpEndpoint, "v1/metrics"));
@@ -58,7 +58,7 @@ internal static class TelemetryModule
         if (otlp)
         {
             telemetry.WithTracing(tracing => tracing
-                .AddSource([.. BrokerTelemetry.ActivitySourceNames])
+                .AddSource([.. activitySourceNames])
 
                 // Outgoing calls to OIDC issuers and bundle endpoints (the runtime's own HttpClient spans).
                 .AddSource("System.Net.Http")

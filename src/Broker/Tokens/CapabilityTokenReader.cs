@@ -1,5 +1,4 @@
 using Broker.Errors;
-using Broker.Hosting;
 using Broker.Jose;
 using Broker.Keys;
 using Microsoft.Extensions.Options;

@@ -1,11 +1,11 @@
-using Broker.Admin;
+using Broker.Authentication;
 using Broker.Grants.Redis;
-using Broker.Hosting;
 using Broker.Keys;
 using Broker.Policy;
 using Broker.RateLimiting;
 using Broker.SpiffeAgent;
 using Broker.Subjects;
+using Broker.Tokens;
 using Microsoft.Extensions.Configuration;
 
 namespace Broker.Chart.Tests.Infrastructure;

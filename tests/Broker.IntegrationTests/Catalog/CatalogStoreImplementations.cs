@@ -5,7 +5,6 @@ using Broker.Grants;
 using Broker.Grants.InMemory;
 using Broker.Grants.Redis;
 using Broker.IntegrationTests.Redis;
-using Broker.StatusList;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
 using Microsoft.Extensions.Time.Testing;

@@ -1,5 +1,4 @@
 using Broker.Grants;
-using Broker.StatusList;
 
 namespace Broker.IntegrationTests.Grants;
 

@@ -1,6 +1,5 @@
 using Broker.Audit;
 using Broker.Grants;
-using Broker.StatusList;
 
 namespace Broker.IntegrationTests.Grants;
 

@@ -4,6 +4,7 @@ using System.Net;
 using System.Net.Http.Headers;
 using System.Net.Http.Json;
 using System.Text.RegularExpressions;
+using Broker.Hosting;
 using Broker.IntegrationTests.DPoP;
 using Broker.IntegrationTests.Exchange;
 using Broker.Telemetry;

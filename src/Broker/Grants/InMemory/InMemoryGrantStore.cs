@@ -1,5 +1,4 @@
 using Broker.Audit;
-using Broker.StatusList;
 using Microsoft.Extensions.Options;
 
 namespace Broker.Grants.InMemory;

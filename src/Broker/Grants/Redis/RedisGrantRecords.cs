@@ -1,5 +1,4 @@
 using Broker.Audit;
-using Broker.StatusList;
 using StackExchange.Redis;
 
 namespace Broker.Grants.Redis;

@@ -28,7 +28,7 @@ internal sealed class RedisEvictionPolicyHealthCheck(IServiceProvider services) 
         {
             EvictionPolicyState.NoEviction or EvictionPolicyState.AssumedNoEviction => HealthCheckResult.Healthy(status.Detail),
             EvictionPolicyState.Evicting => HealthCheckResult.Unhealthy(status.Detail),
-            EvictionPolicyState.Unknown => HealthCheckResult.Degraded(status.Detail, data: Hosting.HealthModule.Warning(UnknownWarning)),
+            EvictionPolicyState.Unknown => HealthCheckResult.Degraded(status.Detail, data: Telemetry.ReadinessWarning.Data(UnknownWarning)),
             _ => HealthCheckResult.Degraded(status.Detail),
         };
     }

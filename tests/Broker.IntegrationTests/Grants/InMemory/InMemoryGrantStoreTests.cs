@@ -1,6 +1,5 @@
 using Broker.Grants;
 using Broker.Grants.InMemory;
-using Broker.StatusList;
 using Microsoft.Extensions.Options;
 using Microsoft.Extensions.Time.Testing;
 

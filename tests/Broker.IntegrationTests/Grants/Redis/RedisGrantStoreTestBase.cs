@@ -1,7 +1,6 @@
 using Broker.Grants;
 using Broker.Grants.Redis;
 using Broker.IntegrationTests.Redis;
-using Broker.StatusList;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
 using StackExchange.Redis;

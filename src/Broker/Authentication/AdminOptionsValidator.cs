@@ -1,7 +1,7 @@
 using Broker.Policy;
 using Microsoft.Extensions.Options;
 
-namespace Broker.Admin;
+namespace Broker.Authentication;
 
 /// <summary>Fails the start on a global admin that does not name its identity source.</summary>
 internal sealed class AdminOptionsValidator : IValidateOptions<AdminOptions>

@@ -1,4 +1,4 @@
-namespace Broker.Admin;
+namespace Broker.Authentication;
 
 /// <summary>Administration, bound from <c>Broker:Admin</c>.</summary>
 public sealed class AdminOptions

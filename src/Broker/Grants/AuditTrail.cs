@@ -1,7 +1,7 @@
-using Broker.Grants;
+using Broker.Audit;
 using Broker.Policy;
 
-namespace Broker.Audit;
+namespace Broker.Grants;
 
 /// <summary>
 /// Writes audit events: to the grant store (a grant and its event in one step), as one structured log event each
@@ -52,7 +52,7 @@ internal sealed class AuditTrail(IGrantStore store, IPolicyProvider policy, Audi
         }
         catch (GrantStoreUnavailableException)
         {
-            Log.AuditStoreUnavailable(_logger, auditEvent.Type);
+            Audit.Log.AuditStoreUnavailable(_logger, auditEvent.Type);
         }
     }
 
@@ -66,7 +66,7 @@ internal sealed class AuditTrail(IGrantStore store, IPolicyProvider policy, Audi
     {
         if (_logger.IsEnabled(LogLevel.Information))
         {
-            Log.AuditEvent(
+            Audit.Log.AuditEvent(
                 _logger, auditEvent.SchemaVersion, auditEvent.Type, auditEvent.Outcome == AuditOutcome.Allowed ? "allowed" : "denied",
                 AuditTimeConverter.ToText(auditEvent.Time), auditEvent.Tenant, auditEvent.Subject, auditEvent.ActorChain,
                 auditEvent.RequestedCapabilities, auditEvent.GrantedCapabilities, auditEvent.Audience, auditEvent.TaskId, auditEvent.Purpose,

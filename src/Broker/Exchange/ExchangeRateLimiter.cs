@@ -1,11 +1,11 @@
 using System.Threading.RateLimiting;
 using Broker.Authentication;
 using Broker.Errors;
-using Broker.Exchange;
+using Broker.RateLimiting;
 using Broker.Policy;
 using Microsoft.Extensions.Options;
 
-namespace Broker.RateLimiting;
+namespace Broker.Exchange;
 
 /// <summary>
 /// The token endpoint's limits, applied once the subject is validated (the identity is only known then):

@@ -1,4 +1,4 @@
-namespace Broker.Hosting;
+namespace Broker.Tokens;
 
 /// <summary>Broker-wide settings, bound from <c>Broker</c>.</summary>
 public sealed class BrokerOptions

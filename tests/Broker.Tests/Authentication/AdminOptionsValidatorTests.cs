@@ -1,6 +1,6 @@
-using Broker.Admin;
+using Broker.Authentication;
 
-namespace Broker.Tests.Admin;
+namespace Broker.Tests.Authentication;
 
 public sealed class AdminOptionsValidatorTests
 {

@@ -1,6 +1,6 @@
 using Microsoft.Extensions.Options;
 
-namespace Broker.Hosting;
+namespace Broker.Tokens;
 
 /// <summary>Fails start on an issuer that verifiers could not trust, naming every problem at once.</summary>
 internal sealed class BrokerOptionsValidator : IValidateOptions<BrokerOptions>

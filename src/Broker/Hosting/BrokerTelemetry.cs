@@ -6,11 +6,11 @@ using Broker.Policy;
 using Broker.RateLimiting;
 using Broker.RevocationFeed;
 
-namespace Broker.Telemetry;
+namespace Broker.Hosting;
 
 /// <summary>
 /// The names of the broker's meters and activity sources (one per feature), for whoever collects them: the host's
-/// OpenTelemetry wiring (<see cref="TelemetryModule"/>), or a test's listener. The instruments themselves are listed
+/// OpenTelemetry wiring (<see cref="Telemetry.TelemetryModule"/>), or a test's listener. The instruments themselves are listed
 /// in <c>docs/operations.md</c>, "Metrics and traces".
 /// </summary>
 public static class BrokerTelemetry

@@ -1,6 +1,6 @@
 using Microsoft.Extensions.Options;
 
-namespace Broker.StatusList;
+namespace Broker.Grants;
 
 /// <summary>
 /// The Token Status List (draft-ietf-oauth-status-list), bound from <c>Broker:StatusList</c>. Defaults:
