@@ -243,6 +243,7 @@ internal sealed class TokenExchangeService(
             Binding = subject.ProofKeyThumbprint is { } jkt ? new GrantBinding(jkt, null)
                 : subject.CertificateThumbprint is { } thumbprint ? new GrantBinding(null, thumbprint) : null,
             TaskLimits = TaskLimitsOf(allowed),
+            ConsumerTenant = allowed.ConsumerTenant,
         };
         auditContext.TenantDecided(allowed.Tenant);
         var issuedEvent = auditContext.Event(issuedAt) with
@@ -254,6 +255,7 @@ internal sealed class TokenExchangeService(
             Audience = allowed.Audience,
             TaskId = taskId,
             GrantId = grantId,
+            ConsumerTenant = allowed.ConsumerTenant,
         };
 
         RecordGrantOutcome recorded;
@@ -296,6 +298,7 @@ internal sealed class TokenExchangeService(
                 subject.ProofKeyThumbprint)
             {
                 Caller = allowed.Caller,
+                ConsumerTenant = allowed.ConsumerTenant,
             });
         }
 
