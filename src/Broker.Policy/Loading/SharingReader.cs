@@ -175,25 +175,39 @@ internal static class SharingReader
             foreach (var share in part.Shares)
             {
                 var location = $"{r.File}:{share.Node.Start.Line}";
+                var consumers = new List<string>();
+                foreach (var consumer in share.Tenants.Distinct(StringComparer.Ordinal))
+                {
+                    if (consumer == part.Name)
+                    {
+                        r.Error(share.Node, $"tenant '{part.Name}' cannot share with itself");
+                    }
+                    else if (!tenants.ContainsKey(consumer))
+                    {
+                        r.Error(share.Node, $"share names tenant '{consumer}', which no policy file declares");
+                    }
+                    else
+                    {
+                        consumers.Add(consumer);
+                    }
+                }
+
                 foreach (var capability in share.Capabilities.Distinct(StringComparer.Ordinal))
                 {
-                    if (capability != "*" && tenants.TryGetValue(part.Name, out var own) && !own.Capabilities.ContainsKey(capability))
+                    if (capability == "*")
+                    {
+                        continue;
+                    }
+
+                    if (tenants.TryGetValue(part.Name, out var own) && !own.Capabilities.ContainsKey(capability))
                     {
                         r.Error(share.Node, $"share names capability '{capability}', which tenant '{part.Name}' does not declare");
                         continue;
                     }
 
-                    foreach (var consumer in share.Tenants.Distinct(StringComparer.Ordinal))
+                    foreach (var consumer in consumers)
                     {
-                        if (consumer == part.Name)
-                        {
-                            r.Error(share.Node, $"tenant '{part.Name}' cannot share with itself");
-                        }
-                        else if (!tenants.ContainsKey(consumer))
-                        {
-                            r.Error(share.Node, $"share names tenant '{consumer}', which no policy file declares");
-                        }
-                        else if (!seenShares.TryAdd((part.Name, capability, consumer), location))
+                        if (!seenShares.TryAdd((part.Name, capability, consumer), location))
                         {
                             r.Error(share.Node, $"capability '{capability}' is already shared with tenant '{consumer}' at {seenShares[(part.Name, capability, consumer)]}");
                         }
