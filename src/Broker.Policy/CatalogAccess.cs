@@ -28,11 +28,42 @@ public static class CatalogAccess
         ArgumentNullException.ThrowIfNull(tenant);
         ArgumentNullException.ThrowIfNull(capability);
         ArgumentNullException.ThrowIfNull(subject);
+        return EvaluateRules(tenant, capability.Name, explicitOnly: false, subject, purpose);
+    }
+
+    /// <summary>
+    /// What <paramref name="subject"/>, a workload of the consuming tenant, may do with a capability another tenant shares
+    /// with it (docs/sharing.md): what both sides give. The share in force (the owner offers, the consumer accepts) must
+    /// cover the subject, and a rule of the consumer must name the capability <c>owner:capability</c>; the permissions are
+    /// those of the share and of the consumer's rules together (discover and execute only: publishing stays with the owner).
+    /// </summary>
+    /// <param name="consumer">The subject's tenant.</param>
+    /// <param name="share">The share in force (<see cref="TenantSharing.Find"/>).</param>
+    /// <param name="subject">The validated caller.</param>
+    /// <param name="purpose">The purpose the caller would execute for, or null when it has not said.</param>
+    /// <returns>The permissions held, and for execute the purposes it is limited to.</returns>
+    public static CapabilityAccess EvaluateShared(TenantPolicy consumer, CapabilityShare share, WorkloadIdentity subject, string? purpose = null)
+    {
+        ArgumentNullException.ThrowIfNull(consumer);
+        ArgumentNullException.ThrowIfNull(share);
+        ArgumentNullException.ThrowIfNull(subject);
+        if (!share.AllowsSubject(subject))
+        {
+            return new CapabilityAccess(CapabilityPermissions.None, null);
+        }
+
+        var own = EvaluateRules(consumer, TenantSharing.QualifiedName(share.Owner, share.Capability), explicitOnly: true, subject, purpose);
+        var held = own.Permissions & share.Permissions & (CapabilityPermissions.Discover | CapabilityPermissions.Execute);
+        return new CapabilityAccess(held, (held & CapabilityPermissions.Execute) == 0 ? null : own.Purposes);
+    }
+
+    private static CapabilityAccess EvaluateRules(TenantPolicy tenant, string name, bool explicitOnly, WorkloadIdentity subject, string? purpose)
+    {
         var held = CapabilityPermissions.None;
         SortedSet<string>? purposes = new(StringComparer.Ordinal);
         foreach (var rule in tenant.Rules)
         {
-            if (!rule.Covers(capability.Name) || !rule.MatchesSubject(subject)
+            if (!(explicitOnly ? rule.Capabilities?.Contains(name) == true : rule.Covers(name)) || !rule.MatchesSubject(subject)
 
                 // Claim conditions read the presented token; a broker token carries none, so they do not match it
                 // (fail closed, as in the exchange).

@@ -36,6 +36,13 @@ public abstract record PolicyDecision(string PolicyVersion)
         /// (<see cref="Policy.TaskLimits.RemaindersFor"/>): the task's other live grants must not hold all of any of them.
         /// </summary>
         public IReadOnlyList<IReadOnlyList<string>> ForbiddenRemainders { get; init; } = [];
+
+        /// <summary>
+        /// When the capabilities are another tenant's, shared with the subject's (docs/sharing.md): the subject's own
+        /// tenant, the consumer; <see cref="Tenant"/> is then the owner, whose MCP servers and revocation feed the token
+        /// is for. Null for a tenant's own capabilities.
+        /// </summary>
+        public string? ConsumerTenant { get; init; }
     }
 
     /// <summary>Denied; <see cref="Reason"/> says why, for the caller and the audit trail.</summary>

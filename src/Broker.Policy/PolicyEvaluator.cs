@@ -64,13 +64,18 @@ public sealed class PolicyEvaluator(TimeProvider timeProvider)
             }
         }
 
-        // :: Step 4. Every capability must exist in this tenant and live on the one target.
+        // :: Step 4. Every capability must exist in this tenant and live on the one target. A target that is another
+        // tenant's, with a share in force to this one, is that tenant's (docs/sharing.md): its capabilities, each shared
+        // with this tenant for execution, for this subject.
+        var owner = policy.Sharing.OwnerOfTarget(policy, tenant.Name, request.Resource, request.Audience) ?? tenant;
+        var shared = !ReferenceEquals(owner, tenant);
         var capabilities = new Capability[request.Capabilities.Count];
         for (var i = 0; i < capabilities.Length; i++)
         {
-            if (!tenant.Capabilities.TryGetValue(request.Capabilities[i], out var capability))
+            if (!owner.Capabilities.TryGetValue(request.Capabilities[i], out var capability)
+                || (shared && !SharedForExecution(policy.Sharing.Find(tenant.Name, owner.Name, capability.Name), request.Subject)))
             {
-                // Same answer as "not allowed": the caller learns nothing about what exists.
+                // Same answer as "not allowed": the caller learns nothing about what exists, nor what is shared.
                 return new PolicyDecision.Denied(version, PolicyDenialReason.ScopeNotAllowed, tenant.Name);
             }
 
@@ -100,14 +105,16 @@ public sealed class PolicyEvaluator(TimeProvider timeProvider)
         List<DelegatedDecision>? delegated = null;
         foreach (var capability in capabilities)
         {
-            if ((capability.RequireProofOfPossession || tenant.RequireProofOfPossession) && !request.Subject.IsSenderConstrained)
+            if ((capability.RequireProofOfPossession || tenant.RequireProofOfPossession || owner.RequireProofOfPossession) && !request.Subject.IsSenderConstrained)
             {
                 return new PolicyDecision.Denied(version, PolicyDenialReason.ProofOfPossessionRequired, tenant.Name);
             }
 
             // A capability's own caller conditions hold whichever rule allows it (its approval paths' floor). Checked
             // once a rule allows this subject, so that a caller no rule names learns nothing of them.
-            var denial = FindExecuteRule(tenant, capability, request, chain, caller, out var delegating) ?? capability.Caller?.Check(caller, request.Purpose);
+            // A shared capability needs a rule of the consumer too, naming it owner:capability (never by '*').
+            var ruleName = shared ? TenantSharing.QualifiedName(owner.Name, capability.Name) : capability.Name;
+            var denial = FindExecuteRule(tenant, ruleName, explicitOnly: shared, request, chain, caller, out var delegating) ?? capability.Caller?.Check(caller, request.Purpose);
             if (denial is not null)
             {
                 return new PolicyDecision.Denied(version, denial.Value, tenant.Name);
@@ -127,8 +134,9 @@ public sealed class PolicyEvaluator(TimeProvider timeProvider)
 
         // :: Step 5b. Task limits: a request that alone asks for a whole forbidden combination is refused here; what the
         // rest of the task holds is the grant store's to check, atomically with recording the grant.
+        // A shared grant is outside both tenants' task limits: the owner's task IDs are not the consumer's (docs/sharing.md).
         IReadOnlyList<IReadOnlyList<string>> remainders = [];
-        if (tenant.TaskLimits is { } taskLimits)
+        if (!shared && tenant.TaskLimits is { } taskLimits)
         {
             remainders = taskLimits.RemaindersFor(request.Capabilities, out var violatedAlone);
             if (violatedAlone)
@@ -140,7 +148,7 @@ public sealed class PolicyEvaluator(TimeProvider timeProvider)
         // :: Step 6. Lifetime = the smallest of what was asked, the capabilities' and tenant's maximum,
         // and, for a re-exchange, what is left of the subject token.
         var lifetime = request.RequestedLifetime ?? DefaultLifetime;
-        lifetime = Min(lifetime, tenant.MaxLifetime);
+        lifetime = Min(Min(lifetime, tenant.MaxLifetime), owner.MaxLifetime);
         foreach (var capability in capabilities)
         {
             lifetime = Min(lifetime, capability.MaxLifetime);
@@ -151,12 +159,13 @@ public sealed class PolicyEvaluator(TimeProvider timeProvider)
             lifetime = Min(lifetime, request.Subject.ExpiresAt - timeProvider.GetUtcNow());
         }
 
-        return new PolicyDecision.Allowed(version, tenant.Name, request.Capabilities, audience, lifetime, chain)
+        return new PolicyDecision.Allowed(version, owner.Name, request.Capabilities, audience, lifetime, chain)
         {
             Delegated = delegated ?? [],
             Caller = caller,
-            TaskLimits = tenant.TaskLimits,
+            TaskLimits = shared ? null : tenant.TaskLimits,
             ForbiddenRemainders = remainders,
+            ConsumerTenant = shared ? tenant.Name : null,
         };
     }
 
@@ -165,14 +174,14 @@ public sealed class PolicyEvaluator(TimeProvider timeProvider)
     /// that decides alone allows outright; when only rules that delegate to a decision point match,
     /// <paramref name="delegating"/> is the first of them (file order), whose decision point must then permit.
     /// </summary>
-    private static PolicyDenialReason? FindExecuteRule(TenantPolicy tenant, Capability capability, PolicyRequest request, IReadOnlyList<string> chain, CallerKinds caller, out PolicyRule? delegating)
+    private static PolicyDenialReason? FindExecuteRule(TenantPolicy tenant, string capability, bool explicitOnly, PolicyRequest request, IReadOnlyList<string> chain, CallerKinds caller, out PolicyRule? delegating)
     {
         delegating = null;
         var reason = PolicyDenialReason.ScopeNotAllowed;
         foreach (var rule in tenant.Rules)
         {
             if ((rule.Permissions & CapabilityPermissions.Execute) == 0
-                || !rule.Covers(capability.Name)
+                || !(explicitOnly ? rule.Capabilities?.Contains(capability) == true : rule.Covers(capability))
                 || !rule.MatchesSubject(request.Subject)
                 // Claim conditions read the presented token. A broker token carries no upstream claims,
                 // so claim-conditioned rules do not match it: fail closed rather than guess.
@@ -250,7 +259,8 @@ public sealed class PolicyEvaluator(TimeProvider timeProvider)
         ArgumentNullException.ThrowIfNull(identity);
         if (identity.Grant is { } grant)
         {
-            return policy.Tenants.TryGetValue(grant.Tenant, out var own) ? (own, null) : (null, PolicyDenialReason.NoTenant);
+            // A shared grant belongs to the owner, but its subject to the consumer: decided there again.
+            return policy.Tenants.TryGetValue(grant.ConsumerTenant ?? grant.Tenant, out var own) ? (own, null) : (null, PolicyDenialReason.NoTenant);
         }
 
         if (!MaySpeakFor(policy, identity))
@@ -348,6 +358,10 @@ public sealed class PolicyEvaluator(TimeProvider timeProvider)
         grant.Caller is { } kinds && kinds.Actors.Count == grant.ActorChain.Count
             ? kinds
             : new CallerKinds(PrincipalKind.Workload, [.. grant.ActorChain.Select(_ => PrincipalKind.Workload)]);
+
+    /// <summary>True when a share in force lets the consumer's <paramref name="subject"/> execute the capability.</summary>
+    private static bool SharedForExecution(CapabilityShare? share, WorkloadIdentity subject) =>
+        share is not null && (share.Permissions & CapabilityPermissions.Execute) != 0 && share.AllowsSubject(subject);
 
     private static TimeSpan Min(TimeSpan a, TimeSpan b) => a < b ? a : b;
 }

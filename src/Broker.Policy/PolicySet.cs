@@ -19,6 +19,9 @@ public sealed class PolicySet
 
     /// <summary>OIDC issuers any tenant trusts, by exact issuer URL.</summary>
     public required FrozenDictionary<string, OidcIssuerSource> OidcIssuers { get; init; }
+
+    /// <summary>Sharing across tenants (<c>shares:</c> and <c>accepts:</c>); none by default.</summary>
+    public TenantSharing Sharing { get; init; } = TenantSharing.None;
 }
 
 /// <summary>One tenant: its capabilities and the rules over them.</summary>

@@ -93,4 +93,10 @@ public sealed record BrokerGrantContext(
     /// minted before the claim existed): every identity in it is then taken for a workload.
     /// </summary>
     public CallerKinds? Caller { get; init; }
+
+    /// <summary>
+    /// For a grant of a capability shared across tenants: the consuming tenant, the subject's own (<see cref="Tenant"/>
+    /// is the owner's); null otherwise. A re-exchange is decided in the consumer tenant, as the first exchange was.
+    /// </summary>
+    public string? ConsumerTenant { get; init; }
 }

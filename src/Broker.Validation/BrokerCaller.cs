@@ -51,6 +51,12 @@ public sealed class BrokerCaller
     /// <summary>The tenant (<c>tenant</c>); always the tenant this server is configured for.</summary>
     public string Tenant { get; }
 
+    /// <summary>
+    /// For a capability another tenant uses through sharing (<c>consumer_tenant</c>, docs/sharing.md): the caller's own
+    /// tenant, while <see cref="Tenant"/> is this server's, the owner's. Null for a caller of this server's tenant.
+    /// </summary>
+    public string? ConsumerTenant { get; internal init; }
+
     /// <summary>The task the token was issued for (<c>task_id</c>).</summary>
     public string TaskId { get; }
 
@@ -92,5 +98,7 @@ public sealed class BrokerCaller
     public bool HasCapability(string capability) => Capabilities.Contains(capability);
 
     /// <summary>The grant, subject and tenant; never token material.</summary>
-    public override string ToString() => $"grant {GrantId} ({Subject}, tenant {Tenant}, task {TaskId})";
+    public override string ToString() => ConsumerTenant is null
+        ? $"grant {GrantId} ({Subject}, tenant {Tenant}, task {TaskId})"
+        : $"grant {GrantId} ({Subject}, tenant {Tenant} shared with {ConsumerTenant}, task {TaskId})";
 }

@@ -47,10 +47,12 @@ internal sealed partial class AdminApiClient : IDisposable
     public Task<ApiResult<Grant>> GetGrantAsync(string grantId, CancellationToken cancellationToken) =>
         SendAsync(new HttpRequestMessage(HttpMethod.Get, $"grants/{Uri.EscapeDataString(grantId)}"), AdminJsonContext.Default.Grant, cancellationToken);
 
-    // GET /admin/v1/grants?tenant=…[&subject=…|&task_id=…][&limit=…][&cursor=…]
-    public Task<ApiResult<GrantPage>> ListGrantsAsync(string tenant, string? subject, string? taskId, int? limit, string? cursor, CancellationToken cancellationToken)
+    // GET /admin/v1/grants?tenant=…[&subject=…|&task_id=…][&consumer_tenant=…|&shared_by=…][&limit=…][&cursor=…]
+    public Task<ApiResult<GrantPage>> ListGrantsAsync(string tenant, string? subject, string? taskId, int? limit, string? cursor, CancellationToken cancellationToken, string? consumerTenant = null, string? sharedBy = null)
     {
-        var query = Query(("tenant", tenant), ("subject", subject), ("task_id", taskId), ("limit", limit?.ToString(CultureInfo.InvariantCulture)), ("cursor", cursor));
+        var query = Query(
+            ("tenant", tenant), ("subject", subject), ("task_id", taskId), ("consumer_tenant", consumerTenant), ("shared_by", sharedBy),
+            ("limit", limit?.ToString(CultureInfo.InvariantCulture)), ("cursor", cursor));
         return SendAsync(new HttpRequestMessage(HttpMethod.Get, "grants" + query), AdminJsonContext.Default.GrantPage, cancellationToken);
     }
 
@@ -65,11 +67,13 @@ internal sealed partial class AdminApiClient : IDisposable
             cancellationToken);
 
     // POST /admin/v1/grants/revoke
-    public Task<ApiResult<BulkRevokeResult>> RevokeManyAsync(string tenant, string? subject, string? taskId, string reason, CancellationToken cancellationToken) =>
+    public Task<ApiResult<BulkRevokeResult>> RevokeManyAsync(string tenant, string? subject, string? taskId, string reason, CancellationToken cancellationToken, string? consumerTenant = null, string? sharedBy = null) =>
         SendAsync(
             new HttpRequestMessage(HttpMethod.Post, "grants/revoke")
             {
-                Content = JsonContent.Create(new BulkRevokeRequest(tenant, subject, taskId, reason), AdminJsonContext.Default.BulkRevokeRequest),
+                Content = JsonContent.Create(
+                    new BulkRevokeRequest(tenant, subject, taskId, reason) { ConsumerTenant = consumerTenant, SharedBy = sharedBy },
+                    AdminJsonContext.Default.BulkRevokeRequest),
             },
             AdminJsonContext.Default.BulkRevokeResult,
             cancellationToken);

@@ -31,6 +31,9 @@ internal sealed class Grant
 
     public string? ParentGrantId { get; init; }
 
+    /// <summary>For a capability shared across tenants: the consuming tenant (the subject's own).</summary>
+    public string? ConsumerTenant { get; init; }
+
     /// <summary>Proof-of-possession binding (<c>cnf</c>); shown as JSON, its shape is the broker's business.</summary>
     public JsonElement? Binding { get; init; }
 
@@ -114,7 +117,14 @@ internal sealed class ApiError
 
 internal sealed record RevokeRequest(string Reason);
 
-internal sealed record BulkRevokeRequest(string Tenant, string? Subject, string? TaskId, string Reason);
+internal sealed record BulkRevokeRequest(string Tenant, string? Subject, string? TaskId, string Reason)
+{
+    /// <summary>The owner's filter: only grants shared with this consuming tenant.</summary>
+    public string? ConsumerTenant { get; init; }
+
+    /// <summary>The consumer's scope: its grants of what this owning tenant shares with it.</summary>
+    public string? SharedBy { get; init; }
+}
 
 /// <summary><c>GET /admin/v1/keys</c>: the key ring.</summary>
 internal sealed class KeyList

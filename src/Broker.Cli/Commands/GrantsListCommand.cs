@@ -6,7 +6,9 @@ using Broker.Cli.Output;
 
 namespace Broker.Cli.Commands;
 
-/// <summary><c>grants list --tenant T [--subject S | --task ID] [--limit N] [--all]</c>.</summary>
+/// <summary>
+/// <c>grants list --tenant T [--subject S | --task ID] [--consumer-tenant C | --shared-by O] [--limit N] [--all]</c>.
+/// </summary>
 internal static class GrantsListCommand
 {
     private static readonly Column[] Columns =
@@ -26,12 +28,18 @@ internal static class GrantsListCommand
         var task = new Option<string?>("--task") { Description = "Only grants of this task", HelpName = "TASK_ID" };
         var limit = new Option<int?>("--limit") { Description = "Grants per request, 1-1000 (default: the broker's, 100)", HelpName = "N" };
         var all = new Option<bool>("--all") { Description = "Follow next_cursor until every grant is listed" };
-        var command = new Command("list", "List a tenant's unexpired grants, newest expiry first") { tenant, subject, task, limit, all };
+        var consumer = new Option<string?>("--consumer-tenant") { Description = "Only the grants --tenant shares with this consuming tenant", HelpName = "TENANT" };
+        var sharedBy = new Option<string?>("--shared-by") { Description = "The grants of --tenant's workloads of what this owning tenant shares with it", HelpName = "TENANT" };
+        var command = new Command("list", "List a tenant's unexpired grants, newest expiry first") { tenant, subject, task, limit, all, consumer, sharedBy };
         command.SetAction((parseResult, cancellationToken) => RunAsync(
             globals,
             environment,
             parseResult,
-            new Query(parseResult.GetRequiredValue(tenant), parseResult.GetValue(subject), parseResult.GetValue(task), parseResult.GetValue(limit), parseResult.GetValue(all)),
+            new Query(parseResult.GetRequiredValue(tenant), parseResult.GetValue(subject), parseResult.GetValue(task), parseResult.GetValue(limit), parseResult.GetValue(all))
+            {
+                ConsumerTenant = parseResult.GetValue(consumer),
+                SharedBy = parseResult.GetValue(sharedBy),
+            },
             cancellationToken));
         return command;
     }
@@ -43,10 +51,17 @@ internal static class GrantsListCommand
             return environment.Usage("pass --subject or --task, not both");
         }
 
+        if (query.ConsumerTenant is not null && query.SharedBy is not null)
+        {
+            return environment.Usage("pass --consumer-tenant or --shared-by, not both");
+        }
+
         if (ArgumentChecks.First(
             ArgumentChecks.Value("--tenant", query.Tenant),
             ArgumentChecks.Value("--subject", query.Subject),
             ArgumentChecks.Value("--task", query.TaskId),
+            ArgumentChecks.Value("--consumer-tenant", query.ConsumerTenant),
+            ArgumentChecks.Value("--shared-by", query.SharedBy),
             ArgumentChecks.Limit(query.Limit)) is { } error)
         {
             return environment.Usage(error);
@@ -65,7 +80,7 @@ internal static class GrantsListCommand
         string? cursor = null;
         do
         {
-            var result = await client.ListGrantsAsync(query.Tenant, query.Subject, query.TaskId, query.Limit, cursor, cancellationToken);
+            var result = await client.ListGrantsAsync(query.Tenant, query.Subject, query.TaskId, query.Limit, cursor, cancellationToken, query.ConsumerTenant, query.SharedBy);
             if (result is ApiResult<GrantPage>.Failed failed)
             {
                 return environment.Fail(failed.Failure);
@@ -142,5 +157,10 @@ internal static class GrantsListCommand
         return Encoding.UTF8.GetString(buffer.ToArray());
     }
 
-    private sealed record Query(string Tenant, string? Subject, string? TaskId, int? Limit, bool All);
+    private sealed record Query(string Tenant, string? Subject, string? TaskId, int? Limit, bool All)
+    {
+        public string? ConsumerTenant { get; init; }
+
+        public string? SharedBy { get; init; }
+    }
 }

@@ -46,6 +46,7 @@ internal static class GrantsShowCommand
         [
             ("grant_id", Text.Printable(grant.GrantId)),
             ("tenant", Text.Printable(grant.Tenant)),
+            .. grant.ConsumerTenant is { } consumer ? [("consumer_tenant", Text.Printable(consumer))] : Array.Empty<(string, string)>(),
             ("subject", Text.Printable(grant.Subject)),
             ("client_id", Text.Printable(grant.ClientId)),
             ("actor_chain", grant.ActorChain.Count == 0 ? Text.None : Text.Printable(string.Join(" -> ", grant.ActorChain))),

@@ -56,8 +56,14 @@ internal static class PolicyCheckCommand
                     }
 
                     writer.WriteEndArray();
+                    WriteSharing(writer, policy.Sharing);
                 })
                 : $"{directory}: valid, {policy.Tenants.Count} tenant{(policy.Tenants.Count == 1 ? "" : "s")} ({string.Join(", ", policy.Tenants.Keys.Order(StringComparer.Ordinal))}), version {policy.Version}");
+            if (!json)
+            {
+                PrintSharing(environment, directory, policy.Sharing);
+            }
+
             return ExitCodes.Success;
         }
 
@@ -110,6 +116,78 @@ internal static class PolicyCheckCommand
             ? " (it is valid for a --dev broker: --dev)"
             : "";
     }
+
+    /// <summary>
+    /// Both sides of sharing across tenants (docs/sharing.md): what each owner shares out and each consumer accepts in,
+    /// and, as warnings on standard error, one-sided entries, through which nothing crosses.
+    /// </summary>
+    private static void PrintSharing(CliEnvironment environment, DirectoryInfo directory, TenantSharing sharing)
+    {
+        foreach (var share in sharing.Active)
+        {
+            environment.Out.WriteLine(
+                $"shared: {share.Owner} shares {share.Capability} with {share.Consumer} ({Permissions(share.Permissions)}{Subjects(share)}); "
+                + $"{share.Consumer} accepts it as {TenantSharing.QualifiedName(share.Owner, share.Capability)}");
+        }
+
+        foreach (var share in sharing.OneSidedShares)
+        {
+            environment.Error.WriteLine(
+                $"{Located(directory, share.Location)}: warning: {share.Owner} shares {share.Capability} with {share.Consumer}, which does not accept it: nothing crosses");
+        }
+
+        foreach (var acceptance in sharing.OneSidedAcceptances)
+        {
+            environment.Error.WriteLine(
+                $"{Located(directory, acceptance.Location)}: warning: {acceptance.Consumer} accepts {acceptance.Capability} from {acceptance.Owner}, which does not share it with {acceptance.Consumer}: nothing crosses");
+        }
+    }
+
+    private static void WriteSharing(Utf8JsonWriter writer, TenantSharing sharing)
+    {
+        writer.WriteStartArray("shared");
+        foreach (var share in sharing.Active)
+        {
+            writer.WriteStartObject();
+            writer.WriteString("owner", share.Owner);
+            writer.WriteString("consumer", share.Consumer);
+            writer.WriteString("capability", share.Capability);
+            writer.WriteString("permissions", Permissions(share.Permissions));
+            writer.WriteStartArray("subjects");
+            foreach (var pattern in share.Subjects)
+            {
+                writer.WriteStringValue(pattern.ToString());
+            }
+
+            writer.WriteEndArray();
+            writer.WriteEndObject();
+        }
+
+        writer.WriteEndArray();
+        writer.WriteStartArray("warnings");
+        foreach (var share in sharing.OneSidedShares)
+        {
+            writer.WriteStringValue($"{share.Location}: {share.Owner} shares {share.Capability} with {share.Consumer}, which does not accept it: nothing crosses");
+        }
+
+        foreach (var acceptance in sharing.OneSidedAcceptances)
+        {
+            writer.WriteStringValue($"{acceptance.Location}: {acceptance.Consumer} accepts {acceptance.Capability} from {acceptance.Owner}, which does not share it with {acceptance.Consumer}: nothing crosses");
+        }
+
+        writer.WriteEndArray();
+    }
+
+    private static string Permissions(CapabilityPermissions permissions) =>
+        (permissions & (CapabilityPermissions.Discover | CapabilityPermissions.Execute)) switch
+        {
+            CapabilityPermissions.Discover => "discover",
+            CapabilityPermissions.Execute => "execute",
+            _ => "discover, execute",
+        };
+
+    private static string Subjects(CapabilityShare share) =>
+        share.Subjects.Count == 0 ? "" : $", for {string.Join(", ", share.Subjects.Select(s => s.ToString()))}";
 
     private static string Located(DirectoryInfo directory, string file) =>
         Path.IsPathRooted(file) ? file : Path.Join(directory.ToString(), file);

@@ -67,7 +67,7 @@ internal static class PolicyCompiler
                 {
                     foreach (var name in rule.Capabilities ?? FrozenSet<string>.Empty)
                     {
-                        if (!capabilities.ContainsKey(name))
+                        if (!capabilities.ContainsKey(name) && !SharingReader.IsAccepted(parts, name))
                         {
                             // Rules name capabilities of their own tenant only: nothing crosses tenants.
                             part.Reader.Error(node, $"rule '{rule.Name}' names capability '{name}', which tenant '{group.Key}' does not declare");
@@ -142,6 +142,8 @@ internal static class PolicyCompiler
             TenantOverlap.Check($"issuer '{issuer}'", [.. entries.Select(e => (e.Binding, e.Node, e.Reader))]);
         }
 
+        // Both sides of sharing, once every tenant and capability is known.
+        var sharing = SharingReader.Compile(fragments, tenants);
         if (errors.Count > 0)
         {
             return null;
@@ -162,6 +164,7 @@ internal static class PolicyCompiler
                     SpiffeTrustDomains = kv.Value[0].SpiffeTrustDomains,
                 },
                 StringComparer.Ordinal),
+            Sharing = sharing,
         };
     }
 

@@ -37,6 +37,10 @@ internal sealed class TenantFragment(YamlPolicyReader reader, YamlMappingNode no
     public DiscoveryMode? Discovery { get; set; }
 
     public TaskLimitsFragment? TaskLimits { get; set; }
+
+    public List<ShareFragment> Shares { get; } = [];
+
+    public List<AcceptFragment> Accepts { get; } = [];
 }
 
 /// <summary>A tenant's SPIFFE trust entry.</summary>

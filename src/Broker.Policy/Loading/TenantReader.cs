@@ -38,7 +38,7 @@ internal static class TenantReader
 
     private static TenantFragment ReadTenant(YamlPolicyReader r, string fileDirectory, YamlMappingNode root, PolicyLoadOptions options)
     {
-        r.RequireKnownKeys(root, "a policy document", ["tenant", "max_lifetime", "trust", "capabilities", "rules", "admins", "rate_limits", "proof_of_possession", "decision_points", "task_limits", .. CatalogSettingsReader.Keys]);
+        r.RequireKnownKeys(root, "a policy document", ["tenant", "max_lifetime", "trust", "capabilities", "rules", "admins", "rate_limits", "proof_of_possession", "decision_points", "task_limits", .. CatalogSettingsReader.Keys, .. SharingReader.Keys]);
         var name = r.Scalar(root, "tenant", "a policy document", required: true);
         if (name is not null && !Grammar.IsTenantName(name))
         {
@@ -95,6 +95,7 @@ internal static class TenantReader
         }
 
         DecisionPointReader.Read(r, root, fragment, options);
+        SharingReader.Read(r, root, fragment);
 
         if (YamlPolicyReader.Get(root, "task_limits") is { } taskLimitsNode && GovernanceReader.ReadTaskLimits(r, taskLimitsNode) is { } taskLimits)
         {

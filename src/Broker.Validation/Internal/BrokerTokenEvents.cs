@@ -156,6 +156,17 @@ internal sealed class BrokerTokenEvents : JwtBearerEvents
             return;
         }
 
+        // Shared across tenants (docs/sharing.md): tenant is the owner, this server's; consumer_tenant the caller's own.
+        // Optional, but when present a string naming another tenant: anything else is not a token the broker wrote.
+        string? consumerTenant = null;
+        if (claims.TryGetProperty("consumer_tenant", out var consumerClaim)
+            && (consumerClaim.ValueKind != JsonValueKind.String || (consumerTenant = consumerClaim.GetString()) is not { Length: > 0 }
+                || string.Equals(consumerTenant, tenant, StringComparison.Ordinal)))
+        {
+            Reject(context, TokenFailure.MissingClaims);
+            return;
+        }
+
         var (bindingFailure, thumbprint, keyThumbprint) = await CheckBindingAsync(context.HttpContext, claims, token.EncodedToken);
         if (bindingFailure is { } failure)
         {
@@ -199,7 +210,10 @@ internal sealed class BrokerTokenEvents : JwtBearerEvents
 
         var caller = new BrokerCaller(
             grantId, subject, clientId, tenant, taskId, purpose, actors,
-            capabilities, new DateTimeOffset(token.ValidTo, TimeSpan.Zero), thumbprint, keyThumbprint, callerContext);
+            capabilities, new DateTimeOffset(token.ValidTo, TimeSpan.Zero), thumbprint, keyThumbprint, callerContext)
+        {
+            ConsumerTenant = consumerTenant,
+        };
         context.Principal = new ClaimsPrincipal(new BrokerIdentity(identity, caller));
         if (keyThumbprint is not null && _dpop.IssueNonce() is { } nonce)
         {

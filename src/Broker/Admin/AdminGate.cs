@@ -26,6 +26,17 @@ internal sealed class AdminGate(IAuthorizationService authorization, IPolicyProv
     }
 
     /// <summary>
+    /// True when the caller administers the grant's tenant, or, for a grant of a capability shared across tenants, the
+    /// consuming tenant, whose admins see and revoke their workloads' grants (docs/sharing.md).
+    /// </summary>
+    public async Task<bool> MayAdministerGrantAsync(HttpContext context, Grants.GrantRecord grant)
+    {
+        ArgumentNullException.ThrowIfNull(grant);
+        return await MayAdministerAsync(context, new TenantResource(grant.Tenant, FromRequest: false))
+            || (grant.ConsumerTenant is { } consumer && await MayAdministerAsync(context, new TenantResource(consumer, FromRequest: false)));
+    }
+
+    /// <summary>
     /// The tenant to file a refusal under when the caller wrote the name: that tenant if policy knows it, else the
     /// caller's own, else none. A made-up name never creates a stream of its own.
     /// </summary>

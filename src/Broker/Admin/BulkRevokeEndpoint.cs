@@ -6,7 +6,11 @@ using Broker.Policy;
 
 namespace Broker.Admin;
 
-/// <summary><c>POST /admin/v1/grants/revoke</c>: revoke every grant of a tenant, subject or task.</summary>
+/// <summary>
+/// <c>POST /admin/v1/grants/revoke</c>: revoke every grant of a tenant, subject or task; with <c>consumer_tenant</c>,
+/// only the owner's grants shared with that tenant; with <c>shared_by</c>, the consuming tenant's grants of what that
+/// owner shares with it (docs/sharing.md).
+/// </summary>
 internal sealed class BulkRevokeEndpoint(AdminGate gate, IGrantStore store)
 {
     public const string Action = "admin.grants.revoke";
@@ -17,7 +21,8 @@ internal sealed class BulkRevokeEndpoint(AdminGate gate, IGrantStore store)
         if (body is null || string.IsNullOrEmpty(body.Tenant) || !AdminInput.IsValidReason(body.Reason)
             || (body.Subject is not null && body.TaskId is not null)
             || body.Subject is { Length: 0 or > 2048 }
-            || (body.TaskId is not null && !Grammar.IsTaskContextValue(body.TaskId)))
+            || (body.TaskId is not null && !Grammar.IsTaskContextValue(body.TaskId))
+            || !SharedGrants.AreValid(body.ConsumerTenant, body.SharedBy))
         {
             return ErrorWriter.Result(ErrorCatalog.AdminInvalidBulkRevokeBody);
         }
@@ -30,7 +35,9 @@ internal sealed class BulkRevokeEndpoint(AdminGate gate, IGrantStore store)
             return ErrorWriter.Result(ErrorCatalog.AdminForbidden);
         }
 
-        var count = await store.RevokeAllAsync(new GrantQuery(body.Tenant, body.Subject, body.TaskId), admin.QualifiedId, body.Reason!, cancellationToken);
+        var count = body.SharedBy is { } owner ? await SharedGrants.RevokeAllAsync(store, new GrantQuery(owner, body.Subject, body.TaskId), body.Tenant, admin.QualifiedId, body.Reason!, cancellationToken)
+            : body.ConsumerTenant is { } consumer ? await SharedGrants.RevokeAllAsync(store, new GrantQuery(body.Tenant, body.Subject, body.TaskId), consumer, admin.QualifiedId, body.Reason!, cancellationToken)
+            : await store.RevokeAllAsync(new GrantQuery(body.Tenant, body.Subject, body.TaskId), admin.QualifiedId, body.Reason!, cancellationToken);
         await gate.AuditAsync(context, Action, admin.QualifiedId, body.Tenant, AuditOutcome.Allowed, $"{count} revoked: {body.Reason}");
         return Results.Json(new BulkRevokeView(count), AdminJsonContext.Default.BulkRevokeView);
     }

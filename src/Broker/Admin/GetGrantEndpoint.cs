@@ -1,6 +1,5 @@
 using Broker.Errors;
 using Broker.Audit;
-using Broker.Authentication;
 using Broker.Grants;
 
 namespace Broker.Admin;
@@ -16,7 +15,7 @@ internal sealed class GetGrantEndpoint(AdminGate gate, IGrantStore store, TimePr
         var grant = AdminInput.IsValidGrantId(grantId) ? await store.FindAsync(grantId, cancellationToken) : null;
 
         // Another tenant's grant is "not found": its existence is not this admin's to learn.
-        if (grant is null || !await gate.MayAdministerAsync(context, new TenantResource(grant.Tenant, FromRequest: false)))
+        if (grant is null || !await gate.MayAdministerGrantAsync(context, grant))
         {
             await gate.AuditAsync(context, Action, admin.QualifiedId, grant?.Tenant, AuditOutcome.Denied, grant is null ? "admin.not_found" : "admin.forbidden", grant?.Id);
             return ErrorWriter.Result(ErrorCatalog.AdminNotFound);

@@ -19,7 +19,8 @@ public sealed record GrantView(
     string? ParentGrantId,
     GrantBindingView? Binding,
     string Status,
-    RevocationView? Revocation)
+    RevocationView? Revocation,
+    string? ConsumerTenant = null)
 {
     public static GrantView From(GrantRecord grant, DateTimeOffset now)
     {
@@ -30,7 +31,8 @@ public sealed record GrantView(
             grant.TaskId, grant.Purpose, grant.IssuedAt, grant.ExpiresAt, grant.PolicyVersion, grant.ParentGrantId,
             grant.Binding is { } b ? new GrantBindingView(b.JwkThumbprint, b.X509Thumbprint) : null,
             status,
-            grant.Revocation is { } r ? new RevocationView(r.RevokedAt, r.RevokedBy, r.Reason) : null);
+            grant.Revocation is { } r ? new RevocationView(r.RevokedAt, r.RevokedBy, r.Reason) : null,
+            grant.ConsumerTenant);
     }
 }
 
@@ -54,7 +56,14 @@ public sealed record RevokeView(string GrantId, string Result, DateTimeOffset? R
 public sealed record RevokeRequest(string? Reason);
 
 /// <summary>The body of a bulk revocation.</summary>
-public sealed record BulkRevokeRequest(string? Tenant, string? Subject, string? TaskId, string? Reason);
+public sealed record BulkRevokeRequest(string? Tenant, string? Subject, string? TaskId, string? Reason)
+{
+    /// <summary>The owner's filter: only its grants shared with this consuming tenant.</summary>
+    public string? ConsumerTenant { get; init; }
+
+    /// <summary>The consumer's scope: its workloads' grants of what this owning tenant shares with it.</summary>
+    public string? SharedBy { get; init; }
+}
 
 /// <summary>The outcome of a bulk revocation.</summary>
 public sealed record BulkRevokeView(int Revoked);

@@ -1,6 +1,5 @@
 using System.Text.Json;
 using Broker.Audit;
-using Broker.Authentication;
 using Broker.Errors;
 using Broker.Grants;
 
@@ -21,7 +20,7 @@ internal sealed class RevokeGrantEndpoint(AdminGate gate, IGrantStore store)
         }
 
         var grant = AdminInput.IsValidGrantId(grantId) ? await store.FindAsync(grantId, cancellationToken) : null;
-        if (grant is null || !await gate.MayAdministerAsync(context, new TenantResource(grant.Tenant, FromRequest: false)))
+        if (grant is null || !await gate.MayAdministerGrantAsync(context, grant))
         {
             await gate.AuditAsync(context, Action, admin.QualifiedId, grant?.Tenant, AuditOutcome.Denied, grant is null ? "admin.not_found" : "admin.forbidden", grant?.Id);
             return ErrorWriter.Result(ErrorCatalog.AdminNotFound);

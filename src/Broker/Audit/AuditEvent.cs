@@ -34,6 +34,9 @@ public sealed record AuditEvent
 
     public string? Tenant { get; init; }
 
+    /// <summary>For a capability shared across tenants: the consuming tenant (the subject's); <see cref="Tenant"/> is the owner.</summary>
+    public string? ConsumerTenant { get; init; }
+
     public string? Subject { get; init; }
 
     public IReadOnlyList<string> ActorChain { get; init; } = [];

@@ -67,6 +67,7 @@ internal sealed record DiscoveryView(
 /// <param name="Published">Whether its MCP server has published tools under it.</param>
 /// <param name="Version">The resource's catalog version, when published.</param>
 /// <param name="Tools">The published tools under it; when unpublished, the tool names policy declares.</param>
+/// <param name="SharedBy">For a capability another tenant shares with the caller's (docs/sharing.md): that tenant.</param>
 internal sealed record DiscoveredCapabilityView(
     string Name,
     string? Resource,
@@ -77,7 +78,8 @@ internal sealed record DiscoveredCapabilityView(
     bool ProofOfPossession,
     bool Published,
     long? Version,
-    IReadOnlyList<DiscoveredToolView> Tools);
+    IReadOnlyList<DiscoveredToolView> Tools,
+    string? SharedBy = null);
 
 /// <summary>A tool of a discovered capability.</summary>
 internal sealed record DiscoveredToolView(string Name, string? Title, string? Description, string? InputSchemaSha256);

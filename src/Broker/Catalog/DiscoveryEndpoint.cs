@@ -72,27 +72,54 @@ internal sealed class DiscoveryEndpoint(IPolicyProvider policyProvider, ICatalog
                 Claims = new Dictionary<string, IReadOnlyList<string>>(),
                 ExpiresAt = grant.ExpiresAt,
                 KeyId = "",
-                Grant = new BrokerGrantContext(grant.Id, grant.Tenant, grant.Capabilities, grant.Audience, grant.ActorChain, grant.TaskId, grant.Purpose),
+                Grant = new BrokerGrantContext(grant.Id, grant.Tenant, grant.Capabilities, grant.Audience, grant.ActorChain, grant.TaskId, grant.Purpose)
+                {
+                    ConsumerTenant = grant.ConsumerTenant,
+                },
             };
         }
 
-        // :: Step 3. Each capability: what the subject may do, whether it is published, and so how it is listed.
+        // :: Step 3. Each capability: what the subject may do, whether it is published, and so how it is listed. The
+        // tenant's own capabilities, then those other tenants share with the subject's tenant (docs/sharing.md), which
+        // both sides must let it discover. The grant of a shared capability is looked up in the owner's tenant: its
+        // subject then sees what its own tenant is shared of this owner.
         var tenant = caller.Tenant;
-        var candidates = tenant.Capabilities.Values
+        var home = subject.Grant?.ConsumerTenant is { } consumer && caller.Policy.Tenants.TryGetValue(consumer, out var consuming) ? consuming : tenant;
+        var candidates = (ReferenceEquals(home, tenant) ? tenant.Capabilities.Values : [])
             .Where(c => resource is null || string.Equals(c.Resource, resource, StringComparison.Ordinal))
             .OrderBy(c => c.Name, StringComparer.Ordinal)
-            .Select(c => (Capability: c, Access: CatalogAccess.Evaluate(tenant, c, subject, purpose)))
+            .Select(c => (Owner: tenant, Capability: c, Access: CatalogAccess.Evaluate(tenant, c, subject, purpose)))
             .Where(c => c.Access.Has(CapabilityPermissions.Discover))
             .ToList();
-        var publications = await ReadPublicationsAsync(tenant.Name, resource, candidates.Count > 0, cancellationToken);
-        List<DiscoveredCapabilityView> listed = [];
-        foreach (var (capability, access) in candidates)
+        foreach (var share in caller.Policy.Sharing.ForConsumer(home.Name).OrderBy(s => s.Owner, StringComparer.Ordinal).ThenBy(s => s.Capability, StringComparer.Ordinal))
         {
-            var publication = capability.Resource is { } on ? publications.GetValueOrDefault(on) : null;
+            if ((ReferenceEquals(home, tenant) || share.Owner == tenant.Name)
+                && caller.Policy.Tenants.TryGetValue(share.Owner, out var owner) && owner.Capabilities.TryGetValue(share.Capability, out var capability)
+                && (resource is null || string.Equals(capability.Resource, resource, StringComparison.Ordinal))
+                && CatalogAccess.EvaluateShared(home, share, subject, purpose) is var access && access.Has(CapabilityPermissions.Discover))
+            {
+                candidates.Add((owner, capability, access));
+            }
+        }
+
+        var publications = new Dictionary<string, Dictionary<string, Publication>>(StringComparer.Ordinal);
+        foreach (var owner in candidates.Select(c => c.Owner.Name).Distinct(StringComparer.Ordinal))
+        {
+            publications[owner] = await ReadPublicationsAsync(owner, resource, needed: true, cancellationToken);
+        }
+
+        List<DiscoveredCapabilityView> listed = [];
+        foreach (var (owner, capability, access) in candidates)
+        {
+            var shared = !ReferenceEquals(owner, home);
+            var publication = capability.Resource is { } on ? publications[owner.Name].GetValueOrDefault(on) : null;
             var tools = publication?.Tools.Where(t => t.Capability == capability.Name).ToList() ?? [];
             var published = tools.Count > 0;
-            var executable = CatalogAccess.MayExecuteNow(tenant.Catalog, access, published);
-            if (CatalogAccess.Visibility(mayDiscover: true, executable, tenant.Catalog.Discovery) == CatalogVisibility.Hidden)
+
+            // A shared capability is executed under the owner's publishing rule, and hidden when either side hides.
+            var executable = CatalogAccess.MayExecuteNow(owner.Catalog, access, published);
+            var mode = shared && owner.Catalog.Discovery == DiscoveryMode.Hide ? DiscoveryMode.Hide : home.Catalog.Discovery;
+            if (CatalogAccess.Visibility(mayDiscover: true, executable, mode) == CatalogVisibility.Hidden)
             {
                 continue;
             }
@@ -104,12 +131,13 @@ internal sealed class DiscoveryEndpoint(IPolicyProvider policyProvider, ICatalog
                 executable,
                 executable ? null : access.Has(CapabilityPermissions.Execute) ? "not_published" : "not_permitted",
                 executable ? access.Purposes : null,
-                capability.RequireProofOfPossession || tenant.RequireProofOfPossession,
+                capability.RequireProofOfPossession || owner.RequireProofOfPossession || home.RequireProofOfPossession,
                 published,
                 published ? publication!.Version : null,
                 published
                     ? [.. tools.Select(t => new DiscoveredToolView(t.Name, t.Title, t.Description, t.InputSchemaSha256))]
-                    : [.. capability.Tools.Select(t => new DiscoveredToolView(t, null, null, null))]));
+                    : [.. capability.Tools.Select(t => new DiscoveredToolView(t, null, null, null))],
+                shared ? owner.Name : null));
         }
 
         context.Response.Headers.CacheControl = "no-store";

@@ -242,6 +242,7 @@ internal sealed class TokenExchangeService(
             Binding = subject.ProofKeyThumbprint is { } jkt ? new GrantBinding(jkt, null)
                 : subject.CertificateThumbprint is { } thumbprint ? new GrantBinding(null, thumbprint) : null,
             TaskLimits = TaskLimitsOf(allowed),
+            ConsumerTenant = allowed.ConsumerTenant,
         };
         auditContext.TenantDecided(allowed.Tenant);
         var issuedEvent = auditContext.Event(issuedAt) with
@@ -253,6 +254,7 @@ internal sealed class TokenExchangeService(
             Audience = allowed.Audience,
             TaskId = taskId,
             GrantId = grantId,
+            ConsumerTenant = allowed.ConsumerTenant,
         };
 
         RecordGrantOutcome recorded;
@@ -295,6 +297,7 @@ internal sealed class TokenExchangeService(
                 subject.ProofKeyThumbprint)
             {
                 Caller = allowed.Caller,
+                ConsumerTenant = allowed.ConsumerTenant,
             });
         }
 

@@ -55,6 +55,12 @@ public sealed record GrantRecord
     /// </summary>
     public int? StatusIndex { get; init; }
 
+    /// <summary>
+    /// For a capability shared across tenants (docs/sharing.md): the consuming tenant, the subject's own;
+    /// <see cref="Tenant"/> is then the owner, whose admins, indexes and revocation feed the grant is in. Null otherwise.
+    /// </summary>
+    public string? ConsumerTenant { get; init; }
+
     /// <summary>Active or revoked.</summary>
     public GrantStatus Status { get; init; } = GrantStatus.Active;
 

@@ -63,6 +63,7 @@ internal sealed class BrokerTokenSubjectValidator : ISubjectTokenValidator
             Grant = new BrokerGrantContext(grant.Id, grant.Tenant, grant.Capabilities, grant.Audience, grant.ActorChain, grant.TaskId, grant.Purpose, grant.Binding?.X509Thumbprint, grant.Binding?.JwkThumbprint)
             {
                 Caller = CallerOf(token),
+                ConsumerTenant = grant.ConsumerTenant,
             },
         });
     }

@@ -15,6 +15,12 @@ public static class CapabilityTokenClaims
     /// </summary>
     public const string Caller = "caller";
 
+    /// <summary>
+    /// On a token of a capability shared across tenants: the consuming tenant, the subject's own (<see cref="Tenant"/>
+    /// names the owner, whose MCP servers accept the token). Absent otherwise.
+    /// </summary>
+    public const string ConsumerTenant = "consumer_tenant";
+
     /// <summary>RFC 7800 confirmation claim.</summary>
     public const string Confirmation = "cnf";
 

@@ -42,6 +42,12 @@ internal sealed class CapabilityTokenIssuer(ISigningKeyProvider keys, IOptions<B
             writer.WriteNumber(JwtRegisteredClaimNames.Nbf, request.IssuedAt.ToUnixTimeSeconds());
             writer.WriteNumber(JwtRegisteredClaimNames.Exp, request.ExpiresAt.ToUnixTimeSeconds());
             writer.WriteString(CapabilityTokenClaims.Tenant, request.Tenant);
+            if (request.ConsumerTenant is not null)
+            {
+                // Shared across tenants: tenant is the owner (its MCP servers, its feed); this names the caller's own.
+                writer.WriteString(CapabilityTokenClaims.ConsumerTenant, request.ConsumerTenant);
+            }
+
             writer.WriteString(CapabilityTokenClaims.TaskId, request.TaskId);
             writer.WriteString(CapabilityTokenClaims.Purpose, request.Purpose);
 

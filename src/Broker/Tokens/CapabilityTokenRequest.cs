@@ -19,6 +19,9 @@ public sealed record CapabilityTokenRequest(
 {
     /// <summary>The kinds of the chain that caused the request (the <c>caller</c> claim); a workload for itself by default.</summary>
     public Broker.Policy.CallerKinds Caller { get; init; } = Broker.Policy.CallerKinds.Workload;
+
+    /// <summary>The consuming tenant of a shared capability (the <c>consumer_tenant</c> claim); null for none.</summary>
+    public string? ConsumerTenant { get; init; }
 }
 
 /// <summary>

@@ -46,6 +46,35 @@ public sealed class PolicyCheckCommandTests : IDisposable
     }
 
     [Fact]
+    public async Task PolicyCheck_Sharing_PrintsBothSidesAndWarnsAboutOneSidedEntries()
+    {
+        // Arrange: acme shares invoices.read with beta (which accepts it) and with gamma (which does not).
+        File.WriteAllText(Path.Combine(_directory, "acme.yaml"), ValidPolicy + "\nshares:\n  - capabilities: [invoices.read]\n    tenants: [beta, gamma]\n    permissions: [discover, execute]\n");
+        File.WriteAllText(Path.Combine(_directory, "beta.yaml"), "tenant: beta\naccepts:\n  - tenant: acme\n    capabilities: [invoices.read]\n");
+        File.WriteAllText(Path.Combine(_directory, "gamma.yaml"), "tenant: gamma\n");
+        using var stdout = new StringWriter();
+        using var stderr = new StringWriter();
+
+        // Act
+        var exitCode = await Program.RunAsync(["policy", "check", _directory], stdout, stderr);
+        using var json = new StringWriter();
+        var jsonExit = await Program.RunAsync(["--json", "policy", "check", _directory], json, new StringWriter());
+
+        // Assert: valid (a one-sided share is not an error), both sides shown, the one-sided share a warning with its line.
+        Assert.Equal((0, 0), (exitCode, jsonExit));
+        Assert.Contains("shared: acme shares invoices.read with beta (discover, execute); beta accepts it as acme:invoices.read", stdout.ToString(), StringComparison.Ordinal);
+        Assert.DoesNotContain("with gamma", stdout.ToString(), StringComparison.Ordinal);
+        Assert.Contains(
+            $"{Path.Join(_directory, "acme.yaml")}:17: warning: acme shares invoices.read with gamma, which does not accept it: nothing crosses",
+            stderr.ToString(),
+            StringComparison.Ordinal);
+        using var document = JsonDocument.Parse(json.ToString());
+        var shared = Assert.Single(document.RootElement.GetProperty("shared").EnumerateArray());
+        Assert.Equal("beta", shared.GetProperty("consumer").GetString());
+        Assert.Single(document.RootElement.GetProperty("warnings").EnumerateArray());
+    }
+
+    [Fact]
     public async Task PolicyCheck_InvalidDirectory_Exit5WithFileLineColumn()
     {
         // Arrange

@@ -87,6 +87,24 @@ public abstract partial class GrantStoreContractTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task RecordAsync_SharedGrant_KeepsTheConsumerTenantInFindAndListing()
+    {
+        // Arrange: a grant of the owner's capability, for a workload of the consuming tenant.
+        var grant = NewGrant() with { ConsumerTenant = "payments" };
+        var own = NewGrant();
+
+        // Act
+        await Store.RecordAsync(grant, Issued(grant), Ct);
+        await Store.RecordAsync(own, Issued(own), Ct);
+
+        // Assert: the owner's tenant holds both; only the shared one names a consumer.
+        AssertSameGrant(grant, await Store.FindAsync(grant.Id, Ct));
+        Assert.Null((await Store.FindAsync(own.Id, Ct))!.ConsumerTenant);
+        var page = await Store.ListAsync(GrantQuery.ForTenant(grant.Tenant), null, 100, Ct);
+        Assert.Equal("payments", Assert.Single(page.Grants, g => g.Id == grant.Id).ConsumerTenant);
+    }
+
+    [Fact]
     public async Task RecordAsync_SameIdTwice_Throws()
     {
         var grant = NewGrant();
@@ -703,5 +721,6 @@ public abstract partial class GrantStoreContractTests : IAsyncLifetime
         Assert.Equal(expected.Binding, actual.Binding);
         Assert.Equal(expected.PolicyVersion, actual.PolicyVersion);
         Assert.Equal(expected.ParentGrantId, actual.ParentGrantId);
+        Assert.Equal(expected.ConsumerTenant, actual.ConsumerTenant);
     }
 }

@@ -22,6 +22,7 @@ internal static class GrantAssert
         Assert.Equal(expected.Binding, actual.Binding);
         Assert.Equal(expected.PolicyVersion, actual.PolicyVersion);
         Assert.Equal(expected.ParentGrantId, actual.ParentGrantId);
+        Assert.Equal(expected.ConsumerTenant, actual.ConsumerTenant);
         Assert.Equal(expected.StatusIndex, actual.StatusIndex);
         Assert.Equal(expected.Status, actual.Status);
         Assert.Equal(expected.Revocation, actual.Revocation);

@@ -61,6 +61,7 @@ internal sealed class AuditDocument
     [JsonPropertyName("ac")] public string? Actor { get; set; }
     [JsonPropertyName("kid")] public string? KeyId { get; set; }
     [JsonPropertyName("cg")] public CatalogChangeDocument? Catalog { get; set; }
+    [JsonPropertyName("ct")] public string? ConsumerTenant { get; set; }
 
     public static AuditDocument From(AuditEvent e) => new()
     {
@@ -83,6 +84,7 @@ internal sealed class AuditDocument
         SubjectTokenSha256 = e.SubjectTokenSha256,
         Actor = e.Actor,
         KeyId = e.KeyId,
+        ConsumerTenant = e.ConsumerTenant,
         Catalog = e.Catalog is { } c ? new CatalogChangeDocument
         {
             Version = c.Version,
@@ -114,6 +116,7 @@ internal sealed class AuditDocument
         SubjectTokenSha256 = SubjectTokenSha256,
         Actor = Actor,
         KeyId = KeyId,
+        ConsumerTenant = ConsumerTenant,
         Catalog = Catalog is { } c ? new AuditCatalogChange(c.Version, c.Added ?? [], c.Removed ?? [], c.Changed ?? [], c.Withdrawn ?? []) : null,
     };
 

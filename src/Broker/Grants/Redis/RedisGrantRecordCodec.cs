@@ -18,7 +18,8 @@ namespace Broker.Grants.Redis;
 /// a UUID that ends it, 8 that UUID as 16 bytes (<see cref="SplitTask"/>), 9 purpose, 10 policy version, 11
 /// <c>jkt</c> as its 32 decoded bytes, 12 actor chain (space-separated), 13 client (absent: the current actor when
 /// delegated, else the subject), 14 <c>x5t#S256</c> as its 32 bytes, 15 and 16 the two thumbprints as text when they
-/// are not canonical base64url of 32 bytes. Positions 3 to 16 but 8 hold either a number of the
+/// are not canonical base64url of 32 bytes, 17 the consuming tenant of a grant shared across tenants (the record
+/// script takes it from the last ARGV, <see cref="Consumer"/>). Positions 3 to 17 but 8 hold either a number of the
 /// dictionary <see cref="DictionaryNumber"/> picks or, when the dictionary is full, the string itself (a workload's
 /// proof-of-possession key and certificate serve many grants, like its subject); the task only when split. Absent
 /// positions are false, and trailing ones are left out: the rarer a member, the later it comes. The grant ID is
@@ -41,9 +42,9 @@ internal sealed class RedisGrantRecordCodec(TimeSpan retention) : IGrantRecordCo
 {
     /// <summary>Record positions whose value may be a dictionary number: 3 to 16 except the task's UUID (8).</summary>
     public const int FirstInterned = 3;
-    public const int LastInterned = 16;
+    public const int LastInterned = 17;
     private const int TaskUuidPosition = 8;
-    private const int Positions = 16;
+    private const int Positions = 17;
 
     /// <summary>Positions the record script always writes (it leaves out only absent trailing ones past these).</summary>
     private const int RequiredPositions = 10;
@@ -128,6 +129,16 @@ internal sealed class RedisGrantRecordCodec(TimeSpan retention) : IGrantRecordCo
         var bytes = new byte[16];
         uuid.TryWriteBytes(bytes, bigEndian: true, out _);
         return (taskId[..^UuidLength], bytes);
+    }
+
+    /// <summary>
+    /// Record position 17, the consuming tenant of a shared grant ("" for none). Passed as the script's last ARGV rather
+    /// than among positions 1 to 16 of <see cref="Encode"/>, so that no other argument moves.
+    /// </summary>
+    public static RedisValue Consumer(GrantRecord grant)
+    {
+        ArgumentNullException.ThrowIfNull(grant);
+        return grant.ConsumerTenant ?? string.Empty;
     }
 
     /// <inheritdoc />
@@ -329,6 +340,7 @@ internal sealed class RedisGrantRecordCodec(TimeSpan retention) : IGrantRecordCo
             Binding = jkt is null && x5t is null ? null : new GrantBinding(jkt, x5t),
             PolicyVersion = Required(10),
             ParentGrantId = parentGrantId,
+            ConsumerTenant = Text(17),
             StatusIndex = statusIndex,
             Status = stored.RevocationMark is null ? GrantStatus.Active : GrantStatus.Revoked,
             Revocation = stored.RevocationMark is { } mark ? ParseRevocation(mark) : null,

@@ -72,6 +72,7 @@ internal sealed class RedisGrantRecords(
             remainders.Count > 0 ? keys.Revocation(tag, tag + ".").ToString() : string.Empty,
             remainders.Count,
             .. remainders.Select(r => (RedisValue)string.Join(' ', r)),
+            RedisGrantRecordCodec.Consumer(grant),
         ];
         var reply = (RedisResult[])(await redis.EvaluateAsync(nameof(IGrantStore.RecordAsync), RedisGrantScripts.Record, scriptKeys, args, cancellationToken))!;
         switch ((int)reply[0])

@@ -15,7 +15,7 @@ internal static partial class RedisGrantScripts
     /// (all ms; <see cref="StatusIndexing.Plan"/>), then the task's limits (<see cref="TaskLimitCheck"/>, 0 for none):
     /// most grants, longest duration in ms, the prefixes of a grant's record and revocation keys (followed by a tag-less
     /// ID; "" when there are no remainders), how many forbidden remainders follow, and each remainder (capability names,
-    /// space-separated). Returns {1, status index or nothing} when recorded; nothing of the grant is written when it
+    /// space-separated), and last the consuming tenant of a shared grant (record position 17, "" for none). Returns {1, status index or nothing} when recorded; nothing of the grant is written when it
     /// returns {0} (the ID exists), {2} (the parent is revoked, expired or unknown), {3} (the parent belongs to another
     /// tenant), {4} (the status list has no free index), {5} (the task's live grants hold the rest of a forbidden
     /// combination), {6} (the task has had its most grants) or {7} (the task is past its longest duration).
@@ -196,6 +196,8 @@ internal static partial class RedisGrantScripts
           intern(ARGV[15]), task, optional(ARGV[17]), intern(ARGV[18]), intern(ARGV[19]), optional(ARGV[20], intern),
           optional(ARGV[21], intern), optional(ARGV[22], intern), optional(ARGV[23], intern), optional(ARGV[24], intern),
           optional(ARGV[25], intern)}
+        -- Position 17, the consuming tenant of a shared grant, comes last of all ARGV (after the remainders).
+        record[17] = optional(ARGV[38 + remainders], intern)
         while #record > 10 and record[#record] == false do
           record[#record] = nil
         end
@@ -268,7 +270,7 @@ internal static partial class RedisGrantScripts
     /// Reads grants with their revocation marks and the dictionary strings they refer to, in one step (so a
     /// dictionary cannot expire between reading a record and its strings). KEYS: dictionary 0, dictionary 1, then
     /// a grant key and a revocation key per grant. ARGV: now (Unix ms). Returns per grant {record, mark, strings of
-    /// positions 3–16}, false for whatever is absent.
+    /// positions 3–17}, false for whatever is absent.
     /// </summary>
     public const string Read = ExpiryFunctions + """
         local now = tonumber(ARGV[1])
@@ -279,7 +281,7 @@ internal static partial class RedisGrantScripts
           if document then
             local grant = cmsgpack.unpack(document)
             local dictionary = dictionaryOf(expiryOf(grant[1], now), 1)
-            for i = 3, 16 do
+            for i = 3, 17 do
               strings[i - 2] = type(grant[i]) == 'number' and redis.call('HGET', dictionary, grant[i])
             end
           end

@@ -56,6 +56,22 @@ internal static class GoldenFamily
         ParentGrantId = GrantId.RoutingTag("acme") + ".AAAAAAAAAAAAAAAAAAAAAA",
     };
 
+    /// <summary>A grant shared by <c>acme</c> with <c>payments</c>, recorded alone (status index 0): position 17 is the consumer.</summary>
+    public const string SharedHex = "dc0011ceb6a1103bd1fda801020304a67461736b2d31c20506c2c2c2c2c2c20700";
+
+    /// <summary>The shared grant of <see cref="SharedHex"/>, as Broker.Tests' GoldenRecordTests.Shared.</summary>
+    public static GrantRecord Shared { get; } = Parent with
+    {
+        Id = GrantId.RoutingTag("acme") + ".CCCCCCCCCCCCCCCCCCCCCC",
+        Subject = "spiffe://payments.example/agents/reconciler",
+        ClientId = "spiffe://payments.example/agents/reconciler",
+        ActorChain = [],
+        Capabilities = ["files.read"],
+        TaskId = "task-1",
+        Binding = null,
+        ConsumerTenant = "payments",
+    };
+
     /// <summary>A clock standing at <see cref="Now"/>.</summary>
     public static FakeTimeProvider Clock() => new(DateTimeOffset.FromUnixTimeMilliseconds(Now));
 }

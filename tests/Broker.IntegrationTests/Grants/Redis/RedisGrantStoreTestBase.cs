@@ -319,6 +319,24 @@ public abstract class RedisGrantStoreTestBase : GrantStoreContractTests
     }
 
     [Fact]
+    public async Task RecordAsync_SharedGrant_WritesTheGoldenBytesAndReadsTheConsumerBack()
+    {
+        // Arrange
+        var store = await ConnectStoreAsync(new GrantsOptions { Retention = GoldenFamily.Retention }, new StatusListOptions(), GoldenFamily.Clock());
+        var keys = new RedisGrantKeys(KeyPrefix);
+        var tag = GrantId.RoutingTag(GoldenFamily.Shared.Tenant);
+
+        // Act
+        Assert.Equal(0, (await store.RecordWithStatusAsync(GoldenFamily.Shared, Issued(GoldenFamily.Shared), Ct)).StatusIndex);
+
+        // Assert: the bytes Broker.Tests' GoldenRecordTests packs, and the consuming tenant read back.
+        Assert.Equal(GoldenFamily.SharedHex, Convert.ToHexStringLower((byte[])(await Database.StringGetAsync(keys.Grant(tag, GoldenFamily.Shared.Id)))!));
+        var found = await store.FindAsync(GoldenFamily.Shared.Id, Ct);
+        AssertSameGrant(GoldenFamily.Shared with { StatusIndex = 0 }, found);
+        Assert.Equal("payments", found!.ConsumerTenant);
+    }
+
+    [Fact]
     public async Task IsReadyAsync_ReachableRedis_IsTrue()
         => Assert.True(await Store.IsReadyAsync(Ct));
 }

@@ -59,6 +59,39 @@ public sealed class GoldenRecordTests
         StatusIndex = 1,
     };
 
+    /// <summary>A grant of a capability shared across tenants: position 17 holds the consuming tenant.</summary>
+    internal const string SharedHex = "dc0011ceb6a1103bd1fda801020304a67461736b2d31c20506c2c2c2c2c2c20700";
+
+    /// <summary>Shared by <c>acme</c> with <c>payments</c>, recorded alone (status index 0).</summary>
+    internal static GrantRecord Shared { get; } = Parent with
+    {
+        Id = GrantId.RoutingTag("acme") + ".CCCCCCCCCCCCCCCCCCCCCC",
+        Subject = "spiffe://payments.example/agents/reconciler",
+        ClientId = "spiffe://payments.example/agents/reconciler",
+        ActorChain = [],
+        Capabilities = ["files.read"],
+        TaskId = "task-1",
+        Binding = null,
+        ConsumerTenant = "payments",
+        StatusIndex = 0,
+    };
+
+    [Fact]
+    public void RecordScript_SharedGrant_WritesWhatTheRedisScriptWritesAndReadsItBack()
+    {
+        // Arrange
+        var codec = new RedisGrantRecordCodec(Retention);
+        var script = new RecordScript();
+
+        // Act
+        var record = script.Record(codec.Encode(Shared, Now), 0, RedisGrantRecordCodec.Consumer(Shared));
+        var decoded = codec.Decode(Shared.Id, script.Read(record), Now);
+
+        // Assert
+        Assert.Equal(SharedHex, Convert.ToHexStringLower(record));
+        GrantAssert.Same(Shared, decoded);
+    }
+
     [Fact]
     public void RecordScript_GoldenFamily_WritesWhatTheRedisScriptWrites()
     {

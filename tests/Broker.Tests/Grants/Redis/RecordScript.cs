@@ -20,9 +20,10 @@ internal sealed class RecordScript(bool dictionaryFull = false)
 
     /// <summary>
     /// The record value the record script writes for <paramref name="args"/> (<see cref="IGrantRecordCodec.Encode"/>:
-    /// positions 1 to 16, then the parent member), with the status index it allocated.
+    /// positions 1 to 16, then the parent member), with the status index it allocated, and the consuming tenant of a
+    /// shared grant (<see cref="RedisGrantRecordCodec.Consumer"/>, the script's last argument) as position 17.
     /// </summary>
-    public byte[] Record(RedisValue[] args, int? statusIndex)
+    public byte[] Record(RedisValue[] args, int? statusIndex, RedisValue? consumer = null)
     {
         // As the script: the task's prefix is numbered first (only when its UUID was split off), then the positions
         // in order; optional positions are false when empty, and numbered otherwise.
@@ -33,6 +34,7 @@ internal sealed class RecordScript(bool dictionaryFull = false)
             Intern(args[5]), task, Optional(args[7], intern: false), Intern(args[8]), Intern(args[9]),
             Optional(args[10], intern: true), Optional(args[11], intern: true), Optional(args[12], intern: true),
             Optional(args[13], intern: true), Optional(args[14], intern: true), Optional(args[15], intern: true),
+            Optional(consumer ?? RedisValue.EmptyString, intern: true),
         ];
         while (record.Count > 10 && record[^1] is false)
         {
@@ -73,10 +75,10 @@ internal sealed class RecordScript(bool dictionaryFull = false)
         return writer.ToArray();
     }
 
-    /// <summary>What the read script returns for a record: its strings for the numbered positions 3 to 16.</summary>
+    /// <summary>What the read script returns for a record: its strings for the numbered positions 3 to 17.</summary>
     public StoredGrant Read(byte[] record, string? mark = null)
     {
-        var strings = new byte[]?[14];
+        var strings = new byte[]?[15];
         var reader = new Reader(record);
         var count = reader.ArrayHeader();
         for (var position = 1; position <= count; position++)

@@ -284,7 +284,7 @@ public sealed class RedisGrantRecordCodecTests
     [InlineData("not an array")]
     [InlineData("a map")]
     [InlineData("nine positions")]
-    [InlineData("seventeen positions")]
+    [InlineData("eighteen positions")]
     [InlineData("a reserved marker")]
     [InlineData("a float expiry")]
     [InlineData("a string expiry")]
@@ -321,7 +321,7 @@ public sealed class RedisGrantRecordCodecTests
             "not an array" => Pack(w => w.Value(Encoding.UTF8.GetBytes("acme"))),
             "a map" => [0x81, 0xa1, (byte)'t', 0xa4, .. "acme"u8],
             "nine positions" => Pack(w => w.Array(values[..9])),
-            "seventeen positions" => Pack(w => w.Array([.. values, .. Enumerable.Repeat<object>(false, 17 - values.Count)])),
+            "eighteen positions" => Pack(w => w.Array([.. values, .. Enumerable.Repeat<object>(false, 18 - values.Count)])),
             "a reserved marker" => Replace(values, 0, [0xc1]),
             "a float expiry" => Replace(values, 0, [0xcb, 0x42, 0x79, 0xb0, 0x8a, 0x6f, 0xc0, 0x00, 0x00]),
             "a string expiry" => Record(values, 0, "1764000600123"u8.ToArray()),
