@@ -14,22 +14,36 @@ public static class CatalogAccess
 {
     /// <summary>
     /// What <paramref name="subject"/> may do with <paramref name="capability"/> by the rules of
-    /// <paramref name="tenant"/>, as a direct caller (no delegation): the permissions of every rule that names the
+    /// <paramref name="tenant"/>, as a direct caller (no new actor): the permissions of every rule that names the
     /// capability and matches the subject and its claims. Execute counts only from rules that allow
-    /// <paramref name="purpose"/> (any purpose when it is null, the allowed purposes then reported).
+    /// <paramref name="purpose"/> (any purpose when it is null, the allowed purposes then reported) and whose caller
+    /// conditions the caller's chain meets, and only when it also meets the capability's own (the exchange's order:
+    /// <see cref="PolicyEvaluator"/>, with the same <see cref="CallerConditions.Check"/>).
     /// </summary>
     /// <param name="tenant">The subject's tenant, which declares the capability.</param>
     /// <param name="capability">The capability.</param>
     /// <param name="subject">The validated caller.</param>
     /// <param name="purpose">The purpose the caller would execute for, or null when it has not said.</param>
-    /// <returns>The permissions held, and for execute the purposes it is limited to.</returns>
-    public static CapabilityAccess Evaluate(TenantPolicy tenant, Capability capability, WorkloadIdentity subject, string? purpose = null)
+    /// <param name="caller">
+    /// The kinds of the caller's chain (<see cref="PolicyEvaluator.CallerOf"/>); null takes a broker token's own chain,
+    /// else a workload calling for itself.
+    /// </param>
+    /// <returns>
+    /// The permissions held, for execute the purposes it is limited to and what may still refuse it at the token
+    /// endpoint (<see cref="CapabilityAccess.Conditions"/>), and when caller conditions withheld execute, why.
+    /// </returns>
+    public static CapabilityAccess Evaluate(TenantPolicy tenant, Capability capability, WorkloadIdentity subject, string? purpose = null, CallerKinds? caller = null)
     {
         ArgumentNullException.ThrowIfNull(tenant);
         ArgumentNullException.ThrowIfNull(capability);
         ArgumentNullException.ThrowIfNull(subject);
+        caller ??= subject.Grant is { } grant ? PolicyEvaluator.KindsOf(grant) : CallerKinds.Workload;
         var held = CapabilityPermissions.None;
         SortedSet<string>? purposes = new(StringComparer.Ordinal);
+        PolicyDenialReason? denial = null;
+        var decidesAlone = false;
+        var delegates = false;
+        var purposeRequired = false;
         foreach (var rule in tenant.Rules)
         {
             if (!rule.Covers(capability.Name) || !rule.MatchesSubject(subject)
@@ -48,7 +62,17 @@ public static class CatalogAccess
                 continue;
             }
 
+            // The rule's approval path: which callers it is for (the evaluator's check, on the same chain).
+            if (rule.Caller?.Check(caller, purpose) is { } refused)
+            {
+                denial ??= refused;
+                continue;
+            }
+
+            purposeRequired |= rule.Caller?.RequirePurpose == true;
             held |= CapabilityPermissions.Execute;
+            decidesAlone |= rule.DecisionPoint is null;
+            delegates |= rule.DecisionPoint is not null;
             if (rule.Purposes is null)
             {
                 purposes = null;
@@ -59,7 +83,37 @@ public static class CatalogAccess
             }
         }
 
-        return new CapabilityAccess(held, (held & CapabilityPermissions.Execute) == 0 || purpose is not null ? null : purposes?.ToArray());
+        // The capability's own conditions hold whichever rule allows it; checked once a rule does, as the evaluator does.
+        if ((held & CapabilityPermissions.Execute) != 0 && capability.Caller?.Check(caller, purpose) is { } floor)
+        {
+            held &= ~CapabilityPermissions.Execute;
+            denial = floor;
+        }
+
+        if ((held & CapabilityPermissions.Execute) == 0)
+        {
+            return new CapabilityAccess(held, null) { Denial = denial };
+        }
+
+        purposeRequired |= capability.Caller?.RequirePurpose == true;
+        var conditions = ExecutionConditions.None;
+        if (purpose is null && purposeRequired)
+        {
+            conditions |= ExecutionConditions.Purpose;
+        }
+
+        if (!decidesAlone && delegates)
+        {
+            conditions |= ExecutionConditions.DecisionPoint;
+        }
+
+        if (tenant.TaskLimits is { } limits && (limits.MaxGrants is not null || limits.MaxDuration is not null
+            || limits.ForbiddenCombinations.Any(c => c.Contains(capability.Name))))
+        {
+            conditions |= ExecutionConditions.TaskLimits;
+        }
+
+        return new CapabilityAccess(held, purpose is not null ? null : purposes?.ToArray()) { Conditions = conditions };
     }
 
     /// <summary>
@@ -111,6 +165,18 @@ public static class CatalogAccess
 /// </param>
 public readonly record struct CapabilityAccess(CapabilityPermissions Permissions, IReadOnlyList<string>? Purposes)
 {
+    /// <summary>
+    /// When execute is not held although a rule would give it: the caller condition (<c>caller:</c> of a rule or of the
+    /// capability) the caller's chain breaks, the first one met. Null otherwise.
+    /// </summary>
+    public PolicyDenialReason? Denial { get; init; }
+
+    /// <summary>
+    /// When execute is held: what the token endpoint still checks that discovery does not decide (a purpose to declare,
+    /// the task's other grants, a decision point). <see cref="ExecutionConditions.None"/> when nothing.
+    /// </summary>
+    public ExecutionConditions Conditions { get; init; }
+
     /// <summary>True when every permission of <paramref name="permission"/> is held.</summary>
     public bool Has(CapabilityPermissions permission) => (Permissions & permission) == permission && permission != CapabilityPermissions.None;
 }
@@ -126,4 +192,24 @@ public enum CatalogVisibility
 
     /// <summary>Listed, marked as not executable by this caller now.</summary>
     ListedNotExecutable = 2,
+}
+
+/// <summary>
+/// What can still refuse a capability that discovery reports executable: each depends on the request or on something
+/// discovery does not ask (the task's other grants, an external decision point), so it is named, not decided.
+/// </summary>
+[Flags]
+public enum ExecutionConditions
+{
+    /// <summary>Nothing: the token endpoint will issue for this caller and capability (policy unchanged).</summary>
+    None = 0,
+
+    /// <summary>A <c>caller.require_purpose</c> applies and no purpose was given: the request must declare one.</summary>
+    Purpose = 1,
+
+    /// <summary>The tenant's <c>task_limits</c> apply: the task's other grants may refuse it (checked with the grant record).</summary>
+    TaskLimits = 2,
+
+    /// <summary>Only rules that delegate to an AuthZEN decision point allow it: that decision point must also permit.</summary>
+    DecisionPoint = 4,
 }

@@ -8,6 +8,9 @@ public sealed class PolicyRule
     /// <summary>The rule's name (<c>name:</c>, else its line), for logs.</summary>
     public required string Name { get; init; }
 
+    /// <summary>Where the rule is written: its file relative to the policy directory and line (<c>acme.yaml:42</c>); empty when built in code.</summary>
+    public string Source { get; init; } = "";
+
     /// <summary>Who the rule is for; matched from any source that placed the identity in the tenant.</summary>
     public required IReadOnlyList<SubjectPattern> Subjects { get; init; }
 

@@ -77,11 +77,13 @@ internal sealed class DiscoveryEndpoint(IPolicyProvider policyProvider, ICatalog
         }
 
         // :: Step 3. Each capability: what the subject may do, whether it is published, and so how it is listed.
+        // The caller's chain is judged as the token endpoint judges it (caller: conditions on rules and capabilities).
         var tenant = caller.Tenant;
+        var kinds = PolicyEvaluator.CallerOf(caller.Policy, tenant, subject);
         var candidates = tenant.Capabilities.Values
             .Where(c => resource is null || string.Equals(c.Resource, resource, StringComparison.Ordinal))
             .OrderBy(c => c.Name, StringComparer.Ordinal)
-            .Select(c => (Capability: c, Access: CatalogAccess.Evaluate(tenant, c, subject, purpose)))
+            .Select(c => (Capability: c, Access: CatalogAccess.Evaluate(tenant, c, subject, purpose, kinds)))
             .Where(c => c.Access.Has(CapabilityPermissions.Discover))
             .ToList();
         var publications = await ReadPublicationsAsync(tenant.Name, resource, candidates.Count > 0, cancellationToken);
@@ -102,8 +104,9 @@ internal sealed class DiscoveryEndpoint(IPolicyProvider policyProvider, ICatalog
                 capability.Resource,
                 capability.Audience,
                 executable,
-                executable ? null : access.Has(CapabilityPermissions.Execute) ? "not_published" : "not_permitted",
+                executable ? null : NotExecutableReason(access),
                 executable ? access.Purposes : null,
+                executable ? ConditionsText(access.Conditions) : null,
                 capability.RequireProofOfPossession || tenant.RequireProofOfPossession,
                 published,
                 published ? publication!.Version : null,
@@ -122,6 +125,42 @@ internal sealed class DiscoveryEndpoint(IPolicyProvider policyProvider, ICatalog
                 grantIds.Count == 1 ? subject.Id : null,
                 listed),
             CatalogJsonContext.Default.DiscoveryView);
+    }
+
+    /// <summary>
+    /// Why a listed capability is not executable: <c>not_published</c>, the caller condition the caller's chain breaks
+    /// (the reason code the token endpoint would give, without its <c>policy.</c> prefix), or <c>not_permitted</c>.
+    /// </summary>
+    internal static string NotExecutableReason(CapabilityAccess access) =>
+        access.Has(CapabilityPermissions.Execute) ? "not_published"
+        : access.Denial is { } denial ? Exchange.PolicyDenials.ToError(denial).Reason.Replace("policy.", "", StringComparison.Ordinal)
+        : "not_permitted";
+
+    /// <summary>The conditions of an executable capability, as the view names them; null when none.</summary>
+    internal static IReadOnlyList<string>? ConditionsText(ExecutionConditions conditions)
+    {
+        if (conditions == ExecutionConditions.None)
+        {
+            return null;
+        }
+
+        List<string> names = [];
+        if (conditions.HasFlag(ExecutionConditions.Purpose))
+        {
+            names.Add("purpose");
+        }
+
+        if (conditions.HasFlag(ExecutionConditions.TaskLimits))
+        {
+            names.Add("task_limits");
+        }
+
+        if (conditions.HasFlag(ExecutionConditions.DecisionPoint))
+        {
+            names.Add("decision_point");
+        }
+
+        return names;
     }
 
     private async Task<Dictionary<string, Publication>> ReadPublicationsAsync(string tenant, string? resource, bool needed, CancellationToken cancellationToken)
