@@ -38,6 +38,7 @@ public static class CatalogAccess
         ArgumentNullException.ThrowIfNull(capability);
         ArgumentNullException.ThrowIfNull(subject);
         caller ??= subject.Grant is { } grant ? PolicyEvaluator.KindsOf(grant) : CallerKinds.Workload;
+        IReadOnlyList<string> chain = subject.Grant?.ActorChain ?? [];
         var held = CapabilityPermissions.None;
         SortedSet<string>? purposes = new(StringComparer.Ordinal);
         PolicyDenialReason? denial = null;
@@ -62,8 +63,9 @@ public static class CatalogAccess
                 continue;
             }
 
-            // The rule's approval path: which callers it is for (the evaluator's check, on the same chain).
-            if (rule.Caller?.Check(caller, purpose) is { } refused)
+            // A broker token's chain must be one the rule lets act, then the rule's approval path must take the
+            // caller's kinds: the evaluator's checks, on the same chain.
+            if ((rule.CheckDelegation(chain, actor: null) ?? rule.Caller?.Check(caller, purpose)) is { } refused)
             {
                 denial ??= refused;
                 continue;

@@ -182,22 +182,12 @@ public sealed class PolicyEvaluator(TimeProvider timeProvider)
                 continue;
             }
 
-            if (chain.Count > 0)
+            // The actor of this request is matched with its source; an actor carried over from the
+            // subject token's chain is known by its identity only.
+            if (rule.CheckDelegation(chain, request.Actor) is { } delegationDenial)
             {
-                // The actor of this request is matched with its source; an actor carried over from the
-                // subject token's chain is known by its identity only.
-                if (rule.Delegation is not { } delegation
-                    || !(request.Actor is { } actor ? delegation.AllowsActor(actor) : delegation.AllowsActor(chain[0])))
-                {
-                    reason = PolicyDenialReason.ActorNotAllowed;
-                    continue;
-                }
-
-                if (chain.Count > delegation.MaxDepth)
-                {
-                    reason = PolicyDenialReason.DelegationTooDeep;
-                    continue;
-                }
+                reason = delegationDenial;
+                continue;
             }
 
             // The rule's approval path: which callers it is for.

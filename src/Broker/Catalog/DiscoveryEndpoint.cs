@@ -129,12 +129,14 @@ internal sealed class DiscoveryEndpoint(IPolicyProvider policyProvider, ICatalog
 
     /// <summary>
     /// Why a listed capability is not executable: <c>not_published</c>, the caller condition the caller's chain breaks
-    /// (the reason code the token endpoint would give, without its <c>policy.</c> prefix), or <c>not_permitted</c>.
+    /// (the reason code the token endpoint would give, without its area prefix such as <c>policy.</c>), or <c>not_permitted</c>.
     /// </summary>
     internal static string NotExecutableReason(CapabilityAccess access) =>
         access.Has(CapabilityPermissions.Execute) ? "not_published"
-        : access.Denial is { } denial ? Exchange.PolicyDenials.ToError(denial).Reason.Replace("policy.", "", StringComparison.Ordinal)
+        : access.Denial is { } denial ? ReasonName(Exchange.PolicyDenials.ToError(denial).Reason)
         : "not_permitted";
+
+    private static string ReasonName(string code) => code[(code.IndexOf('.', StringComparison.Ordinal) + 1)..];
 
     /// <summary>The conditions of an executable capability, as the view names them; null when none.</summary>
     internal static IReadOnlyList<string>? ConditionsText(ExecutionConditions conditions)
