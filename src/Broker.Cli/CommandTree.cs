@@ -33,6 +33,7 @@ internal static class CommandTree
             CatalogPublishCommand.Create(globals, environment),
             CatalogUnpublishCommand.Create(globals, environment),
         });
+        root.Subcommands.Add(ReviewCommand.Create(globals, environment));
         root.Subcommands.Add(new Command("policy", "Work with policy files")
         {
             PolicyCheckCommand.Create(globals, environment),

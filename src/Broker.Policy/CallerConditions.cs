@@ -22,14 +22,20 @@ public sealed record CallerConditions
     /// <summary>True (<c>require_purpose: true</c>) refuses a request that declares no purpose (a jwt-bearer grant without one).</summary>
     public bool RequirePurpose { get; init; }
 
-    /// <summary>Null when the chain and purpose meet every condition; otherwise the first one they break.</summary>
+    /// <summary>
+    /// Null when the chain and purpose meet every condition; otherwise the first one they break. The one check of caller
+    /// conditions: the exchange (<see cref="PolicyEvaluator"/>) and discovery (<see cref="CatalogAccess"/>) both call it.
+    /// </summary>
     /// <param name="caller">The kinds of the chain that caused the request.</param>
-    /// <param name="purpose">The request's purpose (<see cref="Grammar.NoPurpose"/> when it declared none).</param>
+    /// <param name="purpose">
+    /// The request's purpose (<see cref="Grammar.NoPurpose"/> when it declared none); null when it is not known yet
+    /// (discovery without <c>purpose=</c>), which skips <see cref="RequirePurpose"/>: the caller can still declare one.
+    /// </param>
     /// <returns>Null, or why not.</returns>
-    public PolicyDenialReason? Check(CallerKinds caller, string purpose)
+    public PolicyDenialReason? Check(CallerKinds caller, string? purpose)
     {
         ArgumentNullException.ThrowIfNull(caller);
-        if (RequirePurpose && string.Equals(purpose, Grammar.NoPurpose, StringComparison.Ordinal))
+        if (RequirePurpose && purpose is not null && string.Equals(purpose, Grammar.NoPurpose, StringComparison.Ordinal))
         {
             return PolicyDenialReason.PurposeRequired;
         }

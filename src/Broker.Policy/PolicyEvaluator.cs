@@ -34,7 +34,7 @@ public sealed class PolicyEvaluator(TimeProvider timeProvider)
         // (RFC 8693 §4.1: the most recent actor is the outermost act claim).
         var grant = request.Subject.Grant;
         IReadOnlyList<string> chain = grant?.ActorChain ?? [];
-        var caller = grant is not null ? KindsOf(grant) : new CallerKinds(KindOf(policy, tenant.Name, request.Subject), []);
+        var caller = CallerOf(policy, tenant, request.Subject);
         if (request.Actor is { } actor)
         {
             var (actorTenant, _) = ResolveTenant(policy, actor);
@@ -191,22 +191,12 @@ public sealed class PolicyEvaluator(TimeProvider timeProvider)
                 continue;
             }
 
-            if (chain.Count > 0)
+            // The actor of this request is matched with its source; an actor carried over from the
+            // subject token's chain is known by its identity only.
+            if (rule.CheckDelegation(chain, request.Actor) is { } delegationDenial)
             {
-                // The actor of this request is matched with its source; an actor carried over from the
-                // subject token's chain is known by its identity only.
-                if (rule.Delegation is not { } delegation
-                    || !(request.Actor is { } actor ? delegation.AllowsActor(actor) : delegation.AllowsActor(chain[0])))
-                {
-                    reason = PolicyDenialReason.ActorNotAllowed;
-                    continue;
-                }
-
-                if (chain.Count > delegation.MaxDepth)
-                {
-                    reason = PolicyDenialReason.DelegationTooDeep;
-                    continue;
-                }
+                reason = delegationDenial;
+                continue;
             }
 
             // The rule's approval path: which callers it is for.
@@ -351,10 +341,26 @@ public sealed class PolicyEvaluator(TimeProvider timeProvider)
     }
 
     /// <summary>
+    /// The kinds of the chain a subject brings before any new actor: a broker token's own chain (its <c>caller</c>
+    /// claim), else the subject alone, of the kind <see cref="KindOf"/> says. Discovery computes a caller's kinds with
+    /// it too, so the catalog and the exchange judge <c>caller:</c> conditions on the same chain.
+    /// </summary>
+    /// <param name="policy">The policy snapshot in force.</param>
+    /// <param name="tenant">The subject's tenant.</param>
+    /// <param name="subject">The validated subject.</param>
+    /// <returns>The chain's kinds.</returns>
+    public static CallerKinds CallerOf(PolicySet policy, TenantPolicy tenant, WorkloadIdentity subject)
+    {
+        ArgumentNullException.ThrowIfNull(tenant);
+        ArgumentNullException.ThrowIfNull(subject);
+        return subject.Grant is { } grant ? KindsOf(grant) : new CallerKinds(KindOf(policy, tenant.Name, subject), []);
+    }
+
+    /// <summary>
     /// The kinds a token of this broker carries, when they fit its chain; otherwise (a token minted before the claim
     /// existed) every identity of the chain is taken for a workload.
     /// </summary>
-    private static CallerKinds KindsOf(BrokerGrantContext grant) =>
+    internal static CallerKinds KindsOf(BrokerGrantContext grant) =>
         grant.Caller is { } kinds && kinds.Actors.Count == grant.ActorChain.Count
             ? kinds
             : new CallerKinds(PrincipalKind.Workload, [.. grant.ActorChain.Select(_ => PrincipalKind.Workload)]);

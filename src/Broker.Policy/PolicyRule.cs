@@ -8,6 +8,9 @@ public sealed class PolicyRule
     /// <summary>The rule's name (<c>name:</c>, else its line), for logs.</summary>
     public required string Name { get; init; }
 
+    /// <summary>Where the rule is written: its file relative to the policy directory and line (<c>acme.yaml:42</c>); empty when built in code.</summary>
+    public string Source { get; init; } = "";
+
     /// <summary>Who the rule is for; matched from any source that placed the identity in the tenant.</summary>
     public required IReadOnlyList<SubjectPattern> Subjects { get; init; }
 
@@ -39,6 +42,32 @@ public sealed class PolicyRule
     /// <param name="capability">A capability name.</param>
     /// <returns>True when covered.</returns>
     public bool Covers(string capability) => Capabilities is null || Capabilities.Contains(capability);
+
+    /// <summary>
+    /// Null when the rule lets <paramref name="chain"/> act for its subjects: no chain, or a delegation that allows the
+    /// current actor within its depth. The exchange and discovery both ask this, so they agree on delegated callers.
+    /// </summary>
+    /// <param name="chain">The delegation chain, current actor first; empty without delegation.</param>
+    /// <param name="actor">
+    /// The actor presented with this request, matched with its source; null when the current actor is an earlier link
+    /// carried over from a broker token's chain, known by its identity only.
+    /// </param>
+    /// <returns>Null, <see cref="PolicyDenialReason.ActorNotAllowed"/> or <see cref="PolicyDenialReason.DelegationTooDeep"/>.</returns>
+    public PolicyDenialReason? CheckDelegation(IReadOnlyList<string> chain, WorkloadIdentity? actor)
+    {
+        ArgumentNullException.ThrowIfNull(chain);
+        if (chain.Count == 0)
+        {
+            return null;
+        }
+
+        if (Delegation is not { } delegation || !(actor is not null ? delegation.AllowsActor(actor) : delegation.AllowsActor(chain[0])))
+        {
+            return PolicyDenialReason.ActorNotAllowed;
+        }
+
+        return chain.Count > delegation.MaxDepth ? PolicyDenialReason.DelegationTooDeep : null;
+    }
 
     /// <summary>True when a pattern of <see cref="Subjects"/> matches the identity, from any source that placed it in the tenant.</summary>
     /// <param name="subject">The validated subject.</param>

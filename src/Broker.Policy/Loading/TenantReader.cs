@@ -241,6 +241,7 @@ internal static class TenantReader
         return new PolicyRule
         {
             Name = name,
+            Source = r.File + ":" + map.Start.Line.ToString(System.Globalization.CultureInfo.InvariantCulture),
             Subjects = subjects,
             Claims = ReadClaims(r, map, What),
             Capabilities = capabilities is null || capabilities.Contains("*") ? null : capabilities.ToFrozenSet(StringComparer.Ordinal),

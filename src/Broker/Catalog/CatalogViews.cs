@@ -61,8 +61,16 @@ internal sealed record DiscoveryView(
 /// <param name="Resource">Its resource, if any.</param>
 /// <param name="Audience">Its logical audience, if any.</param>
 /// <param name="Executable">Whether the caller could obtain a token for it now.</param>
-/// <param name="Reason">Why not, when not executable: <c>not_permitted</c> or <c>not_published</c>.</param>
+/// <param name="Reason">
+/// Why not, when not executable: <c>not_permitted</c>, <c>not_published</c>, or the caller condition the caller breaks
+/// (<c>human_principal_required</c>, <c>workload_principal_required</c>, <c>autonomous_caller</c>,
+/// <c>caller_chain_too_long</c>, <c>actor_kind_not_allowed</c>, <c>purpose_required</c>).
+/// </param>
 /// <param name="Purposes">When execute is limited to some purposes: those.</param>
+/// <param name="Conditional">
+/// When executable but the token endpoint still checks something discovery does not decide: <c>purpose</c> (one must be
+/// declared), <c>task_limits</c> (the task's other grants), <c>decision_point</c> (an AuthZEN PDP must permit).
+/// </param>
 /// <param name="ProofOfPossession">Tokens for it must be DPoP- or mTLS-bound.</param>
 /// <param name="Published">Whether its MCP server has published tools under it.</param>
 /// <param name="Version">The resource's catalog version, when published.</param>
@@ -75,6 +83,7 @@ internal sealed record DiscoveredCapabilityView(
     bool Executable,
     string? Reason,
     IReadOnlyList<string>? Purposes,
+    IReadOnlyList<string>? Conditional,
     bool ProofOfPossession,
     bool Published,
     long? Version,

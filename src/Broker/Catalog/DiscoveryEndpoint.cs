@@ -82,13 +82,15 @@ internal sealed class DiscoveryEndpoint(IPolicyProvider policyProvider, ICatalog
         // :: Step 3. Each capability: what the subject may do, whether it is published, and so how it is listed. The
         // tenant's own capabilities, then those other tenants share with the subject's tenant (docs/sharing.md), which
         // both sides must let it discover. The grant of a shared capability is looked up in the owner's tenant: its
-        // subject then sees what its own tenant is shared of this owner.
+        // subject then sees what its own tenant is shared of this owner. The caller's chain is judged as the token
+        // endpoint judges it (caller: conditions on rules and capabilities).
         var tenant = caller.Tenant;
         var home = subject.Grant?.ConsumerTenant is { } consumer && caller.Policy.Tenants.TryGetValue(consumer, out var consuming) ? consuming : tenant;
+        var kinds = PolicyEvaluator.CallerOf(caller.Policy, home, subject);
         var candidates = (ReferenceEquals(home, tenant) ? tenant.Capabilities.Values : [])
             .Where(c => resource is null || string.Equals(c.Resource, resource, StringComparison.Ordinal))
             .OrderBy(c => c.Name, StringComparer.Ordinal)
-            .Select(c => (Owner: tenant, Capability: c, Access: CatalogAccess.Evaluate(tenant, c, subject, purpose)))
+            .Select(c => (Owner: tenant, Capability: c, Access: CatalogAccess.Evaluate(tenant, c, subject, purpose, kinds)))
             .Where(c => c.Access.Has(CapabilityPermissions.Discover))
             .ToList();
         foreach (var share in caller.Policy.Sharing.ForConsumer(home.Name).OrderBy(s => s.Owner, StringComparer.Ordinal).ThenBy(s => s.Capability, StringComparer.Ordinal))
@@ -96,7 +98,7 @@ internal sealed class DiscoveryEndpoint(IPolicyProvider policyProvider, ICatalog
             if ((ReferenceEquals(home, tenant) || share.Owner == tenant.Name)
                 && caller.Policy.Tenants.TryGetValue(share.Owner, out var owner) && owner.Capabilities.TryGetValue(share.Capability, out var capability)
                 && (resource is null || string.Equals(capability.Resource, resource, StringComparison.Ordinal))
-                && CatalogAccess.EvaluateShared(home, share, subject, purpose) is var access && access.Has(CapabilityPermissions.Discover))
+                && CatalogAccess.EvaluateShared(home, share, subject, purpose, kinds, capability) is var access && access.Has(CapabilityPermissions.Discover))
             {
                 candidates.Add((owner, capability, access));
             }
@@ -129,8 +131,9 @@ internal sealed class DiscoveryEndpoint(IPolicyProvider policyProvider, ICatalog
                 capability.Resource,
                 capability.Audience,
                 executable,
-                executable ? null : access.Has(CapabilityPermissions.Execute) ? "not_published" : "not_permitted",
+                executable ? null : NotExecutableReason(access),
                 executable ? access.Purposes : null,
+                executable ? ConditionsText(access.Conditions) : null,
                 capability.RequireProofOfPossession || owner.RequireProofOfPossession || home.RequireProofOfPossession,
                 published,
                 published ? publication!.Version : null,
@@ -150,6 +153,44 @@ internal sealed class DiscoveryEndpoint(IPolicyProvider policyProvider, ICatalog
                 grantIds.Count == 1 ? subject.Id : null,
                 listed),
             CatalogJsonContext.Default.DiscoveryView);
+    }
+
+    /// <summary>
+    /// Why a listed capability is not executable: <c>not_published</c>, the caller condition the caller's chain breaks
+    /// (the reason code the token endpoint would give, without its area prefix such as <c>policy.</c>), or <c>not_permitted</c>.
+    /// </summary>
+    internal static string NotExecutableReason(CapabilityAccess access) =>
+        access.Has(CapabilityPermissions.Execute) ? "not_published"
+        : access.Denial is { } denial ? ReasonName(Exchange.PolicyDenials.ToError(denial).Reason)
+        : "not_permitted";
+
+    private static string ReasonName(string code) => code[(code.IndexOf('.', StringComparison.Ordinal) + 1)..];
+
+    /// <summary>The conditions of an executable capability, as the view names them; null when none.</summary>
+    internal static IReadOnlyList<string>? ConditionsText(ExecutionConditions conditions)
+    {
+        if (conditions == ExecutionConditions.None)
+        {
+            return null;
+        }
+
+        List<string> names = [];
+        if (conditions.HasFlag(ExecutionConditions.Purpose))
+        {
+            names.Add("purpose");
+        }
+
+        if (conditions.HasFlag(ExecutionConditions.TaskLimits))
+        {
+            names.Add("task_limits");
+        }
+
+        if (conditions.HasFlag(ExecutionConditions.DecisionPoint))
+        {
+            names.Add("decision_point");
+        }
+
+        return names;
     }
 
     private async Task<Dictionary<string, Publication>> ReadPublicationsAsync(string tenant, string? resource, bool needed, CancellationToken cancellationToken)

@@ -244,6 +244,7 @@ public static class ErrorCatalog
     public static readonly ErrorDescriptor AdminInvalidRevokeBody = new("admin.invalid_revoke_body", OAuthErrors.InvalidRequest, "The body must be {\"reason\": \"…\"} with a reason of 1-256 characters.");
     public static readonly ErrorDescriptor AdminInvalidBulkRevokeBody = new("admin.invalid_bulk_revoke_body", OAuthErrors.InvalidRequest, "The body must name a tenant, at most one of subject or task_id, and a reason of 1-256 characters.");
     public static readonly ErrorDescriptor AdminInvalidAuditQuery = new("admin.invalid_audit_query", OAuthErrors.InvalidRequest, "limit must be 1-1000.");
+    public static readonly ErrorDescriptor AdminInvalidReviewQuery = new("admin.invalid_review_query", OAuthErrors.InvalidRequest, "Name one tenant, and at most one days of 1 to the broker's retention (90 by default).");
     // :: Signing keys at the admin API (/admin/v1/keys; global admins only).
     public static readonly ErrorDescriptor KeysForbidden = new("admin.keys_forbidden", "insufficient_scope", "Only global admins (Broker:Admin:GlobalAdmins) may manage signing keys.", StatusCodes.Status403Forbidden);
     public static readonly ErrorDescriptor KeyNotFound = new("keys.not_found", "not_found", "No key with that kid is in the ring; 'brokerctl keys list' shows them.", StatusCodes.Status404NotFound);

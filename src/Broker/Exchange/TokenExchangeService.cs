@@ -30,7 +30,8 @@ internal sealed class TokenExchangeService(
     ILogger<TokenExchangeService> logger,
     ExchangeTelemetry telemetry,
     PolicyTelemetry policyTelemetry,
-    Catalog.PublishingGate publishing)
+    Catalog.PublishingGate publishing,
+    Review.UsageRecorder usage)
 {
     /// <summary>Runs the exchange for a caller outside HTTP (benchmarks); audited like any request.</summary>
     public ValueTask<ExchangeOutcome> ExchangeAsync(TokenExchangeRequest request, ExchangeCaller caller, CancellationToken cancellationToken)
@@ -285,6 +286,9 @@ internal sealed class TokenExchangeService(
             case RecordGrantResult.TaskDurationExceeded:
                 return new ExchangeOutcome.Rejected(ErrorCatalog.TaskDurationExceeded);
         }
+
+        // The access review's counters: a non-blocking hand-off to a bounded queue, flushed in the background.
+        usage.Record(grant, subject);
 
         // :: Step 4. Mint, with the status list reference the store allocated (draft-ietf-oauth-status-list §6.2).
         string token;

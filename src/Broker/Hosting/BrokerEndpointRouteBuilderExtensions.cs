@@ -26,6 +26,7 @@ public static class BrokerEndpointRouteBuilderExtensions
         Broker.RevocationFeed.RevocationFeedModule.Map(endpoints);
         Broker.StatusList.StatusListModule.Map(endpoints);
         Broker.Catalog.CatalogModule.Map(endpoints);
+        Broker.Review.ReviewModule.Map(endpoints);
         KeysModule.Map(endpoints);
         DiscoveryModule.Map(endpoints);
         HealthModule.Map(endpoints);

@@ -55,6 +55,7 @@ public static class BrokerServiceCollectionExtensions
         Broker.RevocationFeed.RevocationFeedModule.Register(services, configuration);
         HealthModule.Register(services);
         Broker.Catalog.CatalogModule.Register(services, configuration);
+        Broker.Review.ReviewModule.Register(services, configuration);
         return new BrokerBuilder(services, configuration);
     }
 

@@ -197,6 +197,10 @@ public sealed class CatalogFixture : IAsyncDisposable
         }
     }
 
+    /// <summary>Writes the grant counters the access review reads now, rather than at the next flush interval.</summary>
+    public Task FlushUsageAsync() =>
+        Microsoft.Extensions.DependencyInjection.ServiceProviderServiceExtensions.GetRequiredService<Broker.Review.UsageFlusher>(Host.Services).FlushAsync(TestContext.Current.CancellationToken);
+
     /// <summary>An exchange by the acme workload at <paramref name="path"/> for <paramref name="scope"/> on <paramref name="resource"/>.</summary>
     public async Task<ExchangeResponse> ExchangeAsync(string path, string scope, string resource, TestSpiffeAuthority? authority = null)
     {

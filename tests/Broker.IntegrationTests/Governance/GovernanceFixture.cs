@@ -99,6 +99,10 @@ public abstract class GovernanceFixture : IAsyncLifetime
             delegation:
               actors: ["alice", "spiffe://acme.test/orchestrator/**"]
               max_depth: 2
+          - name: users and agents see what the governed server offers
+            subjects: ["alice", "spiffe://acme.test/agents/*"]
+            capabilities: [crm.read_all, email.send_external, reports.read, payments.refund, ops.restart, audit.export]
+            permissions: [discover]
         """;
 
     private const string Globex = $$"""
