@@ -17,7 +17,7 @@ namespace Broker.Grants.Redis;
 /// being returned, as after a timeout (the orphan record expires with its TTL). The other grants of the batch are
 /// not affected either way.
 /// </remarks>
-internal sealed class RedisGroupCommit(RedisStoreConnection redis, RedisGrantKeys keys, int maxBatch)
+internal sealed class RedisGroupCommit(RedisStoreConnection redis, RedisGrantKeys keys, int maxBatch, GrantStoreTelemetry telemetry)
 {
     private const string Operation = nameof(IGrantStore.RecordAsync);
 
@@ -120,6 +120,7 @@ internal sealed class RedisGroupCommit(RedisStoreConnection redis, RedisGrantKey
             a += member.Arguments.Length;
         }
 
+        telemetry.RecordedTogether(members.Count);
         try
         {
             var replies = (RedisResult[])(await redis.EvaluateAsync(Operation, RedisGrantScripts.Record, scriptKeys, arguments, CancellationToken.None))!;
