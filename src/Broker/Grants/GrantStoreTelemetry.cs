@@ -26,6 +26,7 @@ internal sealed class GrantStoreTelemetry
     private readonly Histogram<double>? _duration;
     private readonly Counter<long>? _errors;
     private readonly Counter<long>? _revoked;
+    private readonly Histogram<int>? _recordBatch;
     private readonly KeyValuePair<string, object?> _system;
 
     /// <param name="meterFactory">The container's meter factory.</param>
@@ -42,6 +43,9 @@ internal sealed class GrantStoreTelemetry
             "broker.grant_store.errors", "{error}", "Grant-store operations that failed: timeout, unavailable (the caller failed closed), or a bug's exception type.");
         _revoked = meter.CreateCounter<long>(
             "broker.revocations", "{grant}", "Grants revoked, by scope: grant (the one named), descendant (revoked with its parent), bulk (by task, subject or tenant).");
+        _recordBatch = meter.CreateHistogram<int>(
+            "broker.grant_store.record.batch_size", "{grant}", "Grants recorded together in one store call (group commit), per call.",
+            advice: new InstrumentAdvice<int> { HistogramBucketBoundaries = [1, 2, 4, 8, 16, 32, 64, 128, 256] });
     }
 
     private GrantStoreTelemetry()
@@ -83,6 +87,9 @@ internal sealed class GrantStoreTelemetry
             }
         }
     }
+
+    /// <summary>Measures one store call that recorded <paramref name="grants"/> grants together (group commit).</summary>
+    public void RecordedTogether(int grants) => _recordBatch?.Record(grants, _system);
 
     /// <summary>Counts what one bulk revocation revoked.</summary>
     public void RevokedInBulk(int count)

@@ -5,10 +5,11 @@ namespace Broker.Grants.Redis;
 
 /// <summary>
 /// Grant records in Redis: recording a grant (with its indexes, audit event, link to its parent and status list
-/// index, in one script) and reading records back with their revocation marks.
+/// index, in one script call, which it may share with other grants of its tag: <see cref="RedisGroupCommit"/>) and
+/// reading records back with their revocation marks.
 /// </summary>
 internal sealed class RedisGrantRecords(
-    RedisStoreConnection redis, RedisGrantKeys keys, IGrantRecordCodec codec, GrantsOptions options, StatusListOptions statusList, TimeProvider timeProvider)
+    RedisStoreConnection redis, RedisGrantKeys keys, IGrantRecordCodec codec, GrantsOptions options, StatusListOptions statusList, TimeProvider timeProvider, RedisGroupCommit groupCommit)
 {
     /// <summary>
     /// Most hash fields of one string dictionary (two per string, plus the counter). It bounds what a tenant can
@@ -74,7 +75,8 @@ internal sealed class RedisGrantRecords(
             .. remainders.Select(r => (RedisValue)string.Join(' ', r)),
             RedisGrantRecordCodec.Consumer(grant),
         ];
-        var reply = (RedisResult[])(await redis.EvaluateAsync(nameof(IGrantStore.RecordAsync), RedisGrantScripts.Record, scriptKeys, args, cancellationToken))!;
+        // Acknowledged by Redis (and the replicas, when configured) once this returns: the token may then be returned.
+        var reply = (RedisResult[])(await groupCommit.RecordAsync(tag, scriptKeys, args, cancellationToken))!;
         switch ((int)reply[0])
         {
             case 1:
@@ -96,7 +98,6 @@ internal sealed class RedisGrantRecords(
                 throw new InvalidOperationException($"Grant '{grant.Id}' is already recorded.");
         }
 
-        await redis.WaitForReplicasAsync(keys.RevocationStream(tag), nameof(IGrantStore.RecordAsync), cancellationToken);
         return new RecordGrantOutcome(RecordGrantResult.Recorded, reply.Length > 1 && !reply[1].IsNull ? (int)reply[1] : null);
     }
 

@@ -3,7 +3,7 @@ namespace Broker.Grants.Redis;
 internal static partial class RedisGrantScripts
 {
     /// <summary>
-    /// Records a grant. KEYS: grant, tenant index, subject index, task index, audit stream, the string dictionary of
+    /// One grant of <see cref="Record"/>. KEYS: grant, tenant index, subject index, task index, audit stream, the string dictionary of
     /// the grant's expiry (<see cref="RedisGrantRecordCodec.DictionaryNumber"/>), the tenant's status list bits, free
     /// indexes and their order (<see cref="RedisGrantKeys.StatusBits"/>…), and for a derived grant also its parent's
     /// record, revocation mark and children key, then dictionaries 0 and 1 (which a grant that is not derived but has
@@ -20,7 +20,7 @@ internal static partial class RedisGrantScripts
     /// tenant), {4} (the status list has no free index), {5} (the task's live grants hold the rest of a forbidden
     /// combination), {6} (the task has had its most grants) or {7} (the task is past its longest duration).
     /// </summary>
-    public const string Record = ExpiryFunctions + RecordFunctions + """
+    private const string RecordOne = """
         -- A duplicate ID writes nothing (not even a dictionary entry), and the caller learns of it.
         if redis.call('EXISTS', KEYS[1]) == 1 then
           return {0}
@@ -134,6 +134,8 @@ internal static partial class RedisGrantScripts
             if #packed <= 3 then
               redis.call('HDEL', queue, field)
               redis.call('ZREM', order, field)
+              -- The order may now be gone, and come back from free() without an expiry: set it again below.
+              ttls[queue] = nil
             else
               redis.call('HSET', queue, field, string.sub(packed, 1, -4))
             end
@@ -157,26 +159,44 @@ internal static partial class RedisGrantScripts
             statusIndex = redis.call('HINCRBY', queue, 'n', 1) - 1
           end
           free(statusIndex, tonumber(ARGV[29]))
-          -- The three keys share one expiry, so they only ever go together (the list starts over, all free).
-          local ttl = math.max(redis.call('PTTL', queue), tonumber(ARGV[32]))
-          redis.call('PEXPIRE', bits, ttl)
-          redis.call('PEXPIRE', queue, ttl)
-          redis.call('PEXPIRE', order, ttl)
+          -- The three keys share one expiry, so they only ever go together (the list starts over, all free); set
+          -- once per batch unless a later grant needs it longer.
+          local ttl = tonumber(ARGV[32])
+          if not ttls[queue] or ttls[queue] < ttl then
+            ttl = math.max(redis.call('PTTL', queue), ttl)
+            redis.call('PEXPIRE', bits, ttl)
+            redis.call('PEXPIRE', queue, ttl)
+            redis.call('PEXPIRE', order, ttl)
+            ttls[queue] = ttl
+          end
         end
         local dictionary, capacity = KEYS[6], tonumber(ARGV[9])
         -- Repeated strings (tenant, subject, audience, purpose, policy version, key thumbprints...) are stored once
         -- per tag and dictionary as '=' .. string -> number and number -> string; a full dictionary stores them in
         -- the record.
+        -- The batch's grants share most of them: each is looked up once per batch.
+        local known = interned[dictionary]
+        if not known then
+          known = {}
+          interned[dictionary] = known
+        end
         local function intern(value)
-          local number = redis.call('HGET', dictionary, '=' .. value)
+          local number = known[value]
           if number then
-            return tonumber(number)
+            return number
+          end
+          number = redis.call('HGET', dictionary, '=' .. value)
+          if number then
+            number = tonumber(number)
+            known[value] = number
+            return number
           end
           if redis.call('HLEN', dictionary) >= capacity then
             return value
           end
           number = redis.call('HINCRBY', dictionary, '#', 1)
           redis.call('HSET', dictionary, '=' .. value, number, number, value)
+          known[value] = number
           return number
         end
         local function optional(value, convert)
@@ -212,9 +232,7 @@ internal static partial class RedisGrantScripts
         end
         redis.call('SET', KEYS[1], value, 'PX', ARGV[1])
         -- The dictionary outlives every record that refers to it.
-        if redis.call('PTTL', dictionary) < tonumber(ARGV[1]) then
-          redis.call('PEXPIRE', dictionary, ARGV[1])
-        end
+        extend(dictionary, ARGV[1])
         local expiry = tonumber(ARGV[2])
         local ttl = expiry - tonumber(ARGV[4])
         -- The task's count and first grant; with a longest duration its index lives until twice that duration after the
@@ -235,16 +253,20 @@ internal static partial class RedisGrantScripts
           -- and an index key lives exactly as long as its latest-expiring member (a task index with limits, as long as
           -- its limits need). Members are the ID without its routing tag, which every member of the index shares.
           -- Trimmed from 0, not -inf: a task's limits live below zero.
+          -- Trimmed once per batch: the batch's grants share the tenant's index, often the subject's and task's.
           redis.call('ZADD', KEYS[i], expiry, ARGV[3])
-          redis.call('ZREMRANGEBYSCORE', KEYS[i], 0, ARGV[4])
-          local keep = i == 4 and taskTtl or ttl
-          if redis.call('PTTL', KEYS[i]) < keep then
-            redis.call('PEXPIRE', KEYS[i], keep)
+          if not trimmed[KEYS[i]] then
+            redis.call('ZREMRANGEBYSCORE', KEYS[i], 0, ARGV[4])
+            trimmed[KEYS[i]] = true
           end
+          extend(KEYS[i], i == 4 and taskTtl or ttl)
         end
         redis.call('XADD', KEYS[5], 'MAXLEN', '~', ARGV[6], '*', 'e', ARGV[5])
-        redis.call('XTRIM', KEYS[5], 'MINID', '~', ARGV[7])
-        redis.call('PEXPIRE', KEYS[5], ARGV[8])
+        if not trimmed[KEYS[5]] then
+          redis.call('XTRIM', KEYS[5], 'MINID', '~', ARGV[7])
+          redis.call('PEXPIRE', KEYS[5], ARGV[8])
+          trimmed[KEYS[5]] = true
+        end
         if parent then
           -- The link the revocation cascade follows, parent to child, so that it never scans: the parent's record
           -- holds its first children (after the array and its own parent: tag-less IDs one after the other), its
@@ -253,16 +275,56 @@ internal static partial class RedisGrantScripts
             redis.call('SET', KEYS[10], join(parent[1], parent[2], parent[3], parent[4] .. ARGV[3]), 'KEEPTTL')
           else
             redis.call('APPEND', KEYS[12], ARGV[3])
-            if redis.call('PTTL', KEYS[12]) < tonumber(ARGV[1]) then
-              redis.call('PEXPIRE', KEYS[12], ARGV[1])
-            end
+            extend(KEYS[12], ARGV[1])
           end
           -- The parent's record, and the children it holds, live at least as long as this grant's record.
-          if redis.call('PTTL', KEYS[10]) < tonumber(ARGV[1]) then
-            redis.call('PEXPIRE', KEYS[10], ARGV[1])
-          end
+          extend(KEYS[10], ARGV[1])
         end
         return {1, statusIndex}
+        """;
+
+
+    /// <summary>
+    /// Records a batch of grants (group commit), each as <see cref="RecordOne"/> describes, one after the other in one
+    /// atomic step: a grant sees every grant recorded before it, in this batch or earlier (so task limits and a
+    /// parent's state are decided exactly as for grants recorded one by one), and each has its own outcome. KEYS: each
+    /// grant's keys, one grant after the other. ARGV: how many grants (n), then for each its number of keys and of
+    /// arguments (2n values), then each grant's arguments, one grant after the other. Returns one reply per grant, in
+    /// order. What the grants share is looked up or extended once per batch rather than once per grant: dictionary
+    /// numbers, expiries (a key's TTL only grows, and Redis's clock stands still during a script) and the trimming of
+    /// indexes and the audit stream.
+    /// </summary>
+    public const string Record = """
+        local interned, ttls, trimmed = {}, {}, {}
+        -- A key lives at least ms from now (once extended, later grants of the batch only ask Redis for longer).
+        local function extend(key, ms)
+          ms = tonumber(ms)
+          local known = ttls[key] or redis.call('PTTL', key)
+          if known < ms then
+            redis.call('PEXPIRE', key, ms)
+            known = ms
+          end
+          ttls[key] = known
+        end
+        local function recordOne(KEYS, ARGV)
+        """ + ExpiryFunctions + RecordFunctions + RecordOne + """
+
+        end
+        local count = tonumber(ARGV[1])
+        local results, k, a = {}, 0, 1 + 2 * count
+        for r = 1, count do
+          local keyCount, argumentCount = tonumber(ARGV[2 * r]), tonumber(ARGV[2 * r + 1])
+          local grantKeys, grantArguments = {}, {}
+          for i = 1, keyCount do
+            grantKeys[i] = KEYS[k + i]
+          end
+          for i = 1, argumentCount do
+            grantArguments[i] = ARGV[a + i]
+          end
+          k, a = k + keyCount, a + argumentCount
+          results[r] = recordOne(grantKeys, grantArguments)
+        end
+        return results
         """;
 
 

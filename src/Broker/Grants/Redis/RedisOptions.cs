@@ -7,7 +7,7 @@ namespace Broker.Grants.Redis;
 /// The Redis connection, bound from <c>Broker:Redis</c>. Defaults: <see cref="Configuration"/> empty (the embedded
 /// in-memory grant store is used), <see cref="KeyPrefix"/> <c>broker:</c>, <see cref="OperationTimeout"/> 2 seconds,
 /// <see cref="ConnectTimeout"/> 5 seconds, <see cref="AssumeNoEviction"/> false, <see cref="WaitForReplicas"/> 0 (off),
-/// <see cref="WaitForReplicasTimeout"/> 500 ms.
+/// <see cref="WaitForReplicasTimeout"/> 500 ms, <see cref="MaxRecordBatch"/> 32.
 /// </summary>
 public sealed class RedisOptions
 {
@@ -56,6 +56,14 @@ public sealed class RedisOptions
     /// <see cref="OperationTimeout"/>. WAIT holds the shared connection to that primary while it waits.
     /// </summary>
     public TimeSpan WaitForReplicasTimeout { get; set; } = TimeSpan.FromMilliseconds(500);
+
+    /// <summary>
+    /// Most grants recorded in one script call (group commit; default 32, 1 to 256; 1: each grant in a call of its
+    /// own). The grants of one routing tag that arrive while the previous call for that tag is in flight go together
+    /// in the next one, each with its own outcome, and no token is returned before Redis acknowledged its grant.
+    /// Larger batches save Redis work per grant but hold Redis (one script) a little longer.
+    /// </summary>
+    public int MaxRecordBatch { get; set; } = 32;
 }
 
 /// <summary>Rejects a Redis configuration that cannot work, before the first request finds out.</summary>
@@ -106,6 +114,11 @@ internal sealed class RedisOptionsValidator : IValidateOptions<RedisOptions>
             && (options.WaitForReplicasTimeout < TimeSpan.FromMilliseconds(1) || options.WaitForReplicasTimeout >= options.OperationTimeout))
         {
             errors.Add($"{RedisOptions.SectionName}:WaitForReplicasTimeout must be at least 1 ms and less than OperationTimeout.");
+        }
+
+        if (options.MaxRecordBatch is < 1 or > 256)
+        {
+            errors.Add($"{RedisOptions.SectionName}:MaxRecordBatch must be between 1 and 256.");
         }
 
         return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);

@@ -8,7 +8,7 @@ using StackExchange.Redis;
 namespace Broker.IntegrationTests.Grants.Redis;
 
 /// <summary>The grant store contract against a real Redis; each test has a key prefix of its own.</summary>
-public abstract class RedisGrantStoreTestBase : GrantStoreContractTests
+public abstract partial class RedisGrantStoreTestBase : GrantStoreContractTests
 {
     private readonly List<IConnectionMultiplexer> _connections = [];
     private readonly List<RedisGrantStore> _stores = [];
@@ -35,13 +35,15 @@ public abstract class RedisGrantStoreTestBase : GrantStoreContractTests
 
     protected override async ValueTask<IGrantStore> CreateStoreAsync(GrantsOptions options, StatusListOptions statusList) => await ConnectStoreAsync(options, statusList);
 
-    private protected async Task<RedisGrantStore> ConnectStoreAsync(GrantsOptions options, StatusListOptions? statusList = null, TimeProvider? time = null)
+    private protected async Task<RedisGrantStore> ConnectStoreAsync(
+        GrantsOptions options, StatusListOptions? statusList = null, TimeProvider? time = null, int maxRecordBatch = 32, GrantStoreTelemetry? telemetry = null)
     {
-        var redisOptions = new RedisOptions { Configuration = Configuration, KeyPrefix = KeyPrefix };
+        var redisOptions = new RedisOptions { Configuration = Configuration, KeyPrefix = KeyPrefix, MaxRecordBatch = maxRecordBatch };
         var connection = await ConnectionMultiplexer.ConnectAsync(RedisConnectionFactory.CreateConfiguration(redisOptions));
         _connections.Add(connection);
         var store = new RedisGrantStore(
-            connection, Options.Create(redisOptions), Options.Create(options), Options.Create(statusList ?? new StatusListOptions()), time ?? TimeProvider.System, NullLogger<RedisGrantStore>.Instance);
+            connection, Options.Create(redisOptions), Options.Create(options), Options.Create(statusList ?? new StatusListOptions()), time ?? TimeProvider.System,
+            NullLogger<RedisGrantStore>.Instance, telemetry ?? GrantStoreTelemetry.None);
         _stores.Add(store);
         return store;
     }

@@ -32,4 +32,19 @@ public sealed class RedisOptionsValidatorTests
 
         Assert.Equal(valid, result.Succeeded);
     }
+
+    [Theory]
+    [InlineData(1, true)]
+    [InlineData(32, true)]
+    [InlineData(256, true)]
+    [InlineData(0, false)]
+    [InlineData(-1, false)]
+    [InlineData(257, false)]
+    public void Validate_MaxRecordBatch_AcceptsOnly1To256(int maxRecordBatch, bool valid)
+    {
+        var result = new RedisOptionsValidator().Validate(null, new RedisOptions { MaxRecordBatch = maxRecordBatch });
+
+        Assert.Equal(valid, result.Succeeded);
+        Assert.Equal(valid, result.Failures?.Any(f => f.Contains("MaxRecordBatch", StringComparison.Ordinal)) != true);
+    }
 }
