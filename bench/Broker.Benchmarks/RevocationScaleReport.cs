@@ -51,7 +51,9 @@ internal static class RevocationScaleReport
         }
 
         using var redis = await RedisServer.StartAsync();
-        var redisOptions = new RedisOptions { Configuration = redis.Configuration, KeyPrefix = "broker:" };
+        // A generous bound on each call: on a shared machine a 200-grant revocation script can take longer than the
+        // production default of 2 s, and a timeout would end the measurement, not measure anything.
+        var redisOptions = new RedisOptions { Configuration = redis.Configuration, KeyPrefix = "broker:", OperationTimeout = TimeSpan.FromSeconds(60) };
         await using var connection = await ConnectionMultiplexer.ConnectAsync(RedisConnectionFactory.CreateConfiguration(redisOptions));
         await using var store = new RedisGrantStore(
             connection, Options.Create(redisOptions), Options.Create(new GrantsOptions()), Options.Create(new StatusListOptions()), TimeProvider.System, NullLogger<RedisGrantStore>.Instance);
