@@ -33,11 +33,19 @@ internal sealed class BrokerHost : IAsyncDisposable
         where T : notnull => Services.GetRequiredService<T>();
 
     /// <summary>Starts a broker over a fresh temporary policy directory.</summary>
-    public static async Task<BrokerHost> StartAsync(bool validationCache, string? redis = null)
+    public static Task<BrokerHost> StartAsync(bool validationCache, string? redis = null) =>
+        StartAsync(validationCache, redis, static (trustDomain, directory) => trustDomain.WritePolicyDirectory(directory));
+
+    /// <summary>
+    /// Starts a broker over a fresh temporary policy directory that <paramref name="writePolicy"/> writes (a generator
+    /// such as <see cref="ScalePolicy"/>), trusting the bench trust domain.
+    /// </summary>
+    public static async Task<BrokerHost> StartAsync(bool validationCache, string? redis, Action<BenchTrustDomain, string> writePolicy)
     {
+        ArgumentNullException.ThrowIfNull(writePolicy);
         var directory = Directory.CreateTempSubdirectory("broker-bench-").FullName;
         var trustDomain = new BenchTrustDomain();
-        trustDomain.WritePolicyDirectory(directory);
+        writePolicy(trustDomain, directory);
 
         // No logging providers: log calls cost what a filtered-out level costs, as in the load test
         // (Logging__LogLevel__Default=Warning, and the hot path logs at Information or below).

@@ -10,7 +10,7 @@ using StackExchange.Redis;
 namespace Broker.Benchmarks;
 
 /// <summary>
-/// <c>grant-memory [--grants N] [--no-derived] [--no-status-list] [--task-limits] [--out FILE]</c>: measures Redis memory per grant
+/// <c>grant-memory [--grants N] [--no-derived] [--no-status-list] [--task-limits] [--lifetime-minutes N] [--out FILE]</c>: measures Redis memory per grant
 /// (record, indexes, string dictionaries, audit entry, status list, the link between a re-exchanged grant and its
 /// parent) over a sample of realistic grants, and extrapolates to a million. Runs on a throw-away redis-server of its
 /// own, so that <c>used_memory</c> counts nothing else. The method and the results are in docs/architecture.md
@@ -40,6 +40,11 @@ internal static class GrantMemoryReport
         // grant checks the task's live grants too.
         TaskLimitCheck? taskLimits = null;
         string? outputPath = null;
+
+        // The sample's token lifetime. A million grants take longer than 10 minutes to record on a loaded machine, so the
+        // first ones would expire before the last are recorded: --lifetime-minutes 60 for those (the record keeps the
+        // expiry as a number of the same size either way).
+        var lifetime = TimeSpan.FromMinutes(10);
         for (var i = 0; i < args.Length; i++)
         {
             switch (args[i])
@@ -57,11 +62,15 @@ internal static class GrantMemoryReport
                 case "--task-limits":
                     taskLimits = new TaskLimitCheck { MaxGrants = 20, MaxDuration = TimeSpan.FromHours(2), ForbiddenRemainders = [["email.send_external"]] };
                     break;
+                case "--lifetime-minutes" when i + 1 < args.Length && int.TryParse(args[i + 1], NumberStyles.None, CultureInfo.InvariantCulture, out var m) && m > 0:
+                    lifetime = TimeSpan.FromMinutes(m);
+                    i++;
+                    break;
                 case "--out" when i + 1 < args.Length:
                     outputPath = args[++i];
                     break;
                 default:
-                    Console.Error.WriteLine($"usage: Broker.Benchmarks {Command} [--grants N] [--no-derived] [--no-status-list] [--task-limits] [--out FILE]");
+                    Console.Error.WriteLine($"usage: Broker.Benchmarks {Command} [--grants N] [--no-derived] [--no-status-list] [--task-limits] [--lifetime-minutes N] [--out FILE]");
                     return 2;
             }
         }
@@ -81,7 +90,7 @@ internal static class GrantMemoryReport
         var tag = GrantId.RoutingTag(Tenant);
 
         // Warm up (scripts cached, the tenant's streams exist) outside the measurement.
-        var warmup = Sample(0, "warmup-" + Guid.NewGuid().ToString("N"));
+        var warmup = Sample(0, "warmup-" + Guid.NewGuid().ToString("N"), lifetime);
         await store.RecordAsync(warmup, Issued(warmup), ct);
         var before = await UsedMemoryAsync(server);
 
@@ -89,7 +98,7 @@ internal static class GrantMemoryReport
         List<GrantRecord> grants = [];
         for (var i = 0; i < grantCount; i++)
         {
-            grants.Add(Sample(i, null, derived && i % GrantsPerTask != 0 ? grants[i - 1].Id : null) with { TaskLimits = taskLimits });
+            grants.Add(Sample(i, null, lifetime, derived && i % GrantsPerTask != 0 ? grants[i - 1].Id : null) with { TaskLimits = taskLimits });
         }
 
         foreach (var generation in grants.GroupBy(g => g.ParentGrantId is null))
@@ -166,7 +175,7 @@ internal static class GrantMemoryReport
         var auditCap = new GrantsOptions().AuditMaxLength;
         double millionBytes = (withoutAudit * 1_000_000) + (perAuditEntry * auditCap);
         var report = new StringBuilder()
-            .AppendLine(CultureInfo.InvariantCulture, $"Grants recorded: {grantCount:N0} (1 tenant, {Subjects} subjects, {GrantsPerTask} grants per task; {derivedCount:N0} re-exchanged from the first grant of their task; task limits {(taskLimits is null ? "off" : "on")})")
+            .AppendLine(CultureInfo.InvariantCulture, $"Grants recorded: {grantCount:N0} ({lifetime.TotalMinutes:F0}-minute tokens, 1 tenant, {Subjects} subjects, {GrantsPerTask} grants per task; {derivedCount:N0} re-exchanged from the first grant of their task; task limits {(taskLimits is null ? "off" : "on")})")
             .AppendLine(CultureInfo.InvariantCulture, $"used_memory delta per grant (record + 3 index entries + audit entry): {perGrantTotal:F0} B")
             .AppendLine(CultureInfo.InvariantCulture, $"  record (MEMORY USAGE, MessagePack string): {perRecord:F0} B (value {recordBytes / 1000.0:F0} B)")
             .AppendLine(CultureInfo.InvariantCulture, $"    of which parents / unrelated grants {parentRecords / (double)(grantCount - derivedCount):F0} B, derived grants {(derivedCount == 0 ? 0 : childRecords / (double)derivedCount):F0} B; children keys: {childrenKeys}")
@@ -196,7 +205,7 @@ internal static class GrantMemoryReport
     private static async Task<long> MemoryUsageAsync(IDatabase db, RedisKey key)
         => await db.ExecuteAsync("MEMORY", "USAGE", key.ToString(), "SAMPLES", "0") is { IsNull: false } usage ? (long)usage : 0;
 
-    private static GrantRecord Sample(int i, string? taskId, string? parent = null)
+    private static GrantRecord Sample(int i, string? taskId, TimeSpan lifetime, string? parent = null)
     {
         var now = DateTimeOffset.FromUnixTimeMilliseconds(TimeProvider.System.GetUtcNow().ToUnixTimeMilliseconds());
         var subject = $"spiffe://acme.example/ns/agents-{i % Subjects % 10}/sa/research-agent-{i % Subjects}";
@@ -214,7 +223,7 @@ internal static class GrantMemoryReport
             TaskId = taskId ?? $"task-{new Guid(i / GrantsPerTask, 0, 0, new byte[8]):D}",
             Purpose = "summarise the quarterly report for finance",
             IssuedAt = now,
-            ExpiresAt = now.AddMinutes(10),
+            ExpiresAt = now + lifetime,
             Binding = i % 2 == 0 ? new GrantBinding("0ZcOCORZNYy-DWpqq30jZyJGHTN0d2HglBV3uiguA4I", null) : null,
             PolicyVersion = "sha256:Yt0nN3gkA0bS3rQ6yJ8c2mTt9u1w4x5z7a8b9c0d1e2",
             ParentGrantId = parent,

@@ -19,6 +19,17 @@ if (args.Length > 0 && args[0] == GrantMemoryReport.Command)
     return await GrantMemoryReport.RunAsync(args[1..]);
 }
 
+// `policy-scale` (PolicyScaleReport) and `revocation-scale` (RevocationScaleReport): costs as the policy and the grants grow.
+if (args.Length > 0 && args[0] == PolicyScaleReport.Command)
+{
+    return await PolicyScaleReport.RunAsync(args[1..]);
+}
+
+if (args.Length > 0 && args[0] == RevocationScaleReport.Command)
+{
+    return await RevocationScaleReport.RunAsync(args[1..]);
+}
+
 // A short job (3 warm-up + 3 measured iterations) keeps the whole suite to a few minutes on a shared
 // 2-core machine. In-process: BenchmarkDotNet would otherwise generate and build a project inside this
 // repository, where the root Directory.Build.props (warnings as errors, central package versions)

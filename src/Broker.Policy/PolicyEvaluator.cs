@@ -258,15 +258,21 @@ public sealed class PolicyEvaluator(TimeProvider timeProvider)
             return (null, PolicyDenialReason.SpiffeIdNotAllowed);
         }
 
-        IReadOnlyList<TenantBinding> bindings = identity.Kind switch
+        var index = identity.Kind switch
         {
-            IdentityKind.SpiffeJwt or IdentityKind.SpiffeX509 when policy.TrustDomains.TryGetValue(identity.Source, out var td) => td.Tenants,
-            IdentityKind.Oidc when policy.OidcIssuers.TryGetValue(identity.Source, out var issuer) => issuer.Tenants,
-            _ => [],
+            IdentityKind.SpiffeJwt or IdentityKind.SpiffeX509 when policy.TrustDomains.TryGetValue(identity.Source, out var td) => td.TenantIndex,
+            IdentityKind.Oidc when policy.OidcIssuers.TryGetValue(identity.Source, out var issuer) => issuer.TenantIndex,
+            _ => null,
         };
+        if (index is null)
+        {
+            return (null, PolicyDenialReason.NoTenant);
+        }
 
+        // Only the entries that can match (TenantBindingIndex): the same answer as trying all of them, at a cost that
+        // does not grow with the number of tenants sharing the source.
         TenantPolicy? found = null;
-        foreach (var binding in bindings)
+        foreach (var binding in index.Candidates(identity.Id))
         {
             if (!binding.Matches(identity.Id, identity.Claims))
             {
@@ -322,7 +328,7 @@ public sealed class PolicyEvaluator(TimeProvider timeProvider)
         }
 
         var human = false;
-        foreach (var binding in issuer.Tenants)
+        foreach (var binding in issuer.TenantIndex.Candidates(identity.Id))
         {
             if (!string.Equals(binding.Tenant, tenant, StringComparison.Ordinal) || !binding.Matches(identity.Id, identity.Claims))
             {

@@ -9,4 +9,10 @@ public sealed record PolicyLoadOptions(bool AllowDevIssuer, bool AllowInsecureLo
 {
     /// <summary>The production defaults: no dev issuer, https only, tokens of at most one hour.</summary>
     public static PolicyLoadOptions Default { get; } = new(false, false, TimeSpan.FromHours(1));
+
+    /// <summary>
+    /// The hosts a decision point's <c>url</c> may name (the broker's <c>Broker:AuthZen:AllowedHosts</c>); a decision point
+    /// naming any other host is a load error. <see cref="DecisionPointHosts.None"/> (the default) refuses every decision point.
+    /// </summary>
+    public DecisionPointHosts DecisionPointHosts { get; init; } = DecisionPointHosts.None;
 }

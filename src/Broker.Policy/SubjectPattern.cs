@@ -289,6 +289,14 @@ public sealed class SubjectPattern
         return _trailingAny ? index > _segments.Length : index == _segments.Length;
     }
 
+    /// <summary>
+    /// Where <see cref="TenantBindingIndex"/> files this pattern: an exact pattern under its identity, a wildcard pattern
+    /// under its literal start up to the slash before its first wildcard segment (every identity it matches starts with
+    /// that); null for a pattern bound to an issuer (<c>oidc:…#</c>), which the index always tries.
+    /// </summary>
+    internal string? IndexKey => Issuer is not null ? null
+        : _exact ?? _trustDomainPrefix + string.Concat(_segments.TakeWhile(s => s is not ("*" or "**")).Select(s => s + "/"));
+
     /// <summary>The pattern as written.</summary>
     /// <returns><see cref="Text"/>.</returns>
     public override string ToString() => Text;

@@ -62,7 +62,30 @@ public sealed record BundleSourceSpec(BundleSourceKind Kind, string? File = null
 /// <param name="TrustDomain">The trust domain name.</param>
 /// <param name="Bundle">Where its bundle comes from.</param>
 /// <param name="Tenants">The tenants that trust it, and which of its identities each accepts.</param>
-public sealed record TrustDomainSource(string TrustDomain, BundleSourceSpec Bundle, IReadOnlyList<TenantBinding> Tenants);
+public sealed record TrustDomainSource(string TrustDomain, BundleSourceSpec Bundle, IReadOnlyList<TenantBinding> Tenants)
+{
+    private (IReadOnlyList<TenantBinding> Of, TenantBindingIndex Index)? _index;
+
+    /// <summary><see cref="Tenants"/> indexed by subject, built on first use (tenant resolution per request).</summary>
+    public TenantBindingIndex TenantIndex => TenantBindingIndexCache.For(Tenants, ref _index);
+}
+
+/// <summary>The lazily built <see cref="TenantBindingIndex"/> of a source, rebuilt if a copy of the record (<c>with</c>) holds another list.</summary>
+internal static class TenantBindingIndexCache
+{
+    public static TenantBindingIndex For(IReadOnlyList<TenantBinding> bindings, ref (IReadOnlyList<TenantBinding> Of, TenantBindingIndex Index)? cache)
+    {
+        // Built at most a few times under a race, each time the same: immutable input, immutable result.
+        if (cache is { } cached && ReferenceEquals(cached.Of, bindings))
+        {
+            return cached.Index;
+        }
+
+        var index = new TenantBindingIndex(bindings);
+        cache = (bindings, index);
+        return index;
+    }
+}
 
 /// <summary>An OIDC issuer some tenants trust, and how its tokens map to workload identities.</summary>
 /// <param name="Issuer">The exact issuer URL (<c>iss</c>).</param>
@@ -83,4 +106,9 @@ public sealed record OidcIssuerSource(
     /// a trust domain unless policy says so.
     /// </summary>
     public FrozenSet<string> SpiffeTrustDomains { get; init; } = FrozenSet<string>.Empty;
+
+    private (IReadOnlyList<TenantBinding> Of, TenantBindingIndex Index)? _index;
+
+    /// <summary><see cref="Tenants"/> indexed by subject, built on first use (tenant resolution per request).</summary>
+    public TenantBindingIndex TenantIndex => TenantBindingIndexCache.For(Tenants, ref _index);
 }

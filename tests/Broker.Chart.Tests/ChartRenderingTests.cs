@@ -42,6 +42,7 @@ public sealed partial class ChartRenderingTests(ChartRenderer renderer)
         new[] { "required.yaml", "single-in-memory.yaml" },
         new[] { "required.yaml", "extras.yaml" },
         new[] { "required.yaml", "key-ring-redis.yaml" },
+        new[] { "required.yaml", "authzen.yaml" },
         new[] { "required.yaml", "spiffe-csi.yaml", "git-sync.yaml", "servicemonitor.yaml", "locked-down.yaml", "autoscaling.yaml" },
     };
 
@@ -420,6 +421,40 @@ public sealed partial class ChartRenderingTests(ChartRenderer renderer)
         Assert.True(MountAt(broker, "/etc/broker/key-encryption")["readOnly"]!.GetValue<bool>());
         Assert.DoesNotContain(chart.PodSpec["volumes"]!.AsArray(), v => v!["name"]!.GetValue<string>() == "signing-keys");
         Assert.Null(RenderedChart.EnvValue(broker, "Broker__Keys__SigningKeyFiles__0"));
+    }
+
+    [Fact]
+    public async Task Render_AuthZen_AllowedHostsAndTheSecretsDirectoryMountedReadOnly()
+    {
+        // Act
+        var chart = await RenderAsync("required.yaml", "authzen.yaml");
+
+        // Assert: each allowed host as one list entry, in order.
+        var broker = chart.BrokerContainer;
+        Assert.Equal("pdp.example.org", RenderedChart.EnvValue(broker, "Broker__AuthZen__AllowedHosts__0"));
+        Assert.Equal("opa.policy.svc.cluster.local:8181", RenderedChart.EnvValue(broker, "Broker__AuthZen__AllowedHosts__1"));
+        Assert.Null(RenderedChart.EnvValue(broker, "Broker__AuthZen__AllowedHosts__2"));
+
+        // The credentials: the Secret's keys as files, read-only, readable by the pod's group only.
+        var directory = RenderedChart.EnvValue(broker, "Broker__AuthZen__SecretsDirectory");
+        Assert.Equal("/etc/broker/authzen-secrets", directory);
+        Assert.True(MountAt(broker, directory!)["readOnly"]!.GetValue<bool>());
+        var volume = Volume(chart.PodSpec, "authzen-secrets");
+        Assert.Equal("broker-authzen", volume["secret"]!["secretName"]!.GetValue<string>());
+        Assert.Equal(288, volume["secret"]!["defaultMode"]!.GetValue<int>()); // 0440
+    }
+
+    [Fact]
+    public async Task Render_AuthZenDefaults_NoHostAllowedAndNoSecretsMounted()
+    {
+        // Act
+        var chart = await RenderAsync("required.yaml");
+
+        // Assert: the broker refuses every decision point unless the operator lists hosts.
+        var broker = chart.BrokerContainer;
+        Assert.Null(RenderedChart.EnvValue(broker, "Broker__AuthZen__AllowedHosts__0"));
+        Assert.Null(RenderedChart.EnvValue(broker, "Broker__AuthZen__SecretsDirectory"));
+        Assert.DoesNotContain(chart.PodSpec["volumes"]!.AsArray(), v => v!["name"]!.GetValue<string>() == "authzen-secrets");
     }
 
     [Fact]

@@ -28,6 +28,10 @@ public sealed class ValuesRefusalTests(ChartRenderer renderer)
         { "containerPort: 70000", "containerPort: Must be less than or equal to 65535" },
         { "broker: {globalAdmins: [admin]}", "broker.globalAdmins.0: Does not match pattern" },
         { "networkPolicy: {enabled: yes-please}", "networkPolicy.enabled: Invalid type. Expected: boolean, given: string" },
+        { "authZen: {allowedHosts: ['https://pdp.example.org']}", "authZen.allowedHosts.0: Does not match pattern" },
+        { "authZen: {allowedHosts: ['*.example.org']}", "authZen.allowedHosts.0: Does not match pattern" },
+        { "authZen: {allowedHosts: ['pdp.example.org/access']}", "authZen.allowedHosts.0: Does not match pattern" },
+        { "authZen: {allowedHosts: pdp.example.org}", "authZen.allowedHosts: Invalid type. Expected: array, given: string" },
     };
 
     public static TheoryData<string, string> UnsafeCombinations => new()

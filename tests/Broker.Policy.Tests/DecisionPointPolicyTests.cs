@@ -45,10 +45,16 @@ public sealed class DecisionPointPolicyTests : IDisposable
             permissions: [execute]
         """;
 
+    /// <summary>The production defaults with the decision point hosts these tests name allowed.</summary>
+    private static readonly PolicyLoadOptions Allowed = PolicyLoadOptions.Default with
+    {
+        DecisionPointHosts = DecisionPointHosts.Create("pdp.acme.test", "cedar.acme.test", "topaz.acme.test", "pdp.globex.test", "127.0.0.1:8181"),
+    };
+
     private PolicyLoadResult Load(string content, PolicyLoadOptions? options = null, string file = "acme.yaml")
     {
         File.WriteAllText(Path.Combine(_directory, file), content);
-        return PolicyLoader.Load(_directory, options ?? PolicyLoadOptions.Default);
+        return PolicyLoader.Load(_directory, options ?? Allowed);
     }
 
     [Fact]
@@ -76,7 +82,7 @@ public sealed class DecisionPointPolicyTests : IDisposable
 
         // Act
         var production = Load(loopback);
-        var tests = Load(loopback, PolicyLoadOptions.Default with { AllowInsecureLoopbackUrls = true });
+        var tests = Load(loopback, Allowed with { AllowInsecureLoopbackUrls = true });
 
         // Assert
         Assert.Contains(production.Errors, e => e.Message.Contains("must use https", StringComparison.Ordinal));
@@ -119,6 +125,57 @@ public sealed class DecisionPointPolicyTests : IDisposable
         Assert.False(result.Succeeded);
         Assert.Contains(result.Errors, e => e.File == "acme.yaml" && e.Message.Contains(message, StringComparison.Ordinal));
     }
+
+    [Fact]
+    public void Load_NoAllowedHosts_EveryDecisionPointIsAnErrorAtItsUrl()
+    {
+        // Act: the production defaults allow no decision point host.
+        var result = Load(Tenant, PolicyLoadOptions.Default);
+
+        // Assert: one error per decision point, at the line of its url.
+        Assert.False(result.Succeeded);
+        var lines = Tenant.Split('\n');
+        Assert.Equal(
+            [("acme.yaml", LineOf(lines, "https://pdp.acme.test/")), ("acme.yaml", LineOf(lines, "https://cedar.acme.test/"))],
+            result.Errors.Select(e => (e.File, e.Line)));
+        Assert.All(result.Errors, e => Assert.Contains("decision points are disabled: the broker's Broker:AuthZen:AllowedHosts lists no host", e.Message, StringComparison.Ordinal));
+    }
+
+    [Theory]
+    [InlineData("https://pdp.acme.test:8443/access/v1/evaluation", "pdp.acme.test:8443")]
+    [InlineData("https://metadata.internal/computeMetadata/v1", "metadata.internal")]
+    [InlineData("https://169.254.169.254/latest/meta-data", "169.254.169.254")]
+    [InlineData("https://pdp.acme.test.evil.test/access/v1/evaluation", "pdp.acme.test.evil.test")]
+    [InlineData("https://redis.internal:6379/", "redis.internal:6379")]
+    public void Load_DecisionPointOnAHostNotAllowed_IsAnErrorAtItsUrl(string url, string authority)
+    {
+        // Arrange
+        var content = Tenant.Replace("https://cedar.acme.test/access/v1/evaluation", url, StringComparison.Ordinal);
+
+        // Act
+        var result = Load(content);
+
+        // Assert: only the decision point on the host not allowed, with file and line; no policy at all.
+        Assert.Null(result.Policy);
+        var error = Assert.Single(result.Errors);
+        Assert.Equal(("acme.yaml", LineOf(content.Split('\n'), url)), (error.File, error.Line));
+        Assert.Equal($"a decision point's 'url' names host '{authority}', which is not in the broker's Broker:AuthZen:AllowedHosts", error.Message);
+    }
+
+    [Fact]
+    public void Load_LoopbackDecisionPointOnAnotherPort_IsAnError()
+    {
+        // Arrange: http on loopback is allowed here, but only port 8181 is.
+        var content = Tenant.Replace("https://cedar.acme.test/access/v1/evaluation", "http://127.0.0.1:8182/access/v1/evaluation", StringComparison.Ordinal);
+
+        // Act
+        var result = Load(content, Allowed with { AllowInsecureLoopbackUrls = true });
+
+        // Assert
+        Assert.Contains(result.Errors, e => e.Message.Contains("names host '127.0.0.1:8182'", StringComparison.Ordinal));
+    }
+
+    private static int LineOf(string[] lines, string text) => Array.FindIndex(lines, l => l.Contains(text, StringComparison.Ordinal)) + 1;
 
     [Fact]
     public void Load_RuleNamingAnotherTenantsDecisionPoint_IsAnError()

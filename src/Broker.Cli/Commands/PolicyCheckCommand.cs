@@ -18,18 +18,32 @@ internal static class PolicyCheckCommand
             Description = "Accept http:// issuers, bundle endpoints and resources on loopback, as a broker with Broker:Policy:AllowInsecureLoopbackUrls=true does",
         };
         var workloadApi = new Option<bool>("--workload-api") { Description = "Accept 'bundle: workload_api' (the broker has a SPIFFE Workload API endpoint)" };
-        var command = new Command("check", "Check a policy directory; errors are printed as file:line:column: message") { directory, dev, insecureLoopback, workloadApi };
-        command.SetAction(parseResult => Run(
-            environment,
-            parseResult.GetValue(globals.Json),
-            parseResult.GetRequiredValue(directory),
-            PolicyLoadOptions.Default with
+        var allowedHosts = new Option<string[]>("--authzen-allowed-host")
+        {
+            Description = "A host (or host:port) decision points may name, as the broker's Broker:AuthZen:AllowedHosts lists; repeat for several. None: decision points are refused",
+            AllowMultipleArgumentsPerToken = false,
+        };
+        var command = new Command("check", "Check a policy directory; errors are printed as file:line:column: message") { directory, dev, insecureLoopback, workloadApi, allowedHosts };
+        command.SetAction(parseResult =>
+        {
+            if (!DecisionPointHosts.TryCreate(parseResult.GetValue(allowedHosts) ?? [], out var hosts, out var invalid))
             {
-                // The settings of the broker the policy is for: --dev implies insecure loopback URLs, as it does there.
-                AllowDevIssuer = parseResult.GetValue(dev),
-                AllowInsecureLoopbackUrls = parseResult.GetValue(dev) || parseResult.GetValue(insecureLoopback),
-                WorkloadApiConfigured = parseResult.GetValue(workloadApi),
-            }));
+                return environment.Usage($"--authzen-allowed-host takes a host or host:port, not '{invalid[0]}'");
+            }
+
+            return Run(
+                environment,
+                parseResult.GetValue(globals.Json),
+                parseResult.GetRequiredValue(directory),
+                PolicyLoadOptions.Default with
+                {
+                    // The settings of the broker the policy is for: --dev implies insecure loopback URLs, as it does there.
+                    AllowDevIssuer = parseResult.GetValue(dev),
+                    AllowInsecureLoopbackUrls = parseResult.GetValue(dev) || parseResult.GetValue(insecureLoopback),
+                    WorkloadApiConfigured = parseResult.GetValue(workloadApi),
+                    DecisionPointHosts = hosts,
+                });
+        });
         return command;
     }
 

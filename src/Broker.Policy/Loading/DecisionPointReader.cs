@@ -109,7 +109,7 @@ internal static class DecisionPointReader
 
     /// <summary>
     /// The Access Evaluation endpoint: absolute https (http only on loopback, where the process allows it), no user info
-    /// (credentials come from the secrets directory, never from the policy), no fragment.
+    /// (credentials come from the secrets directory, never from the policy), no fragment, on a host the operator allows.
     /// </summary>
     private static Uri? CheckUrl(YamlPolicyReader r, YamlMappingNode map, string? text, PolicyLoadOptions options)
     {
@@ -130,6 +130,16 @@ internal static class DecisionPointReader
         if (uri.Scheme != Uri.UriSchemeHttps && !insecureAllowed)
         {
             r.Error(node, "a decision point's 'url' must use https");
+            return null;
+        }
+
+        // The operator's allowlist, not the tenant, decides which hosts the broker may be made to POST to: without it any
+        // tenant's policy could aim the broker at an internal service (server-side request forgery).
+        if (!options.DecisionPointHosts.Allows(uri))
+        {
+            r.Error(node, options.DecisionPointHosts.IsEmpty
+                ? "decision points are disabled: the broker's Broker:AuthZen:AllowedHosts lists no host"
+                : $"a decision point's 'url' names host '{uri.Authority}', which is not in the broker's Broker:AuthZen:AllowedHosts");
             return null;
         }
 

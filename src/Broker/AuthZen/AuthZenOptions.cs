@@ -1,8 +1,10 @@
+using Broker.Policy;
+
 namespace Broker.AuthZen;
 
 /// <summary>
 /// Calls to the external decision points tenants declare (OpenID AuthZEN 1.0), bound from <c>Broker:AuthZen</c>.
-/// Defaults: <see cref="SecretsDirectory"/> none, <see cref="MaxConcurrentRequests"/> 32 per decision point,
+/// Defaults: <see cref="AllowedHosts"/> none (decision points refused), <see cref="SecretsDirectory"/> none, <see cref="MaxConcurrentRequests"/> 32 per decision point,
 /// <see cref="MaxResponseBytes"/> 64 KiB, <see cref="FailuresToOpenCircuit"/> 5, <see cref="OpenCircuitFor"/> 30
 /// seconds, <see cref="DecisionCacheSize"/> 10,000. Each decision point's URL, timeout and decision cache lifetime come
 /// from the policy that declares it.
@@ -11,6 +13,14 @@ public sealed class AuthZenOptions
 {
     /// <summary>The configuration section.</summary>
     public const string SectionName = "Broker:AuthZen";
+
+    /// <summary>
+    /// The hosts decision points may be at, each an exact host name or IP literal with an optional port
+    /// (<c>pdp.example</c> = port 443, <c>pdp.example:8443</c>, <c>[fd00::1]:8443</c>); no wildcards. A policy whose
+    /// decision point names another host does not load (for that tenant), and the broker checks again before each call.
+    /// Empty (the default): every decision point is refused, so a tenant's policy cannot make the broker POST anywhere.
+    /// </summary>
+    public IList<string> AllowedHosts { get; } = [];
 
     /// <summary>
     /// The directory holding the files a decision point's <c>bearer_token_secret</c> names (a Kubernetes secret volume,
@@ -43,4 +53,11 @@ public sealed class AuthZenOptions
     /// (none does by default). Between 1 and 1,000,000.
     /// </summary>
     public int DecisionCacheSize { get; set; } = 10_000;
+
+    /// <summary>
+    /// <see cref="AllowedHosts"/> as the policy loader and the client check them; <see cref="DecisionPointHosts.None"/>
+    /// when an entry is invalid (which the validator refuses at start).
+    /// </summary>
+    internal DecisionPointHosts ResolveAllowedHosts() =>
+        DecisionPointHosts.TryCreate(AllowedHosts, out var hosts, out _) ? hosts : DecisionPointHosts.None;
 }

@@ -1,3 +1,4 @@
+using Broker.Policy;
 using Microsoft.Extensions.Options;
 
 namespace Broker.AuthZen;
@@ -8,6 +9,12 @@ internal sealed class AuthZenOptionsValidator : IValidateOptions<AuthZenOptions>
     public ValidateOptionsResult Validate(string? name, AuthZenOptions options)
     {
         List<string> failures = [];
+        if (!DecisionPointHosts.TryCreate(options.AllowedHosts, out _, out var invalid))
+        {
+            // The entries are echoed: they are operator configuration, not secrets.
+            failures.Add($"{AuthZenOptions.SectionName}:AllowedHosts entries must each be a host name or IP literal with an optional port (no scheme, path, wildcard or spaces): {string.Join(", ", invalid.Select(e => $"'{e}'"))}.");
+        }
+
         if (options.SecretsDirectory is { Length: > 0 } directory && (!Path.IsPathFullyQualified(directory) || !Directory.Exists(directory)))
         {
             failures.Add($"{AuthZenOptions.SectionName}:SecretsDirectory must be an absolute path to an existing directory.");

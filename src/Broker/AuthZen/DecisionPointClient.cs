@@ -32,11 +32,20 @@ internal sealed class DecisionPointClient(
     private static readonly MediaTypeWithQualityHeaderValue Json = new("application/json");
 
     private readonly AuthZenOptions _options = options.Value;
+    private readonly DecisionPointHosts _allowedHosts = options.Value.ResolveAllowedHosts();
     private readonly ConcurrentDictionary<string, DecisionPointCircuit> _circuits = new(StringComparer.Ordinal);
 
     /// <summary>Evaluates <paramref name="body"/> at <paramref name="point"/>.</summary>
     public async ValueTask<AuthZenAnswer> EvaluateAsync(DecisionPoint point, byte[] body, string requestId, CancellationToken cancellationToken)
     {
+        // Defence in depth: the loader refuses a decision point on a host the operator does not allow, but a policy
+        // set built another way (or a loader bug) must still not make the broker POST to an internal URL.
+        if (!_allowedHosts.Allows(point.EvaluationEndpoint))
+        {
+            Log.DecisionPointHostRefused(logger, point.Tenant, point.Name, point.EvaluationEndpoint.Authority);
+            return AuthZenAnswer.Unavailable("host not allowed");
+        }
+
         // One circuit per declared decision point; a reloaded policy that changes its URL gets a fresh one.
         var circuit = _circuits.GetOrAdd(
             string.Join('\n', point.Tenant, point.Name, point.EvaluationEndpoint.AbsoluteUri),

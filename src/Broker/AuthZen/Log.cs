@@ -17,4 +17,7 @@ internal static partial class Log
 
     [LoggerMessage(4504, LogLevel.Debug, "Decision point {DecisionPoint} of tenant {Tenant} permitted capability {Capability} (rule {Rule}, request {RequestId}, cached: {Cached}).", EventName = nameof(DecisionPointPermitted))]
     public static partial void DecisionPointPermitted(ILogger logger, string tenant, string decisionPoint, string capability, string rule, string requestId, bool cached);
+
+    [LoggerMessage(4505, LogLevel.Warning, "Decision point {DecisionPoint} of tenant {Tenant} names host {Host}, which Broker:AuthZen:AllowedHosts does not list; not called, denied.", EventName = nameof(DecisionPointHostRefused))]
+    public static partial void DecisionPointHostRefused(ILogger logger, string tenant, string decisionPoint, string host);
 }

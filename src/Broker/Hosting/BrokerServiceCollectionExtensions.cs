@@ -38,7 +38,8 @@ public static class BrokerServiceCollectionExtensions
         PolicyModule.Register(services, configuration, sp => PolicyLoadOptionsFor(
             sp.GetRequiredService<IOptions<BrokerOptions>>().Value,
             sp.GetRequiredService<IOptions<PolicyOptions>>().Value,
-            sp.GetRequiredService<IOptions<SpiffeAgentOptions>>().Value));
+            sp.GetRequiredService<IOptions<SpiffeAgentOptions>>().Value,
+            sp.GetRequiredService<IOptions<Broker.AuthZen.AuthZenOptions>>().Value));
         AddSubjects(services, configuration);
         Broker.StatusList.StatusListModule.Register(services, configuration);
         GrantsModule.Register(services, configuration);
@@ -70,9 +71,15 @@ public static class BrokerServiceCollectionExtensions
         return builder;
     }
 
-    /// <summary>What a policy may declare in this process: <c>bundle: dev</c> and plain-http loopback URLs only under <c>--dev</c>.</summary>
-    internal static PolicyLoadOptions PolicyLoadOptionsFor(BrokerOptions broker, PolicyOptions policy, SpiffeAgentOptions spiffe) =>
-        new(broker.DevMode, broker.DevMode || policy.AllowInsecureLoopbackUrls, policy.MaxTokenLifetime, spiffe.ResolvedEndpoint is not null);
+    /// <summary>
+    /// What a policy may declare in this process: <c>bundle: dev</c> and plain-http loopback URLs only under <c>--dev</c>,
+    /// decision points only on the hosts <c>Broker:AuthZen:AllowedHosts</c> lists.
+    /// </summary>
+    internal static PolicyLoadOptions PolicyLoadOptionsFor(BrokerOptions broker, PolicyOptions policy, SpiffeAgentOptions spiffe, Broker.AuthZen.AuthZenOptions authZen) =>
+        new(broker.DevMode, broker.DevMode || policy.AllowInsecureLoopbackUrls, policy.MaxTokenLifetime, spiffe.ResolvedEndpoint is not null)
+        {
+            DecisionPointHosts = authZen.ResolveAllowedHosts(),
+        };
 
     private static void AddSubjects(IServiceCollection services, IConfiguration configuration)
     {

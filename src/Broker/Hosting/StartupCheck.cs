@@ -78,7 +78,7 @@ internal static partial class StartupCheck
             {
                 var policy = services.GetRequiredService<IOptions<PolicyOptions>>().Value;
                 var loadOptions = BrokerServiceCollectionExtensions.PolicyLoadOptionsFor(
-                    Unvalidated<BrokerOptions>(services), policy, Unvalidated<SpiffeAgentOptions>(services));
+                    Unvalidated<BrokerOptions>(services), policy, Unvalidated<SpiffeAgentOptions>(services), Unvalidated<Broker.AuthZen.AuthZenOptions>(services));
                 var result = PolicyLoader.Load(policy.Path!, loadOptions);
                 problems.AddRange(result.Errors.Select(e => e.Line == 0
                     ? $"Broker:Policy:Path: '{e.File}': {e.Message}."

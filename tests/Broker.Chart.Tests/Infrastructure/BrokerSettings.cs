@@ -28,6 +28,7 @@ public static class BrokerSettings
         ["Broker:RateLimits"] = typeof(RateLimitOptions),
         ["Broker:Subjects"] = typeof(SubjectsOptions),
         [Broker.Telemetry.TelemetryOptions.SectionName] = typeof(Broker.Telemetry.TelemetryOptions),
+        [Broker.AuthZen.AuthZenOptions.SectionName] = typeof(Broker.AuthZen.AuthZenOptions),
     };
 
     /// <summary>

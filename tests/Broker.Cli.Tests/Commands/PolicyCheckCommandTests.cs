@@ -94,6 +94,29 @@ public sealed class PolicyCheckCommandTests : IDisposable
     }
 
     [Fact]
+    public async Task PolicyCheck_DecisionPoint_RefusedUnlessItsHostIsAllowed()
+    {
+        // Arrange
+        File.WriteAllText(Path.Combine(_directory, "acme.yaml"), ValidPolicy.Replace("capabilities:\n", "decision_points:\n  - { name: opa, url: \"https://pdp.acme.example/access/v1/evaluation\" }\ncapabilities:\n", StringComparison.Ordinal));
+
+        // Act
+        var none = await Brokerctl.RunAsync("policy", "check", _directory);
+        var other = await Brokerctl.RunAsync("policy", "check", "--authzen-allowed-host", "pdp.other.example", _directory);
+        var allowed = await Brokerctl.RunAsync("policy", "check", "--authzen-allowed-host", "pdp.other.example", "--authzen-allowed-host", "pdp.acme.example", _directory);
+        var invalid = await Brokerctl.RunAsync("policy", "check", "--authzen-allowed-host", "https://pdp.acme.example", _directory);
+
+        // Assert
+        Assert.Equal(5, none.ExitCode);
+        Assert.Contains($"{Path.Join(_directory, "acme.yaml")}:8:", none.OutLines.Single(), StringComparison.Ordinal);
+        Assert.Contains("AllowedHosts lists no host", none.OutLines.Single(), StringComparison.Ordinal);
+        Assert.Equal(5, other.ExitCode);
+        Assert.Contains("names host 'pdp.acme.example'", other.OutLines.Single(), StringComparison.Ordinal);
+        Assert.Equal(0, allowed.ExitCode);
+        Assert.Equal(2, invalid.ExitCode);
+        Assert.Contains("--authzen-allowed-host takes a host or host:port, not 'https://pdp.acme.example'", invalid.Error, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task PolicyCheck_DevBundle_RefusedUnlessDev()
     {
         // Arrange

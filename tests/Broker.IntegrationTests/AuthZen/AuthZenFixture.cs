@@ -40,9 +40,12 @@ public class AuthZenFixture : IAsyncLifetime
         Directory.Write("secrets/pdp-token", PdpToken + "\n");
         Directory.Write("secrets/other-token", "not-the-pdp-secret");
         Pdp = await AuthZenPdp.StartAsync(Path.Combine(Directory.Path, "pdp-rules.json"), PdpRules(), PdpToken);
-        Directory.Write("policy/acme.yaml", Policy(Pdp.EvaluationEndpoint, AuthZenPdp.FreePort()));
+        var downPort = AuthZenPdp.FreePort();
+        Directory.Write("policy/acme.yaml", Policy(Pdp.EvaluationEndpoint, downPort));
         Host = await BrokerTestHost.StartAsync(Path.Combine(Directory.Path, "policy"), s =>
         {
+            s["Broker:AuthZen:AllowedHosts:0"] = Pdp.EvaluationEndpoint.Authority;
+            s["Broker:AuthZen:AllowedHosts:1"] = $"127.0.0.1:{downPort}";
             s["Broker:AuthZen:SecretsDirectory"] = Path.Combine(Directory.Path, "secrets");
             s["Broker:AuthZen:FailuresToOpenCircuit"] = FailuresToOpenCircuit.ToString(System.Globalization.CultureInfo.InvariantCulture);
             s["Broker:AuthZen:MaxConcurrentRequests"] = MaxConcurrentRequests.ToString(System.Globalization.CultureInfo.InvariantCulture);

@@ -26,7 +26,43 @@ public sealed class AuthZenOptionsValidatorTests
         { "OpenCircuitFor", o => o.OpenCircuitFor = TimeSpan.Zero },
         { "OpenCircuitFor", o => o.OpenCircuitFor = TimeSpan.FromHours(1) },
         { "DecisionCacheSize", o => o.DecisionCacheSize = 0 },
+        { "AllowedHosts", o => o.AllowedHosts.Add("https://pdp.example") },
+        { "AllowedHosts", o => o.AllowedHosts.Add("*.example") },
+        { "AllowedHosts", o => o.AllowedHosts.Add("pdp.example/access/v1/evaluation") },
+        { "AllowedHosts", o => o.AllowedHosts.Add("") },
     };
+
+    [Fact]
+    public void Validate_AllowedHosts_HostsAndPortsAccepted_AndTheResolvedListAllowsThem()
+    {
+        // Arrange
+        var options = new AuthZenOptions();
+        options.AllowedHosts.Add("pdp.example");
+        options.AllowedHosts.Add("127.0.0.1:8181");
+
+        // Act
+        var result = new AuthZenOptionsValidator().Validate(null, options);
+        var hosts = options.ResolveAllowedHosts();
+
+        // Assert
+        Assert.True(result.Succeeded);
+        Assert.True(hosts.Allows(new Uri("https://pdp.example/access/v1/evaluation")));
+        Assert.True(hosts.Allows(new Uri("http://127.0.0.1:8181/access/v1/evaluation")));
+        Assert.False(hosts.Allows(new Uri("https://other.example/access/v1/evaluation")));
+    }
+
+    [Fact]
+    public void ResolveAllowedHosts_AnInvalidEntry_AllowsNothing()
+    {
+        // Arrange: were the validator bypassed, a bad entry must not widen the list.
+        var options = new AuthZenOptions();
+        options.AllowedHosts.Add("pdp.example");
+        options.AllowedHosts.Add("*");
+
+        // Act & Assert
+        Assert.True(options.ResolveAllowedHosts().IsEmpty);
+        Assert.True(new AuthZenOptions().ResolveAllowedHosts().IsEmpty);
+    }
 
     [Theory]
     [MemberData(nameof(Invalid))]
