@@ -4,7 +4,6 @@ using System.Text;
 using Broker.Audit;
 using Broker.Grants;
 using Broker.Grants.Redis;
-using Broker.StatusList;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
 using StackExchange.Redis;

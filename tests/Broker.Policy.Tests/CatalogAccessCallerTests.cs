@@ -25,7 +25,8 @@ public sealed class CatalogAccessCallerTests : IDisposable
     public CatalogAccessCallerTests()
     {
         File.WriteAllText(Path.Combine(_directory, "acme.yaml"), Policy);
-        var result = PolicyLoader.Load(_directory, PolicyLoadOptions.Default);
+        // The operator allows the decision point's host (Broker:AuthZen:AllowedHosts).
+        var result = PolicyLoader.Load(_directory, PolicyLoadOptions.Default with { DecisionPointHosts = DecisionPointHosts.Create("pdp.acme.test") });
         Assert.True(result.Succeeded, string.Join('\n', result.Errors));
         _policy = result.Policy!;
     }

@@ -54,10 +54,11 @@ public sealed record ReviewUsage(long Grants, long Overflow, int FlushIntervalSe
 /// <param name="UsedBy">The identities that obtained grants of it, most grants first, at most <see cref="ReviewLimits.MaxIdentitiesPerCapability"/>.</param>
 /// <param name="UsedByTruncated">True when more identities used it than listed.</param>
 /// <param name="SharedWith">
-/// The tenants this capability is shared with. Empty until cross-tenant sharing exists; the place it will be filled.
+/// The tenants this capability is shared with, where both sides agree (<c>shares:</c> and <c>accepts:</c>).
 /// </param>
 /// <param name="Consumers">
-/// The identities of other tenants that obtained grants of it through sharing. Empty until cross-tenant sharing exists.
+/// The identities of other tenants that obtained grants of it through sharing, with their tenant, most grants first, at
+/// most <see cref="ReviewLimits.MaxIdentitiesPerCapability"/>.
 /// </param>
 public sealed record CapabilityReview(
     string Name,
@@ -119,7 +120,11 @@ public sealed record CallerConditionsReview(string? Principal, bool? Autonomous,
 /// <summary>An identity and how many grants it obtained.</summary>
 /// <param name="Identity">The subject of the grants (source-qualified for OIDC: <c>oidc:ISSUER#ID</c>).</param>
 /// <param name="Grants">Grants counted in the window.</param>
-public sealed record IdentityUse(string Identity, long Grants);
+public sealed record IdentityUse(string Identity, long Grants)
+{
+    /// <summary>For a consumer of a shared capability: the identity's own tenant. Null for the reviewed tenant's identities.</summary>
+    public string? Tenant { get; init; }
+}
 
 /// <summary>An entitlement no identity used in the window: remove it, or narrow the rule.</summary>
 /// <param name="Capability">The capability.</param>

@@ -26,8 +26,18 @@ public static class AccessReviewBuilder
     /// <param name="publications">The tenant's current publications.</param>
     /// <param name="usage">The grant counts of the window.</param>
     /// <param name="flushInterval">How long counts may lag grants.</param>
+    /// <param name="sharing">The policy's sharing across tenants; null for none.</param>
+    /// <param name="consumerUsage">The grant counts of the window in each tenant the tenant shares with (they count a shared capability as <c>owner:capability</c>).</param>
     /// <returns>The review.</returns>
-    public static AccessReview Build(TenantPolicy tenant, string policyVersion, ReviewWindow window, IReadOnlyList<ReviewPublication> publications, UsageTally usage, TimeSpan flushInterval)
+    public static AccessReview Build(
+        TenantPolicy tenant,
+        string policyVersion,
+        ReviewWindow window,
+        IReadOnlyList<ReviewPublication> publications,
+        UsageTally usage,
+        TimeSpan flushInterval,
+        TenantSharing? sharing = null,
+        IReadOnlyDictionary<string, UsageTally>? consumerUsage = null)
     {
         ArgumentNullException.ThrowIfNull(tenant);
         ArgumentNullException.ThrowIfNull(window);
@@ -55,8 +65,8 @@ public static class AccessReviewBuilder
                 used?.Values.Sum() ?? 0,
                 [.. usedBy.Take(ReviewLimits.MaxIdentitiesPerCapability).Select(u => new IdentityUse(u.Key, u.Value))],
                 usedBy.Count > ReviewLimits.MaxIdentitiesPerCapability,
-                SharedWith: [],
-                Consumers: []));
+                SharedWith: [.. SharedWith(sharing, tenant.Name, capability.Name)],
+                Consumers: Consumers(sharing, consumerUsage, tenant.Name, capability.Name)));
         }
 
         // :: Entitlements nobody used, and identities that used part of a rule.
@@ -120,6 +130,19 @@ public static class AccessReviewBuilder
             unused,
             partial,
             truncated || capabilities.Any(c => c.UsedByTruncated));
+    }
+
+    private static IEnumerable<string> SharedWith(TenantSharing? sharing, string owner, string capability) =>
+        (sharing?.Active ?? []).Where(s => s.Owner == owner && s.Capability == capability).Select(s => s.Consumer).Order(StringComparer.Ordinal);
+
+    private static List<IdentityUse> Consumers(TenantSharing? sharing, IReadOnlyDictionary<string, UsageTally>? consumerUsage, string owner, string capability)
+    {
+        var qualified = TenantSharing.QualifiedName(owner, capability);
+        return [.. SharedWith(sharing, owner, capability)
+            .SelectMany(consumer => (consumerUsage?.GetValueOrDefault(consumer)?.ByCapability.GetValueOrDefault(qualified) ?? [])
+                .Select(u => new IdentityUse(u.Key, u.Value) { Tenant = consumer }))
+            .OrderByDescending(u => u.Grants).ThenBy(u => u.Tenant, StringComparer.Ordinal).ThenBy(u => u.Identity, StringComparer.Ordinal)
+            .Take(ReviewLimits.MaxIdentitiesPerCapability)];
     }
 
     private static RuleReview Describe(PolicyRule rule) => new(

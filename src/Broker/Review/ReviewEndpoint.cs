@@ -44,13 +44,24 @@ internal sealed class ReviewEndpoint(AdminGate gate, IPolicyProvider policyProvi
         var window = new ReviewWindow(timeProvider.GetUtcNow(), days);
         var publications = await catalog.ListAsync(name, cancellationToken);
         var tally = await usage.ReadAsync(name, [.. window.EachDay()], cancellationToken);
+
+        // A shared capability's consumers are counted in their own tenants (as owner:capability): read each one the
+        // tenant shares with, for the review's consumer lists.
+        Dictionary<string, UsageTally> consumerUsage = new(StringComparer.Ordinal);
+        foreach (var consumer in policy.Sharing.Active.Where(s => s.Owner == name).Select(s => s.Consumer).Distinct(StringComparer.Ordinal))
+        {
+            consumerUsage[consumer] = await usage.ReadAsync(consumer, [.. window.EachDay()], cancellationToken);
+        }
+
         var review = AccessReviewBuilder.Build(
             tenant,
             policy.Version,
             window,
             [.. publications.Select(p => new ReviewPublication(p.Resource, p.PublishedBy, p.PublishedAt, p.Version, [.. p.Tools.Select(t => new ReviewTool(t.Name, t.Capability, t.Title, t.Description))]))],
             tally,
-            options.Value.FlushInterval);
+            options.Value.FlushInterval,
+            policy.Sharing,
+            consumerUsage);
         await gate.AuditAsync(context, Action, admin.QualifiedId, name, AuditOutcome.Allowed, null);
         context.Response.Headers.CacheControl = "no-store";
         return Results.Json(review, AccessReviewJsonContext.Default.AccessReview);

@@ -46,14 +46,26 @@ internal sealed class UsageRecorder
         var day = DateOnly.FromDateTime(grant.IssuedAt.UtcDateTime);
         foreach (var capability in grant.Capabilities)
         {
-            // TryWrite on a bounded channel in Wait mode fails at once when full: the exchange never waits here.
-            if (!_queue.Writer.TryWrite(new UsageEvent(grant.Tenant, capability, identity, day)))
+            Enqueue(new UsageEvent(grant.Tenant, capability, identity, day));
+
+            // A shared grant lives in the owner's tenant and is counted there; it is counted in the consumer's tenant
+            // too, under the name the consumer's rules give it (owner:capability), so each side's review shows it.
+            if (grant.ConsumerTenant is { } consumer)
             {
-                _dropped.AddOrUpdate((grant.Tenant, day), 1, static (_, n) => n + 1);
-                if (Interlocked.Exchange(ref _warned, 1) == 0)
-                {
-                    Log.UsageQueueFull(_logger, grant.Tenant);
-                }
+                Enqueue(new UsageEvent(consumer, TenantSharing.QualifiedName(grant.Tenant, capability), identity, day));
+            }
+        }
+    }
+
+    private void Enqueue(UsageEvent usage)
+    {
+        // TryWrite on a bounded channel in Wait mode fails at once when full: the exchange never waits here.
+        if (!_queue.Writer.TryWrite(usage))
+        {
+            _dropped.AddOrUpdate((usage.Tenant, usage.Day), 1, static (_, n) => n + 1);
+            if (Interlocked.Exchange(ref _warned, 1) == 0)
+            {
+                Log.UsageQueueFull(_logger, usage.Tenant);
             }
         }
     }

@@ -30,6 +30,10 @@ public abstract class SharingFixture : IAsyncLifetime
 
     public IGrantStore Store => _exchange.Host.Services.GetRequiredService<IGrantStore>();
 
+    /// <summary>Writes the grant counts the access review reads now, rather than at the next flush interval.</summary>
+    public Task FlushUsageAsync(CancellationToken cancellationToken) =>
+        _exchange.Host.Services.GetRequiredService<Broker.Review.UsageFlusher>().FlushAsync(cancellationToken);
+
     public Dictionary<string, TestSpiffeAuthority> Tenants { get; } = new(StringComparer.Ordinal);
 
     /// <summary>An SVID of <paramref name="tenant"/>'s trust domain (<c>tenant.test</c>).</summary>

@@ -206,7 +206,22 @@ public abstract class SharingTests(SharingFixture fixture)
         Assert.Contains(paymentsGrant, await ListAsync($"/admin/v1/grants?tenant=platform&consumer_tenant=payments&task_id={task}", fixture.Admin("platform")));
         Assert.Equal([supportGrant], await ListAsync($"/admin/v1/grants?tenant=platform&consumer_tenant=support&task_id={task}", fixture.Admin("platform")));
 
-        // 5. (Access review: `brokerctl review` / GET /admin/v1/review goes here once it exists.)
+        // 5. The owner's access review shows the capability shared with both consumers, and who of each used it.
+        await fixture.FlushUsageAsync(Ct);
+        var (reviewStatus, review) = await fixture.SendAsync(HttpMethod.Get, "/admin/v1/review?tenant=platform&days=1", fixture.Admin("platform"));
+        Assert.Equal(HttpStatusCode.OK, reviewStatus);
+        var reviewed = review.GetProperty("capabilities").EnumerateArray().Single(c => c.GetProperty("name").GetString() == "both.de");
+        Assert.Equal(["payments", "support"], reviewed.GetProperty("shared_with").EnumerateArray().Select(t => t.GetString()));
+        foreach (var consumer in new[] { "payments", "support" })
+        {
+            Assert.Contains(
+                reviewed.GetProperty("consumers").EnumerateArray(),
+                c => c.GetProperty("tenant").GetString() == consumer && c.GetProperty("identity").GetString()!.EndsWith("/agents/walker", StringComparison.Ordinal) && c.GetProperty("grants").GetInt64() >= 1);
+        }
+
+        // The consumer's own review counts its workload's use under the name its rules give it.
+        var (_, paymentsReview) = await fixture.SendAsync(HttpMethod.Get, "/admin/v1/review?tenant=payments&days=1", fixture.Admin("payments"));
+        Assert.True(paymentsReview.GetProperty("usage").GetProperty("grants").GetInt64() >= 1);
 
         // 6. The owner revokes every grant of one consumer.
         var (bulkStatus, bulk) = await fixture.SendAsync(HttpMethod.Post, "/admin/v1/grants/revoke", fixture.Admin("platform"), new { tenant = "platform", consumer_tenant = "payments", reason = "payments offboarded" });
