@@ -161,7 +161,7 @@ internal sealed class DiscoveryEndpoint(IPolicyProvider policyProvider, ICatalog
     /// </summary>
     internal static string NotExecutableReason(CapabilityAccess access) =>
         access.Has(CapabilityPermissions.Execute) ? "not_published"
-        : access.Denial is { } denial ? ReasonName(Exchange.PolicyDenials.ToError(denial).Reason)
+        : access.Denial is { } denial ? ReasonName(PolicyDenials.ToError(denial).Reason)
         : "not_permitted";
 
     private static string ReasonName(string code) => code[(code.IndexOf('.', StringComparison.Ordinal) + 1)..];

@@ -26,6 +26,7 @@ internal static class LogEventBands
         new("Broker", "Broker.AuthZen", 4500, 4599),
         new("Broker", "Broker.Admin", 5000, 5099),
         new("Broker", "Broker.Authentication", 5100, 5199),
+        new("Broker", "Broker.Review", 5200, 5299),
         new("Broker.Spiffe", "Broker.Spiffe.WorkloadApi", 6000, 6199),
         new("Broker.Spiffe", "Broker.Spiffe.Federation", 6200, 6299),
         new("Broker.Client", "Broker.Client", 7000, 7099),

@@ -1,7 +1,6 @@
-using Broker.Errors;
 using Broker.Policy;
 
-namespace Broker.Exchange;
+namespace Broker.Errors;
 
 /// <summary>What the caller and the audit trail are told for each reason policy gives for a denial.</summary>
 internal static class PolicyDenials

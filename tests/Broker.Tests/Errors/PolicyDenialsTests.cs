@@ -1,8 +1,7 @@
 using Broker.Errors;
-using Broker.Exchange;
 using Broker.Policy;
 
-namespace Broker.Tests.Exchange;
+namespace Broker.Tests.Errors;
 
 public sealed class PolicyDenialsTests
 {
