@@ -15,8 +15,6 @@ namespace Broker.Spiffe.Federation;
 /// </summary>
 public sealed class BundleEndpointClient : IDisposable
 {
-    private const int MaxRedirects = 3;
-
     private readonly BundleEndpointOptions _options;
     private readonly HttpClient _http;
     private SpiffeBundle? _latest;
@@ -75,16 +73,20 @@ public sealed class BundleEndpointClient : IDisposable
                 if (IsRedirect(response.StatusCode))
                 {
                     var location = response.Headers.Location;
-                    if (hop >= MaxRedirects || location is null)
+                    if (hop >= _options.MaxRedirects || location is null)
                     {
                         throw new BundleEndpointException("federation: too many or invalid redirects from the bundle endpoint.");
                     }
 
-                    url = location.IsAbsoluteUri ? location : new Uri(url, location);
-                    if (!BundleEndpointOptions.IsAllowedUrl(url))
+                    var next = location.IsAbsoluteUri ? location : new Uri(url, location);
+
+                    // Never from https down to http, even where loopback http is allowed.
+                    if (!_options.IsAllowedUrl(next) || (url.Scheme == Uri.UriSchemeHttps && next.Scheme != Uri.UriSchemeHttps))
                     {
                         throw new BundleEndpointException("federation: the bundle endpoint redirected to a URL that is not https or has userinfo.");
                     }
+
+                    url = next;
 
                     continue;
                 }

@@ -14,7 +14,7 @@ using Microsoft.Extensions.Logging;
 namespace Broker.Spiffe.Tests.Federation;
 
 /// <summary>
-/// A SPIFFE bundle endpoint: Kestrel over HTTPS on loopback with the given server certificate.
+/// A SPIFFE bundle endpoint: Kestrel over HTTPS on loopback with the given server certificate (plain http without one).
 /// Routes: /bundle (the current body), /redirect (302 to /bundle), /redirect-http (302 to http), /big (2 MiB), /error (500).
 /// </summary>
 public sealed class BundleEndpointServer : IAsyncDisposable
@@ -34,18 +34,26 @@ public sealed class BundleEndpointServer : IAsyncDisposable
 
     public Uri Url(string path) => new(BaseUrl, path);
 
-    public static async Task<BundleEndpointServer> StartAsync(X509Certificate2 serverCertificate, X509Certificate2[]? intermediates = null)
+    public static async Task<BundleEndpointServer> StartAsync(X509Certificate2? serverCertificate, X509Certificate2[]? intermediates = null)
     {
         var builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders();
-        builder.WebHost.ConfigureKestrel(k => k.Listen(IPAddress.Loopback, 0, l => l.UseHttps(https =>
+        builder.WebHost.ConfigureKestrel(k => k.Listen(IPAddress.Loopback, 0, l =>
         {
-            https.ServerCertificate = serverCertificate;
-            if (intermediates is { Length: > 0 })
+            if (serverCertificate is null)
             {
-                https.ServerCertificateChain = [.. intermediates];
+                return;
             }
-        })));
+
+            l.UseHttps(https =>
+            {
+                https.ServerCertificate = serverCertificate;
+                if (intermediates is { Length: > 0 })
+                {
+                    https.ServerCertificateChain = [.. intermediates];
+                }
+            });
+        }));
         var app = builder.Build();
         var server = new BundleEndpointServer(app);
         app.Use(async (context, next) =>
