@@ -15,7 +15,8 @@ namespace Broker.Spiffe.Tests.Federation;
 
 /// <summary>
 /// A SPIFFE bundle endpoint: Kestrel over HTTPS on loopback with the given server certificate (plain http without one).
-/// Routes: /bundle (the current body), /redirect (302 to /bundle), /redirect-http (302 to http), /big (2 MiB), /error (500).
+/// Routes: /bundle (the current body), /redirect (302 to /bundle), /redirect-http (302 to http), /big (2 MiB), /error (500),
+/// /stall (headers and the start of a body, then nothing until the client gives up).
 /// </summary>
 public sealed class BundleEndpointServer : IAsyncDisposable
 {
@@ -69,6 +70,14 @@ public sealed class BundleEndpointServer : IAsyncDisposable
         });
         app.MapGet("/redirect", () => Results.Redirect("/bundle"));
         app.MapGet("/redirect-http", (HttpContext c) => Results.Redirect("http://127.0.0.1:" + c.Connection.LocalPort + "/bundle"));
+        app.MapGet("/stall", async (HttpContext context) =>
+        {
+            context.Response.ContentType = "application/json";
+            context.Response.ContentLength = 1024;
+            await context.Response.WriteAsync("""{"keys":[""", context.RequestAborted);
+            await context.Response.Body.FlushAsync(context.RequestAborted);
+            await Task.Delay(Timeout.Infinite, context.RequestAborted).ContinueWith(_ => { }, TaskScheduler.Default);
+        });
         app.MapGet("/big", () => Results.Text(new string(' ', 2 * 1024 * 1024) + """{"keys":[]}""", "application/json"));
         await app.StartAsync();
         var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.Single();

@@ -204,6 +204,22 @@ public sealed class FederationTests
         Assert.Equal(1, server.Requests);
     }
 
+    [Fact]
+    public async Task Fetch_BodyThatNeverEnds_TimesOutLikeAnyOtherRequest()
+    {
+        // Arrange: the endpoint answers its headers at once, then holds the body.
+        await using var server = await BundleEndpointServer.StartAsync(WebPki.Server);
+        var options = WebOptions(server, "/stall");
+        options.RequestTimeout = TimeSpan.FromMilliseconds(500);
+        using var client = new BundleEndpointClient(options);
+
+        // Act: bounded by the suite's generous wait, so a fetch that never ends fails the test instead of hanging it.
+        var ex = await Assert.ThrowsAsync<BundleEndpointException>(() => client.FetchAsync(Ct).WaitAsync(RecordingWatcher<object>.Timeout, Ct));
+
+        // Assert: the deadline covers the body too; the caller's own token was not what stopped it.
+        Assert.Contains("timed out", ex.Message, StringComparison.Ordinal);
+    }
+
     [Theory]
     [InlineData(-1)]
     [InlineData(11)]
