@@ -1,9 +1,9 @@
 using System.Text.Json;
 using Broker.Exchange;
 using Broker.Jose;
-using Broker.SpiffeAgent;
 using Broker.Subjects;
 using Broker.Tokens;
+using Broker.Trust;
 using Microsoft.Extensions.Options;
 using Microsoft.IdentityModel.Tokens;
 using Microsoft.Net.Http.Headers;

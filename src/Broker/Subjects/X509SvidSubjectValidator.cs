@@ -3,6 +3,7 @@ using System.Security.Cryptography.X509Certificates;
 using Broker.Errors;
 using Broker.Policy;
 using Broker.Spiffe.Svids;
+using Broker.Trust;
 using Microsoft.IdentityModel.Tokens;
 
 namespace Broker.Subjects;

@@ -1,51 +1,62 @@
 using System.Collections.Concurrent;
 using System.Diagnostics.CodeAnalysis;
+using System.Globalization;
 using Broker.Policy;
 using Broker.Spiffe;
 using Broker.Spiffe.Bundles;
+using Broker.Spiffe.Federation;
+using Microsoft.Extensions.Options;
 
-namespace Broker.Subjects;
+namespace Broker.Trust;
 
 /// <summary>
 /// The bundles (JWT and X.509 authorities) of every trust domain the policy trusts, kept current:
 /// bundle files are re-read when they change, bundle endpoints are polled at their
-/// <c>spiffe_refresh_hint</c>, Workload API bundles are live. Only the URLs written in policy are
+/// <c>spiffe_refresh_hint</c> through Broker.Spiffe's <see cref="FederatedBundleSource"/> (which refuses a bundle
+/// whose <c>spiffe_sequence</c> goes backwards), Workload API bundles are live. Only the URLs written in policy are
 /// ever fetched. A trust domain removed from policy is dropped at once, and each trust domain is
 /// only ever answered with its own bundle (SPIFFE Federation: never merge trust domains).
 /// </summary>
 internal sealed class TrustBundleRegistry : IJwtBundleSource, IX509BundleSource, IHostedService, IDisposable
 {
+    /// <summary>Polling interval of a bundle endpoint whose bundle has no hint (SPIFFE Federation §4.2: 5 minutes).</summary>
     private static readonly TimeSpan DefaultRefresh = TimeSpan.FromMinutes(5);
+
+    /// <summary>The shortest polling interval: a hint is in whole seconds, so any hint is honoured.</summary>
+    private static readonly TimeSpan MinimumRefresh = TimeSpan.FromSeconds(1);
+
+    /// <summary>How soon a bundle endpoint that never answered is tried again.</summary>
+    private static readonly TimeSpan FirstFetchRetry = TimeSpan.FromSeconds(30);
+
     private static readonly TimeSpan FilePollInterval = TimeSpan.FromSeconds(2);
 
     private readonly ConcurrentDictionary<string, Entry> _entries = new(StringComparer.Ordinal);
     private readonly IPolicyProvider _policy;
-    private readonly IHttpClientFactory _httpClientFactory;
+    private readonly BundleFetchOptions _fetch;
     private readonly IDevBundleSource? _devBundles;
     private readonly IWorkloadApiBundleSource? _workloadApi;
     private readonly TimeProvider _timeProvider;
+    private readonly ILoggerFactory _loggerFactory;
     private readonly ILogger<TrustBundleRegistry> _logger;
     private readonly CancellationTokenSource _stopping = new();
     private Timer? _timer;
 
     public TrustBundleRegistry(
         IPolicyProvider policy,
-        IHttpClientFactory httpClientFactory,
+        IOptions<BundleFetchOptions> fetch,
         TimeProvider timeProvider,
-        ILogger<TrustBundleRegistry> logger,
+        ILoggerFactory loggerFactory,
         IDevBundleSource? devBundles = null,
         IWorkloadApiBundleSource? workloadApi = null)
     {
         _workloadApi = workloadApi;
         _policy = policy;
-        _httpClientFactory = httpClientFactory;
+        _fetch = fetch.Value;
         _devBundles = devBundles;
         _timeProvider = timeProvider;
-        _logger = logger;
+        _loggerFactory = loggerFactory;
+        _logger = loggerFactory.CreateLogger<TrustBundleRegistry>();
     }
-
-    /// <summary>The HttpClient name used for bundle endpoints.</summary>
-    public const string HttpClientName = "broker-bundle-endpoints";
 
     public bool TryGetJwtBundle(TrustDomain trustDomain, [NotNullWhen(true)] out JwtBundle? bundle)
     {
@@ -87,20 +98,19 @@ internal sealed class TrustBundleRegistry : IJwtBundleSource, IX509BundleSource,
         }
     }
 
-    /// <summary>True when every trust domain in policy has a bundle (for readiness).</summary>
-    public bool AllLoaded => Health == "ok";
-
     /// <summary>
-    /// <c>ok</c>, <c>missing</c> (a trust domain has no bundle yet) or <c>stale</c> (a bundle endpoint has
-    /// not answered for three refresh intervals: publishers announce new keys 3-5 intervals ahead, so
-    /// past that the bundle may lack keys workloads already use, or still hold removed ones).
+    /// <c>missing</c> (a trust domain has no bundle yet), <c>stale</c> (a bundle endpoint has not confirmed its bundle
+    /// for three refresh intervals: publishers announce new keys 3-5 intervals ahead, so past that the bundle may lack
+    /// keys workloads already use, or still hold removed ones), <c>older bundle refused</c> (ready: a bundle endpoint
+    /// served a lower <c>spiffe_sequence</c> than the bundle in force, which stays) or <c>ok</c>.
     /// </summary>
-    public string Health
+    public BundleHealth Health
     {
         get
         {
             var now = _timeProvider.GetUtcNow();
             var stale = false;
+            List<string>? refused = null;
             foreach (var entry in _entries.Values)
             {
                 var loaded = entry.Spec.Kind switch
@@ -111,13 +121,27 @@ internal sealed class TrustBundleRegistry : IJwtBundleSource, IX509BundleSource,
                 };
                 if (!loaded)
                 {
-                    return "missing";
+                    return BundleHealth.Missing;
                 }
 
-                stale |= entry.Spec.Kind == BundleSourceKind.Endpoint && now > entry.FreshUntil;
+                if (entry.Endpoint is not { } source)
+                {
+                    continue;
+                }
+
+                // A refused (older) bundle confirms nothing: served for long enough, the bundle in force goes stale too.
+                stale |= source.LastRefreshed is not { } confirmed || now > confirmed + (3 * source.RefreshInterval);
+                if (source.RefusedSequence is { } sequence)
+                {
+                    (refused ??= []).Add(string.Create(
+                        CultureInfo.InvariantCulture,
+                        $"the bundle endpoint of {entry.TrustDomain.Name} served spiffe_sequence {sequence}, older than the {source.Current.SequenceNumber} in force"));
+                }
             }
 
-            return stale ? "stale" : "ok";
+            return stale ? BundleHealth.Stale
+                : refused is null ? BundleHealth.Ok
+                : BundleHealth.Refused($"bundles: {string.Join("; ", refused)}; refused (logged as FederationStaleBundleIgnored), the bundle in force stays");
         }
     }
 
@@ -132,12 +156,15 @@ internal sealed class TrustBundleRegistry : IJwtBundleSource, IX509BundleSource,
         _timer = new Timer(_ => _ = RefreshDueAsync(), null, FilePollInterval, FilePollInterval);
     }
 
-    public Task StopAsync(CancellationToken cancellationToken)
+    public async Task StopAsync(CancellationToken cancellationToken)
     {
         _policy.Changed -= OnPolicyChanged;
-        _stopping.Cancel();
+        await _stopping.CancelAsync();
         _timer?.Change(Timeout.Infinite, Timeout.Infinite);
-        return Task.CompletedTask;
+        foreach (var entry in _entries.Values)
+        {
+            await RetireAsync(entry);
+        }
     }
 
     public void Dispose()
@@ -151,11 +178,12 @@ internal sealed class TrustBundleRegistry : IJwtBundleSource, IX509BundleSource,
     /// <summary>Makes the registry match the policy: new trust domains are loaded, removed ones dropped.</summary>
     internal async Task ReconcileAsync(PolicySet policy, CancellationToken cancellationToken)
     {
-        foreach (var name in _entries.Keys)
+        foreach (var (name, entry) in _entries)
         {
-            if (!policy.TrustDomains.TryGetValue(name, out var source) || _entries[name].Spec != source.Bundle)
+            if ((!policy.TrustDomains.TryGetValue(name, out var source) || entry.Spec != source.Bundle)
+                && _entries.TryRemove(KeyValuePair.Create(name, entry)))
             {
-                _entries.TryRemove(name, out _);
+                await RetireAsync(entry);
             }
         }
 
@@ -179,7 +207,9 @@ internal sealed class TrustBundleRegistry : IJwtBundleSource, IX509BundleSource,
                 return;
             }
 
-            var due = entry.Spec.File is not null || entry.NextRefresh <= now;
+            // Files are checked for a change at every tick; an endpoint polls itself once it has answered, and until
+            // then its first fetch is retried here.
+            var due = entry.Spec.Kind == BundleSourceKind.File || (entry.Endpoint is null && entry.NextAttempt <= now);
             if (due && IsFetched(entry.Spec))
             {
                 await RefreshAsync(entry, _stopping.Token);
@@ -196,36 +226,85 @@ internal sealed class TrustBundleRegistry : IJwtBundleSource, IX509BundleSource,
 
         try
         {
-            byte[] json;
+            if (entry.Retired)
+            {
+                return;
+            }
+
             if (entry.Spec.File is { } file)
             {
-                var stamp = File.GetLastWriteTimeUtc(file);
-                if (entry.Bundle is not null && stamp == entry.FileStamp)
-                {
-                    return;
-                }
-
-                entry.FileStamp = stamp;
-                json = await File.ReadAllBytesAsync(file, cancellationToken);
+                await LoadFileAsync(entry, file, cancellationToken);
             }
-            else
+            else if (entry.Endpoint is null)
             {
-                var client = _httpClientFactory.CreateClient(HttpClientName);
-                json = await client.GetByteArrayAsync(entry.Spec.Endpoint, cancellationToken);
+                await ConnectAsync(entry, entry.Spec.Endpoint!, cancellationToken);
             }
-
-            var bundle = SpiffeBundle.Parse(entry.TrustDomain, json);
-            entry.Bundle = bundle;
-            var interval = bundle.RefreshHint is { } hint && hint > TimeSpan.Zero ? hint : DefaultRefresh;
-            entry.NextRefresh = _timeProvider.GetUtcNow() + interval;
-            entry.FreshUntil = _timeProvider.GetUtcNow() + (3 * interval);
-            Log.BundleLoaded(_logger, entry.TrustDomain.Name, entry.Spec.ToString(), bundle.JwtBundle.Authorities.Count);
         }
-        catch (Exception ex) when (ex is IOException or HttpRequestException or SpiffeBundleFormatException or TaskCanceledException or UnauthorizedAccessException)
+        catch (Exception ex) when (ex is IOException or SpiffeBundleFormatException or BundleEndpointException or OperationCanceledException or UnauthorizedAccessException)
         {
-            // Keep the last good bundle (SPIFFE Federation §4.3: on failure, wait for the next interval).
-            entry.NextRefresh = _timeProvider.GetUtcNow() + (entry.Bundle?.RefreshHint is { } last && last > TimeSpan.Zero && last < TimeSpan.FromSeconds(30) ? last : TimeSpan.FromSeconds(30));
+            // Keep the last good bundle (SPIFFE Federation §4.2: on failure, wait for the next interval).
+            entry.NextAttempt = _timeProvider.GetUtcNow() + FirstFetchRetry;
             Log.BundleUnavailable(_logger, entry.TrustDomain.Name, entry.Spec.ToString(), ex.GetType().Name);
+        }
+        finally
+        {
+            entry.Gate.Release();
+        }
+    }
+
+    private async Task LoadFileAsync(Entry entry, string file, CancellationToken cancellationToken)
+    {
+        var stamp = File.GetLastWriteTimeUtc(file);
+        if (entry.FileBundle is not null && stamp == entry.FileStamp)
+        {
+            return;
+        }
+
+        entry.FileStamp = stamp;
+        var bundle = SpiffeBundle.Parse(entry.TrustDomain, await File.ReadAllBytesAsync(file, cancellationToken));
+        entry.FileBundle = bundle;
+        Log.BundleLoaded(_logger, entry.TrustDomain.Name, entry.Spec.ToString(), bundle.JwtBundle.Authorities.Count);
+    }
+
+    /// <summary>The first fetch from a bundle endpoint; from then on its <see cref="FederatedBundleSource"/> polls it.</summary>
+    private async Task ConnectAsync(Entry entry, Uri endpoint, CancellationToken cancellationToken)
+    {
+        var source = await FederatedBundleSource.CreateAsync(
+            new BundleEndpointOptions
+            {
+                EndpointUrl = endpoint,
+                TrustDomain = entry.TrustDomain,
+
+                // No redirects: only the URLs written in policy are ever fetched (no SSRF through a 3xx).
+                MaxRedirects = 0,
+
+                // The policy loader accepted http only on loopback, and only where Broker:Policy:AllowInsecureLoopbackUrls
+                // (or --dev) allows it; the library checks loopback again.
+                DangerousAllowLoopbackHttp = endpoint.Scheme == Uri.UriSchemeHttp,
+                DefaultRefreshInterval = DefaultRefresh,
+                MinRefreshInterval = MinimumRefresh,
+                RequestTimeout = _fetch.RequestTimeout,
+                ConfigureHandler = _fetch.ConfigureHandler,
+                LoggerFactory = _loggerFactory,
+                TimeProvider = _timeProvider,
+            },
+            cancellationToken);
+        source.Updated += (_, _) => Log.BundleLoaded(_logger, entry.TrustDomain.Name, entry.Spec.ToString(), source.Current.JwtBundle.Authorities.Count);
+        entry.Endpoint = source;
+        Log.BundleLoaded(_logger, entry.TrustDomain.Name, entry.Spec.ToString(), source.Current.JwtBundle.Authorities.Count);
+    }
+
+    /// <summary>Stops an entry's polling, once no fetch of it is in flight.</summary>
+    private static async Task RetireAsync(Entry entry)
+    {
+        await entry.Gate.WaitAsync(CancellationToken.None);
+        try
+        {
+            entry.Retired = true;
+            if (entry.Endpoint is { } source)
+            {
+                await source.DisposeAsync();
+            }
         }
         finally
         {
@@ -241,16 +320,24 @@ internal sealed class TrustBundleRegistry : IJwtBundleSource, IX509BundleSource,
 
         public BundleSourceSpec Spec { get; } = spec;
 
+        /// <summary>One load or first fetch at a time; retiring waits for it.</summary>
         public SemaphoreSlim Gate { get; } = new(1, 1);
 
-        public volatile SpiffeBundle? Bundle;
+        public volatile SpiffeBundle? FileBundle;
+
+        /// <summary>A bundle endpoint's source, once its first fetch succeeded.</summary>
+        public volatile FederatedBundleSource? Endpoint;
+
+        /// <summary>Set when the trust domain left policy or the registry stopped: nothing is loaded for it any more.</summary>
+        public volatile bool Retired;
 
         public DateTime FileStamp { get; set; }
 
-        public DateTimeOffset NextRefresh { get; set; }
+        /// <summary>For a bundle endpoint that has not answered yet: when to try again.</summary>
+        public DateTimeOffset NextAttempt { get; set; }
 
-        /// <summary>For bundle endpoints: past this, the last good bundle is too old to be trusted as current.</summary>
-        public DateTimeOffset FreshUntil { get; set; }
+        /// <summary>The bundle in force, from the file or the endpoint; null until one was loaded.</summary>
+        public SpiffeBundle? Bundle => Spec.Kind == BundleSourceKind.File ? FileBundle : Endpoint?.Current;
     }
 }
 
