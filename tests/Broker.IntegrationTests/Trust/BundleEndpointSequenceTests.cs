@@ -30,24 +30,7 @@ public sealed class BundleEndpointSequenceTests : IAsyncLifetime
 
     private BrokerTestHost Host => _host!;
 
-    public async ValueTask InitializeAsync()
-    {
-        _endpoint = await BundleEndpointServer.StartAsync(WebPki.Server);
-        _directory.Write("policy/acme.yaml", $$"""
-            tenant: acme
-            trust:
-              spiffe:
-                - trust_domain: {{TrustDomain}}
-                  bundle_endpoint: {{_endpoint.Url("/bundle")}}
-            capabilities:
-              - name: invoices.read
-                resource: {{ExchangeFixture.InvoicesResource}}
-            rules:
-              - subjects: ["spiffe://{{TrustDomain}}/agents/*"]
-                capabilities: [invoices.read]
-                permissions: [execute]
-            """);
-    }
+    public async ValueTask InitializeAsync() => _endpoint = await BundleEndpointServer.StartAsync(WebPki.Server);
 
     public async ValueTask DisposeAsync()
     {
@@ -60,8 +43,22 @@ public sealed class BundleEndpointSequenceTests : IAsyncLifetime
         _directory.Dispose();
     }
 
-    private async Task StartBrokerAsync(bool trustTheRoot = true)
+    private async Task StartBrokerAsync(bool trustTheRoot = true, string path = "/bundle")
     {
+        _directory.Write("policy/acme.yaml", $$"""
+            tenant: acme
+            trust:
+              spiffe:
+                - trust_domain: {{TrustDomain}}
+                  bundle_endpoint: {{_endpoint.Url(path)}}
+            capabilities:
+              - name: invoices.read
+                resource: {{ExchangeFixture.InvoicesResource}}
+            rules:
+              - subjects: ["spiffe://{{TrustDomain}}/agents/*"]
+                capabilities: [invoices.read]
+                permissions: [execute]
+            """);
         _host = await BrokerTestHost.StartAsync(Path.Combine(_directory.Path, "policy"), services: s =>
         {
             s.AddSingleton<TimeProvider>(_clock);
@@ -200,5 +197,22 @@ public sealed class BundleEndpointSequenceTests : IAsyncLifetime
         var unavailable = Assert.Single(_logs.Entries, e => e.EventId.Name == "BundleUnavailable");
         Assert.Equal(3102, unavailable.EventId.Id);
         Assert.Equal("BundleEndpointException", unavailable.Properties["Error"]);
+    }
+
+    [Fact]
+    public async Task EndpointRedirects_TheRedirectIsNotFollowed_NotReady()
+    {
+        // Arrange: the URL in policy answers 302 to the bundle, on the same trusted host.
+        var key = TestKey.CreateEs256();
+        _endpoint.Body = Bundle(key, 1);
+
+        // Act
+        await StartBrokerAsync(path: "/redirect");
+
+        // Assert: only the URL written in policy is fetched; its redirect is a failed fetch, not a bundle.
+        var ready = await ReadyAsync();
+        Assert.Equal((HttpStatusCode.ServiceUnavailable, "missing"), (ready.Status, ready.Bundles));
+        Assert.Equal(1, _endpoint.Requests);
+        Assert.Equal(HttpStatusCode.BadRequest, await ExchangeAsync(Svid(key)));
     }
 }
