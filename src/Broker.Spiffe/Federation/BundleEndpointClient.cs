@@ -15,8 +15,6 @@ namespace Broker.Spiffe.Federation;
 /// </summary>
 public sealed class BundleEndpointClient : IDisposable
 {
-    private const int MaxRedirects = 3;
-
     private readonly BundleEndpointOptions _options;
     private readonly HttpClient _http;
     private SpiffeBundle? _latest;
@@ -52,58 +50,70 @@ public sealed class BundleEndpointClient : IDisposable
     /// <exception cref="SpiffeBundleFormatException">The body is not a valid SPIFFE bundle.</exception>
     public async Task<SpiffeBundle> FetchAsync(CancellationToken cancellationToken = default)
     {
-        var url = _options.EndpointUrl;
-        for (var hop = 0; ; hop++)
+        // One deadline for the whole fetch, redirects and body included: HttpClient.Timeout stops at the response
+        // headers (ResponseHeadersRead), so an endpoint that sends them and then trickles the body would hold the
+        // poll forever.
+        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        deadline.CancelAfter(_options.RequestTimeout);
+        try
         {
-            using var request = new HttpRequestMessage(HttpMethod.Get, url);
-            HttpResponseMessage response;
-            try
-            {
-                response = await _http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, cancellationToken).ConfigureAwait(false);
-            }
-            catch (HttpRequestException ex)
-            {
-                throw new BundleEndpointException($"federation: request to the bundle endpoint of {_options.TrustDomain} failed.", ex);
-            }
-            catch (TaskCanceledException ex) when (!cancellationToken.IsCancellationRequested)
-            {
-                throw new BundleEndpointException($"federation: request to the bundle endpoint of {_options.TrustDomain} timed out.", ex);
-            }
-
-            using (response)
-            {
-                if (IsRedirect(response.StatusCode))
-                {
-                    var location = response.Headers.Location;
-                    if (hop >= MaxRedirects || location is null)
-                    {
-                        throw new BundleEndpointException("federation: too many or invalid redirects from the bundle endpoint.");
-                    }
-
-                    url = location.IsAbsoluteUri ? location : new Uri(url, location);
-                    if (!BundleEndpointOptions.IsAllowedUrl(url))
-                    {
-                        throw new BundleEndpointException("federation: the bundle endpoint redirected to a URL that is not https or has userinfo.");
-                    }
-
-                    continue;
-                }
-
-                if (response.StatusCode != HttpStatusCode.OK)
-                {
-                    throw new BundleEndpointException($"federation: the bundle endpoint of {_options.TrustDomain} returned {(int)response.StatusCode}.");
-                }
-
-                var body = await ReadBoundedAsync(response.Content, cancellationToken).ConfigureAwait(false);
-                var bundle = SpiffeBundle.Parse(_options.TrustDomain, body);
-                Volatile.Write(ref _latest, bundle);
-                return bundle;
-            }
+            return await FetchOnceAsync(deadline.Token).ConfigureAwait(false);
+        }
+        catch (HttpRequestException ex)
+        {
+            throw new BundleEndpointException($"federation: request to the bundle endpoint of {_options.TrustDomain} failed.", ex);
+        }
+        catch (IOException ex)
+        {
+            throw new BundleEndpointException($"federation: reading the bundle from the endpoint of {_options.TrustDomain} failed.", ex);
+        }
+        catch (OperationCanceledException ex) when (!cancellationToken.IsCancellationRequested)
+        {
+            throw new BundleEndpointException($"federation: request to the bundle endpoint of {_options.TrustDomain} timed out.", ex);
         }
     }
 
     /// <inheritdoc />
     public void Dispose() => _http.Dispose();
+
+    private async Task<SpiffeBundle> FetchOnceAsync(CancellationToken cancellationToken)
+    {
+        var url = _options.EndpointUrl;
+        for (var hop = 0; ; hop++)
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Get, url);
+            using var response = await _http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, cancellationToken).ConfigureAwait(false);
+            if (IsRedirect(response.StatusCode))
+            {
+                var location = response.Headers.Location;
+                if (hop >= _options.MaxRedirects || location is null)
+                {
+                    throw new BundleEndpointException("federation: too many or invalid redirects from the bundle endpoint.");
+                }
+
+                var next = location.IsAbsoluteUri ? location : new Uri(url, location);
+
+                // Never from https down to http, even where loopback http is allowed.
+                if (!_options.IsAllowedUrl(next) || (url.Scheme == Uri.UriSchemeHttps && next.Scheme != Uri.UriSchemeHttps))
+                {
+                    throw new BundleEndpointException("federation: the bundle endpoint redirected to a URL that is not https or has userinfo.");
+                }
+
+                url = next;
+                continue;
+            }
+
+            if (response.StatusCode != HttpStatusCode.OK)
+            {
+                throw new BundleEndpointException($"federation: the bundle endpoint of {_options.TrustDomain} returned {(int)response.StatusCode}.");
+            }
+
+            var body = await ReadBoundedAsync(response.Content, cancellationToken).ConfigureAwait(false);
+            var bundle = SpiffeBundle.Parse(_options.TrustDomain, body);
+            Volatile.Write(ref _latest, bundle);
+            return bundle;
+        }
+    }
 
     private static bool IsRedirect(HttpStatusCode code) =>
         code is HttpStatusCode.MovedPermanently or HttpStatusCode.Found or HttpStatusCode.SeeOther

@@ -43,6 +43,20 @@ public sealed class BundleEndpointOptions
     public TimeSpan RequestTimeout { get; set; } = TimeSpan.FromSeconds(30);
 
     /// <summary>
+    /// How many redirects one fetch follows, each checked like <see cref="EndpointUrl"/> (spec §4: follow only to
+    /// valid URLs, never remember them). Default 3; 0 refuses every redirect, so only the configured URL is ever
+    /// fetched. At most 10.
+    /// </summary>
+    public int MaxRedirects { get; set; } = 3;
+
+    /// <summary>
+    /// Also accept plain <c>http</c> URLs whose host is loopback (<c>127.0.0.1</c>, <c>[::1]</c>, <c>localhost</c>), for
+    /// a local endpoint in experiments and tests. Dangerous: the bundle is then neither authenticated nor private, so
+    /// anything on the host can serve the keys that are trusted. Default false; never for a remote URL.
+    /// </summary>
+    public bool DangerousAllowLoopbackHttp { get; set; }
+
+    /// <summary>
     /// Adjusts the HTTP handler after the library's settings, e.g. a private root for <c>https_web</c> in tests or
     /// a proxy. Do not re-enable automatic redirects or replace the certificate callback of <c>https_spiffe</c>.
     /// </summary>
@@ -60,6 +74,11 @@ public sealed class BundleEndpointOptions
         if (!IsAllowedUrl(EndpointUrl))
         {
             throw new ArgumentException("federation: the bundle endpoint URL must be an absolute https URL without userinfo.", nameof(EndpointUrl));
+        }
+
+        if (MaxRedirects is < 0 or > 10)
+        {
+            throw new ArgumentException("federation: MaxRedirects must be between 0 and 10.", nameof(MaxRedirects));
         }
 
         if (TrustDomain.IsZero)
@@ -92,7 +111,14 @@ public sealed class BundleEndpointOptions
         }
     }
 
-    /// <summary>Both profiles: https, absolute, no userinfo (spec §4). Applied to redirect targets too.</summary>
-    internal static bool IsAllowedUrl(Uri url) =>
-        url.IsAbsoluteUri && url.Scheme == Uri.UriSchemeHttps && string.IsNullOrEmpty(url.UserInfo);
+    /// <summary>
+    /// Both profiles: https, absolute, no userinfo (spec §4); http only on loopback, only when
+    /// <see cref="DangerousAllowLoopbackHttp"/> says so, and never for <c>https_spiffe</c>, whose authentication is the
+    /// TLS handshake. Applied to redirect targets too.
+    /// </summary>
+    internal bool IsAllowedUrl(Uri url) =>
+        url.IsAbsoluteUri
+        && string.IsNullOrEmpty(url.UserInfo)
+        && (url.Scheme == Uri.UriSchemeHttps
+            || (DangerousAllowLoopbackHttp && Profile == BundleEndpointProfile.HttpsWeb && url.Scheme == Uri.UriSchemeHttp && url.IsLoopback));
 }

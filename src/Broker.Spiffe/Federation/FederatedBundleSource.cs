@@ -8,10 +8,11 @@ using Microsoft.Extensions.Logging.Abstractions;
 namespace Broker.Spiffe.Federation;
 
 /// <summary>
-/// A foreign trust domain's bundle, polled from its bundle endpoint every <c>spiffe_refresh_hint</c> (else
-/// <see cref="BundleEndpointOptions.DefaultRefreshInterval"/>). On failure the latest bundle stays in force and
-/// the next attempt waits for the next interval; a bundle with a lower <c>spiffe_sequence</c> than the current
-/// one is ignored (spec §4). Serves only its own trust domain. Thread-safe.
+/// A foreign trust domain's bundle, polled from its bundle endpoint every <c>spiffe_refresh_hint</c> (else, or when
+/// the hint is 0, <see cref="BundleEndpointOptions.DefaultRefreshInterval"/>). On failure the latest bundle stays in
+/// force and the next attempt waits for the next interval; a bundle with a lower <c>spiffe_sequence</c> than the
+/// current one is refused (spec §4), and <see cref="RefusedSequence"/> says so until a bundle is accepted again.
+/// Serves only its own trust domain. Thread-safe.
 /// </summary>
 public sealed class FederatedBundleSource : IX509BundleSource, IJwtBundleSource, IAsyncDisposable
 {
@@ -22,11 +23,18 @@ public sealed class FederatedBundleSource : IX509BundleSource, IJwtBundleSource,
     private SpiffeBundle _current;
     private Task _loop = Task.CompletedTask;
 
-    private FederatedBundleSource(BundleEndpointOptions options, BundleEndpointClient client, SpiffeBundle initial, ILogger logger)
+    // UTC ticks of the last fetch that confirmed the bundle in force; 0 before any. Ticks, so readers see a whole value.
+    private long _lastRefreshedTicks;
+
+    // The spiffe_sequence of the last refused bundle, or -1 (sequences are non-negative).
+    private long _refusedSequence = -1;
+
+    private FederatedBundleSource(BundleEndpointOptions options, BundleEndpointClient client, SpiffeBundle initial, DateTimeOffset? fetchedAt, ILogger logger)
     {
         _options = options;
         _client = client;
         _current = initial;
+        _lastRefreshedTicks = fetchedAt?.UtcTicks ?? 0;
         _logger = logger;
     }
 
@@ -35,6 +43,31 @@ public sealed class FederatedBundleSource : IX509BundleSource, IJwtBundleSource,
 
     /// <summary>The bundle in force.</summary>
     public SpiffeBundle Current => Volatile.Read(ref _current);
+
+    /// <summary>
+    /// When a fetch last confirmed the bundle in force: it brought it, or brought it again unchanged. Null when the
+    /// source started from <see cref="BundleEndpointOptions.InitialBundle"/> and no fetch has succeeded since. A refused
+    /// (older) bundle does not count: past a few <see cref="RefreshInterval"/>s without a confirmation, the bundle in
+    /// force may lack keys the trust domain already uses.
+    /// </summary>
+    public DateTimeOffset? LastRefreshed => Volatile.Read(ref _lastRefreshedTicks) is var ticks and > 0 ? new DateTimeOffset(ticks, TimeSpan.Zero) : null;
+
+    /// <summary>
+    /// The <c>spiffe_sequence</c> of the newest fetch, when it was lower than that of the bundle in force and so refused
+    /// (a publisher that rolled back, or a replayed old bundle); null once a fetch is accepted again.
+    /// </summary>
+    public long? RefusedSequence => Volatile.Read(ref _refusedSequence) is var sequence and >= 0 ? sequence : null;
+
+    /// <summary>The polling interval in force: the bundle's hint, else the default, at least the minimum.</summary>
+    public TimeSpan RefreshInterval
+    {
+        get
+        {
+            // A hint of 0 asks for no particular interval (it cannot mean "poll without pause"): the default applies.
+            var interval = Current.RefreshHint is { } hint && hint > TimeSpan.Zero ? hint : _options.DefaultRefreshInterval;
+            return interval < _options.MinRefreshInterval ? _options.MinRefreshInterval : interval;
+        }
+    }
 
     /// <summary>
     /// Fetches the bundle once and starts polling. If the first fetch fails, an <c>https_spiffe</c> source starts
@@ -48,9 +81,11 @@ public sealed class FederatedBundleSource : IX509BundleSource, IJwtBundleSource,
         var client = new BundleEndpointClient(options);
         var logger = options.LoggerFactory?.CreateLogger<FederatedBundleSource>() ?? (ILogger)NullLogger.Instance;
         SpiffeBundle initial;
+        DateTimeOffset? fetchedAt = null;
         try
         {
             initial = await client.FetchAsync(cancellationToken).ConfigureAwait(false);
+            fetchedAt = options.TimeProvider.GetUtcNow();
         }
         catch (Exception ex) when (ex is BundleEndpointException or SpiffeBundleFormatException && options.InitialBundle is not null)
         {
@@ -63,7 +98,7 @@ public sealed class FederatedBundleSource : IX509BundleSource, IJwtBundleSource,
             throw;
         }
 
-        var source = new FederatedBundleSource(options, client, initial, logger);
+        var source = new FederatedBundleSource(options, client, initial, fetchedAt, logger);
         source._loop = Task.Run(() => source.RefreshLoopAsync(options.TimeProvider.GetUtcNow()), CancellationToken.None);
         return source;
     }
@@ -96,12 +131,6 @@ public sealed class FederatedBundleSource : IX509BundleSource, IJwtBundleSource,
         _client.Dispose();
     }
 
-    private TimeSpan Interval()
-    {
-        var interval = Current.RefreshHint ?? _options.DefaultRefreshInterval;
-        return interval < _options.MinRefreshInterval ? _options.MinRefreshInterval : interval;
-    }
-
     private async Task RefreshLoopAsync(DateTimeOffset lastAttempt)
     {
         var time = _options.TimeProvider;
@@ -111,7 +140,7 @@ public sealed class FederatedBundleSource : IX509BundleSource, IJwtBundleSource,
             while (true)
             {
                 // Absolute due time, so a clock that jumps while we are not yet waiting still triggers the poll.
-                var delay = lastAttempt + Interval() - time.GetUtcNow();
+                var delay = lastAttempt + RefreshInterval - time.GetUtcNow();
                 if (delay > TimeSpan.Zero)
                 {
                     await Task.Delay(delay, time, token).ConfigureAwait(false);
@@ -120,13 +149,13 @@ public sealed class FederatedBundleSource : IX509BundleSource, IJwtBundleSource,
                 lastAttempt = time.GetUtcNow();
                 try
                 {
-                    Apply(await _client.FetchAsync(token).ConfigureAwait(false));
+                    Apply(await _client.FetchAsync(token).ConfigureAwait(false), time.GetUtcNow());
                 }
 #pragma warning disable CA1031 // Whatever goes wrong in one poll, the loop must live to poll again.
                 catch (Exception ex) when (ex is not OperationCanceledException)
 #pragma warning restore CA1031
                 {
-                    Log.FetchFailed(_logger, _options.TrustDomain.Name, Interval(), ex);
+                    Log.FetchFailed(_logger, _options.TrustDomain.Name, RefreshInterval, ex);
                 }
             }
         }
@@ -136,15 +165,20 @@ public sealed class FederatedBundleSource : IX509BundleSource, IJwtBundleSource,
         }
     }
 
-    private void Apply(SpiffeBundle fetched)
+    private void Apply(SpiffeBundle fetched, DateTimeOffset fetchedAt)
     {
         var current = Current;
         if (fetched.SequenceNumber < current.SequenceNumber)
         {
+            // Spec §4 (Federation §4.2, managing fetched bundles): the sequence only grows, so a lower one is an old
+            // bundle (a rollback, a replay, a stale cache in front of the endpoint) that could bring back removed keys.
+            Volatile.Write(ref _refusedSequence, fetched.SequenceNumber!.Value);
             Log.StaleBundleIgnored(_logger, _options.TrustDomain.Name, fetched.SequenceNumber!.Value, current.SequenceNumber!.Value);
             return;
         }
 
+        Volatile.Write(ref _refusedSequence, -1);
+        Volatile.Write(ref _lastRefreshedTicks, fetchedAt.UtcTicks);
         if (string.Equals(fetched.ToJson(), current.ToJson(), StringComparison.Ordinal))
         {
             // Unchanged: no event, so subscribers only hear about real changes.

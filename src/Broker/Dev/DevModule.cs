@@ -2,6 +2,7 @@ using Broker.Authentication;
 using Broker.Spiffe;
 using Broker.Subjects;
 using Broker.Tokens;
+using Broker.Trust;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 

@@ -1,9 +1,9 @@
 using System.Text.Json;
 using Broker.Exchange;
 using Broker.Jose;
-using Broker.SpiffeAgent;
 using Broker.Subjects;
 using Broker.Tokens;
+using Broker.Trust;
 using Microsoft.Extensions.Options;
 using Microsoft.IdentityModel.Tokens;
 using Microsoft.Net.Http.Headers;
@@ -32,8 +32,8 @@ internal static class DiscoveryModule
     internal static byte[] Render(string issuer, bool mutualTls, bool statusList = true, IReadOnlyList<string>? dpopAlgorithms = null)
     {
         var baseUrl = issuer.TrimEnd('/');
-        string[] jwtTypes = [CapabilityTokenTypes.Jwt, CapabilityTokenTypes.IdToken, CapabilityTokenTypes.AccessToken];
-        string[] subjectTypes = mutualTls ? [.. jwtTypes, X509SvidSubjectValidator.TokenType] : jwtTypes;
+        string[] jwtTypes = [.. SubjectTokenTypes.Jwt];
+        string[] subjectTypes = mutualTls ? [.. jwtTypes, SubjectTokenTypes.X509Svid] : jwtTypes;
         var metadata = new AuthorizationServerMetadata
         {
             Issuer = issuer,

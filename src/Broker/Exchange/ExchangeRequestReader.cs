@@ -18,15 +18,9 @@ internal static class ExchangeRequestReader
         ArgumentNullException.ThrowIfNull(options);
 
         // RFC 8693 §2.1: subject_token and its type are required. Size is bounded before anything parses it.
-        var subjectToken = Single(form, ExchangeParameters.SubjectToken);
-        if (subjectToken is null)
+        if (ReadCredential(form, ExchangeParameters.SubjectToken, maxTokenLength, ErrorCatalog.MissingSubjectToken, ErrorCatalog.SubjectTokenTooLarge, out var subjectToken) is { } subjectError)
         {
-            return (null, ErrorCatalog.MissingSubjectToken);
-        }
-
-        if (subjectToken.Length > maxTokenLength)
-        {
-            return (null, ErrorCatalog.SubjectTokenTooLarge);
+            return (null, subjectError);
         }
 
         var subjectTokenType = Single(form, ExchangeParameters.SubjectTokenType);
@@ -35,7 +29,9 @@ internal static class ExchangeRequestReader
             return (null, ErrorCatalog.MissingSubjectTokenType);
         }
 
-        if (!IsJwtTokenType(subjectTokenType) && subjectTokenType != X509SvidSubjectValidator.TokenType)
+        // Every type the subject validator knows, the TLS client certificate's included; which validator reads the
+        // subject is its business, not the form's.
+        if (!SubjectTokenTypes.IsSupported(subjectTokenType))
         {
             return (null, ErrorCatalog.UnsupportedSubjectTokenType);
         }
@@ -60,7 +56,7 @@ internal static class ExchangeRequestReader
                 return (null, ErrorCatalog.ActorTokenTooLarge);
             }
 
-            if (!IsJwtTokenType(actorTokenType))
+            if (!SubjectTokenTypes.IsJwt(actorTokenType))
             {
                 return (null, ErrorCatalog.UnsupportedActorTokenType);
             }
@@ -73,43 +69,16 @@ internal static class ExchangeRequestReader
             return (null, ErrorCatalog.UnsupportedRequestedTokenType);
         }
 
-        if (ReadTarget(form, options, out var resource, out var audience) is { } targetError)
-        {
-            return (null, targetError);
-        }
-
-        if (ReadScope(form, options, out var capabilities) is { } scopeError)
-        {
-            return (null, scopeError);
-        }
-
         // Task context: required for the exchange (a re-exchange repeats it unchanged).
-        if (ReadTaskContext(form, required: true, out var taskId, out var purpose) is { } taskError)
+        if (ReadGrant(form, options, taskContextRequired: true, out var grant) is { } grantError)
         {
-            return (null, taskError);
+            return (null, grantError);
         }
 
-        if (ReadLifetime(form, out var lifetime) is { } lifetimeError)
+        return (grant.ToRequest(ExchangeParameters.TokenExchangeGrantType, subjectToken, subjectTokenType, requestedTokenType, grant.Purpose!) with
         {
-            return (null, lifetimeError);
-        }
-
-        return (new TokenExchangeRequest
-        {
-            SubjectToken = subjectToken,
-            SubjectTokenType = subjectTokenType,
             ActorToken = actorToken,
             ActorTokenType = actorTokenType,
-            Resource = resource,
-            Audience = audience,
-            Capabilities = capabilities,
-            RequestedTokenType = requestedTokenType,
-            TaskId = taskId!,
-            Purpose = purpose!,
-            RequestedLifetime = lifetime,
         }, null);
     }
-
-    private static bool IsJwtTokenType(string type) =>
-        type is CapabilityTokenTypes.Jwt or CapabilityTokenTypes.IdToken or CapabilityTokenTypes.AccessToken;
 }

@@ -38,15 +38,9 @@ internal static class JwtBearerRequestReader
 
         // RFC 7521 §4.1, RFC 7523 §2.1: exactly one JWT (a repeated assertion was refused with the form). Size is
         // bounded before anything parses it, with the same limit as a subject token.
-        var assertion = Single(form, ExchangeParameters.Assertion);
-        if (assertion is null)
+        if (ReadCredential(form, ExchangeParameters.Assertion, maxTokenLength, ErrorCatalog.MissingAssertion, ErrorCatalog.AssertionTooLarge, out var assertion) is { } assertionError)
         {
-            return (null, ErrorCatalog.MissingAssertion);
-        }
-
-        if (assertion.Length > maxTokenLength)
-        {
-            return (null, ErrorCatalog.AssertionTooLarge);
+            return (null, assertionError);
         }
 
         // requested_token_type is RFC 8693's; tolerated only when it asks for what this grant issues anyway.
@@ -55,44 +49,16 @@ internal static class JwtBearerRequestReader
             return (null, ErrorCatalog.AssertionRequestedTokenType);
         }
 
-        // The target, scope and lifetime read exactly as at the token exchange.
-        if (ReadTarget(form, options, out var resource, out var audience) is { } targetError)
+        // The target, scope and lifetime read exactly as at the token exchange. Task context: optional here, since an
+        // MCP SDK client knows nothing of it. Without task_id the grant is its own task (its ID becomes the task ID when
+        // it is minted); without purpose it has none, and a rule that names purposes does not match it (Grammar.NoPurpose).
+        if (ReadGrant(form, options, taskContextRequired: false, out var grant) is { } grantError)
         {
-            return (null, targetError);
+            return (null, grantError);
         }
 
-        if (ReadScope(form, options, out var capabilities) is { } scopeError)
-        {
-            return (null, scopeError);
-        }
-
-        // Task context: optional here, since an MCP SDK client knows nothing of it. Without task_id the grant is its
-        // own task (its ID becomes the task ID when it is minted); without purpose it has none, and a rule that
-        // names purposes does not match it (Grammar.NoPurpose).
-        if (ReadTaskContext(form, required: false, out var taskId, out var purpose) is { } taskError)
-        {
-            return (null, taskError);
-        }
-
-        if (ReadLifetime(form, out var lifetime) is { } lifetimeError)
-        {
-            return (null, lifetimeError);
-        }
-
-        return (new TokenExchangeRequest
-        {
-            GrantType = ExchangeParameters.JwtBearerGrantType,
-            SubjectToken = assertion,
-
-            // The assertion is a JWT; which validator reads it is decided by its issuer, as for any JWT subject token.
-            SubjectTokenType = CapabilityTokenTypes.Jwt,
-            Resource = resource,
-            Audience = audience,
-            Capabilities = capabilities,
-            RequestedTokenType = CapabilityTokenTypes.AccessToken,
-            TaskId = taskId,
-            Purpose = purpose ?? Grammar.NoPurpose,
-            RequestedLifetime = lifetime,
-        }, null);
+        // The assertion is a JWT; which validator reads it is decided by its issuer, as for any JWT subject token.
+        return (grant.ToRequest(
+            ExchangeParameters.JwtBearerGrantType, assertion, CapabilityTokenTypes.Jwt, CapabilityTokenTypes.AccessToken, grant.Purpose ?? Grammar.NoPurpose), null);
     }
 }

@@ -19,7 +19,6 @@ namespace Broker.Exchange;
 internal sealed class TokenExchangeService(
     IPolicyProvider policyProvider,
     SubjectTokenValidator subjects,
-    X509SvidSubjectValidator certificates,
     PolicyEvaluator evaluator,
     Broker.AuthZen.AuthZenGate decisionPoints,
     CapabilityTokenIssuer issuer,
@@ -107,9 +106,9 @@ internal sealed class TokenExchangeService(
         SubjectValidationResult subjectResult;
         using (ExchangeTelemetry.StartStep("subject"))
         {
-            subjectResult = request.SubjectTokenType == X509SvidSubjectValidator.TokenType
-                ? certificates.Validate(caller.ClientCertificate, request.SubjectToken, policy)
-                : await subjects.ValidateAsync(request.SubjectToken, subjectHash, policy, cancellationToken);
+            // Every type of subject, the caller's TLS client certificate included, is validated behind one entry point.
+            subjectResult = await subjects.ValidateAsync(
+                new PresentedSubject(request.SubjectToken, request.SubjectTokenType, subjectHash, caller.ClientCertificate), policy, cancellationToken);
         }
 
         if (subjectResult is not SubjectValidationResult.Valid { Identity: var subject })

@@ -44,6 +44,50 @@ internal static class TokenRequestReader
         return form[name] is [{ Length: > 0 } token] ? token : null;
     }
 
+    /// <summary>
+    /// A credential parameter (<c>subject_token</c>, <c>assertion</c>): required, and bounded before anything parses
+    /// it. Null when the parameter is well formed; the refusal otherwise.
+    /// </summary>
+    public static ErrorDescriptor? ReadCredential(
+        IFormCollection form, string name, int maxTokenLength, ErrorDescriptor missing, ErrorDescriptor tooLarge, out string credential)
+    {
+        credential = Single(form, name)!;
+        return credential is null ? missing
+            : credential.Length > maxTokenLength ? tooLarge
+            : null;
+    }
+
+    /// <summary>
+    /// What every grant reads alike once its credentials are read, in this order: the target, the scope, the task
+    /// context (<paramref name="taskContextRequired"/>: the token exchange requires it) and the lifetime.
+    /// </summary>
+    public static ErrorDescriptor? ReadGrant(IFormCollection form, ExchangeOptions options, bool taskContextRequired, out GrantParameters grant)
+    {
+        grant = null!;
+        if (ReadTarget(form, options, out var resource, out var audience) is { } targetError)
+        {
+            return targetError;
+        }
+
+        if (ReadScope(form, options, out var capabilities) is { } scopeError)
+        {
+            return scopeError;
+        }
+
+        if (ReadTaskContext(form, taskContextRequired, out var taskId, out var purpose) is { } taskError)
+        {
+            return taskError;
+        }
+
+        if (ReadLifetime(form, out var lifetime) is { } lifetimeError)
+        {
+            return lifetimeError;
+        }
+
+        grant = new GrantParameters(resource, audience, capabilities, taskId, purpose, lifetime);
+        return null;
+    }
+
     /// <summary>RFC 8707 / RFC 8693 §2.1: one target per token, named by resource and/or audience.</summary>
     public static ErrorDescriptor? ReadTarget(IFormCollection form, ExchangeOptions options, out string? resource, out string? audience)
     {
@@ -162,4 +206,27 @@ internal static class TokenRequestReader
         StringValues values = form[name];
         return values.Count == 1 && !string.IsNullOrEmpty(values[0]) ? values[0] : null;
     }
+}
+
+/// <summary>
+/// The parameters every grant of the token endpoint reads alike (<see cref="TokenRequestReader.ReadGrant"/>), made
+/// into the request with the grant's own credentials by <see cref="ToRequest"/>.
+/// </summary>
+internal sealed record GrantParameters(
+    string? Resource, string? Audience, IReadOnlyList<string> Capabilities, string? TaskId, string? Purpose, TimeSpan? Lifetime)
+{
+    /// <summary>The request, with the grant's credentials and the purpose it settled on (required, or defaulted).</summary>
+    public TokenExchangeRequest ToRequest(string grantType, string subjectToken, string subjectTokenType, string requestedTokenType, string purpose) => new()
+    {
+        GrantType = grantType,
+        SubjectToken = subjectToken,
+        SubjectTokenType = subjectTokenType,
+        Resource = Resource,
+        Audience = Audience,
+        Capabilities = Capabilities,
+        RequestedTokenType = requestedTokenType,
+        TaskId = TaskId,
+        Purpose = purpose,
+        RequestedLifetime = Lifetime,
+    };
 }

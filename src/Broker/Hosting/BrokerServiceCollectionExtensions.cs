@@ -8,9 +8,9 @@ using Broker.Keys;
 using Broker.Policy;
 using Broker.RateLimiting;
 using Broker.Revocation;
-using Broker.SpiffeAgent;
 using Broker.Subjects;
 using Broker.Tokens;
+using Broker.Trust;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 
@@ -33,13 +33,13 @@ public static class BrokerServiceCollectionExtensions
         services.AddOptions<BrokerOptions>().Bind(configuration.GetSection("Broker")).Configure(o => o.DevMode = false).ValidateOnStart();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<BrokerOptions>, BrokerOptionsValidator>());
 
-        SpiffeAgentModule.Register(services, configuration);
         KeysModule.Register(services, configuration);
         PolicyModule.Register(services, configuration, sp => PolicyLoadOptionsFor(
             sp.GetRequiredService<IOptions<BrokerOptions>>().Value,
             sp.GetRequiredService<IOptions<PolicyOptions>>().Value,
             sp.GetRequiredService<IOptions<SpiffeAgentOptions>>().Value,
             sp.GetRequiredService<IOptions<Broker.AuthZen.AuthZenOptions>>().Value));
+        TrustModule.Register(services, configuration);
         AddSubjects(services, configuration);
         Broker.StatusList.StatusListModule.Register(services, configuration);
         GrantsModule.Register(services, configuration);
@@ -86,22 +86,18 @@ public static class BrokerServiceCollectionExtensions
         services.AddOptions<SubjectsOptions>().Bind(configuration.GetSection("Broker:Subjects")).ValidateOnStart();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<SubjectsOptions>, SubjectsOptionsValidator>());
 
-        // Issuers and bundle endpoints: bounded responses, bounded time, and no redirects, so only
-        // the URLs written in policy are ever fetched.
-        foreach (var name in new[] { OidcConfigurationRegistry.HttpClientName, TrustBundleRegistry.HttpClientName })
-        {
-            services.AddHttpClient(name, (sp, client) =>
-                {
-                    client.Timeout = sp.GetRequiredService<IOptions<SubjectsOptions>>().Value.FetchTimeout;
-                    client.MaxResponseContentBufferSize = 1024 * 1024;
-                })
-                .ConfigurePrimaryHttpMessageHandler(() => new SocketsHttpHandler { AllowAutoRedirect = false });
-        }
+        // Issuers: bounded responses, bounded time, and no redirects, so only the URLs written in policy are ever
+        // fetched. Bundle endpoints (Trust/) keep the same rules, with the same timeout.
+        services.AddHttpClient(OidcConfigurationRegistry.HttpClientName, (sp, client) =>
+            {
+                client.Timeout = sp.GetRequiredService<IOptions<SubjectsOptions>>().Value.FetchTimeout;
+                client.MaxResponseContentBufferSize = 1024 * 1024;
+            })
+            .ConfigurePrimaryHttpMessageHandler(() => new SocketsHttpHandler { AllowAutoRedirect = false });
+        services.AddOptions<BundleFetchOptions>().Configure<IOptions<SubjectsOptions>>((fetch, subjects) => fetch.RequestTimeout = subjects.Value.FetchTimeout);
 
         services.TryAddSingleton<ValidationCache>();
         services.TryAddSingleton<OidcConfigurationRegistry>();
-        services.TryAddSingleton<TrustBundleRegistry>();
-        services.AddHostedService(sp => sp.GetRequiredService<TrustBundleRegistry>());
         services.TryAddEnumerable(ServiceDescriptor.Singleton<ISubjectTokenValidator, SpiffeJwtSubjectValidator>());
         services.TryAddEnumerable(ServiceDescriptor.Singleton<ISubjectTokenValidator, OidcSubjectValidator>());
         services.TryAddEnumerable(ServiceDescriptor.Singleton<ISubjectTokenValidator, BrokerTokenSubjectValidator>());

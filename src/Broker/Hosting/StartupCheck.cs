@@ -1,8 +1,8 @@
 using System.Reflection;
 using System.Text.RegularExpressions;
 using Broker.Policy;
-using Broker.SpiffeAgent;
 using Broker.Tokens;
+using Broker.Trust;
 using Microsoft.Extensions.Options;
 
 namespace Broker.Hosting;

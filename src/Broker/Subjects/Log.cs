@@ -12,12 +12,6 @@ internal static partial class Log
     [LoggerMessage(1101, LogLevel.Warning, "Could not obtain the keys of issuer {Issuer}: {Error}", EventName = nameof(IssuerKeysUnavailable))]
     public static partial void IssuerKeysUnavailable(ILogger logger, string issuer, string error);
 
-    [LoggerMessage(1102, LogLevel.Warning, "Could not load the JWT bundle of trust domain {TrustDomain} from {Source}: {Error}", EventName = nameof(BundleUnavailable))]
-    public static partial void BundleUnavailable(ILogger logger, string trustDomain, string source, string error);
-
-    [LoggerMessage(1103, LogLevel.Information, "Loaded the JWT bundle of trust domain {TrustDomain} from {Source}: {KeyCount} key(s).", EventName = nameof(BundleLoaded))]
-    public static partial void BundleLoaded(ILogger logger, string trustDomain, string source, int keyCount);
-
     [LoggerMessage(1105, LogLevel.Debug, "Token refused before any key lookup: {Reason} (token sha256 {TokenSha256}).", EventName = nameof(TokenRefusedByGate))]
     public static partial void TokenRefusedByGate(ILogger logger, string reason, string tokenSha256);
 

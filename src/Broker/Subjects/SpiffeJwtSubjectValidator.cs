@@ -5,6 +5,7 @@ using Broker.Policy;
 using Broker.Spiffe;
 using Broker.Spiffe.Svids;
 using Broker.Tokens;
+using Broker.Trust;
 using Microsoft.Extensions.Options;
 using Microsoft.IdentityModel.Tokens;
 

@@ -11,10 +11,13 @@ namespace Broker.Subjects;
 /// Validates any subject or actor token, and the bearer credentials of the admin API and
 /// introspection: reads it once through the strict gate of <see cref="CompactJws"/> (structure,
 /// duplicate members, alg allow-list, crit, claim types; before any key is looked up), picks the
-/// validator by who issued it, checks <c>typ</c> for that kind, and caches what it validated.
+/// validator by who issued it, checks <c>typ</c> for that kind, and caches what it validated. A subject
+/// presented as the connection's TLS client certificate (<see cref="SubjectTokenTypes.X509Svid"/>) goes to
+/// <see cref="X509SvidSubjectValidator"/> instead: the one entry point for every subject token type.
 /// </summary>
 /// <remarks>
-/// Choice of validator, in order: our own issuer → the broker's key ring; a <c>sub</c> that is a
+/// Choice of validator, in order: the X509-SVID type → the certificate's trust domain's X.509 bundle; then, for a
+/// JWT: our own issuer → the broker's key ring; a <c>sub</c> that is a
 /// SPIFFE ID of a trust domain in policy → that trust domain's bundle (trust comes from the trust
 /// domain of <c>sub</c>, never from <c>iss</c>); an <c>iss</c> that is an OIDC issuer in policy →
 /// its discovery document and JWKS. Anything else is untrusted.
@@ -24,6 +27,7 @@ internal sealed class SubjectTokenValidator
     private readonly ISubjectTokenValidator _spiffe;
     private readonly ISubjectTokenValidator _oidc;
     private readonly ISubjectTokenValidator _broker;
+    private readonly X509SvidSubjectValidator _certificates;
     private readonly ValidationCache _cache;
     private readonly string _issuer;
     private readonly ILogger<SubjectTokenValidator> _logger;
@@ -31,6 +35,7 @@ internal sealed class SubjectTokenValidator
 
     public SubjectTokenValidator(
         IEnumerable<ISubjectTokenValidator> validators,
+        X509SvidSubjectValidator certificates,
         ValidationCache cache,
         IOptions<BrokerOptions> brokerOptions,
         IOptions<SubjectsOptions> subjectsOptions,
@@ -40,6 +45,7 @@ internal sealed class SubjectTokenValidator
         _spiffe = byKind[IdentityKind.SpiffeJwt];
         _oidc = byKind[IdentityKind.Oidc];
         _broker = byKind[IdentityKind.Broker];
+        _certificates = certificates;
         _cache = cache;
         _issuer = brokerOptions.Value.Issuer!;
         _logger = logger;
@@ -60,6 +66,19 @@ internal sealed class SubjectTokenValidator
     public bool IsOwnToken(string token) =>
         CompactJws.TryRead(token, _gate, out var jws, out _) && string.Equals(jws.Issuer, _issuer, StringComparison.Ordinal);
 
+    /// <summary>
+    /// Validates a subject as presented at the token endpoint, whatever its type: the caller's TLS client certificate for
+    /// the X509-SVID type (never cached: the connection, not the token, is the credential), a JWT otherwise.
+    /// </summary>
+    public ValueTask<SubjectValidationResult> ValidateAsync(PresentedSubject subject, PolicySet policy, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(subject);
+        return subject.TokenType == SubjectTokenTypes.X509Svid
+            ? ValueTask.FromResult(_certificates.Validate(subject.ClientCertificate, subject.Token, policy))
+            : ValidateAsync(subject.Token, subject.Hash, policy, cancellationToken);
+    }
+
+    /// <summary>Validates a JWT: a subject or actor token, or a bearer credential.</summary>
     public async ValueTask<SubjectValidationResult> ValidateAsync(string token, TokenHash hash, PolicySet policy, CancellationToken cancellationToken)
     {
         if (_cache.TryGet(hash, out var cached))

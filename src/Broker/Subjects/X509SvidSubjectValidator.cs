@@ -3,6 +3,7 @@ using System.Security.Cryptography.X509Certificates;
 using Broker.Errors;
 using Broker.Policy;
 using Broker.Spiffe.Svids;
+using Broker.Trust;
 using Microsoft.IdentityModel.Tokens;
 
 namespace Broker.Subjects;
@@ -13,15 +14,9 @@ namespace Broker.Subjects;
 /// handshake already proved possession of the private key; the minted token is bound to the
 /// certificate's SHA-256 thumbprint (<c>cnf.x5t#S256</c>).
 /// </summary>
+/// <remarks>Chosen by <see cref="SubjectTokenValidator"/> for <see cref="SubjectTokenTypes.X509Svid"/>.</remarks>
 internal sealed class X509SvidSubjectValidator(TrustBundleRegistry bundles, TimeProvider timeProvider)
 {
-    /// <summary>
-    /// The <c>subject_token_type</c> that names the TLS client certificate as the subject; the
-    /// <c>subject_token</c> is then its <c>x5t#S256</c>, so the caller states which certificate it
-    /// speaks for and the broker checks it is the one on the connection.
-    /// </summary>
-    public const string TokenType = "urn:broker:params:oauth:token-type:x509-svid";
-
     public SubjectValidationResult Validate(X509Certificate2? clientCertificate, string claimedThumbprint, PolicySet policy)
     {
         if (clientCertificate is null)

@@ -3,9 +3,9 @@ using Broker.Grants.Redis;
 using Broker.Keys;
 using Broker.Policy;
 using Broker.RateLimiting;
-using Broker.SpiffeAgent;
 using Broker.Subjects;
 using Broker.Tokens;
+using Broker.Trust;
 using Microsoft.Extensions.Configuration;
 
 namespace Broker.Chart.Tests.Infrastructure;

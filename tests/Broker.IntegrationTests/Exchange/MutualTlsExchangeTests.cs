@@ -148,6 +148,23 @@ public sealed class MutualTlsExchangeTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Exchange_JwtSubjectOverMutualTls_TheCertificateIsNeitherTheSubjectNorTheBinding()
+    {
+        // Arrange: the connection carries the reader's X509-SVID, the form another workload's JWT-SVID.
+        using var client = Client(_reader.Certificate);
+        var svid = _fixture.Acme.Svid("/agents/writer");
+
+        // Act
+        var response = await PostAsync(client, ExchangeFixture.Request(svid));
+
+        // Assert: only the X509-SVID type makes the certificate the subject; a JWT subject stays a bearer token.
+        Assert.Equal(HttpStatusCode.OK, response.Status);
+        var token = new JsonWebToken(response.AccessToken);
+        Assert.Equal("spiffe://acme.test/agents/writer", token.Subject);
+        Assert.False(token.TryGetPayloadValue<JsonElement>("cnf", out _));
+    }
+
+    [Fact]
     public async Task Exchange_NoClientCertificate_IsRefused()
     {
         using var client = Client(null);

@@ -14,8 +14,9 @@ using Microsoft.Extensions.Logging;
 namespace Broker.Spiffe.Tests.Federation;
 
 /// <summary>
-/// A SPIFFE bundle endpoint: Kestrel over HTTPS on loopback with the given server certificate.
-/// Routes: /bundle (the current body), /redirect (302 to /bundle), /redirect-http (302 to http), /big (2 MiB), /error (500).
+/// A SPIFFE bundle endpoint: Kestrel over HTTPS on loopback with the given server certificate (plain http without one).
+/// Routes: /bundle (the current body), /redirect (302 to /bundle), /redirect-http (302 to http), /big (2 MiB), /error (500),
+/// /stall (headers and the start of a body, then nothing until the client gives up).
 /// </summary>
 public sealed class BundleEndpointServer : IAsyncDisposable
 {
@@ -34,18 +35,26 @@ public sealed class BundleEndpointServer : IAsyncDisposable
 
     public Uri Url(string path) => new(BaseUrl, path);
 
-    public static async Task<BundleEndpointServer> StartAsync(X509Certificate2 serverCertificate, X509Certificate2[]? intermediates = null)
+    public static async Task<BundleEndpointServer> StartAsync(X509Certificate2? serverCertificate, X509Certificate2[]? intermediates = null)
     {
         var builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders();
-        builder.WebHost.ConfigureKestrel(k => k.Listen(IPAddress.Loopback, 0, l => l.UseHttps(https =>
+        builder.WebHost.ConfigureKestrel(k => k.Listen(IPAddress.Loopback, 0, l =>
         {
-            https.ServerCertificate = serverCertificate;
-            if (intermediates is { Length: > 0 })
+            if (serverCertificate is null)
             {
-                https.ServerCertificateChain = [.. intermediates];
+                return;
             }
-        })));
+
+            l.UseHttps(https =>
+            {
+                https.ServerCertificate = serverCertificate;
+                if (intermediates is { Length: > 0 })
+                {
+                    https.ServerCertificateChain = [.. intermediates];
+                }
+            });
+        }));
         var app = builder.Build();
         var server = new BundleEndpointServer(app);
         app.Use(async (context, next) =>
@@ -61,6 +70,14 @@ public sealed class BundleEndpointServer : IAsyncDisposable
         });
         app.MapGet("/redirect", () => Results.Redirect("/bundle"));
         app.MapGet("/redirect-http", (HttpContext c) => Results.Redirect("http://127.0.0.1:" + c.Connection.LocalPort + "/bundle"));
+        app.MapGet("/stall", async (HttpContext context) =>
+        {
+            context.Response.ContentType = "application/json";
+            context.Response.ContentLength = 1024;
+            await context.Response.WriteAsync("""{"keys":[""", context.RequestAborted);
+            await context.Response.Body.FlushAsync(context.RequestAborted);
+            await Task.Delay(Timeout.Infinite, context.RequestAborted).ContinueWith(_ => { }, TaskScheduler.Default);
+        });
         app.MapGet("/big", () => Results.Text(new string(' ', 2 * 1024 * 1024) + """{"keys":[]}""", "application/json"));
         await app.StartAsync();
         var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.Single();

@@ -143,6 +143,146 @@ public sealed class FederationTests
         Assert.Equal(3, await updates.Reader.ReadAsync(Ct));
     }
 
+    [Fact]
+    public async Task FederatedSource_OlderSequence_IsRefusedAndReported_UntilANewerOneIsAccepted()
+    {
+        // Arrange
+        var clock = new FakeTimeProvider(DateTimeOffset.UtcNow);
+        await using var server = await BundleEndpointServer.StartAsync(WebPki.Server);
+        server.Body = BundleJson(5, 60, out var five);
+        await using var source = await FederatedBundleSource.CreateAsync(WebOptions(server, time: clock), Ct);
+        var firstFetch = source.LastRefreshed;
+        Assert.Equal(clock.GetUtcNow(), firstFetch);
+        Assert.Null(source.RefusedSequence);
+
+        // Act: the endpoint goes back to sequence 4, with another key.
+        server.Body = BundleJson(4, 60, out _);
+        await AdvanceUntilAsync(clock, () => source.RefusedSequence is not null);
+
+        // Assert: refused and reported; the bundle in force and its confirmation time are those of sequence 5.
+        Assert.Equal(4, source.RefusedSequence);
+        Assert.Equal(5, source.Current.SequenceNumber);
+        Assert.True(source.TryGetJwtBundle(Other, out var jwt));
+        Assert.True(jwt.TryGetAuthority("k5", out _));
+        Assert.False(jwt.TryGetAuthority("k4", out _));
+        Assert.Equal(firstFetch, source.LastRefreshed);
+        Assert.Equal(five.ToJson(), source.Current.ToJson());
+
+        // Act + Assert: the same sequence 5 again confirms the bundle in force and clears the report.
+        server.Body = five.ToJson();
+        await AdvanceUntilAsync(clock, () => source.RefusedSequence is null);
+        Assert.True(source.LastRefreshed > firstFetch);
+        Assert.Equal(5, source.Current.SequenceNumber);
+    }
+
+    [Theory]
+    [InlineData(0, 300)]
+    [InlineData(1, 10)]
+    [InlineData(60, 60)]
+    public async Task FederatedSource_RefreshInterval_IsTheHint_ElseTheDefault_AtLeastTheMinimum(int hintSeconds, int expectedSeconds)
+    {
+        await using var server = await BundleEndpointServer.StartAsync(WebPki.Server);
+        server.Body = BundleJson(1, hintSeconds, out _);
+        var options = WebOptions(server, time: new FakeTimeProvider(DateTimeOffset.UtcNow));
+
+        await using var source = await FederatedBundleSource.CreateAsync(options, Ct);
+
+        // A hint of 0 asks for nothing in particular: not a poll without pause, the default.
+        Assert.Equal(TimeSpan.FromSeconds(expectedSeconds), source.RefreshInterval);
+    }
+
+    [Fact]
+    public async Task Fetch_MaxRedirectsZero_RefusesEveryRedirect()
+    {
+        await using var server = await BundleEndpointServer.StartAsync(WebPki.Server);
+        server.Body = BundleJson(1, 60, out _);
+        var options = WebOptions(server, "/redirect");
+        options.MaxRedirects = 0;
+        using var client = new BundleEndpointClient(options);
+
+        await Assert.ThrowsAsync<BundleEndpointException>(() => client.FetchAsync(Ct));
+        Assert.Equal(1, server.Requests);
+    }
+
+    [Fact]
+    public async Task Fetch_BodyThatNeverEnds_TimesOutLikeAnyOtherRequest()
+    {
+        // Arrange: the endpoint answers its headers at once, then holds the body.
+        await using var server = await BundleEndpointServer.StartAsync(WebPki.Server);
+        var options = WebOptions(server, "/stall");
+        options.RequestTimeout = TimeSpan.FromMilliseconds(500);
+        using var client = new BundleEndpointClient(options);
+
+        // Act: bounded by the suite's generous wait, so a fetch that never ends fails the test instead of hanging it.
+        var ex = await Assert.ThrowsAsync<BundleEndpointException>(() => client.FetchAsync(Ct).WaitAsync(RecordingWatcher<object>.Timeout, Ct));
+
+        // Assert: the deadline covers the body too; the caller's own token was not what stopped it.
+        Assert.Contains("timed out", ex.Message, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData(-1)]
+    [InlineData(11)]
+    public void Options_MaxRedirectsOutOfRange_Rejected(int maxRedirects)
+    {
+        Assert.Throws<ArgumentException>(() => new BundleEndpointClient(new BundleEndpointOptions
+        {
+            EndpointUrl = new Uri("https://127.0.0.1/bundle"),
+            TrustDomain = Other,
+            MaxRedirects = maxRedirects,
+        }));
+    }
+
+    [Fact]
+    public async Task Fetch_LoopbackHttp_OnlyWithTheDangerousOption()
+    {
+        // Arrange: a plain-http endpoint on loopback.
+        await using var server = await BundleEndpointServer.StartAsync(null);
+        server.Body = BundleJson(3, 60, out _);
+        Assert.Equal(Uri.UriSchemeHttp, server.BaseUrl.Scheme);
+        var options = new BundleEndpointOptions { EndpointUrl = server.Url("/bundle"), TrustDomain = Other, DangerousAllowLoopbackHttp = true };
+
+        // Act
+        using var client = new BundleEndpointClient(options);
+        var bundle = await client.FetchAsync(Ct);
+
+        // Assert
+        Assert.Equal(3, bundle.SequenceNumber);
+        Assert.Throws<ArgumentException>(() => new BundleEndpointClient(new BundleEndpointOptions { EndpointUrl = server.Url("/bundle"), TrustDomain = Other }));
+    }
+
+    [Theory]
+    [InlineData("http://example.org/bundle", BundleEndpointProfile.HttpsWeb)]
+    [InlineData("http://10.0.0.1/bundle", BundleEndpointProfile.HttpsWeb)]
+    [InlineData("http://user:pw@127.0.0.1/bundle", BundleEndpointProfile.HttpsWeb)]
+    [InlineData("http://127.0.0.1/bundle", BundleEndpointProfile.HttpsSpiffe)]
+    public void Options_DangerousLoopbackHttp_StillRefusesRemoteHttp_UserInfo_AndHttpsSpiffe(string url, BundleEndpointProfile profile)
+    {
+        var root = TestPki.CreateRoot("other.org");
+        Assert.Throws<ArgumentException>(() => new BundleEndpointClient(new BundleEndpointOptions
+        {
+            EndpointUrl = new Uri(url),
+            TrustDomain = Other,
+            Profile = profile,
+            EndpointSpiffeId = SpiffeId.Parse("spiffe://other.org/bundle-endpoint"),
+            InitialBundle = new SpiffeBundle(Other, [root.Certificate], []),
+            DangerousAllowLoopbackHttp = true,
+        }));
+    }
+
+    [Fact]
+    public async Task Fetch_DangerousLoopbackHttp_StillRefusesARedirectFromHttpsDownToHttp()
+    {
+        await using var server = await BundleEndpointServer.StartAsync(WebPki.Server);
+        server.Body = BundleJson(1, 60, out _);
+        var options = WebOptions(server, "/redirect-http");
+        options.DangerousAllowLoopbackHttp = true;
+        using var client = new BundleEndpointClient(options);
+
+        await Assert.ThrowsAsync<BundleEndpointException>(() => client.FetchAsync(Ct));
+        Assert.Equal(1, server.Requests);
+    }
+
     /// <summary>
     /// Moves the fake clock one refresh interval at a time until the condition holds. Repeating the step covers
     /// the moment between the refresh loop reading the clock and arming its timer; extra polls are harmless.

@@ -20,7 +20,7 @@ internal static class LogEventBands
         new("Broker", "Broker.RevocationFeed", 2100, 2199),
         new("Broker", "Broker.StatusList", 2200, 2299),
         new("Broker", "Broker.Keys", 3000, 3099),
-        new("Broker", "Broker.SpiffeAgent", 3100, 3199),
+        new("Broker", "Broker.Trust", 3100, 3199),
         new("Broker", "Broker.Policy", 4000, 4099),
         new("Broker", "Broker.Catalog", 4100, 4199),
         new("Broker", "Broker.AuthZen", 4500, 4599),

@@ -1,4 +1,4 @@
-namespace Broker.SpiffeAgent;
+namespace Broker.Trust;
 
 /// <summary>The broker's own SPIFFE Workload API connection and TLS, bound from <c>Broker:Spiffe</c>.</summary>
 public sealed class SpiffeAgentOptions

@@ -3,10 +3,9 @@ using System.Security.Cryptography.X509Certificates;
 using Broker.Spiffe;
 using Broker.Spiffe.Bundles;
 using Broker.Spiffe.WorkloadApi;
-using Broker.Subjects;
 using Microsoft.Extensions.Options;
 
-namespace Broker.SpiffeAgent;
+namespace Broker.Trust;
 
 /// <summary>
 /// The broker's connection to its SPIFFE Workload API: live trust bundles (its own trust domain and

@@ -2,7 +2,7 @@ using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.AspNetCore.Server.Kestrel.Https;
 using Microsoft.Extensions.Options;
 
-namespace Broker.SpiffeAgent;
+namespace Broker.Trust;
 
 /// <summary>
 /// HTTPS defaults for every https endpoint: the broker's X509-SVID as server certificate (chosen

@@ -1,7 +1,7 @@
 using Broker.Spiffe.WorkloadApi;
 using Microsoft.Extensions.Options;
 
-namespace Broker.SpiffeAgent;
+namespace Broker.Trust;
 
 internal sealed class SpiffeAgentOptionsValidator : IValidateOptions<SpiffeAgentOptions>
 {

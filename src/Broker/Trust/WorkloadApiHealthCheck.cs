@@ -1,7 +1,7 @@
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Options;
 
-namespace Broker.SpiffeAgent;
+namespace Broker.Trust;
 
 /// <summary>
 /// <c>workload_api</c> (ready): when the broker uses the SPIFFE Workload API, its first bundles (and, serving TLS, its
