@@ -4,6 +4,7 @@ using BenchmarkDotNet.Attributes;
 using Broker.Jose;
 using Broker.Spiffe.Svids;
 using Broker.Subjects;
+using Broker.Testing.Bench;
 using Microsoft.IdentityModel.JsonWebTokens;
 
 namespace Broker.Benchmarks;

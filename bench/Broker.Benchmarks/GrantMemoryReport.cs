@@ -3,6 +3,8 @@ using System.Text;
 using Broker.Audit;
 using Broker.Grants;
 using Broker.Grants.Redis;
+using Broker.Testing.Grants;
+using Broker.Testing.Redis;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
 using StackExchange.Redis;
@@ -75,13 +77,13 @@ internal static class GrantMemoryReport
             }
         }
 
-        using var redis = await RedisServer.StartAsync();
+        await using var redis = await RedisProcess.StartTemporaryAsync("--appendonly", "no");
         var ct = CancellationToken.None;
-        var redisOptions = new RedisOptions { Configuration = redis.Configuration, KeyPrefix = "broker:" };
+        var redisOptions = new RedisOptions { Configuration = redis.EndPoint, KeyPrefix = "broker:" };
         await using var connection = await ConnectionMultiplexer.ConnectAsync(RedisConnectionFactory.CreateConfiguration(redisOptions));
         await using var store = new RedisGrantStore(
             connection, Options.Create(redisOptions), Options.Create(new GrantsOptions()), Options.Create(new StatusListOptions { Enabled = statusList }), TimeProvider.System, NullLogger<RedisGrantStore>.Instance);
-        var adminConfiguration = ConfigurationOptions.Parse(redis.Configuration);
+        var adminConfiguration = ConfigurationOptions.Parse(redis.EndPoint);
         adminConfiguration.AllowAdmin = true;
         await using var admin = await ConnectionMultiplexer.ConnectAsync(adminConfiguration);
         var db = admin.GetDatabase();
@@ -202,6 +204,9 @@ internal static class GrantMemoryReport
         return long.Parse(info.SelectMany(g => g).Single(p => p.Key == "used_memory").Value, CultureInfo.InvariantCulture);
     }
 
+    /// <summary>The issuance event the exchange writes with a grant, every field filled (as the store tests write it).</summary>
+    private static AuditEvent Issued(GrantRecord grant) => TestGrants.Issued(grant, clientAddress: "10.42.7.19");
+
     private static async Task<long> MemoryUsageAsync(IDatabase db, RedisKey key)
         => await db.ExecuteAsync("MEMORY", "USAGE", key.ToString(), "SAMPLES", "0") is { IsNull: false } usage ? (long)usage : 0;
 
@@ -229,24 +234,4 @@ internal static class GrantMemoryReport
             ParentGrantId = parent,
         };
     }
-
-    /// <summary>The issuance event the exchange writes with a grant, every field filled.</summary>
-    private static AuditEvent Issued(GrantRecord grant) => new()
-    {
-        Type = AuditEventTypes.TokenExchange,
-        Time = grant.IssuedAt,
-        Outcome = AuditOutcome.Allowed,
-        Tenant = grant.Tenant,
-        Subject = grant.Subject,
-        ActorChain = grant.ActorChain,
-        RequestedCapabilities = grant.Capabilities,
-        GrantedCapabilities = grant.Capabilities,
-        Audience = grant.Audience,
-        TaskId = grant.TaskId,
-        Purpose = grant.Purpose,
-        PolicyVersion = grant.PolicyVersion,
-        GrantId = grant.Id,
-        ClientAddress = "10.42.7.19",
-        SubjectTokenSha256 = "n4bQgYhMfWWaL-qgxVrQFaO_TxsrC4Is0V1sFbDwCgg",
-    };
 }

@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Text;
 using Broker.Policy;
+using Broker.Testing.Bench;
 
 namespace Broker.Benchmarks;
 

@@ -4,6 +4,7 @@ using System.Text;
 using Broker.Audit;
 using Broker.Grants;
 using Broker.Grants.Redis;
+using Broker.Testing.Redis;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
 using StackExchange.Redis;
@@ -49,14 +50,14 @@ internal static class RevocationScaleReport
             }
         }
 
-        using var redis = await RedisServer.StartAsync();
+        await using var redis = await RedisProcess.StartTemporaryAsync("--appendonly", "no");
         // A generous bound on each call: on a shared machine a 200-grant revocation script can take longer than the
         // production default of 2 s, and a timeout would end the measurement, not measure anything.
-        var redisOptions = new RedisOptions { Configuration = redis.Configuration, KeyPrefix = "broker:", OperationTimeout = TimeSpan.FromSeconds(60) };
+        var redisOptions = new RedisOptions { Configuration = redis.EndPoint, KeyPrefix = "broker:", OperationTimeout = TimeSpan.FromSeconds(60) };
         await using var connection = await ConnectionMultiplexer.ConnectAsync(RedisConnectionFactory.CreateConfiguration(redisOptions));
         await using var store = new RedisGrantStore(
             connection, Options.Create(redisOptions), Options.Create(new GrantsOptions()), Options.Create(new StatusListOptions()), TimeProvider.System, NullLogger<RedisGrantStore>.Instance);
-        var adminConfiguration = ConfigurationOptions.Parse(redis.Configuration);
+        var adminConfiguration = ConfigurationOptions.Parse(redis.EndPoint);
         adminConfiguration.AllowAdmin = true;
         await using var admin = await ConnectionMultiplexer.ConnectAsync(adminConfiguration);
         var server = admin.GetServer(admin.GetEndPoints()[0]);

@@ -6,7 +6,7 @@ using Broker.IntegrationTests.Infrastructure;
 using Broker.Spiffe;
 using Broker.Spiffe.Bundles;
 using Broker.Spiffe.Svids;
-using Broker.Spiffe.Tests.WorkloadApi;
+using Broker.Testing.WorkloadApi;
 
 namespace Broker.IntegrationTests.Exchange;
 

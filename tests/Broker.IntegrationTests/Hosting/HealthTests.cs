@@ -4,6 +4,7 @@ using System.Text.Json;
 using Broker.IntegrationTests.Exchange;
 using Broker.IntegrationTests.Redis;
 using Broker.Keys;
+using Broker.Testing.Redis;
 using Microsoft.Extensions.DependencyInjection;
 using StackExchange.Redis;
 

@@ -1,5 +1,6 @@
 using System.Diagnostics.Metrics;
 using Broker.IntegrationTests.Redis;
+using Broker.Testing.Redis;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Time.Testing;

@@ -1,6 +1,7 @@
 using System.Net;
 using Broker.IntegrationTests.Exchange;
 using Broker.IntegrationTests.Redis;
+using Broker.Testing.Redis;
 
 namespace Broker.IntegrationTests.Telemetry;
 
