@@ -4,6 +4,8 @@ using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 using System.Text.Json;
 using Broker.Grants;
+using Broker.IntegrationTests.Infrastructure;
+using Broker.SpiffeAgent;
 using Broker.Testing.Pki;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.IdentityModel.JsonWebTokens;
@@ -35,7 +37,7 @@ public sealed class MutualTlsExchangeTests : IAsyncLifetime
         {
             s["Kestrel:Certificates:Default:Path"] = pfx;
             s["Kestrel:Certificates:Default:Password"] = "test";
-            s["Broker:Spiffe:RequestClientCertificates"] = "true";
+            s.Configure<SpiffeAgentOptions>(o => o.RequestClientCertificates = true);
         };
         _fixture.Https = true;
         _fixture.BeforeStart = () =>

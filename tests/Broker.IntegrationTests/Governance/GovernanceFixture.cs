@@ -1,4 +1,5 @@
 using Broker.Grants;
+using Broker.Grants.Redis;
 using Broker.IntegrationTests.Exchange;
 using Broker.IntegrationTests.Infrastructure;
 using Broker.IntegrationTests.Redis;
@@ -146,7 +147,10 @@ public sealed class RedisGovernanceFixture : GovernanceFixture
 
     protected override void Configure(Dictionary<string, string?> settings)
     {
-        settings["Broker:Redis:Configuration"] = _redis.Configuration;
-        settings["Broker:Redis:KeyPrefix"] = RedisServerFixture.NewKeyPrefix();
+        settings.Configure<RedisOptions>(o =>
+        {
+            o.Configuration = _redis.Configuration;
+            o.KeyPrefix = RedisServerFixture.NewKeyPrefix();
+        });
     }
 }

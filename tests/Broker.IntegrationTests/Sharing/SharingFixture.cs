@@ -2,6 +2,7 @@ using System.Net.Http.Headers;
 using System.Net.Http.Json;
 using System.Text.Json;
 using Broker.Grants;
+using Broker.Grants.Redis;
 using Broker.IntegrationTests.Exchange;
 using Broker.IntegrationTests.Infrastructure;
 using Broker.IntegrationTests.Redis;
@@ -174,7 +175,10 @@ public sealed class RedisSharingFixture : SharingFixture
 
     protected override void Configure(Dictionary<string, string?> settings)
     {
-        settings["Broker:Redis:Configuration"] = _redis.Configuration;
-        settings["Broker:Redis:KeyPrefix"] = RedisServerFixture.NewKeyPrefix();
+        settings.Configure<RedisOptions>(o =>
+        {
+            o.Configuration = _redis.Configuration;
+            o.KeyPrefix = RedisServerFixture.NewKeyPrefix();
+        });
     }
 }
