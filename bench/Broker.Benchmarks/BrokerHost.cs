@@ -1,4 +1,5 @@
 using Broker.Policy;
+using Broker.Testing.Bench;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;

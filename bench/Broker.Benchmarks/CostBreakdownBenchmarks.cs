@@ -5,6 +5,7 @@ using Broker.Jose;
 using Broker.Spiffe.Svids;
 using Broker.Subjects;
 using Broker.Trust;
+using Broker.Testing.Bench;
 using Microsoft.IdentityModel.JsonWebTokens;
 
 namespace Broker.Benchmarks;

@@ -4,6 +4,7 @@ using BenchmarkDotNet.Attributes;
 using Broker.DPoP;
 using Broker.Exchange;
 using Broker.Jose.DPoP;
+using Broker.Testing.Bench;
 using Microsoft.AspNetCore.Http;
 
 namespace Broker.Benchmarks;

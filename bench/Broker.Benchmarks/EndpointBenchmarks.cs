@@ -1,6 +1,7 @@
 using System.Text;
 using BenchmarkDotNet.Attributes;
 using Broker.Exchange;
+using Broker.Testing.Bench;
 using Microsoft.AspNetCore.Http;
 
 namespace Broker.Benchmarks;

@@ -1,5 +1,7 @@
 using BenchmarkDotNet.Attributes;
 using Broker.Exchange;
+using Broker.Testing.Bench;
+using Broker.Testing.Redis;
 using Broker.Tokens;
 
 namespace Broker.Benchmarks;
@@ -13,7 +15,7 @@ namespace Broker.Benchmarks;
 public class ExchangeBenchmarks
 {
     private BrokerHost _broker = null!;
-    private RedisServer? _redis;
+    private RedisProcess? _redis;
     private TokenExchangeService _service = null!;
     private TokenExchangeRequest _request = null!;
 
@@ -26,8 +28,8 @@ public class ExchangeBenchmarks
     [GlobalSetup]
     public async Task SetupAsync()
     {
-        _redis = Store == "redis" ? await RedisServer.StartAsync() : null;
-        _broker = await BrokerHost.StartAsync(Cache, _redis?.Configuration);
+        _redis = Store == "redis" ? await RedisProcess.StartTemporaryAsync("--appendonly", "no") : null;
+        _broker = await BrokerHost.StartAsync(Cache, _redis?.EndPoint);
         _service = _broker.Get<TokenExchangeService>();
         _request = new TokenExchangeRequest
         {
@@ -49,7 +51,10 @@ public class ExchangeBenchmarks
     public async Task CleanupAsync()
     {
         await _broker.DisposeAsync();
-        _redis?.Dispose();
+        if (_redis is not null)
+        {
+            await _redis.DisposeAsync();
+        }
     }
 
     [Benchmark]

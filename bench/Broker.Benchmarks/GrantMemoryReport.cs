@@ -3,8 +3,7 @@ using System.Text;
 using Broker.Audit;
 using Broker.Grants;
 using Broker.Grants.Redis;
-using Microsoft.Extensions.Logging.Abstractions;
-using Microsoft.Extensions.Options;
+using Broker.Testing.Grants;
 using StackExchange.Redis;
 
 namespace Broker.Benchmarks;
@@ -26,67 +25,42 @@ internal static class GrantMemoryReport
 
     public static async Task<int> RunAsync(string[] args)
     {
-        // 10,000 by default; bigger samples show the indexes past 128 members, where they change encoding.
-        var grantCount = 10_000;
+        var arguments = ReportArguments.Parse(
+            args, ["--grants", "--lifetime-minutes", "--out"], ["--no-derived", "--no-status-list", "--task-limits"]);
+
+        // 10,000 by default; bigger samples show the indexes past 128 members, where they change encoding. The sample's
+        // token lifetime: a million grants take longer than 10 minutes to record on a loaded machine, so the first ones
+        // would expire before the last are recorded: --lifetime-minutes 60 for those (the record keeps the expiry as a
+        // number of the same size either way).
+        if (arguments is null || !arguments.TryPositive("--grants", 10_000, out var grantCount) || !arguments.TryPositive("--lifetime-minutes", 10, out var lifetimeMinutes))
+        {
+            Console.Error.WriteLine($"usage: Broker.Benchmarks {Command} [--grants N] [--no-derived] [--no-status-list] [--task-limits] [--lifetime-minutes N] [--out FILE]");
+            return 2;
+        }
+
+        var lifetime = TimeSpan.FromMinutes(lifetimeMinutes);
+        var outputPath = arguments.Text("--out");
 
         // The second grant of each task is a re-exchange of the first (a task token narrowed once for a tool), unless
         // --no-derived, which measures a sample of unrelated grants.
-        var derived = true;
+        var derived = !arguments.Has("--no-derived");
 
         // Each grant gets a status list index (the default), unless --no-status-list.
-        var statusList = true;
+        var statusList = !arguments.Has("--no-status-list");
+
         // With --task-limits every grant is recorded under a tenant's task_limits: at most 20 grants and 2 hours per
         // task (the task index keeps both), and the sample's capabilities in a forbidden pair with a third one, so each
         // grant checks the task's live grants too.
-        TaskLimitCheck? taskLimits = null;
-        string? outputPath = null;
+        var taskLimits = arguments.Has("--task-limits")
+            ? new TaskLimitCheck { MaxGrants = 20, MaxDuration = TimeSpan.FromHours(2), ForbiddenRemainders = [["email.send_external"]] }
+            : null;
 
-        // The sample's token lifetime. A million grants take longer than 10 minutes to record on a loaded machine, so the
-        // first ones would expire before the last are recorded: --lifetime-minutes 60 for those (the record keeps the
-        // expiry as a number of the same size either way).
-        var lifetime = TimeSpan.FromMinutes(10);
-        for (var i = 0; i < args.Length; i++)
-        {
-            switch (args[i])
-            {
-                case "--grants" when i + 1 < args.Length && int.TryParse(args[i + 1], NumberStyles.None, CultureInfo.InvariantCulture, out var n) && n > 0:
-                    grantCount = n;
-                    i++;
-                    break;
-                case "--no-derived":
-                    derived = false;
-                    break;
-                case "--no-status-list":
-                    statusList = false;
-                    break;
-                case "--task-limits":
-                    taskLimits = new TaskLimitCheck { MaxGrants = 20, MaxDuration = TimeSpan.FromHours(2), ForbiddenRemainders = [["email.send_external"]] };
-                    break;
-                case "--lifetime-minutes" when i + 1 < args.Length && int.TryParse(args[i + 1], NumberStyles.None, CultureInfo.InvariantCulture, out var m) && m > 0:
-                    lifetime = TimeSpan.FromMinutes(m);
-                    i++;
-                    break;
-                case "--out" when i + 1 < args.Length:
-                    outputPath = args[++i];
-                    break;
-                default:
-                    Console.Error.WriteLine($"usage: Broker.Benchmarks {Command} [--grants N] [--no-derived] [--no-status-list] [--task-limits] [--lifetime-minutes N] [--out FILE]");
-                    return 2;
-            }
-        }
-
-        using var redis = await RedisServer.StartAsync();
+        await using var redis = await ReportRedis.StartAsync(statusList: new StatusListOptions { Enabled = statusList });
         var ct = CancellationToken.None;
-        var redisOptions = new RedisOptions { Configuration = redis.Configuration, KeyPrefix = "broker:" };
-        await using var connection = await ConnectionMultiplexer.ConnectAsync(RedisConnectionFactory.CreateConfiguration(redisOptions));
-        await using var store = new RedisGrantStore(
-            connection, Options.Create(redisOptions), Options.Create(new GrantsOptions()), Options.Create(new StatusListOptions { Enabled = statusList }), TimeProvider.System, NullLogger<RedisGrantStore>.Instance);
-        var adminConfiguration = ConfigurationOptions.Parse(redis.Configuration);
-        adminConfiguration.AllowAdmin = true;
-        await using var admin = await ConnectionMultiplexer.ConnectAsync(adminConfiguration);
-        var db = admin.GetDatabase();
-        var server = admin.GetServer(admin.GetEndPoints()[0]);
-        var keys = new RedisGrantKeys(redisOptions.KeyPrefix);
+        var store = redis.Store;
+        var db = redis.Database;
+        var server = redis.Server;
+        var keys = new RedisGrantKeys(redis.Options.KeyPrefix);
         var tag = GrantId.RoutingTag(Tenant);
 
         // Warm up (scripts cached, the tenant's streams exist) outside the measurement.
@@ -202,6 +176,9 @@ internal static class GrantMemoryReport
         return long.Parse(info.SelectMany(g => g).Single(p => p.Key == "used_memory").Value, CultureInfo.InvariantCulture);
     }
 
+    /// <summary>The issuance event the exchange writes with a grant, every field filled (as the store tests write it).</summary>
+    private static AuditEvent Issued(GrantRecord grant) => TestGrants.Issued(grant, clientAddress: "10.42.7.19");
+
     private static async Task<long> MemoryUsageAsync(IDatabase db, RedisKey key)
         => await db.ExecuteAsync("MEMORY", "USAGE", key.ToString(), "SAMPLES", "0") is { IsNull: false } usage ? (long)usage : 0;
 
@@ -229,24 +206,4 @@ internal static class GrantMemoryReport
             ParentGrantId = parent,
         };
     }
-
-    /// <summary>The issuance event the exchange writes with a grant, every field filled.</summary>
-    private static AuditEvent Issued(GrantRecord grant) => new()
-    {
-        Type = AuditEventTypes.TokenExchange,
-        Time = grant.IssuedAt,
-        Outcome = AuditOutcome.Allowed,
-        Tenant = grant.Tenant,
-        Subject = grant.Subject,
-        ActorChain = grant.ActorChain,
-        RequestedCapabilities = grant.Capabilities,
-        GrantedCapabilities = grant.Capabilities,
-        Audience = grant.Audience,
-        TaskId = grant.TaskId,
-        Purpose = grant.Purpose,
-        PolicyVersion = grant.PolicyVersion,
-        GrantId = grant.Id,
-        ClientAddress = "10.42.7.19",
-        SubjectTokenSha256 = "n4bQgYhMfWWaL-qgxVrQFaO_TxsrC4Is0V1sFbDwCgg",
-    };
 }

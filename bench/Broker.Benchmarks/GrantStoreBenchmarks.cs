@@ -2,6 +2,7 @@ using BenchmarkDotNet.Attributes;
 using Broker.Audit;
 using Broker.Grants;
 using Broker.Grants.Redis;
+using Broker.Testing.Redis;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
 using StackExchange.Redis;
@@ -22,7 +23,7 @@ public class GrantStoreBenchmarks
     [Params(1, 32)]
     public int MaxRecordBatch { get; set; }
 
-    private RedisServer _redis = null!;
+    private RedisProcess _redis = null!;
     private ConnectionMultiplexer _connection = null!;
     private RedisGrantStore _store = null!;
     private IDatabase _db = null!;
@@ -31,12 +32,12 @@ public class GrantStoreBenchmarks
     [GlobalSetup]
     public async Task SetupAsync()
     {
-        _redis = await RedisServer.StartAsync();
-        _connection = await ConnectionMultiplexer.ConnectAsync(_redis.Configuration);
+        _redis = await RedisProcess.StartTemporaryAsync("--appendonly", "no");
+        _connection = await ConnectionMultiplexer.ConnectAsync(_redis.EndPoint);
         _db = _connection.GetDatabase();
         _store = new RedisGrantStore(
             _connection,
-            Options.Create(new RedisOptions { Configuration = _redis.Configuration, MaxRecordBatch = MaxRecordBatch }),
+            Options.Create(new RedisOptions { Configuration = _redis.EndPoint, MaxRecordBatch = MaxRecordBatch }),
             Options.Create(new GrantsOptions()),
             _time,
             NullLogger<RedisGrantStore>.Instance);
@@ -46,7 +47,7 @@ public class GrantStoreBenchmarks
     public async Task CleanupAsync()
     {
         await _connection.DisposeAsync();
-        _redis.Dispose();
+        await _redis.DisposeAsync();
     }
 
     [Benchmark]

@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text;
 using Broker.Exchange;
+using Broker.Testing.Bench;
 using Broker.Tokens;
 
 namespace Broker.Benchmarks;

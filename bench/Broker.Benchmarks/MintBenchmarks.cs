@@ -1,5 +1,6 @@
 using BenchmarkDotNet.Attributes;
 using Broker.Grants;
+using Broker.Testing.Bench;
 using Broker.Tokens;
 
 namespace Broker.Benchmarks;

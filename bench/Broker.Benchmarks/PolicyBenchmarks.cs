@@ -1,6 +1,7 @@
 using BenchmarkDotNet.Attributes;
 using Broker.Policy;
 using Broker.Subjects;
+using Broker.Testing.Bench;
 
 namespace Broker.Benchmarks;
 

@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Text;
 using Broker.Policy;
+using Broker.Testing.Bench;
 
 namespace Broker.Benchmarks;
 
@@ -18,28 +19,14 @@ internal static class PolicyScaleReport
 
     public static async Task<int> RunAsync(string[] args)
     {
-        int[] sizes = [1, 100, 1000];
-        var runs = 5;
-        string? outputPath = null;
-        for (var i = 0; i < args.Length; i++)
+        var arguments = ReportArguments.Parse(args, ["--tenants", "--runs", "--out"]);
+        if (arguments is null || !arguments.TryPositives("--tenants", [1, 100, 1000], out var sizes) || !arguments.TryPositive("--runs", 5, out var runs))
         {
-            switch (args[i])
-            {
-                case "--tenants" when i + 1 < args.Length:
-                    sizes = [.. args[++i].Split(',').Select(s => int.Parse(s, NumberStyles.None, CultureInfo.InvariantCulture))];
-                    break;
-                case "--runs" when i + 1 < args.Length && int.TryParse(args[i + 1], NumberStyles.None, CultureInfo.InvariantCulture, out var n) && n > 0:
-                    runs = n;
-                    i++;
-                    break;
-                case "--out" when i + 1 < args.Length:
-                    outputPath = args[++i];
-                    break;
-                default:
-                    Console.Error.WriteLine($"usage: Broker.Benchmarks {Command} [--tenants 1,100,1000] [--runs N] [--out FILE]");
-                    return 2;
-            }
+            Console.Error.WriteLine($"usage: Broker.Benchmarks {Command} [--tenants 1,100,1000] [--runs N] [--out FILE]");
+            return 2;
         }
+
+        var outputPath = arguments.Text("--out");
 
         using var trustDomain = new BenchTrustDomain();
         var report = new StringBuilder()

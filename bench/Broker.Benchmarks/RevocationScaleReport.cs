@@ -3,9 +3,6 @@ using System.Globalization;
 using System.Text;
 using Broker.Audit;
 using Broker.Grants;
-using Broker.Grants.Redis;
-using Microsoft.Extensions.Logging.Abstractions;
-using Microsoft.Extensions.Options;
 using StackExchange.Redis;
 
 namespace Broker.Benchmarks;
@@ -26,40 +23,20 @@ internal static class RevocationScaleReport
 
     public static async Task<int> RunAsync(string[] args)
     {
-        int[] sizes = [1000, 10_000];
-        var runs = 5;
-        string? outputPath = null;
-        for (var i = 0; i < args.Length; i++)
+        var arguments = ReportArguments.Parse(args, ["--grants", "--runs", "--out"]);
+        if (arguments is null || !arguments.TryPositives("--grants", [1000, 10_000], out var sizes) || !arguments.TryPositive("--runs", 5, out var runs))
         {
-            switch (args[i])
-            {
-                case "--grants" when i + 1 < args.Length:
-                    sizes = [.. args[++i].Split(',').Select(s => int.Parse(s, NumberStyles.None, CultureInfo.InvariantCulture))];
-                    break;
-                case "--runs" when i + 1 < args.Length && int.TryParse(args[i + 1], NumberStyles.None, CultureInfo.InvariantCulture, out var n) && n > 0:
-                    runs = n;
-                    i++;
-                    break;
-                case "--out" when i + 1 < args.Length:
-                    outputPath = args[++i];
-                    break;
-                default:
-                    Console.Error.WriteLine($"usage: Broker.Benchmarks {Command} [--grants 1000,10000] [--runs N] [--out FILE]");
-                    return 2;
-            }
+            Console.Error.WriteLine($"usage: Broker.Benchmarks {Command} [--grants 1000,10000] [--runs N] [--out FILE]");
+            return 2;
         }
 
-        using var redis = await RedisServer.StartAsync();
+        var outputPath = arguments.Text("--out");
+
         // A generous bound on each call: on a shared machine a 200-grant revocation script can take longer than the
         // production default of 2 s, and a timeout would end the measurement, not measure anything.
-        var redisOptions = new RedisOptions { Configuration = redis.Configuration, KeyPrefix = "broker:", OperationTimeout = TimeSpan.FromSeconds(60) };
-        await using var connection = await ConnectionMultiplexer.ConnectAsync(RedisConnectionFactory.CreateConfiguration(redisOptions));
-        await using var store = new RedisGrantStore(
-            connection, Options.Create(redisOptions), Options.Create(new GrantsOptions()), Options.Create(new StatusListOptions()), TimeProvider.System, NullLogger<RedisGrantStore>.Instance);
-        var adminConfiguration = ConfigurationOptions.Parse(redis.Configuration);
-        adminConfiguration.AllowAdmin = true;
-        await using var admin = await ConnectionMultiplexer.ConnectAsync(adminConfiguration);
-        var server = admin.GetServer(admin.GetEndPoints()[0]);
+        await using var redis = await ReportRedis.StartAsync(operationTimeout: TimeSpan.FromSeconds(60));
+        var store = redis.Store;
+        var server = redis.Server;
 
         var report = new StringBuilder()
             .AppendLine(CultureInfo.InvariantCulture, $"revocation-scale {DateTimeOffset.UtcNow:yyyy-MM-dd HH:mm} UTC, load average {File.ReadAllText("/proc/loadavg").Trim()}, median of {runs} runs")

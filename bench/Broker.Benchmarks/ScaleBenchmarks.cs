@@ -4,6 +4,7 @@ using Broker.Exchange;
 using Broker.Introspection;
 using Broker.Policy;
 using Broker.Subjects;
+using Broker.Testing.Bench;
 using Broker.Tokens;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Http;

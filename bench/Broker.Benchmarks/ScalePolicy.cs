@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text;
+using Broker.Testing.Bench;
 
 namespace Broker.Benchmarks;
 

@@ -3,6 +3,7 @@ using System.Security.Cryptography;
 using System.Text.Json;
 using BenchmarkDotNet.Attributes;
 using Broker.Jose.DPoP;
+using Broker.Testing.Bench;
 using Broker.Validation.Revocation;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Builder;

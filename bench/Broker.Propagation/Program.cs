@@ -7,8 +7,9 @@ using System.Net.Sockets;
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
-using Broker.Benchmarks;
 using Broker.Propagation;
+using Broker.Testing.Bench;
+using Broker.Testing.Redis;
 
 var revocations = Option(args, "--revocations", 200);
 var verifierCount = Option(args, "--verifiers", 3);
@@ -30,7 +31,7 @@ Console.WriteLine($"== {revocations} revocations (+{warmup} warm-up), {verifierC
 var work = Directory.CreateTempSubdirectory("broker-propagation-").FullName;
 try
 {
-    using var redis = await RedisServer.StartAsync();
+    await using var redis = await RedisProcess.StartTemporaryAsync("--appendonly", "no");
     var tls = LoopbackTls.Create(work);
     using var trustDomain = new BenchTrustDomain();
     var policy = Path.Combine(work, "policy");
@@ -52,7 +53,7 @@ try
         ["Broker__Issuer"] = issuer,
         ["Broker__Policy__Path"] = policy,
         ["Broker__Keys__SigningKeyFiles__0"] = Path.Combine(work, "signing-key.pem"),
-        ["Broker__Redis__Configuration"] = redis.Configuration,
+        ["Broker__Redis__Configuration"] = redis.EndPoint,
         ["Kestrel__Certificates__Default__Path"] = tls.CertificateFile,
         ["Kestrel__Certificates__Default__KeyPath"] = tls.KeyFile,
         ["Logging__LogLevel__Default"] = "Warning",
@@ -63,7 +64,7 @@ try
         BrokerReplica.StartAsync("B", brokerDll, portB, environment, client));
     await using var replicaA = replicas[0];
     await using var replicaB = replicas[1];
-    Console.WriteLine($"== replicas: A {replicaA.Address} (issuer {issuer}, via the relay), B {replicaB.Address}; redis {redis.Configuration}");
+    Console.WriteLine($"== replicas: A {replicaA.Address} (issuer {issuer}, via the relay), B {replicaB.Address}; redis {redis.EndPoint}");
 
     var now = DateTimeOffset.UtcNow;
     var adminSvid = trustDomain.MintSvid("spiffe://bench.example/admins/revoker", now, TimeSpan.FromHours(1), issuer);

@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using Broker.Testing.Bench;
 using Broker.Validation;
 using Broker.Validation.Revocation;
 using Microsoft.AspNetCore.Hosting.Server;
@@ -52,7 +53,7 @@ internal sealed class Verifier : IAsyncDisposable
         builder.Services.AddAuthentication(BrokerTokenDefaults.AuthenticationScheme).AddBrokerTokens(o =>
         {
             o.Broker = new Uri(issuer);
-            o.Resource = Benchmarks.BenchTrustDomain.Resource;
+            o.Resource = BenchTrustDomain.Resource;
             o.Tenant = tenant;
             o.Revocation.MaxStaleness = TimeSpan.FromSeconds(45);
         });

@@ -5,7 +5,7 @@ using System.Security.Cryptography.X509Certificates;
 using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
 using Broker.Chart.Tests.Infrastructure;
-using Broker.IntegrationTests.Redis;
+using Broker.Testing.Redis;
 
 namespace Broker.Chart.Tests;
 

@@ -1,8 +1,8 @@
 using System.Text.Json.Nodes;
 using Broker.Client.Tests.Infrastructure;
 using Broker.IntegrationTests.Infrastructure;
-using Broker.Spiffe.Tests.WorkloadApi;
 using Broker.Spiffe.WorkloadApi;
+using Broker.Testing.WorkloadApi;
 using Microsoft.IdentityModel.JsonWebTokens;
 
 namespace Broker.Client.Tests;

@@ -18,20 +18,18 @@ public sealed class CatalogAccessCallerTests : IDisposable
 
     private static readonly string[] Capabilities = ["payments.refund", "ops.restart", "audit.export", "crm.read_all", "reports.read", "approvals.grant"];
 
-    private readonly string _directory = Directory.CreateTempSubdirectory("broker-policy-").FullName;
+    private readonly PolicyDirectory _directory = new();
     private readonly FakeTimeProvider _time = new(new DateTimeOffset(2026, 12, 2, 10, 0, 0, TimeSpan.Zero));
     private readonly PolicySet _policy;
 
     public CatalogAccessCallerTests()
     {
-        File.WriteAllText(Path.Combine(_directory, "acme.yaml"), Policy);
         // The operator allows the decision point's host (Broker:AuthZen:AllowedHosts).
-        var result = PolicyLoader.Load(_directory, PolicyLoadOptions.Default with { DecisionPointHosts = DecisionPointHosts.Create("pdp.acme.test") });
-        Assert.True(result.Succeeded, string.Join('\n', result.Errors));
-        _policy = result.Policy!;
+        _policy = _directory.Write(("acme.yaml", Policy))
+            .LoadValid(PolicyLoadOptions.Default with { DecisionPointHosts = DecisionPointHosts.Create("pdp.acme.test") });
     }
 
-    public void Dispose() => Directory.Delete(_directory, recursive: true);
+    public void Dispose() => _directory.Dispose();
 
     private const string Policy = """
         tenant: acme

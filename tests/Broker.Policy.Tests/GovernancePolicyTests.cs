@@ -16,10 +16,10 @@ public sealed class GovernancePolicyTests : IDisposable
 
     private static readonly DateTimeOffset Now = new(2026, 12, 2, 10, 0, 0, TimeSpan.Zero);
 
-    private readonly string _directory = Directory.CreateTempSubdirectory("broker-policy-").FullName;
+    private readonly PolicyDirectory _directory = new();
     private readonly FakeTimeProvider _time = new(Now);
 
-    public void Dispose() => Directory.Delete(_directory, recursive: true);
+    public void Dispose() => _directory.Dispose();
 
     /// <summary>
     /// Users sign in at a login issuer marked human; agents are SVIDs; a Kubernetes issuer (not marked) has workloads.
@@ -359,27 +359,16 @@ public sealed class GovernancePolicyTests : IDisposable
         return result.Policy!;
     }
 
-    private PolicyLoadResult LoadResult(params (string File, string Content)[] files)
-    {
-        foreach (var (file, content) in files)
-        {
-            File.WriteAllText(Path.Combine(_directory, file), content);
-        }
-
-        return PolicyLoader.Load(_directory, PolicyLoadOptions.Default);
-    }
+    private PolicyLoadResult LoadResult(params (string File, string Content)[] files) => _directory.Write(files).Load();
 
     private PolicyDecision Evaluate(PolicyRequest request)
     {
-        var path = Path.Combine(_directory, "acme.yaml");
-        if (!File.Exists(path))
+        if (!File.Exists(Path.Combine(_directory.Path, "acme.yaml")))
         {
-            File.WriteAllText(path, Governed);
+            _directory.Write(("acme.yaml", Governed));
         }
 
-        var result = PolicyLoader.Load(_directory, PolicyLoadOptions.Default);
-        Assert.True(result.Succeeded, string.Join('\n', result.Errors));
-        return new PolicyEvaluator(_time).Evaluate(result.Policy!, request);
+        return new PolicyEvaluator(_time).Evaluate(_directory.LoadValid(), request);
     }
 
     private static CallerKinds? Kinds(string text) => CallerKinds.TryParse(text, out var kinds) ? kinds : null;

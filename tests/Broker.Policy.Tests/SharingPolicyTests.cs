@@ -14,10 +14,10 @@ public sealed class SharingPolicyTests : IDisposable
 
     private static readonly DateTimeOffset Now = new(2026, 12, 2, 10, 0, 0, TimeSpan.Zero);
 
-    private readonly string _directory = Directory.CreateTempSubdirectory("broker-sharing-").FullName;
+    private readonly PolicyDirectory _directory = new();
     private readonly FakeTimeProvider _time = new(Now);
 
-    public void Dispose() => Directory.Delete(_directory, recursive: true);
+    public void Dispose() => _directory.Dispose();
 
     /// <summary>The owner: a platform team with two capabilities on its tickets MCP server.</summary>
     internal static string Platform(string shares) => $"""
@@ -368,15 +368,7 @@ public sealed class SharingPolicyTests : IDisposable
         return result.Policy!;
     }
 
-    private PolicyLoadResult LoadResult(params (string File, string Content)[] files)
-    {
-        foreach (var (file, content) in files)
-        {
-            File.WriteAllText(Path.Combine(_directory, file), content);
-        }
-
-        return PolicyLoader.Load(_directory, PolicyLoadOptions.Default);
-    }
+    private PolicyLoadResult LoadResult(params (string File, string Content)[] files) => _directory.Write(files).Load();
 
     private PolicyDecision Evaluate(PolicySet policy, PolicyRequest request) => new PolicyEvaluator(_time).Evaluate(policy, request);
 

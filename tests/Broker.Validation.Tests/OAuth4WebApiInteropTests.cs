@@ -3,7 +3,7 @@ using System.Security.Cryptography;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Broker.Jose.DPoP;
-using Broker.Jose.Tests.DPoP;
+using Broker.Testing.DPoP;
 using Broker.Validation.Tests.Infrastructure;
 using Microsoft.IdentityModel.JsonWebTokens;
 

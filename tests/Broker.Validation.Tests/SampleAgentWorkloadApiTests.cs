@@ -1,5 +1,5 @@
 using System.Text.Json.Nodes;
-using Broker.Spiffe.Tests.WorkloadApi;
+using Broker.Testing.WorkloadApi;
 using Broker.Validation.Tests.Infrastructure;
 
 namespace Broker.Validation.Tests;

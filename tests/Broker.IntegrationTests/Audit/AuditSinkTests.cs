@@ -30,7 +30,7 @@ public sealed partial class AuditSinkTests : IAsyncDisposable
 
     private async Task StartAsync()
     {
-        _fixture.Configure = s => s["Broker:Audit:File"] = SinkPath;
+        _fixture.Configure = s => s.Configure<AuditOptions>(o => o.File = SinkPath);
         _fixture.Services = s => s.AddLogging(b => b.AddProvider(_logs));
         await _fixture.InitializeAsync();
     }

@@ -1,4 +1,5 @@
 using System.Text.Json.Nodes;
+using Broker.AuthZen;
 using Broker.IntegrationTests.Exchange;
 using Broker.IntegrationTests.Infrastructure;
 
@@ -44,12 +45,15 @@ public class AuthZenFixture : IAsyncLifetime
         Directory.Write("policy/acme.yaml", Policy(Pdp.EvaluationEndpoint, downPort));
         Host = await BrokerTestHost.StartAsync(Path.Combine(Directory.Path, "policy"), s =>
         {
-            s["Broker:AuthZen:AllowedHosts:0"] = Pdp.EvaluationEndpoint.Authority;
-            s["Broker:AuthZen:AllowedHosts:1"] = $"127.0.0.1:{downPort}";
-            s["Broker:AuthZen:SecretsDirectory"] = Path.Combine(Directory.Path, "secrets");
-            s["Broker:AuthZen:FailuresToOpenCircuit"] = FailuresToOpenCircuit.ToString(System.Globalization.CultureInfo.InvariantCulture);
-            s["Broker:AuthZen:MaxConcurrentRequests"] = MaxConcurrentRequests.ToString(System.Globalization.CultureInfo.InvariantCulture);
-            s["Broker:AuthZen:OpenCircuitFor"] = "00:10:00";
+            s.Configure<AuthZenOptions>(o =>
+            {
+                o.AllowedHosts.Add(Pdp.EvaluationEndpoint.Authority);
+                o.AllowedHosts.Add($"127.0.0.1:{downPort}");
+                o.SecretsDirectory = Path.Combine(Directory.Path, "secrets");
+                o.FailuresToOpenCircuit = FailuresToOpenCircuit;
+                o.MaxConcurrentRequests = MaxConcurrentRequests;
+                o.OpenCircuitFor = TimeSpan.FromMinutes(10);
+            });
         });
     }
 

@@ -1,6 +1,7 @@
 using System.Net;
 using System.Net.Http.Headers;
 using Broker.Audit;
+using Broker.Authentication;
 using Broker.IntegrationTests.Exchange;
 using Broker.IntegrationTests.Infrastructure;
 
@@ -65,8 +66,11 @@ public sealed class IdentityConfusionTests : IAsyncLifetime
             """);
         _host = await BrokerTestHost.StartAsync(Path.Combine(_directory.Path, "policy"), s =>
         {
-            s["Broker:Admin:GlobalAdmins:0"] = Root;
-            s["Broker:Admin:GlobalAdmins:1"] = $"oidc:{_allowed.Issuer}#ops-admin";
+            s.Configure<AdminOptions>(o =>
+            {
+                o.GlobalAdmins.Add(Root);
+                o.GlobalAdmins.Add($"oidc:{_allowed.Issuer}#ops-admin");
+            });
         });
     }
 

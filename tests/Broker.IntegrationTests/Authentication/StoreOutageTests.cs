@@ -1,7 +1,9 @@
 using System.Net;
 using System.Net.Http.Headers;
 using System.Text.Json;
+using Broker.Grants.Redis;
 using Broker.IntegrationTests.Exchange;
+using Broker.IntegrationTests.Infrastructure;
 using Broker.IntegrationTests.Redis;
 
 namespace Broker.IntegrationTests.Authentication;
@@ -24,9 +26,12 @@ public sealed class StoreOutageTests : IAsyncLifetime
         await _redis.InitializeAsync();
         _fixture.Configure = s =>
         {
-            s["Broker:Redis:Configuration"] = _redis.Configuration;
-            s["Broker:Redis:KeyPrefix"] = RedisServerFixture.NewKeyPrefix();
-            s["Broker:Redis:OperationTimeout"] = OperationTimeout.ToString();
+            s.Configure<RedisOptions>(o =>
+            {
+                o.Configuration = _redis.Configuration;
+                o.KeyPrefix = RedisServerFixture.NewKeyPrefix();
+                o.OperationTimeout = OperationTimeout;
+            });
         };
         await _fixture.InitializeAsync();
     }

@@ -3,6 +3,7 @@ using System.Net.Http.Headers;
 using System.Text.Json;
 using Broker.Audit;
 using Broker.Grants;
+using Broker.Grants.Redis;
 using Broker.IntegrationTests.Exchange;
 using Broker.IntegrationTests.Infrastructure;
 using Broker.IntegrationTests.Redis;
@@ -28,8 +29,11 @@ public sealed class UnauthenticatedAuditTests(RedisServerFixture redis) : IAsync
     {
         _fixture.Configure = s =>
         {
-            s["Broker:Redis:Configuration"] = redis.Configuration;
-            s["Broker:Redis:KeyPrefix"] = _keyPrefix;
+            s.Configure<RedisOptions>(o =>
+            {
+                o.Configuration = redis.Configuration;
+                o.KeyPrefix = _keyPrefix;
+            });
         };
         _fixture.Services = services => services.AddSingleton<ILoggerProvider>(_logs);
         await _fixture.InitializeAsync();

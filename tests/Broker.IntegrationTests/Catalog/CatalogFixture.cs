@@ -2,6 +2,7 @@ using System.Net;
 using System.Net.Http.Headers;
 using System.Text;
 using System.Text.Json;
+using Broker.Catalog;
 using Broker.IntegrationTests.Exchange;
 using Broker.IntegrationTests.Infrastructure;
 
@@ -133,8 +134,11 @@ public sealed class CatalogFixture : IAsyncDisposable
         Directory.Write("policy/globex.yaml", GlobexPolicy);
         _host = await BrokerTestHost.StartAsync(Path.Combine(Directory.Path, "policy"), s =>
         {
-            s["Broker:Catalog:MaxTools"] = "8";
-            s["Broker:Catalog:MaxBodyBytes"] = "4096";
+            s.Configure<CatalogOptions>(o =>
+            {
+                o.MaxTools = 8;
+                o.MaxBodyBytes = 4096;
+            });
             configure?.Invoke(s);
         });
     }

@@ -2,6 +2,8 @@ using System.Net;
 using Broker.Catalog;
 using Broker.Catalog.Redis;
 using Broker.Grants;
+using Broker.Grants.Redis;
+using Broker.IntegrationTests.Infrastructure;
 using Broker.IntegrationTests.Redis;
 using Microsoft.Extensions.DependencyInjection;
 
@@ -14,8 +16,11 @@ public sealed class CatalogRedisTests(RedisServerFixture redis) : IAsyncLifetime
 
     public ValueTask InitializeAsync() => new(_fixture.StartAsync(s =>
     {
-        s["Broker:Redis:Configuration"] = redis.Configuration;
-        s["Broker:Redis:KeyPrefix"] = RedisServerFixture.NewKeyPrefix();
+        s.Configure<RedisOptions>(o =>
+        {
+            o.Configuration = redis.Configuration;
+            o.KeyPrefix = RedisServerFixture.NewKeyPrefix();
+        });
     }));
 
     public ValueTask DisposeAsync() => _fixture.DisposeAsync();

@@ -1,5 +1,7 @@
 using System.Net;
+using Broker.DPoP;
 using Broker.IntegrationTests.Exchange;
+using Broker.IntegrationTests.Infrastructure;
 
 namespace Broker.IntegrationTests.DPoP;
 
@@ -13,7 +15,7 @@ public sealed class DPoPNonceTests : IAsyncLifetime
 
     public async ValueTask InitializeAsync()
     {
-        _fixture.Configure = s => s["Broker:DPoP:RequireNonce"] = "true";
+        _fixture.Configure = s => s.Configure<DPoPOptions>(o => o.RequireNonce = true);
         _fixture.BeforeStart = () =>
         {
             var path = Path.Combine(_fixture.Directory.Path, "policy", "globex.yaml");

@@ -1,4 +1,5 @@
 using System.Net;
+using Broker.DPoP;
 using Broker.Grants;
 using Broker.Grants.Redis;
 using Broker.IntegrationTests.Exchange;
@@ -44,10 +45,13 @@ public sealed class DPoPRedisTests : IAsyncLifetime
 
     private void Configure(Dictionary<string, string?> settings)
     {
-        settings["Broker:Redis:Configuration"] = _redis.Configuration;
-        settings["Broker:Redis:KeyPrefix"] = _prefix;
-        settings["Broker:Redis:OperationTimeout"] = "00:00:00.500";
-        settings["Broker:DPoP:RequireNonce"] = "true";
+        settings.Configure<RedisOptions>(o =>
+        {
+            o.Configuration = _redis.Configuration;
+            o.KeyPrefix = _prefix;
+            o.OperationTimeout = TimeSpan.FromMilliseconds(500);
+        });
+        settings.Configure<DPoPOptions>(o => o.RequireNonce = true);
     }
 
     [Fact]

@@ -8,9 +8,10 @@ using Broker.Grants;
 using Broker.IntegrationTests.Exchange;
 using Broker.IntegrationTests.Infrastructure;
 using Broker.Subjects;
+using Broker.Testing.DPoP;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.IdentityModel.JsonWebTokens;
-using static Broker.Jose.Tests.DPoP.DPoPTestProofs;
+using static Broker.Testing.DPoP.DPoPTestProofs;
 
 namespace Broker.IntegrationTests.DPoP;
 
@@ -254,7 +255,7 @@ public sealed class DPoPTokenEndpointTests(ExchangeFixture fixture) : IClassFixt
     public async Task Exchange_ProofMadeByTheNpmDpopPackage_IsAcceptedAndBoundToItsThumbprint()
     {
         // Arrange: proofs from an implementation that shares nothing with the broker.
-        var proofs = await Jose.Tests.DPoP.DPoPNode.MakeProofsAsync(
+        var proofs = await DPoPNode.MakeProofsAsync(
             [new("ES256", "POST", Endpoint), new("PS256", "POST", Endpoint)], TestContext.Current.CancellationToken);
 
         // Act

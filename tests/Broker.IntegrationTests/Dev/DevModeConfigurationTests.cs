@@ -1,7 +1,7 @@
 using System.Net;
 using System.Text.Json;
 using Broker.IntegrationTests.Infrastructure;
-using Broker.IntegrationTests.Redis;
+using Broker.Testing.Redis;
 
 namespace Broker.IntegrationTests.Dev;
 

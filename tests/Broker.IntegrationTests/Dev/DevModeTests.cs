@@ -1,7 +1,7 @@
 using System.Diagnostics;
 using System.Net;
 using System.Text.RegularExpressions;
-using Broker.IntegrationTests.Redis;
+using Broker.Testing.Redis;
 
 namespace Broker.IntegrationTests.Dev;
 

@@ -6,6 +6,8 @@ using System.Text.Json;
 using Broker.Audit;
 using Broker.Grants;
 using Broker.Grants.InMemory;
+using Broker.Grants.Redis;
+using Broker.IntegrationTests.Infrastructure;
 using Broker.IntegrationTests.Redis;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.IdentityModel.JsonWebTokens;
@@ -236,8 +238,11 @@ public sealed class RedisDerivedGrantRevocationTests(RedisServerFixture redis) :
     {
         _fixture.Configure = s =>
         {
-            s["Broker:Redis:Configuration"] = redis.Configuration;
-            s["Broker:Redis:KeyPrefix"] = RedisServerFixture.NewKeyPrefix();
+            s.Configure<RedisOptions>(o =>
+            {
+                o.Configuration = redis.Configuration;
+                o.KeyPrefix = RedisServerFixture.NewKeyPrefix();
+            });
         };
         await _fixture.InitializeAsync();
     }

@@ -2,6 +2,7 @@ using System.Net;
 using System.Text;
 using Broker.Audit;
 using Broker.Grants;
+using Broker.Grants.Redis;
 using Broker.IntegrationTests.Infrastructure;
 using Broker.IntegrationTests.Redis;
 using Microsoft.Extensions.DependencyInjection;
@@ -244,8 +245,11 @@ public sealed class RedisExchangeAuditTests(RedisExchangeAuditTests.RedisFixture
             await _redis.InitializeAsync();
             Exchange.Configure = s =>
             {
-                s["Broker:Redis:Configuration"] = _redis.Configuration;
-                s["Broker:Redis:KeyPrefix"] = KeyPrefix;
+                s.Configure<RedisOptions>(o =>
+                {
+                    o.Configuration = _redis.Configuration;
+                    o.KeyPrefix = KeyPrefix;
+                });
             };
             await Exchange.InitializeAsync();
         }

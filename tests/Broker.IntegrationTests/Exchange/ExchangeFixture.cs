@@ -1,6 +1,7 @@
 using System.Net;
 using System.Text.Json;
 using Broker.Audit;
+using Broker.Authentication;
 using Broker.IntegrationTests.Infrastructure;
 
 namespace Broker.IntegrationTests.Exchange;
@@ -51,7 +52,7 @@ public sealed class ExchangeFixture : IAsyncLifetime, IAsyncDisposable
             Path.Combine(Directory.Path, "policy"),
             s =>
             {
-                s["Broker:Admin:GlobalAdmins:0"] = GlobalAdmin;
+                s.Configure<AdminOptions>(o => o.GlobalAdmins.Add(GlobalAdmin));
                 Configure?.Invoke(s);
             },
             Services,

@@ -5,6 +5,7 @@ using Broker.Errors;
 using Broker.Grants;
 using Broker.Grants.Redis;
 using Broker.Grants.InMemory;
+using Broker.IntegrationTests.Infrastructure;
 using Broker.IntegrationTests.Redis;
 using Broker.Subjects;
 using Microsoft.Extensions.DependencyInjection;
@@ -40,8 +41,11 @@ public sealed class RedisJwsCorpusFixture(RedisServerFixture redis) : JwsCorpusF
 {
     protected override void Configure(Dictionary<string, string?> settings)
     {
-        settings["Broker:Redis:Configuration"] = redis.Configuration;
-        settings["Broker:Redis:KeyPrefix"] = RedisServerFixture.NewKeyPrefix();
+        settings.Configure<RedisOptions>(o =>
+        {
+            o.Configuration = redis.Configuration;
+            o.KeyPrefix = RedisServerFixture.NewKeyPrefix();
+        });
     }
 }
 

@@ -4,7 +4,9 @@ using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 using System.Text.Json;
 using Broker.Grants;
-using Broker.Spiffe.Tests.TestSupport;
+using Broker.IntegrationTests.Infrastructure;
+using Broker.Trust;
+using Broker.Testing.Pki;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.IdentityModel.JsonWebTokens;
 using Microsoft.IdentityModel.Tokens;
@@ -35,7 +37,7 @@ public sealed class MutualTlsExchangeTests : IAsyncLifetime
         {
             s["Kestrel:Certificates:Default:Path"] = pfx;
             s["Kestrel:Certificates:Default:Password"] = "test";
-            s["Broker:Spiffe:RequestClientCertificates"] = "true";
+            s.Configure<SpiffeAgentOptions>(o => o.RequestClientCertificates = true);
         };
         _fixture.Https = true;
         _fixture.BeforeStart = () =>

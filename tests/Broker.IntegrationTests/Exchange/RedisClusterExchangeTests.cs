@@ -3,6 +3,7 @@ using System.Net.Http.Headers;
 using System.Text.Json;
 using Broker.Grants;
 using Broker.Grants.Redis;
+using Broker.IntegrationTests.Infrastructure;
 using Broker.IntegrationTests.Redis;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.IdentityModel.JsonWebTokens;
@@ -18,8 +19,11 @@ public sealed class RedisClusterExchangeTests(RedisClusterFixture cluster) : IAs
     {
         _fixture.Configure = s =>
         {
-            s["Broker:Redis:Configuration"] = cluster.Configuration;
-            s["Broker:Redis:KeyPrefix"] = RedisServerFixture.NewKeyPrefix();
+            s.Configure<RedisOptions>(o =>
+            {
+                o.Configuration = cluster.Configuration;
+                o.KeyPrefix = RedisServerFixture.NewKeyPrefix();
+            });
         };
         await _fixture.InitializeAsync();
     }

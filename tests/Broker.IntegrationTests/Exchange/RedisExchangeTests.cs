@@ -32,9 +32,12 @@ public sealed class RedisExchangeTests : IAsyncLifetime
         await _redis.InitializeAsync();
         _fixture.Configure = s =>
         {
-            s["Broker:Redis:Configuration"] = _redis.Configuration;
-            s["Broker:Redis:KeyPrefix"] = RedisServerFixture.NewKeyPrefix();
-            s["Broker:Redis:OperationTimeout"] = OperationTimeout.ToString();
+            s.Configure<RedisOptions>(o =>
+            {
+                o.Configuration = _redis.Configuration;
+                o.KeyPrefix = RedisServerFixture.NewKeyPrefix();
+                o.OperationTimeout = OperationTimeout;
+            });
         };
         await _fixture.InitializeAsync();
     }

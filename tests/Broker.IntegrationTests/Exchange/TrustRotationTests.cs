@@ -1,5 +1,6 @@
 using System.Net;
 using Broker.IntegrationTests.Infrastructure;
+using Broker.Keys;
 using Broker.Policy;
 using Broker.Subjects;
 using Microsoft.Extensions.DependencyInjection;
@@ -33,7 +34,7 @@ public sealed class TrustRotationTests
     [Fact]
     public async Task OidcIssuer_UnknownKids_TriggerAtMostOneRefetchPerInterval()
     {
-        await using var fixture = new ExchangeFixture { Configure = s => s["Broker:Subjects:MinimumKeyRefreshInterval"] = "00:10:00" };
+        await using var fixture = new ExchangeFixture { Configure = s => s.Configure<SubjectsOptions>(o => o.MinimumKeyRefreshInterval = TimeSpan.FromMinutes(10)) };
         await fixture.InitializeAsync();
         Assert.Equal(HttpStatusCode.OK, (await fixture.ExchangeAsync(ExchangeFixture.Request(fixture.Oidc.ServiceAccountToken("payments", "bot")))).Status);
         var forged = Enumerable.Range(0, 20).Select(_ => fixture.Oidc.ServiceAccountToken("payments", "bot", key: TestKey.CreateEs256())).ToList();
@@ -189,7 +190,7 @@ public sealed class TrustRotationTests
         using var directory = new TempDirectory();
         directory.Write("p.yaml", "tenant: acme\n");
 
-        var error = await Assert.ThrowsAnyAsync<Exception>(() => BrokerTestHost.StartAsync(directory.Path, s => s["Broker:Keys:AllowEphemeralKey"] = "false"));
+        var error = await Assert.ThrowsAnyAsync<Exception>(() => BrokerTestHost.StartAsync(directory.Path, s => s.Configure<KeysOptions>(o => o.AllowEphemeralKey = false)));
 
         Assert.Contains("SigningKeyFiles", error.Message, StringComparison.Ordinal);
     }

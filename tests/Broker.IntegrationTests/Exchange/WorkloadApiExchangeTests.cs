@@ -6,7 +6,8 @@ using Broker.IntegrationTests.Infrastructure;
 using Broker.Spiffe;
 using Broker.Spiffe.Bundles;
 using Broker.Spiffe.Svids;
-using Broker.Spiffe.Tests.WorkloadApi;
+using Broker.Trust;
+using Broker.Testing.WorkloadApi;
 
 namespace Broker.IntegrationTests.Exchange;
 
@@ -48,8 +49,11 @@ public sealed class WorkloadApiExchangeTests : IAsyncLifetime
             Path.Combine(_directory.Path, "policy"),
             s =>
             {
-                s["Broker:Spiffe:EndpointSocket"] = "unix://" + _agent.SocketPath;
-                s["Broker:Spiffe:ServeTls"] = "true";
+                s.Configure<SpiffeAgentOptions>(o =>
+                {
+                    o.EndpointSocket = "unix://" + _agent.SocketPath;
+                    o.ServeTls = true;
+                });
             },
             https: true);
         _client = new HttpClient(new SocketsHttpHandler

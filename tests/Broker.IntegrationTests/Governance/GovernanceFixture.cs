@@ -1,8 +1,5 @@
-using Broker.Grants;
 using Broker.IntegrationTests.Exchange;
 using Broker.IntegrationTests.Infrastructure;
-using Broker.IntegrationTests.Redis;
-using Microsoft.Extensions.DependencyInjection;
 
 namespace Broker.IntegrationTests.Governance;
 
@@ -12,42 +9,31 @@ namespace Broker.IntegrationTests.Governance;
 /// four grants per task); tenant globex gets a short longest task duration. Shared by a test class; every test uses
 /// task IDs of its own.
 /// </summary>
-public abstract class GovernanceFixture : IAsyncLifetime
+public abstract class GovernanceFixture(bool redis) : GrantStoreFixture(redis)
 {
     public const string Resource = "https://mcp.acme.test/gov";
     public const int MaxGrants = 4;
     public static readonly TimeSpan MaxDuration = TimeSpan.FromSeconds(2);
 
-    private readonly ExchangeFixture _exchange = new();
-
     public TestOidcIssuer Login { get; private set; } = null!;
 
-    public ExchangeFixture Exchange => _exchange;
-
-    public IGrantStore Store => _exchange.Host.Services.GetRequiredService<IGrantStore>();
-
-    /// <summary>Extra broker settings (the Redis store).</summary>
-    protected virtual void Configure(Dictionary<string, string?> settings)
-    {
-    }
-
-    public virtual async ValueTask InitializeAsync()
+    public override async ValueTask InitializeAsync()
     {
         Login = await TestOidcIssuer.StartAsync();
-        _exchange.Configure = Configure;
-        _exchange.BeforeStart = () =>
-        {
-            _exchange.Directory.Write("policy/acme-governance.yaml", AcmeGovernance(Login.Issuer));
-            _exchange.Directory.Write("policy/globex.yaml", Globex);
-        };
-        await _exchange.InitializeAsync();
+        await base.InitializeAsync();
     }
 
-    public virtual async ValueTask DisposeAsync()
+    public override async ValueTask DisposeAsync()
     {
-        await _exchange.DisposeAsync();
+        await base.DisposeAsync();
         await Login.DisposeAsync();
         GC.SuppressFinalize(this);
+    }
+
+    protected override void BeforeStart()
+    {
+        Exchange.Directory.Write("policy/acme-governance.yaml", AcmeGovernance(Login.Issuer));
+        Exchange.Directory.Write("policy/globex.yaml", Globex);
     }
 
     /// <summary>A user's token from the login issuer (its <c>sub</c> is the user).</summary>
@@ -125,28 +111,7 @@ public abstract class GovernanceFixture : IAsyncLifetime
 }
 
 /// <summary>The governance fixture on the in-memory grant store.</summary>
-public sealed class InMemoryGovernanceFixture : GovernanceFixture;
+public sealed class InMemoryGovernanceFixture() : GovernanceFixture(redis: false);
 
 /// <summary>The governance fixture on a redis-server of its own.</summary>
-public sealed class RedisGovernanceFixture : GovernanceFixture
-{
-    private readonly RedisServerFixture _redis = new();
-
-    public override async ValueTask InitializeAsync()
-    {
-        await _redis.InitializeAsync();
-        await base.InitializeAsync();
-    }
-
-    public override async ValueTask DisposeAsync()
-    {
-        await base.DisposeAsync();
-        await _redis.DisposeAsync();
-    }
-
-    protected override void Configure(Dictionary<string, string?> settings)
-    {
-        settings["Broker:Redis:Configuration"] = _redis.Configuration;
-        settings["Broker:Redis:KeyPrefix"] = RedisServerFixture.NewKeyPrefix();
-    }
-}
+public sealed class RedisGovernanceFixture() : GovernanceFixture(redis: true);

@@ -1,5 +1,6 @@
 using Broker.Audit;
 using Broker.Grants;
+using Broker.Testing.Grants;
 
 namespace Broker.IntegrationTests.Grants;
 

@@ -1,7 +1,7 @@
 using Broker.Grants;
-using Broker.IntegrationTests.Redis;
 using Broker.Grants.Redis;
 using Broker.Grants.InMemory;
+using Broker.Testing.Redis;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;

@@ -1,9 +1,12 @@
 using System.Globalization;
 using System.Net;
 using System.Text.Json;
+using Broker.Grants.Redis;
 using Broker.IntegrationTests.Exchange;
+using Broker.IntegrationTests.Infrastructure;
 using Broker.IntegrationTests.Redis;
 using Broker.Keys;
+using Broker.Testing.Redis;
 using Microsoft.Extensions.DependencyInjection;
 using StackExchange.Redis;
 
@@ -170,8 +173,11 @@ public sealed class HealthTests : IAsyncLifetime
         await _redis.StartAsync();
         _broker.Configure = s =>
         {
-            s["Broker:Redis:Configuration"] = $"{_redis.EndPoint},password=s3cret-health-pass";
-            s["Broker:Redis:KeyPrefix"] = RedisServerFixture.NewKeyPrefix();
+            s.Configure<RedisOptions>(o =>
+            {
+                o.Configuration = $"{_redis.EndPoint},password=s3cret-health-pass";
+                o.KeyPrefix = RedisServerFixture.NewKeyPrefix();
+            });
         };
         await _broker.InitializeAsync();
         await _redis.StopAsync();
@@ -194,9 +200,12 @@ public sealed class HealthTests : IAsyncLifetime
             await _redis.StartAsync();
             _broker.Configure = s =>
             {
-                s["Broker:Redis:Configuration"] = _redis.EndPoint;
-                s["Broker:Redis:KeyPrefix"] = RedisServerFixture.NewKeyPrefix();
-                s["Broker:Redis:OperationTimeout"] = "00:00:01";
+                s.Configure<RedisOptions>(o =>
+                {
+                    o.Configuration = _redis.EndPoint;
+                    o.KeyPrefix = RedisServerFixture.NewKeyPrefix();
+                    o.OperationTimeout = TimeSpan.FromSeconds(1);
+                });
             };
         }
 

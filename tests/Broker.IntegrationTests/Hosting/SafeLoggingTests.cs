@@ -2,7 +2,7 @@ using System.Net;
 using System.Net.Http.Headers;
 using System.Text.RegularExpressions;
 using Broker.IntegrationTests.Infrastructure;
-using Broker.IntegrationTests.Redis;
+using Broker.Testing.Redis;
 
 namespace Broker.IntegrationTests.Hosting;
 

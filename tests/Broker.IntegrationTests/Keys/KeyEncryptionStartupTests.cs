@@ -1,5 +1,6 @@
 using Broker.IntegrationTests.Infrastructure;
 using Broker.IntegrationTests.Redis;
+using Broker.Testing.Redis;
 
 namespace Broker.IntegrationTests.Keys;
 

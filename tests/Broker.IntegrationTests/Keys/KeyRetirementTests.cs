@@ -1,6 +1,7 @@
 using System.Net;
 using Broker.IntegrationTests.Infrastructure;
 using Broker.IntegrationTests.Redis;
+using Broker.Keys;
 
 namespace Broker.IntegrationTests.Keys;
 
@@ -12,7 +13,7 @@ public sealed class KeyRetirementTests(RedisServerFixture redis) : IAsyncLifetim
     // Pre-publication as long as the interval: the schedule publishes the next key as soon as the first one signs.
     public async ValueTask InitializeAsync() => _replicas = await KeyRingReplicas.StartAsync(
         redis.Configuration,
-        s => s["Broker:Keys:Rotation:PrePublication"] = "1.00:00:00");
+        s => s.Configure<KeysOptions>(o => o.Rotation.PrePublication = TimeSpan.FromDays(1)));
 
     public ValueTask DisposeAsync() => _replicas.DisposeAsync();
 

@@ -2,6 +2,7 @@ using System.Net.Http.Headers;
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 using System.Text.Json;
+using Broker.Authentication;
 using Broker.IntegrationTests.Exchange;
 using Broker.IntegrationTests.Infrastructure;
 using Broker.IntegrationTests.Redis;
@@ -95,7 +96,7 @@ public sealed class KeyRingReplicas : IAsyncDisposable
             Path.Combine(Fixture.Directory.Path, "policy"),
             s =>
             {
-                s["Broker:Admin:GlobalAdmins:0"] = ExchangeFixture.GlobalAdmin;
+                s.Configure<AdminOptions>(o => o.GlobalAdmins.Add(ExchangeFixture.GlobalAdmin));
                 foreach (var (name, value) in Settings)
                 {
                     s[name] = value;

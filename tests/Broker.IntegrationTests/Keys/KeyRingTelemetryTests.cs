@@ -1,5 +1,8 @@
 using System.Diagnostics.Metrics;
+using Broker.IntegrationTests.Infrastructure;
 using Broker.IntegrationTests.Redis;
+using Broker.Keys;
+using Broker.Testing.Redis;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Time.Testing;
@@ -46,7 +49,7 @@ public sealed class KeyRingTelemetryTests(RedisServerFixture redis)
         try
         {
             await using var replicas = await KeyRingReplicas.StartAsync(
-                server.EndPoint, configure: s => s["Broker:Keys:Rotation:PollInterval"] = "00:00:01", second: false);
+                server.EndPoint, configure: s => s.Configure<KeysOptions>(o => o.Rotation.PollInterval = TimeSpan.FromSeconds(1)), second: false);
             var health = replicas.A.Services.GetRequiredService<HealthCheckService>();
             var fresh = await health.CheckHealthAsync(r => r.Name == "keys");
             var active = replicas.RingA.Active.KeyId;

@@ -4,6 +4,7 @@ using System.Net;
 using Broker.IntegrationTests.Exchange;
 using Broker.IntegrationTests.Infrastructure;
 using Broker.IntegrationTests.Redis;
+using Broker.Keys;
 using Microsoft.IdentityModel.JsonWebTokens;
 using Microsoft.IdentityModel.Tokens;
 
@@ -24,9 +25,12 @@ public sealed class KeyRotationUnderLoadTests(RedisServerFixture redis)
         // Arrange: a key signs for 4 s and is published 3 s before it does; replicas poll every 250 ms.
         await using var replicas = await KeyRingReplicas.StartAsync(redis.Configuration, s =>
         {
-            s["Broker:Keys:Rotation:Interval"] = "00:00:04";
-            s["Broker:Keys:Rotation:PrePublication"] = "00:00:03";
-            s["Broker:Keys:Rotation:PollInterval"] = "00:00:00.250";
+            s.Configure<KeysOptions>(o =>
+            {
+                o.Rotation.Interval = TimeSpan.FromSeconds(4);
+                o.Rotation.PrePublication = TimeSpan.FromSeconds(3);
+                o.Rotation.PollInterval = TimeSpan.FromMilliseconds(250);
+            });
         });
         BrokerTestHost[] hosts = [replicas.A, replicas.B];
         var clock = Stopwatch.StartNew();

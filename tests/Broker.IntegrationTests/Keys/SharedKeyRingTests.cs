@@ -4,6 +4,7 @@ using System.Text;
 using System.Text.Json;
 using Broker.IntegrationTests.Infrastructure;
 using Broker.IntegrationTests.Redis;
+using Broker.Keys;
 using Microsoft.IdentityModel.JsonWebTokens;
 using Microsoft.IdentityModel.Tokens;
 using StackExchange.Redis;
@@ -19,7 +20,7 @@ public sealed class SharedKeyRingTests(RedisServerFixture redis) : IAsyncLifetim
     // next whatever the machine's load; replicas hear of changes through pub/sub long before.
     public async ValueTask InitializeAsync() => _replicas = await KeyRingReplicas.StartAsync(
         redis.Configuration,
-        s => s["Broker:Keys:Rotation:PollInterval"] = "00:00:05");
+        s => s.Configure<KeysOptions>(o => o.Rotation.PollInterval = TimeSpan.FromSeconds(5)));
 
     public ValueTask DisposeAsync() => _replicas.DisposeAsync();
 
@@ -46,8 +47,11 @@ public sealed class SharedKeyRingTests(RedisServerFixture redis) : IAsyncLifetim
         // Arrange: a third replica that polls only once a minute, so only the announcement can tell it in time.
         var slow = await _replicas.StartAnotherAsync(s =>
         {
-            s["Broker:Keys:Rotation:PollInterval"] = "00:01:00";
-            s["Broker:Keys:Rotation:PrePublication"] = "00:10:00";
+            s.Configure<KeysOptions>(o =>
+            {
+                o.Rotation.PollInterval = TimeSpan.FromMinutes(1);
+                o.Rotation.PrePublication = TimeSpan.FromMinutes(10);
+            });
         });
         var before = await KeyRingReplicas.JwksKidsAsync(slow);
 

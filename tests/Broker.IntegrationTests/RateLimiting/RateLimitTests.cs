@@ -5,6 +5,7 @@ using Broker.Audit;
 using Broker.IntegrationTests.Exchange;
 using Broker.IntegrationTests.Infrastructure;
 using Broker.Policy;
+using Broker.RateLimiting;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace Broker.IntegrationTests.RateLimiting;
@@ -147,7 +148,7 @@ public sealed class RateLimitTests : IAsyncLifetime
     public async Task PerIdentity_BrokerDefault_AppliesWherePolicySetsNone()
     {
         // Arrange
-        await StartAsync(s => s["Broker:RateLimits:PerIdentity"] = "2/h");
+        await StartAsync(s => s.Configure<RateLimitOptions>(o => o.PerIdentity = "2/h"));
 
         // Act + Assert
         Assert.Equal(HttpStatusCode.OK, (await ExchangeAsync("/agents/reader")).Status);
@@ -163,7 +164,7 @@ public sealed class RateLimitTests : IAsyncLifetime
     public async Task FailedAuthentication_AtTheTokenEndpoint_BlocksTheAddressEverywhere_BeforeAnyValidation()
     {
         // Arrange
-        await StartAsync(s => s["Broker:RateLimits:FailedAuthentication:Limit"] = "3");
+        await StartAsync(s => s.Configure<RateLimitOptions>(o => o.FailedAuthentication.Limit = 3));
 
         // Act: three refused subject tokens.
         for (var i = 0; i < 3; i++)
@@ -215,7 +216,7 @@ public sealed class RateLimitTests : IAsyncLifetime
     public async Task FailedAuthentication_RefusedAssertions_CountLikeRefusedSubjectTokens()
     {
         // Arrange
-        await StartAsync(s => s["Broker:RateLimits:FailedAuthentication:Limit"] = "3");
+        await StartAsync(s => s.Configure<RateLimitOptions>(o => o.FailedAuthentication.Limit = 3));
 
         // Act: a refused subject token, a refused assertion, and an assertion that is a token of this broker.
         var refusedSubject = await _fixture.ExchangeAsync(ExchangeFixture.Request("not-a-token"));
@@ -235,7 +236,7 @@ public sealed class RateLimitTests : IAsyncLifetime
     public async Task FailedAuthentication_AdminAndIntrospection401s_CountToo()
     {
         // Arrange
-        await StartAsync(s => s["Broker:RateLimits:FailedAuthentication:Limit"] = "3");
+        await StartAsync(s => s.Configure<RateLimitOptions>(o => o.FailedAuthentication.Limit = 3));
 
         // Act: three refused credentials at the admin API and introspection.
         foreach (var path in new[] { "/admin/v1/grants?tenant=acme", "/admin/v1/audit", "/oauth2/introspect" })

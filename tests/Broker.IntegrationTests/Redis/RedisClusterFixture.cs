@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using Broker.Testing.Redis;
 
 namespace Broker.IntegrationTests.Redis;
 

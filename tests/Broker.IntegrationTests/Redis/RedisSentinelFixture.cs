@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
+using Broker.Testing.Redis;
 
 namespace Broker.IntegrationTests.Redis;
 

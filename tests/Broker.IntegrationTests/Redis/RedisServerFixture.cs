@@ -1,3 +1,5 @@
+using Broker.Testing.Redis;
+
 namespace Broker.IntegrationTests.Redis;
 
 /// <summary>
@@ -46,26 +48,8 @@ public sealed class RedisServerFixture : IAsyncLifetime
             return;
         }
 
-        // The port was free when picked; another process on this machine may take it first. Try a few.
-        for (var attempt = 1; ; attempt++)
-        {
-            var directory = Directory.CreateTempSubdirectory("broker-redis-").FullName;
-            _process = new RedisProcess(
-                directory,
-                RedisProcess.FreePort(),
-                _durable ? ["--appendonly", "yes", "--appendfsync", "always"] : ["--appendonly", "no"]);
-            try
-            {
-                await _process.StartAsync();
-                Configuration = _process.EndPoint;
-                return;
-            }
-            catch (InvalidOperationException) when (attempt < 3)
-            {
-                await _process.DisposeAsync();
-                TryDelete(directory);
-            }
-        }
+        _process = await RedisProcess.StartTemporaryAsync(_durable ? ["--appendonly", "yes", "--appendfsync", "always"] : ["--appendonly", "no"]);
+        Configuration = _process.EndPoint;
     }
 
     /// <summary>A key prefix no other test uses.</summary>
@@ -81,22 +65,12 @@ public sealed class RedisServerFixture : IAsyncLifetime
     {
         if (_process is not null)
         {
+            // Deletes the temporary directory too.
             await _process.DisposeAsync();
-            TryDelete(_process.Directory);
         }
     }
 
-    internal static void TryDelete(string directory)
-    {
-        try
-        {
-            Directory.Delete(directory, recursive: true);
-        }
-        catch (IOException)
-        {
-            // A temp directory left behind is not worth failing a run for.
-        }
-    }
+    internal static void TryDelete(string directory) => RedisProcess.TryDeleteDirectory(directory);
 
     private RedisProcess Owned() => _process ?? throw new InvalidOperationException(
         $"This Redis is not owned by the fixture ({OverrideVariable} is set); it cannot be stopped or started.");

@@ -4,6 +4,7 @@ using Broker.IntegrationTests.Exchange;
 using Broker.IntegrationTests.Infrastructure;
 using Broker.IntegrationTests.Keys;
 using Broker.IntegrationTests.Redis;
+using Broker.Testing.Redis;
 
 namespace Broker.IntegrationTests.Replicas;
 

@@ -2,7 +2,9 @@ using System.Net;
 using System.Text.Json;
 using Broker.Audit;
 using Broker.Grants;
+using Broker.Grants.Redis;
 using Broker.IntegrationTests.Catalog;
+using Broker.IntegrationTests.Infrastructure;
 using Broker.IntegrationTests.Redis;
 using Broker.Review;
 using Microsoft.Extensions.DependencyInjection;
@@ -27,7 +29,7 @@ public abstract class AccessReviewTests : IAsyncLifetime
     public ValueTask InitializeAsync() => new(Fixture.StartAsync(s =>
     {
         // Flushed by the test, not by the clock.
-        s["Broker:Review:FlushInterval"] = "00:05:00";
+        s.Configure<ReviewOptions>(o => o.FlushInterval = TimeSpan.FromMinutes(5));
         Configure(s);
     }));
 
@@ -193,7 +195,10 @@ public sealed class RedisAccessReviewTests(RedisServerFixture redis) : AccessRev
 
     protected override void Configure(Dictionary<string, string?> settings)
     {
-        settings["Broker:Redis:Configuration"] = redis.Configuration;
-        settings["Broker:Redis:KeyPrefix"] = RedisServerFixture.NewKeyPrefix();
+        settings.Configure<RedisOptions>(o =>
+        {
+            o.Configuration = redis.Configuration;
+            o.KeyPrefix = RedisServerFixture.NewKeyPrefix();
+        });
     }
 }

@@ -2,8 +2,11 @@ using System.Net;
 using System.Net.Http.Headers;
 using System.Net.Http.Json;
 using System.Text.Json;
+using Broker.Grants.Redis;
 using Broker.IntegrationTests.Exchange;
+using Broker.IntegrationTests.Infrastructure;
 using Broker.IntegrationTests.Redis;
+using Broker.RevocationFeed;
 using Microsoft.IdentityModel.JsonWebTokens;
 
 namespace Broker.IntegrationTests.RevocationFeed;
@@ -48,8 +51,11 @@ public abstract class RevocationFeedTests : IAsyncLifetime
             Configure = s =>
             {
                 ConfigureStore(s);
-                s["Broker:Revocation:FeedHeartbeat"] = "00:00:00.200";
-                s["Broker:Revocation:FeedMaxConnections"] = "3";
+                s.Configure<RevocationFeedOptions>(o =>
+                {
+                    o.FeedHeartbeat = TimeSpan.FromMilliseconds(200);
+                    o.FeedMaxConnections = 3;
+                });
                 configure?.Invoke(s);
             },
         };
@@ -302,7 +308,7 @@ public abstract class RevocationFeedTests : IAsyncLifetime
     [Fact]
     public async Task Feed_EndsAfterItsMaximumLifetime()
     {
-        await StartAsync(s => s["Broker:Revocation:FeedMaxConnectionLifetime"] = "00:00:01");
+        await StartAsync(s => s.Configure<RevocationFeedOptions>(o => o.FeedMaxConnectionLifetime = TimeSpan.FromSeconds(1)));
         using var feed = await OpenAsync(Fixture.Acme.Svid("/mcp/invoices"));
         using var events = await ReaderOfAsync(feed);
 
@@ -539,8 +545,11 @@ public sealed class RedisRevocationFeedTests(RedisServerFixture redis) : Revocat
 {
     protected override void ConfigureStore(Dictionary<string, string?> settings)
     {
-        settings["Broker:Redis:Configuration"] = redis.Configuration;
-        settings["Broker:Redis:KeyPrefix"] = RedisServerFixture.NewKeyPrefix();
+        settings.Configure<RedisOptions>(o =>
+        {
+            o.Configuration = redis.Configuration;
+            o.KeyPrefix = RedisServerFixture.NewKeyPrefix();
+        });
     }
 
     protected override string OlderThanAnyPosition => "0-1";

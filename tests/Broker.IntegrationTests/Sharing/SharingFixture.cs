@@ -1,10 +1,8 @@
 using System.Net.Http.Headers;
 using System.Net.Http.Json;
 using System.Text.Json;
-using Broker.Grants;
 using Broker.IntegrationTests.Exchange;
 using Broker.IntegrationTests.Infrastructure;
-using Broker.IntegrationTests.Redis;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace Broker.IntegrationTests.Sharing;
@@ -20,19 +18,13 @@ namespace Broker.IntegrationTests.Sharing;
 /// <c>owner.de</c> shared, accepted by nobody; <c>consumer.de</c> accepted, not shared; <c>none.de</c> neither;
 /// <c>subject.de</c> shared with payments' reconciler only (by subject pattern), accepted by both consumers.
 /// </remarks>
-public abstract class SharingFixture : IAsyncLifetime
+public abstract class SharingFixture(bool redis) : GrantStoreFixture(redis)
 {
     public const string Tickets = "https://mcp.platform.test/tickets";
 
-    private readonly ExchangeFixture _exchange = new();
-
-    public ExchangeFixture Exchange => _exchange;
-
-    public IGrantStore Store => _exchange.Host.Services.GetRequiredService<IGrantStore>();
-
     /// <summary>Writes the grant counts the access review reads now, rather than at the next flush interval.</summary>
     public Task FlushUsageAsync(CancellationToken cancellationToken) =>
-        _exchange.Host.Services.GetRequiredService<Broker.Review.UsageFlusher>().FlushAsync(cancellationToken);
+        Exchange.Host.Services.GetRequiredService<Broker.Review.UsageFlusher>().FlushAsync(cancellationToken);
 
     public Dictionary<string, TestSpiffeAuthority> Tenants { get; } = new(StringComparer.Ordinal);
 
@@ -42,32 +34,17 @@ public abstract class SharingFixture : IAsyncLifetime
     /// <summary>An SVID of an admin of <paramref name="tenant"/>.</summary>
     public string Admin(string tenant) => Svid(tenant, "/admins/alice");
 
-    protected virtual void Configure(Dictionary<string, string?> settings)
+    protected override void BeforeStart()
     {
-    }
-
-    public virtual async ValueTask InitializeAsync()
-    {
-        _exchange.Configure = Configure;
-        _exchange.BeforeStart = () =>
+        foreach (var tenant in new[] { "platform", "payments", "support", "other" })
         {
-            foreach (var tenant in new[] { "platform", "payments", "support", "other" })
-            {
-                Tenants[tenant] = new TestSpiffeAuthority($"{tenant}.test", Path.Combine(_exchange.Directory.Path, "policy", "bundles", $"{tenant}.json"));
-            }
+            Tenants[tenant] = new TestSpiffeAuthority($"{tenant}.test", Path.Combine(Exchange.Directory.Path, "policy", "bundles", $"{tenant}.json"));
+        }
 
-            _exchange.Directory.Write("policy/platform.yaml", PlatformPolicy);
-            _exchange.Directory.Write("policy/payments.yaml", ConsumerPolicy("payments"));
-            _exchange.Directory.Write("policy/support.yaml", ConsumerPolicy("support"));
-            _exchange.Directory.Write("policy/other.yaml", ConsumerPolicy("other", accepts: false));
-        };
-        await _exchange.InitializeAsync();
-    }
-
-    public virtual async ValueTask DisposeAsync()
-    {
-        await _exchange.DisposeAsync();
-        GC.SuppressFinalize(this);
+        Exchange.Directory.Write("policy/platform.yaml", PlatformPolicy);
+        Exchange.Directory.Write("policy/payments.yaml", ConsumerPolicy("payments"));
+        Exchange.Directory.Write("policy/support.yaml", ConsumerPolicy("support"));
+        Exchange.Directory.Write("policy/other.yaml", ConsumerPolicy("other", accepts: false));
     }
 
     /// <summary>Exchanges <paramref name="subjectToken"/> for <paramref name="scope"/> on <paramref name="resource"/> in a task of its own.</summary>
@@ -75,7 +52,7 @@ public abstract class SharingFixture : IAsyncLifetime
     {
         var form = ExchangeFixture.Request(subjectToken, scope, resource);
         form["task_id"] = task ?? "task-" + Guid.NewGuid().ToString("N")[..12];
-        return _exchange.ExchangeAsync(form);
+        return Exchange.ExchangeAsync(form);
     }
 
     /// <summary>Sends a JSON request with a workload's (or admin's) SVID as bearer credential.</summary>
@@ -88,7 +65,7 @@ public abstract class SharingFixture : IAsyncLifetime
             request.Content = JsonContent.Create(body);
         }
 
-        using var response = await _exchange.Host.Client.SendAsync(request);
+        using var response = await Exchange.Host.Client.SendAsync(request);
         var text = await response.Content.ReadAsStringAsync();
         return (response.StatusCode, text.Length == 0 ? default : JsonDocument.Parse(text).RootElement.Clone());
     }
@@ -153,28 +130,7 @@ public abstract class SharingFixture : IAsyncLifetime
 }
 
 /// <summary>The sharing fixture on the in-memory grant store.</summary>
-public sealed class InMemorySharingFixture : SharingFixture;
+public sealed class InMemorySharingFixture() : SharingFixture(redis: false);
 
 /// <summary>The sharing fixture on a redis-server of its own.</summary>
-public sealed class RedisSharingFixture : SharingFixture
-{
-    private readonly RedisServerFixture _redis = new();
-
-    public override async ValueTask InitializeAsync()
-    {
-        await _redis.InitializeAsync();
-        await base.InitializeAsync();
-    }
-
-    public override async ValueTask DisposeAsync()
-    {
-        await base.DisposeAsync();
-        await _redis.DisposeAsync();
-    }
-
-    protected override void Configure(Dictionary<string, string?> settings)
-    {
-        settings["Broker:Redis:Configuration"] = _redis.Configuration;
-        settings["Broker:Redis:KeyPrefix"] = RedisServerFixture.NewKeyPrefix();
-    }
-}
+public sealed class RedisSharingFixture() : SharingFixture(redis: true);

@@ -1,6 +1,7 @@
 using System.Net;
 using System.Text.Json;
 using Broker.Audit;
+using Broker.Authentication;
 using Broker.Grants;
 using Broker.Grants.Redis;
 using Broker.IntegrationTests.Exchange;
@@ -14,7 +15,7 @@ namespace Broker.IntegrationTests.StatusList;
 /// <summary>A full list refuses the exchange (fail closed, audited); the list switched off; its settings validated.</summary>
 public sealed class StatusListFullTests : IAsyncLifetime
 {
-    private readonly ExchangeFixture _fixture = new() { Configure = s => s["Broker:StatusList:Capacity"] = "8" };
+    private readonly ExchangeFixture _fixture = new() { Configure = s => s.Configure<StatusListOptions>(o => o.Capacity = 8) };
 
     public ValueTask InitializeAsync() => _fixture.InitializeAsync();
 
@@ -60,8 +61,11 @@ public sealed class StatusListOffTests : IAsyncLifetime
     {
         Configure = s =>
         {
-            s["Broker:StatusList:Enabled"] = "false";
-            s["Broker:StatusList:Capacity"] = "8";
+            s.Configure<StatusListOptions>(o =>
+            {
+                o.Enabled = false;
+                o.Capacity = 8;
+            });
         },
     };
 
@@ -107,7 +111,7 @@ public sealed class RedisStatusListTests(RedisServerFixture redis) : IAsyncLifet
         await _first.InitializeAsync();
         _second = await BrokerTestHost.StartAsync(Path.Combine(_first.Directory.Path, "policy"), s =>
         {
-            s["Broker:Admin:GlobalAdmins:0"] = ExchangeFixture.GlobalAdmin;
+            s.Configure<AdminOptions>(o => o.GlobalAdmins.Add(ExchangeFixture.GlobalAdmin));
             Redis(s);
         });
     }
@@ -145,8 +149,11 @@ public sealed class RedisStatusListTests(RedisServerFixture redis) : IAsyncLifet
 
     private void Redis(Dictionary<string, string?> settings)
     {
-        settings["Broker:Redis:Configuration"] = redis.Configuration;
-        settings["Broker:Redis:KeyPrefix"] = _prefix;
+        settings.Configure<RedisOptions>(o =>
+        {
+            o.Configuration = redis.Configuration;
+            o.KeyPrefix = _prefix;
+        });
     }
 
     private async Task<string> ExchangeAsync(BrokerTestHost host)

@@ -7,6 +7,7 @@ using System.Text.RegularExpressions;
 using Broker.Hosting;
 using Broker.IntegrationTests.DPoP;
 using Broker.IntegrationTests.Exchange;
+using Broker.IntegrationTests.Infrastructure;
 using Broker.Telemetry;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.IdentityModel.JsonWebTokens;
@@ -200,9 +201,12 @@ public sealed partial class ExportTests : IAsyncLifetime
         // Arrange: the scrape listener on a free loopback port of its own.
         _fixture.Configure = s =>
         {
-            s["Broker:Telemetry:Prometheus:Enabled"] = "true";
-            s["Broker:Telemetry:Prometheus:Port"] = "0";
-            s["Broker:Telemetry:Prometheus:BindAddress"] = "127.0.0.1";
+            s.Configure<TelemetryOptions>(o =>
+            {
+                o.Prometheus.Enabled = true;
+                o.Prometheus.Port = 0;
+                o.Prometheus.BindAddress = "127.0.0.1";
+            });
         };
         await _fixture.InitializeAsync();
         var scrape = _fixture.Host.Services.GetRequiredService<PrometheusScrapeServer>().Address!;
@@ -240,9 +244,12 @@ public sealed partial class ExportTests : IAsyncLifetime
     {
         _fixture.Configure = s =>
         {
-            s["Broker:Telemetry:Prometheus:Enabled"] = "true";
-            s["Broker:Telemetry:Prometheus:UsePublicPort"] = "true";
-            s["Broker:Telemetry:Prometheus:Path"] = "/internal/metrics";
+            s.Configure<TelemetryOptions>(o =>
+            {
+                o.Prometheus.Enabled = true;
+                o.Prometheus.UsePublicPort = true;
+                o.Prometheus.Path = "/internal/metrics";
+            });
         };
         await _fixture.InitializeAsync();
         await _fixture.ExchangeAsync(ExchangeFixture.Request(_fixture.Acme.Svid("/agents/reader")));
@@ -265,7 +272,7 @@ public sealed partial class ExportTests : IAsyncLifetime
     {
         _fixture.Configure = s =>
         {
-            s["Broker:Telemetry:Prometheus:Enabled"] = "true";
+            s.Configure<TelemetryOptions>(o => o.Prometheus.Enabled = true);
             s[key] = value;
         };
 

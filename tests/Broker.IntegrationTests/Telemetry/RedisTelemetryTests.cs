@@ -1,6 +1,9 @@
 using System.Net;
+using Broker.Grants.Redis;
 using Broker.IntegrationTests.Exchange;
+using Broker.IntegrationTests.Infrastructure;
 using Broker.IntegrationTests.Redis;
+using Broker.Testing.Redis;
 
 namespace Broker.IntegrationTests.Telemetry;
 
@@ -16,9 +19,12 @@ public sealed class RedisTelemetryTests : IAsyncLifetime
         await _redis.StartAsync();
         _broker.Configure = s =>
         {
-            s["Broker:Redis:Configuration"] = _redis.EndPoint;
-            s["Broker:Redis:KeyPrefix"] = RedisServerFixture.NewKeyPrefix();
-            s["Broker:Redis:OperationTimeout"] = "00:00:01";
+            s.Configure<RedisOptions>(o =>
+            {
+                o.Configuration = _redis.EndPoint;
+                o.KeyPrefix = RedisServerFixture.NewKeyPrefix();
+                o.OperationTimeout = TimeSpan.FromSeconds(1);
+            });
         };
         await _broker.InitializeAsync();
     }

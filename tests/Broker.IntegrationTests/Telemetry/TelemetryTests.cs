@@ -4,8 +4,11 @@ using System.Net.Http.Json;
 using Broker.Audit;
 using Broker.IntegrationTests.DPoP;
 using Broker.IntegrationTests.Exchange;
+using Broker.IntegrationTests.Infrastructure;
 using Broker.Keys;
 using Broker.Policy;
+using Broker.RateLimiting;
+using Broker.RevocationFeed;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.IdentityModel.JsonWebTokens;
 
@@ -98,7 +101,7 @@ public sealed class TelemetryTests : IAsyncLifetime
     public async Task Revoke_ParentWithChild_CountsTheGrantAndItsDescendant_AndTheFeedReportsConnectionEventAndLag()
     {
         // Arrange: a grant, narrowed once; a verifier connected to the feed.
-        await StartAsync(s => s["Broker:Revocation:FeedHeartbeat"] = "00:00:00.200");
+        await StartAsync(s => s.Configure<RevocationFeedOptions>(o => o.FeedHeartbeat = TimeSpan.FromMilliseconds(200)));
         var parent = await DerivedGrantRevocationTests.IssueAsync(_fixture);
         await DerivedGrantRevocationTests.ReExchangeAsync(_fixture, parent);
         using var feedRequest = new HttpRequestMessage(HttpMethod.Get, "/revocations/v1/events");
@@ -131,7 +134,7 @@ public sealed class TelemetryTests : IAsyncLifetime
     [Fact]
     public async Task FeedConnection_OverTheLimit_IsCountedAsRefused()
     {
-        await StartAsync(s => s["Broker:Revocation:FeedMaxConnections"] = "1");
+        await StartAsync(s => s.Configure<RevocationFeedOptions>(o => o.FeedMaxConnections = 1));
         using var first = await OpenFeedAsync();
         using var second = await OpenFeedAsync();
 
@@ -169,9 +172,12 @@ public sealed class TelemetryTests : IAsyncLifetime
         // Arrange: one exchange an hour per identity; an address blocked after two failed authentications.
         await StartAsync(s =>
         {
-            s["Broker:RateLimits:PerIdentity"] = "1/h";
-            s["Broker:RateLimits:FailedAuthentication:Limit"] = "2";
-            s["Broker:RateLimits:FailedAuthentication:Window"] = "01:00:00";
+            s.Configure<RateLimitOptions>(o =>
+            {
+                o.PerIdentity = "1/h";
+                o.FailedAuthentication.Limit = 2;
+                o.FailedAuthentication.Window = TimeSpan.FromHours(1);
+            });
         });
 
         // Act

@@ -4,7 +4,7 @@ using System.Security.Cryptography.X509Certificates;
 using System.Text.Json;
 using Broker.IntegrationTests.Exchange;
 using Broker.IntegrationTests.Infrastructure;
-using Broker.Spiffe.Tests.Federation;
+using Broker.Testing.Federation;
 using Broker.Trust;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;

@@ -1,5 +1,6 @@
 using System.Security.Cryptography;
 using Broker.Jose.DPoP;
+using Broker.Testing.DPoP;
 
 namespace Broker.Jose.Tests.DPoP;
 

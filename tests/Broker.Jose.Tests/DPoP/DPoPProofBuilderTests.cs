@@ -4,7 +4,7 @@ using System.Text.Json;
 using Broker.Jose.DPoP;
 using Jose;
 using Microsoft.Extensions.Time.Testing;
-using static Broker.Jose.Tests.DPoP.DPoPTestProofs;
+using static Broker.Testing.DPoP.DPoPTestProofs;
 
 namespace Broker.Jose.Tests.DPoP;
 

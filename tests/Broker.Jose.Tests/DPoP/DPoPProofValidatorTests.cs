@@ -2,8 +2,9 @@ using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json.Nodes;
 using Broker.Jose.DPoP;
+using Broker.Testing.DPoP;
 using Microsoft.Extensions.Time.Testing;
-using static Broker.Jose.Tests.DPoP.DPoPTestProofs;
+using static Broker.Testing.DPoP.DPoPTestProofs;
 
 namespace Broker.Jose.Tests.DPoP;
 

@@ -1,7 +1,8 @@
 using System.Security.Cryptography;
 using Broker.Jose.DPoP;
+using Broker.Testing.DPoP;
 using Microsoft.Extensions.Time.Testing;
-using static Broker.Jose.Tests.DPoP.DPoPTestProofs;
+using static Broker.Testing.DPoP.DPoPTestProofs;
 
 namespace Broker.Jose.Tests.DPoP;
 

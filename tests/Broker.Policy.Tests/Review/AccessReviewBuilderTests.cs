@@ -11,9 +11,9 @@ public sealed class AccessReviewBuilderTests : IDisposable
 {
     private const string Login = "https://login.acme.test";
     private static readonly DateTimeOffset Now = new(2026, 12, 2, 10, 0, 0, TimeSpan.Zero);
-    private readonly string _directory = Directory.CreateTempSubdirectory("broker-policy-").FullName;
+    private readonly PolicyDirectory _directory = new();
 
-    public void Dispose() => Directory.Delete(_directory, recursive: true);
+    public void Dispose() => _directory.Dispose();
 
     private const string Policy = """
         tenant: acme
@@ -60,10 +60,7 @@ public sealed class AccessReviewBuilderTests : IDisposable
 
     private TenantPolicy Tenant()
     {
-        File.WriteAllText(Path.Combine(_directory, "acme.yaml"), Policy);
-        var result = PolicyLoader.Load(_directory, PolicyLoadOptions.Default);
-        Assert.True(result.Succeeded, string.Join('\n', result.Errors));
-        return result.Policy!.Tenants["acme"];
+        return _directory.Write(("acme.yaml", Policy)).LoadValid().Tenants["acme"];
     }
 
     private static readonly ReviewPublication Invoices = new(

@@ -3,7 +3,7 @@
 using System.Security.Cryptography;
 using System.Text;
 using Broker.Spiffe.Bundles;
-using Broker.Spiffe.Tests.TestSupport;
+using Broker.Testing.Pki;
 
 namespace Broker.Spiffe.Tests.Bundles;
 

@@ -5,7 +5,7 @@ using System.Security.Cryptography.X509Certificates;
 using System.Text;
 using System.Text.Json;
 using Broker.Spiffe.Bundles;
-using Broker.Spiffe.Tests.TestSupport;
+using Broker.Testing.Pki;
 
 namespace Broker.Spiffe.Tests.Bundles;
 

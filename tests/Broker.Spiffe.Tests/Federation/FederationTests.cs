@@ -6,6 +6,8 @@ using System.Threading.Channels;
 using Broker.Spiffe.Bundles;
 using Broker.Spiffe.Federation;
 using Broker.Spiffe.Tests.TestSupport;
+using Broker.Testing.Federation;
+using Broker.Testing.Pki;
 using Microsoft.Extensions.Time.Testing;
 
 namespace Broker.Spiffe.Tests.Federation;

@@ -3,7 +3,7 @@
 using System.Security.Cryptography;
 using Broker.Spiffe.Bundles;
 using Broker.Spiffe.Svids;
-using Broker.Spiffe.Tests.TestSupport;
+using Broker.Testing.Pki;
 using Microsoft.Extensions.Time.Testing;
 
 namespace Broker.Spiffe.Tests.Svids;

@@ -4,7 +4,7 @@ using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 using Broker.Spiffe.Bundles;
 using Broker.Spiffe.Svids;
-using Broker.Spiffe.Tests.TestSupport;
+using Broker.Testing.Pki;
 using Microsoft.Extensions.Time.Testing;
 
 namespace Broker.Spiffe.Tests.Svids;

@@ -9,6 +9,7 @@ using Broker.Spiffe.Tests.TestSupport;
 using Broker.Spiffe.Tests.WorkloadApi;
 using Broker.Spiffe.Tls;
 using Broker.Spiffe.WorkloadApi;
+using Broker.Testing.WorkloadApi;
 
 namespace Broker.Spiffe.Tests.Tls;
 

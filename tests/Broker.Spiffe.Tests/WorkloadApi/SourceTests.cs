@@ -4,6 +4,8 @@ using System.Threading.Channels;
 using Broker.Spiffe.Svids;
 using Broker.Spiffe.Tests.TestSupport;
 using Broker.Spiffe.WorkloadApi;
+using Broker.Testing.Pki;
+using Broker.Testing.WorkloadApi;
 using Grpc.Core;
 using Microsoft.Extensions.Time.Testing;
 

@@ -6,6 +6,8 @@ using Broker.Spiffe.Svids;
 using Broker.Spiffe.Tests.TestSupport;
 using Broker.Spiffe.WorkloadApi;
 using Broker.Spiffe.WorkloadApi.Protos;
+using Broker.Testing.Pki;
+using Broker.Testing.WorkloadApi;
 using Google.Protobuf;
 using Grpc.Core;
 using Grpc.Net.Client;

@@ -1,7 +1,7 @@
 using System.Security.Cryptography;
 using System.Text.Json.Nodes;
 using Broker.Jose.DPoP;
-using Broker.Jose.Tests.DPoP;
+using Broker.Testing.DPoP;
 using Microsoft.Extensions.Time.Testing;
 
 namespace Broker.Validation.Tests.Infrastructure;

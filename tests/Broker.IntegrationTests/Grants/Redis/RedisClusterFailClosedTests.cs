@@ -4,6 +4,7 @@ using Broker.Grants;
 using Broker.Grants.Redis;
 using Broker.IntegrationTests.Infrastructure;
 using Broker.IntegrationTests.Redis;
+using Broker.Testing.Grants;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
 using StackExchange.Redis;

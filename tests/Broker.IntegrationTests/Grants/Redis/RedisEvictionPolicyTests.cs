@@ -3,7 +3,9 @@ using System.Net;
 using System.Text.Json;
 using Broker.Grants.Redis;
 using Broker.IntegrationTests.Exchange;
+using Broker.IntegrationTests.Infrastructure;
 using Broker.IntegrationTests.Redis;
+using Broker.Testing.Redis;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
@@ -104,7 +106,7 @@ public sealed class RedisEvictionPolicyTests : IAsyncLifetime
     {
         var redis = await StartRedisAsync("--rename-command", "CONFIG", "", "--rename-command", "INFO", "");
 
-        var broker = await StartBrokerAsync(redis, s => s["Broker:Redis:AssumeNoEviction"] = "true");
+        var broker = await StartBrokerAsync(redis, s => s.Configure<RedisOptions>(o => o.AssumeNoEviction = true));
         var (status, checks, warnings) = await ReadyzAsync(broker);
 
         Assert.Equal(HttpStatusCode.OK, status);
@@ -117,7 +119,7 @@ public sealed class RedisEvictionPolicyTests : IAsyncLifetime
     public async Task Readyz_DeclaredNoEvictionButTheReadablePolicyEvicts_StillFails()
     {
         var redis = await StartRedisAsync();
-        var broker = await StartBrokerAsync(redis, s => s["Broker:Redis:AssumeNoEviction"] = "true");
+        var broker = await StartBrokerAsync(redis, s => s.Configure<RedisOptions>(o => o.AssumeNoEviction = true));
 
         await RedisProcess.CliAsync("-p", Port(redis), "CONFIG", "SET", "maxmemory-policy", "volatile-lru");
 
@@ -173,8 +175,11 @@ public sealed class RedisEvictionPolicyTests : IAsyncLifetime
         {
             Configure = s =>
             {
-                s["Broker:Redis:Configuration"] = redis.EndPoint;
-                s["Broker:Redis:KeyPrefix"] = RedisServerFixture.NewKeyPrefix();
+                s.Configure<RedisOptions>(o =>
+                {
+                    o.Configuration = redis.EndPoint;
+                    o.KeyPrefix = RedisServerFixture.NewKeyPrefix();
+                });
                 configure?.Invoke(s);
             },
             Services = s => s.AddSingleton<ILoggerProvider>(new FakeLoggerProvider(_logs)),

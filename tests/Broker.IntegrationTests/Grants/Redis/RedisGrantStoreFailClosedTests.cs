@@ -4,6 +4,8 @@ using Broker.Grants;
 using Broker.Grants.Redis;
 using Broker.IntegrationTests.Infrastructure;
 using Broker.IntegrationTests.Redis;
+using Broker.Testing.Grants;
+using Broker.Testing.Redis;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
 using StackExchange.Redis;

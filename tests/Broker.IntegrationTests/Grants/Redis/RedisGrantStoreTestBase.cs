@@ -1,6 +1,7 @@
 using Broker.Grants;
 using Broker.Grants.Redis;
 using Broker.IntegrationTests.Redis;
+using Broker.Testing.Grants;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
 using StackExchange.Redis;

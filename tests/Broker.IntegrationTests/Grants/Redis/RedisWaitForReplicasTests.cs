@@ -8,6 +8,7 @@ using Broker.Grants.Redis;
 using Broker.IntegrationTests.Exchange;
 using Broker.IntegrationTests.Infrastructure;
 using Broker.IntegrationTests.Redis;
+using Broker.Testing.Redis;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Testing;
@@ -41,13 +42,19 @@ public sealed class RedisWaitForReplicasTests : IAsyncLifetime
         await WaitForReplicaLinkAsync();
         _broker.Configure = s =>
         {
-            s["Broker:Redis:Configuration"] = _primary.EndPoint;
-            s["Broker:Redis:KeyPrefix"] = _keyPrefix;
-            s["Broker:Redis:WaitForReplicas"] = "1";
+            s.Configure<RedisOptions>(o =>
+            {
+                o.Configuration = _primary.EndPoint;
+                o.KeyPrefix = _keyPrefix;
+                o.WaitForReplicas = 1;
+            });
             // Generous: under a loaded machine a healthy replica can take a while to acknowledge, and the test
             // with the replica down only pays this once.
-            s["Broker:Redis:WaitForReplicasTimeout"] = "00:00:03";
-            s["Broker:Redis:OperationTimeout"] = "00:00:10";
+            s.Configure<RedisOptions>(o =>
+            {
+                o.WaitForReplicasTimeout = TimeSpan.FromSeconds(3);
+                o.OperationTimeout = TimeSpan.FromSeconds(10);
+            });
         };
         _broker.Services = s => s.AddSingleton<ILoggerProvider>(new FakeLoggerProvider(_logs));
         await _broker.InitializeAsync();

@@ -1,6 +1,7 @@
 using System.Text;
 using Broker.Grants;
 using Broker.Grants.Redis;
+using Broker.Testing.Grants;
 using StackExchange.Redis;
 
 namespace Broker.Tests.Grants.Redis;
@@ -77,7 +78,7 @@ public sealed class RedisGrantRecordCodecTests
     public void Encode_EveryMember_IsTheRecordScriptsArguments()
     {
         // Arrange
-        var grant = GoldenRecordTests.Parent with { ParentGrantId = Tag + ".CCCCCCCCCCCCCCCCCCCCCC" };
+        var grant = GoldenFamily.RecordedParent with { ParentGrantId = Tag + ".CCCCCCCCCCCCCCCCCCCCCC" };
 
         // Act
         var args = Codec.Encode(grant, Now);
@@ -104,10 +105,10 @@ public sealed class RedisGrantRecordCodecTests
     public void Encode_ClientIsTheDefault_IsLeftOut(bool delegated)
     {
         // Arrange: the client is the current actor when delegated, else the subject.
-        var grant = GoldenRecordTests.Child with
+        var grant = GoldenFamily.RecordedChild with
         {
             ActorChain = delegated ? ["spiffe://acme.example/ns/orchestrator/sa/planner"] : [],
-            ClientId = delegated ? "spiffe://acme.example/ns/orchestrator/sa/planner" : GoldenRecordTests.Child.Subject,
+            ClientId = delegated ? "spiffe://acme.example/ns/orchestrator/sa/planner" : GoldenFamily.RecordedChild.Subject,
         };
 
         // Act
@@ -124,8 +125,8 @@ public sealed class RedisGrantRecordCodecTests
     [InlineData(" files.read")]
     public void Encode_CapabilityOrActorEmptyOrWithASpace_Throws(string value)
     {
-        Assert.Throws<ArgumentException>(() => Codec.Encode(GoldenRecordTests.Child with { Capabilities = ["files.read", value] }, Now));
-        Assert.Throws<ArgumentException>(() => Codec.Encode(GoldenRecordTests.Child with { ActorChain = [value] }, Now));
+        Assert.Throws<ArgumentException>(() => Codec.Encode(GoldenFamily.RecordedChild with { Capabilities = ["files.read", value] }, Now));
+        Assert.Throws<ArgumentException>(() => Codec.Encode(GoldenFamily.RecordedChild with { ActorChain = [value] }, Now));
     }
 
     [Theory]
@@ -139,35 +140,35 @@ public sealed class RedisGrantRecordCodecTests
         var script = new RecordScript(dictionaryFull);
         int? parentIndex = statusList ? 0 : null;
         int? childIndex = statusList ? 1 : null;
-        var parent = script.Record(Codec.Encode(GoldenRecordTests.Parent, Now), parentIndex);
-        var child = script.Record(Codec.Encode(GoldenRecordTests.Child, Now), childIndex);
-        parent = RecordScript.Link(parent, parentIndex, null, string.Empty, RedisGrantKeys.IndexMember(GoldenRecordTests.Child.Id));
+        var parent = script.Record(Codec.Encode(GoldenFamily.RecordedParent, Now), parentIndex);
+        var child = script.Record(Codec.Encode(GoldenFamily.RecordedChild, Now), childIndex);
+        parent = RecordScript.Link(parent, parentIndex, null, string.Empty, RedisGrantKeys.IndexMember(GoldenFamily.RecordedChild.Id));
 
         // Act
-        var parentRead = Codec.Decode(GoldenRecordTests.Parent.Id, script.Read(parent), Now);
-        var childRead = Codec.Decode(GoldenRecordTests.Child.Id, script.Read(child), Now);
+        var parentRead = Codec.Decode(GoldenFamily.RecordedParent.Id, script.Read(parent), Now);
+        var childRead = Codec.Decode(GoldenFamily.RecordedChild.Id, script.Read(child), Now);
 
         // Assert
-        GrantAssert.Same(GoldenRecordTests.Parent with { StatusIndex = parentIndex }, parentRead);
-        GrantAssert.Same(GoldenRecordTests.Child with { StatusIndex = childIndex }, childRead);
+        GrantAssert.Same(GoldenFamily.RecordedParent with { StatusIndex = parentIndex }, parentRead);
+        GrantAssert.Same(GoldenFamily.RecordedChild with { StatusIndex = childIndex }, childRead);
     }
 
     public static TheoryData<string, GrantRecord> Variants => new()
     {
-        { "no binding", GoldenRecordTests.Child with { Binding = null } },
-        { "jkt only, canonical", GoldenRecordTests.Child with { Binding = new GrantBinding(CanonicalThumbprint, null) } },
-        { "x5t only, text", GoldenRecordTests.Child with { Binding = new GrantBinding(null, "x5t-thumbprint") } },
-        { "both canonical", GoldenRecordTests.Child with { Binding = new GrantBinding(CanonicalThumbprint, CanonicalThumbprint) } },
-        { "spare bits set: text", GoldenRecordTests.Child with { Binding = new GrantBinding("0ZcOCORZNYy-DWpqq30jZyJGHTN0d2HglBV3uiguA4J", null) } },
-        { "no capabilities", GoldenRecordTests.Child with { Capabilities = [] } },
-        { "bare UUID task", GoldenRecordTests.Child with { TaskId = "3f2a9c1e-7b4d-4e8a-9c0f-1a2b3c4d5e6f" } },
-        { "uppercase UUID task", GoldenRecordTests.Child with { TaskId = "run:3F2A9C1E-7B4D-4E8A-9C0F-1A2B3C4D5E6F" } },
-        { "empty purpose", GoldenRecordTests.Child with { Purpose = string.Empty } },
-        { "non-ASCII text", GoldenRecordTests.Child with { Purpose = "résumé du rapport trimestriel — 四半期", Audience = "urn:mcp:ünïcode" } },
-        { "millisecond lifetime", GoldenRecordTests.Child with { ExpiresAt = GoldenRecordTests.Child.IssuedAt.AddMilliseconds(1_234) } },
-        { "zero lifetime", GoldenRecordTests.Child with { ExpiresAt = GoldenRecordTests.Child.IssuedAt } },
-        { "twenty days: whole expiry", GoldenRecordTests.Child with { ExpiresAt = GoldenRecordTests.Child.IssuedAt.AddDays(20).AddMilliseconds(7) } },
-        { "three actors, explicit client", GoldenRecordTests.Parent with { ActorChain = ["spiffe://a.example/1", "spiffe://a.example/2", "spiffe://a.example/3"] } },
+        { "no binding", GoldenFamily.RecordedChild with { Binding = null } },
+        { "jkt only, canonical", GoldenFamily.RecordedChild with { Binding = new GrantBinding(CanonicalThumbprint, null) } },
+        { "x5t only, text", GoldenFamily.RecordedChild with { Binding = new GrantBinding(null, "x5t-thumbprint") } },
+        { "both canonical", GoldenFamily.RecordedChild with { Binding = new GrantBinding(CanonicalThumbprint, CanonicalThumbprint) } },
+        { "spare bits set: text", GoldenFamily.RecordedChild with { Binding = new GrantBinding("0ZcOCORZNYy-DWpqq30jZyJGHTN0d2HglBV3uiguA4J", null) } },
+        { "no capabilities", GoldenFamily.RecordedChild with { Capabilities = [] } },
+        { "bare UUID task", GoldenFamily.RecordedChild with { TaskId = "3f2a9c1e-7b4d-4e8a-9c0f-1a2b3c4d5e6f" } },
+        { "uppercase UUID task", GoldenFamily.RecordedChild with { TaskId = "run:3F2A9C1E-7B4D-4E8A-9C0F-1A2B3C4D5E6F" } },
+        { "empty purpose", GoldenFamily.RecordedChild with { Purpose = string.Empty } },
+        { "non-ASCII text", GoldenFamily.RecordedChild with { Purpose = "résumé du rapport trimestriel — 四半期", Audience = "urn:mcp:ünïcode" } },
+        { "millisecond lifetime", GoldenFamily.RecordedChild with { ExpiresAt = GoldenFamily.RecordedChild.IssuedAt.AddMilliseconds(1_234) } },
+        { "zero lifetime", GoldenFamily.RecordedChild with { ExpiresAt = GoldenFamily.RecordedChild.IssuedAt } },
+        { "twenty days: whole expiry", GoldenFamily.RecordedChild with { ExpiresAt = GoldenFamily.RecordedChild.IssuedAt.AddDays(20).AddMilliseconds(7) } },
+        { "three actors, explicit client", GoldenFamily.RecordedParent with { ActorChain = ["spiffe://a.example/1", "spiffe://a.example/2", "spiffe://a.example/3"] } },
     };
 
     [Theory]
@@ -191,7 +192,7 @@ public sealed class RedisGrantRecordCodecTests
     {
         // Arrange: fixstr, str8, str16 and str32 as cmsgpack chooses them, in the record itself (dictionary full).
         var text = new string('p', length);
-        var grant = GoldenRecordTests.Child with { Purpose = text, Audience = "https://mcp.acme.example/" + text };
+        var grant = GoldenFamily.RecordedChild with { Purpose = text, Audience = "https://mcp.acme.example/" + text };
 
         // Act + Assert
         GrantAssert.Same(grant, RoundTrip(grant, statusIndex: 1, dictionaryFull: true));
@@ -209,7 +210,7 @@ public sealed class RedisGrantRecordCodecTests
     [InlineData(int.MaxValue)]
     public void RoundTrip_StatusIndexOfEveryIntegerClass_ReadsBackExactly(int index)
     {
-        var grant = GoldenRecordTests.Child with { StatusIndex = index };
+        var grant = GoldenFamily.RecordedChild with { StatusIndex = index };
 
         GrantAssert.Same(grant, RoundTrip(grant, index));
     }
@@ -219,7 +220,7 @@ public sealed class RedisGrantRecordCodecTests
     {
         // Arrange: a client and both thumbprints as text take every rare position, so the array has 16 elements,
         // one past what a fixarray holds.
-        var grant = GoldenRecordTests.Parent with { Binding = new GrantBinding("jkt-thumbprint", "x5t-thumbprint") };
+        var grant = GoldenFamily.RecordedParent with { Binding = new GrantBinding("jkt-thumbprint", "x5t-thumbprint") };
         var script = new RecordScript();
 
         // Act
@@ -235,7 +236,7 @@ public sealed class RedisGrantRecordCodecTests
     {
         // Arrange: the most children a record holds itself.
         var script = new RecordScript();
-        var record = script.Record(Codec.Encode(GoldenRecordTests.Parent, Now), 0);
+        var record = script.Record(Codec.Encode(GoldenFamily.RecordedParent, Now), 0);
         var children = string.Empty;
         for (var i = 0; i < RedisGrantRecordCodec.InlineChildren; i++)
         {
@@ -245,7 +246,7 @@ public sealed class RedisGrantRecordCodecTests
         }
 
         // Act + Assert
-        GrantAssert.Same(GoldenRecordTests.Parent, Codec.Decode(GoldenRecordTests.Parent.Id, script.Read(record), Now));
+        GrantAssert.Same(GoldenFamily.RecordedParent, Codec.Decode(GoldenFamily.RecordedParent.Id, script.Read(record), Now));
     }
 
     [Fact]
@@ -253,11 +254,11 @@ public sealed class RedisGrantRecordCodecTests
     {
         // Arrange: the mark as the revoke script writes it (cjson).
         var script = new RecordScript();
-        var record = script.Record(Codec.Encode(GoldenRecordTests.Child, Now), 1);
+        var record = script.Record(Codec.Encode(GoldenFamily.RecordedChild, Now), 1);
         const string mark = "{\"at\":1764000012345,\"by\":\"spiffe://acme.example/admins/alice\",\"why\":\"leaked in a log\"}";
 
         // Act
-        var grant = Codec.Decode(GoldenRecordTests.Child.Id, script.Read(record, mark), Now);
+        var grant = Codec.Decode(GoldenFamily.RecordedChild.Id, script.Read(record, mark), Now);
 
         // Assert
         Assert.Equal(GrantStatus.Revoked, grant.Status);
@@ -269,13 +270,13 @@ public sealed class RedisGrantRecordCodecTests
     {
         // Arrange
         var script = new RecordScript();
-        var record = script.Record(Codec.Encode(GoldenRecordTests.Parent, Now), null);
+        var record = script.Record(Codec.Encode(GoldenFamily.RecordedParent, Now), null);
 
         // Act + Assert: every prefix of the array alone is cut short somewhere.
         for (var length = 0; length < record.Length; length++)
         {
             var cut = record[..length];
-            var error = Assert.Throws<InvalidOperationException>(() => Codec.Decode(GoldenRecordTests.Parent.Id, script.Read(record) with { Record = cut }, Now));
+            var error = Assert.Throws<InvalidOperationException>(() => Codec.Decode(GoldenFamily.RecordedParent.Id, script.Read(record) with { Record = cut }, Now));
             Assert.Contains("malformed", error.Message, StringComparison.Ordinal);
         }
     }
@@ -313,7 +314,7 @@ public sealed class RedisGrantRecordCodecTests
     {
         // Arrange: the golden child as the script writes it, then spoilt.
         var script = new RecordScript();
-        var args = Codec.Encode(GoldenRecordTests.Child, Now);
+        var args = Codec.Encode(GoldenFamily.RecordedChild, Now);
         var strings = script.Read(script.Record(args, 1)).Strings;
         var values = Positions(args, script);
         var record = corruption switch
@@ -350,7 +351,7 @@ public sealed class RedisGrantRecordCodecTests
         };
 
         // Act
-        var error = Assert.Throws<InvalidOperationException>(() => Codec.Decode(GoldenRecordTests.Child.Id, new StoredGrant(record, strings, null), Now));
+        var error = Assert.Throws<InvalidOperationException>(() => Codec.Decode(GoldenFamily.RecordedChild.Id, new StoredGrant(record, strings, null), Now));
 
         // Assert: one kind of failure, whatever the damage; the store fails closed on it.
         Assert.Matches("malformed|missing dictionary entry", error.Message);

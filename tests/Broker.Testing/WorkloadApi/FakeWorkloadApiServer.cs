@@ -7,7 +7,7 @@ using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 
-namespace Broker.Spiffe.Tests.WorkloadApi;
+namespace Broker.Testing.WorkloadApi;
 
 /// <summary>
 /// A faithful SPIFFE Workload API on a real Unix socket: Kestrel, HTTP/2 cleartext, the real proto.

@@ -1,12 +1,13 @@
 using Broker.Grants;
 using Microsoft.Extensions.Time.Testing;
 
-namespace Broker.IntegrationTests.Grants.Redis;
+namespace Broker.Testing.Grants;
 
 /// <summary>
-/// Two grants of one family that use every record position between them, and the bytes the record script writes for
-/// them: the same grants and bytes as <c>Broker.Tests/Grants/Redis/GoldenRecordTests.cs</c>, whose record packer the
-/// codec's unit tests use. Change both together.
+/// Two grants of one family that use every record position between them, a grant shared across tenants, and the
+/// exact bytes the Redis record script writes for them. Both sides hold to these: the Redis store's integration tests
+/// (<c>RedisGrantStoreTestBase.RecordAsync_GoldenFamily_WritesTheGoldenBytes</c>, real redis-server) and the codec's
+/// unit tests (<c>Broker.Tests/Grants/Redis/GoldenRecordTests</c>, whose record packer they pin to the script).
 /// </summary>
 internal static class GoldenFamily
 {
@@ -59,7 +60,7 @@ internal static class GoldenFamily
     /// <summary>A grant shared by <c>acme</c> with <c>payments</c>, recorded alone (status index 0): position 17 is the consumer.</summary>
     public const string SharedHex = "dc0011ceb6a1103bd1fda801020304a67461736b2d31c20506c2c2c2c2c2c20700";
 
-    /// <summary>The shared grant of <see cref="SharedHex"/>, as Broker.Tests' GoldenRecordTests.Shared.</summary>
+    /// <summary>The shared grant of <see cref="SharedHex"/>.</summary>
     public static GrantRecord Shared { get; } = Parent with
     {
         Id = GrantId.RoutingTag("acme") + ".CCCCCCCCCCCCCCCCCCCCCC",
@@ -71,6 +72,15 @@ internal static class GoldenFamily
         Binding = null,
         ConsumerTenant = "payments",
     };
+
+    /// <summary>The parent as read back: with the status index the record script gave it.</summary>
+    public static GrantRecord RecordedParent { get; } = Parent with { StatusIndex = 0 };
+
+    /// <summary>The child as read back: with the status index the record script gave it.</summary>
+    public static GrantRecord RecordedChild { get; } = Child with { StatusIndex = 1 };
+
+    /// <summary>The shared grant as read back: with the status index the record script gave it.</summary>
+    public static GrantRecord RecordedShared { get; } = Shared with { StatusIndex = 0 };
 
     /// <summary>A clock standing at <see cref="Now"/>.</summary>
     public static FakeTimeProvider Clock() => new(DateTimeOffset.FromUnixTimeMilliseconds(Now));

@@ -7,7 +7,7 @@ using System.Text;
 using System.Text.Json;
 using Microsoft.IdentityModel.Tokens;
 
-namespace Broker.Spiffe.Tests.TestSupport;
+namespace Broker.Testing.Pki;
 
 /// <summary>Real keys, JWKs and hand-built compact JWS for tests; independent of the code under test.</summary>
 public static class TestKeys

@@ -3,17 +3,19 @@ using System.Net;
 using System.Net.Sockets;
 using System.Text;
 
-namespace Broker.IntegrationTests.Redis;
+namespace Broker.Testing.Redis;
 
 /// <summary>
 /// One <c>redis-server</c> process on a loopback port, in a throw-away directory, that a test can stop and start
-/// again (same port, same directory, so an append-only file survives).
+/// again (same port, same directory, so an append-only file survives). The one launcher of the tests and benchmarks:
+/// it fails (never skips) with how to install Redis when the binary is missing.
 /// </summary>
-internal sealed class RedisProcess : IAsyncDisposable
+public sealed class RedisProcess : IAsyncDisposable
 {
     private readonly string _executable;
     private readonly IReadOnlyList<string> _arguments;
     private Process? _process;
+    private bool _ownsDirectory;
 
     /// <param name="directory">The working directory (data, log).</param>
     /// <param name="port">The loopback port to listen on.</param>
@@ -132,7 +134,53 @@ internal sealed class RedisProcess : IAsyncDisposable
         _process = null;
     }
 
-    public async ValueTask DisposeAsync() => await StopAsync();
+    /// <summary>
+    /// Starts a server in a new temporary directory on a free loopback port, which <see cref="DisposeAsync"/> deletes.
+    /// The port was free when picked and another process on the machine may take it first, so up to three ports are tried.
+    /// </summary>
+    /// <param name="extraArguments">Further <c>redis-server</c> arguments (persistence is off unless they turn it on).</param>
+    public static async Task<RedisProcess> StartTemporaryAsync(params IEnumerable<string> extraArguments)
+    {
+        for (var attempt = 1; ; attempt++)
+        {
+            var redis = new RedisProcess(System.IO.Directory.CreateTempSubdirectory("broker-redis-").FullName, FreePort(), extraArguments)
+            {
+                _ownsDirectory = true,
+            };
+            try
+            {
+                await redis.StartAsync();
+                return redis;
+            }
+            catch (InvalidOperationException) when (attempt < 3)
+            {
+                await redis.DisposeAsync();
+            }
+        }
+    }
+
+    /// <summary>Stops the server, and deletes its directory when <see cref="StartTemporaryAsync"/> made it.</summary>
+    public async ValueTask DisposeAsync()
+    {
+        await StopAsync();
+        if (_ownsDirectory)
+        {
+            TryDeleteDirectory(Directory);
+        }
+    }
+
+    /// <summary>Deletes <paramref name="directory"/> and what it holds, if it can.</summary>
+    public static void TryDeleteDirectory(string directory)
+    {
+        try
+        {
+            System.IO.Directory.Delete(directory, recursive: true);
+        }
+        catch (IOException)
+        {
+            // A temp directory left behind is not worth failing a run for.
+        }
+    }
 
     /// <summary>Runs <c>redis-cli</c> with <paramref name="arguments"/> and returns its standard output.</summary>
     public static async Task<string> CliAsync(params string[] arguments)

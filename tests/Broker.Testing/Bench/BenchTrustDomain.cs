@@ -3,14 +3,14 @@ using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
 
-namespace Broker.Benchmarks;
+namespace Broker.Testing.Bench;
 
 /// <summary>
 /// The SPIFFE trust domain <c>bench.example</c>: one ES256 JWT authority that mints JWT-SVIDs the way
 /// SPIRE does (<c>sub</c>, <c>aud</c>, <c>exp</c>, <c>iat</c>; header <c>alg</c>, <c>kid</c>, <c>typ</c>), and the
 /// policy directory and bundle file that make a broker trust it.
 /// </summary>
-internal sealed class BenchTrustDomain : IDisposable
+public sealed class BenchTrustDomain : IDisposable
 {
     public const string Name = "bench.example";
     public const string KeyId = "bench-jwt-authority-1";

@@ -3,13 +3,14 @@ using System.Reflection;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 
-namespace Broker.Jose.Tests.DPoP;
+namespace Broker.Testing.DPoP;
 
 /// <summary>
 /// Runs <c>tests/dpop-node/proofs.mjs</c>: node and the npm package <c>dpop</c> make proofs, with an implementation that
-/// shares nothing with Broker.Jose. Fails (never skips) when node or the package is missing, saying how to install them.
+/// shares nothing with Broker.Jose. Throws (so the calling test fails, never skips) when node or the package is missing,
+/// saying how to install them.
 /// </summary>
-internal static class DPoPNode
+public static class DPoPNode
 {
     private static readonly string Directory = typeof(DPoPNode).Assembly.GetCustomAttributes<AssemblyMetadataAttribute>()
         .Single(a => a.Key == "DPoPNodeDirectory").Value!;
@@ -18,9 +19,12 @@ internal static class DPoPNode
 
     public static async Task<IReadOnlyList<Proof>> MakeProofsAsync(IEnumerable<Request> requests, CancellationToken cancellationToken)
     {
-        Assert.True(
-            File.Exists(Path.Combine(Directory, "node_modules", "dpop", "package.json")),
-            $"The npm dpop package is not installed: run `npm ci --ignore-scripts` in {Path.GetFullPath(Directory)} (.ci/run does).");
+        if (!File.Exists(Path.Combine(Directory, "node_modules", "dpop", "package.json")))
+        {
+            throw new InvalidOperationException(
+                $"The npm dpop package is not installed: run `npm ci --ignore-scripts` in {Path.GetFullPath(Directory)} (.ci/run does).");
+        }
+
         var start = new ProcessStartInfo("node")
         {
             WorkingDirectory = Directory,
@@ -38,8 +42,7 @@ internal static class DPoPNode
         }
         catch (System.ComponentModel.Win32Exception e)
         {
-            Assert.Fail($"node is not on PATH ({e.Message}): install Node.js 20 or later (apt-get install -y nodejs npm).");
-            throw;
+            throw new InvalidOperationException($"node is not on PATH ({e.Message}): install Node.js 20 or later (apt-get install -y nodejs npm).", e);
         }
 
         using (process)
@@ -51,7 +54,11 @@ internal static class DPoPNode
             using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
             timeout.CancelAfter(TimeSpan.FromMinutes(1));
             await process.WaitForExitAsync(timeout.Token);
-            Assert.True(process.ExitCode == 0, $"node proofs.mjs failed: {await error}");
+            if (process.ExitCode != 0)
+            {
+                throw new InvalidOperationException($"node proofs.mjs failed: {await error}");
+            }
+
             return JsonSerializer.Deserialize<Proof[]>(await output, JsonOptions)!;
         }
     }
@@ -60,8 +67,8 @@ internal static class DPoPNode
     /// One proof to make; requests with the same <paramref name="Alg"/> share a key pair, unless one brings its own
     /// (<paramref name="PrivateJwk"/>, ES256 or PS256).
     /// </summary>
-    internal sealed record Request(string Alg, string Htm, string Htu, string? AccessToken = null, string? Nonce = null, System.Text.Json.Nodes.JsonObject? PrivateJwk = null);
+    public sealed record Request(string Alg, string Htm, string Htu, string? AccessToken = null, string? Nonce = null, System.Text.Json.Nodes.JsonObject? PrivateJwk = null);
 
     /// <summary>A proof, and the RFC 7638 thumbprint of its key as the package computes it.</summary>
-    internal sealed record Proof([property: JsonPropertyName("proof")] string Value, string Jkt);
+    public sealed record Proof([property: JsonPropertyName("proof")] string Value, string Jkt);
 }

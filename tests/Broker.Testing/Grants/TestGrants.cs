@@ -1,7 +1,7 @@
 using Broker.Audit;
 using Broker.Grants;
 
-namespace Broker.IntegrationTests.Grants;
+namespace Broker.Testing.Grants;
 
 /// <summary>Realistic grants and their issuance events, for the store tests.</summary>
 internal static class TestGrants

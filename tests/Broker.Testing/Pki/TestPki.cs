@@ -4,7 +4,7 @@ using System.Formats.Asn1;
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 
-namespace Broker.Spiffe.Tests.TestSupport;
+namespace Broker.Testing.Pki;
 
 /// <summary>How to shape a test leaf certificate, including deliberately broken ones.</summary>
 public sealed record LeafSpec

@@ -6,12 +6,13 @@ using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 using System.Text;
 using System.Text.Json;
-using Broker.Spiffe.Tests.TestSupport;
+using Broker.Spiffe;
+using Broker.Testing.Pki;
 using Broker.Spiffe.WorkloadApi.Protos;
 using Google.Protobuf;
 using Grpc.Core;
 
-namespace Broker.Spiffe.Tests.WorkloadApi;
+namespace Broker.Testing.WorkloadApi;
 
 /// <summary>What the fake agent thinks of the caller (spec §7).</summary>
 public enum CallerMode
@@ -198,8 +199,16 @@ public sealed class FakeWorkloadApiState
         _jwtCache.Clear();
     });
 
-    /// <summary>Sends this exact X509SVIDResponse instead of the real one (faults: empty svids, bad DER, wrong key); null to stop.</summary>
-    public void SetRawX509Response(X509SVIDResponse? response) => Change(() => _rawX509 = response);
+    /// <summary>
+    /// Sends this exact X509SVIDResponse instead of the real one (faults: empty svids, bad DER, wrong key); null to stop.
+    /// Any message of that shape will do: it is carried over by its protobuf encoding, since a test project that compiles
+    /// the proto itself has X509SVIDResponse types of its own.
+    /// </summary>
+    public void SetRawX509Response(IMessage? response)
+    {
+        var raw = response is null ? null : X509SVIDResponse.Parser.ParseFrom(response.ToByteString());
+        Change(() => _rawX509 = raw);
+    }
 
     /// <summary>Fault: streams opened from now on hold their first message until <see cref="ReleaseFirstMessages"/> (a slow agent).</summary>
     public void HoldFirstMessages()

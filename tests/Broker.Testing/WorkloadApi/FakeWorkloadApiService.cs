@@ -2,6 +2,7 @@
 
 using System.Buffers.Text;
 using System.Text;
+using Broker.Spiffe;
 using Broker.Spiffe.WorkloadApi.Protos;
 using Google.Protobuf;
 using Google.Protobuf.WellKnownTypes;
@@ -9,13 +10,13 @@ using Grpc.Core;
 using Microsoft.IdentityModel.JsonWebTokens;
 using Microsoft.IdentityModel.Tokens;
 
-namespace Broker.Spiffe.Tests.WorkloadApi;
+namespace Broker.Testing.WorkloadApi;
 
 /// <summary>
 /// The gRPC service of the fake agent, modelled on SPIRE's workload handler and go-spiffe's fakeworkloadapi,
 /// except that ValidateJWTSVID really verifies signatures (with Microsoft.IdentityModel, not the library under test).
 /// </summary>
-public sealed class FakeWorkloadApiService(FakeWorkloadApiState state) : SpiffeWorkloadAPI.SpiffeWorkloadAPIBase
+internal sealed class FakeWorkloadApiService(FakeWorkloadApiState state) : SpiffeWorkloadAPI.SpiffeWorkloadAPIBase
 {
     public override Task FetchX509SVID(X509SVIDRequest request, IServerStreamWriter<X509SVIDResponse> responseStream, ServerCallContext context) =>
         StreamAsync("FetchX509SVID", context, state.BuildX509SvidResponse, responseStream);

@@ -3,13 +3,13 @@ using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json.Nodes;
 
-namespace Broker.Jose.Tests.DPoP;
+namespace Broker.Testing.DPoP;
 
 /// <summary>
 /// DPoP proofs written by hand, member by member, so tests can write what no client would: private members in the
 /// key, a wrong algorithm, a claim of the wrong type.
 /// </summary>
-internal static class DPoPTestProofs
+public static class DPoPTestProofs
 {
     public const string Method = "POST";
     public const string TokenUri = "https://broker.example/token";

@@ -11,7 +11,7 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 
-namespace Broker.Spiffe.Tests.Federation;
+namespace Broker.Testing.Federation;
 
 /// <summary>
 /// A SPIFFE bundle endpoint: Kestrel over HTTPS on loopback with the given server certificate (plain http without one).
