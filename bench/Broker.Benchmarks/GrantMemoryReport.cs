@@ -77,7 +77,9 @@ internal static class GrantMemoryReport
 
         using var redis = await RedisServer.StartAsync();
         var ct = CancellationToken.None;
-        var redisOptions = new RedisOptions { Configuration = redis.Configuration, KeyPrefix = "broker:" };
+        // A 60-second bound rather than the store's 2 seconds: on a loaded machine a batch of a million-grant sample can
+        // take longer, and memory does not depend on how long it took.
+        var redisOptions = new RedisOptions { Configuration = redis.Configuration, KeyPrefix = "broker:", OperationTimeout = TimeSpan.FromSeconds(60) };
         await using var connection = await ConnectionMultiplexer.ConnectAsync(RedisConnectionFactory.CreateConfiguration(redisOptions));
         await using var store = new RedisGrantStore(
             connection, Options.Create(redisOptions), Options.Create(new GrantsOptions()), Options.Create(new StatusListOptions { Enabled = statusList }), TimeProvider.System, NullLogger<RedisGrantStore>.Instance);
@@ -134,11 +136,14 @@ internal static class GrantMemoryReport
             childrenKeys += (await Task.WhenAll(chunk.Select(g => db.KeyExistsAsync(keys.Children(tag, g.Id))))).Count(e => e);
         }
 
-        var tenantIndex = await MemoryUsageAsync(db, keys.TenantIndex(tag, Tenant));
+        var (tenantIndex, tenantChunks) = await ChunkedIndexUsageAsync(db, keys.TagBase(tag), keys.TenantIndex(tag, Tenant));
         long subjectIndexes = 0;
+        long subjectChunks = 0;
         foreach (var subject in grants.Select(g => g.Subject).Distinct())
         {
-            subjectIndexes += await MemoryUsageAsync(db, keys.SubjectIndex(tag, Tenant, subject));
+            var (usage, chunks) = await ChunkedIndexUsageAsync(db, keys.TagBase(tag), keys.SubjectIndex(tag, Tenant, subject));
+            subjectIndexes += usage;
+            subjectChunks += chunks;
         }
 
         long taskIndexes = 0;
@@ -181,6 +186,7 @@ internal static class GrantMemoryReport
             .AppendLine(CultureInfo.InvariantCulture, $"    of which parents / unrelated grants {parentRecords / (double)(grantCount - derivedCount):F0} B, derived grants {(derivedCount == 0 ? 0 : childRecords / (double)derivedCount):F0} B; children keys: {childrenKeys}")
             .AppendLine(CultureInfo.InvariantCulture, $"  string dictionaries (MEMORY USAGE, amortised): {perDictionary:F1} B ({dictionaries:N0} B in all)")
             .AppendLine(CultureInfo.InvariantCulture, $"  indexes (tenant {tenantIndex / (double)grantCount:F0} + subject {subjectIndexes / (double)grantCount:F0} + task {taskIndexes / (double)grantCount:F0}): {perIndexes:F0} B")
+            .AppendLine(CultureInfo.InvariantCulture, $"    chunks: tenant {tenantChunks:N0}, subjects {subjectChunks:N0} (MEMORY USAGE of the directories and their chunks)")
             .AppendLine(CultureInfo.InvariantCulture, $"  audit stream: {perAudit:F0} B per grant ({auditEntries:N0} entries retained, {perAuditEntry:F0} B each)")
             .AppendLine(CultureInfo.InvariantCulture, $"  status list (MEMORY USAGE, {(statusList ? "on" : "off")}): {perStatusList:F1} B per grant (bits {statusBits:N0} B, free indexes {statusQueue:N0} B in {statusFields:N0} fields, their order {statusOrder:N0} B)")
             .AppendLine(CultureInfo.InvariantCulture, $"  keyspace + expiry dict entries and allocator slack (remainder): {perGrantTotal - perRecord - perDictionary - perIndexes - perAudit - perStatusList:F0} B")
@@ -200,6 +206,19 @@ internal static class GrantMemoryReport
     {
         var info = await server.InfoAsync("memory");
         return long.Parse(info.SelectMany(g => g).Single(p => p.Key == "used_memory").Value, CultureInfo.InvariantCulture);
+    }
+
+    /// <summary>MEMORY USAGE of a chunked index: its directory and every chunk it names; and how many chunks.</summary>
+    private static async Task<(long Usage, long Chunks)> ChunkedIndexUsageAsync(IDatabase db, string tagBase, RedisKey directory)
+    {
+        var chunks = await db.SortedSetRangeByScoreAsync(directory, 0, double.PositiveInfinity);
+        long usage = await MemoryUsageAsync(db, directory);
+        foreach (var batch in chunks.Chunk(256))
+        {
+            usage += (await Task.WhenAll(batch.Select(c => MemoryUsageAsync(db, RedisGrantKeys.IndexChunk(tagBase, directory, c!))))).Sum();
+        }
+
+        return (usage, chunks.Length);
     }
 
     private static async Task<long> MemoryUsageAsync(IDatabase db, RedisKey key)
