@@ -347,7 +347,26 @@ internal static partial class RedisGrantScripts
             redis.call('ZADD', directory, expiry, name)
           end
           local chunk = chunkOf(directory, base, name)
+          local first, last
           if redis.call('ZCARD', chunk) >= 120 then
+            first = redis.call('ZRANGE', chunk, 0, 0, 'WITHSCORES')[2]
+            last = redis.call('ZRANGE', chunk, -1, -1, 'WITHSCORES')[2]
+          end
+          if first and expiry > tonumber(last) then
+            -- After all of it (appending, the usual case): a chunk of its own.
+            name = newChunk(directory)
+            redis.call('ZADD', directory, expiry, name)
+            chunk = chunkOf(directory, base, name)
+          elseif first and first == last then
+            -- Every member expires in the same millisecond (a burst): equal expiries never split, so the chunk grows
+            -- past the listpack size, in O(log n) per member. An earlier expiry goes to a new chunk below it, which
+            -- takes over its bound.
+            if expiry < tonumber(first) then
+              local lowerName = newChunk(directory)
+              redis.call('ZADD', directory, redis.call('ZSCORE', directory, name), lowerName, first, name)
+              chunk = chunkOf(directory, base, lowerName)
+            end
+          elseif first then
             local items = redis.call('ZRANGE', chunk, 0, -1, 'WITHSCORES')
             local count = #items / 2
             -- Where the new member goes: before the first member that expires no earlier.
@@ -357,12 +376,11 @@ internal static partial class RedisGrantScripts
             end
             local split, bound
             if at > count * 3 / 4 then
-              -- Near the top (appending, the usual case): the members from there up move on with the new one, so the
-              -- chunk left behind stays nearly full.
+              -- Near the top (below a few longer-lived grants): the members from there up move on with the new one, so
+              -- the chunk left behind stays nearly full.
               split, bound = at, expiry
             else
-              -- Elsewhere, where the expiry rises nearest the middle. None when every member expires in the same
-              -- millisecond: the chunk then grows past the listpack size rather than split equal expiries.
+              -- Elsewhere, where the expiry rises nearest the middle (there is such a place: not all are equal).
               local middle = math.floor(count / 2) + 1
               for distance = 0, count do
                 for _, k in ipairs({middle + distance, middle - distance}) do

@@ -96,12 +96,14 @@ public abstract partial class RedisGrantStoreTestBase : GrantStoreContractTests
     public async Task RecordAsync_TenantAndSubjectIndexes_StayListpackChunksOfAtMost120()
     {
         // Arrange: 300 grants of one subject, each expiring after the one before (as grants of one lifetime do), then
-        // 130 of another subject all expiring in the same millisecond (a chunk cannot split between equal expiries).
+        // 130 of another subject all expiring in the same millisecond (a chunk cannot split between equal expiries), then
+        // one of those expiring before them.
         var keys = new RedisGrantKeys(KeyPrefix);
         var tag = GrantId.RoutingTag(Tenant);
         var start = Now().AddMinutes(10);
         var sequential = Enumerable.Range(0, 300).Select(i => NewGrant(subject: "spiffe://acme.example/seq") with { ExpiresAt = start.AddMilliseconds(i) }).ToList();
         var burst = Enumerable.Range(0, 130).Select(_ => NewGrant(subject: "spiffe://acme.example/burst") with { ExpiresAt = start.AddSeconds(1) }).ToList();
+        var earlier = NewGrant(subject: "spiffe://acme.example/burst") with { ExpiresAt = start.AddSeconds(0.5) };
 
         // Act
         foreach (var batch in sequential.Concat(burst).Chunk(25))
@@ -109,11 +111,15 @@ public abstract partial class RedisGrantStoreTestBase : GrantStoreContractTests
             await Task.WhenAll(batch.Select(g => Store.RecordAsync(g, Issued(g), Ct).AsTask()));
         }
 
+        await Store.RecordAsync(earlier, Issued(earlier), Ct);
+
         // Assert: appending in expiry order fills chunks to 120 and starts the next; the tenant's index splits the same way.
         Assert.Equal(new long[] { 120, 120, 60 }, await ChunkSizesAsync(keys.SubjectIndex(tag, Tenant, "spiffe://acme.example/seq")));
-        Assert.Equal(new long[] { 130 }, await ChunkSizesAsync(keys.SubjectIndex(tag, Tenant, "spiffe://acme.example/burst")));
+        Assert.Equal(new long[] { 1, 130 }, await ChunkSizesAsync(keys.SubjectIndex(tag, Tenant, "spiffe://acme.example/burst")));
+        var burstListed = (await Store.ListAsync(GrantQuery.ForSubject(Tenant, "spiffe://acme.example/burst"), null, 200, Ct)).Grants.Select(g => g.Id);
+        Assert.Equal(burst.Select(g => g.Id).OrderDescending(StringComparer.Ordinal).Append(earlier.Id), burstListed);
         var tenantChunks = await ChunkSizesAsync(keys.TenantIndex(tag, Tenant));
-        Assert.Equal(430, tenantChunks.Sum());
+        Assert.Equal(431, tenantChunks.Sum());
         Assert.All(tenantChunks[..^1], size => Assert.InRange(size, 1, RedisGrantKeys.IndexChunkCapacity));
         Assert.Equal(130, tenantChunks[^1]);
         foreach (var directory in new[] { keys.TenantIndex(tag, Tenant), keys.SubjectIndex(tag, Tenant, "spiffe://acme.example/seq") })
