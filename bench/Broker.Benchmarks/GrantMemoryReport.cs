@@ -55,7 +55,9 @@ internal static class GrantMemoryReport
             ? new TaskLimitCheck { MaxGrants = 20, MaxDuration = TimeSpan.FromHours(2), ForbiddenRemainders = [["email.send_external"]] }
             : null;
 
-        await using var redis = await ReportRedis.StartAsync(statusList: new StatusListOptions { Enabled = statusList });
+        // A 60-second bound rather than the store's 2 seconds: on a loaded machine a batch of a million-grant sample can take
+        // longer, and memory does not depend on how long it took.
+        await using var redis = await ReportRedis.StartAsync(TimeSpan.FromSeconds(60), new StatusListOptions { Enabled = statusList });
         var ct = CancellationToken.None;
         var store = redis.Store;
         var db = redis.Database;
@@ -108,11 +110,14 @@ internal static class GrantMemoryReport
             childrenKeys += (await Task.WhenAll(chunk.Select(g => db.KeyExistsAsync(keys.Children(tag, g.Id))))).Count(e => e);
         }
 
-        var tenantIndex = await MemoryUsageAsync(db, keys.TenantIndex(tag, Tenant));
+        var (tenantIndex, tenantChunks) = await ChunkedIndexUsageAsync(db, keys.TagBase(tag), keys.TenantIndex(tag, Tenant));
         long subjectIndexes = 0;
+        long subjectChunks = 0;
         foreach (var subject in grants.Select(g => g.Subject).Distinct())
         {
-            subjectIndexes += await MemoryUsageAsync(db, keys.SubjectIndex(tag, Tenant, subject));
+            var (usage, chunks) = await ChunkedIndexUsageAsync(db, keys.TagBase(tag), keys.SubjectIndex(tag, Tenant, subject));
+            subjectIndexes += usage;
+            subjectChunks += chunks;
         }
 
         long taskIndexes = 0;
@@ -155,6 +160,7 @@ internal static class GrantMemoryReport
             .AppendLine(CultureInfo.InvariantCulture, $"    of which parents / unrelated grants {parentRecords / (double)(grantCount - derivedCount):F0} B, derived grants {(derivedCount == 0 ? 0 : childRecords / (double)derivedCount):F0} B; children keys: {childrenKeys}")
             .AppendLine(CultureInfo.InvariantCulture, $"  string dictionaries (MEMORY USAGE, amortised): {perDictionary:F1} B ({dictionaries:N0} B in all)")
             .AppendLine(CultureInfo.InvariantCulture, $"  indexes (tenant {tenantIndex / (double)grantCount:F0} + subject {subjectIndexes / (double)grantCount:F0} + task {taskIndexes / (double)grantCount:F0}): {perIndexes:F0} B")
+            .AppendLine(CultureInfo.InvariantCulture, $"    chunks: tenant {tenantChunks:N0}, subjects {subjectChunks:N0} (MEMORY USAGE of the directories and their chunks)")
             .AppendLine(CultureInfo.InvariantCulture, $"  audit stream: {perAudit:F0} B per grant ({auditEntries:N0} entries retained, {perAuditEntry:F0} B each)")
             .AppendLine(CultureInfo.InvariantCulture, $"  status list (MEMORY USAGE, {(statusList ? "on" : "off")}): {perStatusList:F1} B per grant (bits {statusBits:N0} B, free indexes {statusQueue:N0} B in {statusFields:N0} fields, their order {statusOrder:N0} B)")
             .AppendLine(CultureInfo.InvariantCulture, $"  keyspace + expiry dict entries and allocator slack (remainder): {perGrantTotal - perRecord - perDictionary - perIndexes - perAudit - perStatusList:F0} B")
@@ -178,6 +184,19 @@ internal static class GrantMemoryReport
 
     /// <summary>The issuance event the exchange writes with a grant, every field filled (as the store tests write it).</summary>
     private static AuditEvent Issued(GrantRecord grant) => TestGrants.Issued(grant, clientAddress: "10.42.7.19");
+
+    /// <summary>MEMORY USAGE of a chunked index: its directory and every chunk it names; and how many chunks.</summary>
+    private static async Task<(long Usage, long Chunks)> ChunkedIndexUsageAsync(IDatabase db, string tagBase, RedisKey directory)
+    {
+        var chunks = await db.SortedSetRangeByScoreAsync(directory, 0, double.PositiveInfinity);
+        long usage = await MemoryUsageAsync(db, directory);
+        foreach (var batch in chunks.Chunk(256))
+        {
+            usage += (await Task.WhenAll(batch.Select(c => MemoryUsageAsync(db, RedisGrantKeys.IndexChunk(tagBase, directory, c!))))).Sum();
+        }
+
+        return (usage, chunks.Length);
+    }
 
     private static async Task<long> MemoryUsageAsync(IDatabase db, RedisKey key)
         => await db.ExecuteAsync("MEMORY", "USAGE", key.ToString(), "SAMPLES", "0") is { IsNull: false } usage ? (long)usage : 0;

@@ -280,6 +280,64 @@ public abstract partial class GrantStoreContractTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task ListAsync_HundredsOfGrantsRecordedOutOfExpiryOrder_PageInListingOrderAndRevokeOnce()
+    {
+        // Arrange: 400 grants of one subject recorded in a shuffled order, a fifth of them in bursts of five equal
+        // expiries (Redis keeps a tenant's and a subject's index in chunks of at most 120, split as they fill).
+        const string subject = "spiffe://acme.example/ns/agents/sa/busy-agent";
+        var random = new Random(1202);
+        var start = Now().AddMinutes(10);
+        var grants = Enumerable.Range(0, 400)
+            .Select(i => NewGrant(subject: subject, taskId: "task-" + (i % 40)) with
+            {
+                ExpiresAt = start.AddMilliseconds(i % 5 == 0 ? i / 25 * 1000 : random.Next(0, 400_000)),
+            })
+            .ToList();
+        foreach (var batch in grants.OrderBy(_ => random.Next()).Chunk(50))
+        {
+            var results = await Task.WhenAll(batch.Select(g => Store.RecordAsync(g, Issued(g), Ct).AsTask()));
+            Assert.All(results, r => Assert.Equal(RecordGrantResult.Recorded, r));
+        }
+
+        var expected = grants.OrderByDescending(g => g.ExpiresAt).ThenByDescending(g => g.Id, StringComparer.Ordinal).Select(g => g.Id).ToList();
+
+        // Act
+        var bySubject = await ListAllAsync(GrantQuery.ForSubject(Tenant, subject), pageSize: 37);
+        var byTenant = await ListAllAsync(GrantQuery.ForTenant(Tenant), pageSize: 100);
+        var revoked = await Store.RevokeAllAsync(GrantQuery.ForSubject(Tenant, subject), "admin", "busy", Ct);
+
+        // Assert
+        Assert.Equal(expected, bySubject);
+        Assert.Equal(expected, byTenant);
+        Assert.Equal(400, revoked);
+        Assert.Equal(400, (await Store.ReadRevocationsAsync(Tenant, null, 1000, Ct)).Entries.Select(e => e.GrantId).Distinct().Count());
+    }
+
+    [Fact]
+    public async Task ListAsync_CursorOfAnotherSubjectsOrOfAnUnknownGrant_EndsTheListing()
+    {
+        // Arrange
+        var mine = NewGrant(subject: "spiffe://acme.example/a");
+        var theirs = NewGrant(subject: "spiffe://acme.example/b");
+        await Store.RecordAsync(mine, Issued(mine), Ct);
+        await Store.RecordAsync(theirs, Issued(theirs), Ct);
+        var query = GrantQuery.ForSubject(Tenant, "spiffe://acme.example/a");
+
+        // Act
+        var afterTheirs = await Store.ListAsync(query, theirs.Id, 10, Ct);
+        var afterUnknown = await Store.ListAsync(query, GrantId.New(Tenant), 10, Ct);
+        var tenantAfterUnknown = await Store.ListAsync(GrantQuery.ForTenant(Tenant), GrantId.New(Tenant), 10, Ct);
+
+        // Assert: a cursor that is not in the index reads as one that has expired.
+        Assert.Empty(afterTheirs.Grants);
+        Assert.Null(afterTheirs.NextCursor);
+        Assert.Empty(afterUnknown.Grants);
+        Assert.Null(afterUnknown.NextCursor);
+        Assert.Empty(tenantAfterUnknown.Grants);
+        Assert.Null(tenantAfterUnknown.NextCursor);
+    }
+
+    [Fact]
     public async Task ListAsync_ReturnsFullRecordsIncludingRevocation()
     {
         var grant = NewGrant();

@@ -63,12 +63,34 @@ internal sealed class RedisGrantKeys(string prefix)
     /// </summary>
     public static string IndexMember(string grantId) => grantId[(GrantId.RoutingTagLength + 1)..];
 
-    /// <summary><c>{p}{tag}:t:{tenant}</c> — every grant of a tenant.</summary>
+    /// <summary>
+    /// Most members of a chunk of a chunked index (the record script's): 120 members of 34 bytes fill a 4 KiB listpack,
+    /// below the 128 past which Redis (<c>zset-max-listpack-entries</c>) keeps a sorted set as a skiplist.
+    /// </summary>
+    public const int IndexChunkCapacity = 120;
+
+    /// <summary>
+    /// <c>{p}{tag}:t:{tenant}</c> — every grant of a tenant: the directory of a chunked index (<see cref="IndexChunk"/>).
+    /// </summary>
     public RedisKey TenantIndex(string tag, string tenant) => $"{prefix}{{{tag}}}:t:{tenant}";
 
     /// <summary>
-    /// <c>{p}{tag}:s:{len(tenant)}:{tenant}:{subject}</c> — a subject's grants. The tenant's length keeps the
-    /// boundary unambiguous when a tenant name contains a colon.
+    /// A chunk of a chunked index (the tenant's and each subject's), named after its directory: <c>{p}{tag}:t{n}:{tenant}</c>,
+    /// <c>{p}{tag}:s{n}:{len(tenant)}:{tenant}:{subject}</c>. The directory is a sorted set of chunk names (<c>n</c>, a
+    /// counter) scored by the lowest expiry each holds, plus the counter <c>#</c> scored below zero; a chunk is a sorted
+    /// set like a task index, of at most <see cref="IndexChunkCapacity"/> members (unless they all expire in one
+    /// millisecond), so that it stays a listpack. The record and page scripts build these names (keep them in step).
+    /// </summary>
+    public static RedisKey IndexChunk(string tagBase, RedisKey directory, string chunk)
+    {
+        ArgumentNullException.ThrowIfNull(tagBase);
+        var name = directory.ToString();
+        return string.Concat(name.AsSpan(0, tagBase.Length + 1), chunk, name.AsSpan(tagBase.Length + 1));
+    }
+
+    /// <summary>
+    /// <c>{p}{tag}:s:{len(tenant)}:{tenant}:{subject}</c> — a subject's grants: the directory of a chunked index
+    /// (<see cref="IndexChunk"/>). The tenant's length keeps the boundary unambiguous when a tenant name contains a colon.
     /// </summary>
     public RedisKey SubjectIndex(string tag, string tenant, string subject)
         => $"{prefix}{{{tag}}}:s:{tenant.Length.ToString(CultureInfo.InvariantCulture)}:{tenant}:{subject}";

@@ -3,8 +3,8 @@ using StackExchange.Redis;
 namespace Broker.Grants.Redis;
 
 /// <summary>
-/// Listing grants from the tenant, subject and task indexes: sorted sets scored by expiry, read a page at a time
-/// from a cursor (the last grant ID of the previous page) with the <see cref="RedisGrantScripts.Page"/> script.
+/// Listing grants from the tenant, subject and task indexes: sorted sets scored by expiry (the tenant's and a subject's
+/// in chunks), read a page at a time from a cursor (the last grant ID of the previous page) with the <see cref="RedisGrantScripts.Page"/> script.
 /// </summary>
 internal sealed class RedisGrantListing(RedisStoreConnection redis, RedisGrantKeys keys, RedisGrantRecords records, TimeProvider timeProvider)
 {
@@ -21,7 +21,7 @@ internal sealed class RedisGrantListing(RedisStoreConnection redis, RedisGrantKe
         }
 
         // One more than asked tells whether there is a next page.
-        var ids = await PageIdsAsync(tag, keys.Index(query), cursor, pageSize + 1, cancellationToken);
+        var ids = await PageIdsAsync(tag, query, cursor, pageSize + 1, cancellationToken);
         var more = ids.Count > pageSize;
         if (more)
         {
@@ -41,10 +41,19 @@ internal sealed class RedisGrantListing(RedisStoreConnection redis, RedisGrantKe
     /// The IDs of up to <paramref name="count"/> unexpired grants of an index after <paramref name="cursor"/>, in
     /// listing order. Revoked grants stay in their indexes, so a cursor stays valid while grants are revoked.
     /// </summary>
-    public async Task<List<string>> PageIdsAsync(string tag, RedisKey index, string? cursor, int count, CancellationToken cancellationToken)
+    public async Task<List<string>> PageIdsAsync(string tag, GrantQuery query, string? cursor, int count, CancellationToken cancellationToken)
     {
-        RedisValue[] args = [timeProvider.GetUtcNow().ToUnixTimeMilliseconds(), count, cursor is null ? string.Empty : RedisGrantKeys.IndexMember(cursor)];
-        var reply = await redis.EvaluateAsync("ListIndex", RedisGrantScripts.Page, [index], args, cancellationToken);
+        // A task's index is one sorted set; the tenant's and a subject's are chunked (RedisGrantKeys.IndexChunk).
+        var chunked = query.TaskId is null;
+        RedisValue[] args =
+        [
+            timeProvider.GetUtcNow().ToUnixTimeMilliseconds(),
+            count,
+            cursor is null ? string.Empty : RedisGrantKeys.IndexMember(cursor),
+            chunked ? keys.TagBase(tag) : string.Empty,
+            chunked ? keys.Grant(tag, tag + ".").ToString() : string.Empty,
+        ];
+        var reply = await redis.EvaluateAsync("ListIndex", RedisGrantScripts.Page, [keys.Index(query)], args, cancellationToken);
 
         // Members are IDs without the routing tag, which every member of the index shares.
         return [.. ((RedisResult[])reply!).Select(r => string.Concat(tag, ".", (string)r!))];

@@ -74,6 +74,7 @@ internal sealed class RedisGrantRecords(
             remainders.Count,
             .. remainders.Select(r => (RedisValue)string.Join(' ', r)),
             RedisGrantRecordCodec.Consumer(grant),
+            keys.TagBase(tag),
         ];
         // Acknowledged by Redis (and the replicas, when configured) once this returns: the token may then be returned.
         var reply = (RedisResult[])(await groupCommit.RecordAsync(tag, scriptKeys, args, cancellationToken))!;

@@ -50,12 +50,11 @@ internal sealed class RedisGrantRevocations(
         // Batches keep each script short: a script blocks the whole Redis node while it runs. Each grant's
         // revocation is atomic; the bulk is not. Revoked grants stay in the index, so the cursor stays valid.
         var tag = GrantId.RoutingTag(query.Tenant);
-        var index = keys.Index(query);
         var count = 0;
         string? cursor = null;
         while (true)
         {
-            var ids = await listing.PageIdsAsync(tag, index, cursor, BulkBatchSize, cancellationToken);
+            var ids = await listing.PageIdsAsync(tag, query, cursor, BulkBatchSize, cancellationToken);
             if (ids.Count == 0)
             {
                 break;

@@ -63,4 +63,18 @@ internal static partial class RedisGrantScripts
 
         """;
 
+
+    /// <summary>
+    /// The key of chunk <c>name</c> of a chunked index (<see cref="RedisGrantKeys.IndexChunk"/>): the directory's name
+    /// with the chunk's name after its one-letter kind (<c>{p}{tag}:t:acme</c> → <c>{p}{tag}:t7:acme</c>), given the
+    /// tag's key base (<see cref="RedisGrantKeys.TagBase"/>). A directory's kind is followed by a colon and a chunk's by
+    /// digits, so no chunk name is another index's name.
+    /// </summary>
+    private const string ChunkFunctions = """
+        local function chunkOf(directory, base, name)
+          return string.sub(directory, 1, #base + 1) .. name .. string.sub(directory, #base + 2)
+        end
+
+        """;
+
 }
