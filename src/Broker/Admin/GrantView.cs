@@ -3,7 +3,7 @@ using Broker.Grants;
 namespace Broker.Admin;
 
 /// <summary>A grant as the admin API shows it.</summary>
-public sealed record GrantView(
+internal sealed record GrantView(
     string GrantId,
     string Tenant,
     string Subject,
@@ -37,26 +37,26 @@ public sealed record GrantView(
 }
 
 /// <summary>The <c>cnf</c> binding of a grant.</summary>
-public sealed record GrantBindingView(
+internal sealed record GrantBindingView(
     [property: System.Text.Json.Serialization.JsonPropertyName("jkt")] string? Jkt,
     [property: System.Text.Json.Serialization.JsonPropertyName("x5t#S256")] string? X5tS256);
 
 /// <summary>When, by whom and why a grant was revoked.</summary>
-public sealed record RevocationView(DateTimeOffset RevokedAt, string RevokedBy, string Reason);
+internal sealed record RevocationView(DateTimeOffset RevokedAt, string RevokedBy, string Reason);
 
 /// <summary>A page of grants.</summary>
-public sealed record GrantListView(
+internal sealed record GrantListView(
     IReadOnlyList<GrantView> Grants,
     [property: System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.Never)] string? NextCursor);
 
 /// <summary>The outcome of revoking one grant.</summary>
-public sealed record RevokeView(string GrantId, string Result, DateTimeOffset? RevokedAt);
+internal sealed record RevokeView(string GrantId, string Result, DateTimeOffset? RevokedAt);
 
 /// <summary>The body of a single revocation.</summary>
-public sealed record RevokeRequest(string? Reason);
+internal sealed record RevokeRequest(string? Reason);
 
 /// <summary>The body of a bulk revocation.</summary>
-public sealed record BulkRevokeRequest(string? Tenant, string? Subject, string? TaskId, string? Reason)
+internal sealed record BulkRevokeRequest(string? Tenant, string? Subject, string? TaskId, string? Reason)
 {
     /// <summary>The owner's filter: only its grants shared with this consuming tenant.</summary>
     public string? ConsumerTenant { get; init; }
@@ -66,7 +66,7 @@ public sealed record BulkRevokeRequest(string? Tenant, string? Subject, string? 
 }
 
 /// <summary>The outcome of a bulk revocation.</summary>
-public sealed record BulkRevokeView(int Revoked);
+internal sealed record BulkRevokeView(int Revoked);
 
 /// <summary>A page of audit events.</summary>
-public sealed record AuditListView(IReadOnlyList<Audit.AuditEvent> Events);
+internal sealed record AuditListView(IReadOnlyList<Audit.AuditEvent> Events);
