@@ -24,7 +24,7 @@ public abstract class GovernanceFixture : IAsyncLifetime
 
     public ExchangeFixture Exchange => _exchange;
 
-    public IGrantStore Store => _exchange.Host.Services.GetRequiredService<IGrantStore>();
+    internal IGrantStore Store => _exchange.Host.Services.GetRequiredService<IGrantStore>();
 
     /// <summary>Extra broker settings (the Redis store).</summary>
     protected virtual void Configure(Dictionary<string, string?> settings)

@@ -28,7 +28,7 @@ public abstract class SharingFixture : IAsyncLifetime
 
     public ExchangeFixture Exchange => _exchange;
 
-    public IGrantStore Store => _exchange.Host.Services.GetRequiredService<IGrantStore>();
+    internal IGrantStore Store => _exchange.Host.Services.GetRequiredService<IGrantStore>();
 
     /// <summary>Writes the grant counts the access review reads now, rather than at the next flush interval.</summary>
     public Task FlushUsageAsync(CancellationToken cancellationToken) =>
