@@ -52,7 +52,7 @@ internal sealed record IntrospectionResponse
     public IReadOnlyList<string>? ActorChain { get; init; }
 
     [JsonPropertyName("cnf")]
-    public Admin.GrantBindingView? Cnf { get; init; }
+    public Contracts.Admin.GrantBindingView? Cnf { get; init; }
 
     public static IntrospectionResponse Inactive { get; } = new() { Active = false };
 }
