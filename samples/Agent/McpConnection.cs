@@ -151,16 +151,16 @@ internal abstract record CallOutcome
     {
     }
 
-    public sealed record Succeeded(string Text) : CallOutcome;
+    internal sealed record Succeeded(string Text) : CallOutcome;
 
     /// <summary>The tool ran and reported an error (<c>isError</c>).</summary>
-    public sealed record ToolFailed(string Text) : CallOutcome;
+    internal sealed record ToolFailed(string Text) : CallOutcome;
 
     /// <summary>The MCP server refused the token (401) or the operation (403), with its challenge.</summary>
-    public sealed record Refused(Challenge Challenge) : CallOutcome;
+    internal sealed record Refused(Challenge Challenge) : CallOutcome;
 
     /// <summary>Unreachable, a protocol error, no answer in time.</summary>
-    public sealed record Failed(string Reason) : CallOutcome;
+    internal sealed record Failed(string Reason) : CallOutcome;
 }
 
 /// <summary>

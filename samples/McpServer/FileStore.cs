@@ -5,7 +5,7 @@ using System.Collections.Concurrent;
 namespace McpServer;
 
 /// <summary>An in-memory set of files, seeded with two, so the sample needs no disk.</summary>
-public sealed class FileStore
+internal sealed class FileStore
 {
     private readonly ConcurrentDictionary<string, (string Content, string WrittenBy)> _files = new(StringComparer.Ordinal)
     {

@@ -12,7 +12,7 @@ namespace McpServer;
 /// samples/dev/policy/dev.yaml.
 /// </summary>
 [McpServerToolType]
-public sealed class FileTools
+internal sealed class FileTools
 {
     [McpServerTool(Name = "list_files", ReadOnly = true), Description("Lists the files.")]
     [RequiresCapability("files.read")]

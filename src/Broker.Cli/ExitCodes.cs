@@ -1,7 +1,7 @@
 namespace Broker.Cli;
 
 /// <summary>The exit codes of <c>brokerctl</c>, as documented in docs/admin.md.</summary>
-public static class ExitCodes
+internal static class ExitCodes
 {
     /// <summary>The command did what was asked.</summary>
     public const int Success = 0;

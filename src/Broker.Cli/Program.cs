@@ -4,7 +4,7 @@ using System.CommandLine.Parsing;
 namespace Broker.Cli;
 
 /// <summary>The <c>brokerctl</c> entry point.</summary>
-public static class Program
+internal static class Program
 {
     /// <summary>Runs <c>brokerctl</c> with the process's console, environment and Ctrl+C handling.</summary>
     public static Task<int> Main(string[] args) =>

@@ -33,10 +33,7 @@ public static class BrokerRevocationFeedExtensions
 
         // A long-lived stream: no overall timeout (silence is bounded by FreshnessWindow instead), no redirects (the
         // credential goes to the broker's origin only), no cookies.
-        services.AddHttpClient(RevocationFeedClient.HttpClientName, client => client.Timeout = Timeout.InfiniteTimeSpan)
-            .ConfigurePrimaryHttpMessageHandler(() => new SocketsHttpHandler { AllowAutoRedirect = false, UseCookies = false });
-        services.AddSingleton<RevocationFeedClient>();
-        services.AddHostedService(sp => sp.GetRequiredService<RevocationFeedClient>());
+        BrokerEndpointClient.Register<RevocationFeedClient>(services, RevocationFeedClient.HttpClientName, client => client.Timeout = Timeout.InfiniteTimeSpan);
         return services;
     }
 

@@ -47,10 +47,7 @@ public static class BrokerStatusListExtensions
         }
 
         // The broker's origin only (the URL comes from its metadata): no redirects, no cookies, and no credential.
-        services.AddHttpClient(StatusListClient.HttpClientName)
-            .ConfigurePrimaryHttpMessageHandler(() => new SocketsHttpHandler { AllowAutoRedirect = false, UseCookies = false });
-        services.AddSingleton<StatusListClient>();
-        services.AddHostedService(sp => sp.GetRequiredService<StatusListClient>());
+        BrokerEndpointClient.Register<StatusListClient>(services, StatusListClient.HttpClientName);
         return services;
     }
 

@@ -50,6 +50,3 @@ catch (Exception ex) when (ex is IOException or InvalidOperationException or Cry
 await app.WaitForShutdownAsync();
 await app.DisposeAsync();
 return 0;
-
-/// <summary>The entry point, visible to the test host.</summary>
-public partial class Program;

@@ -6,6 +6,7 @@ using System.Text;
 using System.Text.Json;
 using System.Text.Json.Serialization.Metadata;
 using Broker.Cli.Output;
+using Broker.Contracts.Admin;
 
 namespace Broker.Cli.Api;
 
@@ -44,38 +45,38 @@ internal sealed partial class AdminApiClient : IDisposable
     }
 
     // GET /admin/v1/grants/{grant_id}
-    public Task<ApiResult<Grant>> GetGrantAsync(string grantId, CancellationToken cancellationToken) =>
-        SendAsync(new HttpRequestMessage(HttpMethod.Get, $"grants/{Uri.EscapeDataString(grantId)}"), AdminJsonContext.Default.Grant, cancellationToken);
+    public Task<ApiResult<GrantView>> GetGrantAsync(string grantId, CancellationToken cancellationToken) =>
+        SendAsync(new HttpRequestMessage(HttpMethod.Get, $"grants/{Uri.EscapeDataString(grantId)}"), AdminApiJsonContext.Default.GrantView, cancellationToken);
 
     // GET /admin/v1/grants?tenant=…[&subject=…|&task_id=…][&consumer_tenant=…|&shared_by=…][&limit=…][&cursor=…]
-    public Task<ApiResult<GrantPage>> ListGrantsAsync(string tenant, string? subject, string? taskId, int? limit, string? cursor, CancellationToken cancellationToken, string? consumerTenant = null, string? sharedBy = null)
+    public Task<ApiResult<GrantListView>> ListGrantsAsync(string tenant, string? subject, string? taskId, int? limit, string? cursor, CancellationToken cancellationToken, string? consumerTenant = null, string? sharedBy = null)
     {
         var query = Query(
             ("tenant", tenant), ("subject", subject), ("task_id", taskId), ("consumer_tenant", consumerTenant), ("shared_by", sharedBy),
             ("limit", limit?.ToString(CultureInfo.InvariantCulture)), ("cursor", cursor));
-        return SendAsync(new HttpRequestMessage(HttpMethod.Get, "grants" + query), AdminJsonContext.Default.GrantPage, cancellationToken);
+        return SendAsync(new HttpRequestMessage(HttpMethod.Get, "grants" + query), AdminApiJsonContext.Default.GrantListView, cancellationToken);
     }
 
     // POST /admin/v1/grants/{grant_id}/revoke
-    public Task<ApiResult<RevokeResult>> RevokeAsync(string grantId, string reason, CancellationToken cancellationToken) =>
+    public Task<ApiResult<RevokeView>> RevokeAsync(string grantId, string reason, CancellationToken cancellationToken) =>
         SendAsync(
             new HttpRequestMessage(HttpMethod.Post, $"grants/{Uri.EscapeDataString(grantId)}/revoke")
             {
-                Content = JsonContent.Create(new RevokeRequest(reason), AdminJsonContext.Default.RevokeRequest),
+                Content = JsonContent.Create(new RevokeRequest(reason), AdminApiJsonContext.Default.RevokeRequest),
             },
-            AdminJsonContext.Default.RevokeResult,
+            AdminApiJsonContext.Default.RevokeView,
             cancellationToken);
 
     // POST /admin/v1/grants/revoke
-    public Task<ApiResult<BulkRevokeResult>> RevokeManyAsync(string tenant, string? subject, string? taskId, string reason, CancellationToken cancellationToken, string? consumerTenant = null, string? sharedBy = null) =>
+    public Task<ApiResult<BulkRevokeView>> RevokeManyAsync(string tenant, string? subject, string? taskId, string reason, CancellationToken cancellationToken, string? consumerTenant = null, string? sharedBy = null) =>
         SendAsync(
             new HttpRequestMessage(HttpMethod.Post, "grants/revoke")
             {
                 Content = JsonContent.Create(
                     new BulkRevokeRequest(tenant, subject, taskId, reason) { ConsumerTenant = consumerTenant, SharedBy = sharedBy },
-                    AdminJsonContext.Default.BulkRevokeRequest),
+                    AdminApiJsonContext.Default.BulkRevokeRequest),
             },
-            AdminJsonContext.Default.BulkRevokeResult,
+            AdminApiJsonContext.Default.BulkRevokeView,
             cancellationToken);
 
     // GET /admin/v1/audit[?tenant=…][&limit=…]
@@ -86,16 +87,16 @@ internal sealed partial class AdminApiClient : IDisposable
     }
 
     // GET /admin/v1/keys
-    public Task<ApiResult<KeyList>> ListKeysAsync(CancellationToken cancellationToken) =>
-        SendAsync(new HttpRequestMessage(HttpMethod.Get, "keys"), AdminJsonContext.Default.KeyList, cancellationToken);
+    public Task<ApiResult<KeyListView>> ListKeysAsync(CancellationToken cancellationToken) =>
+        SendAsync(new HttpRequestMessage(HttpMethod.Get, "keys"), AdminApiJsonContext.Default.KeyListView, cancellationToken);
 
     // POST /admin/v1/keys/rotate
-    public Task<ApiResult<KeyRotation>> RotateKeyAsync(CancellationToken cancellationToken) =>
-        SendAsync(new HttpRequestMessage(HttpMethod.Post, "keys/rotate"), AdminJsonContext.Default.KeyRotation, cancellationToken);
+    public Task<ApiResult<KeyRotationView>> RotateKeyAsync(CancellationToken cancellationToken) =>
+        SendAsync(new HttpRequestMessage(HttpMethod.Post, "keys/rotate"), AdminApiJsonContext.Default.KeyRotationView, cancellationToken);
 
     // POST /admin/v1/keys/{kid}/retire
-    public Task<ApiResult<KeyRetirement>> RetireKeyAsync(string kid, CancellationToken cancellationToken) =>
-        SendAsync(new HttpRequestMessage(HttpMethod.Post, $"keys/{Uri.EscapeDataString(kid)}/retire"), AdminJsonContext.Default.KeyRetirement, cancellationToken);
+    public Task<ApiResult<KeyRetirementView>> RetireKeyAsync(string kid, CancellationToken cancellationToken) =>
+        SendAsync(new HttpRequestMessage(HttpMethod.Post, $"keys/{Uri.EscapeDataString(kid)}/retire"), AdminApiJsonContext.Default.KeyRetirementView, cancellationToken);
 
     public void Dispose() => _http.Dispose();
 

@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Text;
 using System.Text.Json;
 using Broker.Cli.Api;
+using Broker.Contracts.Admin;
 using Broker.Cli.Output;
 
 namespace Broker.Cli.Commands;
@@ -74,19 +75,19 @@ internal static class GrantsListCommand
         }
 
         var json = parseResult.GetValue(globals.Json);
-        var grants = new List<Grant>();
+        var grants = new List<GrantView>();
         var bodies = new List<string>();
         var cursors = new HashSet<string>(StringComparer.Ordinal);
         string? cursor = null;
         do
         {
             var result = await client.ListGrantsAsync(query.Tenant, query.Subject, query.TaskId, query.Limit, cursor, cancellationToken, query.ConsumerTenant, query.SharedBy);
-            if (result is ApiResult<GrantPage>.Failed failed)
+            if (result is ApiResult<GrantListView>.Failed failed)
             {
                 return environment.Fail(failed.Failure);
             }
 
-            var (page, body) = (ApiResult<GrantPage>.Ok)result;
+            var (page, body) = (ApiResult<GrantListView>.Ok)result;
             grants.AddRange(page.Grants);
             bodies.Add(body);
             cursor = page.NextCursor;

@@ -1,5 +1,6 @@
 using System.CommandLine;
 using Broker.Cli.Api;
+using Broker.Contracts.Admin;
 using Broker.Cli.Output;
 
 namespace Broker.Cli.Commands;
@@ -56,12 +57,12 @@ internal static class GrantsRevokeCommand
     private static async Task<int> RevokeOneAsync(AdminApiClient client, CliEnvironment environment, bool json, string grantId, string reason, CancellationToken cancellationToken)
     {
         var result = await client.RevokeAsync(grantId, reason, cancellationToken);
-        if (result is ApiResult<RevokeResult>.Failed failed)
+        if (result is ApiResult<RevokeView>.Failed failed)
         {
             return environment.Fail(failed.Failure);
         }
 
-        var (revoked, body) = (ApiResult<RevokeResult>.Ok)result;
+        var (revoked, body) = (ApiResult<RevokeView>.Ok)result;
         var id = Text.Printable(revoked.GrantId);
         var at = Text.Timestamp(revoked.RevokedAt);
         environment.Out.WriteLine(
@@ -74,12 +75,12 @@ internal static class GrantsRevokeCommand
     private static async Task<int> RevokeManyAsync(AdminApiClient client, CliEnvironment environment, bool json, Request request, CancellationToken cancellationToken)
     {
         var result = await client.RevokeManyAsync(request.Tenant!, request.Subject, request.TaskId, request.Reason, cancellationToken, request.ConsumerTenant, request.SharedBy);
-        if (result is ApiResult<BulkRevokeResult>.Failed failed)
+        if (result is ApiResult<BulkRevokeView>.Failed failed)
         {
             return environment.Fail(failed.Failure);
         }
 
-        var (revoked, body) = (ApiResult<BulkRevokeResult>.Ok)result;
+        var (revoked, body) = (ApiResult<BulkRevokeView>.Ok)result;
         var scope = request.Subject is not null ? $"subject {Text.Printable(request.Subject)}"
             : request.TaskId is not null ? $"task {Text.Printable(request.TaskId)}"
             : request.ConsumerTenant is not null ? $"consuming tenant {Text.Printable(request.ConsumerTenant)}"

@@ -1,5 +1,7 @@
+using System.Text.Json;
 using System.CommandLine;
 using Broker.Cli.Api;
+using Broker.Contracts.Admin;
 using Broker.Cli.Output;
 
 namespace Broker.Cli.Commands;
@@ -29,12 +31,12 @@ internal static class GrantsShowCommand
         }
 
         var result = await client.GetGrantAsync(grantId, cancellationToken);
-        if (result is ApiResult<Grant>.Failed failed)
+        if (result is ApiResult<GrantView>.Failed failed)
         {
             return environment.Fail(failed.Failure);
         }
 
-        var (grant, body) = (ApiResult<Grant>.Ok)result;
+        var (grant, body) = (ApiResult<GrantView>.Ok)result;
         if (parseResult.GetValue(globals.Json))
         {
             environment.Out.WriteLine(body.Trim());
@@ -58,7 +60,7 @@ internal static class GrantsShowCommand
             ("expires_at", Text.Timestamp(grant.ExpiresAt)),
             ("policy_version", Text.Printable(grant.PolicyVersion)),
             ("parent_grant_id", Text.Printable(grant.ParentGrantId)),
-            ("binding", grant.Binding is { ValueKind: not System.Text.Json.JsonValueKind.Null } binding ? Text.Printable(binding.GetRawText()) : Text.None),
+            ("binding", grant.Binding is { } binding ? Text.Printable(JsonSerializer.Serialize(binding, AdminApiJsonContext.Default.GrantBindingView)) : Text.None),
             ("status", Text.Printable(grant.Status)),
         ];
         if (grant.Revocation is { } revocation)

@@ -1,5 +1,6 @@
 using System.CommandLine;
 using Broker.Cli.Api;
+using Broker.Contracts.Admin;
 using Broker.Cli.Output;
 
 namespace Broker.Cli.Commands;
@@ -36,12 +37,12 @@ internal static class KeysCommands
             }
 
             var result = await client.ListKeysAsync(cancellationToken);
-            if (result is ApiResult<KeyList>.Failed failed)
+            if (result is ApiResult<KeyListView>.Failed failed)
             {
                 return environment.Fail(failed.Failure);
             }
 
-            var (ring, body) = (ApiResult<KeyList>.Ok)result;
+            var (ring, body) = (ApiResult<KeyListView>.Ok)result;
             if (parseResult.GetValue(globals.Json))
             {
                 environment.Out.WriteLine(body.Trim());
@@ -70,12 +71,12 @@ internal static class KeysCommands
             }
 
             var result = await client.RotateKeyAsync(cancellationToken);
-            if (result is ApiResult<KeyRotation>.Failed failed)
+            if (result is ApiResult<KeyRotationView>.Failed failed)
             {
                 return environment.Fail(failed.Failure);
             }
 
-            var (rotation, body) = (ApiResult<KeyRotation>.Ok)result;
+            var (rotation, body) = (ApiResult<KeyRotationView>.Ok)result;
             environment.Out.WriteLine(parseResult.GetValue(globals.Json)
                 ? body.Trim()
                 : $"Key {Text.Printable(rotation.Kid)} signs from {Text.Timestamp(rotation.ActivatesAt)}" +
@@ -104,12 +105,12 @@ internal static class KeysCommands
             }
 
             var result = await client.RetireKeyAsync(value, cancellationToken);
-            if (result is ApiResult<KeyRetirement>.Failed failed)
+            if (result is ApiResult<KeyRetirementView>.Failed failed)
             {
                 return environment.Fail(failed.Failure);
             }
 
-            var (retired, body) = (ApiResult<KeyRetirement>.Ok)result;
+            var (retired, body) = (ApiResult<KeyRetirementView>.Ok)result;
             environment.Out.WriteLine(
                 parseResult.GetValue(globals.Json) ? body.Trim()
                 : retired.Result == "already_retired" ? $"Key {Text.Printable(retired.Kid)} was already retired; it stays published until {Text.Timestamp(retired.RemoveAt)}."

@@ -4,7 +4,6 @@ using System.Net.Http.Headers;
 using System.Text.Json;
 using Broker.Validation.Internal;
 using Microsoft.AspNetCore.Authentication.JwtBearer;
-using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
@@ -17,20 +16,19 @@ namespace Broker.Validation.Revocation;
 /// reports every event and heartbeat as freshness (<see cref="RevokedGrantSet.MarkCurrent"/>), and reconnects with
 /// backoff and jitter, resuming with <c>Last-Event-ID</c>.
 /// </summary>
-internal sealed class RevocationFeedClient : BackgroundService
+internal sealed class RevocationFeedClient : BrokerEndpointClient
 {
     public const string HttpClientName = "Broker.Validation.RevocationFeed";
 
     private readonly RevocationFeedOptions _options;
     private readonly IOptionsMonitor<BrokerTokenOptions> _brokerOptions;
-    private readonly IOptionsMonitor<JwtBearerOptions> _jwtBearerOptions;
     private readonly RevokedGrantSet _set;
-    private readonly IHttpClientFactory _httpClientFactory;
-    private readonly TimeProvider _timeProvider;
     private readonly ILogger _logger;
     private long _lastHeardTicks = long.MinValue;
     private int _connected;
     private string? _lastEventId;
+    private int _failures;
+    private TimeSpan? _retry;
 
     public RevocationFeedClient(
         IOptions<RevocationFeedOptions> options,
@@ -40,13 +38,11 @@ internal sealed class RevocationFeedClient : BackgroundService
         IHttpClientFactory httpClientFactory,
         TimeProvider timeProvider,
         ILoggerFactory loggerFactory)
+        : base(options.Value.Scheme, jwtBearerOptions, httpClientFactory, HttpClientName, timeProvider)
     {
         _options = options.Value;
         _brokerOptions = brokerOptions;
-        _jwtBearerOptions = jwtBearerOptions;
         _set = set;
-        _httpClientFactory = httpClientFactory;
-        _timeProvider = timeProvider;
         _logger = loggerFactory.CreateLogger("Broker.Validation.RevocationFeed");
     }
 
@@ -67,104 +63,68 @@ internal sealed class RevocationFeedClient : BackgroundService
     public string? LastEventId => Volatile.Read(ref _lastEventId);
 
     /// <summary>Connected and heard from within <see cref="RevocationFeedOptions.FreshnessWindow"/>.</summary>
-    public bool IsFresh => Connected && LastHeard is { } heard && _timeProvider.GetUtcNow() - heard <= _options.FreshnessWindow;
+    public bool IsFresh => Connected && LastHeard is { } heard && TimeProvider.GetUtcNow() - heard <= _options.FreshnessWindow;
 
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    protected override async Task<TimeSpan> RunOnceAsync(CancellationToken stoppingToken)
     {
-        await Task.Yield();
-        var failures = 0;
-        TimeSpan? retry = null;
-        while (!stoppingToken.IsCancellationRequested)
+        Uri? endpoint = null;
+        string reason;
+        int? refusedWith = null;
+        var opened = false;
+        try
         {
-            Uri? endpoint = null;
-            string reason;
-            var opened = false;
-            try
+            // The scheme's own metadata: the feed URL comes from the same document, fetched from the configured broker
+            // only, and must be on the broker's origin (our credential goes there).
+            var (_, advertised) = await DiscoverAsync((m, ct) => m.GetRevocationEventsEndpointAsync(ct), stoppingToken);
+            endpoint = advertised.Uri;
+            if (endpoint is null)
             {
-                (endpoint, var refusal) = await DiscoverAsync(stoppingToken);
-                if (endpoint is null)
-                {
-                    reason = refusal!;
-                }
-                else
-                {
-                    (opened, reason) = await FollowAsync(endpoint, r => retry = r, stoppingToken);
-                }
-            }
-            catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
-            {
-                return;
-            }
-            catch (Exception ex) when (ex is HttpRequestException or IOException or JsonException
-                or BrokerMetadataUnavailableException or OperationCanceledException or InvalidOperationException)
-            {
-                // A stream that opened and then broke counts as opened (the backoff starts over).
-                opened = Connected;
-
-                // Never the exception's message: it could quote a response, and nothing here may echo a credential.
-                reason = ex switch
-                {
-                    SseLimitExceededException or BrokerMetadataUnavailableException => ex.Message,
-                    OperationCanceledException => $"nothing heard for {_options.FreshnessWindow}",
-                    _ => ex.GetType().Name,
-                };
-            }
-            finally
-            {
-                Volatile.Write(ref _connected, 0);
-            }
-
-            // A stream that opened and then ended is the broker rebalancing: wait its retry:. Failures back off
-            // exponentially from there; jitter spreads the reconnections of many servers after a broker restart.
-            failures = opened ? 0 : failures + 1;
-            var delay = Backoff.Next(retry ?? _options.InitialReconnectDelay, failures, _options.MaxReconnectDelay);
-            if (reason.StartsWith("HTTP ", StringComparison.Ordinal) && endpoint is not null)
-            {
-                Log.Refused(_logger, endpoint, int.Parse(reason.AsSpan(5), System.Globalization.CultureInfo.InvariantCulture), delay);
-            }
-            else if (opened)
-            {
-                Log.Disconnected(_logger, endpoint, reason, delay);
+                reason = advertised.Refusal!;
             }
             else
             {
-                Log.Unavailable(_logger, reason, delay);
-            }
-
-            try
-            {
-                await Task.Delay(delay, _timeProvider, stoppingToken);
-            }
-            catch (OperationCanceledException)
-            {
-                return;
+                (opened, reason, refusedWith) = await FollowAsync(endpoint, r => _retry = r, stoppingToken);
             }
         }
-    }
-
-    private async ValueTask<(Uri? Endpoint, string? Refusal)> DiscoverAsync(CancellationToken cancellationToken)
-    {
-        // The scheme's own metadata manager: the feed URL comes from the same document, fetched from the configured
-        // broker only, and must be on the broker's origin (our credential goes there).
-        if (_jwtBearerOptions.Get(_options.Scheme).ConfigurationManager is not BrokerMetadataManager metadata)
+        catch (Exception ex) when (ex is HttpRequestException or IOException or JsonException
+            or BrokerMetadataUnavailableException or OperationCanceledException or InvalidOperationException
+            && !(ex is OperationCanceledException && stoppingToken.IsCancellationRequested))
         {
-            return (null, $"'{_options.Scheme}' is not a broker token scheme (AddBrokerTokens)");
+            // A stream that opened and then broke counts as opened (the backoff starts over).
+            opened = Connected;
+            reason = Describe(ex, $"nothing heard for {_options.FreshnessWindow}");
+        }
+        finally
+        {
+            Volatile.Write(ref _connected, 0);
         }
 
-        // Through GetConfigurationAsync first, so the document's periodic refresh (KeyRefreshInterval) also
-        // picks up a changed or newly advertised endpoint.
-        await metadata.GetConfigurationAsync(cancellationToken);
-        var endpoint = await metadata.GetRevocationEventsEndpointAsync(cancellationToken);
-        return (endpoint.Uri, endpoint.Refusal);
+        // A stream that opened and then ended is the broker rebalancing: wait its retry:. Failures back off
+        // exponentially from there; jitter spreads the reconnections of many servers after a broker restart.
+        _failures = opened ? 0 : _failures + 1;
+        var delay = Backoff.Next(_retry ?? _options.InitialReconnectDelay, _failures, _options.MaxReconnectDelay);
+        if (refusedWith is { } status && endpoint is not null)
+        {
+            Log.Refused(_logger, endpoint, status, delay);
+        }
+        else if (opened)
+        {
+            Log.Disconnected(_logger, endpoint, reason, delay);
+        }
+        else
+        {
+            Log.Unavailable(_logger, reason, delay);
+        }
+
+        return delay;
     }
 
-    /// <summary>One connection, until it ends. Returns whether it opened, and why it ended.</summary>
-    private async Task<(bool Opened, string Reason)> FollowAsync(Uri endpoint, Action<TimeSpan> setRetry, CancellationToken stoppingToken)
+    /// <summary>One connection, until it ends. Returns whether it opened, why it ended, and the status of a refusal.</summary>
+    private async Task<(bool Opened, string Reason, int? RefusedWith)> FollowAsync(Uri endpoint, Action<TimeSpan> setRetry, CancellationToken stoppingToken)
     {
         var credential = _options.Credential!;
         var token = await credential(stoppingToken);
         using var request = new HttpRequestMessage(HttpMethod.Get, endpoint);
-        request.Headers.Accept.Add(new MediaTypeWithQualityHeaderValue("text/event-stream"));
         request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", token);
         request.Headers.CacheControl = new CacheControlHeaderValue { NoCache = true };
         var resumeFrom = LastEventId;
@@ -175,24 +135,20 @@ internal sealed class RevocationFeedClient : BackgroundService
 
         // Silence for longer than the freshness window (connecting included) drops the connection: a half-open TCP
         // connection must not keep this server "connected" while revocations go unheard.
-        using var idle = new CancellationTokenSource(_options.FreshnessWindow, _timeProvider);
+        using var idle = new CancellationTokenSource(_options.FreshnessWindow, TimeProvider);
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken, idle.Token);
-        using var response = await _httpClientFactory.CreateClient(HttpClientName)
-            .SendAsync(request, HttpCompletionOption.ResponseHeadersRead, linked.Token);
-        if (!response.IsSuccessStatusCode)
+        var (answer, refusal) = await GetAsync(request, "text/event-stream", linked.Token);
+        if (answer is null)
         {
-            return (false, $"HTTP {(int)response.StatusCode}");
+            return (false, refusal!.Reason, refusal.Status);
         }
 
-        if (!string.Equals(response.Content.Headers.ContentType?.MediaType, "text/event-stream", StringComparison.OrdinalIgnoreCase))
-        {
-            return (false, "the response is not text/event-stream");
-        }
+        using var response = answer;
 
         await using var body = await response.Content.ReadAsStreamAsync(linked.Token);
         using var reader = new SseReader(body, _options.MaxLineLength, _options.MaxEventLength);
         var skew = _brokerOptions.Get(_options.Scheme).ClockSkew;
-        var openedAt = _timeProvider.GetUtcNow();
+        var openedAt = TimeProvider.GetUtcNow();
         Volatile.Write(ref _connected, 1);
         Log.Connected(_logger, endpoint, resumeFrom);
         if (string.IsNullOrEmpty(resumeFrom) && _options.RefuseTokensIssuedBeforeGap)
@@ -219,7 +175,7 @@ internal sealed class RevocationFeedClient : BackgroundService
                     {
                         // Some grant was revoked and we cannot tell which: treated as a reset from now, rather than
                         // reconnecting to the same unreadable event forever (or skipping it and trusting its grant).
-                        var unknownSince = _timeProvider.GetUtcNow();
+                        var unknownSince = TimeProvider.GetUtcNow();
                         _set.RefuseIssuedBefore(unknownSince, unknownSince + _options.MaxTokenLifetime + skew);
                         Log.BadEvent(_logger, record.Type.Length > 32 ? record.Type[..32] : record.Type);
                     }
@@ -235,7 +191,7 @@ internal sealed class RevocationFeedClient : BackgroundService
             }
 
             // After ready, every event and heartbeat says the set holds every revocation up to now.
-            var now = _timeProvider.GetUtcNow();
+            var now = TimeProvider.GetUtcNow();
             Interlocked.Exchange(ref _lastHeardTicks, now.UtcTicks);
             caughtUp |= record.Kind == SseRecordKind.Event && record.Type == "ready";
             if (caughtUp)
@@ -244,7 +200,7 @@ internal sealed class RevocationFeedClient : BackgroundService
             }
         }
 
-        return (true, "the broker closed the stream");
+        return (true, "the broker closed the stream", null);
     }
 
     /// <summary>False for an event that names a revocation we cannot read.</summary>
@@ -284,7 +240,7 @@ internal sealed class RevocationFeedClient : BackgroundService
                 }
                 else if (!root.TryGetProperty("exp", out exp) || exp.ValueKind == JsonValueKind.Null)
                 {
-                    var from = _timeProvider.GetUtcNow();
+                    var from = TimeProvider.GetUtcNow();
                     if (root.TryGetProperty("revoked_at", out var revokedAt) && revokedAt.TryGetInt64(out var revokedSeconds)
                         && FromUnixSeconds(revokedSeconds) > from)
                     {
@@ -315,7 +271,7 @@ internal sealed class RevocationFeedClient : BackgroundService
                 // Without a readable since, everything issued until now may have been missed.
                 var since = root.ValueKind == JsonValueKind.Object && root.TryGetProperty("since", out var s) && s.TryGetInt64(out var sinceSeconds)
                     ? FromUnixSeconds(sinceSeconds)
-                    : _timeProvider.GetUtcNow();
+                    : TimeProvider.GetUtcNow();
                 var until = since + _options.MaxTokenLifetime + skew;
                 _set.RefuseIssuedBefore(since, until);
                 Log.Reset(_logger, reason.Length > 64 ? reason[..64] : reason, since, until);
@@ -338,7 +294,7 @@ internal sealed class RevocationFeedClient : BackgroundService
 
                 var until = root.TryGetProperty("until", out var u) && u.TryGetInt64(out var untilSeconds)
                     ? FromUnixSeconds(untilSeconds) + skew
-                    : _timeProvider.GetUtcNow() + _options.MaxTokenLifetime + skew;
+                    : TimeProvider.GetUtcNow() + _options.MaxTokenLifetime + skew;
                 if (!_set.WithdrawCapability(name, FromUnixSeconds(atSeconds), until))
                 {
                     Log.SetFull(_logger);

@@ -1,11 +1,9 @@
 // Broker.Validation — resource servers honour broker tokens.
 
-using System.Net.Http.Headers;
 using System.Text;
 using System.Text.Json;
 using Broker.Validation.Internal;
 using Microsoft.AspNetCore.Authentication.JwtBearer;
-using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
@@ -20,18 +18,16 @@ namespace Broker.Validation.Revocation;
 /// <see cref="StatusListOptions.MaxPollInterval"/>), and with backoff and jitter after a failure. Only that URL is
 /// ever fetched: the <c>uri</c> of a token is compared with it, never followed.
 /// </summary>
-internal sealed class StatusListClient : BackgroundService
+internal sealed class StatusListClient : BrokerEndpointClient
 {
     public const string HttpClientName = "Broker.Validation.StatusList";
 
     private readonly StatusListOptions _options;
     private readonly IOptionsMonitor<BrokerTokenOptions> _brokerOptions;
-    private readonly IOptionsMonitor<JwtBearerOptions> _jwtBearerOptions;
     private readonly StatusListRevocationCheck _check;
-    private readonly IHttpClientFactory _httpClientFactory;
-    private readonly TimeProvider _timeProvider;
     private readonly ILogger _logger;
     private string? _lastFailure;
+    private int _failures;
 
     public StatusListClient(
         IOptions<StatusListOptions> options,
@@ -41,13 +37,11 @@ internal sealed class StatusListClient : BackgroundService
         IHttpClientFactory httpClientFactory,
         TimeProvider timeProvider,
         ILoggerFactory loggerFactory)
+        : base(options.Value.Scheme, jwtBearerOptions, httpClientFactory, HttpClientName, timeProvider)
     {
         _options = options.Value;
         _brokerOptions = brokerOptions;
-        _jwtBearerOptions = jwtBearerOptions;
         _check = check;
-        _httpClientFactory = httpClientFactory;
-        _timeProvider = timeProvider;
         _logger = loggerFactory.CreateLogger("Broker.Validation.StatusList");
     }
 
@@ -58,64 +52,42 @@ internal sealed class StatusListClient : BackgroundService
     public string? LastFailure => Volatile.Read(ref _lastFailure);
 
     /// <summary>A list is held, has not expired, and is no older (by <c>iat</c>) than <see cref="StatusListOptions.MaxAge"/>.</summary>
-    public bool IsFresh => _check.CurrentAsOf is { } asOf && _timeProvider.GetUtcNow() - asOf <= _options.MaxAge;
+    public bool IsFresh => _check.CurrentAsOf is { } asOf && TimeProvider.GetUtcNow() - asOf <= _options.MaxAge;
 
     /// <summary>The most characters of a list token accepted: twice the uncompressed list, plus room for the rest.</summary>
     private int MaxTokenLength => (int)Math.Min(int.MaxValue, ((long)_options.Capacity / 8 * 2) + 16 * 1024);
 
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    protected override async Task<TimeSpan> RunOnceAsync(CancellationToken stoppingToken)
     {
-        await Task.Yield();
-        var failures = 0;
-        while (!stoppingToken.IsCancellationRequested)
+        try
         {
-            TimeSpan delay;
-            try
-            {
-                var list = await PollAsync(stoppingToken);
-                _check.Apply(list);
-                Volatile.Write(ref _lastFailure, null);
-                failures = 0;
+            var list = await PollAsync(stoppingToken);
+            _check.Apply(list);
+            Volatile.Write(ref _lastFailure, null);
+            _failures = 0;
 
-                // §13.7: fetch again after ttl from the time of fetching; a little early rather than late (jitter
-                // spreads the polls of many servers).
-                var interval = list.Ttl is { } ttl && ttl < _options.MaxPollInterval ? ttl : _options.MaxPollInterval;
-                delay = interval * (0.8 + (Random.Shared.NextDouble() * 0.2));
-                if (delay < TimeSpan.FromSeconds(1))
-                {
-                    delay = TimeSpan.FromSeconds(1);
-                }
-
-                Log.StatusListFetched(_logger, list.Uri, list.IssuedAt, delay);
-            }
-            catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+            // §13.7: fetch again after ttl from the time of fetching; a little early rather than late (jitter
+            // spreads the polls of many servers).
+            var interval = list.Ttl is { } ttl && ttl < _options.MaxPollInterval ? ttl : _options.MaxPollInterval;
+            var delay = interval * (0.8 + (Random.Shared.NextDouble() * 0.2));
+            if (delay < TimeSpan.FromSeconds(1))
             {
-                return;
-            }
-            catch (Exception ex) when (ex is HttpRequestException or IOException or JsonException or FormatException
-                or BrokerMetadataUnavailableException or StatusListRejectedException or OperationCanceledException)
-            {
-                // Never the exception's message unless it is ours: it could quote a response.
-                var reason = ex switch
-                {
-                    StatusListRejectedException or BrokerMetadataUnavailableException => ex.Message,
-                    OperationCanceledException => "the fetch timed out",
-                    _ => ex.GetType().Name,
-                };
-                Volatile.Write(ref _lastFailure, reason);
-                failures++;
-                delay = Backoff.Next(_options.InitialRetryDelay, failures, _options.MaxRetryDelay);
-                Log.StatusListUnavailable(_logger, reason, delay);
+                delay = TimeSpan.FromSeconds(1);
             }
 
-            try
-            {
-                await Task.Delay(delay, _timeProvider, stoppingToken);
-            }
-            catch (OperationCanceledException)
-            {
-                return;
-            }
+            Log.StatusListFetched(_logger, list.Uri, list.IssuedAt, delay);
+            return delay;
+        }
+        catch (Exception ex) when (ex is HttpRequestException or IOException or JsonException or FormatException
+            or BrokerMetadataUnavailableException or StatusListRejectedException or OperationCanceledException
+            && !(ex is OperationCanceledException && stoppingToken.IsCancellationRequested))
+        {
+            var reason = Describe(ex, "the fetch timed out");
+            Volatile.Write(ref _lastFailure, reason);
+            _failures++;
+            var delay = Backoff.Next(_options.InitialRetryDelay, _failures, _options.MaxRetryDelay);
+            Log.StatusListUnavailable(_logger, reason, delay);
+            return delay;
         }
     }
 
@@ -123,15 +95,8 @@ internal sealed class StatusListClient : BackgroundService
     private async Task<StatusListSnapshot> PollAsync(CancellationToken stoppingToken)
     {
         var broker = _brokerOptions.Get(_options.Scheme);
-        if (_jwtBearerOptions.Get(_options.Scheme).ConfigurationManager is not BrokerMetadataManager metadata)
-        {
-            throw new StatusListRejectedException($"'{_options.Scheme}' is not a broker token scheme (AddBrokerTokens)");
-        }
-
-        // Through GetConfigurationAsync first, so the document's periodic refresh also picks up a moved endpoint.
-        await metadata.GetConfigurationAsync(stoppingToken);
-        var endpoint = await metadata.GetStatusListEndpointAsync(stoppingToken);
-        if (endpoint.Uri is not { } listBase)
+        var (metadata, endpoint) = await DiscoverAsync((m, ct) => m.GetStatusListEndpointAsync(ct), stoppingToken);
+        if (metadata is null || endpoint.Uri is not { } listBase)
         {
             throw new StatusListRejectedException(endpoint.Refusal!);
         }
@@ -154,23 +119,19 @@ internal sealed class StatusListClient : BackgroundService
         }
 
         return await StatusListTokenReader.ReadAsync(
-            jwt, uri, metadata.Issuer, configuration.SigningKeys, broker.ClockSkew, _options.Capacity, _timeProvider.GetUtcNow());
+            jwt, uri, metadata.Issuer, configuration.SigningKeys, broker.ClockSkew, _options.Capacity, TimeProvider.GetUtcNow());
     }
 
     private async Task<string> FetchAsync(Uri uri, CancellationToken cancellationToken)
     {
         using var request = new HttpRequestMessage(HttpMethod.Get, uri);
-        request.Headers.Accept.Add(new MediaTypeWithQualityHeaderValue(StatusListTokenReader.MediaType));
-        using var response = await _httpClientFactory.CreateClient(HttpClientName).SendAsync(request, HttpCompletionOption.ResponseHeadersRead, cancellationToken);
-        if (!response.IsSuccessStatusCode)
+        var (answer, refusal) = await GetAsync(request, StatusListTokenReader.MediaType, cancellationToken);
+        if (answer is null)
         {
-            throw new StatusListRejectedException($"GET {uri} answered HTTP {(int)response.StatusCode}");
+            throw new StatusListRejectedException(refusal!.Status is { } status ? $"GET {uri} answered HTTP {status}" : refusal.Reason);
         }
 
-        if (!string.Equals(response.Content.Headers.ContentType?.MediaType, StatusListTokenReader.MediaType, StringComparison.OrdinalIgnoreCase))
-        {
-            throw new StatusListRejectedException("the response is not application/statuslist+jwt");
-        }
+        using var response = answer;
 
         // Bounded before it is read whole: a list token is at most about twice the uncompressed list.
         var max = MaxTokenLength;

@@ -3,6 +3,7 @@ using Broker.Audit;
 using Broker.Authentication;
 using Broker.Grants;
 using Broker.Policy;
+using Broker.Contracts.Admin;
 
 namespace Broker.Admin;
 
@@ -17,7 +18,7 @@ internal sealed class BulkRevokeEndpoint(AdminGate gate, IGrantStore store)
 
     public async Task<IResult> HandleAsync(HttpContext context, CancellationToken cancellationToken)
     {
-        var body = await AdminJson.ReadAsync(context, AdminJsonContext.Default.BulkRevokeRequest, cancellationToken);
+        var body = await AdminJson.ReadAsync(context, AdminApiJsonContext.Default.BulkRevokeRequest, cancellationToken);
         if (body is null || string.IsNullOrEmpty(body.Tenant) || !AdminInput.IsValidReason(body.Reason)
             || (body.Subject is not null && body.TaskId is not null)
             || body.Subject is { Length: 0 or > 2048 }
@@ -39,6 +40,6 @@ internal sealed class BulkRevokeEndpoint(AdminGate gate, IGrantStore store)
             : body.ConsumerTenant is { } consumer ? await SharedGrants.RevokeAllAsync(store, new GrantQuery(body.Tenant, body.Subject, body.TaskId), consumer, admin.QualifiedId, body.Reason!, cancellationToken)
             : await store.RevokeAllAsync(new GrantQuery(body.Tenant, body.Subject, body.TaskId), admin.QualifiedId, body.Reason!, cancellationToken);
         await gate.AuditAsync(context, Action, admin.QualifiedId, body.Tenant, AuditOutcome.Allowed, $"{count} revoked: {body.Reason}");
-        return Results.Json(new BulkRevokeView(count), AdminJsonContext.Default.BulkRevokeView);
+        return Results.Json(new BulkRevokeView(count), AdminApiJsonContext.Default.BulkRevokeView);
     }
 }

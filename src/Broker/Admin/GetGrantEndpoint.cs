@@ -1,6 +1,7 @@
 using Broker.Errors;
 using Broker.Audit;
 using Broker.Grants;
+using Broker.Contracts.Admin;
 
 namespace Broker.Admin;
 
@@ -22,6 +23,6 @@ internal sealed class GetGrantEndpoint(AdminGate gate, IGrantStore store, TimePr
         }
 
         await gate.AuditAsync(context, Action, admin.QualifiedId, grant.Tenant, AuditOutcome.Allowed, null, grant.Id);
-        return Results.Json(GrantView.From(grant, timeProvider.GetUtcNow()), AdminJsonContext.Default.GrantView);
+        return Results.Json(GrantViews.From(grant, timeProvider.GetUtcNow()), AdminApiJsonContext.Default.GrantView);
     }
 }

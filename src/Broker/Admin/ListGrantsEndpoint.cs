@@ -2,6 +2,7 @@ using Broker.Errors;
 using Broker.Audit;
 using Broker.Grants;
 using Broker.Policy;
+using Broker.Contracts.Admin;
 
 namespace Broker.Admin;
 
@@ -37,7 +38,7 @@ internal sealed class ListGrantsEndpoint(AdminGate gate, IGrantStore store, Time
                 : await store.ListAsync(new GrantQuery(tenant, subject, taskId), cursor, limit, cancellationToken);
             await gate.AuditAsync(context, Action, admin.QualifiedId, tenant, AuditOutcome.Allowed, null);
             var now = timeProvider.GetUtcNow();
-            return Results.Json(new GrantListView([.. page.Grants.Select(g => GrantView.From(g, now))], page.NextCursor), AdminJsonContext.Default.GrantListView);
+            return Results.Json(new GrantListView([.. page.Grants.Select(g => GrantViews.From(g, now))], page.NextCursor), AdminApiJsonContext.Default.GrantListView);
         }
         catch (ArgumentException)
         {

@@ -2,6 +2,7 @@ using System.Text.Json;
 using Broker.Audit;
 using Broker.Errors;
 using Broker.Grants;
+using Broker.Contracts.Admin;
 
 namespace Broker.Admin;
 
@@ -13,7 +14,7 @@ internal sealed class RevokeGrantEndpoint(AdminGate gate, IGrantStore store)
     public async Task<IResult> HandleAsync(HttpContext context, string grantId, CancellationToken cancellationToken)
     {
         var admin = AdminGate.Caller(context);
-        var body = await AdminJson.ReadAsync(context, AdminJsonContext.Default.RevokeRequest, cancellationToken);
+        var body = await AdminJson.ReadAsync(context, AdminApiJsonContext.Default.RevokeRequest, cancellationToken);
         if (body is null || !AdminInput.IsValidReason(body.Reason))
         {
             return ErrorWriter.Result(ErrorCatalog.AdminInvalidRevokeBody);
@@ -39,8 +40,8 @@ internal sealed class RevokeGrantEndpoint(AdminGate gate, IGrantStore store)
 
         return result switch
         {
-            Revoked revoked => Results.Json(new RevokeView(grant.Id, "revoked", revoked.Entry.RevokedAt), AdminJsonContext.Default.RevokeView),
-            AlreadyRevoked already => Results.Json(new RevokeView(grant.Id, "already_revoked", already.Revocation.RevokedAt), AdminJsonContext.Default.RevokeView),
+            Revoked revoked => Results.Json(new RevokeView(grant.Id, "revoked", revoked.Entry.RevokedAt), AdminApiJsonContext.Default.RevokeView),
+            AlreadyRevoked already => Results.Json(new RevokeView(grant.Id, "already_revoked", already.Revocation.RevokedAt), AdminApiJsonContext.Default.RevokeView),
             _ => ErrorWriter.Result(ErrorCatalog.AdminNotFound),
         };
     }

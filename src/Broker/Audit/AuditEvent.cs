@@ -6,7 +6,7 @@ namespace Broker.Audit;
 /// One entry of the audit trail. Carries identities and decisions, never a token, key or secret:
 /// the subject token appears only as its SHA-256.
 /// </summary>
-public sealed record AuditEvent
+internal sealed record AuditEvent
 {
     /// <summary>The schema version of this shape (docs/audit.md). A new optional field keeps it; a renamed, removed or retyped one raises it.</summary>
     public const int CurrentSchemaVersion = 1;
@@ -75,7 +75,7 @@ public sealed record AuditEvent
 /// <param name="ToolsRemoved">Tools published before that are not now.</param>
 /// <param name="ToolsChanged">Tools whose capability, title, description or input schema hash changed.</param>
 /// <param name="Withdrawn">Capabilities no longer published on the resource, announced on the revocation feed.</param>
-public sealed record AuditCatalogChange(
+internal sealed record AuditCatalogChange(
     long Version,
     IReadOnlyList<string> ToolsAdded,
     IReadOnlyList<string> ToolsRemoved,
@@ -83,7 +83,7 @@ public sealed record AuditCatalogChange(
     IReadOnlyList<string> Withdrawn);
 
 /// <summary>The outcome of an audited decision.</summary>
-public enum AuditOutcome
+internal enum AuditOutcome
 {
     [JsonStringEnumMemberName("allowed")]
     Allowed = 0,
@@ -93,7 +93,7 @@ public enum AuditOutcome
 }
 
 /// <summary>Stable audit event type names: a contract with whoever reads the trail.</summary>
-public static class AuditEventTypes
+internal static class AuditEventTypes
 {
     public const string TokenExchange = "token.exchange";
     public const string GrantRevoked = "grant.revoked";

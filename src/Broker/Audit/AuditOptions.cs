@@ -1,7 +1,7 @@
 namespace Broker.Audit;
 
 /// <summary>The audit sink for log shippers, bound from <c>Broker:Audit</c>. Off unless <see cref="File"/> is set.</summary>
-public sealed class AuditOptions
+internal sealed class AuditOptions
 {
     /// <summary>
     /// Where to append every audit event as one JSON line (schema in docs/audit.md): a file path, or <c>-</c> for

@@ -9,7 +9,7 @@ namespace Broker.AuthZen;
 /// seconds, <see cref="DecisionCacheSize"/> 10,000. Each decision point's URL, timeout and decision cache lifetime come
 /// from the policy that declares it.
 /// </summary>
-public sealed class AuthZenOptions
+internal sealed class AuthZenOptions
 {
     /// <summary>The configuration section.</summary>
     public const string SectionName = "Broker:AuthZen";

@@ -1,7 +1,7 @@
 namespace Broker.Authentication;
 
 /// <summary>Administration, bound from <c>Broker:Admin</c>.</summary>
-public sealed class AdminOptions
+internal sealed class AdminOptions
 {
     /// <summary>
     /// Admins who act on every tenant, each named with the identity source that must vouch for it (checked at

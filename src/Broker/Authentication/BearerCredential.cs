@@ -11,7 +11,7 @@ internal static class BearerCredential
     public const string Scheme = "Bearer";
 
     /// <summary>What the request carries.</summary>
-    public enum Status
+    internal enum Status
     {
         /// <summary>No Authorization header, or one of another scheme: not ours to judge.</summary>
         None = 0,

@@ -85,12 +85,12 @@ internal abstract record WorkloadAuthenticationResult
     }
 
     /// <summary>The token speaks for <see cref="Principal"/>.</summary>
-    public sealed record Authenticated(WorkloadPrincipal Principal) : WorkloadAuthenticationResult
+    internal sealed record Authenticated(WorkloadPrincipal Principal) : WorkloadAuthenticationResult
     {
         /// <summary>The validated identity with the claims policy conditions read (the catalog matches rules on them).</summary>
         public WorkloadIdentity? Identity { get; init; }
     }
 
     /// <summary>Refused; <see cref="Reason"/> is the catalog entry for the audit trail.</summary>
-    public sealed record Failed(ErrorDescriptor Reason) : WorkloadAuthenticationResult;
+    internal sealed record Failed(ErrorDescriptor Reason) : WorkloadAuthenticationResult;
 }

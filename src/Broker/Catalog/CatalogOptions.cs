@@ -11,7 +11,7 @@ namespace Broker.Catalog;
 /// description is model input). Tool names are at most 128 characters and titles 256, fixed (the MCP tool name
 /// guidance), and the whole body is bounded before it is parsed.
 /// </remarks>
-public sealed class CatalogOptions
+internal sealed class CatalogOptions
 {
     /// <summary>The configuration section.</summary>
     public const string SectionName = "Broker:Catalog";

@@ -17,7 +17,7 @@ namespace Broker.Catalog;
 /// (<see cref="IGrantStore"/>'s streams). Every member completes or throws <see cref="GrantStoreUnavailableException"/>
 /// within the store's timeout; callers fail closed on it.
 /// </remarks>
-public interface ICatalogStore
+internal interface ICatalogStore
 {
     /// <summary>The entry of <paramref name="resource"/> in <paramref name="tenant"/>; null when nothing was ever published there.</summary>
     ValueTask<CatalogEntry?> GetAsync(string tenant, string resource, CancellationToken cancellationToken);
@@ -44,10 +44,10 @@ public interface ICatalogStore
 /// <summary>A resource's place in the catalog.</summary>
 /// <param name="Version">The entry's version: 1 for the first publication, +1 for every publish and unpublish.</param>
 /// <param name="Current">What is published now; null after an unpublish.</param>
-public sealed record CatalogEntry(long Version, Publication? Current);
+internal sealed record CatalogEntry(long Version, Publication? Current);
 
 /// <summary>What one resource of one tenant publishes, at one version.</summary>
-public sealed record Publication
+internal sealed record Publication
 {
     /// <summary>The tenant whose policy declares the resource's capabilities.</summary>
     public required string Tenant { get; init; }
@@ -80,23 +80,23 @@ public sealed record Publication
 /// <param name="Title">Its human-readable title, if any.</param>
 /// <param name="Description">Its description, if any.</param>
 /// <param name="InputSchemaSha256">Lower-case hex SHA-256 of its input schema, so a changed schema shows in the diff.</param>
-public sealed record PublishedTool(string Name, string Capability, string? Title, string? Description, string InputSchemaSha256);
+internal sealed record PublishedTool(string Name, string Capability, string? Title, string? Description, string InputSchemaSha256);
 
 /// <summary>A capability a write withdraws, announced on the revocation feed until <paramref name="KeepUntil"/>.</summary>
 /// <param name="Withdrawal">The capability and resource.</param>
 /// <param name="KeepUntil">When the last token of it issued before now expires (now + its maximum lifetime).</param>
-public sealed record CatalogWithdrawal(CapabilityWithdrawal Withdrawal, DateTimeOffset KeepUntil);
+internal sealed record CatalogWithdrawal(CapabilityWithdrawal Withdrawal, DateTimeOffset KeepUntil);
 
 /// <summary>The outcome of a catalog write: a closed set.</summary>
-public abstract record CatalogWriteResult
+internal abstract record CatalogWriteResult
 {
     private CatalogWriteResult()
     {
     }
 
     /// <summary>Written at <paramref name="Version"/>; the withdrawals' stream entries in <paramref name="Announced"/>.</summary>
-    public sealed record Written(long Version, IReadOnlyList<RevocationEntry> Announced) : CatalogWriteResult;
+    internal sealed record Written(long Version, IReadOnlyList<RevocationEntry> Announced) : CatalogWriteResult;
 
     /// <summary>Nothing written: the entry is at <paramref name="Current"/>, not at the expected version.</summary>
-    public sealed record VersionMismatch(long Current) : CatalogWriteResult;
+    internal sealed record VersionMismatch(long Current) : CatalogWriteResult;
 }

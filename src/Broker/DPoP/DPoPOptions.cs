@@ -12,7 +12,7 @@ namespace Broker.DPoP;
 /// A request that carries no <c>DPoP</c> header gets a bearer token as before, unless policy requires proof of
 /// possession; one that carries a proof gets a token bound to the proof's key, or a refusal.
 /// </remarks>
-public sealed class DPoPOptions
+internal sealed class DPoPOptions
 {
     /// <summary>The configuration section.</summary>
     public const string SectionName = "Broker:DPoP";

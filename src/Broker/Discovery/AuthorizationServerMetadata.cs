@@ -3,7 +3,7 @@ using System.Text.Json.Serialization;
 namespace Broker.Discovery;
 
 /// <summary>RFC 8414 authorization server metadata, plus the broker's task-context parameters.</summary>
-public sealed record AuthorizationServerMetadata
+internal sealed record AuthorizationServerMetadata
 {
     [JsonPropertyName("issuer")]
     public required string Issuer { get; init; }

@@ -6,7 +6,7 @@ namespace Broker.Errors;
 /// Every error the broker returns to a caller, by stable reason code. The only source of
 /// <c>error_description</c> text (see STYLE: never echo exception text or token content).
 /// </summary>
-public static class ErrorCatalog
+internal static class ErrorCatalog
 {
     // :: The HTTP request and its form (RFC 6749 §3.2, §5.2), the same on every OAuth endpoint.
     public static readonly ErrorDescriptor MethodNotAllowed = new("request.method_not_allowed", OAuthErrors.InvalidRequest, "This endpoint accepts POST only.", StatusCodes.Status405MethodNotAllowed);

@@ -9,4 +9,4 @@ namespace Broker.Errors;
 /// <param name="Error">The OAuth <c>error</c> value.</param>
 /// <param name="Description">The safe <c>error_description</c>.</param>
 /// <param name="StatusCode">The HTTP status code of the error response.</param>
-public sealed record ErrorDescriptor(string Reason, string Error, string Description, int StatusCode = StatusCodes.Status400BadRequest);
+internal sealed record ErrorDescriptor(string Reason, string Error, string Description, int StatusCode = StatusCodes.Status400BadRequest);

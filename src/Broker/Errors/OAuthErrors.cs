@@ -1,7 +1,7 @@
 namespace Broker.Errors;
 
 /// <summary>OAuth error codes (RFC 6749 §5.2, RFC 8693 §2.2.2, RFC 8707 §2).</summary>
-public static class OAuthErrors
+internal static class OAuthErrors
 {
     public const string InvalidRequest = "invalid_request";
     public const string InvalidClient = "invalid_client";
@@ -21,7 +21,7 @@ public static class OAuthErrors
 }
 
 /// <summary>The error codes RFC 9449 registers for token endpoint responses (§5, §8, §12.2).</summary>
-public static class DPoPErrors
+internal static class DPoPErrors
 {
     /// <summary>The DPoP proof fails the checks of RFC 9449 §4.3.</summary>
     public const string InvalidProof = Broker.Jose.DPoP.DPoPConstants.InvalidDPoPProof;

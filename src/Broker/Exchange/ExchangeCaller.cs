@@ -9,4 +9,4 @@ namespace Broker.Exchange;
 /// The RFC 7638 thumbprint of the key whose DPoP proof (RFC 9449) came with the request and passed every check; null
 /// for a request without one.
 /// </param>
-public sealed record ExchangeCaller(string? Address, X509Certificate2? ClientCertificate = null, string? DPoPThumbprint = null);
+internal sealed record ExchangeCaller(string? Address, X509Certificate2? ClientCertificate = null, string? DPoPThumbprint = null);

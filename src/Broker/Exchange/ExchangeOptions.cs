@@ -3,7 +3,7 @@ using Broker.Policy;
 namespace Broker.Exchange;
 
 /// <summary>Input limits of the token endpoint, bound from <c>Broker:Exchange</c>.</summary>
-public sealed class ExchangeOptions
+internal sealed class ExchangeOptions
 {
     /// <summary>Largest request body accepted, in bytes. Default 32 KiB: two 8 KiB tokens and the rest.</summary>
     public long MaxRequestBytes { get; set; } = 32 * 1024;

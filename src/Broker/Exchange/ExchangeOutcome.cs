@@ -4,15 +4,15 @@ using Broker.Grants;
 namespace Broker.Exchange;
 
 /// <summary>The result of one exchange: a closed set, mapped to HTTP once in <see cref="TokenEndpoint"/>.</summary>
-public abstract record ExchangeOutcome
+internal abstract record ExchangeOutcome
 {
     private ExchangeOutcome()
     {
     }
 
     /// <summary>A token was minted and its grant recorded.</summary>
-    public sealed record Issued(TokenExchangeResponse Response, GrantRecord Grant) : ExchangeOutcome;
+    internal sealed record Issued(TokenExchangeResponse Response, GrantRecord Grant) : ExchangeOutcome;
 
     /// <summary>Refused; the reason is safe to return. <paramref name="RetryAfter"/> is the delay a 429 names.</summary>
-    public sealed record Rejected(ErrorDescriptor Reason, TimeSpan? RetryAfter = null) : ExchangeOutcome;
+    internal sealed record Rejected(ErrorDescriptor Reason, TimeSpan? RetryAfter = null) : ExchangeOutcome;
 }

@@ -1,7 +1,7 @@
 namespace Broker.Exchange;
 
 /// <summary>Form parameter names and grant types of <c>POST /oauth2/token</c>.</summary>
-public static class ExchangeParameters
+internal static class ExchangeParameters
 {
     public const string GrantType = "grant_type";
     public const string SubjectToken = "subject_token";

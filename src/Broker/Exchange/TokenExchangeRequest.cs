@@ -4,7 +4,7 @@ namespace Broker.Exchange;
 /// A request of <c>/oauth2/token</c> that passed the syntactic checks of its grant type: an RFC 8693 §2.1 token
 /// exchange, or an RFC 7523 §2.1 jwt-bearer grant, whose assertion is its subject token. Both run the same pipeline.
 /// </summary>
-public sealed record TokenExchangeRequest
+internal sealed record TokenExchangeRequest
 {
     /// <summary>
     /// <see cref="ExchangeParameters.TokenExchangeGrantType"/> (the default) or

@@ -6,7 +6,7 @@ namespace Broker.Exchange;
 /// The success body: RFC 8693 §2.2.1 for a token exchange; RFC 6749 §5.1 for a jwt-bearer grant, which has no
 /// <c>issued_token_type</c> (null, and then not written).
 /// </summary>
-public sealed record TokenExchangeResponse(
+internal sealed record TokenExchangeResponse(
     [property: JsonPropertyName("access_token")] string AccessToken,
     [property: JsonPropertyName("issued_token_type")] string? IssuedTokenType,
     [property: JsonPropertyName("token_type")] string TokenType,

@@ -15,7 +15,7 @@ namespace Broker.Grants;
 /// tenant name, not a secret: the token carries its tenant in clear anyway. Unguessability comes only from the
 /// random part.
 /// </remarks>
-public static class GrantId
+internal static class GrantId
 {
     /// <summary>Maximum length of a grant ID accepted from outside (admin API, introspection).</summary>
     public const int MaxLength = 64;

@@ -7,7 +7,7 @@ namespace Broker.Grants;
 /// <param name="Tenant">The tenant.</param>
 /// <param name="Subject">Only the grants of this workload identity, when set.</param>
 /// <param name="TaskId">Only the grants of this task, when set.</param>
-public sealed record GrantQuery(string Tenant, string? Subject = null, string? TaskId = null)
+internal sealed record GrantQuery(string Tenant, string? Subject = null, string? TaskId = null)
 {
     /// <summary>Largest page a store returns from <see cref="IGrantStore.ListAsync"/>.</summary>
     public const int MaxPageSize = 1000;
@@ -42,4 +42,4 @@ public sealed record GrantQuery(string Tenant, string? Subject = null, string? T
 /// </summary>
 /// <param name="Grants">The grants on this page.</param>
 /// <param name="NextCursor">Pass to the next call to continue after the last grant of this page; null at the end.</param>
-public sealed record GrantPage(IReadOnlyList<GrantRecord> Grants, string? NextCursor);
+internal sealed record GrantPage(IReadOnlyList<GrantRecord> Grants, string? NextCursor);

@@ -4,7 +4,7 @@ namespace Broker.Grants;
 /// One minted capability token, as recorded before the token leaves the broker.
 /// The grant ID is the token's <c>jti</c>.
 /// </summary>
-public sealed record GrantRecord
+internal sealed record GrantRecord
 {
     /// <summary>The grant ID, equal to the token's <c>jti</c>.</summary>
     public required string Id { get; init; }
@@ -75,7 +75,7 @@ public sealed record GrantRecord
 }
 
 /// <summary>The state of a grant.</summary>
-public enum GrantStatus
+internal enum GrantStatus
 {
     /// <summary>The token may be honoured until it expires.</summary>
     Active = 0,
@@ -87,7 +87,7 @@ public enum GrantStatus
 /// <summary>A <c>cnf</c> confirmation: exactly one of the members is set.</summary>
 /// <param name="JwkThumbprint">RFC 9449 <c>jkt</c>: the RFC 7638 thumbprint of the DPoP key.</param>
 /// <param name="X509Thumbprint">RFC 8705 <c>x5t#S256</c>: the SHA-256 thumbprint of the client certificate.</param>
-public sealed record GrantBinding(string? JwkThumbprint, string? X509Thumbprint);
+internal sealed record GrantBinding(string? JwkThumbprint, string? X509Thumbprint);
 
 /// <summary>Who revoked a grant, when and why.</summary>
-public sealed record GrantRevocation(DateTimeOffset RevokedAt, string RevokedBy, string Reason);
+internal sealed record GrantRevocation(DateTimeOffset RevokedAt, string RevokedBy, string Reason);

@@ -1,7 +1,7 @@
 namespace Broker.Grants;
 
 /// <summary>What the store knows about a grant ID right now (status list, introspection, verifiers).</summary>
-public enum GrantState
+internal enum GrantState
 {
     /// <summary>Never recorded, malformed, or expired long enough ago that the record is gone.</summary>
     Unknown = 0,

@@ -3,7 +3,7 @@ namespace Broker.Grants;
 /// <summary>
 /// The grant store could not confirm an operation (unreachable, timed out). The caller fails closed.
 /// </summary>
-public sealed class GrantStoreUnavailableException : Exception
+internal sealed class GrantStoreUnavailableException : Exception
 {
     public GrantStoreUnavailableException()
         : base("The grant store is unavailable.")

@@ -7,7 +7,7 @@ namespace Broker.Grants;
 /// <see cref="RevocationStreamRetention"/> 24 hours, <see cref="RevocationStreamMaxLength"/> 100,000,
 /// <see cref="AuditRetention"/> 7 days, <see cref="AuditMaxLength"/> 100,000, <see cref="GlobalAuditMaxLength"/> 100,000.
 /// </summary>
-public sealed class GrantsOptions
+internal sealed class GrantsOptions
 {
     /// <summary>The configuration section.</summary>
     public const string SectionName = "Broker:Grants";

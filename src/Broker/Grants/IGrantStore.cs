@@ -11,7 +11,7 @@ namespace Broker.Grants;
 /// configured timeout; callers fail closed on it. Malformed grant IDs are treated as unknown, never as errors,
 /// because they arrive from outside (admin API, introspection).
 /// </remarks>
-public interface IGrantStore
+internal interface IGrantStore
 {
     /// <summary>
     /// Records a grant together with the audit event that describes its issuance, as one step: either both are

@@ -1,7 +1,7 @@
 namespace Broker.Grants;
 
 /// <summary>The outcome of <see cref="IGrantStore.RecordAsync"/> when the store answered.</summary>
-public enum RecordGrantResult
+internal enum RecordGrantResult
 {
     /// <summary>The grant and its issuance audit event are recorded: the token may be returned.</summary>
     Recorded = 0,
@@ -39,4 +39,4 @@ public enum RecordGrantResult
 /// <param name="StatusIndex">
 /// When recorded with the status list on: the grant's index in its tenant's list, for the token's <c>status</c> claim.
 /// </param>
-public readonly record struct RecordGrantOutcome(RecordGrantResult Result, int? StatusIndex);
+internal readonly record struct RecordGrantOutcome(RecordGrantResult Result, int? StatusIndex);

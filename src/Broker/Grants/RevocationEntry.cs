@@ -11,7 +11,7 @@ namespace Broker.Grants;
 /// <param name="GrantId">The revoked grant; empty for a withdrawal.</param>
 /// <param name="Tenant">The tenant of the revoked grant.</param>
 /// <param name="RevokedAt">When it was revoked (or the capability withdrawn).</param>
-public sealed record RevocationEntry(StreamPosition Position, string GrantId, string Tenant, DateTimeOffset RevokedAt)
+internal sealed record RevocationEntry(StreamPosition Position, string GrantId, string Tenant, DateTimeOffset RevokedAt)
 {
     /// <summary>When the revoked grant's token expires: a verifier may forget the revocation after that.</summary>
     public required DateTimeOffset ExpiresAt { get; init; }
@@ -33,7 +33,7 @@ public sealed record RevocationEntry(StreamPosition Position, string GrantId, st
 /// </summary>
 /// <param name="Capability">The capability's name.</param>
 /// <param name="Resource">The resource (MCP server URI) it was published on.</param>
-public sealed record CapabilityWithdrawal(string Capability, string Resource);
+internal sealed record CapabilityWithdrawal(string Capability, string Resource);
 
 /// <summary>A slice of a tenant's revocation stream.</summary>
 /// <param name="Entries">The entries after the requested position, oldest first.</param>
@@ -45,4 +45,4 @@ public sealed record CapabilityWithdrawal(string Capability, string Resource);
 /// the reader may have missed revocations and must resynchronise (status list) before trusting the feed again.
 /// Conservative: it can be true when nothing of this tenant was lost, never false when something was.
 /// </param>
-public sealed record RevocationPage(IReadOnlyList<RevocationEntry> Entries, StreamPosition? Position, bool HistoryLost = false);
+internal sealed record RevocationPage(IReadOnlyList<RevocationEntry> Entries, StreamPosition? Position, bool HistoryLost = false);

@@ -7,7 +7,7 @@ namespace Broker.Grants;
 /// (Redis pub/sub is at-most-once, and a slow reader loses the oldest notifications): readers that must miss
 /// nothing use the notification's position to read the revocation stream.
 /// </summary>
-public sealed class RevocationSubscription : IAsyncDisposable
+internal sealed class RevocationSubscription : IAsyncDisposable
 {
     private readonly Func<RevocationSubscription, ValueTask> _unsubscribe;
     private int _disposed;

@@ -4,7 +4,7 @@ namespace Broker.Grants;
 /// The outcome of revoking one grant: exactly one of <see cref="Revoked"/>, <see cref="AlreadyRevoked"/> or
 /// <see cref="GrantNotFound"/>. Revoking is idempotent: a second revocation changes nothing and says so.
 /// </summary>
-public abstract record RevokeResult
+internal abstract record RevokeResult
 {
     private protected RevokeResult()
     {
@@ -12,7 +12,7 @@ public abstract record RevokeResult
 }
 
 /// <summary>This call revoked the grant; <paramref name="Entry"/> is its place in the revocation stream.</summary>
-public sealed record Revoked(RevocationEntry Entry) : RevokeResult
+internal sealed record Revoked(RevocationEntry Entry) : RevokeResult
 {
     /// <summary>
     /// The grants derived from this one (by re-exchange or delegation, at any depth) that this call revoked with it,
@@ -22,10 +22,10 @@ public sealed record Revoked(RevocationEntry Entry) : RevokeResult
 }
 
 /// <summary>The grant had been revoked before; <paramref name="Revocation"/> is that first revocation, unchanged.</summary>
-public sealed record AlreadyRevoked(GrantRevocation Revocation) : RevokeResult;
+internal sealed record AlreadyRevoked(GrantRevocation Revocation) : RevokeResult;
 
 /// <summary>No such grant: the ID is unknown, malformed, or the grant has expired.</summary>
-public sealed record GrantNotFound : RevokeResult
+internal sealed record GrantNotFound : RevokeResult
 {
     /// <summary>The single instance.</summary>
     public static GrantNotFound Instance { get; } = new();

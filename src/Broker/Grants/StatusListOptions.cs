@@ -7,7 +7,7 @@ namespace Broker.Grants;
 /// <see cref="Enabled"/> true, <see cref="Capacity"/> 1,048,576 indexes per tenant (a 128 KiB list),
 /// <see cref="Ttl"/> 30 seconds, <see cref="Lifetime"/> 5 minutes, <see cref="ReuseMargin"/> 5 minutes.
 /// </summary>
-public sealed class StatusListOptions
+internal sealed class StatusListOptions
 {
     /// <summary>The configuration section.</summary>
     public const string SectionName = "Broker:StatusList";

@@ -14,7 +14,7 @@ namespace Broker.Grants;
 /// </remarks>
 /// <param name="Milliseconds">The Unix time, in milliseconds, of the entry (or, for Redis, of the newest entry when the clock went back).</param>
 /// <param name="Sequence">Orders the entries of one millisecond, from 0.</param>
-public readonly record struct StreamPosition(ulong Milliseconds, ulong Sequence) : IComparable<StreamPosition>
+internal readonly record struct StreamPosition(ulong Milliseconds, ulong Sequence) : IComparable<StreamPosition>
 {
     /// <summary>The longest text <see cref="TryParse"/> accepts: two 20-digit numbers and the dash.</summary>
     public const int MaxLength = 41;

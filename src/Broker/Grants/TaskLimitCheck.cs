@@ -13,7 +13,7 @@ namespace Broker.Grants;
 /// remembered for as long as it has an unexpired grant and, with <see cref="MaxDuration"/>, until twice that duration
 /// after its first grant, so that a task past its end stays refused for as long again rather than starting over.
 /// </remarks>
-public sealed record TaskLimitCheck
+internal sealed record TaskLimitCheck
 {
     /// <summary>
     /// Most live grants of one task read to decide a forbidden combination. A task with more is refused as over its grant

@@ -3,7 +3,7 @@ using Broker.Errors;
 namespace Microsoft.AspNetCore.Builder;
 
 /// <summary>The broker's middleware, in order; call before <c>MapBroker()</c>.</summary>
-public static class BrokerApplicationBuilderExtensions
+internal static class BrokerApplicationBuilderExtensions
 {
     /// <summary>
     /// Exceptions to catalog errors (<c>BrokerExceptionHandler</c>), then authentication and authorization: every

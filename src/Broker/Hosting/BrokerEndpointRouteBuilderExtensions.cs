@@ -11,7 +11,7 @@ using Microsoft.Extensions.Options;
 namespace Microsoft.AspNetCore.Builder;
 
 /// <summary>Maps every broker endpoint.</summary>
-public static class BrokerEndpointRouteBuilderExtensions
+internal static class BrokerEndpointRouteBuilderExtensions
 {
     public static IEndpointRouteBuilder MapBroker(this IEndpointRouteBuilder endpoints)
     {

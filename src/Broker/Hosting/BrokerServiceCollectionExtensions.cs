@@ -17,7 +17,7 @@ using Microsoft.Extensions.Options;
 namespace Microsoft.Extensions.DependencyInjection;
 
 /// <summary>Registers the broker. Idempotent: every registration is a TryAdd.</summary>
-public static class BrokerServiceCollectionExtensions
+internal static class BrokerServiceCollectionExtensions
 {
     /// <summary>Adds every broker feature, configured from <c>Broker:*</c>.</summary>
     public static IBrokerBuilder AddBroker(this IServiceCollection services, IConfiguration configuration)

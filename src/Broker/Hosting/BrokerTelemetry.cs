@@ -13,7 +13,7 @@ namespace Broker.Hosting;
 /// OpenTelemetry wiring (<see cref="Telemetry.TelemetryModule"/>), or a test's listener. The instruments themselves are listed
 /// in <c>docs/operations.md</c>, "Metrics and traces".
 /// </summary>
-public static class BrokerTelemetry
+internal static class BrokerTelemetry
 {
     /// <summary>Every meter the broker creates (through <c>IMeterFactory</c>).</summary>
     public static IReadOnlyList<string> MeterNames { get; } =

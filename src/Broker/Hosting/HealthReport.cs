@@ -6,7 +6,7 @@ namespace Broker.Hosting;
 /// <param name="Status">ok, ready or not ready.</param>
 /// <param name="Checks">Each check's name and finding.</param>
 /// <param name="Warnings">Findings that do not make the broker unready but need an operator's look; omitted when none.</param>
-public sealed record HealthReport(
+internal sealed record HealthReport(
     [property: JsonPropertyName("status")] string Status,
     [property: JsonPropertyName("checks")] IReadOnlyDictionary<string, string> Checks,
     [property: JsonPropertyName("warnings")] IReadOnlyList<string>? Warnings = null);

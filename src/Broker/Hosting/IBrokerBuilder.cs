@@ -1,7 +1,7 @@
 namespace Broker.Hosting;
 
 /// <summary>Returned by <c>AddBroker()</c> so features can be configured further.</summary>
-public interface IBrokerBuilder
+internal interface IBrokerBuilder
 {
     IServiceCollection Services { get; }
 

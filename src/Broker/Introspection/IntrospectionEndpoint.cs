@@ -1,6 +1,6 @@
 using System.Text.Json;
-using Broker.Admin;
 using Broker.Authentication;
+using Broker.Contracts.Admin;
 using Broker.Errors;
 using Broker.Grants;
 using Broker.OAuth;

@@ -3,7 +3,7 @@ using System.Text.Json.Serialization;
 namespace Broker.Introspection;
 
 /// <summary>The RFC 7662 §2.2 answer. Only <c>active</c> is present for a token that is not active.</summary>
-public sealed record IntrospectionResponse
+internal sealed record IntrospectionResponse
 {
     [JsonPropertyName("active")]
     public required bool Active { get; init; }
@@ -52,7 +52,7 @@ public sealed record IntrospectionResponse
     public IReadOnlyList<string>? ActorChain { get; init; }
 
     [JsonPropertyName("cnf")]
-    public Admin.GrantBindingView? Cnf { get; init; }
+    public Contracts.Admin.GrantBindingView? Cnf { get; init; }
 
     public static IntrospectionResponse Inactive { get; } = new() { Active = false };
 }

@@ -1,7 +1,7 @@
 namespace Broker.Keys;
 
 /// <summary>The key ring: one active key signs, every published key verifies.</summary>
-public interface ISigningKeyProvider
+internal interface ISigningKeyProvider
 {
     /// <summary>The key new tokens are signed with.</summary>
     SigningKey Active { get; }

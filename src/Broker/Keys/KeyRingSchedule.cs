@@ -1,7 +1,7 @@
 namespace Broker.Keys;
 
 /// <summary>The life of a key in the ring.</summary>
-public enum KeyState
+internal enum KeyState
 {
     /// <summary>Published, not signing yet.</summary>
     Next = 0,
@@ -40,15 +40,15 @@ internal abstract record RetireOutcome
     {
     }
 
-    public sealed record Retired(IReadOnlyList<StoredKey> Keys, StoredKey Key) : RetireOutcome;
+    internal sealed record Retired(IReadOnlyList<StoredKey> Keys, StoredKey Key) : RetireOutcome;
 
-    public sealed record AlreadyRetired(KeyStatus Status) : RetireOutcome;
+    internal sealed record AlreadyRetired(KeyStatus Status) : RetireOutcome;
 
-    public sealed record NotFound : RetireOutcome;
+    internal sealed record NotFound : RetireOutcome;
 
-    public sealed record IsActive : RetireOutcome;
+    internal sealed record IsActive : RetireOutcome;
 
-    public sealed record ActivatesSoon : RetireOutcome;
+    internal sealed record ActivatesSoon : RetireOutcome;
 }
 
 /// <summary>

@@ -1,5 +1,6 @@
 using Broker.Admin;
 using Broker.Audit;
+using Broker.Contracts.Admin;
 using Broker.Errors;
 using Broker.Grants;
 using StackExchange.Redis;
@@ -26,7 +27,7 @@ internal sealed class ListKeysEndpoint(ISigningKeyProvider keys, KeysAdminAudit 
                 return ErrorWriter.Result(ErrorCatalog.KeysUnavailable);
             }
 
-            view = new KeyListView("redis", ring.Version, [.. ring.Statuses.Where(s => s.State != KeyState.Removed).Select(KeyView.From)]);
+            view = new KeyListView("redis", ring.Version, [.. ring.Statuses.Where(s => s.State != KeyState.Removed).Select(KeyViews.From)]);
         }
         else
         {
@@ -35,7 +36,7 @@ internal sealed class ListKeysEndpoint(ISigningKeyProvider keys, KeysAdminAudit 
         }
 
         await audit.RecordAsync(context, Action, AuditOutcome.Allowed, null, null);
-        return Results.Json(view, KeysJsonContext.Default.KeyListView);
+        return Results.Json(view, AdminApiJsonContext.Default.KeyListView);
     }
 }
 
@@ -73,7 +74,7 @@ internal sealed class RotateKeyEndpoint(KeysAdminAudit audit, IServiceProvider s
         await audit.RecordAsync(context, Action, AuditOutcome.Allowed, null, rotation.Kid);
         return Results.Json(
             new KeyRotationView(rotation.Kid, rotation.ActivatesAt, rotation.PreviousKid, rotation.PreviousRemoveAt),
-            KeysJsonContext.Default.KeyRotationView);
+            AdminApiJsonContext.Default.KeyRotationView);
     }
 }
 
@@ -128,9 +129,9 @@ internal sealed class RetireKeyEndpoint(KeysAdminAudit audit, IServiceProvider s
         return outcome switch
         {
             RetireOutcome.Retired retired => Results.Json(
-                new KeyRetirementView(kid, "retired", retired.Key.RetiredAt, retired.Key.RemoveAt), KeysJsonContext.Default.KeyRetirementView),
+                new KeyRetirementView(kid, "retired", retired.Key.RetiredAt, retired.Key.RemoveAt), AdminApiJsonContext.Default.KeyRetirementView),
             RetireOutcome.AlreadyRetired already => Results.Json(
-                new KeyRetirementView(kid, "already_retired", already.Status.RetiredAt, already.Status.RemoveAt), KeysJsonContext.Default.KeyRetirementView),
+                new KeyRetirementView(kid, "already_retired", already.Status.RetiredAt, already.Status.RemoveAt), AdminApiJsonContext.Default.KeyRetirementView),
             _ => ErrorWriter.Result(refusal!),
         };
     }
@@ -155,14 +156,8 @@ internal sealed class KeysAdminAudit(AuditTrail audit, TimeProvider timeProvider
         }, CancellationToken.None);
 }
 
-/// <summary>The ring as <c>GET /admin/v1/keys</c> returns it.</summary>
-/// <param name="Store"><c>redis</c> (shared, rotating) or <c>files</c> (PEM files, fixed).</param>
-/// <param name="Version">The ring's version in Redis; none for files.</param>
-/// <param name="Keys">Every key still published or due to be, in activation order.</param>
-internal sealed record KeyListView(string Store, long? Version, IReadOnlyList<KeyView> Keys);
-
-/// <summary>One key: its <c>kid</c>, state (<c>next</c>, <c>active</c>, <c>retired</c>), where it came from and its times.</summary>
-internal sealed record KeyView(string Kid, string State, string Origin, DateTimeOffset? CreatedAt, DateTimeOffset? ActivatesAt, DateTimeOffset? RetiredAt, DateTimeOffset? RemoveAt)
+/// <summary>A key of the ring as the admin API shows it (the wire model is <see cref="KeyView"/>, shared with brokerctl).</summary>
+internal static class KeyViews
 {
     public static KeyView From(KeyStatus status)
     {
@@ -170,7 +165,7 @@ internal sealed record KeyView(string Kid, string State, string Origin, DateTime
         return new KeyView(status.Key.Kid, StateName(status.State), status.Key.Origin, status.Key.CreatedAt, status.Key.ActivatesAt, status.RetiredAt, status.RemoveAt);
     }
 
-    public static string StateName(KeyState state) => state switch
+    private static string StateName(KeyState state) => state switch
     {
         KeyState.Next => "next",
         KeyState.Active => "active",
@@ -178,9 +173,3 @@ internal sealed record KeyView(string Kid, string State, string Origin, DateTime
         _ => "removed",
     };
 }
-
-/// <summary>The answer to a rotation: the key that signs from <c>activates_at</c>, and the one it replaces.</summary>
-internal sealed record KeyRotationView(string Kid, DateTimeOffset ActivatesAt, string? PreviousKid, DateTimeOffset? PreviousRemoveAt);
-
-/// <summary>The answer to a retirement: <c>retired</c> or <c>already_retired</c>, and until when the key stays published.</summary>
-internal sealed record KeyRetirementView(string Kid, string Result, DateTimeOffset? RetiredAt, DateTimeOffset? RemoveAt);

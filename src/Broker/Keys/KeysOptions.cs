@@ -4,7 +4,7 @@ namespace Broker.Keys;
 /// Signing keys, bound from <c>Broker:Keys</c>. Defaults: <see cref="Store"/> <see cref="KeyStore.Files"/>, no
 /// <see cref="SigningKeyFiles"/>, <see cref="AllowEphemeralKey"/> false, <see cref="JwksMaxAge"/> 5 minutes.
 /// </summary>
-public sealed class KeysOptions
+internal sealed class KeysOptions
 {
     /// <summary>The configuration section.</summary>
     public const string SectionName = "Broker:Keys";
@@ -45,7 +45,7 @@ public sealed class KeysOptions
 }
 
 /// <summary>Where signing keys come from.</summary>
-public enum KeyStore
+internal enum KeyStore
 {
     /// <summary>PEM files read at start (or one ephemeral key): no rotation, every replica configured alike.</summary>
     Files = 0,
@@ -59,7 +59,7 @@ public enum KeyStore
 /// <see cref="PrePublication"/> 1 day, <see cref="PollInterval"/> 10 seconds, <see cref="LeaseDuration"/> 30 seconds,
 /// <see cref="Automatic"/> true, <see cref="ClockSkew"/> 5 minutes.
 /// </summary>
-public sealed class KeyRotationOptions
+internal sealed class KeyRotationOptions
 {
     /// <summary>How long each key signs before the next one takes over (default 7 days).</summary>
     public TimeSpan Interval { get; set; } = TimeSpan.FromDays(7);
@@ -98,7 +98,7 @@ public sealed class KeyRotationOptions
 /// (XML Encryption, RSA): whoever reads Redis without it gets no private key. No default: required with
 /// <see cref="KeyStore.Redis"/>.
 /// </summary>
-public sealed class KeyEncryptionOptions
+internal sealed class KeyEncryptionOptions
 {
     /// <summary>The certificate: a PEM certificate (with <see cref="CertificateKeyPath"/>) or a PKCS#12 (.pfx) file. RSA, with its private key.</summary>
     public string? CertificatePath { get; set; }

@@ -4,7 +4,7 @@ using Microsoft.IdentityModel.Tokens;
 namespace Broker.Keys;
 
 /// <summary>An ES256 signing key with its RFC 7638 thumbprint as <c>kid</c>.</summary>
-public sealed class SigningKey
+internal sealed class SigningKey
 {
     private SigningKey(ECDsaSecurityKey key, JsonWebKey publicJwk)
     {

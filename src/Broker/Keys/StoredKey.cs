@@ -52,11 +52,8 @@ internal sealed record VersionedKeyRing(long Version, IReadOnlyList<StoredKey> K
     public static readonly VersionedKeyRing Empty = new(0, []);
 }
 
-/// <summary>Source-generated JSON for the stored ring, the JWKS and the key admin API.</summary>
+/// <summary>Source-generated JSON for the stored ring and the JWKS (the key admin API's bodies are shared with brokerctl: <see cref="Contracts.Admin.AdminApiJsonContext"/>).</summary>
 [JsonSourceGenerationOptions(DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull, UseStringEnumConverter = true, PropertyNamingPolicy = JsonKnownNamingPolicy.SnakeCaseLower)]
 [JsonSerializable(typeof(StoredKeyRing))]
 [JsonSerializable(typeof(JwksDocument))]
-[JsonSerializable(typeof(KeyListView))]
-[JsonSerializable(typeof(KeyRotationView))]
-[JsonSerializable(typeof(KeyRetirementView))]
 internal sealed partial class KeysJsonContext : JsonSerializerContext;

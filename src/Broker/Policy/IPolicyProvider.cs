@@ -1,7 +1,7 @@
 namespace Broker.Policy;
 
 /// <summary>The policy in force. Readers take <see cref="Current"/> once per request.</summary>
-public interface IPolicyProvider
+internal interface IPolicyProvider
 {
     /// <summary>The last policy that compiled; null only before the first successful load.</summary>
     PolicySet? Current { get; }
@@ -22,4 +22,4 @@ public interface IPolicyProvider
 /// <summary>A rejected reload, for readiness.</summary>
 /// <param name="At">When the reload ran.</param>
 /// <param name="ErrorCount">How many errors it found (each one is in the log, event <c>PolicyError</c>).</param>
-public sealed record PolicyReloadFailure(DateTimeOffset At, int ErrorCount);
+internal sealed record PolicyReloadFailure(DateTimeOffset At, int ErrorCount);

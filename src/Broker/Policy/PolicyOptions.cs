@@ -1,7 +1,7 @@
 namespace Broker.Policy;
 
 /// <summary>Policy as code, bound from <c>Broker:Policy</c>.</summary>
-public sealed class PolicyOptions
+internal sealed class PolicyOptions
 {
     /// <summary>The directory of policy files (<c>*.yaml</c>, <c>*.yml</c>, recursively). Required.</summary>
     public string? Path { get; set; }

@@ -4,7 +4,7 @@ namespace Broker.RateLimiting;
 /// Rate limits, bound from <c>Broker:RateLimits</c>. Every limit is kept by each replica on its own (no
 /// shared state in Redis): with N replicas behind a load balancer a caller may get up to N times a limit.
 /// </summary>
-public sealed class RateLimitOptions
+internal sealed class RateLimitOptions
 {
     /// <summary>
     /// Token exchanges per workload identity, where its tenant's policy sets no <c>rate_limits.per_identity</c>:
@@ -34,7 +34,7 @@ public sealed class RateLimitOptions
 /// token is looked at. The budget refills continuously at <see cref="Limit"/> per <see cref="Window"/>. Counts refused subject and actor tokens at the token
 /// endpoint and refused workload tokens at the admin API, introspection and revocation.
 /// </summary>
-public sealed class FailedAuthenticationOptions
+internal sealed class FailedAuthenticationOptions
 {
     /// <summary>Failures allowed per window; 0 turns the limit off. Default 30.</summary>
     public int Limit { get; set; } = 30;

@@ -13,7 +13,7 @@ namespace Broker.Review;
 /// interval, and a replica that dies loses at most the interval it had not flushed (the grants themselves are recorded
 /// with the exchange and never lost: the review is an audit aid, not the record).
 /// </remarks>
-public sealed class ReviewOptions
+internal sealed class ReviewOptions
 {
     /// <summary>The configuration section.</summary>
     public const string SectionName = "Broker:Review";

@@ -7,7 +7,7 @@ namespace Broker.RevocationFeed;
 /// <see cref="FeedHeartbeat"/> 15 seconds, <see cref="FeedMaxConnectionLifetime"/> 30 minutes,
 /// <see cref="FeedMaxConnections"/> 1,000 per replica.
 /// </summary>
-public sealed class RevocationFeedOptions
+internal sealed class RevocationFeedOptions
 {
     /// <summary>The configuration section.</summary>
     public const string SectionName = "Broker:Revocation";

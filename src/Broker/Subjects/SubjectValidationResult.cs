@@ -4,15 +4,15 @@ using Broker.Policy;
 namespace Broker.Subjects;
 
 /// <summary>The outcome of validating a subject or actor token: a closed set.</summary>
-public abstract record SubjectValidationResult
+internal abstract record SubjectValidationResult
 {
     private SubjectValidationResult()
     {
     }
 
     /// <summary>The token is valid and speaks for <see cref="Identity"/>.</summary>
-    public sealed record Valid(WorkloadIdentity Identity) : SubjectValidationResult;
+    internal sealed record Valid(WorkloadIdentity Identity) : SubjectValidationResult;
 
     /// <summary>The token is refused; <see cref="Reason"/> is safe to show and to audit.</summary>
-    public sealed record Invalid(ErrorDescriptor Reason) : SubjectValidationResult;
+    internal sealed record Invalid(ErrorDescriptor Reason) : SubjectValidationResult;
 }

@@ -1,7 +1,7 @@
 namespace Broker.Subjects;
 
 /// <summary>Validation of subject and actor tokens, bound from <c>Broker:Subjects</c>.</summary>
-public sealed class SubjectsOptions
+internal sealed class SubjectsOptions
 {
     /// <summary>
     /// Audiences a presented token may name to be accepted by this broker (its <c>aud</c> must
@@ -46,7 +46,7 @@ public sealed class SubjectsOptions
 /// <c>exp</c>, and dropped as soon as its signing key or identity source leaves the trusted set.
 /// Policy is still evaluated on every request.
 /// </summary>
-public sealed class ValidationCacheOptions
+internal sealed class ValidationCacheOptions
 {
     /// <summary>On by default.</summary>
     public bool Enabled { get; set; } = true;

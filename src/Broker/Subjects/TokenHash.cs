@@ -10,7 +10,7 @@ namespace Broker.Subjects;
 /// The SHA-256 of a presented token: the validation cache key and the only form of a token that the
 /// audit trail keeps.
 /// </summary>
-public readonly record struct TokenHash(ulong A, ulong B, ulong C, ulong D)
+internal readonly record struct TokenHash(ulong A, ulong B, ulong C, ulong D)
 {
     public static TokenHash Of(string token)
     {

@@ -8,7 +8,7 @@ namespace Broker.Telemetry;
 /// is on when <see cref="OtlpEndpoint"/> or the standard <c>OTEL_EXPORTER_OTLP_ENDPOINT</c> is set, the Prometheus
 /// scrape endpoint when <see cref="PrometheusOptions.Enabled"/> is.
 /// </summary>
-public sealed class TelemetryOptions
+internal sealed class TelemetryOptions
 {
     /// <summary>The configuration section.</summary>
     public const string SectionName = "Broker:Telemetry";
@@ -28,7 +28,7 @@ public sealed class TelemetryOptions
 /// The Prometheus scrape endpoint, bound from <c>Broker:Telemetry:Prometheus</c>. Off by default; when on, served
 /// on a port of its own (<see cref="Port"/>, default 9464) that the public listener does not share, over plain HTTP.
 /// </summary>
-public sealed class PrometheusOptions
+internal sealed class PrometheusOptions
 {
     /// <summary>Serve the scrape endpoint. Default false.</summary>
     public bool Enabled { get; set; }

@@ -1,7 +1,7 @@
 namespace Broker.Tokens;
 
 /// <summary>Broker-wide settings, bound from <c>Broker</c>.</summary>
-public sealed class BrokerOptions
+internal sealed class BrokerOptions
 {
     /// <summary>
     /// The issuer identifier (RFC 8414 §2): the <c>iss</c> of every token and the base of every

@@ -1,7 +1,7 @@
 namespace Broker.Tokens;
 
 /// <summary>Claim names of the capability token beyond the registered ones. A contract with every verifier.</summary>
-public static class CapabilityTokenClaims
+internal static class CapabilityTokenClaims
 {
     public const string ClientId = "client_id";
     public const string Scope = "scope";

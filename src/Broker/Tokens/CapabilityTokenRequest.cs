@@ -1,7 +1,7 @@
 namespace Broker.Tokens;
 
 /// <summary>Everything that goes into one capability token.</summary>
-public sealed record CapabilityTokenRequest(
+internal sealed record CapabilityTokenRequest(
     string GrantId,
     string Subject,
     string ClientId,
@@ -28,4 +28,4 @@ public sealed record CapabilityTokenRequest(
 /// Where a token's status is published (draft-ietf-oauth-status-list §6.2): its index in the list at
 /// <paramref name="Uri"/>, which is also that list token's <c>sub</c>.
 /// </summary>
-public sealed record StatusListReference(int Index, string Uri);
+internal sealed record StatusListReference(int Index, string Uri);

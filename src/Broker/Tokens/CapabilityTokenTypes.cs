@@ -1,7 +1,7 @@
 namespace Broker.Tokens;
 
 /// <summary>Token type identifiers used on the wire.</summary>
-public static class CapabilityTokenTypes
+internal static class CapabilityTokenTypes
 {
     /// <summary>RFC 9068 §2.1 JOSE <c>typ</c> of an access token JWT.</summary>
     public const string AccessTokenJwt = "at+jwt";

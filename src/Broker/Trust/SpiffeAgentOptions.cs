@@ -1,7 +1,7 @@
 namespace Broker.Trust;
 
 /// <summary>The broker's own SPIFFE Workload API connection and TLS, bound from <c>Broker:Spiffe</c>.</summary>
-public sealed class SpiffeAgentOptions
+internal sealed class SpiffeAgentOptions
 {
     /// <summary>
     /// The Workload API address (<c>unix:///run/spire/agent/public/api.sock</c> or

@@ -1,6 +1,7 @@
 using System.Net;
 using System.Net.Http.Headers;
 using System.Text.Json;
+using Broker.Contracts.Admin;
 using Broker.IntegrationTests.Exchange;
 using Microsoft.IdentityModel.JsonWebTokens;
 
@@ -71,6 +72,33 @@ public sealed class BrokerctlAgainstBrokerTests : IAsyncLifetime
         var (auditExit, auditOut, _) = await RunAsync("audit", "tail", "--tenant", "acme", "--limit", "20");
         Assert.Equal(0, auditExit);
         Assert.Contains("grant.revoked", auditOut, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task GrantView_AsTheBrokerWritesIt_ReadsBackThroughBrokerctlsModel_ByteForByte()
+    {
+        // Arrange: a revoked grant, so the view carries its revocation too.
+        var task = "cli-" + Guid.NewGuid().ToString("N")[..8];
+        var form = ExchangeFixture.Request(_fixture.Acme.Svid("/agents/reader"));
+        form["task_id"] = task;
+        var exchange = await _fixture.ExchangeAsync(form);
+        Assert.Equal(HttpStatusCode.OK, exchange.Status);
+        var grantId = new JsonWebToken(exchange.AccessToken).Id;
+        Assert.Equal(0, (await RunAsync("grants", "revoke", grantId, "--reason", "round trip")).Exit);
+
+        // Act: the broker's body exactly as received (--json), then read with the model brokerctl reads it with.
+        var (exit, body, _) = await RunAsync("grants", "show", grantId, "--json");
+        var written = body.Trim();
+        var read = JsonSerializer.Deserialize(written, AdminApiJsonContext.Default.GrantView)!;
+        var (_, shown, _) = await RunAsync("grants", "show", grantId);
+
+        // Assert
+        Assert.Equal(0, exit);
+        Assert.Equal(written, JsonSerializer.Serialize(read, AdminApiJsonContext.Default.GrantView));
+        Assert.Equal((grantId, "acme", task, "revoked"), (read.GrantId, read.Tenant, read.TaskId, read.Status));
+        Assert.Equal("round trip", read.Revocation?.Reason);
+        Assert.Contains($"task_id          {task}", shown, StringComparison.Ordinal);
+        Assert.Contains("reason           round trip", shown, StringComparison.Ordinal);
     }
 
     private async Task<bool> IsActiveAsync(string token)

@@ -81,7 +81,7 @@ public sealed class ClientFixture : IAsyncLifetime, IAsyncDisposable
         Host.AuditTrail.Count(e => e.Type == AuditEventTypes.TokenExchange && e.Outcome == AuditOutcome.Allowed && e.TaskId == taskId);
 
     /// <summary>Refused exchanges the broker recorded for <paramref name="taskId"/>.</summary>
-    public AuditEvent? Refusal(string taskId) =>
+    internal AuditEvent? Refusal(string taskId) =>
         Host.AuditTrail.LastOrDefault(e => e.Type == AuditEventTypes.TokenExchange && e.Outcome != AuditOutcome.Allowed && e.TaskId == taskId);
 }
 

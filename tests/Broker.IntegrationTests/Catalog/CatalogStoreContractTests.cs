@@ -17,10 +17,10 @@ public abstract class CatalogStoreContractTests : IAsyncLifetime
 
     protected string Tenant => _tenant;
 
-    protected abstract ICatalogStore Store { get; }
+    private protected abstract ICatalogStore Store { get; }
 
     /// <summary>The grant store whose streams the catalog writes to.</summary>
-    protected abstract IGrantStore Grants { get; }
+    private protected abstract IGrantStore Grants { get; }
 
     protected abstract TimeProvider Time { get; }
 
@@ -216,7 +216,7 @@ public abstract class CatalogStoreContractTests : IAsyncLifetime
         Assert.Null(await Store.GetAsync(Tenant, Resource, Ct));
     }
 
-    protected Publication NewPublication(long version, params PublishedTool[] tools) => new()
+    private protected Publication NewPublication(long version, params PublishedTool[] tools) => new()
     {
         Tenant = Tenant,
         Resource = Resource,
@@ -227,10 +227,10 @@ public abstract class CatalogStoreContractTests : IAsyncLifetime
         PolicyVersion = "sha256:0123456789abcdef01234567",
     };
 
-    protected static PublishedTool Tool(string name, string capability, string? title = null, string? description = null) =>
+    private protected static PublishedTool Tool(string name, string capability, string? title = null, string? description = null) =>
         new(name, capability, title, description, new string('a', 64));
 
-    protected AuditEvent Audit(long version, string type = AuditEventTypes.CatalogPublish) => new()
+    private protected AuditEvent Audit(long version, string type = AuditEventTypes.CatalogPublish) => new()
     {
         Type = type,
         Time = Time.GetUtcNow(),

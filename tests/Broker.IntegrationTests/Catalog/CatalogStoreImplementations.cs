@@ -19,9 +19,9 @@ public sealed class InMemoryCatalogStoreTests : CatalogStoreContractTests
     private InMemoryGrantStore? _grants;
     private InMemoryCatalogStore? _store;
 
-    protected override ICatalogStore Store => _store!;
+    private protected override ICatalogStore Store => _store!;
 
-    protected override IGrantStore Grants => _grants!;
+    private protected override IGrantStore Grants => _grants!;
 
     protected override TimeProvider Time => _time;
 
@@ -42,9 +42,9 @@ public sealed class RedisCatalogStoreTests(RedisServerFixture redis) : CatalogSt
     private RedisGrantStore? _grants;
     private RedisCatalogStore? _store;
 
-    protected override ICatalogStore Store => _store!;
+    private protected override ICatalogStore Store => _store!;
 
-    protected override IGrantStore Grants => _grants!;
+    private protected override IGrantStore Grants => _grants!;
 
     protected override TimeProvider Time => TimeProvider.System;
 

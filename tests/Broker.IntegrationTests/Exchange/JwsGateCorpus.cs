@@ -246,7 +246,7 @@ public static class JwsGateCorpus
     }
 
     /// <summary>Every catalog entry by reason code, to check the description a caller gets.</summary>
-    public static readonly IReadOnlyDictionary<string, Errors.ErrorDescriptor> Catalog = typeof(Errors.ErrorCatalog)
+    internal static readonly IReadOnlyDictionary<string, Errors.ErrorDescriptor> Catalog = typeof(Errors.ErrorCatalog)
         .GetFields(System.Reflection.BindingFlags.Public | System.Reflection.BindingFlags.Static)
         .Where(f => f.FieldType == typeof(Errors.ErrorDescriptor))
         .Select(f => (Errors.ErrorDescriptor)f.GetValue(null)!)

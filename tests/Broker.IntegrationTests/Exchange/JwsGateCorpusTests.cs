@@ -17,7 +17,7 @@ public class JwsCorpusFixture : IAsyncLifetime
 {
     public ExchangeFixture Exchange { get; } = new();
 
-    public IGrantStore Store => Exchange.Host.Services.GetRequiredService<IGrantStore>();
+    internal IGrantStore Store => Exchange.Host.Services.GetRequiredService<IGrantStore>();
 
     public async ValueTask InitializeAsync()
     {

@@ -15,7 +15,7 @@ public abstract partial class GrantStoreContractTests : IAsyncLifetime
     private IGrantStore? _store;
 
     /// <summary>The store under test (the first replica).</summary>
-    protected IGrantStore Store => _store ?? throw new InvalidOperationException("Not initialised.");
+    private protected IGrantStore Store => _store ?? throw new InvalidOperationException("Not initialised.");
 
     protected string Tenant => _tenant;
 
@@ -29,13 +29,13 @@ public abstract partial class GrantStoreContractTests : IAsyncLifetime
     /// A store over the same data as <see cref="Store"/>: for Redis a new connection (another replica), for the
     /// in-memory store the same instance (it has no other replicas).
     /// </summary>
-    protected abstract ValueTask<IGrantStore> CreateReplicaAsync();
+    private protected abstract ValueTask<IGrantStore> CreateReplicaAsync();
 
     /// <summary>A store of its own (its own data for the in-memory store) with <paramref name="options"/>.</summary>
-    protected ValueTask<IGrantStore> CreateStoreAsync(GrantsOptions options) => CreateStoreAsync(options, new StatusListOptions());
+    private protected ValueTask<IGrantStore> CreateStoreAsync(GrantsOptions options) => CreateStoreAsync(options, new StatusListOptions());
 
     /// <summary>A store of its own (its own data for the in-memory store) with these options.</summary>
-    protected abstract ValueTask<IGrantStore> CreateStoreAsync(GrantsOptions options, StatusListOptions statusList);
+    private protected abstract ValueTask<IGrantStore> CreateStoreAsync(GrantsOptions options, StatusListOptions statusList);
 
     /// <summary>Lets <paramref name="duration"/> pass on the stores' clock.</summary>
     protected abstract Task PassAsync(TimeSpan duration);
@@ -685,7 +685,7 @@ public abstract partial class GrantStoreContractTests : IAsyncLifetime
 
     protected DateTimeOffset Now() => DateTimeOffset.FromUnixTimeMilliseconds(Time.GetUtcNow().ToUnixTimeMilliseconds());
 
-    protected GrantRecord NewGrant(
+    private protected GrantRecord NewGrant(
         string? tenant = null,
         string subject = "spiffe://acme.example/ns/agents/sa/research-agent",
         string taskId = "task-7f3c2a9e",
@@ -715,7 +715,7 @@ public abstract partial class GrantStoreContractTests : IAsyncLifetime
         };
     }
 
-    protected static AuditEvent Issued(GrantRecord grant) => TestGrants.Issued(grant);
+    private protected static AuditEvent Issued(GrantRecord grant) => TestGrants.Issued(grant);
 
     private static AuditEvent Denial(string? tenant, DateTimeOffset time, string reason) => new()
     {

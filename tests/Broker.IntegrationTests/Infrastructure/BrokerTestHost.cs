@@ -35,7 +35,7 @@ public sealed class BrokerTestHost : IAsyncDisposable
     public IServiceProvider Services => _app.Services;
 
     /// <summary>Every audit event the broker wrote to its (in-memory) store.</summary>
-    public IReadOnlyCollection<AuditEvent> AuditTrail => ((InMemoryGrantStore)Services.GetRequiredService<IGrantStore>()).AuditTrail;
+    internal IReadOnlyCollection<AuditEvent> AuditTrail => ((InMemoryGrantStore)Services.GetRequiredService<IGrantStore>()).AuditTrail;
 
     public static async Task<BrokerTestHost> StartAsync(
         string policyDirectory,

@@ -19,7 +19,7 @@ public abstract class UsageStoreContractTests : IAsyncLifetime
     protected const string Tenant = "acme";
     protected static readonly DateOnly Today = new(2026, 12, 2);
 
-    protected static readonly ReviewOptions Options = new() { MaxIdentitiesPerDay = Cap, RetentionDays = 30 };
+    private protected static readonly ReviewOptions Options = new() { MaxIdentitiesPerDay = Cap, RetentionDays = 30 };
 
     private protected abstract IUsageStore Store { get; }
 

@@ -176,26 +176,29 @@ public sealed class RedisStatusListTests(RedisServerFixture redis) : IAsyncLifet
 /// <summary>The settings are checked when the broker starts.</summary>
 public sealed class StatusListOptionsValidatorTests
 {
-    public static TheoryData<string, Action<StatusListOptions>> Invalid => new()
+    // The changes are Action<StatusListOptions>, typed as Delegate: a public theory cannot name the broker's internal options type.
+    public static TheoryData<string, Delegate> Invalid => new()
     {
-        { "Capacity", o => o.Capacity = 0 },
-        { "Capacity", o => o.Capacity = 12 },
-        { "Capacity", o => o.Capacity = StatusListOptions.MaxCapacity + 8 },
-        { "Ttl", o => o.Ttl = TimeSpan.Zero },
-        { "Ttl", o => o.Ttl = TimeSpan.FromHours(2) },
-        { "Lifetime", o => o.Lifetime = TimeSpan.FromSeconds(10) },
-        { "Lifetime", o => o.Lifetime = TimeSpan.FromDays(2) },
-        { "ReuseMargin", o => o.ReuseMargin = TimeSpan.FromSeconds(-1) },
-        { "ReuseMargin", o => o.ReuseMargin = TimeSpan.FromDays(2) },
+        { "Capacity", Change(o => o.Capacity = 0) },
+        { "Capacity", Change(o => o.Capacity = 12) },
+        { "Capacity", Change(o => o.Capacity = StatusListOptions.MaxCapacity + 8) },
+        { "Ttl", Change(o => o.Ttl = TimeSpan.Zero) },
+        { "Ttl", Change(o => o.Ttl = TimeSpan.FromHours(2)) },
+        { "Lifetime", Change(o => o.Lifetime = TimeSpan.FromSeconds(10)) },
+        { "Lifetime", Change(o => o.Lifetime = TimeSpan.FromDays(2)) },
+        { "ReuseMargin", Change(o => o.ReuseMargin = TimeSpan.FromSeconds(-1)) },
+        { "ReuseMargin", Change(o => o.ReuseMargin = TimeSpan.FromDays(2)) },
     };
+
+    private static Delegate Change(Action<StatusListOptions> change) => change;
 
     [Theory]
     [MemberData(nameof(Invalid))]
-    public void Validate_OutOfRange_FailsNamingTheSetting(string setting, Action<StatusListOptions> change)
+    public void Validate_OutOfRange_FailsNamingTheSetting(string setting, Delegate change)
     {
         // Arrange
         var options = new StatusListOptions();
-        change(options);
+        ((Action<StatusListOptions>)change)(options);
 
         // Act
         var result = new StatusListOptionsValidator().Validate(null, options);

@@ -90,6 +90,7 @@ public sealed class FolderDependencyTests
     [InlineData("src/Broker.Jose/Broker.Jose.csproj", false)]
     [InlineData("src/Broker.Spiffe/Broker.Spiffe.csproj", false)]
     [InlineData("src/Broker.Client/Broker.Client.csproj", false)]
+    [InlineData("src/Broker.Contracts/Broker.Contracts.csproj", false)]
     [InlineData("src/Broker.Validation/Broker.Validation.csproj", true)]
     [InlineData("src/Broker.Validation.Mcp/Broker.Validation.Mcp.csproj", true)]
     public void Library_DoesNotReferenceTheServiceOrItsHosting(string project, bool isAspNetCoreMiddleware)

@@ -14,23 +14,26 @@ public sealed class AuthZenOptionsValidatorTests
         Assert.True(result.Succeeded);
     }
 
-    public static TheoryData<string, Action<AuthZenOptions>> Invalid => new()
+    // The changes are Action<AuthZenOptions>, typed as Delegate: a public theory cannot name the broker's internal options type.
+    public static TheoryData<string, Delegate> Invalid => new()
     {
-        { "SecretsDirectory", o => o.SecretsDirectory = "relative/secrets" },
-        { "SecretsDirectory", o => o.SecretsDirectory = "/nonexistent/broker-authzen-secrets" },
-        { "MaxConcurrentRequests", o => o.MaxConcurrentRequests = 0 },
-        { "MaxConcurrentRequests", o => o.MaxConcurrentRequests = 1025 },
-        { "MaxResponseBytes", o => o.MaxResponseBytes = 100 },
-        { "MaxResponseBytes", o => o.MaxResponseBytes = 2 * 1024 * 1024 },
-        { "FailuresToOpenCircuit", o => o.FailuresToOpenCircuit = 0 },
-        { "OpenCircuitFor", o => o.OpenCircuitFor = TimeSpan.Zero },
-        { "OpenCircuitFor", o => o.OpenCircuitFor = TimeSpan.FromHours(1) },
-        { "DecisionCacheSize", o => o.DecisionCacheSize = 0 },
-        { "AllowedHosts", o => o.AllowedHosts.Add("https://pdp.example") },
-        { "AllowedHosts", o => o.AllowedHosts.Add("*.example") },
-        { "AllowedHosts", o => o.AllowedHosts.Add("pdp.example/access/v1/evaluation") },
-        { "AllowedHosts", o => o.AllowedHosts.Add("") },
+        { "SecretsDirectory", Change(o => o.SecretsDirectory = "relative/secrets") },
+        { "SecretsDirectory", Change(o => o.SecretsDirectory = "/nonexistent/broker-authzen-secrets") },
+        { "MaxConcurrentRequests", Change(o => o.MaxConcurrentRequests = 0) },
+        { "MaxConcurrentRequests", Change(o => o.MaxConcurrentRequests = 1025) },
+        { "MaxResponseBytes", Change(o => o.MaxResponseBytes = 100) },
+        { "MaxResponseBytes", Change(o => o.MaxResponseBytes = 2 * 1024 * 1024) },
+        { "FailuresToOpenCircuit", Change(o => o.FailuresToOpenCircuit = 0) },
+        { "OpenCircuitFor", Change(o => o.OpenCircuitFor = TimeSpan.Zero) },
+        { "OpenCircuitFor", Change(o => o.OpenCircuitFor = TimeSpan.FromHours(1)) },
+        { "DecisionCacheSize", Change(o => o.DecisionCacheSize = 0) },
+        { "AllowedHosts", Change(o => o.AllowedHosts.Add("https://pdp.example")) },
+        { "AllowedHosts", Change(o => o.AllowedHosts.Add("*.example")) },
+        { "AllowedHosts", Change(o => o.AllowedHosts.Add("pdp.example/access/v1/evaluation")) },
+        { "AllowedHosts", Change(o => o.AllowedHosts.Add("")) },
     };
+
+    private static Delegate Change(Action<AuthZenOptions> change) => change;
 
     [Fact]
     public void Validate_AllowedHosts_HostsAndPortsAccepted_AndTheResolvedListAllowsThem()
@@ -66,11 +69,11 @@ public sealed class AuthZenOptionsValidatorTests
 
     [Theory]
     [MemberData(nameof(Invalid))]
-    public void Validate_OutOfRange_FailsNamingTheSetting(string setting, Action<AuthZenOptions> change)
+    public void Validate_OutOfRange_FailsNamingTheSetting(string setting, Delegate change)
     {
         // Arrange
         var options = new AuthZenOptions();
-        change(options);
+        ((Action<AuthZenOptions>)change)(options);
 
         // Act
         var result = new AuthZenOptionsValidator().Validate(null, options);

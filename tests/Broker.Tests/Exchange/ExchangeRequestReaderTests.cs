@@ -85,33 +85,33 @@ public sealed class ExchangeRequestReaderTests
         Assert.Equal(ErrorCatalog.SubjectTokenTooLarge, Read(form).Error);
     }
 
-    public static TheoryData<string, string?, ErrorDescriptor> BadForms => new()
+    public static TheoryData<string, string?, string> BadForms => new()
     {
-        // Parameter, value (null: removed), the one error; in the order the reader checks.
-        { "subject_token", null, ErrorCatalog.MissingSubjectToken },
-        { "subject_token", "", ErrorCatalog.MissingSubjectToken },
-        { "subject_token", new string('x', MaxTokenLength + 1), ErrorCatalog.SubjectTokenTooLarge },
-        { "subject_token_type", null, ErrorCatalog.MissingSubjectTokenType },
-        { "subject_token_type", "urn:ietf:params:oauth:token-type:saml2", ErrorCatalog.UnsupportedSubjectTokenType },
-        { "subject_token_type", "URN:IETF:PARAMS:OAUTH:TOKEN-TYPE:JWT", ErrorCatalog.UnsupportedSubjectTokenType },
-        { "actor_token_type", Jwt, ErrorCatalog.ActorTokenTypeWithoutToken },
-        { "actor_token", Token, ErrorCatalog.ActorTokenWithoutType },
-        { "requested_token_type", "urn:ietf:params:oauth:token-type:refresh_token", ErrorCatalog.UnsupportedRequestedTokenType },
-        { "resource", null, ErrorCatalog.MissingTarget },
-        { "resource", "not a uri", ErrorCatalog.MalformedResource },
-        { "scope", null, ErrorCatalog.MissingScope },
-        { "scope", "files.read bad\u0001scope", ErrorCatalog.MalformedScope },
-        { "task_id", null, ErrorCatalog.MissingTaskId },
-        { "task_id", "task\nwith a newline", ErrorCatalog.MalformedTaskId },
-        { "purpose", null, ErrorCatalog.MissingPurpose },
-        { "purpose", "line\u0000break", ErrorCatalog.MalformedPurpose },
-        { "expires_in", "-5", ErrorCatalog.MalformedExpiresIn },
-        { "expires_in", "soon", ErrorCatalog.MalformedExpiresIn },
+        // Parameter, value (null: removed), the reason of the one error (reasons are unique); in the order the reader checks.
+        { "subject_token", null, ErrorCatalog.MissingSubjectToken.Reason },
+        { "subject_token", "", ErrorCatalog.MissingSubjectToken.Reason },
+        { "subject_token", new string('x', MaxTokenLength + 1), ErrorCatalog.SubjectTokenTooLarge.Reason },
+        { "subject_token_type", null, ErrorCatalog.MissingSubjectTokenType.Reason },
+        { "subject_token_type", "urn:ietf:params:oauth:token-type:saml2", ErrorCatalog.UnsupportedSubjectTokenType.Reason },
+        { "subject_token_type", "URN:IETF:PARAMS:OAUTH:TOKEN-TYPE:JWT", ErrorCatalog.UnsupportedSubjectTokenType.Reason },
+        { "actor_token_type", Jwt, ErrorCatalog.ActorTokenTypeWithoutToken.Reason },
+        { "actor_token", Token, ErrorCatalog.ActorTokenWithoutType.Reason },
+        { "requested_token_type", "urn:ietf:params:oauth:token-type:refresh_token", ErrorCatalog.UnsupportedRequestedTokenType.Reason },
+        { "resource", null, ErrorCatalog.MissingTarget.Reason },
+        { "resource", "not a uri", ErrorCatalog.MalformedResource.Reason },
+        { "scope", null, ErrorCatalog.MissingScope.Reason },
+        { "scope", "files.read bad\u0001scope", ErrorCatalog.MalformedScope.Reason },
+        { "task_id", null, ErrorCatalog.MissingTaskId.Reason },
+        { "task_id", "task\nwith a newline", ErrorCatalog.MalformedTaskId.Reason },
+        { "purpose", null, ErrorCatalog.MissingPurpose.Reason },
+        { "purpose", "line\u0000break", ErrorCatalog.MalformedPurpose.Reason },
+        { "expires_in", "-5", ErrorCatalog.MalformedExpiresIn.Reason },
+        { "expires_in", "soon", ErrorCatalog.MalformedExpiresIn.Reason },
     };
 
     [Theory]
     [MemberData(nameof(BadForms))]
-    public void Read_BadForm_AnswersItsOneError_AndNoRequest(string parameter, string? value, ErrorDescriptor expected)
+    public void Read_BadForm_AnswersItsOneError_AndNoRequest(string parameter, string? value, string expectedReason)
     {
         // Arrange
         var form = Exchange();
@@ -129,7 +129,7 @@ public sealed class ExchangeRequestReaderTests
 
         // Assert
         Assert.Null(request);
-        Assert.Equal(expected, error);
+        Assert.Equal(expectedReason, error?.Reason);
     }
 
     [Fact]

@@ -9,7 +9,7 @@ namespace Broker.Grants.Redis;
 /// <see cref="ConnectTimeout"/> 5 seconds, <see cref="AssumeNoEviction"/> false, <see cref="WaitForReplicas"/> 0 (off),
 /// <see cref="WaitForReplicasTimeout"/> 500 ms, <see cref="MaxRecordBatch"/> 32.
 /// </summary>
-public sealed class RedisOptions
+internal sealed class RedisOptions
 {
     /// <summary>The configuration section.</summary>
     public const string SectionName = "Broker:Redis";

@@ -15,10 +15,10 @@ public sealed class InMemoryGrantStoreTests : GrantStoreContractTests
 
     protected override TimeSpan ShortLifetime => TimeSpan.FromMinutes(1);
 
-    protected override ValueTask<IGrantStore> CreateReplicaAsync()
+    private protected override ValueTask<IGrantStore> CreateReplicaAsync()
         => ValueTask.FromResult<IGrantStore>(_store ??= new InMemoryGrantStore(_time, Options.Create(new GrantsOptions { Retention = TimeSpan.FromMinutes(5) })));
 
-    protected override ValueTask<IGrantStore> CreateStoreAsync(GrantsOptions options, StatusListOptions statusList)
+    private protected override ValueTask<IGrantStore> CreateStoreAsync(GrantsOptions options, StatusListOptions statusList)
         => ValueTask.FromResult<IGrantStore>(new InMemoryGrantStore(_time, Options.Create(options), Options.Create(statusList)));
 
     protected override Task PassAsync(TimeSpan duration)

@@ -23,7 +23,7 @@ public abstract partial class RedisGrantStoreTestBase : GrantStoreContractTests
 
     protected string KeyPrefix { get; } = RedisServerFixture.NewKeyPrefix();
 
-    protected static GrantsOptions GrantsOptions => new() { Retention = TimeSpan.FromSeconds(30) };
+    private protected static GrantsOptions GrantsOptions => new() { Retention = TimeSpan.FromSeconds(30) };
 
     protected override TimeProvider Time => TimeProvider.System;
 
@@ -32,9 +32,9 @@ public abstract partial class RedisGrantStoreTestBase : GrantStoreContractTests
     protected override Task PassAsync(TimeSpan duration) => Task.Delay(duration, Ct);
 
     /// <summary>A new connection and a store on it: another broker replica.</summary>
-    protected override async ValueTask<IGrantStore> CreateReplicaAsync() => await ConnectStoreAsync(GrantsOptions);
+    private protected override async ValueTask<IGrantStore> CreateReplicaAsync() => await ConnectStoreAsync(GrantsOptions);
 
-    protected override async ValueTask<IGrantStore> CreateStoreAsync(GrantsOptions options, StatusListOptions statusList) => await ConnectStoreAsync(options, statusList);
+    private protected override async ValueTask<IGrantStore> CreateStoreAsync(GrantsOptions options, StatusListOptions statusList) => await ConnectStoreAsync(options, statusList);
 
     private protected async Task<RedisGrantStore> ConnectStoreAsync(
         GrantsOptions options, StatusListOptions? statusList = null, TimeProvider? time = null, int maxRecordBatch = 32, GrantStoreTelemetry? telemetry = null)

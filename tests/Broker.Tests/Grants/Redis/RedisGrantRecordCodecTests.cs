@@ -153,7 +153,10 @@ public sealed class RedisGrantRecordCodecTests
         GrantAssert.Same(GoldenFamily.RecordedChild with { StatusIndex = childIndex }, childRead);
     }
 
-    public static TheoryData<string, GrantRecord> Variants => new()
+    // By name: a public theory cannot take the broker's internal GrantRecord.
+    public static TheoryData<string> VariantNames => [.. Variants.Keys];
+
+    private static Dictionary<string, GrantRecord> Variants => new(StringComparer.Ordinal)
     {
         { "no binding", GoldenFamily.RecordedChild with { Binding = null } },
         { "jkt only, canonical", GoldenFamily.RecordedChild with { Binding = new GrantBinding(CanonicalThumbprint, null) } },
@@ -172,10 +175,10 @@ public sealed class RedisGrantRecordCodecTests
     };
 
     [Theory]
-    [MemberData(nameof(Variants))]
-    public void RoundTrip_Variants_ReadBackTheSameGrant(string variant, GrantRecord grant)
+    [MemberData(nameof(VariantNames))]
+    public void RoundTrip_Variants_ReadBackTheSameGrant(string variant)
     {
-        Assert.NotEmpty(variant);
+        var grant = Variants[variant];
         GrantAssert.Same(grant with { StatusIndex = null }, RoundTrip(grant, statusIndex: null));
         GrantAssert.Same(grant with { StatusIndex = null }, RoundTrip(grant, statusIndex: null, dictionaryFull: true));
     }
