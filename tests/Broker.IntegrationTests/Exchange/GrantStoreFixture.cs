@@ -17,7 +17,7 @@ public abstract class GrantStoreFixture(bool redis) : IAsyncLifetime
 
     public ExchangeFixture Exchange { get; } = new();
 
-    public IGrantStore Store => Exchange.Host.Services.GetRequiredService<IGrantStore>();
+    internal IGrantStore Store => Exchange.Host.Services.GetRequiredService<IGrantStore>();
 
     public virtual async ValueTask InitializeAsync()
     {
