@@ -364,6 +364,10 @@ internal static partial class RedisGrantScripts
           local recorded, reply = pcall(recordOne)
           if not recorded then
             flush()
+            -- Answered as Redis would have: a command's error keeps its code (WRONGTYPE, OOM...), any other is ERR.
+            if type(reply) == 'string' and string.find(reply, '^%u+ ') then
+              reply = redis.error_reply(reply)
+            end
             error(reply, 0)
           end
           results[r] = reply
