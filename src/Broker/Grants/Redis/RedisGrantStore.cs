@@ -69,7 +69,7 @@ internal sealed class RedisGrantStore : IGrantStore, IAsyncDisposable
         var redis = new RedisStoreConnection(connection, redisOptions.Value, logger);
         var keys = new RedisGrantKeys(redisOptions.Value.KeyPrefix);
         var codec = new RedisGrantRecordCodec(options.Value.Retention);
-        var groupCommit = new RedisGroupCommit(redis, keys, redisOptions.Value.MaxRecordBatch, telemetry);
+        var groupCommit = new RedisGroupCommit(redis, keys, redisOptions.Value.MaxRecordBatch, redisOptions.Value.RecordCallsInFlight, telemetry);
         _records = new RedisGrantRecords(redis, keys, codec, options.Value, statusList.Value, timeProvider, groupCommit);
         _listing = new RedisGrantListing(redis, keys, _records, timeProvider);
         _revocations = new RedisGrantRevocations(redis, keys, codec, _listing, options.Value, timeProvider, logger);

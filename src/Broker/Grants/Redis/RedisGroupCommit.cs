@@ -3,21 +3,23 @@ using StackExchange.Redis;
 namespace Broker.Grants.Redis;
 
 /// <summary>
-/// Group commit of grant records: the grants of one routing tag that arrive while the previous record call for that
-/// tag is in flight are recorded together in the next call of <see cref="RedisGrantScripts.Record"/>, at most
-/// <see cref="RedisOptions.MaxRecordBatch"/> at a time. No delay is added: a grant that finds nothing in flight is
-/// sent at once, alone. Each caller gets its own grant's reply, and only once Redis acknowledged the whole call (and,
+/// Group commit of grant records: the grants of one routing tag that arrive while
+/// <see cref="RedisOptions.RecordCallsInFlight"/> record calls for that tag are in flight are recorded together in the
+/// next call of <see cref="RedisGrantScripts.Record"/>, at most <see cref="RedisOptions.MaxRecordBatch"/> at a time.
+/// No delay is added: a grant that finds a call free is sent at once. Each caller gets its own grant's reply, and only once Redis acknowledged the whole call (and,
 /// with <see cref="RedisOptions.WaitForReplicas"/>, the replicas did): a call that failed or timed out fails every
 /// grant in it closed.
 /// </summary>
 /// <remarks>
-/// One call in flight per tag: a tag is one Redis Cluster hash slot (every key of a grant carries it), so a batch is
-/// always a single-slot script, and grants of a tag are recorded in the order they arrived. A caller whose wait is
+/// A batch holds the grants of one tag: a tag is one Redis Cluster hash slot (every key of a grant carries it), so a
+/// batch is always a single-slot script. Inside a call grants are recorded in the order they arrived; two calls in
+/// flight run one after the other in Redis, each atomic, in either order (their callers were concurrent, so either is
+/// an order they could have had). A caller whose wait is
 /// cancelled before its batch is sent is left out of it; once sent, its grant may be recorded without its token ever
 /// being returned, as after a timeout (the orphan record expires with its TTL). The other grants of the batch are
 /// not affected either way.
 /// </remarks>
-internal sealed class RedisGroupCommit(RedisStoreConnection redis, RedisGrantKeys keys, int maxBatch, GrantStoreTelemetry telemetry)
+internal sealed class RedisGroupCommit(RedisStoreConnection redis, RedisGrantKeys keys, int maxBatch, int callsInFlight, GrantStoreTelemetry telemetry)
 {
     private const string Operation = nameof(IGrantStore.RecordAsync);
 
@@ -44,20 +46,23 @@ internal sealed class RedisGroupCommit(RedisStoreConnection redis, RedisGrantKey
             }
 
             partition.Queue.Add(pending);
-            start = !partition.Sending;
-            partition.Sending = true;
+            start = partition.Senders < callsInFlight;
+            if (start)
+            {
+                partition.Senders++;
+            }
         }
 
         if (start)
         {
-            // Runs on this thread up to its first send: a grant that finds nothing in flight goes out at once.
+            // Runs on this thread up to its first send: a grant that finds a call free goes out at once.
             _ = DrainAsync(tag, partition);
         }
 
         return redis.BoundAsync(Operation, pending.Task, cancellationToken);
     }
 
-    /// <summary>Sends the tag's waiting grants, a batch at a time, until none is left.</summary>
+    /// <summary>Sends the tag's waiting grants, a batch at a time, until none is left (one sender of the tag's calls in flight).</summary>
     private async Task DrainAsync(string tag, Partition partition)
     {
         while (true)
@@ -67,8 +72,11 @@ internal sealed class RedisGroupCommit(RedisStoreConnection redis, RedisGrantKey
             {
                 if (partition.Queue.Count == 0)
                 {
-                    partition.Sending = false;
-                    _partitions.Remove(tag);
+                    if (--partition.Senders == 0)
+                    {
+                        _partitions.Remove(tag);
+                    }
+
                     return;
                 }
 
@@ -146,12 +154,12 @@ internal sealed class RedisGroupCommit(RedisStoreConnection redis, RedisGrantKey
         }
     }
 
-    /// <summary>The grants of one tag waiting for the call in flight, and whether a call is in flight.</summary>
+    /// <summary>The grants of one tag waiting for a call, and how many senders have a call in flight or about to be.</summary>
     private sealed class Partition
     {
         public List<Pending> Queue { get; } = [];
 
-        public bool Sending { get; set; }
+        public int Senders { get; set; }
     }
 
     /// <summary>

@@ -7,7 +7,7 @@ namespace Broker.Grants.Redis;
 /// The Redis connection, bound from <c>Broker:Redis</c>. Defaults: <see cref="Configuration"/> empty (the embedded
 /// in-memory grant store is used), <see cref="KeyPrefix"/> <c>broker:</c>, <see cref="OperationTimeout"/> 2 seconds,
 /// <see cref="ConnectTimeout"/> 5 seconds, <see cref="AssumeNoEviction"/> false, <see cref="WaitForReplicas"/> 0 (off),
-/// <see cref="WaitForReplicasTimeout"/> 500 ms, <see cref="MaxRecordBatch"/> 32.
+/// <see cref="WaitForReplicasTimeout"/> 500 ms, <see cref="MaxRecordBatch"/> 32, <see cref="RecordCallsInFlight"/> 1.
 /// </summary>
 internal sealed class RedisOptions
 {
@@ -64,6 +64,13 @@ internal sealed class RedisOptions
     /// Larger batches save Redis work per grant but hold Redis (one script) a little longer.
     /// </summary>
     public int MaxRecordBatch { get; set; } = 32;
+
+    /// <summary>
+    /// Most record calls of one routing tag in flight at once (default 1, 1 to 8). With 1 a grant that arrives while a
+    /// call is in flight waits for it and goes in the next batch; with more, Redis gets the next batch while it still
+    /// runs the previous one (no idle round trip between batches), at the price of smaller batches.
+    /// </summary>
+    public int RecordCallsInFlight { get; set; } = 1;
 }
 
 /// <summary>Rejects a Redis configuration that cannot work, before the first request finds out.</summary>
@@ -119,6 +126,11 @@ internal sealed class RedisOptionsValidator : IValidateOptions<RedisOptions>
         if (options.MaxRecordBatch is < 1 or > 256)
         {
             errors.Add($"{RedisOptions.SectionName}:MaxRecordBatch must be between 1 and 256.");
+        }
+
+        if (options.RecordCallsInFlight is < 1 or > 8)
+        {
+            errors.Add($"{RedisOptions.SectionName}:RecordCallsInFlight must be between 1 and 8.");
         }
 
         return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);

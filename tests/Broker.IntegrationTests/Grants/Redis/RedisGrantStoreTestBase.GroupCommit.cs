@@ -162,6 +162,34 @@ public abstract partial class RedisGrantStoreTestBase
         Assert.Equal(11, (await store.ListAsync(GrantQuery.ForTenant(Tenant), null, 100, Ct)).Grants.Count);
     }
 
+    [Fact]
+    public async Task GroupCommit_TwoCallsInFlight_TheSecondGrantGoesAtOnce_AndTheRestGoTogetherAfterEither()
+    {
+        // Arrange
+        using var metrics = NewMetrics(out var telemetry);
+        var store = await ConnectStoreAsync(GrantsOptions, telemetry: telemetry, recordCallsInFlight: 2);
+        var limitedTask = "task-" + Guid.NewGuid().ToString("N");
+        var grants = Enumerable.Range(0, 8)
+            .Select(_ => NewGrant(taskId: limitedTask) with { TaskLimits = new TaskLimitCheck { MaxGrants = 5 } }).ToList();
+
+        // Act: the first two calls in flight and held, the other six queued behind them.
+        Task<RecordGrantResult>[] calls;
+        await using (await PauseWritesAsync())
+        {
+            calls = [.. grants.Select(g => store.RecordAsync(g, Issued(g), Ct).AsTask())];
+        }
+
+        var results = await Task.WhenAll(calls);
+
+        // Assert: two calls of one grant, then one of the six (whichever call came back first sent them); the task
+        // limit still holds across calls in flight: five recorded, three refused, and only the five are listed.
+        Assert.Equal([1, 1, 6], metrics.Of(BatchSize).Select(m => m.Value));
+        Assert.Equal(5, results.Count(r => r == RecordGrantResult.Recorded));
+        Assert.Equal(3, results.Count(r => r == RecordGrantResult.TaskGrantLimit));
+        var listed = (await store.ListAsync(GrantQuery.ForTask(Tenant, limitedTask), null, 100, Ct)).Grants.Select(g => g.Id).Order();
+        Assert.Equal(grants.Where((_, i) => results[i] == RecordGrantResult.Recorded).Select(g => g.Id).Order(), listed);
+    }
+
     /// <summary>A telemetry whose measurements are captured, and the capture.</summary>
     private static MetricCapture NewMetrics(out GrantStoreTelemetry telemetry)
     {

@@ -37,9 +37,13 @@ public abstract partial class RedisGrantStoreTestBase : GrantStoreContractTests
     private protected override async ValueTask<IGrantStore> CreateStoreAsync(GrantsOptions options, StatusListOptions statusList) => await ConnectStoreAsync(options, statusList);
 
     private protected async Task<RedisGrantStore> ConnectStoreAsync(
-        GrantsOptions options, StatusListOptions? statusList = null, TimeProvider? time = null, int maxRecordBatch = 32, GrantStoreTelemetry? telemetry = null)
+        GrantsOptions options, StatusListOptions? statusList = null, TimeProvider? time = null, int maxRecordBatch = 32, GrantStoreTelemetry? telemetry = null,
+        int recordCallsInFlight = 1)
     {
-        var redisOptions = new RedisOptions { Configuration = Configuration, KeyPrefix = KeyPrefix, MaxRecordBatch = maxRecordBatch };
+        var redisOptions = new RedisOptions
+        {
+            Configuration = Configuration, KeyPrefix = KeyPrefix, MaxRecordBatch = maxRecordBatch, RecordCallsInFlight = recordCallsInFlight,
+        };
         var connection = await ConnectionMultiplexer.ConnectAsync(RedisConnectionFactory.CreateConfiguration(redisOptions));
         _connections.Add(connection);
         var store = new RedisGrantStore(

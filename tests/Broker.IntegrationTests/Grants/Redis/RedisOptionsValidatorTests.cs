@@ -47,4 +47,19 @@ public sealed class RedisOptionsValidatorTests
         Assert.Equal(valid, result.Succeeded);
         Assert.Equal(valid, result.Failures?.Any(f => f.Contains("MaxRecordBatch", StringComparison.Ordinal)) != true);
     }
+
+    [Theory]
+    [InlineData(1, true)]
+    [InlineData(2, true)]
+    [InlineData(8, true)]
+    [InlineData(0, false)]
+    [InlineData(-1, false)]
+    [InlineData(9, false)]
+    public void Validate_RecordCallsInFlight_AcceptsOnly1To8(int callsInFlight, bool valid)
+    {
+        var result = new RedisOptionsValidator().Validate(null, new RedisOptions { RecordCallsInFlight = callsInFlight });
+
+        Assert.Equal(valid, result.Succeeded);
+        Assert.Equal(valid, result.Failures?.Any(f => f.Contains("RecordCallsInFlight", StringComparison.Ordinal)) != true);
+    }
 }
