@@ -16,7 +16,7 @@ internal sealed class RedisGrantRecords(
     /// pin in memory with strings that never repeat (a fresh purpose per task, say): past it, strings are stored in
     /// the record instead, as without a dictionary.
     /// </summary>
-    private const int DictionaryCapacity = 8193;
+    internal const int DictionaryCapacity = 8193;
 
     /// <summary>See <see cref="IGrantStore.RecordWithStatusAsync"/>.</summary>
     public async ValueTask<RecordGrantOutcome> RecordAsync(GrantRecord grant, AuditEvent issued, CancellationToken cancellationToken)

@@ -109,116 +109,28 @@ internal static partial class RedisGrantScripts
         local statusIndex
         local capacity = tonumber(ARGV[28])
         if capacity > 0 then
-          local bits, queue, order, step = KEYS[7], KEYS[8], KEYS[9], tonumber(ARGV[30])
-          -- Frees an index at a time: appended, 3 bytes, to the field of that step; a field of 256 moves aside whole
-          -- (to 'step.n') so that no field, and so no HGET/HSET here, grows past 768 bytes.
-          local function free(index, at)
-            local field = string.format('%d', at / step)
-            local packed = redis.call('HGET', queue, field)
-            if packed and #packed >= 768 then
-              local full = field .. '.' .. redis.call('HINCRBY', queue, '#', 1)
-              redis.call('HSET', queue, full, packed)
-              redis.call('ZADD', order, at, full)
-              packed = nil
-            end
-            redis.call('HSET', queue, field, (packed or '') .. string.char(math.floor(index / 65536), math.floor(index / 256) % 256, index % 256))
-            redis.call('ZADD', order, at, field)
-          end
-          -- An index of the field that came due first; one still marked revoked is cleared and waits out the lists
-          -- that may show the mark (a verifier would refuse the new token), and the next one is tried.
-          for _ = 1, 16 do
-            local field = redis.call('ZRANGEBYSCORE', order, '-inf', ARGV[4], 'LIMIT', 0, 1)[1]
-            if not field then
-              break
-            end
-            local packed = redis.call('HGET', queue, field) or ''
-            if #packed <= 3 then
-              redis.call('HDEL', queue, field)
-              redis.call('ZREM', order, field)
-              -- The order may now be gone, and come back from free() without an expiry: set it again below.
-              ttls[queue] = nil
-            else
-              redis.call('HSET', queue, field, string.sub(packed, 1, -4))
-            end
-            if #packed >= 3 then
-              local a, b, c = string.byte(packed, -3, -1)
-              local index = a * 65536 + b * 256 + c
-              local offset = index - index % 8 + 7 - index % 8
-              if redis.call('GETBIT', bits, offset) == 0 then
-                statusIndex = index
-                break
-              end
-              redis.call('SETBIT', bits, offset, 0)
-              free(index, tonumber(ARGV[31]))
-            end
-          end
+          local list = listOf(KEYS[7], KEYS[8], KEYS[9])
+          statusIndex = allocate(list, now, capacity, tonumber(ARGV[29]), tonumber(ARGV[31]), tonumber(ARGV[30]))
           if not statusIndex then
-            local next = tonumber(redis.call('HGET', queue, 'n') or '0')
-            if next >= capacity then
-              return {4}
-            end
-            statusIndex = redis.call('HINCRBY', queue, 'n', 1) - 1
+            return {4}
           end
-          free(statusIndex, tonumber(ARGV[29]))
-          -- The three keys share one expiry, so they only ever go together (the list starts over, all free); set
-          -- once per batch unless a later grant needs it longer.
-          local ttl = tonumber(ARGV[32])
-          if not ttls[queue] or ttls[queue] < ttl then
-            ttl = math.max(redis.call('PTTL', queue), ttl)
-            redis.call('PEXPIRE', bits, ttl)
-            redis.call('PEXPIRE', queue, ttl)
-            redis.call('PEXPIRE', order, ttl)
-            ttls[queue] = ttl
-          end
+          list.ttl = math.max(list.ttl, tonumber(ARGV[32]))
         end
-        local dictionary, capacity = KEYS[6], tonumber(ARGV[9])
-        -- Repeated strings (tenant, subject, audience, purpose, policy version, key thumbprints...) are stored once
-        -- per tag and dictionary as '=' .. string -> number and number -> string; a full dictionary stores them in
-        -- the record.
-        -- The batch's grants share most of them: each is looked up once per batch.
-        local known = interned[dictionary]
-        if not known then
-          known = {}
-          interned[dictionary] = known
-        end
-        local function intern(value)
-          local number = known[value]
-          if number then
-            return number
-          end
-          number = redis.call('HGET', dictionary, '=' .. value)
-          if number then
-            number = tonumber(number)
-            known[value] = number
-            return number
-          end
-          if redis.call('HLEN', dictionary) >= capacity then
-            return value
-          end
-          number = redis.call('HINCRBY', dictionary, '#', 1)
-          redis.call('HSET', dictionary, '=' .. value, number, number, value)
-          known[value] = number
-          return number
-        end
-        local function optional(value, convert)
-          if value == '' then
-            return false
-          end
-          return convert and convert(value) or value
-        end
+        local dictionary = dictionaryState(KEYS[6], tonumber(ARGV[9]))
         -- A task that ends in a UUID is the part before it (repeated, so numbered) and the UUID's 16 bytes; any
         -- other task is stored as it is.
         local task = ARGV[16]
         if ARGV[17] ~= '' then
-          task = intern(task)
+          task = intern(dictionary, task)
         end
         local record = {
-          tonumber(ARGV[10]), tonumber(ARGV[11]), intern(ARGV[12]), intern(ARGV[13]), optional(ARGV[14], intern),
-          intern(ARGV[15]), task, optional(ARGV[17]), intern(ARGV[18]), intern(ARGV[19]), optional(ARGV[20], intern),
-          optional(ARGV[21], intern), optional(ARGV[22], intern), optional(ARGV[23], intern), optional(ARGV[24], intern),
-          optional(ARGV[25], intern)}
+          tonumber(ARGV[10]), tonumber(ARGV[11]), intern(dictionary, ARGV[12]), intern(dictionary, ARGV[13]),
+          optional(ARGV[14], dictionary), intern(dictionary, ARGV[15]), task, optional(ARGV[17]), intern(dictionary, ARGV[18]),
+          intern(dictionary, ARGV[19]), optional(ARGV[20], dictionary), optional(ARGV[21], dictionary),
+          optional(ARGV[22], dictionary), optional(ARGV[23], dictionary), optional(ARGV[24], dictionary),
+          optional(ARGV[25], dictionary)}
         -- Position 17, the consuming tenant of a shared grant, comes last of all ARGV (after the remainders).
-        record[17] = optional(ARGV[38 + remainders], intern)
+        record[17] = optional(ARGV[38 + remainders], dictionary)
         while #record > 10 and record[#record] == false do
           record[#record] = nil
         end
@@ -233,7 +145,7 @@ internal static partial class RedisGrantScripts
         end
         redis.call('SET', KEYS[1], value, 'PX', ARGV[1])
         -- The dictionary outlives every record that refers to it.
-        extend(dictionary, ARGV[1])
+        extendLater(dictionary.key, ARGV[1])
         local expiry = tonumber(ARGV[2])
         local ttl = expiry - tonumber(ARGV[4])
         -- The task's count and first grant; with a longest duration its index lives until twice that duration after the
@@ -261,7 +173,7 @@ internal static partial class RedisGrantScripts
           redis.call('ZREMRANGEBYSCORE', KEYS[4], 0, ARGV[4])
           trimmed[KEYS[4]] = true
         end
-        extend(KEYS[4], taskTtl)
+        extendLater(KEYS[4], taskTtl)
         redis.call('XADD', KEYS[5], 'MAXLEN', '~', ARGV[6], '*', 'e', ARGV[5])
         if not trimmed[KEYS[5]] then
           redis.call('XTRIM', KEYS[5], 'MINID', '~', ARGV[7])
@@ -276,10 +188,10 @@ internal static partial class RedisGrantScripts
             redis.call('SET', KEYS[10], join(parent[1], parent[2], parent[3], parent[4] .. ARGV[3]), 'KEEPTTL')
           else
             redis.call('APPEND', KEYS[12], ARGV[3])
-            extend(KEYS[12], ARGV[1])
+            extendLater(KEYS[12], ARGV[1])
           end
           -- The parent's record, and the children it holds, live at least as long as this grant's record.
-          extend(KEYS[10], ARGV[1])
+          extendLater(KEYS[10], ARGV[1])
         end
         return {1, statusIndex}
         """;
@@ -291,12 +203,17 @@ internal static partial class RedisGrantScripts
     /// parent's state are decided exactly as for grants recorded one by one), and each has its own outcome. KEYS: each
     /// grant's keys, one grant after the other. ARGV: how many grants (n), then for each its number of keys and of
     /// arguments (2n values), then each grant's arguments, one grant after the other. Returns one reply per grant, in
-    /// order. What the grants share is looked up or extended once per batch rather than once per grant: dictionary
-    /// numbers, expiries (a key's TTL only grows, and Redis's clock stands still during a script) and the trimming of
-    /// indexes and the audit stream.
+    /// order. What the grants share is looked up, written or extended once per batch rather than once per grant
+    /// (<see cref="BatchFunctions"/>): dictionary numbers, the status lists' queues and expiries, other expiries (a
+    /// key's TTL only grows, and Redis's clock stands still during a script) and the trimming of indexes and the audit
+    /// stream. RecordOne's local functions are defined once per call, not per grant.
     /// </summary>
     public const string Record = """
-        local interned, ttls, trimmed = {}, {}, {}
+        local count = tonumber(ARGV[1])
+        local batchKeys, batchArguments = KEYS, ARGV
+        -- The keys and arguments of the grant being recorded, refilled for each: RecordOne reads them as KEYS and ARGV.
+        local KEYS, ARGV = {}, {}
+        local ttls, trimmed = {}, {}
         -- A key lives at least ms from now (once extended, later grants of the batch only ask Redis for longer).
         local function extend(key, ms)
           ms = tonumber(ms)
@@ -330,25 +247,242 @@ internal static partial class RedisGrantScripts
           end
           extend(directory, ttl)
         end
-        local function recordOne(KEYS, ARGV)
-        """ + ExpiryFunctions + RecordFunctions + RecordOne + """
+
+        """ + ExpiryFunctions + RecordFunctions + BatchFunctions + """
+        local function recordOne()
+        """ + RecordOne + """
 
         end
-        local count = tonumber(ARGV[1])
-        local results, k, a = {}, 0, 1 + 2 * count
+        local results, k, a, keyCount, argumentCount = {}, 0, 1 + 2 * count, 0, 0
         for r = 1, count do
-          local keyCount, argumentCount = tonumber(ARGV[2 * r]), tonumber(ARGV[2 * r + 1])
-          local grantKeys, grantArguments = {}, {}
+          local previousKeys, previousArguments = keyCount, argumentCount
+          keyCount, argumentCount = tonumber(batchArguments[2 * r]), tonumber(batchArguments[2 * r + 1])
           for i = 1, keyCount do
-            grantKeys[i] = KEYS[k + i]
+            KEYS[i] = batchKeys[k + i]
+          end
+          for i = keyCount + 1, previousKeys do
+            KEYS[i] = nil
           end
           for i = 1, argumentCount do
-            grantArguments[i] = ARGV[a + i]
+            ARGV[i] = batchArguments[a + i]
+          end
+          for i = argumentCount + 1, previousArguments do
+            ARGV[i] = nil
           end
           k, a = k + keyCount, a + argumentCount
-          results[r] = recordOne(grantKeys, grantArguments)
+          -- A grant that fails the script (a key of the wrong type, say) fails the whole call, and what the grants
+          -- before it changed of the status lists, and the expiries they asked for, is written first: as when each
+          -- grant wrote its own, no index recorded with a grant is left free in its list.
+          local recorded, reply = pcall(recordOne)
+          if not recorded then
+            flush()
+            -- Answered as Redis would have: a command's error keeps its code (WRONGTYPE, OOM...), any other is ERR.
+            if type(reply) == 'string' and string.find(reply, '^%u+ ') then
+              reply = redis.error_reply(reply)
+            end
+            error(reply, 0)
+          end
+          results[r] = reply
         end
+        flush()
         return results
+        """;
+
+    /// <summary>
+    /// The state <see cref="Record"/> keeps for its whole batch rather than per grant, and writes once when the batch
+    /// ends (<c>flush</c>): everything in it is read or written by this script alone while it runs, and nothing expires
+    /// during a script (Redis's clock stands still), so a batch ends with the keys exactly as if each grant had written
+    /// its own. <c>extendLater</c> collects the expiries of keys whose TTL the script never reads (a dictionary, a task
+    /// index, a parent's record and children key): the longest asked of each is set once. A dictionary's numbers are
+    /// looked up once per value and its fields counted once (<c>intern</c>). A tenant's status list (<c>allocate</c>,
+    /// <see cref="StatusIndexing"/>; the in-memory store is the reference) is read through a cache of the fields of its
+    /// queue: each field the batch reads is read once and each it changes written once, at the end, as is the
+    /// high-water mark <c>n</c> and the list's expiry; the order (free fields by when they come due) is written as it
+    /// changes, once per field, and its lowest field read once until the batch adds one below it or empties it, so
+    /// that "nothing due" is one read per batch.
+    /// </summary>
+    private const string BatchFunctions = """
+        local later = {}
+        local function extendLater(key, ms)
+          ms = tonumber(ms)
+          if not later[key] or later[key] < ms then
+            later[key] = ms
+          end
+        end
+        -- Repeated strings (tenant, subject, audience, purpose, policy version, key thumbprints...) are stored once
+        -- per tag and dictionary as '=' .. string -> number and number -> string; a full dictionary stores them in
+        -- the record. The batch's grants share most of them: each is looked up once per batch.
+        local dictionaries = {}
+        local function dictionaryState(key, capacity)
+          local dictionary = dictionaries[key]
+          if not dictionary then
+            dictionary = {key = key, capacity = capacity, known = {}}
+            dictionaries[key] = dictionary
+          end
+          return dictionary
+        end
+        local function intern(dictionary, value)
+          local number = dictionary.known[value]
+          if number then
+            return number
+          end
+          number = redis.call('HGET', dictionary.key, '=' .. value)
+          if number then
+            number = tonumber(number)
+            dictionary.known[value] = number
+            return number
+          end
+          if not dictionary.size then
+            dictionary.size = redis.call('HLEN', dictionary.key)
+          end
+          if dictionary.size >= dictionary.capacity then
+            -- Full: stored in the record, here and for the rest of the batch (a dictionary only grows).
+            dictionary.known[value] = value
+            return value
+          end
+          number = redis.call('HINCRBY', dictionary.key, '#', 1)
+          -- The fields added: the string's two, and the counter with the first string.
+          dictionary.size = dictionary.size + redis.call('HSET', dictionary.key, '=' .. value, number, number, value)
+            + (number == 1 and 1 or 0)
+          dictionary.known[value] = number
+          return number
+        end
+        -- '' (absent) is false; any other value itself, or its number in dictionary when one is given.
+        local function optional(value, dictionary)
+          if value == '' then
+            return false
+          end
+          return dictionary and intern(dictionary, value) or value
+        end
+        local lists = {}
+        local function listOf(bits, queue, order)
+          local list = lists[queue]
+          if not list then
+            -- fields: what the batch has read or left of the queue's fields (false: absent); changed: those to write;
+            -- ordered: fields added to the order in this batch; lowest: the order's lowest {field, score}, false when
+            -- empty, nil when to be read; ttl: the longest lifetime asked of the list.
+            list = {bits = bits, queue = queue, order = order, fields = {}, changed = {}, ordered = {}, ttl = 0}
+            lists[queue] = list
+          end
+          return list
+        end
+        local function fieldOf(list, name)
+          local value = list.fields[name]
+          if value == nil then
+            value = redis.call('HGET', list.queue, name) or false
+            list.fields[name] = value
+          end
+          return value
+        end
+        local function setField(list, name, value)
+          list.fields[name] = value
+          list.changed[name] = true
+        end
+        -- A field's score is when its indexes come free, the same each time it is added.
+        local function addToOrder(list, name, at)
+          if not list.ordered[name] then
+            redis.call('ZADD', list.order, at, name)
+            list.ordered[name] = true
+            if list.lowest ~= nil and (not list.lowest or at <= list.lowest[2]) then
+              list.lowest = nil
+            end
+          end
+        end
+        -- Frees an index at a time: appended, 3 bytes, to the field of that step; a field of 256 moves aside whole
+        -- (to 'step.n') so that no field, and so no HGET/HSET here, grows past 768 bytes.
+        local function free(list, index, at, step)
+          local name = string.format('%d', at / step)
+          local packed = fieldOf(list, name) or ''
+          if #packed >= 768 then
+            local moved = string.format('%d', tonumber(fieldOf(list, '#') or '0') + 1)
+            setField(list, '#', moved)
+            setField(list, name .. '.' .. moved, packed)
+            addToOrder(list, name .. '.' .. moved, at)
+            packed = ''
+          end
+          setField(list, name, packed .. string.char(math.floor(index / 65536), math.floor(index / 256) % 256, index % 256))
+          addToOrder(list, name, at)
+        end
+        -- An index of the field that came due first; one still marked revoked is cleared and waits out the lists
+        -- that may show the mark (a verifier would refuse the new token), and the next one is tried. Else the next
+        -- never used; nil when the list has no free index.
+        local function allocate(list, now, capacity, reusableAt, quarantineUntil, step)
+          local index
+          for _ = 1, 16 do
+            if list.lowest == nil then
+              local lowest = redis.call('ZRANGE', list.order, 0, 0, 'WITHSCORES')
+              list.lowest = lowest[1] and {lowest[1], tonumber(lowest[2])} or false
+            end
+            if not list.lowest or list.lowest[2] > now then
+              break
+            end
+            local name = list.lowest[1]
+            local packed = fieldOf(list, name) or ''
+            if #packed <= 3 then
+              setField(list, name, false)
+              redis.call('ZREM', list.order, name)
+              list.ordered[name] = nil
+              list.lowest = nil
+            else
+              setField(list, name, string.sub(packed, 1, -4))
+            end
+            if #packed >= 3 then
+              local a, b, c = string.byte(packed, -3, -1)
+              local candidate = a * 65536 + b * 256 + c
+              local offset = candidate - candidate % 8 + 7 - candidate % 8
+              if redis.call('GETBIT', list.bits, offset) == 0 then
+                index = candidate
+                break
+              end
+              redis.call('SETBIT', list.bits, offset, 0)
+              free(list, candidate, quarantineUntil, step)
+            end
+          end
+          if not index then
+            local next = tonumber(fieldOf(list, 'n') or '0')
+            if next >= capacity then
+              return nil
+            end
+            setField(list, 'n', string.format('%d', next + 1))
+            index = next
+          end
+          free(list, index, reusableAt, step)
+          return index
+        end
+        local function flush()
+          for queue, list in pairs(lists) do
+            local set, deleted = {}, {}
+            for name in pairs(list.changed) do
+              if list.fields[name] then
+                set[#set + 1] = name
+                set[#set + 1] = list.fields[name]
+              else
+                deleted[#deleted + 1] = name
+              end
+            end
+            if #set > 0 then
+              redis.call('HSET', queue, unpack(set))
+            end
+            if #deleted > 0 then
+              redis.call('HDEL', queue, unpack(deleted))
+            end
+            -- The three keys share one expiry, so they only ever go together (the list starts over, all free).
+            if list.ttl > 0 then
+              local ttl = math.max(redis.call('PTTL', queue), list.ttl)
+              redis.call('PEXPIRE', list.bits, ttl)
+              redis.call('PEXPIRE', queue, ttl)
+              redis.call('PEXPIRE', list.order, ttl)
+            end
+          end
+          lists = {}
+          for key, ms in pairs(later) do
+            if redis.call('PTTL', key) < ms then
+              redis.call('PEXPIRE', key, ms)
+            end
+          end
+          later = {}
+        end
+
         """;
 
 

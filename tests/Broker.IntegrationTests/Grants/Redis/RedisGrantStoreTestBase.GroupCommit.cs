@@ -174,14 +174,14 @@ public abstract partial class RedisGrantStoreTestBase
     /// <summary>
     /// Pauses writes (scripts included) on the primary of this test's tag until disposed, over an admin connection of
     /// its own (the store's connection does not allow CLIENT). Other tests' writes on that server wait too, for the few
-    /// milliseconds a test submits its calls; the pause ends by itself after 10 s.
+    /// milliseconds a test submits its calls; the pause ends by itself after 10 s. Another tenant's tag when given.
     /// </summary>
-    private async Task<IAsyncDisposable> PauseWritesAsync()
+    private async Task<IAsyncDisposable> PauseWritesAsync(string? tenant = null)
     {
         var options = RedisConnectionFactory.CreateConfiguration(new RedisOptions { Configuration = Configuration, KeyPrefix = KeyPrefix });
         options.AllowAdmin = true;
         var admin = await ConnectionMultiplexer.ConnectAsync(options);
-        RedisKey key = new RedisGrantKeys(KeyPrefix).TagBase(GrantId.RoutingTag(Tenant));
+        RedisKey key = new RedisGrantKeys(KeyPrefix).TagBase(GrantId.RoutingTag(tenant ?? Tenant));
         var server = admin.GetServer(key);
         await server.ExecuteAsync("CLIENT", "PAUSE", 10_000, "WRITE");
         return new Unpause(admin, server);
