@@ -132,7 +132,7 @@ internal static class GrantMemoryReport
         long subjectBuckets = 0;
         foreach (var subject in grants.Select(g => g.Subject).Distinct())
         {
-            var (usage, buckets) = await IndexUsageAsync(db, keys.TagBase(tag), keys.SubjectIndex(tag, Tenant, subject));
+            var (usage, buckets) = await ChunkedIndexUsageAsync(db, keys.TagBase(tag), keys.SubjectIndex(tag, Tenant, subject));
             subjectIndexes += usage;
             subjectBuckets += buckets;
         }
@@ -178,7 +178,7 @@ internal static class GrantMemoryReport
             .AppendLine(CultureInfo.InvariantCulture, $"    of which parents / unrelated grants {parentRecords / (double)(grantCount - derivedCount):F0} B, derived grants {(derivedCount == 0 ? 0 : childRecords / (double)derivedCount):F0} B; children keys: {childrenKeys}")
             .AppendLine(CultureInfo.InvariantCulture, $"  string dictionaries (MEMORY USAGE, amortised): {perDictionary:F1} B ({dictionaries:N0} B in all)")
             .AppendLine(CultureInfo.InvariantCulture, $"  indexes (tenant {tenantIndex / (double)grantCount:F0} + subject {subjectIndexes / (double)grantCount:F0} + task {taskIndexes / (double)grantCount:F0}): {perIndexes:F0} B")
-            .AppendLine(CultureInfo.InvariantCulture, $"    buckets: tenant {tenantBuckets:N0}, subjects {subjectBuckets:N0} (MEMORY USAGE of the directories and their buckets)")
+            .AppendLine(CultureInfo.InvariantCulture, $"    tenant buckets {tenantBuckets:N0}, subject chunks {subjectBuckets:N0} (MEMORY USAGE of the directories and their buckets or chunks)")
             .AppendLine(CultureInfo.InvariantCulture, $"  audit stream: {perAudit:F0} B per grant ({auditEntries:N0} entries retained, {perAuditEntry:F0} B each)")
             .AppendLine(CultureInfo.InvariantCulture, $"  status list (MEMORY USAGE, {(statusList ? "on" : "off")}): {perStatusList:F1} B per grant (bits {statusBits:N0} B, free indexes {statusQueue:N0} B in {statusFields:N0} fields, their order {statusOrder:N0} B)")
             .AppendLine(CultureInfo.InvariantCulture, $"  keyspace + expiry dict entries and allocator slack (remainder): {perGrantTotal - perRecord - perDictionary - perIndexes - perAudit - perStatusList:F0} B")
@@ -203,7 +203,7 @@ internal static class GrantMemoryReport
     /// <summary>The issuance event the exchange writes with a grant, every field filled (as the store tests write it).</summary>
     private static AuditEvent Issued(GrantRecord grant) => TestGrants.Issued(grant, clientAddress: "10.42.7.19");
 
-    /// <summary>MEMORY USAGE of a tenant's or subject's index: its directory and every bucket it names; and how many buckets.</summary>
+    /// <summary>MEMORY USAGE of a tenant's index: its directory and every bucket it names; and how many buckets.</summary>
     private static async Task<(long Usage, long Buckets)> IndexUsageAsync(IDatabase db, string tagBase, RedisKey directory)
     {
         var buckets = await db.SortedSetRangeByScoreAsync(directory, 0, double.PositiveInfinity);
@@ -214,6 +214,19 @@ internal static class GrantMemoryReport
         }
 
         return (usage, buckets.Length);
+    }
+
+    /// <summary>MEMORY USAGE of a subject's chunked index: its directory and every chunk it names; and how many chunks.</summary>
+    private static async Task<(long Usage, long Chunks)> ChunkedIndexUsageAsync(IDatabase db, string tagBase, RedisKey directory)
+    {
+        var chunks = await db.SortedSetRangeByScoreAsync(directory, 0, double.PositiveInfinity);
+        long usage = await MemoryUsageAsync(db, directory);
+        foreach (var batch in chunks.Chunk(256))
+        {
+            usage += (await Task.WhenAll(batch.Select(c => MemoryUsageAsync(db, RedisGrantKeys.IndexChunk(tagBase, directory, c!))))).Sum();
+        }
+
+        return (usage, chunks.Length);
     }
 
     /// <summary>

@@ -101,8 +101,8 @@ internal interface IGrantStore
 
     /// <summary>
     /// Lists unexpired grants (revoked ones included) selected by <paramref name="query"/>, latest expiry first; ties
-    /// (grants of one expiry) by ID descending in memory and in a task's listing, latest recorded first in a Redis
-    /// tenant's or subject's listing; see <see cref="GrantPage"/>. Cursor-based: a cursor stays valid while grants are
+    /// (grants of one expiry) by ID descending in memory and in a subject's or task's listing, latest recorded first in
+    /// a Redis tenant's listing; see <see cref="GrantPage"/>. Cursor-based: a cursor stays valid while grants are
     /// recorded and revoked.
     /// </summary>
     /// <param name="query">Which grants.</param>

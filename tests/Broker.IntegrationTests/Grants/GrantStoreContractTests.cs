@@ -261,7 +261,8 @@ public abstract partial class GrantStoreContractTests : IAsyncLifetime
 
     /// <summary>
     /// How the store orders grants of equal expiry in a listing: by ID descending (false), or latest recorded first
-    /// (true: Redis, whose tenant and subject indexes append a second's grants to one bucket).
+    /// (true: Redis, whose tenant index appends a second's grants to one bucket). A subject's listing in Redis
+    /// orders ties by ID descending (chunks), which the laxer check of a latest-recorded-first store accepts.
     /// </summary>
     protected virtual bool TiesLatestRecordedFirst => false;
 

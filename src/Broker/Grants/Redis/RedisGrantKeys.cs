@@ -45,8 +45,8 @@ internal sealed class RedisGrantKeys(string prefix)
     public string TagBase(string tag) => $"{prefix}{{{tag}}}:";
 
     /// <summary>
-    /// The index a query reads: a tenant's or subject's bucket directory (<see cref="IndexBucket"/>), or a task's sorted
-    /// set (member → expiry, Unix ms).
+    /// The index a query reads: a tenant's bucket directory (<see cref="IndexBucket"/>), a subject's chunk directory
+    /// (<see cref="IndexChunk"/>), or a task's sorted set (member → expiry, Unix ms).
     /// </summary>
     public RedisKey Index(GrantQuery query)
     {
@@ -72,22 +72,16 @@ internal sealed class RedisGrantKeys(string prefix)
     public RedisKey TenantIndex(string tag, string tenant) => $"{prefix}{{{tag}}}:tb:{tenant}";
 
     /// <summary>
-    /// <c>{p}{tag}:sb:{len(tenant)}:{tenant}:{subject}</c> — a subject's grants: the directory of its buckets
-    /// (<see cref="IndexBucket"/>). The tenant's length keeps the boundary unambiguous when a tenant name contains a colon.
-    /// </summary>
-    public RedisKey SubjectIndex(string tag, string tenant, string subject)
-        => $"{prefix}{{{tag}}}:sb:{Length(tenant)}:{tenant}:{subject}";
-
-    /// <summary>
-    /// A bucket of a tenant's or subject's index: the grants of one expiry, named after the directory with the expiry
-    /// (Unix ms, digits) after its two-letter kind: <c>{p}{tag}:tb{expiry}:{tenant}</c>,
-    /// <c>{p}{tag}:sb{expiry}:{len(tenant)}:{tenant}:{subject}</c>. A string: the members (<see cref="IndexMember"/>, 22
-    /// characters each) appended one after the other, in the order they were recorded; it lives exactly until its
-    /// expiry. The directory is a sorted set of the buckets' expiries (member and score, Unix ms); its expired entries
-    /// are trimmed as grants are recorded. Tokens expire in whole seconds (<c>exp</c> is a NumericDate), so a bucket holds
-    /// one second's grants; a grant of another expiry gets a bucket of its own, so that a listing stays in expiry order.
-    /// The record and page scripts build these names on the tag's slot (keep them in step); no bucket name is a
-    /// directory's or a legacy chunk's (<see cref="LegacyIndexChunk"/>).
+    /// A bucket of a tenant's index: the grants of one expiry, named after the directory with the expiry (Unix ms,
+    /// digits) after its two-letter kind: <c>{p}{tag}:tb{expiry}:{tenant}</c>. A string: the members
+    /// (<see cref="IndexMember"/>, 22 characters each) appended one after the other, in the order they were recorded; it
+    /// lives exactly until its expiry. The directory is a sorted set of the buckets' expiries (member and score, Unix
+    /// ms); its expired entries are trimmed as grants are recorded. Tokens expire in whole seconds (<c>exp</c> is a
+    /// NumericDate), so a bucket holds one second's grants; a grant of another expiry gets a bucket of its own, so that a
+    /// listing stays in expiry order. Buckets suit an index that gets several grants a second (a tenant's); a subject's,
+    /// which gets one now and then, would pay a key per grant, so it is chunked (<see cref="IndexChunk"/>). The record
+    /// and page scripts build these names on the tag's slot (keep them in step); no bucket name is a directory's, a
+    /// chunk's or a legacy chunk's (<see cref="LegacyTenantIndex"/>).
     /// </summary>
     public static RedisKey IndexBucket(string tagBase, RedisKey directory, long expiry)
     {
@@ -97,35 +91,40 @@ internal sealed class RedisGrantKeys(string prefix)
     }
 
     /// <summary>
-    /// Legacy, read only: <c>{p}{tag}:t:{tenant}</c> and <c>{p}{tag}:s:{len(tenant)}:{tenant}:{subject}</c>, the
-    /// directories of the chunked indexes that replicas before the buckets write (<see cref="LegacyIndexChunk"/>); null
-    /// for a task's index. The page script still reads them, so that during a rolling upgrade a listing or a
-    /// revocation by tenant or subject also reaches the grants an older replica recorded; they go away with the last
-    /// of those grants.
+    /// Most members of a chunk of a chunked index (the record script's): 120 members of 34 bytes fill a 4 KiB listpack,
+    /// below the 128 past which Redis (<c>zset-max-listpack-entries</c>) keeps a sorted set as a skiplist.
     /// </summary>
-    public RedisKey? LegacyIndex(GrantQuery query)
-    {
-        ArgumentNullException.ThrowIfNull(query);
-        var tag = GrantId.RoutingTag(query.Tenant);
-        return query switch
-        {
-            { Subject: { } subject } => (RedisKey)$"{prefix}{{{tag}}}:s:{Length(query.Tenant)}:{query.Tenant}:{subject}",
-            { TaskId: not null } => (RedisKey?)null,
-            _ => (RedisKey)$"{prefix}{{{tag}}}:t:{query.Tenant}",
-        };
-    }
+    public const int IndexChunkCapacity = 120;
 
     /// <summary>
-    /// Legacy, read only: a chunk of a legacy chunked index, named after its directory with the chunk's number after
-    /// the one-letter kind (<c>{p}{tag}:t{n}:{tenant}</c>). The directory is a sorted set of chunk names scored by the
-    /// lowest expiry each holds (and a counter <c>#</c> scored below zero); a chunk is a sorted set, member → expiry.
+    /// <c>{p}{tag}:s:{len(tenant)}:{tenant}:{subject}</c> — a subject's grants: the directory of a chunked index
+    /// (<see cref="IndexChunk"/>). The tenant's length keeps the boundary unambiguous when a tenant name contains a colon.
     /// </summary>
-    public static RedisKey LegacyIndexChunk(string tagBase, RedisKey directory, string chunk)
+    public RedisKey SubjectIndex(string tag, string tenant, string subject)
+        => $"{prefix}{{{tag}}}:s:{Length(tenant)}:{tenant}:{subject}";
+
+    /// <summary>
+    /// A chunk of a chunked index (a subject's, and the legacy tenant index of older replicas), named after its
+    /// directory: <c>{p}{tag}:s{n}:{len(tenant)}:{tenant}:{subject}</c>, <c>{p}{tag}:t{n}:{tenant}</c>. The directory is
+    /// a sorted set of chunk names (<c>n</c>, a counter) scored by the lowest expiry each holds, plus the counter
+    /// <c>#</c> scored below zero; a chunk is a sorted set like a task index, of at most <see cref="IndexChunkCapacity"/>
+    /// members (unless they all expire in one millisecond), so that it stays a listpack. The record and page scripts
+    /// build these names (keep them in step).
+    /// </summary>
+    public static RedisKey IndexChunk(string tagBase, RedisKey directory, string chunk)
     {
         ArgumentNullException.ThrowIfNull(tagBase);
         var name = directory.ToString();
         return string.Concat(name.AsSpan(0, tagBase.Length + 1), chunk, name.AsSpan(tagBase.Length + 1));
     }
+
+    /// <summary>
+    /// Legacy, read only: <c>{p}{tag}:t:{tenant}</c>, the directory of the chunked tenant index (<see cref="IndexChunk"/>)
+    /// that replicas before the tenant's buckets write. The page script still reads it, so that during a rolling upgrade
+    /// a listing or a revocation by tenant also reaches the grants an older replica recorded; it goes away with the last
+    /// of those grants. (A subject's index is chunked as before, under its old names: nothing legacy about it.)
+    /// </summary>
+    public RedisKey LegacyTenantIndex(string tag, string tenant) => $"{prefix}{{{tag}}}:t:{tenant}";
 
     /// <summary><c>{p}{tag}:k:{len(tenant)}:{tenant}:{task}</c> — a task's grants.</summary>
     public RedisKey TaskIndex(string tag, string tenant, string taskId)

@@ -3,8 +3,8 @@ using StackExchange.Redis;
 namespace Broker.Grants.Redis;
 
 /// <summary>
-/// Listing grants from the tenant, subject and task indexes (a task's a sorted set scored by expiry, the tenant's and a
-/// subject's buckets per expiry), read a page at a time from a cursor (the last grant ID of the previous page) with the
+/// Listing grants from the tenant, subject and task indexes (a task's a sorted set scored by expiry, the tenant's buckets
+/// per expiry, a subject's chunks of sorted sets), read a page at a time from a cursor (the last grant ID of the previous page) with the
 /// <see cref="RedisGrantScripts.Page"/> script.
 /// </summary>
 internal sealed class RedisGrantListing(RedisStoreConnection redis, RedisGrantKeys keys, RedisGrantRecords records, TimeProvider timeProvider)
@@ -47,31 +47,37 @@ internal sealed class RedisGrantListing(RedisStoreConnection redis, RedisGrantKe
     /// <param name="cursor">The last ID of the previous page, or null.</param>
     /// <param name="count">At most this many.</param>
     /// <param name="sources">
-    /// Of a tenant's or subject's index, what to read: the buckets then the legacy chunks (a listing), or only one of
-    /// them (a revocation walks each on its own). Ignored for a task's index.
+    /// Of a tenant's index, what to read: the buckets then the legacy chunks (a listing), or only one of them (a
+    /// revocation walks each on its own). Ignored for a subject's index (chunks) and a task's.
     /// </param>
     /// <param name="cancellationToken">Cancels the call.</param>
     public async Task<List<string>> PageIdsAsync(
         string tag, GrantQuery query, string? cursor, int count, IndexSources sources, CancellationToken cancellationToken)
     {
-        // A task's index is one sorted set; the tenant's and a subject's are buckets (RedisGrantKeys.IndexBucket), and the
-        // legacy chunks of older replicas (RedisGrantKeys.LegacyIndexChunk).
-        var legacy = keys.LegacyIndex(query);
+        // A task's index is one sorted set; the tenant's is buckets (RedisGrantKeys.IndexBucket) and the legacy chunks of
+        // older replicas (RedisGrantKeys.LegacyTenantIndex); a subject's is chunks (RedisGrantKeys.IndexChunk).
+        var index = keys.Index(query);
+        RedisKey[] scriptKeys = query switch
+        {
+            { Subject: not null } or { TaskId: not null } => [index],
+            _ => [index, keys.LegacyTenantIndex(tag, query.Tenant)],
+        };
+        var task = query.TaskId is not null;
         RedisValue[] args =
         [
             timeProvider.GetUtcNow().ToUnixTimeMilliseconds(),
             count,
             cursor is null ? string.Empty : RedisGrantKeys.IndexMember(cursor),
-            legacy is null ? string.Empty : keys.TagBase(tag),
-            legacy is null ? string.Empty : keys.Grant(tag, tag + ".").ToString(),
-            sources switch
+            task ? string.Empty : keys.TagBase(tag),
+            task ? string.Empty : keys.Grant(tag, tag + ".").ToString(),
+            (query.Subject, sources) switch
             {
-                IndexSources.Buckets => "b",
-                IndexSources.LegacyChunks => "c",
+                (not null, _) => "c",
+                (_, IndexSources.Buckets) => "b",
+                (_, IndexSources.LegacyChunks) => "c",
                 _ => "bc",
             },
         ];
-        RedisKey[] scriptKeys = legacy is { } chunks ? [keys.Index(query), chunks] : [keys.Index(query)];
         var reply = await redis.EvaluateAsync("ListIndex", RedisGrantScripts.Page, scriptKeys, args, cancellationToken);
 
         // Members are IDs without the routing tag, which every member of the index shares.
@@ -79,7 +85,7 @@ internal sealed class RedisGrantListing(RedisStoreConnection redis, RedisGrantKe
     }
 }
 
-/// <summary>What <see cref="RedisGrantListing.PageIdsAsync"/> reads of a tenant's or subject's index.</summary>
+/// <summary>What <see cref="RedisGrantListing.PageIdsAsync"/> reads of a tenant's index.</summary>
 internal enum IndexSources
 {
     /// <summary>The buckets, then the legacy chunks of older replicas: the order of a listing.</summary>
@@ -88,6 +94,6 @@ internal enum IndexSources
     /// <summary>Only the buckets.</summary>
     Buckets,
 
-    /// <summary>Only the legacy chunks (<see cref="RedisGrantKeys.LegacyIndexChunk"/>).</summary>
+    /// <summary>Only the legacy chunks (<see cref="RedisGrantKeys.LegacyTenantIndex"/>).</summary>
     LegacyChunks,
 }

@@ -49,12 +49,15 @@ internal sealed class RedisGrantRevocations(
 
         // Batches keep each script short: a script blocks the whole Redis node while it runs. Each grant's
         // revocation is atomic; the bulk is not. Revoked grants stay in the index, so the cursor stays valid. A tenant's
-        // or subject's index is walked twice: its buckets, then the legacy chunks older replicas write (empty but during
-        // a rolling upgrade), each with a cursor of its own, so that a cursor that expires between two pages ends only
-        // its own walk (everything after it there has expired too), never the other's.
+        // index is walked twice: its buckets, then the legacy chunks older replicas write (empty but during a rolling
+        // upgrade), each with a cursor of its own, so that a cursor that expires between two pages ends only its own
+        // walk (everything after it there has expired too), never the other's. A subject's (chunks) and a task's index
+        // are walked once.
         var tag = GrantId.RoutingTag(query.Tenant);
         var count = 0;
-        IndexSources[] walks = query.TaskId is null ? [IndexSources.Buckets, IndexSources.LegacyChunks] : [IndexSources.Buckets];
+        IndexSources[] walks = query is { Subject: null, TaskId: null }
+            ? [IndexSources.Buckets, IndexSources.LegacyChunks]
+            : [IndexSources.BucketsThenLegacyChunks];
         foreach (var sources in walks)
         {
             string? cursor = null;

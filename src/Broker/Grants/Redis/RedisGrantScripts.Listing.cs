@@ -3,20 +3,23 @@ namespace Broker.Grants.Redis;
 internal static partial class RedisGrantScripts
 {
     /// <summary>
-    /// One page of an index. KEYS: the index (a task's sorted set, or the directory of a tenant's or subject's buckets:
-    /// <see cref="RedisGrantKeys.IndexBucket"/>), and for a tenant's or subject's also the directory of its legacy chunks
-    /// (<see cref="RedisGrantKeys.LegacyIndexChunk"/>). ARGV: now (Unix ms), how many, cursor member (the last ID of the
-    /// previous page without its routing tag, or empty), and for a tenant's or subject's index the tag's key base, the
-    /// prefix of its record keys (<c>{p}{tag}:g:{tag}.</c>) and what to read: <c>b</c> the buckets, <c>c</c> the legacy
-    /// chunks, <c>bc</c> the buckets then the legacy chunks. Returns the members of unexpired grants after the cursor.
+    /// One page of an index. KEYS: the index (a task's sorted set, the directory of a tenant's buckets:
+    /// <see cref="RedisGrantKeys.IndexBucket"/>, or the directory of a subject's chunks:
+    /// <see cref="RedisGrantKeys.IndexChunk"/>), and for a tenant's also the directory of its legacy chunks
+    /// (<see cref="RedisGrantKeys.LegacyTenantIndex"/>); the chunks read are those of the last key. ARGV: now (Unix ms),
+    /// how many, cursor member (the last ID of the previous page without its routing tag, or empty), and for a tenant's
+    /// or subject's index the tag's key base, the prefix of its record keys (<c>{p}{tag}:g:{tag}.</c>) and what to read:
+    /// <c>b</c> the buckets, <c>c</c> the chunks (a subject's index; a tenant's legacy chunks), <c>bc</c> the buckets
+    /// then the legacy chunks. Returns the members of unexpired grants after the cursor.
     /// </summary>
     /// <remarks>
-    /// A task's index: latest expiry first, ties by member descending (ZRANGE REV order). Buckets: latest expiry first,
+    /// A task's index and a subject's chunks: latest expiry first, ties by member descending (ZRANGE REV order); a cursor
+    /// in chunks is found in the chunk of its record's expiry. Buckets: latest expiry first,
     /// within a bucket (one expiry) latest appended first; a bucket is read backwards with GETRANGE, only as much as the
     /// page still wants. The cursor's bucket is the one of its grant's expiry, which its record gives (a record outlives
-    /// its index entries); the cursor is found in it by a plain search aligned to the 22-byte members. Legacy chunks
-    /// (what replicas before the buckets wrote; read only, see <see cref="RedisGrantKeys.LegacyIndexChunk"/>) come after
-    /// every bucket, in their own order (latest expiry first, ties by member descending), so a listing during a rolling
+    /// its index entries); the cursor is found in it by a plain search aligned to the 22-byte members. A tenant's legacy
+    /// chunks (what replicas before the tenant's buckets wrote; read only, see
+    /// <see cref="RedisGrantKeys.LegacyTenantIndex"/>) come after every bucket, in their own order (latest expiry first, ties by member descending), so a listing during a rolling
     /// upgrade is two stretches in expiry order; a cursor in a chunk is found by its expiry as in a bucket.
     /// </remarks>
     public const string Page = ExpiryFunctions + BucketFunctions + ChunkFunctions + """
@@ -82,10 +85,10 @@ internal static partial class RedisGrantScripts
             upper = '(' .. names[#names]
           end
         end
-        -- Legacy (read only, until the last grant an older replica recorded expires): its chunked index, from the top or
-        -- after a cursor of a given expiry; false when the cursor is not in it.
+        -- A chunked index (the last key: a subject's, or a tenant's legacy one, read only until the last grant an older
+        -- replica recorded expires), from the top or after a cursor of a given expiry; false when the cursor is not in it.
         local function takeChunks(after, at)
-          local directory, chunk, start = KEYS[2], nil, 0
+          local directory, chunk, start = KEYS[#KEYS], nil, 0
           if after then
             chunk = redis.call('ZREVRANGEBYSCORE', directory, at, 0, 'WITHSCORES', 'LIMIT', 0, 1)
             local rank = #chunk > 0 and redis.call('ZREVRANK', chunkOf(directory, base, chunk[1]), after)

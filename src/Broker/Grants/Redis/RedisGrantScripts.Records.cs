@@ -16,7 +16,7 @@ internal static partial class RedisGrantScripts
     /// most grants, longest duration in ms, the prefixes of a grant's record and revocation keys (followed by a tag-less
     /// ID; "" when there are no remainders), how many forbidden remainders follow, and each remainder (capability names,
     /// space-separated), the consuming tenant of a shared grant (record position 17, "" for none), and last the tag's key
-    /// base (<see cref="RedisGrantKeys.TagBase"/>), from which the buckets of the tenant and subject indexes are named. Returns {1, status index or nothing} when recorded; nothing of the grant is written when it
+    /// base (<see cref="RedisGrantKeys.TagBase"/>), from which the tenant index's buckets and the subject index's chunks are named. Returns {1, status index or nothing} when recorded; nothing of the grant is written when it
     /// returns {0} (the ID exists), {2} (the parent is revoked, expired or unknown), {3} (the parent belongs to another
     /// tenant), {4} (the status list has no free index), {5} (the task's live grants hold the rest of a forbidden
     /// combination), {6} (the task has had its most grants) or {7} (the task is past its longest duration).
@@ -164,10 +164,12 @@ internal static partial class RedisGrantScripts
         -- Indexes are by expiry: expired entries are trimmed here, lazily, without SCAN, and an index lives exactly as
         -- long as its latest-expiring member (a task index with limits, as long as its limits need). Members are the ID
         -- without its routing tag, which every member of the index shares. Trimmed once per batch: the batch's grants
-        -- share the tenant's index, often the subject's and task's. The tenant's and subject's are buckets per expiry
-        -- (addBucketed); a task's is one sorted set, trimmed from 0, not -inf: its limits live below zero.
+        -- share the tenant's index, often the subject's and task's. The tenant's is buckets per expiry (addBucketed): a
+        -- tenant gets many grants a second. A subject's is chunked (addChunked): a subject gets one now and then, and a
+        -- bucket per grant would cost a key per grant. A task's is one sorted set, trimmed from 0, not -inf: its limits
+        -- live below zero.
         addBucketed(KEYS[2], ARGV[39 + remainders], ARGV[2], ARGV[3], ttl, ARGV[4])
-        addBucketed(KEYS[3], ARGV[39 + remainders], ARGV[2], ARGV[3], ttl, ARGV[4])
+        addChunked(KEYS[3], ARGV[39 + remainders], expiry, ARGV[3], ttl, ARGV[4])
         redis.call('ZADD', KEYS[4], expiry, ARGV[3])
         if not trimmed[KEYS[4]] then
           redis.call('ZREMRANGEBYSCORE', KEYS[4], 0, ARGV[4])
@@ -226,8 +228,8 @@ internal static partial class RedisGrantScripts
         end
 
         """ + BucketFunctions + """
-        -- A tenant's or subject's index (RedisGrantKeys.IndexBucket): the grant's tag-less ID appended to the bucket of
-        -- its expiry, one APPEND; the rest once per bucket or directory and batch. The batch's grants mostly share one
+        -- A tenant's index (RedisGrantKeys.IndexBucket): the grant's tag-less ID appended to the bucket of its expiry,
+        -- one APPEND; the rest once per bucket or directory and batch. The batch's grants mostly share one
         -- expiry second (exp is a NumericDate), so most grants cost that one APPEND per index.
         local bucketed = {}
         local function addBucketed(directory, base, expiry, member, ttl, now)
@@ -247,6 +249,118 @@ internal static partial class RedisGrantScripts
           end
           extend(directory, ttl)
         end
+
+        """ + ChunkFunctions + """
+        -- A new chunk's name: the directory's counter, a member scored below zero that no lookup by expiry reaches.
+        local function newChunk(directory)
+          return string.format('%d', -tonumber(redis.call('ZINCRBY', directory, -1, '#')))
+        end
+        -- Removes the expired members of a chunked index from its lowest chunk up, and the chunks they empty. Every
+        -- chunk above one that keeps a member holds later expiries, so the walk stops there.
+        local function trimChunks(directory, base, now)
+          for _ = 1, 16 do
+            local lowest = redis.call('ZRANGEBYSCORE', directory, 0, '+inf', 'LIMIT', 0, 1)[1]
+            if not lowest then
+              return
+            end
+            local chunk = chunkOf(directory, base, lowest)
+            redis.call('ZREMRANGEBYSCORE', chunk, 0, now)
+            if redis.call('EXISTS', chunk) == 1 then
+              return
+            end
+            redis.call('ZREM', directory, lowest)
+          end
+        end
+        -- A subject's index (RedisGrantKeys.IndexChunk): its directory (a sorted set of chunk names scored by the lowest
+        -- expiry each may hold) and chunks of at most 120 members (sorted sets: member -> expiry), each holding the
+        -- expiries from its bound up to the next chunk's (equal expiries stay in one chunk, so each chunk is one stretch
+        -- of the listing order). Past 128 members Redis turns a sorted set from a listpack (about 34 bytes per member) into a skiplist
+        -- (about 120), so a chunk that is full splits before it takes one more. 120 members of 34 bytes fill a 4 KiB
+        -- allocation.
+        local function addChunked(directory, base, expiry, member, ttl, now)
+          if not trimmed[directory] then
+            trimChunks(directory, base, now)
+            trimmed[directory] = true
+          end
+          local name = redis.call('ZREVRANGEBYSCORE', directory, expiry, 0, 'LIMIT', 0, 1)[1]
+          if not name then
+            -- Below every chunk's bound (or no chunk yet): the lowest chunk takes it, its bound lowered.
+            name = redis.call('ZRANGEBYSCORE', directory, 0, '+inf', 'LIMIT', 0, 1)[1] or newChunk(directory)
+            redis.call('ZADD', directory, expiry, name)
+          end
+          local chunk = chunkOf(directory, base, name)
+          local first, last
+          if redis.call('ZCARD', chunk) >= 120 then
+            first = redis.call('ZRANGE', chunk, 0, 0, 'WITHSCORES')[2]
+            last = redis.call('ZRANGE', chunk, -1, -1, 'WITHSCORES')[2]
+          end
+          if first and expiry > tonumber(last) then
+            -- After all of it (appending, the usual case): a chunk of its own.
+            name = newChunk(directory)
+            redis.call('ZADD', directory, expiry, name)
+            chunk = chunkOf(directory, base, name)
+          elseif first and first == last then
+            -- Every member expires in the same millisecond (a burst): equal expiries never split, so the chunk grows
+            -- past the listpack size, in O(log n) per member. An earlier expiry goes to a new chunk below it, which
+            -- takes over its bound.
+            if expiry < tonumber(first) then
+              local lowerName = newChunk(directory)
+              redis.call('ZADD', directory, redis.call('ZSCORE', directory, name), lowerName, first, name)
+              chunk = chunkOf(directory, base, lowerName)
+            end
+          elseif first then
+            local items = redis.call('ZRANGE', chunk, 0, -1, 'WITHSCORES')
+            local count = #items / 2
+            -- Where the new member goes: before the first member that expires no earlier.
+            local at = count + 1
+            while at > 1 and tonumber(items[2 * at - 2]) >= expiry do
+              at = at - 1
+            end
+            local split, bound
+            if at > count * 3 / 4 then
+              -- Near the top (below a few longer-lived grants): the members from there up move on with the new one, so
+              -- the chunk left behind stays nearly full.
+              split, bound = at, expiry
+            else
+              -- Elsewhere, where the expiry rises nearest the middle (there is such a place: not all are equal).
+              local middle = math.floor(count / 2) + 1
+              for distance = 0, count do
+                for _, k in ipairs({middle + distance, middle - distance}) do
+                  if not split and k >= 2 and k <= count and tonumber(items[2 * k]) > tonumber(items[2 * k - 2]) then
+                    split, bound = k, tonumber(items[2 * k])
+                  end
+                end
+                if split then
+                  break
+                end
+              end
+            end
+            if split then
+              local upperName = newChunk(directory)
+              local upper, moved = chunkOf(directory, base, upperName), {}
+              for k = split, count do
+                moved[#moved + 1] = items[2 * k]
+                moved[#moved + 1] = items[2 * k - 1]
+              end
+              if #moved > 0 then
+                redis.call('ZADD', upper, unpack(moved))
+                redis.call('ZREMRANGEBYRANK', chunk, split - 1, -1)
+                local lifetime = redis.call('PTTL', chunk)
+                if lifetime > 0 then
+                  redis.call('PEXPIRE', upper, lifetime)
+                end
+              end
+              redis.call('ZADD', directory, bound, upperName)
+              if expiry >= bound then
+                chunk = upper
+              end
+            end
+          end
+          redis.call('ZADD', chunk, expiry, member)
+          extend(chunk, ttl)
+          extend(directory, ttl)
+        end
+
 
         """ + ExpiryFunctions + RecordFunctions + BatchFunctions + """
         local function recordOne()

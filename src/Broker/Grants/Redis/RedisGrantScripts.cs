@@ -65,7 +65,7 @@ internal static partial class RedisGrantScripts
 
 
     /// <summary>
-    /// The key of the bucket of expiry <c>name</c> (Unix ms, as digits) of a tenant's or subject's index
+    /// The key of the bucket of expiry <c>name</c> (Unix ms, as digits) of a tenant's index
     /// (<see cref="RedisGrantKeys.IndexBucket"/>): the directory's name with the expiry after its two-letter kind
     /// (<c>{p}{tag}:tb:acme</c> → <c>{p}{tag}:tb1764679000000:acme</c>), given the tag's key base
     /// (<see cref="RedisGrantKeys.TagBase"/>).
@@ -78,9 +78,10 @@ internal static partial class RedisGrantScripts
         """;
 
     /// <summary>
-    /// Legacy (read only): the key of chunk <c>name</c> of a chunked index, which replicas before the buckets write
-    /// (<see cref="RedisGrantKeys.LegacyIndexChunk"/>): the directory's name with the chunk's name after its one-letter
-    /// kind (<c>{p}{tag}:t:acme</c> → <c>{p}{tag}:t7:acme</c>).
+    /// The key of chunk <c>name</c> of a chunked index (a subject's, and the legacy tenant index older replicas write:
+    /// <see cref="RedisGrantKeys.IndexChunk"/>): the directory's name with the chunk's name after its one-letter kind
+    /// (<c>{p}{tag}:t:acme</c> → <c>{p}{tag}:t7:acme</c>). A directory's kind is followed by a colon, a chunk's by digits
+    /// and a bucket's by a second letter, so no chunk name is another key's name.
     /// </summary>
     private const string ChunkFunctions = """
         local function chunkOf(directory, base, name)

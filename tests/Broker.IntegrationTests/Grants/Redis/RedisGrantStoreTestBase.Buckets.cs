@@ -5,16 +5,16 @@ using StackExchange.Redis;
 namespace Broker.IntegrationTests.Grants.Redis;
 
 /// <summary>
-/// The tenant's and subjects' indexes as buckets per expiry (<see cref="RedisGrantKeys.IndexBucket"/>): their shape,
-/// lifetimes and trimming, listing across buckets from any cursor, revocation through them, and the legacy chunked
-/// index that older replicas write, still listed and revoked.
+/// The tenant's index as buckets per expiry (<see cref="RedisGrantKeys.IndexBucket"/>): its shape, lifetimes and
+/// trimming, listing across buckets from any cursor, revocation through them, and the legacy chunked tenant index that
+/// older replicas write, still listed and revoked. (A subject's index is chunked: RedisGrantStoreTestBase.SubjectChunks.)
 /// </summary>
 public abstract partial class RedisGrantStoreTestBase
 {
     private const int MemberLength = 22;
 
     [Fact]
-    public async Task RecordAsync_TenantAndSubjectIndexes_OneBucketPerExpirySecond_OneAppendPerGrant()
+    public async Task RecordAsync_TenantIndex_OneBucketPerExpirySecond_OneAppendPerGrant_SubjectIndexChunked()
     {
         // Arrange: 90 grants of two subjects expiring in three whole seconds (as exchanged tokens do), recorded 15 at a
         // time so that batches share buckets.
@@ -34,7 +34,6 @@ public abstract partial class RedisGrantStoreTestBase
         foreach (var (directory, selected) in new[]
         {
             (keys.TenantIndex(tag, Tenant), grants),
-            (keys.SubjectIndex(tag, Tenant, "spiffe://acme.example/even"), grants.Where(g => g.Subject.EndsWith("even", StringComparison.Ordinal)).ToList()),
         })
         {
             var entries = await Database.SortedSetRangeByRankWithScoresAsync(directory);
@@ -56,19 +55,21 @@ public abstract partial class RedisGrantStoreTestBase
             Assert.InRange((await Database.KeyTimeToLiveAsync(directory))!.Value, TimeSpan.FromMinutes(9), TimeSpan.FromMinutes(10) + TimeSpan.FromSeconds(3));
         }
 
-        // Assert: the bucket names are new, neither the directory's nor a legacy chunk's, and the legacy keys are unwritten.
-        Assert.False(await Database.KeyExistsAsync(keys.LegacyIndex(GrantQuery.ForTenant(Tenant))!.Value));
-        Assert.False(await Database.KeyExistsAsync(keys.LegacyIndex(GrantQuery.ForSubject(Tenant, "spiffe://acme.example/even"))!.Value));
-        Assert.Null(keys.LegacyIndex(GrantQuery.ForTask(Tenant, "task-7f3c2a9e")));
+        // Assert: the legacy tenant index is unwritten; a subject's index is a chunked one (a directory of chunk names
+        // and the counter '#', chunks of member -> expiry) holding the subject's 45 grants.
+        Assert.False(await Database.KeyExistsAsync(keys.LegacyTenantIndex(tag, Tenant)));
+        var subjectIndex = keys.SubjectIndex(tag, Tenant, "spiffe://acme.example/even");
+        Assert.NotNull(await Database.SortedSetScoreAsync(subjectIndex, "#"));
+        Assert.Equal(new long[] { 45 }, await ChunkSizesAsync(subjectIndex));
     }
 
     [Fact]
     public async Task RecordAsync_ExpiredSeconds_LeaveTheDirectory_AndTheirBucketsExpireWithThem()
     {
-        // Arrange: a ten-minute grant of one subject, then 40 that expire within two seconds.
+        // Arrange: a ten-minute grant of the tenant, then 40 that expire within two seconds.
         var keys = new RedisGrantKeys(KeyPrefix);
         var tag = GrantId.RoutingTag(Tenant);
-        var directory = keys.SubjectIndex(tag, Tenant, "spiffe://acme.example/short");
+        var directory = keys.TenantIndex(tag, Tenant);
         var lasting = NewGrant(subject: "spiffe://acme.example/short");
         await Store.RecordAsync(lasting, Issued(lasting), Ct);
         var soon = WholeSecond(Now()).AddSeconds(2);
@@ -78,7 +79,7 @@ public abstract partial class RedisGrantStoreTestBase
             .Select(e => RedisGrantKeys.IndexBucket(keys.TagBase(tag), directory, e)).ToList();
         Assert.Equal(3, await Database.SortedSetLengthAsync(directory));
 
-        // Act: past their expiry, the next grant of the subject trims the directory.
+        // Act: past their expiry, the next grant of the tenant trims the directory.
         await Task.Delay(grants.Max(g => g.ExpiresAt) - Now() + TimeSpan.FromMilliseconds(300), Ct);
         var next = NewGrant(subject: "spiffe://acme.example/short");
         await Store.RecordAsync(next, Issued(next), Ct);
@@ -91,7 +92,7 @@ public abstract partial class RedisGrantStoreTestBase
             Assert.False(await Database.KeyExistsAsync(bucket));
         }
 
-        Assert.Equal([next.Id, lasting.Id], (await Store.ListAsync(GrantQuery.ForSubject(Tenant, next.Subject), null, 10, Ct)).Grants.Select(g => g.Id));
+        Assert.Equal([next.Id, lasting.Id], (await Store.ListAsync(GrantQuery.ForTenant(Tenant), null, 10, Ct)).Grants.Select(g => g.Id));
     }
 
     [Fact]
@@ -109,7 +110,7 @@ public abstract partial class RedisGrantStoreTestBase
         // The documented order, read from the buckets themselves: latest second first, latest appended first.
         var keys = new RedisGrantKeys(KeyPrefix);
         var tag = GrantId.RoutingTag(Tenant);
-        var directory = keys.SubjectIndex(tag, Tenant, subject);
+        var directory = keys.TenantIndex(tag, Tenant);
         List<string> expected = [];
         foreach (var expiry in grants.Select(g => g.ExpiresAt.ToUnixTimeMilliseconds()).Distinct().OrderDescending())
         {
@@ -117,19 +118,21 @@ public abstract partial class RedisGrantStoreTestBase
             expected.AddRange(Split(members!).Reverse().Select(m => tag + "." + m));
         }
 
-        // Act + Assert: every page size lists each grant once, in that order, by subject and by tenant.
+        // Act + Assert: every page size lists each grant once, in that order, by tenant; by subject (chunks) in expiry
+        // order, ties by ID descending.
         Assert.Equal(grants.Select(g => g.Id).Order(StringComparer.Ordinal), expected.Order(StringComparer.Ordinal));
         foreach (var pageSize in new[] { 1, 7, 37, 200, 1000 })
         {
-            Assert.Equal(expected, await ListAllIdsAsync(GrantQuery.ForSubject(Tenant, subject), pageSize));
+            Assert.Equal(expected, await ListAllIdsAsync(GrantQuery.ForTenant(Tenant), pageSize));
         }
 
-        Assert.Equal(expected, await ListAllIdsAsync(GrantQuery.ForTenant(Tenant), 64));
+        var bySubject = grants.OrderByDescending(g => g.ExpiresAt).ThenByDescending(g => g.Id, StringComparer.Ordinal).Select(g => g.Id).ToList();
+        Assert.Equal(bySubject, await ListAllIdsAsync(GrantQuery.ForSubject(Tenant, subject), 64));
 
         // Act + Assert: from a cursor in the middle of the burst's bucket, and from its last and first members.
         foreach (var at in new[] { expected.Count / 2, 0, expected.Count - 1 })
         {
-            var page = await Store.ListAsync(GrantQuery.ForSubject(Tenant, subject), expected[at], 25, Ct);
+            var page = await Store.ListAsync(GrantQuery.ForTenant(Tenant), expected[at], 25, Ct);
             Assert.Equal(expected.Skip(at + 1).Take(25), page.Grants.Select(g => g.Id));
         }
     }
@@ -212,10 +215,10 @@ public abstract partial class RedisGrantStoreTestBase
     [Fact]
     public async Task LegacyChunkedIndex_OfAnOlderReplica_IsListedAfterTheBuckets_AndRevokedBySubjectAndTenant()
     {
-        // Arrange: 12 grants recorded in buckets, and 15 that an older replica recorded: their records as any, their
-        // tenant and subject index entries in the chunked layout (written here by hand, as that replica's script did:
-        // a directory of chunk names scored by the lowest expiry each holds, '#' the counter below zero, chunks of
-        // member -> expiry), and none in buckets.
+        // Arrange: 12 grants recorded in buckets, and 15 that an older replica recorded: their records and subject
+        // index entries as any (the subject index is chunked in both versions), their tenant index entries in the
+        // legacy chunked tenant index (written here by hand, as that replica's script did: a directory of chunk names
+        // scored by the lowest expiry each holds, '#' the counter below zero, chunks of member -> expiry), none in buckets.
         const string subject = "spiffe://acme.example/ns/agents/sa/mixed";
         var keys = new RedisGrantKeys(KeyPrefix);
         var tag = GrantId.RoutingTag(Tenant);
@@ -228,27 +231,27 @@ public abstract partial class RedisGrantStoreTestBase
             Assert.Equal(RecordGrantResult.Recorded, await Store.RecordAsync(grant, Issued(grant), Ct));
         }
 
-        foreach (var query in new[] { GrantQuery.ForTenant(Tenant), GrantQuery.ForSubject(Tenant, subject) })
+        var directory = keys.TenantIndex(tag, Tenant);
+        foreach (var expiry in legacy.Select(g => g.ExpiresAt.ToUnixTimeMilliseconds()).Distinct())
         {
-            var directory = keys.Index(query);
-            foreach (var expiry in legacy.Select(g => g.ExpiresAt.ToUnixTimeMilliseconds()).Distinct())
-            {
-                await Database.KeyDeleteAsync(RedisGrantKeys.IndexBucket(tagBase, directory, expiry));
-                await Database.SortedSetRemoveAsync(directory, expiry);
-            }
-
-            await WriteLegacyChunksAsync(keys.LegacyIndex(query)!.Value, tagBase, legacy);
+            await Database.KeyDeleteAsync(RedisGrantKeys.IndexBucket(tagBase, directory, expiry));
+            await Database.SortedSetRemoveAsync(directory, expiry);
         }
 
-        // Expected: the buckets (latest second first, latest recorded first), then the legacy chunks (latest expiry first).
+        await WriteLegacyChunksAsync(keys.LegacyTenantIndex(tag, Tenant), tagBase, legacy);
+
+        // Expected: by tenant the buckets (latest second first, latest recorded first), then the legacy chunks (latest
+        // expiry first); by subject, all in the subject's chunks (latest expiry first, ties by ID descending).
         var expected = current.OrderByDescending(g => g.ExpiresAt).ThenByDescending(current.IndexOf)
             .Concat(legacy.OrderByDescending(g => g.ExpiresAt).ThenByDescending(g => g.Id, StringComparer.Ordinal))
+            .Select(g => g.Id).ToList();
+        var bySubject = current.Concat(legacy).OrderByDescending(g => g.ExpiresAt).ThenByDescending(g => g.Id, StringComparer.Ordinal)
             .Select(g => g.Id).ToList();
 
         // Act + Assert: listed once each, whatever the page size (cursors in buckets and in chunks).
         foreach (var pageSize in new[] { 1, 4, 12, 13, 100 })
         {
-            Assert.Equal(expected, await ListAllIdsAsync(GrantQuery.ForSubject(Tenant, subject), pageSize));
+            Assert.Equal(bySubject, await ListAllIdsAsync(GrantQuery.ForSubject(Tenant, subject), pageSize));
             Assert.Equal(expected, await ListAllIdsAsync(GrantQuery.ForTenant(Tenant), pageSize));
         }
 
@@ -276,7 +279,7 @@ public abstract partial class RedisGrantStoreTestBase
             await Database.SortedSetRemoveAsync(directory, expiry);
         }
 
-        await WriteLegacyChunksAsync(keys.LegacyIndex(GrantQuery.ForTenant(Tenant))!.Value, keys.TagBase(tag), legacy);
+        await WriteLegacyChunksAsync(keys.LegacyTenantIndex(tag, Tenant), keys.TagBase(tag), legacy);
 
         // Act
         var revoked = await Store.RevokeAllAsync(GrantQuery.ForTenant(Tenant), "admin", "legacy", Ct);
@@ -288,7 +291,7 @@ public abstract partial class RedisGrantStoreTestBase
     }
 
     /// <summary>
-    /// The chunked index of a replica before the buckets, written by hand: the grants split in two chunks by expiry
+    /// The chunked tenant index of a replica before the tenant's buckets, written by hand: the grants split in two chunks by expiry
     /// (the lower half in chunk 1), the directory scoring each by its lowest expiry, and the counter '#'.
     /// </summary>
     private async Task WriteLegacyChunksAsync(RedisKey directory, string tagBase, IReadOnlyList<GrantRecord> grants)
@@ -298,7 +301,7 @@ public abstract partial class RedisGrantStoreTestBase
         for (var i = 0; i < halves.Length; i++)
         {
             var name = (i + 1).ToString(System.Globalization.CultureInfo.InvariantCulture);
-            var chunk = RedisGrantKeys.LegacyIndexChunk(tagBase, directory, name);
+            var chunk = RedisGrantKeys.IndexChunk(tagBase, directory, name);
             await Database.SortedSetAddAsync(chunk, [.. halves[i].Select(g => new SortedSetEntry(RedisGrantKeys.IndexMember(g.Id), g.ExpiresAt.ToUnixTimeMilliseconds()))]);
             await Database.KeyExpireAsync(chunk, TimeSpan.FromMinutes(15));
             await Database.SortedSetAddAsync(directory, name, halves[i][0].ExpiresAt.ToUnixTimeMilliseconds());

@@ -29,7 +29,7 @@ public abstract partial class RedisGrantStoreTestBase : GrantStoreContractTests
 
     protected override TimeSpan ShortLifetime => TimeSpan.FromSeconds(1);
 
-    /// <summary>A tenant's and a subject's index append a second's grants to one bucket (RedisGrantKeys.IndexBucket).</summary>
+    /// <summary>A tenant's index appends a second's grants to one bucket (RedisGrantKeys.IndexBucket).</summary>
     protected override bool TiesLatestRecordedFirst => true;
 
     protected override Task PassAsync(TimeSpan duration) => Task.Delay(duration, Ct);
