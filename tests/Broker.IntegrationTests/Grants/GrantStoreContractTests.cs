@@ -290,7 +290,7 @@ public abstract partial class GrantStoreContractTests : IAsyncLifetime
     public async Task ListAsync_HundredsOfGrantsRecordedOutOfExpiryOrder_PageInListingOrderAndRevokeOnce()
     {
         // Arrange: 400 grants of one subject recorded in a shuffled order, a fifth of them in bursts of five equal
-        // expiries (Redis keeps a tenant's and a subject's index in buckets per expiry).
+        // expiries (Redis keeps a tenant's index in buckets per expiry, a subject's in chunks).
         const string subject = "spiffe://acme.example/ns/agents/sa/busy-agent";
         var random = new Random(1202);
         var start = Now().AddMinutes(10);
