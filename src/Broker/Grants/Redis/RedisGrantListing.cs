@@ -4,8 +4,8 @@ namespace Broker.Grants.Redis;
 
 /// <summary>
 /// Listing grants from the tenant, subject and task indexes (a task's a sorted set scored by expiry, the tenant's buckets
-/// per expiry, a subject's chunks of sorted sets), read a page at a time from a cursor (the last grant ID of the previous page) with the
-/// <see cref="RedisGrantScripts.Page"/> script.
+/// per expiry, a subject's chunks of sorted sets), read a page at a time from a cursor (the last grant ID of the
+/// previous page) with the <see cref="RedisGrantScripts.Page"/> script.
 /// </summary>
 internal sealed class RedisGrantListing(RedisStoreConnection redis, RedisGrantKeys keys, RedisGrantRecords records, TimeProvider timeProvider)
 {
