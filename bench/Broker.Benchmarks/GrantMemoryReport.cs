@@ -9,9 +9,10 @@ using StackExchange.Redis;
 namespace Broker.Benchmarks;
 
 /// <summary>
-/// <c>grant-memory [--grants N] [--no-derived] [--no-status-list] [--task-limits] [--lifetime-minutes N] [--out FILE]</c>: measures Redis memory per grant
+/// <c>grant-memory [--grants N] [--no-derived] [--no-status-list] [--task-limits] [--spread] [--lifetime-minutes N] [--out FILE]</c>: measures Redis memory per grant
 /// (record, indexes, string dictionaries, audit entry, status list, the link between a re-exchanged grant and its
-/// parent) over a sample of realistic grants, and extrapolates to a million. Runs on a throw-away redis-server of its
+/// parent) over a sample of realistic grants, and extrapolates to a million; and the Redis commands recording them took
+/// (<c>INFO commandstats</c>: calls per grant, the record script's time per grant). Runs on a throw-away redis-server of its
 /// own, so that <c>used_memory</c> counts nothing else. The method and the results are in docs/architecture.md
 /// ("Memory per grant").
 /// </summary>
@@ -26,7 +27,7 @@ internal static class GrantMemoryReport
     public static async Task<int> RunAsync(string[] args)
     {
         var arguments = ReportArguments.Parse(
-            args, ["--grants", "--lifetime-minutes", "--out"], ["--no-derived", "--no-status-list", "--task-limits"]);
+            args, ["--grants", "--lifetime-minutes", "--out"], ["--no-derived", "--no-status-list", "--task-limits", "--spread"]);
 
         // 10,000 by default; bigger samples show the indexes past 128 members, where they change encoding. The sample's
         // token lifetime: a million grants take longer than 10 minutes to record on a loaded machine, so the first ones
@@ -34,7 +35,7 @@ internal static class GrantMemoryReport
         // number of the same size either way).
         if (arguments is null || !arguments.TryPositive("--grants", 10_000, out var grantCount) || !arguments.TryPositive("--lifetime-minutes", 10, out var lifetimeMinutes))
         {
-            Console.Error.WriteLine($"usage: Broker.Benchmarks {Command} [--grants N] [--no-derived] [--no-status-list] [--task-limits] [--lifetime-minutes N] [--out FILE]");
+            Console.Error.WriteLine($"usage: Broker.Benchmarks {Command} [--grants N] [--no-derived] [--no-status-list] [--task-limits] [--spread] [--lifetime-minutes N] [--out FILE]");
             return 2;
         }
 
@@ -44,6 +45,12 @@ internal static class GrantMemoryReport
         // The second grant of each task is a re-exchange of the first (a task token narrowed once for a tool), unless
         // --no-derived, which measures a sample of unrelated grants.
         var derived = !arguments.Has("--no-derived");
+
+        // Expiries are whole seconds, as the exchange's (exp is a NumericDate). The sample is made in a tight loop, so by
+        // default its grants expire within a few seconds (a burst: many grants per second of every tenant and subject
+        // index); --spread spreads them evenly over the lifetime instead, as a steady stream of exchanges leaves the live
+        // grants (a subject's grants then rarely share a second).
+        var spread = arguments.Has("--spread");
 
         // Each grant gets a status list index (the default), unless --no-status-list.
         var statusList = !arguments.Has("--no-status-list");
@@ -68,14 +75,23 @@ internal static class GrantMemoryReport
         // Warm up (scripts cached, the tenant's streams exist) outside the measurement.
         var warmup = Sample(0, "warmup-" + Guid.NewGuid().ToString("N"), lifetime);
         await store.RecordAsync(warmup, Issued(warmup), ct);
-        var before = await UsedMemoryAsync(server);
 
         // Record the sample, 64 at a time; parents before the grants derived from them.
         List<GrantRecord> grants = [];
+        var first = DateTimeOffset.FromUnixTimeSeconds(TimeProvider.System.GetUtcNow().ToUnixTimeSeconds()) + TimeSpan.FromMinutes(2);
         for (var i = 0; i < grantCount; i++)
         {
-            grants.Add(Sample(i, null, lifetime, derived && i % GrantsPerTask != 0 ? grants[i - 1].Id : null) with { TaskLimits = taskLimits });
+            var grant = Sample(i, null, lifetime, derived && i % GrantsPerTask != 0 ? grants[i - 1].Id : null) with { TaskLimits = taskLimits };
+            if (spread)
+            {
+                grant = grant with { ExpiresAt = first.AddSeconds(Math.Floor(i * lifetime.TotalSeconds / grantCount)) };
+            }
+
+            grants.Add(grant);
         }
+
+        var before = await UsedMemoryAsync(server);
+        await server.ExecuteAsync("CONFIG", "RESETSTAT");
 
         foreach (var generation in grants.GroupBy(g => g.ParentGrantId is null))
         {
@@ -89,6 +105,7 @@ internal static class GrantMemoryReport
             }
         }
 
+        var commands = await CommandStatsAsync(server);
         var after = await UsedMemoryAsync(server);
 
         // Per-structure sizes (MEMORY USAGE counts key, object and value, not the keyspace and expiry dict entries).
@@ -110,14 +127,14 @@ internal static class GrantMemoryReport
             childrenKeys += (await Task.WhenAll(chunk.Select(g => db.KeyExistsAsync(keys.Children(tag, g.Id))))).Count(e => e);
         }
 
-        var (tenantIndex, tenantChunks) = await ChunkedIndexUsageAsync(db, keys.TagBase(tag), keys.TenantIndex(tag, Tenant));
+        var (tenantIndex, tenantBuckets) = await IndexUsageAsync(db, keys.TagBase(tag), keys.TenantIndex(tag, Tenant));
         long subjectIndexes = 0;
-        long subjectChunks = 0;
+        long subjectBuckets = 0;
         foreach (var subject in grants.Select(g => g.Subject).Distinct())
         {
-            var (usage, chunks) = await ChunkedIndexUsageAsync(db, keys.TagBase(tag), keys.SubjectIndex(tag, Tenant, subject));
+            var (usage, buckets) = await ChunkedIndexUsageAsync(db, keys.TagBase(tag), keys.SubjectIndex(tag, Tenant, subject));
             subjectIndexes += usage;
-            subjectChunks += chunks;
+            subjectBuckets += buckets;
         }
 
         long taskIndexes = 0;
@@ -154,13 +171,14 @@ internal static class GrantMemoryReport
         var auditCap = new GrantsOptions().AuditMaxLength;
         double millionBytes = (withoutAudit * 1_000_000) + (perAuditEntry * auditCap);
         var report = new StringBuilder()
-            .AppendLine(CultureInfo.InvariantCulture, $"Grants recorded: {grantCount:N0} ({lifetime.TotalMinutes:F0}-minute tokens, 1 tenant, {Subjects} subjects, {GrantsPerTask} grants per task; {derivedCount:N0} re-exchanged from the first grant of their task; task limits {(taskLimits is null ? "off" : "on")})")
+            .AppendLine(CultureInfo.InvariantCulture, $"Grants recorded: {grantCount:N0} ({lifetime.TotalMinutes:F0}-minute tokens, 1 tenant, {Subjects} subjects, {GrantsPerTask} grants per task; {derivedCount:N0} re-exchanged from the first grant of their task; task limits {(taskLimits is null ? "off" : "on")}; expiries {(spread ? "spread over the lifetime" : "in a burst")}, {grants.Select(g => g.ExpiresAt).Distinct().Count():N0} seconds)")
+            .AppendLine(CultureInfo.InvariantCulture, $"recording: {commands.Calls / (double)grantCount:F1} redis commands per grant in {commands.Scripts / (double)grantCount:F3} script calls per grant, script time {commands.ScriptMicroseconds / grantCount:F1} us per grant, load average {File.ReadAllText("/proc/loadavg").Trim()}")
             .AppendLine(CultureInfo.InvariantCulture, $"used_memory delta per grant (record + 3 index entries + audit entry): {perGrantTotal:F0} B")
             .AppendLine(CultureInfo.InvariantCulture, $"  record (MEMORY USAGE, MessagePack string): {perRecord:F0} B (value {recordBytes / 1000.0:F0} B)")
             .AppendLine(CultureInfo.InvariantCulture, $"    of which parents / unrelated grants {parentRecords / (double)(grantCount - derivedCount):F0} B, derived grants {(derivedCount == 0 ? 0 : childRecords / (double)derivedCount):F0} B; children keys: {childrenKeys}")
             .AppendLine(CultureInfo.InvariantCulture, $"  string dictionaries (MEMORY USAGE, amortised): {perDictionary:F1} B ({dictionaries:N0} B in all)")
             .AppendLine(CultureInfo.InvariantCulture, $"  indexes (tenant {tenantIndex / (double)grantCount:F0} + subject {subjectIndexes / (double)grantCount:F0} + task {taskIndexes / (double)grantCount:F0}): {perIndexes:F0} B")
-            .AppendLine(CultureInfo.InvariantCulture, $"    chunks: tenant {tenantChunks:N0}, subjects {subjectChunks:N0} (MEMORY USAGE of the directories and their chunks)")
+            .AppendLine(CultureInfo.InvariantCulture, $"    tenant buckets {tenantBuckets:N0}, subject chunks {subjectBuckets:N0} (MEMORY USAGE of the directories and their buckets or chunks)")
             .AppendLine(CultureInfo.InvariantCulture, $"  audit stream: {perAudit:F0} B per grant ({auditEntries:N0} entries retained, {perAuditEntry:F0} B each)")
             .AppendLine(CultureInfo.InvariantCulture, $"  status list (MEMORY USAGE, {(statusList ? "on" : "off")}): {perStatusList:F1} B per grant (bits {statusBits:N0} B, free indexes {statusQueue:N0} B in {statusFields:N0} fields, their order {statusOrder:N0} B)")
             .AppendLine(CultureInfo.InvariantCulture, $"  keyspace + expiry dict entries and allocator slack (remainder): {perGrantTotal - perRecord - perDictionary - perIndexes - perAudit - perStatusList:F0} B")
@@ -185,7 +203,20 @@ internal static class GrantMemoryReport
     /// <summary>The issuance event the exchange writes with a grant, every field filled (as the store tests write it).</summary>
     private static AuditEvent Issued(GrantRecord grant) => TestGrants.Issued(grant, clientAddress: "10.42.7.19");
 
-    /// <summary>MEMORY USAGE of a chunked index: its directory and every chunk it names; and how many chunks.</summary>
+    /// <summary>MEMORY USAGE of a tenant's index: its directory and every bucket it names; and how many buckets.</summary>
+    private static async Task<(long Usage, long Buckets)> IndexUsageAsync(IDatabase db, string tagBase, RedisKey directory)
+    {
+        var buckets = await db.SortedSetRangeByScoreAsync(directory, 0, double.PositiveInfinity);
+        long usage = await MemoryUsageAsync(db, directory);
+        foreach (var batch in buckets.Chunk(256))
+        {
+            usage += (await Task.WhenAll(batch.Select(b => MemoryUsageAsync(db, RedisGrantKeys.IndexBucket(tagBase, directory, (long)b))))).Sum();
+        }
+
+        return (usage, buckets.Length);
+    }
+
+    /// <summary>MEMORY USAGE of a subject's chunked index: its directory and every chunk it names; and how many chunks.</summary>
     private static async Task<(long Usage, long Chunks)> ChunkedIndexUsageAsync(IDatabase db, string tagBase, RedisKey directory)
     {
         var chunks = await db.SortedSetRangeByScoreAsync(directory, 0, double.PositiveInfinity);
@@ -198,12 +229,38 @@ internal static class GrantMemoryReport
         return (usage, chunks.Length);
     }
 
+    /// <summary>
+    /// <c>INFO commandstats</c> since the last reset: every command's calls (a script's own calls counted apart from the
+    /// script), the script calls, and the time in them (µs, what the script's commands took included).
+    /// </summary>
+    private static async Task<(long Calls, long Scripts, double ScriptMicroseconds)> CommandStatsAsync(IServer server)
+    {
+        long calls = 0;
+        long scripts = 0;
+        double microseconds = 0;
+        foreach (var (key, value) in (await server.InfoAsync("commandstats")).SelectMany(g => g))
+        {
+            // cmdstat_zadd: calls=12,usec=34,usec_per_call=2.83,...
+            var fields = value.Split(',').Select(f => f.Split('=')).ToDictionary(f => f[0], f => f[1], StringComparer.Ordinal);
+            var count = long.Parse(fields["calls"], CultureInfo.InvariantCulture);
+            calls += count;
+            if (key is "cmdstat_evalsha" or "cmdstat_eval")
+            {
+                scripts += count;
+                microseconds += double.Parse(fields["usec"], CultureInfo.InvariantCulture);
+            }
+        }
+
+        return (calls - scripts, scripts, microseconds);
+    }
+
     private static async Task<long> MemoryUsageAsync(IDatabase db, RedisKey key)
         => await db.ExecuteAsync("MEMORY", "USAGE", key.ToString(), "SAMPLES", "0") is { IsNull: false } usage ? (long)usage : 0;
 
     private static GrantRecord Sample(int i, string? taskId, TimeSpan lifetime, string? parent = null)
     {
-        var now = DateTimeOffset.FromUnixTimeMilliseconds(TimeProvider.System.GetUtcNow().ToUnixTimeMilliseconds());
+        // Whole seconds, as the exchange's iat and exp.
+        var now = DateTimeOffset.FromUnixTimeSeconds(TimeProvider.System.GetUtcNow().ToUnixTimeSeconds());
         var subject = $"spiffe://acme.example/ns/agents-{i % Subjects % 10}/sa/research-agent-{i % Subjects}";
         var delegated = i % 5 == 0;
         IReadOnlyList<string> actors = delegated ? ["spiffe://acme.example/ns/orchestrator/sa/planner"] : [];

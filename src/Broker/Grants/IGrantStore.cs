@@ -100,8 +100,9 @@ internal interface IGrantStore
     ValueTask<int> RevokeAllAsync(GrantQuery query, string revokedBy, string reason, CancellationToken cancellationToken);
 
     /// <summary>
-    /// Lists unexpired grants (revoked ones included) selected by <paramref name="query"/>, latest expiry first,
-    /// ties by ID descending; see <see cref="GrantPage"/>. Cursor-based: a cursor stays valid while grants are
+    /// Lists unexpired grants (revoked ones included) selected by <paramref name="query"/>, latest expiry first; ties
+    /// (grants of one expiry) by ID descending in memory and in a subject's or task's listing, latest recorded first in
+    /// a Redis tenant's listing; see <see cref="GrantPage"/>. Cursor-based: a cursor stays valid while grants are
     /// recorded and revoked.
     /// </summary>
     /// <param name="query">Which grants.</param>

@@ -44,7 +44,10 @@ internal sealed class RedisGrantKeys(string prefix)
     /// </summary>
     public string TagBase(string tag) => $"{prefix}{{{tag}}}:";
 
-    /// <summary>The index a query reads: tenant, subject or task; scores are expiries in Unix ms.</summary>
+    /// <summary>
+    /// The index a query reads: a tenant's bucket directory (<see cref="IndexBucket"/>), a subject's chunk directory
+    /// (<see cref="IndexChunk"/>), or a task's sorted set (member → expiry, Unix ms).
+    /// </summary>
     public RedisKey Index(GrantQuery query)
     {
         var tag = GrantId.RoutingTag(query.Tenant);
@@ -64,22 +67,49 @@ internal sealed class RedisGrantKeys(string prefix)
     public static string IndexMember(string grantId) => grantId[(GrantId.RoutingTagLength + 1)..];
 
     /// <summary>
+    /// <c>{p}{tag}:tb:{tenant}</c> — every grant of a tenant: the directory of its buckets (<see cref="IndexBucket"/>).
+    /// </summary>
+    public RedisKey TenantIndex(string tag, string tenant) => $"{prefix}{{{tag}}}:tb:{tenant}";
+
+    /// <summary>
+    /// A bucket of a tenant's index: the grants of one expiry, named after the directory with the expiry (Unix ms,
+    /// digits) after its two-letter kind: <c>{p}{tag}:tb{expiry}:{tenant}</c>. A string: the members
+    /// (<see cref="IndexMember"/>, 22 characters each) appended one after the other, in the order they were recorded; it
+    /// lives exactly until its expiry. The directory is a sorted set of the buckets' expiries (member and score, Unix
+    /// ms); its expired entries are trimmed as grants are recorded. Tokens expire in whole seconds (<c>exp</c> is a
+    /// NumericDate), so a bucket holds one second's grants; a grant of another expiry gets a bucket of its own, so that a
+    /// listing stays in expiry order. Buckets suit an index that gets several grants a second (a tenant's); a subject's,
+    /// which gets one now and then, would pay a key per grant, so it is chunked (<see cref="IndexChunk"/>). The record
+    /// and page scripts build these names on the tag's slot (keep them in step); no bucket name is a directory's, a
+    /// chunk's or a legacy chunk's (<see cref="LegacyTenantIndex"/>).
+    /// </summary>
+    public static RedisKey IndexBucket(string tagBase, RedisKey directory, long expiry)
+    {
+        ArgumentNullException.ThrowIfNull(tagBase);
+        var name = directory.ToString();
+        return string.Concat(name.AsSpan(0, tagBase.Length + 2), expiry.ToString(CultureInfo.InvariantCulture), name.AsSpan(tagBase.Length + 2));
+    }
+
+    /// <summary>
     /// Most members of a chunk of a chunked index (the record script's): 120 members of 34 bytes fill a 4 KiB listpack,
     /// below the 128 past which Redis (<c>zset-max-listpack-entries</c>) keeps a sorted set as a skiplist.
     /// </summary>
     public const int IndexChunkCapacity = 120;
 
     /// <summary>
-    /// <c>{p}{tag}:t:{tenant}</c> — every grant of a tenant: the directory of a chunked index (<see cref="IndexChunk"/>).
+    /// <c>{p}{tag}:s:{len(tenant)}:{tenant}:{subject}</c> — a subject's grants: the directory of a chunked index
+    /// (<see cref="IndexChunk"/>). The tenant's length keeps the boundary unambiguous when a tenant name contains a colon.
     /// </summary>
-    public RedisKey TenantIndex(string tag, string tenant) => $"{prefix}{{{tag}}}:t:{tenant}";
+    public RedisKey SubjectIndex(string tag, string tenant, string subject)
+        => $"{prefix}{{{tag}}}:s:{Length(tenant)}:{tenant}:{subject}";
 
     /// <summary>
-    /// A chunk of a chunked index (the tenant's and each subject's), named after its directory: <c>{p}{tag}:t{n}:{tenant}</c>,
-    /// <c>{p}{tag}:s{n}:{len(tenant)}:{tenant}:{subject}</c>. The directory is a sorted set of chunk names (<c>n</c>, a
-    /// counter) scored by the lowest expiry each holds, plus the counter <c>#</c> scored below zero; a chunk is a sorted
-    /// set like a task index, of at most <see cref="IndexChunkCapacity"/> members (unless they all expire in one
-    /// millisecond), so that it stays a listpack. The record and page scripts build these names (keep them in step).
+    /// A chunk of a chunked index (a subject's, and the legacy tenant index of older replicas), named after its
+    /// directory: <c>{p}{tag}:s{n}:{len(tenant)}:{tenant}:{subject}</c>, <c>{p}{tag}:t{n}:{tenant}</c>. The directory is
+    /// a sorted set of chunk names (<c>n</c>, a counter) scored by the lowest expiry each holds, plus the counter
+    /// <c>#</c> scored below zero; a chunk is a sorted set like a task index, of at most <see cref="IndexChunkCapacity"/>
+    /// members (unless they all expire in one millisecond), so that it stays a listpack. The record and page scripts
+    /// build these names (keep them in step).
     /// </summary>
     public static RedisKey IndexChunk(string tagBase, RedisKey directory, string chunk)
     {
@@ -89,15 +119,18 @@ internal sealed class RedisGrantKeys(string prefix)
     }
 
     /// <summary>
-    /// <c>{p}{tag}:s:{len(tenant)}:{tenant}:{subject}</c> — a subject's grants: the directory of a chunked index
-    /// (<see cref="IndexChunk"/>). The tenant's length keeps the boundary unambiguous when a tenant name contains a colon.
+    /// Legacy, read only: <c>{p}{tag}:t:{tenant}</c>, the directory of the chunked tenant index (<see cref="IndexChunk"/>)
+    /// that replicas before the tenant's buckets write. The page script still reads it, so that during a rolling upgrade
+    /// a listing or a revocation by tenant also reaches the grants an older replica recorded; it goes away with the last
+    /// of those grants. (A subject's index is chunked as before, under its old names: nothing legacy about it.)
     /// </summary>
-    public RedisKey SubjectIndex(string tag, string tenant, string subject)
-        => $"{prefix}{{{tag}}}:s:{tenant.Length.ToString(CultureInfo.InvariantCulture)}:{tenant}:{subject}";
+    public RedisKey LegacyTenantIndex(string tag, string tenant) => $"{prefix}{{{tag}}}:t:{tenant}";
 
     /// <summary><c>{p}{tag}:k:{len(tenant)}:{tenant}:{task}</c> — a task's grants.</summary>
     public RedisKey TaskIndex(string tag, string tenant, string taskId)
-        => $"{prefix}{{{tag}}}:k:{tenant.Length.ToString(CultureInfo.InvariantCulture)}:{tenant}:{taskId}";
+        => $"{prefix}{{{tag}}}:k:{Length(tenant)}:{tenant}:{taskId}";
+
+    private static string Length(string tenant) => tenant.Length.ToString(CultureInfo.InvariantCulture);
 
     /// <summary>
     /// <c>{p}{tag}:d{n}</c>, n 0 or 1 — strings repeated across the grants of the tenants with this tag, as numbers

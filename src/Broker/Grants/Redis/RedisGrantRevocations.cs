@@ -48,21 +48,31 @@ internal sealed class RedisGrantRevocations(
         GrantValidation.ForRevocation(revokedBy, reason);
 
         // Batches keep each script short: a script blocks the whole Redis node while it runs. Each grant's
-        // revocation is atomic; the bulk is not. Revoked grants stay in the index, so the cursor stays valid.
+        // revocation is atomic; the bulk is not. Revoked grants stay in the index, so the cursor stays valid. A tenant's
+        // index is walked twice: its buckets, then the legacy chunks older replicas write (empty but during a rolling
+        // upgrade), each with a cursor of its own, so that a cursor that expires between two pages ends only its own
+        // walk (everything after it there has expired too), never the other's. A subject's (chunks) and a task's index
+        // are walked once.
         var tag = GrantId.RoutingTag(query.Tenant);
         var count = 0;
-        string? cursor = null;
-        while (true)
+        IndexSources[] walks = query is { Subject: null, TaskId: null }
+            ? [IndexSources.Buckets, IndexSources.LegacyChunks]
+            : [IndexSources.BucketsThenLegacyChunks];
+        foreach (var sources in walks)
         {
-            var ids = await listing.PageIdsAsync(tag, query, cursor, BulkBatchSize, cancellationToken);
-            if (ids.Count == 0)
+            string? cursor = null;
+            while (true)
             {
-                break;
-            }
+                var ids = await listing.PageIdsAsync(tag, query, cursor, BulkBatchSize, sources, cancellationToken);
+                if (ids.Count == 0)
+                {
+                    break;
+                }
 
-            var results = await RevokeBatchAsync(tag, ids, revokedBy, reason, cancellationToken);
-            count += results.Sum(r => r is Revoked revoked ? 1 + revoked.Descendants.Count : 0);
-            cursor = ids[^1];
+                var results = await RevokeBatchAsync(tag, ids, revokedBy, reason, cancellationToken);
+                count += results.Sum(r => r is Revoked revoked ? 1 + revoked.Descendants.Count : 0);
+                cursor = ids[^1];
+            }
         }
 
         Log.GrantsRevokedInBulk(logger, count, query.Tenant, revokedBy, query.Subject, query.TaskId);

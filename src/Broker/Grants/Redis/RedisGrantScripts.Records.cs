@@ -16,7 +16,7 @@ internal static partial class RedisGrantScripts
     /// most grants, longest duration in ms, the prefixes of a grant's record and revocation keys (followed by a tag-less
     /// ID; "" when there are no remainders), how many forbidden remainders follow, and each remainder (capability names,
     /// space-separated), the consuming tenant of a shared grant (record position 17, "" for none), and last the tag's key
-    /// base (<see cref="RedisGrantKeys.TagBase"/>), from which the chunks of the tenant and subject indexes are named. Returns {1, status index or nothing} when recorded; nothing of the grant is written when it
+    /// base (<see cref="RedisGrantKeys.TagBase"/>), from which the tenant index's buckets and the subject index's chunks are named. Returns {1, status index or nothing} when recorded; nothing of the grant is written when it
     /// returns {0} (the ID exists), {2} (the parent is revoked, expired or unknown), {3} (the parent belongs to another
     /// tenant), {4} (the status list has no free index), {5} (the task's live grants hold the rest of a forbidden
     /// combination), {6} (the task has had its most grants) or {7} (the task is past its longest duration).
@@ -161,12 +161,14 @@ internal static partial class RedisGrantScripts
           end
           taskTtl = math.max(ttl, first + 2 * maxDuration - now)
         end
-        -- Indexes are scored by expiry: expired members are trimmed here, lazily, without SCAN, and an index lives
-        -- exactly as long as its latest-expiring member (a task index with limits, as long as its limits need). Members
-        -- are the ID without its routing tag, which every member of the index shares. Trimmed once per batch: the
-        -- batch's grants share the tenant's index, often the subject's and task's. The tenant's and subject's are
-        -- chunked (addChunked); a task's is one sorted set, trimmed from 0, not -inf: its limits live below zero.
-        addChunked(KEYS[2], ARGV[39 + remainders], expiry, ARGV[3], ttl, ARGV[4])
+        -- Indexes are by expiry: expired entries are trimmed here, lazily, without SCAN, and an index lives exactly as
+        -- long as its latest-expiring member (a task index with limits, as long as its limits need). Members are the ID
+        -- without its routing tag, which every member of the index shares. Trimmed once per batch: the batch's grants
+        -- share the tenant's index, often the subject's and task's. The tenant's is buckets per expiry (addBucketed): a
+        -- tenant gets many grants a second. A subject's is chunked (addChunked): a subject gets one now and then, and a
+        -- bucket per grant would cost a key per grant. A task's is one sorted set, trimmed from 0, not -inf: its limits
+        -- live below zero.
+        addBucketed(KEYS[2], ARGV[39 + remainders], ARGV[2], ARGV[3], ttl, ARGV[4])
         addChunked(KEYS[3], ARGV[39 + remainders], expiry, ARGV[3], ttl, ARGV[4])
         redis.call('ZADD', KEYS[4], expiry, ARGV[3])
         if not trimmed[KEYS[4]] then
@@ -225,6 +227,29 @@ internal static partial class RedisGrantScripts
           ttls[key] = known
         end
 
+        """ + BucketFunctions + """
+        -- A tenant's index (RedisGrantKeys.IndexBucket): the grant's tag-less ID appended to the bucket of its expiry,
+        -- one APPEND; the rest once per bucket or directory and batch. The batch's grants mostly share one
+        -- expiry second (exp is a NumericDate), so most grants cost that one APPEND per index.
+        local bucketed = {}
+        local function addBucketed(directory, base, expiry, member, ttl, now)
+          if not trimmed[directory] then
+            -- Expired seconds leave the directory here, lazily; their buckets go by their own TTL.
+            redis.call('ZREMRANGEBYSCORE', directory, 0, now)
+            trimmed[directory] = true
+          end
+          local bucket = bucketOf(directory, base, expiry)
+          -- 22 bytes: the bucket is new, and lives exactly until its expiry (Redis's clock stands still in a script).
+          if redis.call('APPEND', bucket, member) == #member then
+            redis.call('PEXPIRE', bucket, ttl)
+          end
+          if not bucketed[bucket] then
+            redis.call('ZADD', directory, expiry, expiry)
+            bucketed[bucket] = true
+          end
+          extend(directory, ttl)
+        end
+
         """ + ChunkFunctions + """
         -- A new chunk's name: the directory's counter, a member scored below zero that no lookup by expiry reaches.
         local function newChunk(directory)
@@ -246,10 +271,10 @@ internal static partial class RedisGrantScripts
             redis.call('ZREM', directory, lowest)
           end
         end
-        -- A tenant's or subject's index: its directory (a sorted set of chunk names scored by the lowest expiry each may
-        -- hold) and chunks of at most 120 members (sorted sets: member -> expiry), each holding the expiries from its
-        -- bound up to the next chunk's (equal expiries stay in one chunk, so each chunk is one stretch of the listing
-        -- order). Past 128 members Redis turns a sorted set from a listpack (about 34 bytes per member) into a skiplist
+        -- A subject's index (RedisGrantKeys.IndexChunk): its directory (a sorted set of chunk names scored by the lowest
+        -- expiry each may hold) and chunks of at most 120 members (sorted sets: member -> expiry), each holding the
+        -- expiries from its bound up to the next chunk's (equal expiries stay in one chunk, so each chunk is one stretch
+        -- of the listing order). Past 128 members Redis turns a sorted set from a listpack (about 34 bytes per member) into a skiplist
         -- (about 120), so a chunk that is full splits before it takes one more. 120 members of 34 bytes fill a 4 KiB
         -- allocation.
         local function addChunked(directory, base, expiry, member, ttl, now)
@@ -335,6 +360,7 @@ internal static partial class RedisGrantScripts
           extend(chunk, ttl)
           extend(directory, ttl)
         end
+
 
         """ + ExpiryFunctions + RecordFunctions + BatchFunctions + """
         local function recordOne()

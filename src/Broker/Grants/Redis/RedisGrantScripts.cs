@@ -65,10 +65,23 @@ internal static partial class RedisGrantScripts
 
 
     /// <summary>
-    /// The key of chunk <c>name</c> of a chunked index (<see cref="RedisGrantKeys.IndexChunk"/>): the directory's name
-    /// with the chunk's name after its one-letter kind (<c>{p}{tag}:t:acme</c> → <c>{p}{tag}:t7:acme</c>), given the
-    /// tag's key base (<see cref="RedisGrantKeys.TagBase"/>). A directory's kind is followed by a colon and a chunk's by
-    /// digits, so no chunk name is another index's name.
+    /// The key of the bucket of expiry <c>name</c> (Unix ms, as digits) of a tenant's index
+    /// (<see cref="RedisGrantKeys.IndexBucket"/>): the directory's name with the expiry after its two-letter kind
+    /// (<c>{p}{tag}:tb:acme</c> → <c>{p}{tag}:tb1764679000000:acme</c>), given the tag's key base
+    /// (<see cref="RedisGrantKeys.TagBase"/>).
+    /// </summary>
+    private const string BucketFunctions = """
+        local function bucketOf(directory, base, name)
+          return string.sub(directory, 1, #base + 2) .. name .. string.sub(directory, #base + 3)
+        end
+
+        """;
+
+    /// <summary>
+    /// The key of chunk <c>name</c> of a chunked index (a subject's, and the legacy tenant index older replicas write:
+    /// <see cref="RedisGrantKeys.IndexChunk"/>): the directory's name with the chunk's name after its one-letter kind
+    /// (<c>{p}{tag}:t:acme</c> → <c>{p}{tag}:t7:acme</c>). A directory's kind is followed by a colon, a chunk's by digits
+    /// and a bucket's by a second letter, so no chunk name is another key's name.
     /// </summary>
     private const string ChunkFunctions = """
         local function chunkOf(directory, base, name)

@@ -29,6 +29,17 @@ public sealed class RedisClusterGrantStoreTests(RedisClusterFixture cluster) : R
             Assert.Equal(slot, await KeySlotAsync(keys.TagBase(tag) + "g:" + child.Id));
             Assert.Equal(slot, await KeySlotAsync(keys.TenantIndex(tag, grant.Tenant)));
             Assert.Equal(slot, await KeySlotAsync(keys.SubjectIndex(tag, grant.Tenant, grant.Subject)));
+
+            // The tenant's bucket and the subject's chunk the record script names from the tag's key base, and the legacy
+            // chunked tenant index the page script reads.
+            var bucket = RedisGrantKeys.IndexBucket(keys.TagBase(tag), keys.TenantIndex(tag, grant.Tenant), grant.ExpiresAt.ToUnixTimeMilliseconds());
+            Assert.True(await Database.KeyExistsAsync(bucket));
+            Assert.Equal(slot, await KeySlotAsync(bucket));
+            var chunk = RedisGrantKeys.IndexChunk(keys.TagBase(tag), keys.SubjectIndex(tag, grant.Tenant, grant.Subject), "1");
+            Assert.True(await Database.KeyExistsAsync(chunk));
+            Assert.Equal(slot, await KeySlotAsync(chunk));
+            Assert.Equal(slot, await KeySlotAsync(keys.LegacyTenantIndex(tag, grant.Tenant)));
+            Assert.Equal(slot, await KeySlotAsync(RedisGrantKeys.IndexChunk(keys.TagBase(tag), keys.LegacyTenantIndex(tag, grant.Tenant), "1")));
             Assert.Equal(slot, await KeySlotAsync(keys.AuditStream(tag)));
             Assert.Equal(slot, await KeySlotAsync(keys.StatusBits(tag, grant.Tenant)));
             Assert.Equal(slot, await KeySlotAsync(keys.StatusQueue(tag, grant.Tenant)));
