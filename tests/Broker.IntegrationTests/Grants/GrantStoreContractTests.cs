@@ -767,7 +767,8 @@ public abstract partial class GrantStoreContractTests : IAsyncLifetime
         Assert.Equal(expected.Select(g => g.ExpiresAt), listed.Select(id => expiries[id]));
     }
 
-    private async Task<List<string>> ListAllAsync(GrantQuery query, int pageSize)
+    /// <summary>Every grant ID of a listing, page by page from no cursor to the end.</summary>
+    private protected async Task<List<string>> ListAllAsync(GrantQuery query, int pageSize)
     {
         List<string> ids = [];
         string? cursor = null;
