@@ -16,7 +16,9 @@ internal sealed class RedisKeyRingStore
 {
     // Writes the ring only if nobody wrote it since it was read: the version is the fencing token that keeps a
     // replica whose lease expired mid-rotation from overwriting a newer ring.
-    private const string CompareAndSetScript = """
+    private static readonly RedisScript CompareAndSetScript = new(CompareAndSetText);
+
+    private const string CompareAndSetText = """
         local current = tonumber(redis.call('HGET', KEYS[1], 'version') or '0')
         if current ~= tonumber(ARGV[1]) then return -1 end
         redis.call('HSET', KEYS[1], 'version', current + 1, 'ring', ARGV[2])
@@ -24,12 +26,16 @@ internal sealed class RedisKeyRingStore
         """;
 
     // Deletes (or extends) the lease only while it is still ours: after it expired, another replica's lease is left alone.
-    private const string ReleaseScript = """
+    private static readonly RedisScript ReleaseScript = new(ReleaseText);
+
+    private const string ReleaseText = """
         if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
         return 0
         """;
 
-    private const string RenewScript = """
+    private static readonly RedisScript RenewScript = new(RenewText);
+
+    private const string RenewText = """
         if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
         return 0
         """;
@@ -75,7 +81,7 @@ internal sealed class RedisKeyRingStore
     public async Task<long?> CompareAndSetAsync(long expectedVersion, IReadOnlyList<StoredKey> keys, CancellationToken cancellationToken)
     {
         var json = JsonSerializer.Serialize(new StoredKeyRing(keys), KeysJsonContext.Default.StoredKeyRing);
-        var result = (long)await _redis.GetDatabase().ScriptEvaluateAsync(CompareAndSetScript, [RingKey], [expectedVersion, json]).WaitAsync(_timeout, cancellationToken);
+        var result = (long)await CompareAndSetScript.EvaluateAsync(_redis.GetDatabase(), [RingKey], [expectedVersion, json]).WaitAsync(_timeout, cancellationToken);
         if (result < 0)
         {
             return null;
@@ -92,11 +98,11 @@ internal sealed class RedisKeyRingStore
 
     /// <summary>Extends the lease if it is still held under <paramref name="token"/>.</summary>
     public async Task<bool> RenewLeaseAsync(string token, TimeSpan duration, CancellationToken cancellationToken) =>
-        (long)await _redis.GetDatabase().ScriptEvaluateAsync(RenewScript, [LeaseKey], [token, (long)duration.TotalMilliseconds]).WaitAsync(_timeout, cancellationToken) == 1;
+        (long)await RenewScript.EvaluateAsync(_redis.GetDatabase(), [LeaseKey], [token, (long)duration.TotalMilliseconds]).WaitAsync(_timeout, cancellationToken) == 1;
 
     /// <summary>Releases the lease if it is still held under <paramref name="token"/>.</summary>
     public async Task<bool> ReleaseLeaseAsync(string token, CancellationToken cancellationToken) =>
-        (long)await _redis.GetDatabase().ScriptEvaluateAsync(ReleaseScript, [LeaseKey], [token]).WaitAsync(_timeout, cancellationToken) == 1;
+        (long)await ReleaseScript.EvaluateAsync(_redis.GetDatabase(), [LeaseKey], [token]).WaitAsync(_timeout, cancellationToken) == 1;
 
     /// <summary>Calls <paramref name="onChanged"/> with the announced version whenever a replica writes the ring.</summary>
     public Task SubscribeAsync(Action<long> onChanged, CancellationToken cancellationToken) =>

@@ -28,7 +28,9 @@ internal sealed class RedisUsageStore : IUsageStore
 
     // KEYS[1] the day's hash. ARGV[1] the cap of pairs, ARGV[2] the TTL in seconds, ARGV[3] overflow to add,
     // then field, count pairs. A field already present is always incremented; a new one only below the cap.
-    private const string AddScript = """
+    private static readonly RedisScript AddScript = new(AddText);
+
+    private const string AddText = """
         local key = KEYS[1]
         local cap = tonumber(ARGV[1])
         local overflow = tonumber(ARGV[3])
@@ -91,7 +93,7 @@ internal sealed class RedisUsageStore : IUsageStore
                         values[4 + (2 * i)] = chunk[i].Value;
                     }
 
-                    calls.Add(db.ScriptEvaluateAsync(AddScript, [key], values));
+                    calls.Add(AddScript.EvaluateAsync(db, [key], values));
                 }
             }
         }

@@ -155,7 +155,9 @@ internal static class RedisCatalogScripts
     /// A withdrawal is a revocation stream entry with <c>w</c> (capability) and <c>r</c> (resource) instead of
     /// <c>g</c> (grant), read by <see cref="RedisRevocationStream"/>; its announcement carries the same members.
     /// </remarks>
-    public const string Write = """
+    public static readonly RedisScript Write = new(WriteText);
+
+    private const string WriteText = """
         local current = tonumber(redis.call('HGET', KEYS[1], 'v') or '0')
         if current ~= tonumber(ARGV[1]) then
           return {0, current}

@@ -22,7 +22,9 @@ internal static partial class RedisGrantScripts
     /// <see cref="RedisGrantKeys.LegacyTenantIndex"/>) come after every bucket, in their own order (latest expiry first, ties by member descending), so a listing during a rolling
     /// upgrade is two stretches in expiry order; a cursor in a chunk is found by its expiry as in a bucket.
     /// </remarks>
-    public const string Page = ExpiryFunctions + BucketFunctions + ChunkFunctions + """
+    public static readonly RedisScript Page = new(PageText);
+
+    private const string PageText = ExpiryFunctions + BucketFunctions + ChunkFunctions + """
         local now, wanted, cursor, base = tonumber(ARGV[1]), tonumber(ARGV[2]), ARGV[3], ARGV[4]
         local ids = {}
         -- Appends the unexpired members of a sorted set from a rank on; false once an expired one is met (everything

@@ -210,7 +210,9 @@ internal static partial class RedisGrantScripts
     /// key's TTL only grows, and Redis's clock stands still during a script) and the trimming of indexes and the audit
     /// stream. RecordOne's local functions are defined once per call, not per grant.
     /// </summary>
-    public const string Record = """
+    public static readonly RedisScript Record = new(RecordText);
+
+    private const string RecordText = """
         local count = tonumber(ARGV[1])
         local batchKeys, batchArguments = KEYS, ARGV
         -- The keys and arguments of the grant being recorded, refilled for each: RecordOne reads them as KEYS and ARGV.
@@ -606,7 +608,9 @@ internal static partial class RedisGrantScripts
     /// a grant key and a revocation key per grant. ARGV: now (Unix ms). Returns per grant {record, mark, strings of
     /// positions 3–17}, false for whatever is absent.
     /// </summary>
-    public const string Read = ExpiryFunctions + """
+    public static readonly RedisScript Read = new(ReadText);
+
+    private const string ReadText = ExpiryFunctions + """
         local now = tonumber(ARGV[1])
         local results = {}
         for j = 0, (#KEYS - 2) / 2 - 1 do

@@ -18,7 +18,9 @@ internal static partial class RedisGrantScripts
     /// between its ancestor's revocation and its own. The script runs for as long as the family is large: a grant
     /// narrowed a thousand times takes about a thousand times one revocation (a few milliseconds).
     /// </remarks>
-    public const string Revoke = ExpiryFunctions + RecordFunctions + """
+    public static readonly RedisScript Revoke = new(RevokeText);
+
+    private const string RevokeText = ExpiryFunctions + RecordFunctions + """
         local now = tonumber(ARGV[1])
         local base, tag = ARGV[11], ARGV[12]
         local results = {}

@@ -5,7 +5,9 @@ internal static partial class RedisGrantScripts
     /// <summary>
     /// Appends an audit event. KEYS: audit stream. ARGV: document, MAXLEN, MINID, stream TTL ms.
     /// </summary>
-    public const string AppendAudit = """
+    public static readonly RedisScript AppendAudit = new(AppendAuditText);
+
+    private const string AppendAuditText = """
         redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[2], '*', 'e', ARGV[1])
         redis.call('XTRIM', KEYS[1], 'MINID', '~', ARGV[3])
         redis.call('PEXPIRE', KEYS[1], ARGV[4])
@@ -20,7 +22,9 @@ internal static partial class RedisGrantScripts
     /// or it is <c>0-0</c> (handed out for a stream that did not exist yet) and the stream is still missing or was
     /// never trimmed. Anything else, including a stream recreated after the data was lost, returns 1.
     /// </summary>
-    public const string HistoryLost = """
+    public static readonly RedisScript HistoryLost = new(HistoryLostText);
+
+    private const string HistoryLostText = """
         if redis.call('EXISTS', KEYS[1]) == 0 then
           if ARGV[1] == '0-0' then
             return 0
@@ -51,7 +55,9 @@ internal static partial class RedisGrantScripts
     /// <summary>
     /// The newest position of a stream: its last generated ID, or <c>0-0</c> when it does not exist. KEYS: stream.
     /// </summary>
-    public const string NewestPosition = """
+    public static readonly RedisScript NewestPosition = new(NewestPositionText);
+
+    private const string NewestPositionText = """
         if redis.call('EXISTS', KEYS[1]) == 0 then
           return '0-0'
         end

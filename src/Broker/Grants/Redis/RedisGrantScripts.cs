@@ -6,8 +6,8 @@ namespace Broker.Grants.Redis;
 /// makes "record a grant and its audit event" and "revoke a grant with its descendants, append to the stream,
 /// announce" single steps. Every key a script touches shares one hash tag, so each script runs on one Redis Cluster
 /// slot; all are passed in KEYS but the descendants the revoke script discovers as it walks. Times come from the
-/// caller's <see cref="TimeProvider"/>, not from Redis TIME, so scripts stay deterministic. StackExchange.Redis sends
-/// EVALSHA once the script is cached and falls back to EVAL on NOSCRIPT.
+/// caller's <see cref="TimeProvider"/>, not from Redis TIME, so scripts stay deterministic. Each is a
+/// <see cref="RedisScript"/>: sent by its SHA-1 (EVALSHA), and as text only to a server that answers NOSCRIPT.
 /// </summary>
 /// <remarks>
 /// One file per concern, next to the class that runs its scripts: <c>.Records</c> (<see cref="Record"/>,

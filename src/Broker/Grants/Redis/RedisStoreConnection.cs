@@ -41,8 +41,11 @@ internal sealed class RedisStoreConnection
         => (now - retention).ToUnixTimeMilliseconds().ToString(CultureInfo.InvariantCulture);
 
     /// <summary>Runs a script, bounded as <see cref="RunAsync"/>.</summary>
-    public Task<RedisResult> EvaluateAsync(string operation, string script, RedisKey[] keys, RedisValue[]? values, CancellationToken cancellationToken)
-        => RunAsync(operation, db => db.ScriptEvaluateAsync(script, keys, values), cancellationToken);
+    public Task<RedisResult> EvaluateAsync(string operation, RedisScript script, RedisKey[] keys, RedisValue[]? values, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(script);
+        return RunAsync(operation, db => script.EvaluateAsync(db, keys, values), cancellationToken);
+    }
 
     /// <summary>Sends one database call and waits for it at most the operation timeout.</summary>
     /// <param name="operation">The store operation, for the logs.</param>
