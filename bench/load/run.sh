@@ -6,7 +6,10 @@
 #
 # Knobs (environment): RUNS=3 DURATION=20s WARMUP=5s CONNECTIONS=32 THREADS=1 PORT=5199 MODES="off on"
 # TOKENS_COUNT=1000 LOG_LEVEL=Warning STORE=memory|redis. Any DOTNET_* variable set by the caller reaches the broker (e.g. DOTNET_gcServer=0).
-# STORE=redis starts a throw-away redis-server on loopback (PORT+1, no persistence) and records grants there.
+# STORE=redis starts a throw-away redis-server on loopback (PORT+1, no persistence) and records grants there; its CPU
+# per request is reported too. COUNTERS=1 also reads the runtime's own counters over the measured run with
+# dotnet-counters (`dotnet tool install -g dotnet-counters`): bytes allocated, GC pause, JIT time and thread-pool work
+# items per request.
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -53,10 +56,18 @@ if [[ $STORE == redis ]]; then
     --pidfile "$work/redis.pid" --logfile "$work/redis.log" >/dev/null
   for _ in $(seq 1 50); do redis-cli -p "$redis_port" ping >/dev/null 2>&1 && break; sleep 0.1; done
   redis_config=127.0.0.1:$redis_port
+  redis_pid=$(cat "$work/redis.pid")
   stop_redis() { redis-cli -p "$redis_port" shutdown nosave >/dev/null 2>&1 || true; }
   trap 'stop_redis; cleanup' EXIT
 fi
 echo "== grant store: $STORE"
+
+COUNTERS=${COUNTERS:-0}
+counters_tool=
+if [[ $COUNTERS == 1 ]]; then
+  counters_tool=$(command -v dotnet-counters || echo "$HOME/.dotnet/tools/dotnet-counters")
+  [[ -x $counters_tool ]] || { echo "COUNTERS=1 needs dotnet-counters: dotnet tool install -g dotnet-counters" >&2; exit 1; }
+fi
 export TOKENS=$work/tokens.txt
 base=http://127.0.0.1:$PORT
 
@@ -108,6 +119,19 @@ check_exchange() {
 
 # utime + stime of a process, in clock ticks (proc(5), fields 14 and 15).
 cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
+# Per request from a dotnet-counters CSV of the System.Runtime meter ($1), $2 requests: its rate counters are one
+# increment per row, summed over the run.
+counters_per_request() {
+  awk -F, -v n="$2" '
+    $5 ~ /^[0-9.eE+-]+$/ && $3 ~ /\/ 1 sec\)/ {
+      if ($3 ~ /^dotnet\.gc\.heap\.total_allocated/) alloc += $5
+      else if ($3 ~ /^dotnet\.gc\.pause\.time/) pause += $5
+      else if ($3 ~ /^dotnet\.jit\.compilation\.time/) jit += $5
+      else if ($3 ~ /^dotnet\.thread_pool\.work_item\.count/) items += $5
+      else if ($3 ~ /^dotnet\.gc\.collections/) gcs += $5
+    }
+    END { printf "alloc_bytes_per_req=%.0f gc_pause_us_per_req=%.1f jit_us_per_req=%.1f work_items_per_req=%.2f gcs=%d", alloc / n, pause * 1e6 / n, jit * 1e6 / n, items / n, gcs }' "$1"
+}
 median() { sort -g | awk '{ v[NR] = $1 } END { if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 field() { sed -n "s/.* $1=\([^ ]*\).*/\1/p"; }
 
@@ -125,7 +149,17 @@ for mode in $MODES; do
     check_exchange
     wrk -t"$THREADS" -c"$CONNECTIONS" -d"$WARMUP" -s "$here/exchange.lua" "$base" >/dev/null
     echo "-- cache $mode, run $run: wrk -t$THREADS -c$CONNECTIONS -d$DURATION --latency"
+    counters_pid=
+    if [[ $COUNTERS == 1 ]]; then
+      rm -f "$work/counters.csv"
+      "$counters_tool" collect -p "$broker_pid" --counters System.Runtime --format csv -o "$work/counters.csv" \
+        --refresh-interval 1 >/dev/null 2>&1 &
+      counters_pid=$!
+      sleep 1.5 # attached and past its first (absolute) sample
+    fi
     cpu_before=$(cpu_ticks "$broker_pid")
+    redis_before=0
+    [[ -n ${redis_pid:-} ]] && redis_before=$(cpu_ticks "$redis_pid")
     wrk -t"$THREADS" -c"$CONNECTIONS" -d"$DURATION" --latency -s "$here/exchange.lua" "$base" >"$work/wrk.txt"
     if ! kill -0 "$broker_pid" 2>/dev/null; then
       wait "$broker_pid" && status=0 || status=$?
@@ -134,6 +168,12 @@ for mode in $MODES; do
       exit 1
     fi
     cpu_after=$(cpu_ticks "$broker_pid")
+    redis_after=0
+    [[ -n ${redis_pid:-} ]] && redis_after=$(cpu_ticks "$redis_pid")
+    if [[ -n $counters_pid ]]; then
+      kill -TERM "$counters_pid" 2>/dev/null || true # not INT: a script's background job ignores SIGINT
+      wait "$counters_pid" 2>/dev/null || true
+    fi
     grep -v '^RESULT' "$work/wrk.txt"
     rss=$(ps -o rss= -p "$broker_pid" | tr -d ' ')
     line=$(grep '^RESULT' "$work/wrk.txt")
@@ -142,7 +182,14 @@ for mode in $MODES; do
     cpu_us=$(awk -v t=$((cpu_after - cpu_before)) -v hz="$(getconf CLK_TCK)" -v n="$requests" 'BEGIN { printf "%.0f", t / hz * 1e6 / n }')
     # The machine's 1-minute load average: other work on a shared box shows up here, and in p99.
     load=$(cut -d' ' -f1 /proc/loadavg)
-    echo "$line broker_cpu_us_per_req=$cpu_us rss_mib=$((rss / 1024)) loadavg=$load" | tee -a "$results"
+    extra=
+    if [[ -n ${redis_pid:-} ]]; then
+      extra+=" redis_cpu_us_per_req=$(awk -v t=$((redis_after - redis_before)) -v hz="$(getconf CLK_TCK)" -v n="$requests" 'BEGIN { printf "%.0f", t / hz * 1e6 / n }')"
+    fi
+    if [[ -n $counters_pid ]]; then
+      extra+=" $(counters_per_request "$work/counters.csv" "$requests")"
+    fi
+    echo "$line broker_cpu_us_per_req=$cpu_us rss_mib=$((rss / 1024)) loadavg=$load$extra" | tee -a "$results"
     stop_broker
   done
   rps=$(field rps <"$results" | median)
@@ -150,7 +197,13 @@ for mode in $MODES; do
   p99=$(field p99_ms <"$results" | median)
   cpu=$(field broker_cpu_us_per_req <"$results" | median)
   bad=$(field non200 <"$results" | awk '{ s += $1 } END { print s }')
-  summary+=("cache $mode: median of $RUNS run(s): $rps req/s, p50 $p50 ms, p99 $p99 ms, broker CPU $cpu us/request, non-200 total $bad")
+  line="cache $mode: median of $RUNS run(s): $rps req/s, p50 $p50 ms, p99 $p99 ms, broker CPU $cpu us/request"
+  [[ -n ${redis_pid:-} ]] && line+=", redis-server CPU $(field redis_cpu_us_per_req <"$results" | median) us/request"
+  if [[ $COUNTERS == 1 ]]; then
+    line+=", allocated $(field alloc_bytes_per_req <"$results" | median) B, GC pause $(field gc_pause_us_per_req <"$results" | median) us"
+    line+=", JIT $(field jit_us_per_req <"$results" | median) us, work items $(field work_items_per_req <"$results" | median) per request"
+  fi
+  summary+=("$line, non-200 total $bad")
 done
 
 echo
