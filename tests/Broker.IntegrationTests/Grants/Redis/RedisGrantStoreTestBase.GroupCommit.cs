@@ -206,9 +206,7 @@ public abstract partial class RedisGrantStoreTestBase
     /// </summary>
     private async Task<IAsyncDisposable> PauseWritesAsync(string? tenant = null)
     {
-        var options = RedisConnectionFactory.CreateConfiguration(new RedisOptions { Configuration = Configuration, KeyPrefix = KeyPrefix });
-        options.AllowAdmin = true;
-        var admin = await ConnectionMultiplexer.ConnectAsync(options);
+        var admin = await ConnectAdminAsync();
         RedisKey key = new RedisGrantKeys(KeyPrefix).TagBase(GrantId.RoutingTag(tenant ?? Tenant));
         var server = admin.GetServer(key);
         await server.ExecuteAsync("CLIENT", "PAUSE", 10_000, "WRITE");

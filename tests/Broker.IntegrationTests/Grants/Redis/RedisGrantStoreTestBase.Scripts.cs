@@ -57,7 +57,7 @@ public abstract partial class RedisGrantStoreTestBase
     /// <summary>A key of this test's tag: its server holds the tag's scripts' effects.</summary>
     private RedisKey TagKey => new RedisGrantKeys(KeyPrefix).TagBase(GrantId.RoutingTag(Tenant));
 
-    /// <summary>A connection that may send SCRIPT (the store's own does not allow admin commands).</summary>
+    /// <summary>A connection that may send admin commands (SCRIPT, CLIENT): the store's own does not allow them.</summary>
     private async Task<ConnectionMultiplexer> ConnectAdminAsync()
     {
         var options = RedisConnectionFactory.CreateConfiguration(new RedisOptions { Configuration = Configuration, KeyPrefix = KeyPrefix });
