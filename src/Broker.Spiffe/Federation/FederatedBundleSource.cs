@@ -172,8 +172,9 @@ public sealed class FederatedBundleSource : IX509BundleSource, IJwtBundleSource,
         {
             // Spec §4 (Federation §4.2, managing fetched bundles): the sequence only grows, so a lower one is an old
             // bundle (a rollback, a replay, a stale cache in front of the endpoint) that could bring back removed keys.
-            Volatile.Write(ref _refusedSequence, fetched.SequenceNumber!.Value);
+            // Logged before the refusal shows (readiness reads it): whoever sees it finds its log line.
             Log.StaleBundleIgnored(_logger, _options.TrustDomain.Name, fetched.SequenceNumber!.Value, current.SequenceNumber!.Value);
+            Volatile.Write(ref _refusedSequence, fetched.SequenceNumber!.Value);
             return;
         }
 
@@ -185,8 +186,8 @@ public sealed class FederatedBundleSource : IX509BundleSource, IJwtBundleSource,
             return;
         }
 
-        Volatile.Write(ref _current, fetched);
         Log.BundleUpdated(_logger, _options.TrustDomain.Name, fetched.SequenceNumber);
+        Volatile.Write(ref _current, fetched);
         var handler = Updated;
         if (handler is null)
         {
