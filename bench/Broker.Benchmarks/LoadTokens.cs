@@ -10,11 +10,17 @@ namespace Broker.Benchmarks;
 /// <c>load-tokens &lt;dir&gt; [count]</c>: the fixture of the wrk load test. Writes
 /// <c>&lt;dir&gt;/policy/</c> (bench policy and the trust domain's bundle file) and
 /// <c>&lt;dir&gt;/tokens.txt</c>: <c>count</c> (default 1000) JWT-SVIDs of distinct agents
-/// (<c>spiffe://bench.example/agents/a0001</c>...), valid for one hour, one per line.
+/// (<c>spiffe://bench.example/agents/a0001</c>...), valid for one hour, one per line; and
+/// <c>&lt;dir&gt;/introspector.txt</c>: the JWT-SVID of a resource server of the bench tenant
+/// (<see cref="Introspector"/>), valid for one hour, with which bench/load/introspect.lua asks
+/// <c>POST /oauth2/introspect</c>.
 /// </summary>
 internal static class LoadTokens
 {
     public const string Command = "load-tokens";
+
+    /// <summary>The resource server that introspects in the load test (a workload of the bench tenant's trust domain).</summary>
+    public const string Introspector = "spiffe://bench.example/mcp/files";
 
     public static int Run(string[] args)
     {
@@ -37,7 +43,8 @@ internal static class LoadTokens
         }
 
         File.WriteAllText(Path.Combine(directory, "tokens.txt"), tokens.ToString());
-        Console.WriteLine($"Wrote {count} JWT-SVIDs to {Path.Combine(directory, "tokens.txt")} and the policy to {Path.Combine(directory, "policy")}.");
+        File.WriteAllText(Path.Combine(directory, "introspector.txt"), trustDomain.MintSvid(Introspector, now, TimeSpan.FromHours(1)) + "\n");
+        Console.WriteLine($"Wrote {count} JWT-SVIDs to {Path.Combine(directory, "tokens.txt")}, the introspector's to {Path.Combine(directory, "introspector.txt")} and the policy to {Path.Combine(directory, "policy")}.");
         return 0;
     }
 

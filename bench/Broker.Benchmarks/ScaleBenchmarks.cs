@@ -94,7 +94,7 @@ public class ScaleBenchmarks
         }
 
         _introspectionBody = Encoding.ASCII.GetBytes("token=" + Uri.EscapeDataString(issued.Response.AccessToken));
-        _serverAuthorization = "Bearer " + _broker.TrustDomain.MintSvid("spiffe://bench.example/mcp/files", now, TimeSpan.FromHours(2));
+        _serverAuthorization = "Bearer " + _broker.TrustDomain.MintSvid(LoadTokens.Introspector, now, TimeSpan.FromHours(2));
         if (!EvaluatePolicy() || !await Exchange() || await Introspect() != StatusCodes.Status200OK)
         {
             throw new InvalidOperationException($"A bench request was refused with {Tenants} tenants ({Layout}).");

@@ -475,7 +475,7 @@ public class ValidationBenchmarks
 
             using var answer = JsonDocument.Parse(json);
             var token = answer.RootElement.GetProperty("access_token").GetString()!;
-            var server = trustDomain.MintSvid("spiffe://bench.example/mcp/files", now, TimeSpan.FromHours(2));
+            var server = trustDomain.MintSvid(LoadTokens.Introspector, now, TimeSpan.FromHours(2));
             client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", server);
 
             var body = System.Text.Encoding.ASCII.GetBytes("token=" + Uri.EscapeDataString(token));

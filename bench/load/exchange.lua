@@ -2,6 +2,8 @@
 -- Rotates through the pre-minted JWT-SVIDs in $TOKENS (one per line, see run.sh), counts every
 -- non-200 response and prints one machine-readable RESULT line at the end.
 --   TOKENS=/path/tokens.txt wrk -t1 -c32 -d20s --latency -s exchange.lua http://127.0.0.1:5199
+-- With $ACCESS_TOKENS_OUT set it also appends each issued access token to that file (run.sh collects the tokens
+-- introspect.lua asks about that way; one wrk thread, so one writer).
 
 local function urlencode(s)
   return (s:gsub("[^%w%-%._~]", function(c) return string.format("%%%02X", string.byte(c)) end))
@@ -21,6 +23,7 @@ local bodies = {}
 local next_index = 1
 local non200 = 0
 local first_error = nil
+local issued = nil
 
 function setup(thread)
   table.insert(threads, thread)
@@ -41,6 +44,10 @@ function init(args)
   end
   file:close()
   assert(#bodies > 0, "no tokens in " .. path)
+  local out = os.getenv("ACCESS_TOKENS_OUT")
+  if out and #out > 0 then
+    issued = assert(io.open(out, "a"), "cannot open " .. out)
+  end
   -- Pre-formatted requests: building strings per request would make wrk, not the broker, the bottleneck.
   for i, body in ipairs(bodies) do
     bodies[i] = wrk.format("POST", "/oauth2/token",
@@ -59,6 +66,12 @@ function response(status, headers, body)
     non200 = non200 + 1
     if first_error == nil then
       first_error = status .. " " .. (body or "")
+    end
+  elseif issued then
+    local token = string.match(body or "", '"access_token":"([^"]+)"')
+    if token then
+      issued:write(token, "\n")
+      issued:flush()
     end
   end
 end

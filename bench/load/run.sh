@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Load test of POST /oauth2/token with wrk, validation cache off then on (bench/README.md).
+# Load test of POST /oauth2/token (and/or POST /oauth2/introspect) with wrk, validation cache off then on (bench/README.md).
 # Each run starts a fresh Release broker on loopback (in-memory grant store, ephemeral key, generated
 # policy trusting bench.example), checks one exchange answers 200 with an access_token, warms up,
 # measures, and stops the broker. Load only ever goes to 127.0.0.1.
@@ -10,6 +10,9 @@
 # per request is reported too. COUNTERS=1 also reads the runtime's own counters over the measured run with
 # dotnet-counters (`dotnet tool install -g dotnet-counters`): bytes allocated, GC pause, JIT time and thread-pool work
 # items per request.
+# ENDPOINT=token (default) | introspect | both: introspect loads POST /oauth2/introspect alone (CONNECTIONS connections,
+# a resource server of the bench tenant asking about up to TOKENS_COUNT tokens of real exchanges, each live throughout);
+# both runs that at INTROSPECT_CONNECTIONS=8 connections while the exchange load runs at CONNECTIONS, and reports each.
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -22,6 +25,12 @@ CONNECTIONS=${CONNECTIONS:-32}
 THREADS=${THREADS:-1}
 MODES=${MODES:-"off on"}
 TOKENS_COUNT=${TOKENS_COUNT:-1000}
+ENDPOINT=${ENDPOINT:-token}
+INTROSPECT_CONNECTIONS=${INTROSPECT_CONNECTIONS:-8}
+case $ENDPOINT in
+  token | introspect | both) ;;
+  *) echo "ENDPOINT: 'token', 'introspect' or 'both', not '$ENDPOINT'" >&2; exit 2 ;;
+esac
 ISSUER=https://broker.bench.example
 
 if ! command -v wrk >/dev/null 2>&1; then
@@ -68,7 +77,7 @@ if [[ $COUNTERS == 1 ]]; then
   counters_tool=$(command -v dotnet-counters || echo "$HOME/.dotnet/tools/dotnet-counters")
   [[ -x $counters_tool ]] || { echo "COUNTERS=1 needs dotnet-counters: dotnet tool install -g dotnet-counters" >&2; exit 1; }
 fi
-export TOKENS=$work/tokens.txt
+export TOKENS=$work/tokens.txt ACCESS_TOKENS=$work/access-tokens.txt INTROSPECTOR=$work/introspector.txt
 base=http://127.0.0.1:$PORT
 
 start_broker() { # $1 = true|false (validation cache)
@@ -117,6 +126,37 @@ check_exchange() {
   fi
 }
 
+# The tokens introspect.lua asks about: issued by this broker (its grants live in its store), at most TOKENS_COUNT, each
+# live for the whole run (the bench policy grants minutes); one of them must introspect as active before anything is
+# measured.
+collect_access_tokens() {
+  : >"$work/issued.txt"
+  ACCESS_TOKENS_OUT=$work/issued.txt wrk -t1 -c4 -d2s -s "$here/exchange.lua" "$base" >/dev/null
+  head -n "$TOKENS_COUNT" "$work/issued.txt" >"$ACCESS_TOKENS"
+  local status
+  status=$(curl -sS -o "$work/introspected.json" -w '%{http_code}' "$base/oauth2/introspect" \
+    -H "Authorization: Bearer $(head -n 1 "$INTROSPECTOR")" --data-urlencode "token=$(head -n 1 "$ACCESS_TOKENS")")
+  if [[ $status != 200 ]] || ! grep -q '"active":true' "$work/introspected.json"; then
+    echo "sample introspection failed ($(wc -l <"$ACCESS_TOKENS") tokens collected): HTTP $status $(cat "$work/introspected.json")" >&2
+    exit 1
+  fi
+}
+
+# wrk over the endpoint(s) of ENDPOINT for $1 (a duration), $2 = extra wrk options; results in wrk.txt and, with
+# ENDPOINT=both, the introspection's in wrk-introspect.txt.
+load() {
+  case $ENDPOINT in
+    token) wrk -t"$THREADS" -c"$CONNECTIONS" -d"$1" $2 -s "$here/exchange.lua" "$base" >"$work/wrk.txt" ;;
+    introspect) wrk -t"$THREADS" -c"$CONNECTIONS" -d"$1" $2 -s "$here/introspect.lua" "$base" >"$work/wrk.txt" ;;
+    both)
+      wrk -t1 -c"$INTROSPECT_CONNECTIONS" -d"$1" $2 -s "$here/introspect.lua" "$base" >"$work/wrk-introspect.txt" &
+      local introspecting=$!
+      wrk -t"$THREADS" -c"$CONNECTIONS" -d"$1" $2 -s "$here/exchange.lua" "$base" >"$work/wrk.txt"
+      wait "$introspecting"
+      ;;
+  esac
+}
+
 # utime + stime of a process, in clock ticks (proc(5), fields 14 and 15).
 cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
 # Per request from a dotnet-counters CSV of the System.Runtime meter ($1), $2 requests: its rate counters are one
@@ -147,8 +187,9 @@ for mode in $MODES; do
   for run in $(seq 1 "$RUNS"); do
     start_broker "$cache"
     check_exchange
-    wrk -t"$THREADS" -c"$CONNECTIONS" -d"$WARMUP" -s "$here/exchange.lua" "$base" >/dev/null
-    echo "-- cache $mode, run $run: wrk -t$THREADS -c$CONNECTIONS -d$DURATION --latency"
+    [[ $ENDPOINT != token ]] && collect_access_tokens
+    load "$WARMUP" ""
+    echo "-- cache $mode, run $run: $ENDPOINT, wrk -t$THREADS -c$CONNECTIONS -d$DURATION --latency$([[ $ENDPOINT == both ]] && echo ", introspection -c$INTROSPECT_CONNECTIONS")"
     counters_pid=
     if [[ $COUNTERS == 1 ]]; then
       rm -f "$work/counters.csv"
@@ -160,7 +201,7 @@ for mode in $MODES; do
     cpu_before=$(cpu_ticks "$broker_pid")
     redis_before=0
     [[ -n ${redis_pid:-} ]] && redis_before=$(cpu_ticks "$redis_pid")
-    wrk -t"$THREADS" -c"$CONNECTIONS" -d"$DURATION" --latency -s "$here/exchange.lua" "$base" >"$work/wrk.txt"
+    load "$DURATION" --latency
     if ! kill -0 "$broker_pid" 2>/dev/null; then
       wait "$broker_pid" && status=0 || status=$?
       echo "the broker exited during the run (status $status); its log:" >&2
@@ -178,6 +219,13 @@ for mode in $MODES; do
     rss=$(ps -o rss= -p "$broker_pid" | tr -d ' ')
     line=$(grep '^RESULT' "$work/wrk.txt")
     requests=$(echo "$line" | field requests)
+    if [[ $ENDPOINT == both ]]; then
+      # The introspection's figures, prefixed; CPU per request below is over both kinds.
+      grep -v '^RESULT' "$work/wrk-introspect.txt"
+      introspected=$(grep '^RESULT' "$work/wrk-introspect.txt")
+      line+=$(echo " ${introspected#RESULT }" | sed 's/ \([a-z0-9_]*\)=/ introspect_\1=/g')
+      requests=$((requests + $(echo "$introspected" | field requests)))
+    fi
     # Broker CPU (user + system, all threads) per request: what one exchange costs over HTTP.
     cpu_us=$(awk -v t=$((cpu_after - cpu_before)) -v hz="$(getconf CLK_TCK)" -v n="$requests" 'BEGIN { printf "%.0f", t / hz * 1e6 / n }')
     # The machine's 1-minute load average: other work on a shared box shows up here, and in p99.
@@ -197,7 +245,14 @@ for mode in $MODES; do
   p99=$(field p99_ms <"$results" | median)
   cpu=$(field broker_cpu_us_per_req <"$results" | median)
   bad=$(field non200 <"$results" | awk '{ s += $1 } END { print s }')
-  line="cache $mode: median of $RUNS run(s): $rps req/s, p50 $p50 ms, p99 $p99 ms, broker CPU $cpu us/request"
+  line="cache $mode, $ENDPOINT: median of $RUNS run(s): $rps req/s, p50 $p50 ms, p99 $p99 ms, broker CPU $cpu us/request"
+  if [[ $ENDPOINT == both ]]; then
+    line+=" (both kinds); introspection alongside: $(field introspect_rps <"$results" | median) req/s, p50 $(field introspect_p50_ms <"$results" | median) ms,"
+    line+=" p99 $(field introspect_p99_ms <"$results" | median) ms, non-200 $(field introspect_non200 <"$results" | awk '{ s += $1 } END { print s }'),"
+    line+=" inactive $(field introspect_inactive <"$results" | awk '{ s += $1 } END { print s }')"
+  elif [[ $ENDPOINT == introspect ]]; then
+    line+=", inactive total $(field inactive <"$results" | awk '{ s += $1 } END { print s }')"
+  fi
   [[ -n ${redis_pid:-} ]] && line+=", redis-server CPU $(field redis_cpu_us_per_req <"$results" | median) us/request"
   if [[ $COUNTERS == 1 ]]; then
     line+=", allocated $(field alloc_bytes_per_req <"$results" | median) B, GC pause $(field gc_pause_us_per_req <"$results" | median) us"
@@ -207,5 +262,5 @@ for mode in $MODES; do
 done
 
 echo
-echo "== summary (wrk -t$THREADS -c$CONNECTIONS -d$DURATION, $TOKENS_COUNT distinct subject tokens)"
+echo "== summary ($ENDPOINT: wrk -t$THREADS -c$CONNECTIONS -d$DURATION, $TOKENS_COUNT distinct subject tokens)"
 printf '%s\n' "${summary[@]}"
