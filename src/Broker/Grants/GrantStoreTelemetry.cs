@@ -27,6 +27,7 @@ internal sealed class GrantStoreTelemetry
     private readonly Counter<long>? _errors;
     private readonly Counter<long>? _revoked;
     private readonly Histogram<int>? _recordBatch;
+    private readonly Histogram<int>? _readBatch;
     private readonly KeyValuePair<string, object?> _system;
 
     /// <param name="meterFactory">The container's meter factory.</param>
@@ -45,6 +46,9 @@ internal sealed class GrantStoreTelemetry
             "broker.revocations", "{grant}", "Grants revoked, by scope: grant (the one named), descendant (revoked with its parent), bulk (by task, subject or tenant).");
         _recordBatch = meter.CreateHistogram<int>(
             "broker.grant_store.record.batch_size", "{grant}", "Grants recorded together in one store call (group commit), per call.",
+            advice: new InstrumentAdvice<int> { HistogramBucketBoundaries = [1, 2, 4, 8, 16, 32, 64, 128, 256] });
+        _readBatch = meter.CreateHistogram<int>(
+            "broker.grant_store.read.batch_size", "{grant}", "Single-grant reads (introspection, state checks) served together in one store call, per call.",
             advice: new InstrumentAdvice<int> { HistogramBucketBoundaries = [1, 2, 4, 8, 16, 32, 64, 128, 256] });
     }
 
@@ -90,6 +94,9 @@ internal sealed class GrantStoreTelemetry
 
     /// <summary>Measures one store call that recorded <paramref name="grants"/> grants together (group commit).</summary>
     public void RecordedTogether(int grants) => _recordBatch?.Record(grants, _system);
+
+    /// <summary>Measures one store call that read <paramref name="grants"/> single-grant lookups together.</summary>
+    public void ReadTogether(int grants) => _readBatch?.Record(grants, _system);
 
     /// <summary>Counts what one bulk revocation revoked.</summary>
     public void RevokedInBulk(int count)

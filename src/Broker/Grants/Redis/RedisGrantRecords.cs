@@ -6,10 +6,10 @@ namespace Broker.Grants.Redis;
 /// <summary>
 /// Grant records in Redis: recording a grant (with its indexes, audit event, link to its parent and status list
 /// index, in one script call, which it may share with other grants of its tag: <see cref="RedisGroupCommit"/>) and
-/// reading records back with their revocation marks.
+/// reading records back with their revocation marks (a single grant's read, too, in a call it may share with other
+/// reads of its tag).
 /// </summary>
-internal sealed class RedisGrantRecords(
-    RedisStoreConnection redis, RedisGrantKeys keys, IGrantRecordCodec codec, GrantsOptions options, StatusListOptions statusList, TimeProvider timeProvider, RedisGroupCommit groupCommit)
+internal sealed class RedisGrantRecords
 {
     /// <summary>
     /// Most hash fields of one string dictionary (two per string, plus the counter). It bounds what a tenant can
@@ -18,34 +18,74 @@ internal sealed class RedisGrantRecords(
     /// </summary>
     internal const int DictionaryCapacity = 8193;
 
+    /// <summary>
+    /// Most single-grant reads in one call: a read is two GETs and a few HGETs in the script, so 64 keep a call to
+    /// ~0.1 ms of Redis time, short enough not to hold up the commands queued behind it.
+    /// </summary>
+    internal const int MaxReadBatch = 64;
+
+    /// <summary>
+    /// Single-grant read calls of a tag in flight at once; more reads wait and go together in the next. One would batch
+    /// the most, but a read's call also waits behind the record calls ahead of it on the connection, and under mixed load
+    /// reads queued behind a single one waited that much longer: 4 kept most of the saving (bench/README.md,
+    /// "Introspection under load").
+    /// </summary>
+    internal const int ReadCallsInFlight = 4;
+
+    private readonly RedisStoreConnection _redis;
+    private readonly RedisGrantKeys _keys;
+    private readonly IGrantRecordCodec _codec;
+    private readonly GrantsOptions _options;
+    private readonly StatusListOptions _statusList;
+    private readonly TimeProvider _timeProvider;
+    private readonly RedisGroupCommit _groupCommit;
+    private readonly GrantStoreTelemetry _telemetry;
+    private readonly RedisTagBatcher<string, GrantRecord?> _reads;
+
+    public RedisGrantRecords(
+        RedisStoreConnection redis, RedisGrantKeys keys, IGrantRecordCodec codec, GrantsOptions options, StatusListOptions statusList, TimeProvider timeProvider, RedisGroupCommit groupCommit, GrantStoreTelemetry telemetry)
+    {
+        _redis = redis;
+        _keys = keys;
+        _codec = codec;
+        _options = options;
+        _statusList = statusList;
+        _timeProvider = timeProvider;
+        _groupCommit = groupCommit;
+        _telemetry = telemetry;
+
+        // Introspections and state checks under load: concurrent reads of a tag share script calls.
+        _reads = new(redis, MaxReadBatch, ReadCallsInFlight, ReadTogetherAsync);
+    }
+
     /// <summary>See <see cref="IGrantStore.RecordWithStatusAsync"/>.</summary>
     public async ValueTask<RecordGrantOutcome> RecordAsync(GrantRecord grant, AuditEvent issued, CancellationToken cancellationToken)
     {
-        var now = timeProvider.GetUtcNow();
+        var now = _timeProvider.GetUtcNow();
         GrantValidation.ForRecord(grant, issued, now);
         var tag = GrantId.RoutingTag(grant.Tenant);
 
         var expiry = grant.ExpiresAt.ToUnixTimeMilliseconds();
-        var ttl = (long)(grant.ExpiresAt - now + options.Retention).TotalMilliseconds;
-        var plan = StatusIndexing.Plan(statusList, expiry, now.ToUnixTimeMilliseconds());
+        var ttl = (long)(grant.ExpiresAt - now + _options.Retention).TotalMilliseconds;
+        var plan = StatusIndexing.Plan(_statusList, expiry, now.ToUnixTimeMilliseconds());
         var taskLimits = grant.TaskLimits;
         var remainders = taskLimits?.ForbiddenRemainders ?? [];
         RedisKey[] scriptKeys =
         [
-            keys.Grant(tag, grant.Id),
-            keys.TenantIndex(tag, grant.Tenant),
-            keys.SubjectIndex(tag, grant.Tenant, grant.Subject),
-            keys.TaskIndex(tag, grant.Tenant, grant.TaskId),
-            keys.AuditStream(tag),
-            keys.Dictionary(tag, RedisGrantRecordCodec.DictionaryNumber(expiry)),
-            keys.StatusBits(tag, grant.Tenant),
-            keys.StatusQueue(tag, grant.Tenant),
-            keys.StatusOrder(tag, grant.Tenant),
+            _keys.Grant(tag, grant.Id),
+            _keys.TenantIndex(tag, grant.Tenant),
+            _keys.SubjectIndex(tag, grant.Tenant, grant.Subject),
+            _keys.TaskIndex(tag, grant.Tenant, grant.TaskId),
+            _keys.AuditStream(tag),
+            _keys.Dictionary(tag, RedisGrantRecordCodec.DictionaryNumber(expiry)),
+            _keys.StatusBits(tag, grant.Tenant),
+            _keys.StatusQueue(tag, grant.Tenant),
+            _keys.StatusOrder(tag, grant.Tenant),
 
-            // The parent's keys are on the same slot: ForRecord checked that the parent ID has the grant's tag.
+            // The parent's _keys are on the same slot: ForRecord checked that the parent ID has the grant's tag.
             .. grant.ParentGrantId is { } parent
-                ? new[] { keys.Grant(tag, parent), keys.Revocation(tag, parent), keys.Children(tag, parent), keys.Dictionary(tag, 0), keys.Dictionary(tag, 1) }
-                : remainders.Count > 0 ? new[] { keys.Dictionary(tag, 0), keys.Dictionary(tag, 1) } : [],
+                ? new[] { _keys.Grant(tag, parent), _keys.Revocation(tag, parent), _keys.Children(tag, parent), _keys.Dictionary(tag, 0), _keys.Dictionary(tag, 1) }
+                : remainders.Count > 0 ? new[] { _keys.Dictionary(tag, 0), _keys.Dictionary(tag, 1) } : [],
         ];
         RedisValue[] args =
         [
@@ -54,11 +94,11 @@ internal sealed class RedisGrantRecords(
             RedisGrantKeys.IndexMember(grant.Id),
             now.ToUnixTimeMilliseconds(),
             RedisAuditTrail.Serialize(issued),
-            options.AuditMaxLength,
-            RedisStoreConnection.MinId(now, options.AuditRetention),
-            (long)options.AuditRetention.TotalMilliseconds,
+            _options.AuditMaxLength,
+            RedisStoreConnection.MinId(now, _options.AuditRetention),
+            (long)_options.AuditRetention.TotalMilliseconds,
             DictionaryCapacity,
-            .. codec.Encode(grant, now.ToUnixTimeMilliseconds()),
+            .. _codec.Encode(grant, now.ToUnixTimeMilliseconds()),
             RedisGrantRecordCodec.InlineChildren,
             plan.Capacity,
             plan.ReusableAt,
@@ -69,15 +109,15 @@ internal sealed class RedisGrantRecords(
             taskLimits?.MaxDuration is { } duration ? (long)duration.TotalMilliseconds : 0,
 
             // The records and revocation marks of the task's other grants, named from their tag-less index members.
-            remainders.Count > 0 ? keys.Grant(tag, tag + ".").ToString() : string.Empty,
-            remainders.Count > 0 ? keys.Revocation(tag, tag + ".").ToString() : string.Empty,
+            remainders.Count > 0 ? _keys.Grant(tag, tag + ".").ToString() : string.Empty,
+            remainders.Count > 0 ? _keys.Revocation(tag, tag + ".").ToString() : string.Empty,
             remainders.Count,
             .. remainders.Select(r => (RedisValue)string.Join(' ', r)),
             RedisGrantRecordCodec.Consumer(grant),
-            keys.TagBase(tag),
+            _keys.TagBase(tag),
         ];
         // Acknowledged by Redis (and the replicas, when configured) once this returns: the token may then be returned.
-        var reply = (RedisResult[])(await groupCommit.RecordAsync(tag, scriptKeys, args, cancellationToken))!;
+        var reply = (RedisResult[])(await _groupCommit.RecordAsync(tag, scriptKeys, args, cancellationToken))!;
         switch ((int)reply[0])
         {
             case 1:
@@ -106,8 +146,8 @@ internal sealed class RedisGrantRecords(
     public async ValueTask<byte[]?> ReadStatusListAsync(string tenant, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(tenant);
-        var key = keys.StatusBits(GrantId.RoutingTag(tenant), tenant);
-        var bits = await redis.RunAsync(nameof(IGrantStore.ReadStatusListAsync), db => db.StringGetAsync(key), cancellationToken);
+        var key = _keys.StatusBits(GrantId.RoutingTag(tenant), tenant);
+        var bits = await _redis.RunAsync(nameof(IGrantStore.ReadStatusListAsync), db => db.StringGetAsync(key), cancellationToken);
         return bits.IsNull ? null : (byte[])bits!;
     }
 
@@ -115,7 +155,7 @@ internal sealed class RedisGrantRecords(
     public async ValueTask<GrantRecord?> FindAsync(string grantId, CancellationToken cancellationToken)
     {
         var grant = await ReadAsync(grantId, nameof(IGrantStore.FindAsync), cancellationToken);
-        return grant is not null && grant.ExpiresAt > timeProvider.GetUtcNow() ? grant : null;
+        return grant is not null && grant.ExpiresAt > _timeProvider.GetUtcNow() ? grant : null;
     }
 
     /// <summary>See <see cref="IGrantStore.GetStateAsync"/>.</summary>
@@ -124,7 +164,7 @@ internal sealed class RedisGrantRecords(
         var grant = await ReadAsync(grantId, nameof(IGrantStore.GetStateAsync), cancellationToken);
         return grant is null ? GrantState.Unknown
             : grant.Status == GrantStatus.Revoked ? GrantState.Revoked
-            : grant.ExpiresAt > timeProvider.GetUtcNow() ? GrantState.Active
+            : grant.ExpiresAt > _timeProvider.GetUtcNow() ? GrantState.Active
             : GrantState.Expired;
     }
 
@@ -136,7 +176,14 @@ internal sealed class RedisGrantRecords(
             return null;
         }
 
-        return (await ReadManyAsync(operation, tag, [grantId], cancellationToken))[0];
+        return await _reads.RunAsync(operation, tag, grantId, cancellationToken);
+    }
+
+    /// <summary>One call for the single-grant reads of a tag that waited together.</summary>
+    private Task<GrantRecord?[]> ReadTogetherAsync(string tag, string[] ids)
+    {
+        _telemetry.ReadTogether(ids.Length);
+        return ReadManyAsync(nameof(IGrantStore.FindAsync), tag, ids, CancellationToken.None);
     }
 
     /// <summary>
@@ -146,16 +193,16 @@ internal sealed class RedisGrantRecords(
     public async Task<GrantRecord?[]> ReadManyAsync(string operation, string tag, IReadOnlyList<string> ids, CancellationToken cancellationToken)
     {
         var scriptKeys = new RedisKey[2 + (ids.Count * 2)];
-        scriptKeys[0] = keys.Dictionary(tag, 0);
-        scriptKeys[1] = keys.Dictionary(tag, 1);
+        scriptKeys[0] = _keys.Dictionary(tag, 0);
+        scriptKeys[1] = _keys.Dictionary(tag, 1);
         for (var i = 0; i < ids.Count; i++)
         {
-            scriptKeys[2 + (2 * i)] = keys.Grant(tag, ids[i]);
-            scriptKeys[3 + (2 * i)] = keys.Revocation(tag, ids[i]);
+            scriptKeys[2 + (2 * i)] = _keys.Grant(tag, ids[i]);
+            scriptKeys[3 + (2 * i)] = _keys.Revocation(tag, ids[i]);
         }
 
-        var now = timeProvider.GetUtcNow().ToUnixTimeMilliseconds();
-        var rows = (RedisResult[])(await redis.EvaluateAsync(operation, RedisGrantScripts.Read, scriptKeys, [now], cancellationToken))!;
+        var now = _timeProvider.GetUtcNow().ToUnixTimeMilliseconds();
+        var rows = (RedisResult[])(await _redis.EvaluateAsync(operation, RedisGrantScripts.Read, scriptKeys, [now], cancellationToken))!;
         var grants = new GrantRecord?[ids.Count];
         for (var i = 0; i < ids.Count; i++)
         {
@@ -163,7 +210,7 @@ internal sealed class RedisGrantRecords(
             if (!values[0].IsNull)
             {
                 var strings = ((RedisResult[])values[2]!).Select(s => (byte[]?)s).ToArray();
-                grants[i] = codec.Decode(ids[i], new StoredGrant((byte[])values[0]!, strings, (string?)values[1]), now);
+                grants[i] = _codec.Decode(ids[i], new StoredGrant((byte[])values[0]!, strings, (string?)values[1]), now);
             }
         }
 

@@ -70,7 +70,7 @@ internal sealed class RedisGrantStore : IGrantStore, IAsyncDisposable
         var keys = new RedisGrantKeys(redisOptions.Value.KeyPrefix);
         var codec = new RedisGrantRecordCodec(options.Value.Retention);
         var groupCommit = new RedisGroupCommit(redis, keys, redisOptions.Value.MaxRecordBatch, redisOptions.Value.RecordCallsInFlight, telemetry);
-        _records = new RedisGrantRecords(redis, keys, codec, options.Value, statusList.Value, timeProvider, groupCommit);
+        _records = new RedisGrantRecords(redis, keys, codec, options.Value, statusList.Value, timeProvider, groupCommit, telemetry);
         _listing = new RedisGrantListing(redis, keys, _records, timeProvider);
         _revocations = new RedisGrantRevocations(redis, keys, codec, _listing, options.Value, timeProvider, logger);
         _stream = new RedisRevocationStream(redis, keys, logger);
