@@ -13,8 +13,8 @@ namespace Broker.Grants.Redis;
 /// <remarks>
 /// Inside a call grants are recorded in the order they arrived; two calls in flight run one after the other in Redis,
 /// each atomic, in either order (their callers were concurrent, so either is an order they could have had). A caller
-/// whose wait is cancelled before its batch is sent is left out of it; once sent, its grant may be recorded without its
-/// token ever being returned, as after a timeout (the orphan record expires with its TTL). The other grants of the batch
+/// whose wait ended (cancelled or timed out) before its batch is sent is left out of it; once sent, its grant may be
+/// recorded without its token ever being returned (the orphan record expires with its TTL). The other grants of the batch
 /// are not affected either way.
 /// </remarks>
 internal sealed class RedisGroupCommit

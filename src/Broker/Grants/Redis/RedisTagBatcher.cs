@@ -10,8 +10,9 @@ namespace Broker.Grants.Redis;
 /// </summary>
 /// <remarks>
 /// A batch holds the requests of one tag: a tag is one Redis Cluster hash slot (every key of a grant carries it), so a
-/// batch is always a single-slot call. Requests go in the order they arrived. A caller whose wait is cancelled before its
-/// batch is sent is left out of it; once sent, its request runs whether or not the caller still waits. A request queued
+/// batch is always a single-slot call. Requests go in the order they arrived. A caller whose wait ended (cancelled, or
+/// past the operation timeout) before its batch is sent is left out of it, so a stall does not leave a backlog of
+/// abandoned requests to replay; once sent, its request runs whether or not the caller still waits. A request queued
 /// after another caller's call completed is sent after that call: what a caller wrote, a later read sees.
 /// </remarks>
 internal sealed class RedisTagBatcher<TRequest, TReply>(
@@ -53,7 +54,22 @@ internal sealed class RedisTagBatcher<TRequest, TReply>(
             _ = DrainAsync(tag, partition);
         }
 
-        return redis.BoundAsync(operation, pending.Task, cancellationToken);
+        return WaitAsync(operation, pending, cancellationToken);
+    }
+
+    /// <summary>The caller's wait, bounded; when it ends first, the request is marked abandoned (and left out if not sent).</summary>
+    private async Task<TReply> WaitAsync(string operation, Pending pending, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await redis.BoundAsync(operation, pending.Task, cancellationToken);
+        }
+        catch when (!pending.Task.IsCompleted)
+        {
+            // Cancelled rather than left to fail later unobserved: a reply that comes after this is dropped.
+            pending.TrySetCanceled(CancellationToken.None);
+            throw;
+        }
     }
 
     /// <summary>Sends the tag's waiting requests, a batch at a time, until none is left (one sender per call in flight).</summary>
@@ -89,8 +105,9 @@ internal sealed class RedisTagBatcher<TRequest, TReply>(
         List<Pending> members = new(batch.Length);
         foreach (var pending in batch)
         {
-            if (pending.CancellationToken.IsCancellationRequested)
+            if (pending.Task.IsCompleted || pending.CancellationToken.IsCancellationRequested)
             {
+                // Abandoned by its caller (WaitAsync), or about to be.
                 pending.TrySetCanceled(pending.CancellationToken);
             }
             else

@@ -8,10 +8,10 @@ namespace Broker.IntegrationTests.Grants.Redis;
 /// Grouped single-grant reads (<see cref="RedisTagBatcher{TRequest, TReply}"/> in <see cref="RedisGrantRecords"/>) on
 /// every topology: reads of one tag that queue while its read calls are in flight
 /// (<see cref="RedisGrantRecords.ReadCallsInFlight"/>) go together in the next one, and each caller gets its own grant.
-/// To make the batch certain, the tests pause every client of the tag's primary for a moment (<c>CLIENT PAUSE … ALL</c>,
-/// which ends by itself: a paused server would not take the UNPAUSE) while they submit the reads: the first
+/// To make the batch certain, the tests hold script calls on the tag's primary (<c>CLIENT PAUSE … WRITE</c>: the read
+/// script, declaring no <c>no-writes</c> flag, counts as one that may write) while they submit the reads: the first
 /// <see cref="RedisGrantRecords.ReadCallsInFlight"/> (of a filler grant) are then in flight and held, the others queued
-/// behind them.
+/// behind them, until the test lets them go.
 /// </summary>
 public abstract partial class RedisGrantStoreTestBase
 {
@@ -41,7 +41,7 @@ public abstract partial class RedisGrantStoreTestBase
         Task<GrantRecord?>[] found;
         Task<GrantState> revokedState, unknownState, activeState;
         Task<GrantRecord?> revokedFound;
-        await using (await PauseAllClientsBrieflyAsync())
+        await using (await PauseWritesAsync())
         {
             fillers = FillReadCalls(store, filler);
             first = AssertFoundAsync(store, active[0]);
@@ -86,7 +86,7 @@ public abstract partial class RedisGrantStoreTestBase
         // Act: the fillers in flight, the others queued; the third's caller goes away before its batch is sent.
         Task fillers;
         List<Task<GrantRecord?>> reads;
-        await using (await PauseAllClientsBrieflyAsync())
+        await using (await PauseWritesAsync())
         {
             fillers = FillReadCalls(store, filler);
             reads = [.. grants.Select((g, i) => store.FindAsync(g.Id, i == 2 ? cancel.Token : Ct).AsTask())];
@@ -124,7 +124,7 @@ public abstract partial class RedisGrantStoreTestBase
         // Act: the fillers, each alone, then two good reads and the poisoned one in one call.
         Task fillers;
         List<Task<GrantRecord?>> batch;
-        await using (await PauseAllClientsBrieflyAsync())
+        await using (await PauseWritesAsync())
         {
             fillers = FillReadCalls(store, filler);
             batch = [.. new[] { grants[1].Id, poisoned, grants[2].Id }.Select(id => store.FindAsync(id, Ct).AsTask())];
@@ -150,17 +150,4 @@ public abstract partial class RedisGrantStoreTestBase
         => Task.WhenAll(Enumerable.Range(0, RedisGrantRecords.ReadCallsInFlight).Select(_ => AssertFoundAsync(store, filler)));
 
     private static async Task AssertFoundAsync(RedisGrantStore store, GrantRecord grant) => AssertSameGrant(grant, await store.FindAsync(grant.Id, Ct));
-
-    /// <summary>
-    /// Pauses every client of the tag's primary for 300 ms (less than the store's 2 s operation timeout): store calls
-    /// sent until then are held in Redis. Dispose the admin connection returned only once they are sent: closing it
-    /// waits for the pause to end.
-    /// </summary>
-    private async Task<IAsyncDisposable> PauseAllClientsBrieflyAsync()
-    {
-        var admin = await ConnectAdminAsync();
-        RedisKey key = new RedisGrantKeys(KeyPrefix).TagBase(GrantId.RoutingTag(Tenant));
-        await admin.GetServer(key).ExecuteAsync("CLIENT", "PAUSE", 300, "ALL");
-        return admin;
-    }
 }
