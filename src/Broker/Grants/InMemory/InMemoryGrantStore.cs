@@ -12,7 +12,7 @@ namespace Broker.Grants.InMemory;
 /// trail (<see cref="InMemoryAuditTrail"/>) and each tenant's status list (<see cref="InMemoryStatusList"/>, allocated
 /// exactly as in Redis: <see cref="StatusIndexing"/>) are kept by classes of their own, called under the same lock. A
 /// tenant's list stays for the life of the process (at most <see cref="StatusListOptions.Capacity"/> bits and a few
-/// bytes per index).
+/// bytes per index). Records and audit events are kept with their repeated strings shared (<see cref="InMemoryStrings"/>).
 /// </summary>
 internal sealed partial class InMemoryGrantStore : IGrantStore
 {
@@ -32,6 +32,7 @@ internal sealed partial class InMemoryGrantStore : IGrantStore
     private readonly InMemoryAuditTrail _audit;
     private readonly Dictionary<string, InMemoryStatusList> _statusLists = new(StringComparer.Ordinal);
     private readonly InMemoryTaskLimits _taskLimits = new();
+    private readonly InMemoryStrings _strings = new();
     private readonly RevocationBroadcaster _broadcaster = new();
     private readonly GrantStoreTelemetry _telemetry;
 
@@ -132,7 +133,7 @@ internal sealed partial class InMemoryGrantStore : IGrantStore
                 }
             }
 
-            _grants.Add(grant.Id, grant with { Status = GrantStatus.Active, Revocation = null, StatusIndex = statusIndex, TaskLimits = null });
+            _grants.Add(grant.Id, _strings.Intern(grant) with { Status = GrantStatus.Active, Revocation = null, StatusIndex = statusIndex, TaskLimits = null });
             if (taskLimits is not null)
             {
                 _taskLimits.Record(grant, taskLimits, now);
@@ -156,7 +157,7 @@ internal sealed partial class InMemoryGrantStore : IGrantStore
                 }
             }
 
-            _audit.Append(issued, now);
+            _audit.Append(_strings.Intern(issued), now);
             return ValueTask.FromResult(new RecordGrantOutcome(RecordGrantResult.Recorded, statusIndex));
         }
     }
