@@ -56,15 +56,22 @@ internal sealed class InMemoryAuditTrail(GrantsOptions options)
     /// A stream capped by count, kept in one array used as a ring (grown by doubling up to the cap): at thousands of
     /// events a second a linked list's node per event is one more object for each garbage collection to copy.
     /// </summary>
-    private sealed class AuditRing(int maxLength)
+    private sealed class AuditRing
     {
+        private readonly int _maxLength;
         private (long Sequence, AuditEvent Event)[] _items = [];
         private int _start;
         private int _count;
 
+        public AuditRing(int maxLength)
+        {
+            ArgumentOutOfRangeException.ThrowIfLessThan(maxLength, 1);
+            _maxLength = maxLength;
+        }
+
         public void Add(long sequence, AuditEvent auditEvent)
         {
-            if (_count == maxLength)
+            if (_count == _maxLength)
             {
                 // Full: the oldest makes room.
                 _items[_start] = default;
@@ -108,7 +115,7 @@ internal sealed class InMemoryAuditTrail(GrantsOptions options)
 
         private void Grow()
         {
-            var grown = new (long, AuditEvent)[Math.Min(maxLength, Math.Max(16, _items.Length * 2))];
+            var grown = new (long, AuditEvent)[Math.Min(_maxLength, Math.Max(16, _items.Length * 2))];
             for (var i = 0; i < _count; i++)
             {
                 grown[i] = _items[(_start + i) % _items.Length];

@@ -133,10 +133,11 @@ internal sealed partial class InMemoryGrantStore : IGrantStore
                 }
             }
 
-            _grants.Add(grant.Id, _strings.Intern(grant) with { Status = GrantStatus.Active, Revocation = null, StatusIndex = statusIndex, TaskLimits = null });
+            var kept = _strings.Intern(grant) with { Status = GrantStatus.Active, Revocation = null, StatusIndex = statusIndex, TaskLimits = null };
+            _grants.Add(grant.Id, kept);
             if (taskLimits is not null)
             {
-                _taskLimits.Record(grant, taskLimits, now);
+                _taskLimits.Record(kept, taskLimits, now);
             }
 
             var removeAt = grant.ExpiresAt + _options.Retention;

@@ -8,11 +8,13 @@ namespace Broker.Grants.InMemory;
 /// the records and audit events the in-memory store keeps, as the Redis store keeps them once per dictionary. Every
 /// exchange parses these afresh, so without it each kept grant holds its own copies: several objects more per grant
 /// that every garbage collection of the young generation copies while the grant is new, which at thousands of grants a
-/// second shows as pauses in the tail latency. Bounded: strings go through a <see cref="StringPool"/> of
-/// <see cref="Capacity"/> (the least recently used make room, so values that never repeat, such as task IDs that are
-/// UUIDs, pass through without crowding out those that do), and strings longer than <see cref="MaxLength"/> are kept
-/// as they are. Lists are shared while there are fewer than <see cref="Capacity"/> distinct ones (they come from the
-/// policy's capabilities and delegation chains, so there are few). Not thread-safe: the store calls it under its lock.
+/// second shows as pauses in the tail latency. Bounded: strings go through a <see cref="StringPool"/> of about
+/// <see cref="Capacity"/> (in shards, each making room by evicting its least recently used, so values that never
+/// repeat, such as task IDs that are UUIDs, pass through without crowding out those that do); strings longer than
+/// <see cref="MaxLength"/> are kept as they are. Lists (capabilities, delegation chains) of at most
+/// <see cref="MaxLength"/> characters in all are shared through a table of at most <see cref="Capacity"/>, emptied when
+/// full (a caller sending ever new permutations of a scope cannot pin it), and kept as copies no caller holds. Not
+/// thread-safe: the store calls it under its lock.
 /// </summary>
 internal sealed class InMemoryStrings
 {
@@ -22,11 +24,14 @@ internal sealed class InMemoryStrings
     private readonly StringPool _strings = new(Capacity);
     private readonly Dictionary<IReadOnlyList<string>, IReadOnlyList<string>> _lists = new(SequenceComparer.Instance);
 
+    /// <summary>How many distinct lists are shared now.</summary>
+    public int ListCount => _lists.Count;
+
     public string Intern(string value) => value.Length <= MaxLength ? _strings.GetOrAdd(value) : value;
 
     public string? InternOptional(string? value) => value is null ? null : Intern(value);
 
-    /// <summary>One read-only list per distinct sequence of strings; the list kept is a copy the caller cannot change.</summary>
+    /// <summary>One list per distinct sequence of strings: a copy, so that a caller changing its own list later changes nothing kept.</summary>
     public IReadOnlyList<string> Intern(IReadOnlyList<string> values)
     {
         if (values.Count == 0)
@@ -45,8 +50,13 @@ internal sealed class InMemoryStrings
             copy[i] = Intern(values[i]);
         }
 
-        if (_lists.Count < Capacity && copy.Sum(value => value.Length) <= MaxLength)
+        if (copy.Sum(value => value.Length) <= MaxLength)
         {
+            if (_lists.Count >= Capacity)
+            {
+                _lists.Clear();
+            }
+
             _lists.Add(copy, copy);
         }
 

@@ -63,6 +63,51 @@ public sealed class InMemoryAuditTrailTests
         Assert.Equal(["e6"], trail.All.Select(e => e.Reason));
     }
 
+    [Fact]
+    public void Append_AfterTheRingWrapped_GrowsKeepingTheOrder()
+    {
+        // Arrange: 16 events (the ring's first size), the 5 oldest past retention, so the ring's start moves on; then
+        // more than the room that leaves, so it wraps and then grows while wrapped.
+        var trail = new InMemoryAuditTrail(new GrantsOptions { AuditMaxLength = 100, AuditRetention = TimeSpan.FromMinutes(10) });
+        for (var i = 0; i < 16; i++)
+        {
+            trail.Append(Event("acme", i, Start.AddMinutes(i < 5 ? 0 : 5)), Start);
+        }
+
+        // Act: at minute 12 the 5 events of minute 0 go (a read trims); 20 more wrap around and grow the ring.
+        Assert.Equal(11, trail.Read("acme", 100, Start.AddMinutes(12)).Count);
+        for (var i = 16; i < 36; i++)
+        {
+            trail.Append(Event(i % 3 == 0 ? "globex" : "acme", i, Start.AddMinutes(12)), Start.AddMinutes(12));
+        }
+
+        // Assert
+        Assert.Equal(Enumerable.Range(5, 31).Select(i => $"e{i}"), trail.All.Select(e => e.Reason));
+        Assert.Equal(["e35", "e34", "e32", "e31"], trail.Read("acme", 4, Start.AddMinutes(12)).Select(e => e.Reason));
+        Assert.Equal(["e33", "e30", "e27"], trail.Read("globex", 3, Start.AddMinutes(12)).Select(e => e.Reason));
+    }
+
+    [Fact]
+    public void Append_CapOfOne_KeepsTheLatestOnly()
+    {
+        var trail = new InMemoryAuditTrail(new GrantsOptions { AuditMaxLength = 1, GlobalAuditMaxLength = 1 });
+
+        trail.Append(Event("acme", 0), Start);
+        trail.Append(Event("acme", 1), Start);
+        trail.Append(Event(null, 2), Start);
+        trail.Append(Event("acme", 3), Start);
+
+        Assert.Equal(["e2", "e3"], trail.All.Select(e => e.Reason));
+        Assert.Equal(["e3"], trail.Read("acme", 10, Start).Select(e => e.Reason));
+    }
+
+    [Fact]
+    public void New_CapBelowOne_Refused()
+    {
+        Assert.Throws<ArgumentOutOfRangeException>(() => new InMemoryAuditTrail(new GrantsOptions { AuditMaxLength = 0 }));
+        Assert.Throws<ArgumentOutOfRangeException>(() => new InMemoryAuditTrail(new GrantsOptions { GlobalAuditMaxLength = -1 }));
+    }
+
     private static AuditEvent Event(string? tenant, int number, DateTimeOffset? time = null) => new()
     {
         Type = AuditEventTypes.TokenExchange,

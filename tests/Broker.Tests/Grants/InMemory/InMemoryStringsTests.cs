@@ -86,6 +86,22 @@ public sealed class InMemoryStringsTests
     }
 
     [Fact]
+    public void Intern_EverNewLists_TableStaysBoundedAndKeepsSharing()
+    {
+        var strings = new InMemoryStrings();
+
+        // More distinct lists than the table holds (permutations a caller could send), then a repeated one.
+        for (var i = 0; i < InMemoryStrings.Capacity + 10; i++)
+        {
+            strings.Intern(new[] { $"scope-{i}", "files.read" });
+        }
+
+        var first = strings.Intern(new[] { "files.read", "files.write" });
+        Assert.Same(first, strings.Intern(new List<string> { "files.read", "files.write" }));
+        Assert.InRange(strings.ListCount, 1, InMemoryStrings.Capacity);
+    }
+
+    [Fact]
     public void Intern_AuditEvent_SharesStringsWithTheGrant()
     {
         var strings = new InMemoryStrings();
