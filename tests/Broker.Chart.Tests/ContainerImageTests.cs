@@ -1,10 +1,10 @@
 using System.Net;
-using System.Net.Sockets;
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
 using Broker.Chart.Tests.Infrastructure;
+using Broker.Testing;
 using Broker.Testing.Redis;
 
 namespace Broker.Chart.Tests;
@@ -61,7 +61,7 @@ public sealed partial class ContainerImageTests(ChartRenderer renderer, Publishe
         // Arrange
         await using var redis = await StartRedisAsync();
         using var certificate = SelfSignedCertificate(out var certificatePem, out var keyPem);
-        var port = FreePort();
+        var port = FreePorts.Next();
         using var values = new TempValues($"containerPort: {port}\ntls: {{mode: {tls}, existingSecret: {(tls == "secret" ? "broker-tls" : "\"\"")}}}\n");
         var chart = await renderer.RenderAsync(Repository.ValuesFile("required.yaml"), values.Path);
         await using var pod = BrokerPod.Prepare(chart, published.App, published.NewPodDirectory(), Secrets(redis, ("tls.crt", certificatePem), ("tls.key", keyPem)));
@@ -96,7 +96,7 @@ public sealed partial class ContainerImageTests(ChartRenderer renderer, Publishe
     {
         // Arrange
         await using var redis = await StartRedisAsync();
-        using var values = new TempValues($"containerPort: {FreePort()}\n");
+        using var values = new TempValues($"containerPort: {FreePorts.Next()}\n");
         var chart = await renderer.RenderAsync(Repository.ValuesFile("required.yaml"), values.Path);
         var policy = chart.One("ConfigMap").Document["data"]!["payments.yaml"]!.GetValue<string>();
         await using var pod = BrokerPod.Prepare(chart, published.App, published.NewPodDirectory(), Secrets(redis));
@@ -119,7 +119,7 @@ public sealed partial class ContainerImageTests(ChartRenderer renderer, Publishe
     {
         // Arrange
         await using var redis = await StartRedisAsync();
-        using var values = new TempValues($"containerPort: {FreePort()}\n");
+        using var values = new TempValues($"containerPort: {FreePorts.Next()}\n");
         var chart = await renderer.RenderAsync(Repository.ValuesFile("required.yaml"), Repository.ValuesFile("git-sync.yaml"), values.Path);
         var policy = await File.ReadAllTextAsync(Repository.ValuesFile("required.yaml"));
         policy = PolicyFromValues().Match(policy).Groups["policy"].Value.Replace("\n      ", "\n", StringComparison.Ordinal).TrimStart();
@@ -187,7 +187,7 @@ public sealed partial class ContainerImageTests(ChartRenderer renderer, Publishe
     private static async Task<RedisProcess> StartRedisAsync()
     {
         var directory = Directory.CreateTempSubdirectory("broker-chart-redis-").FullName;
-        var redis = new RedisProcess(directory, RedisProcess.FreePort(), ["--maxmemory-policy", "noeviction"]);
+        var redis = new RedisProcess(directory, FreePorts.Next(), ["--maxmemory-policy", "noeviction"]);
         await redis.StartAsync();
         return redis;
     }
@@ -215,14 +215,6 @@ public sealed partial class ContainerImageTests(ChartRenderer renderer, Publishe
         certificatePem = certificate.ExportCertificatePem();
         keyPem = key.ExportPkcs8PrivateKeyPem();
         return certificate;
-    }
-
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.IPv6Any, 0);
-        listener.Server.DualMode = true;
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 
     [GeneratedRegex("sha256:[0-9a-f]{24}")]

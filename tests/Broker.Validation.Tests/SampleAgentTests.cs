@@ -1,4 +1,5 @@
 using System.Text.RegularExpressions;
+using Broker.Testing;
 using Broker.Validation.Tests.Infrastructure;
 
 namespace Broker.Validation.Tests;
@@ -134,7 +135,7 @@ public sealed partial class SampleAgentTests(Quickstart quickstart) : IClassFixt
     public async Task UnreachableBroker_SaysSoAndExitsOne()
     {
         // Arrange: a port nothing listens on.
-        var broker = $"http://127.0.0.1:{TestBroker.FreePort()}";
+        var broker = $"http://127.0.0.1:{FreePorts.Next()}";
 
         // Act
         var (exitCode, output, error) = await quickstart.RunAgentAsync("--broker", broker);
@@ -202,7 +203,7 @@ public sealed partial class SampleAgentTests(Quickstart quickstart) : IClassFixt
     public async Task UnreachableMcpServer_ExitsOneAndStillEndsTheTask()
     {
         // Arrange
-        var mcp = $"http://127.0.0.1:{TestBroker.FreePort()}/mcp";
+        var mcp = $"http://127.0.0.1:{FreePorts.Next()}/mcp";
 
         // Act
         var (exitCode, output, _) = await quickstart.RunAgentAsync("--task", "agent-no-mcp", "--mcp", mcp);

@@ -1,6 +1,7 @@
 using System.Net;
 using System.Reflection;
 using System.Text.Json;
+using Broker.Testing;
 using Broker.Validation.Tests.Infrastructure;
 using ModelContextProtocol.Client;
 using ModelContextProtocol.Protocol;
@@ -14,8 +15,8 @@ namespace Broker.Validation.Tests;
 public sealed class SampleMcpServerTests : IAsyncLifetime
 {
     private const string Resource = "https://mcp.dev.localhost/mcp";
-    private readonly int _brokerPort = TestBroker.FreePort();
-    private readonly int _samplePort = TestBroker.FreePort();
+    private readonly int _brokerPort = FreePorts.Next();
+    private readonly int _samplePort = FreePorts.Next();
     private TestProcess _broker = null!;
     private TestProcess _sample = null!;
 

@@ -2,6 +2,7 @@ using System.Text.Json.Nodes;
 using Broker.AuthZen;
 using Broker.IntegrationTests.Exchange;
 using Broker.IntegrationTests.Infrastructure;
+using Broker.Testing;
 
 namespace Broker.IntegrationTests.AuthZen;
 
@@ -41,7 +42,7 @@ public class AuthZenFixture : IAsyncLifetime
         Directory.Write("secrets/pdp-token", PdpToken + "\n");
         Directory.Write("secrets/other-token", "not-the-pdp-secret");
         Pdp = await AuthZenPdp.StartAsync(Path.Combine(Directory.Path, "pdp-rules.json"), PdpRules(), PdpToken);
-        var downPort = AuthZenPdp.FreePort();
+        var downPort = FreePorts.Next();
         Directory.Write("policy/acme.yaml", Policy(Pdp.EvaluationEndpoint, downPort));
         Host = await BrokerTestHost.StartAsync(Path.Combine(Directory.Path, "policy"), s =>
         {

@@ -1,10 +1,9 @@
 using System.ComponentModel;
 using System.Diagnostics;
-using System.Net;
-using System.Net.Sockets;
 using System.Reflection;
 using System.Text;
 using System.Text.Json.Nodes;
+using Broker.Testing;
 
 namespace Broker.IntegrationTests.AuthZen;
 
@@ -53,7 +52,7 @@ public sealed class AuthZenPdp : IAsyncDisposable
     public static async Task<AuthZenPdp> StartAsync(string rulesFile, JsonArray rules, string? token)
     {
         await File.WriteAllTextAsync(rulesFile, new JsonObject { ["rules"] = rules }.ToJsonString());
-        var port = FreePort();
+        var port = FreePorts.Next();
         var start = new ProcessStartInfo("node")
         {
             WorkingDirectory = Directory,
@@ -120,14 +119,6 @@ public sealed class AuthZenPdp : IAsyncDisposable
     /// <summary>The evaluation requests received about <paramref name="capability"/>.</summary>
     public async Task<IReadOnlyList<JsonObject>> CallsForAsync(string capability) =>
         [.. (await CallsAsync()).Where(c => (string?)c["body"]?["resource"]?["id"] == capability)];
-
-    /// <summary>A free loopback port nothing listens on (for a decision point that is down).</summary>
-    public static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
 
     public async ValueTask DisposeAsync()
     {

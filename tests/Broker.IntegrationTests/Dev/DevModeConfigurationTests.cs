@@ -1,7 +1,7 @@
 using System.Net;
 using System.Text.Json;
 using Broker.IntegrationTests.Infrastructure;
-using Broker.Testing.Redis;
+using Broker.Testing;
 
 namespace Broker.IntegrationTests.Dev;
 
@@ -52,7 +52,7 @@ public sealed class DevModeConfigurationTests : IDisposable
     public async Task DevModeFromConfiguration_MapsNoDevEndpoints()
     {
         // Arrange: a valid production configuration (a trust domain from a bundle file) plus Broker:DevMode both ways.
-        var port = RedisProcess.FreePort();
+        var port = FreePorts.Next();
         _ = new TestSpiffeAuthority("acme.test", _directory.Write("policy/bundles/acme.json", "{}"));
         _directory.Write("policy/acme.yaml", """
             tenant: acme
@@ -93,7 +93,7 @@ public sealed class DevModeConfigurationTests : IDisposable
     [InlineData("http://127.0.0.1:0")]
     public async Task Dev_WithANonLoopbackKestrelEndpoint_RefusesToStart(string url)
     {
-        url = url.Replace("{port}", RedisProcess.FreePort().ToString(System.Globalization.CultureInfo.InvariantCulture), StringComparison.Ordinal);
+        url = url.Replace("{port}", FreePorts.Next().ToString(System.Globalization.CultureInfo.InvariantCulture), StringComparison.Ordinal);
         await using var broker = BrokerProcess.Start(_directory.Path, ["--dev", $"--Kestrel:Endpoints:Http:Url={url}"]);
 
         Assert.NotEqual(0, await broker.WaitForExitAsync());
@@ -104,7 +104,7 @@ public sealed class DevModeConfigurationTests : IDisposable
     [Fact]
     public async Task Dev_WithNonLoopbackAspNetCoreUrls_RefusesToStart()
     {
-        var url = $"http://+:{RedisProcess.FreePort()}";
+        var url = $"http://+:{FreePorts.Next()}";
         await using var broker = BrokerProcess.Start(_directory.Path, ["--dev"], new Dictionary<string, string> { ["ASPNETCORE_URLS"] = url });
 
         Assert.NotEqual(0, await broker.WaitForExitAsync());
@@ -114,8 +114,8 @@ public sealed class DevModeConfigurationTests : IDisposable
     [Fact]
     public async Task Dev_WithOneNonLoopbackUrlAmongLoopbackOnes_RefusesToStart()
     {
-        var url = $"http://0.0.0.0:{RedisProcess.FreePort()}";
-        await using var broker = BrokerProcess.Start(_directory.Path, ["--dev", "--urls", $"http://127.0.0.1:{RedisProcess.FreePort()};{url}"]);
+        var url = $"http://0.0.0.0:{FreePorts.Next()}";
+        await using var broker = BrokerProcess.Start(_directory.Path, ["--dev", "--urls", $"http://127.0.0.1:{FreePorts.Next()};{url}"]);
 
         Assert.NotEqual(0, await broker.WaitForExitAsync());
         Assert.Contains($"'{url}' (--urls / ASPNETCORE_URLS) is not", broker.Output, StringComparison.Ordinal);
@@ -125,7 +125,7 @@ public sealed class DevModeConfigurationTests : IDisposable
     public async Task Dev_WithALoopbackUrl_ListensThere_AndTheIssuerFollows()
     {
         // Arrange
-        var port = RedisProcess.FreePort();
+        var port = FreePorts.Next();
         var issuer = $"http://127.0.0.1:{port}";
         await using var broker = BrokerProcess.Start(_directory.Path, ["--dev", "--urls", issuer]);
         using var client = new HttpClient { BaseAddress = new Uri(issuer) };

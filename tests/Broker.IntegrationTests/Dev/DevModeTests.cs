@@ -1,7 +1,7 @@
 using System.Diagnostics;
 using System.Net;
 using System.Text.RegularExpressions;
-using Broker.Testing.Redis;
+using Broker.Testing;
 
 namespace Broker.IntegrationTests.Dev;
 
@@ -11,7 +11,7 @@ namespace Broker.IntegrationTests.Dev;
 /// </summary>
 public sealed partial class DevModeTests : IAsyncLifetime
 {
-    private readonly int _port = RedisProcess.FreePort();
+    private readonly int _port = FreePorts.Next();
     private readonly List<string> _output = [];
     private Process _broker = null!;
     private HttpClient _client = null!;

@@ -1,7 +1,7 @@
 using Broker.Grants;
 using Broker.Grants.Redis;
 using Broker.Grants.InMemory;
-using Broker.Testing.Redis;
+using Broker.Testing;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
@@ -38,7 +38,7 @@ public sealed class GrantsModuleTests
         // Arrange: nothing listens there; the store is still created (and fails closed when used).
         await using var services = Build(new()
         {
-            ["Broker:Redis:Configuration"] = $"127.0.0.1:{RedisProcess.FreePort()}",
+            ["Broker:Redis:Configuration"] = $"127.0.0.1:{FreePorts.Next()}",
             ["Broker:Redis:ConnectTimeout"] = "00:00:00.200",
             ["Broker:Redis:OperationTimeout"] = "00:00:00.200",
         });

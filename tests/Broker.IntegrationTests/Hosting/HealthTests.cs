@@ -6,6 +6,7 @@ using Broker.IntegrationTests.Exchange;
 using Broker.IntegrationTests.Infrastructure;
 using Broker.IntegrationTests.Redis;
 using Broker.Keys;
+using Broker.Testing;
 using Broker.Testing.Redis;
 using Microsoft.Extensions.DependencyInjection;
 using StackExchange.Redis;
@@ -169,7 +170,7 @@ public sealed class HealthTests : IAsyncLifetime
     {
         // A Redis configuration with a password (this server has none, so every login fails too): readiness never
         // echoes it, whatever fails.
-        _redis = new RedisProcess(Directory.CreateTempSubdirectory("broker-health-").FullName, RedisProcess.FreePort(), ["--appendonly", "no"]);
+        _redis = new RedisProcess(Directory.CreateTempSubdirectory("broker-health-").FullName, FreePorts.Next(), ["--appendonly", "no"]);
         await _redis.StartAsync();
         _broker.Configure = s =>
         {
@@ -196,7 +197,7 @@ public sealed class HealthTests : IAsyncLifetime
     {
         if (redis)
         {
-            _redis = new RedisProcess(Directory.CreateTempSubdirectory("broker-health-").FullName, RedisProcess.FreePort(), ["--appendonly", "no"]);
+            _redis = new RedisProcess(Directory.CreateTempSubdirectory("broker-health-").FullName, FreePorts.Next(), ["--appendonly", "no"]);
             await _redis.StartAsync();
             _broker.Configure = s =>
             {

@@ -2,7 +2,7 @@ using System.Net;
 using System.Net.Http.Headers;
 using System.Text.RegularExpressions;
 using Broker.IntegrationTests.Infrastructure;
-using Broker.Testing.Redis;
+using Broker.Testing;
 
 namespace Broker.IntegrationTests.Hosting;
 
@@ -14,7 +14,7 @@ namespace Broker.IntegrationTests.Hosting;
 public sealed partial class SafeLoggingTests : IAsyncLifetime
 {
     private readonly TempDirectory _workingDirectory = new();
-    private readonly int _port = RedisProcess.FreePort();
+    private readonly int _port = FreePorts.Next();
     private BrokerProcess _broker = null!;
     private HttpClient _client = null!;
 

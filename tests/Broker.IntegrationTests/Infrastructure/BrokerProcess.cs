@@ -94,8 +94,9 @@ public sealed class BrokerProcess : IAsyncDisposable
             Assert.True(watch.Elapsed < Deadline, "The broker did not become ready: " + Output);
             try
             {
+                // Still running: else whatever answered is not this process (it failed to bind the port).
                 using var ready = await client.GetAsync("/readyz");
-                if (ready.StatusCode == HttpStatusCode.OK)
+                if (ready.StatusCode == HttpStatusCode.OK && !_process.HasExited)
                 {
                     return;
                 }

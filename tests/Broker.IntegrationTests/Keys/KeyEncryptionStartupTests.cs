@@ -1,6 +1,6 @@
 using Broker.IntegrationTests.Infrastructure;
 using Broker.IntegrationTests.Redis;
-using Broker.Testing.Redis;
+using Broker.Testing;
 
 namespace Broker.IntegrationTests.Keys;
 
@@ -35,7 +35,7 @@ public sealed class KeyEncryptionStartupTests(RedisServerFixture redis)
     public async Task RightCertificate_AsAProcess_StartsAndPublishesTheSameRing()
     {
         await using var replicas = await KeyRingReplicas.StartAsync(redis.Configuration, second: false);
-        var port = RedisProcess.FreePort();
+        var port = FreePorts.Next();
 
         await using var broker = BrokerProcess.Start(replicas.Fixture.Directory.Path, [.. Arguments(replicas, replicas.CertificatePath), $"--urls=http://127.0.0.1:{port}"]);
         using var client = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}") };

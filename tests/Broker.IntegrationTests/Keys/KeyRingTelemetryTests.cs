@@ -2,6 +2,7 @@ using System.Diagnostics.Metrics;
 using Broker.IntegrationTests.Infrastructure;
 using Broker.IntegrationTests.Redis;
 using Broker.Keys;
+using Broker.Testing;
 using Broker.Testing.Redis;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
@@ -44,7 +45,7 @@ public sealed class KeyRingTelemetryTests(RedisServerFixture redis)
     {
         // Arrange: a replica on a Redis of its own that polls the ring every second.
         var directory = Directory.CreateTempSubdirectory("broker-keyring-").FullName;
-        await using var server = new RedisProcess(directory, RedisProcess.FreePort(), ["--appendonly", "no"]);
+        await using var server = new RedisProcess(directory, FreePorts.Next(), ["--appendonly", "no"]);
         await server.StartAsync();
         try
         {

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using Broker.Testing;
 using Broker.Testing.Redis;
 
 namespace Broker.IntegrationTests.Redis;
@@ -46,14 +47,14 @@ public sealed class RedisClusterFixture : IAsyncLifetime
         for (var i = 0; i < 3; i++)
         {
             var directory = Directory.CreateTempSubdirectory("broker-redis-cluster-").FullName;
-            var node = new RedisProcess(directory, RedisProcess.FreePort(),
+            var node = new RedisProcess(directory, FreePorts.Next(),
             [
                 .. _durable ? ["--appendonly", "yes", "--appendfsync", "always"] : new[] { "--appendonly", "no" },
                 "--cluster-enabled", "yes",
                 "--cluster-config-file", Path.Combine(directory, "nodes.conf"),
                 "--cluster-node-timeout", "5000",
                 // The bus port defaults to port + 10000, which may be taken or out of range: pick a free one.
-                "--cluster-port", RedisProcess.FreePort().ToString(System.Globalization.CultureInfo.InvariantCulture),
+                "--cluster-port", FreePorts.Next().ToString(System.Globalization.CultureInfo.InvariantCulture),
             ]);
             _nodes.Add(node);
         }

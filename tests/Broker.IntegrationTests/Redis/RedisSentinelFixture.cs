@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
+using Broker.Testing;
 using Broker.Testing.Redis;
 
 namespace Broker.IntegrationTests.Redis;
@@ -55,12 +56,12 @@ public sealed class RedisSentinelFixture : IAsyncLifetime
 
         // No persistence; no 5 s wait for more replicas before a (diskless) full sync starts.
         string[] server = ["--appendonly", "no", "--repl-diskless-sync-delay", "0"];
-        var primary = new RedisProcess(Directory.CreateTempSubdirectory("broker-redis-sentinel-").FullName, RedisProcess.FreePort(), server);
+        var primary = new RedisProcess(Directory.CreateTempSubdirectory("broker-redis-sentinel-").FullName, FreePorts.Next(), server);
         _servers.Add(primary);
         await primary.StartAsync();
         var replica = new RedisProcess(
             Directory.CreateTempSubdirectory("broker-redis-sentinel-").FullName,
-            RedisProcess.FreePort(),
+            FreePorts.Next(),
             [.. server, "--replicaof", "127.0.0.1", Port(primary)]);
         _servers.Add(replica);
         await replica.StartAsync();
@@ -85,7 +86,7 @@ public sealed class RedisSentinelFixture : IAsyncLifetime
                 $"sentinel down-after-milliseconds {ServiceName} 1000",
                 $"sentinel failover-timeout {ServiceName} 3000",
             ]);
-            _sentinels.Add(new RedisProcess(directory, RedisProcess.FreePort(), ["--sentinel"], configFile: file));
+            _sentinels.Add(new RedisProcess(directory, FreePorts.Next(), ["--sentinel"], configFile: file));
         }
 
         await Task.WhenAll(_sentinels.Select(p => p.StartAsync()));

@@ -4,7 +4,7 @@ using Broker.IntegrationTests.Exchange;
 using Broker.IntegrationTests.Infrastructure;
 using Broker.IntegrationTests.Keys;
 using Broker.IntegrationTests.Redis;
-using Broker.Testing.Redis;
+using Broker.Testing;
 
 namespace Broker.IntegrationTests.Replicas;
 
@@ -37,7 +37,7 @@ public sealed class ClusterReplicas : IAsyncDisposable
         var prefix = RedisServerFixture.NewKeyPrefix();
         for (var i = 0; i < 2; i++)
         {
-            var port = RedisProcess.FreePort();
+            var port = FreePorts.Next();
             replicas._processes.Add(BrokerProcess.Start(fixture.Directory.Path,
             [
                 $"--urls=http://127.0.0.1:{port}",

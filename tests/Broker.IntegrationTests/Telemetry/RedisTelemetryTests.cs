@@ -3,6 +3,7 @@ using Broker.Grants.Redis;
 using Broker.IntegrationTests.Exchange;
 using Broker.IntegrationTests.Infrastructure;
 using Broker.IntegrationTests.Redis;
+using Broker.Testing;
 using Broker.Testing.Redis;
 
 namespace Broker.IntegrationTests.Telemetry;
@@ -15,7 +16,7 @@ public sealed class RedisTelemetryTests : IAsyncLifetime
 
     public async ValueTask InitializeAsync()
     {
-        _redis = new RedisProcess(Directory.CreateTempSubdirectory("broker-redis-telemetry-").FullName, RedisProcess.FreePort(), ["--appendonly", "no"]);
+        _redis = new RedisProcess(Directory.CreateTempSubdirectory("broker-redis-telemetry-").FullName, FreePorts.Next(), ["--appendonly", "no"]);
         await _redis.StartAsync();
         _broker.Configure = s =>
         {

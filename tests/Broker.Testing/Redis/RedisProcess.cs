@@ -143,7 +143,7 @@ public sealed class RedisProcess : IAsyncDisposable
     {
         for (var attempt = 1; ; attempt++)
         {
-            var redis = new RedisProcess(System.IO.Directory.CreateTempSubdirectory("broker-redis-").FullName, FreePort(), extraArguments)
+            var redis = new RedisProcess(System.IO.Directory.CreateTempSubdirectory("broker-redis-").FullName, FreePorts.Next(), extraArguments)
             {
                 _ownsDirectory = true,
             };
@@ -207,24 +207,6 @@ public sealed class RedisProcess : IAsyncDisposable
         }
 
         return await output;
-    }
-
-    /// <summary>A loopback TCP port that is free right now.</summary>
-    public static int FreePort(int? below = null)
-    {
-        for (var attempt = 0; attempt < 100; attempt++)
-        {
-            using var listener = new TcpListener(IPAddress.Loopback, 0);
-            listener.Start();
-            var port = ((IPEndPoint)listener.LocalEndpoint).Port;
-            listener.Stop();
-            if (below is null || port < below)
-            {
-                return port;
-            }
-        }
-
-        throw new InvalidOperationException("No free loopback port found.");
     }
 
     /// <summary>Finds an executable on PATH; fails (never skips) with how to install Redis when it is missing.</summary>

@@ -1,5 +1,6 @@
 using System.ComponentModel;
 using System.Reflection;
+using Broker.Testing;
 
 namespace Broker.Validation.Tests.Infrastructure;
 
@@ -10,7 +11,7 @@ namespace Broker.Validation.Tests.Infrastructure;
 /// </summary>
 public sealed class OAuth4WebApiServerFixture : IAsyncLifetime
 {
-    private readonly int _port = TestBroker.FreePort();
+    private readonly int _port = FreePorts.Next();
 
     public TestBroker Broker { get; private set; } = null!;
 

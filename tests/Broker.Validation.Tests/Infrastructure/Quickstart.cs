@@ -3,6 +3,7 @@ using System.Net.Http.Headers;
 using System.Reflection;
 using System.Text;
 using System.Text.Json;
+using Broker.Testing;
 
 namespace Broker.Validation.Tests.Infrastructure;
 
@@ -12,8 +13,8 @@ namespace Broker.Validation.Tests.Infrastructure;
 /// </summary>
 public class Quickstart : IAsyncLifetime
 {
-    private readonly int _brokerPort = TestBroker.FreePort();
-    private readonly int _mcpPort = TestBroker.FreePort();
+    private readonly int _brokerPort = FreePorts.Next();
+    private readonly int _mcpPort = FreePorts.Next();
     private TestProcess _broker = null!;
     private TestProcess _mcpServer = null!;
 

@@ -1,5 +1,6 @@
 using System.Security.Cryptography;
 using System.Text.Json;
+using Broker.Testing;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
@@ -66,7 +67,7 @@ public sealed class StandInBroker : IAsyncDisposable
 
     public static async Task<StandInBroker> StartAsync()
     {
-        var issuer = $"http://127.0.0.1:{TestBroker.FreePort()}";
+        var issuer = $"http://127.0.0.1:{FreePorts.Next()}";
         var builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders();
         builder.WebHost.UseUrls(issuer);

@@ -1,8 +1,8 @@
 using System.Net;
-using System.Net.Sockets;
 using System.Security.Cryptography;
 using System.Text.Json;
 using Broker.Dev;
+using Broker.Testing;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.Extensions.Configuration;
@@ -108,7 +108,7 @@ public sealed class TestBroker : IAsyncDisposable
         var keyFile = Path.Combine(directory, "signing-key.pem");
         await File.WriteAllTextAsync(keyFile, key.ExportECPrivateKeyPem());
 
-        var port = FreePort();
+        var port = FreePorts.Next();
         var listen = $"http://127.0.0.1:{port}";
         var issuer = $"http://127.0.0.1:{issuerPort ?? port}";
         var builder = WebApplication.CreateSlimBuilder();
@@ -232,12 +232,5 @@ public sealed class TestBroker : IAsyncDisposable
         {
             // Best effort: the policy watcher may still hold the directory for a moment.
         }
-    }
-
-    internal static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 }

@@ -162,8 +162,9 @@ public sealed class TestProcess : IAsyncDisposable
             Assert.True(DateTime.UtcNow < deadline, "The process did not become ready: " + Output);
             try
             {
+                // Still running: else whatever answered is not this process (it failed to bind the port).
                 using var response = await client.GetAsync(url);
-                if (response.IsSuccessStatusCode)
+                if (response.IsSuccessStatusCode && !_process.HasExited)
                 {
                     return;
                 }

@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using System.ComponentModel;
 using System.Reflection;
+using Broker.Testing;
 
 namespace Broker.Validation.Tests.Infrastructure;
 
@@ -23,7 +24,7 @@ public sealed class TypeScriptServerFixture : IAsyncLifetime
     /// <summary>How many revocations of a tenant the broker keeps for feeds to resume from.</summary>
     public const int RevocationHistory = 100;
 
-    private readonly int _port = TestBroker.FreePort();
+    private readonly int _port = FreePorts.Next();
 
     public TcpRelay Relay { get; private set; } = null!;
 

@@ -5,6 +5,7 @@ using Broker.Grants.Redis;
 using Broker.IntegrationTests.Exchange;
 using Broker.IntegrationTests.Infrastructure;
 using Broker.IntegrationTests.Redis;
+using Broker.Testing;
 using Broker.Testing.Redis;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
@@ -163,7 +164,7 @@ public sealed class RedisEvictionPolicyTests : IAsyncLifetime
 
     private async Task<RedisProcess> StartRedisAsync(params string[] arguments)
     {
-        var redis = new RedisProcess(Directory.CreateTempSubdirectory("broker-redis-eviction-").FullName, RedisProcess.FreePort(), ["--appendonly", "no", .. arguments]);
+        var redis = new RedisProcess(Directory.CreateTempSubdirectory("broker-redis-eviction-").FullName, FreePorts.Next(), ["--appendonly", "no", .. arguments]);
         _servers.Add(redis);
         await redis.StartAsync();
         return redis;

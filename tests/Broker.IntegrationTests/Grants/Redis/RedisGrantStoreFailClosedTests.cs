@@ -4,8 +4,8 @@ using Broker.Grants;
 using Broker.Grants.Redis;
 using Broker.IntegrationTests.Infrastructure;
 using Broker.IntegrationTests.Redis;
+using Broker.Testing;
 using Broker.Testing.Grants;
-using Broker.Testing.Redis;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
 using StackExchange.Redis;
@@ -105,7 +105,7 @@ public sealed class RedisGrantStoreFailClosedTests : IAsyncLifetime
     public async Task EveryOperation_NothingListening_FailsClosedWithinTheTimeout()
     {
         // Arrange: a port nobody listens on, and a password that must never show up in what callers may log.
-        var (connection, store) = await ConnectAsync($"127.0.0.1:{RedisProcess.FreePort()},password={Password}");
+        var (connection, store) = await ConnectAsync($"127.0.0.1:{FreePorts.Next()},password={Password}");
         await using var _ = connection;
         var grant = TestGrants.New(_tenant, "fail-closed test");
         Func<Task>[] calls =

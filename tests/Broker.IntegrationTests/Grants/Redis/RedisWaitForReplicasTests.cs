@@ -8,6 +8,7 @@ using Broker.Grants.Redis;
 using Broker.IntegrationTests.Exchange;
 using Broker.IntegrationTests.Infrastructure;
 using Broker.IntegrationTests.Redis;
+using Broker.Testing;
 using Broker.Testing.Redis;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
@@ -32,11 +33,11 @@ public sealed class RedisWaitForReplicasTests : IAsyncLifetime
     public async ValueTask InitializeAsync()
     {
         // No diskless-sync delay (5 s by default): the replica links up as soon as it starts.
-        _primary = new RedisProcess(Directory.CreateTempSubdirectory("broker-redis-primary-").FullName, RedisProcess.FreePort(), ["--appendonly", "no", "--repl-diskless-sync-delay", "0"]);
+        _primary = new RedisProcess(Directory.CreateTempSubdirectory("broker-redis-primary-").FullName, FreePorts.Next(), ["--appendonly", "no", "--repl-diskless-sync-delay", "0"]);
         await _primary.StartAsync();
         _replica = new RedisProcess(
             Directory.CreateTempSubdirectory("broker-redis-replica-").FullName,
-            RedisProcess.FreePort(),
+            FreePorts.Next(),
             ["--appendonly", "no", "--replicaof", "127.0.0.1", _primary.Port.ToString(CultureInfo.InvariantCulture)]);
         await _replica.StartAsync();
         await WaitForReplicaLinkAsync();
