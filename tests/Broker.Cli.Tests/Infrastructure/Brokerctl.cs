@@ -1,3 +1,5 @@
+using Broker.Testing;
+
 namespace Broker.Cli.Tests.Infrastructure;
 
 /// <summary>What one run of brokerctl printed and returned.</summary>
@@ -24,13 +26,6 @@ internal static class Brokerctl
     public static string[] Against(AdminApiStub stub, string token, params string[] args) =>
         ["--broker", stub.BaseUri.ToString(), "--token", token, .. args];
 
-    /// <summary>A loopback port nothing listens on.</summary>
-    public static int ClosedPort()
-    {
-        var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
-        listener.Start();
-        var port = ((System.Net.IPEndPoint)listener.LocalEndpoint).Port;
-        listener.Stop();
-        return port;
-    }
+    /// <summary>A loopback port nothing listens on (reserved for this test process, outside the ephemeral range).</summary>
+    public static int ClosedPort() => FreePorts.Next();
 }

@@ -94,7 +94,7 @@ public sealed class BrokerProcess : IAsyncDisposable
             Assert.True(watch.Elapsed < Deadline, "The broker did not become ready: " + Output);
             try
             {
-                // Still running: else whatever answered is not this process (it failed to bind the port).
+                // A process that has exited is not ready, whatever answers on its port now.
                 using var ready = await client.GetAsync("/readyz");
                 if (ready.StatusCode == HttpStatusCode.OK && !_process.HasExited)
                 {

@@ -53,7 +53,7 @@ public sealed class RedisClusterFixture : IAsyncLifetime
                 "--cluster-enabled", "yes",
                 "--cluster-config-file", Path.Combine(directory, "nodes.conf"),
                 "--cluster-node-timeout", "5000",
-                // The bus port defaults to port + 10000, which may be taken or out of range: pick a free one.
+                // The bus port defaults to port + 10000, which may be taken (or in the ephemeral range): reserve one too.
                 "--cluster-port", FreePorts.Next().ToString(System.Globalization.CultureInfo.InvariantCulture),
             ]);
             _nodes.Add(node);

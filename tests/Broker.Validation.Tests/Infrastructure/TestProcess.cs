@@ -162,7 +162,7 @@ public sealed class TestProcess : IAsyncDisposable
             Assert.True(DateTime.UtcNow < deadline, "The process did not become ready: " + Output);
             try
             {
-                // Still running: else whatever answered is not this process (it failed to bind the port).
+                // A process that has exited is not ready, whatever answers on its port now.
                 using var response = await client.GetAsync(url);
                 if (response.IsSuccessStatusCode && !_process.HasExited)
                 {
